@@ -1,0 +1,47 @@
+# Thin wrapper around CMake. The two commands a newcomer needs:
+#   make demo   install what is missing, build, run the file pipeline on the embedded broker
+#   make test   install what is missing, build, run every test (real Kafka included),
+#               then again under AddressSanitizer + UBSan
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+  CMAKE_FLAGS += -DLC_WERROR=ON
+endif
+TEST_FILE ?=
+
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan bench format clean
+
+all: build
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@tools/deps.sh
+
+demo: deps build
+	@examples/file-pipeline/run.sh
+
+# Every test: unit + Lua specs (ctest), integration on a real Kafka broker, then the
+# unit and integration tests again on a sanitizer build.
+test: deps
+	@tools/test.sh
+
+# One piece at a time: make test-unit, make test-lua, make test-integration TEST_FILE=...
+test-unit test-lua: build
+	@cd $(BUILD) && ctest --output-on-failure -R '^$(subst test-,,$@)/'
+
+test-integration: build
+	@LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
+
+bench: deps build
+	@bench/run.sh
+
+format:
+	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,194 @@
+/* main: the luaconnect command line.
+ *
+ *   luaconnect standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...
+ *   luaconnect plugins [WORKER.properties]
+ *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
+ *   luaconnect --help | --version */
+#include "bridge.h"
+#include "lc_build.h"
+#include "log.h"
+#include "plugins.h"
+#include "props.h"
+#include "worker.h"
+
+#include <lauxlib.h>
+#include <librdkafka/rdkafka.h>
+#include <luajit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: luaconnect COMMAND [ARGS]\n"
+            "\n"
+            "Commands:\n"
+            "  standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...\n"
+            "        Run a standalone worker with the given connectors (Kafka Connect's\n"
+            "        connect-standalone arguments). --embedded-kafka starts an in-memory\n"
+            "        broker for trying things out; its data is lost on exit.\n"
+            "  plugins [WORKER.properties]\n"
+            "        List the connectors, transforms and predicates on plugin.path.\n"
+            "  lua FILE [ARGS...]\n"
+            "        Run a Lua file with the luaconnect SDK available (used by the specs).\n"
+            "\n"
+            "Options:\n"
+            "  --help       show this help\n"
+            "  --version    show the version\n"
+            "\n"
+            "SIGINT/SIGTERM stop the worker cleanly: polling stops, producers flush, offsets\n"
+            "are committed and scripts are closed.\n");
+}
+
+static lc_props_t *load_props(const char *path)
+{
+    char err[1024];
+    lc_props_t *p = lc_props_new();
+    if (lc_props_parse_file(p, path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        lc_props_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+    lc_props_t *wp = argc > 0 ? load_props(argv[0]) : lc_props_new();
+    if (!wp) return 1;
+    char *pp = lc_plugin_path(lc_props_get(wp, "plugin.path"));
+    size_t n;
+    lc_plugin_info_t *list = lc_plugins_scan(pp, &n);
+    printf("%-22s %-10s %-8s %s\n", "NAME", "KIND", "VERSION", "DESCRIPTION");
+    for (size_t i = 0; i < n; i++) {
+        printf("%-22s %-10s %-8s %s\n", list[i].name, list[i].kind, list[i].version, list[i].doc);
+        if (*list[i].aliases) printf("%-22s %-10s %-8s   aliases: %s\n", "", "", "", list[i].aliases);
+    }
+    printf("(plugin.path: %s)\n", pp);
+    lc_plugins_free(list, n);
+    free(pp);
+    lc_props_destroy(wp);
+    return 0;
+}
+
+static int cmd_lua(int argc, char **argv)
+{
+    char err[8192];
+    if (argc < 1) {
+        fprintf(stderr, "luaconnect lua: missing FILE\n");
+        return 2;
+    }
+    char *pp = lc_plugin_path(NULL);
+    lua_State *L = lc_lua_new(lc_sdk_dir(), pp, NULL, err, sizeof(err));
+    free(pp);
+    if (!L) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        return 1;
+    }
+    lua_createtable(L, argc, 0);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "arg");
+    int rc = 1;
+    if (luaL_loadfile(L, argv[0]) != 0) {
+        fprintf(stderr, "luaconnect: %s\n", lua_tostring(L, -1));
+        goto out;
+    }
+    for (int i = 1; i < argc; i++) lua_pushstring(L, argv[i]);
+    if (lc_lua_pcall(L, argc - 1, 1, err, sizeof(err)) != 0) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        goto out;
+    }
+    rc = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+out:
+    lc_lua_close(L);
+    return rc;
+}
+
+static int cmd_standalone(int argc, char **argv)
+{
+    int embedded = 0, i = 0, rc = 1;
+    char err[16384];
+    lc_props_t *wp = NULL;
+    lc_worker_t *w = NULL;
+    sigset_t sigs;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--embedded-kafka") == 0) {
+            embedded = 1;
+        } else {
+            fprintf(stderr, "luaconnect standalone: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (argc - i < 1) {
+        fprintf(stderr, "usage: luaconnect standalone [--embedded-kafka] WORKER.properties "
+                        "CONNECTOR.properties...\n");
+        return 2;
+    }
+    /* Signals go to the main thread only (sigwait below); task threads inherit the mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!(wp = load_props(argv[i]))) goto out;
+    const char *level = getenv("LUACONNECT_LOG_LEVEL");
+    if (level && lc_log_level_parse(level) >= 0) lc_log_set_level(lc_log_level_parse(level));
+    w = lc_worker_new(wp, embedded, err, sizeof(err));
+    if (!w) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        goto out;
+    }
+    lc_info(NULL, "luaconnect %s worker started (bootstrap.servers=%s)", LC_VERSION,
+            lc_worker_bootstrap(w));
+    for (int k = i + 1; k < argc; k++) {
+        lc_props_t *cp = load_props(argv[k]);
+        if (!cp) goto out;
+        int bad = lc_worker_add_connector(w, cp, err, sizeof(err));
+        lc_props_destroy(cp);
+        if (bad) {
+            fprintf(stderr, "luaconnect: %s: %s\n", argv[k], err);
+            goto out;
+        }
+    }
+    for (;;) {
+        struct timespec ts = {1, 0};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+    }
+    lc_worker_stop(w);
+    lc_info(NULL, "worker stopped");
+    rc = 0;
+out:
+    lc_worker_destroy(w);
+    lc_props_destroy(wp);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("luaconnect %s (%s, librdkafka %s)\n", LC_VERSION, LUAJIT_VERSION,
+               rd_kafka_version_str());
+        return 0;
+    }
+    if (strcmp(argv[1], "standalone") == 0) return cmd_standalone(argc - 2, argv + 2);
+    if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
+    if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
+    fprintf(stderr, "luaconnect: unknown command '%s' (try luaconnect --help)\n", argv[1]);
+    return 2;
+}

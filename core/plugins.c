@@ -1,0 +1,313 @@
+/* plugins: see plugins.h. A scan loads each script once in a scratch lua_State; the
+ * result is cached per plugin path because every connector start needs it. */
+#include "plugins.h"
+#include "bridge.h"
+#include "lc_build.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char home_dir[PATH_MAX];
+static char sdk_dir[PATH_MAX + 8];
+static pthread_once_t home_once = PTHREAD_ONCE_INIT;
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int has_sdk(const char *root)
+{
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/lua/luaconnect.lua", root);
+    return access(p, R_OK) == 0;
+}
+
+static void find_home(void)
+{
+    char exe[PATH_MAX], cand[PATH_MAX + 32];
+    const char *env = getenv("LUACONNECT_HOME");
+    const char *choice = NULL;
+    if (env && has_sdk(env)) choice = env;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (!choice && n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(cand, sizeof(cand), "%s/..", exe); /* build/luaconnect in the source tree */
+        if (has_sdk(cand)) choice = cand;
+        if (!choice) {
+            snprintf(cand, sizeof(cand), "%s/../share/luaconnect", exe);
+            if (has_sdk(cand)) choice = cand;
+        }
+    }
+    if (!choice && has_sdk(LC_SOURCE_DIR)) choice = LC_SOURCE_DIR;
+    if (!choice) choice = LC_INSTALL_PREFIX "/share/luaconnect";
+    if (!realpath(choice, home_dir)) snprintf(home_dir, sizeof(home_dir), "%s", choice);
+    snprintf(sdk_dir, sizeof(sdk_dir), "%s/lua", home_dir);
+}
+
+const char *lc_home(void)
+{
+    pthread_once(&home_once, find_home);
+    return home_dir;
+}
+
+const char *lc_sdk_dir(void)
+{
+    pthread_once(&home_once, find_home);
+    return sdk_dir;
+}
+
+char *lc_plugin_path(const char *user)
+{
+    const char *home = lc_home();
+    size_t cap = (user ? strlen(user) : 0) + strlen(home) * 2 + 64;
+    char *out = malloc(cap), *copy = user ? strdup(user) : NULL;
+    size_t n = 0;
+    if (!out) return NULL;
+    out[0] = 0;
+    for (char *save = NULL, *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t') tok++;
+        size_t len = strlen(tok);
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) tok[--len] = 0;
+        if (!len) continue;
+        if (!is_dir(tok)) {
+            lc_warn(NULL, "plugin.path entry '%s' is not a directory; ignored", tok);
+            continue;
+        }
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", tok);
+    }
+    snprintf(out + n, cap - n, "%s%s/scripts,%s/transforms", n ? "," : "", home, home);
+    free(copy);
+    return out;
+}
+
+/* Scan cache: one plugin path at a time is enough for a worker. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *cache_path;
+static lc_plugin_info_t *cache_list;
+static size_t cache_n;
+
+static char *dup_field(lua_State *L, int idx, const char *key)
+{
+    lua_getfield(L, idx, key);
+    const char *s = lua_tostring(L, -1);
+    char *out = strdup(s ? s : "");
+    lua_pop(L, 1);
+    return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
+{
+    char err[1024];
+    size_t n = 0, cap = 0;
+    lc_plugin_info_t *list = NULL;
+    lua_State *L = lc_lua_new(lc_sdk_dir(), plugin_path, NULL, err, sizeof(err));
+    char *copy = strdup(plugin_path);
+    *n_out = 0;
+    if (!L || !copy || lc_lua_sdk(L, err, sizeof(err)) != 0) {
+        lc_error(NULL, "cannot scan plugin.path: %s", err);
+        goto out;
+    }
+    for (char *save = NULL, *dir = strtok_r(copy, ",", &save); dir;
+         dir = strtok_r(NULL, ",", &save)) {
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        char **names = NULL;
+        size_t nn = 0, ncap = 0;
+        for (struct dirent *e; (e = readdir(d));) {
+            size_t len = strlen(e->d_name);
+            if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '_')
+                continue;
+            if (nn == ncap) {
+                ncap = ncap ? ncap * 2 : 32;
+                names = realloc(names, ncap * sizeof(*names));
+            }
+            names[nn++] = strdup(e->d_name);
+        }
+        closedir(d);
+        if (nn) qsort(names, nn, sizeof(*names), cmp_str);
+        for (size_t i = 0; i < nn; i++) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 32;
+                list = realloc(list, cap * sizeof(*list));
+            }
+            lc_plugin_info_t *pi = &list[n++];
+            memset(pi, 0, sizeof(*pi));
+            char path[PATH_MAX + 256];
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            pi->path = strdup(path);
+            names[i][strlen(names[i]) - 4] = 0;
+            pi->name = names[i];
+            lua_pushstring(L, path);
+            if (lc_lua_call_sdk(L, "_describe", 1, 1, err, sizeof(err)) != 0) {
+                char *nl = strchr(err, '\n');
+                if (nl) *nl = 0;
+                pi->kind = strdup("error");
+                pi->version = strdup("");
+                pi->doc = strdup(err);
+                pi->aliases = strdup("");
+                continue;
+            }
+            int t = lua_gettop(L);
+            pi->kind = dup_field(L, t, "kind");
+            pi->version = dup_field(L, t, "version");
+            pi->doc = dup_field(L, t, "doc");
+            lua_getfield(L, t, "aliases");
+            char joined[4096];
+            size_t jn = 0;
+            joined[0] = 0;
+            for (int k = 1;; k++) {
+                lua_rawgeti(L, -1, k);
+                const char *a = lua_tostring(L, -1);
+                lua_pop(L, 1);
+                if (!a) break;
+                jn += (size_t)snprintf(joined + jn, sizeof(joined) - jn, "%s%s", jn ? "," : "",
+                                       a);
+                if (jn >= sizeof(joined)) break;
+            }
+            pi->aliases = strdup(joined);
+            lua_settop(L, t - 1);
+        }
+        free(names);
+    }
+    *n_out = n;
+out:
+    free(copy);
+    lc_lua_close(L);
+    return list;
+}
+
+void lc_plugins_free(lc_plugin_info_t *list, size_t n)
+{
+    if (!list) return;
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].path);
+        free(list[i].name);
+        free(list[i].kind);
+        free(list[i].version);
+        free(list[i].doc);
+        free(list[i].aliases);
+    }
+    free(list);
+}
+
+static int kind_matches(const char *have, const char *want)
+{
+    if (strcmp(want, "connector") == 0)
+        return strcmp(have, "source") == 0 || strcmp(have, "sink") == 0;
+    return strcmp(have, want) == 0;
+}
+
+static int alias_listed(const char *aliases, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = aliases; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t l = comma ? (size_t)(comma - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+/* A path given by the user must resolve inside one of the plugin.path directories. */
+static int path_inside(const char *plugin_path, const char *real)
+{
+    char *copy = strdup(plugin_path);
+    int ok = 0;
+    for (char *save = NULL, *dir = strtok_r(copy, ",", &save); dir && !ok;
+         dir = strtok_r(NULL, ",", &save)) {
+        char rd[PATH_MAX];
+        if (!realpath(dir, rd)) continue;
+        size_t l = strlen(rd);
+        ok = strncmp(real, rd, l) == 0 && real[l] == '/';
+    }
+    free(copy);
+    return ok;
+}
+
+int lc_plugins_resolve(const char *plugin_path, const char *name, const char *kind, char *out,
+                       size_t out_size, char *errstr, size_t errstr_size)
+{
+    if (!name || !*name) {
+        snprintf(errstr, errstr_size, "no %s name given", kind);
+        return -1;
+    }
+    if (strchr(name, '/')) {
+        char real[PATH_MAX];
+        if (!realpath(name, real)) {
+            snprintf(errstr, errstr_size, "%s script '%s' not found", kind, name);
+            return -1;
+        }
+        if (!path_inside(plugin_path, real)) {
+            snprintf(errstr, errstr_size, "%s script '%s' is outside plugin.path (%s)", kind,
+                     name, plugin_path);
+            return -1;
+        }
+        snprintf(out, out_size, "%s", real);
+        return 0;
+    }
+    pthread_mutex_lock(&cache_lock);
+    if (!cache_path || strcmp(cache_path, plugin_path) != 0) {
+        lc_plugins_free(cache_list, cache_n);
+        free(cache_path);
+        cache_path = strdup(plugin_path);
+        cache_list = lc_plugins_scan(plugin_path, &cache_n);
+    }
+    const char *found = NULL;
+    for (size_t i = 0; i < cache_n && !found; i++)
+        if (kind_matches(cache_list[i].kind, kind) && strcmp(cache_list[i].name, name) == 0)
+            found = cache_list[i].path;
+    for (size_t i = 0; i < cache_n && !found; i++)
+        if (kind_matches(cache_list[i].kind, kind) && alias_listed(cache_list[i].aliases, name))
+            found = cache_list[i].path;
+    if (found) {
+        snprintf(out, out_size, "%s", found);
+        pthread_mutex_unlock(&cache_lock);
+        return 0;
+    }
+    /* Not found: list what is available, and say so if a script of that name failed. */
+    size_t n = (size_t)snprintf(errstr, errstr_size, "unknown %s '%s'", kind, name);
+    for (size_t i = 0; i < cache_n; i++)
+        if (strcmp(cache_list[i].kind, "error") == 0 && strcmp(cache_list[i].name, name) == 0) {
+            snprintf(errstr, errstr_size, "%s script %s failed to load: %s", kind,
+                     cache_list[i].path, cache_list[i].doc);
+            pthread_mutex_unlock(&cache_lock);
+            return -1;
+        }
+    n += (size_t)snprintf(errstr + n, n < errstr_size ? errstr_size - n : 0, "; available: ");
+    int first = 1;
+    for (size_t i = 0; i < cache_n && n < errstr_size; i++) {
+        if (!kind_matches(cache_list[i].kind, kind)) continue;
+        n += (size_t)snprintf(errstr + n, errstr_size - n, "%s%s", first ? "" : ", ",
+                              cache_list[i].name);
+        if (*cache_list[i].aliases && n < errstr_size) {
+            const char *a = cache_list[i].aliases;
+            const char *c = strchr(a, ',');
+            n += (size_t)snprintf(errstr + n, errstr_size - n, " (%.*s)",
+                                  c ? (int)(c - a) : (int)strlen(a), a);
+        }
+        first = 0;
+    }
+    if (first && n < errstr_size) snprintf(errstr + n, errstr_size - n, "none");
+    pthread_mutex_unlock(&cache_lock);
+    return -1;
+}

@@ -1,0 +1,344 @@
+/* source_task: the source task loop.
+ *
+ *   poll() + transform chain (one call into Lua per batch) -> converters -> producer
+ *   -> delivery report -> tracker -> offset store every offset.flush.interval.ms and on stop
+ *
+ * Offsets are committed only for records the broker acknowledged together with every
+ * earlier record of their source partition (see tracker.h). */
+#include "bridge.h"
+#include "log.h"
+#include "task.h"
+#include "tracker.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct src {
+    lc_task_t *t;
+    lua_State *L;
+    rd_kafka_t *rk;
+    lc_tracker_t *tracker;
+    lc_buf_t kbuf, vbuf, pbuf, obuf;
+    const void *last_part; /* the source_partition table pbuf was encoded from */
+    char last_topic[256];  /* last topic checked with lc_worker_ensure_topic */
+    int delivery_failed;
+    char delivery_error[1024];
+    long long last_commit;
+    long long last_broker_warn;
+} src_t;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    src_t *s = opaque;
+    (void)rk;
+    if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
+    if (m->err && !s->delivery_failed) {
+        s->delivery_failed = 1;
+        snprintf(s->delivery_error, sizeof(s->delivery_error),
+                 "stage KAFKA_PRODUCE: topic %s partition %d: %s", rd_kafka_topic_name(m->rkt),
+                 (int)m->partition, rd_kafka_err2str(m->err));
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    src_t *s = opaque;
+    if (rd_kafka_fatal_error(rk, NULL, 0)) {
+        if (!s->delivery_failed) {
+            s->delivery_failed = 1;
+            snprintf(s->delivery_error, sizeof(s->delivery_error),
+                     "stage KAFKA_PRODUCE: fatal producer error: %s", reason);
+        }
+        return;
+    }
+    long long now = lc_now_ms();
+    if (now - s->last_broker_warn < 10000) return; /* one line per 10 s while it lasts */
+    s->last_broker_warn = now;
+    lc_warn(s->t->ctx, "Kafka: %s: %s (retrying; records wait in the producer queue)",
+            rd_kafka_err2name(err), reason);
+}
+
+typedef struct commit_batch {
+    char **keys, **values;
+    size_t n, cap;
+    const char *name_json;
+} commit_batch_t;
+
+static void collect_offset(void *opaque, const char *partition, const char *offset)
+{
+    commit_batch_t *b = opaque;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->keys = realloc(b->keys, b->cap * sizeof(char *));
+        b->values = realloc(b->values, b->cap * sizeof(char *));
+    }
+    size_t len = strlen(b->name_json) + strlen(partition) + 4;
+    b->keys[b->n] = malloc(len);
+    snprintf(b->keys[b->n], len, "[%s,%s]", b->name_json, partition);
+    b->values[b->n] = strdup(offset);
+    b->n++;
+}
+
+/* Writes every committable offset to the offset store in one transaction. */
+static void commit_offsets(src_t *s)
+{
+    char err[512];
+    lc_buf_t name = {0};
+    s->last_commit = lc_now_ms();
+    lua_pushstring(s->L, s->t->conn->name);
+    int rc = lc_json_encode_sorted(s->L, -1, &name, err, sizeof(err));
+    lua_pop(s->L, 1);
+    if (rc != 0 || lc_buf_append(&name, "", 1) != 0) {
+        lc_buf_free(&name);
+        return;
+    }
+    commit_batch_t b = {.name_json = name.data};
+    lc_tracker_take(s->tracker, collect_offset, &b);
+    if (b.n) {
+        lc_offset_store_t *os = lc_store_offsets(lc_worker_store(s->t->conn->worker));
+        if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
+                    sizeof(err)) != 0)
+            lc_error(s->t->ctx, "cannot commit source offsets: %s", err);
+        else
+            lc_debug(s->t->ctx, "committed offsets of %zu source partitions", b.n);
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        free(b.keys[i]);
+        free(b.values[i]);
+    }
+    free(b.keys);
+    free(b.values);
+    lc_buf_free(&name);
+}
+
+/* "record 3 of 10 (source partition {...}, offset {...})" from the SDK, for errors. */
+static void describe(lua_State *L, int rec, int i, int n, char *out, size_t outsz)
+{
+    char err[256];
+    lua_pushvalue(L, rec);
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, n);
+    if (lc_lua_call_sdk(L, "_describe_record", 3, 1, err, sizeof(err)) != 0) {
+        snprintf(out, outsz, "record %d of %d", i, n);
+        return;
+    }
+    snprintf(out, outsz, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_t errsz)
+{
+    b->len = 0;
+    return lc_json_encode_sorted(L, idx, b, err, errsz) || lc_buf_append(b, "", 1);
+}
+
+static rd_kafka_headers_t *build_headers(lua_State *L, int idx, char *err, size_t errsz)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (!k) {
+            snprintf(err, errsz, "header names must be strings");
+            lua_pop(L, 2);
+            rd_kafka_headers_destroy(h);
+            return NULL;
+        }
+        size_t vl = 0;
+        const char *v = NULL;
+        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+            v = lua_tolstring(L, -1, &vl);
+        else if (lua_type(L, -1) == LUA_TBOOLEAN)
+            v = lua_toboolean(L, -1) ? "true" : "false", vl = strlen(v);
+        rd_kafka_header_add(h, k, -1, v, (ssize_t)vl);
+        lua_pop(L, 1);
+    }
+    return h;
+}
+
+/* Converts and produces every record of the list at idx. 0, or -1 with errstr. */
+static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
+{
+    lua_State *L = s->L;
+    lc_connector_t *c = s->t->conn;
+    int n = (int)lua_objlen(L, list);
+    char err[2048], what[1024];
+    s->last_part = NULL;
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, list, i);
+        int r = lua_gettop(L);
+        const char *stage = NULL;
+        if (!lua_istable(L, r)) {
+            snprintf(errstr, errsz, "poll() returned a %s at position %d of %d; records are tables",
+                     luaL_typename(L, r), i, n);
+            return -1;
+        }
+        lua_getfield(L, r, "topic");          /* r+1 */
+        lua_getfield(L, r, "partition");      /* r+2 */
+        lua_getfield(L, r, "timestamp");      /* r+3 */
+        lua_getfield(L, r, "key");            /* r+4 */
+        lua_getfield(L, r, "key_schema");     /* r+5 */
+        lua_getfield(L, r, "value");          /* r+6 */
+        lua_getfield(L, r, "value_schema");   /* r+7 */
+        lua_getfield(L, r, "headers");        /* r+8 */
+        lua_getfield(L, r, "source_partition"); /* r+9 */
+        lua_getfield(L, r, "source_offset");  /* r+10 */
+        const char *topic = lua_type(L, r + 1) == LUA_TSTRING ? lua_tostring(L, r + 1) : NULL;
+        int32_t partition =
+            lua_isnumber(L, r + 2) ? (int32_t)lua_tointeger(L, r + 2) : RD_KAFKA_PARTITION_UA;
+        int64_t ts = lua_isnumber(L, r + 3) ? (int64_t)lua_tonumber(L, r + 3) : 0;
+        int knull = 0, vnull = 0;
+        rd_kafka_headers_t *hdrs = NULL;
+        if (!topic || !*topic) {
+            stage = "TASK_POLL";
+            snprintf(err, sizeof(err), "record has no topic");
+            goto bad;
+        }
+        if (lc_conv_from_lua(&c->key_conv, L, r + 4, r + 5, &s->kbuf, &knull, err,
+                             sizeof(err)) != 0) {
+            stage = "KEY_CONVERTER";
+            goto bad;
+        }
+        if (lc_conv_from_lua(&c->value_conv, L, r + 6, r + 7, &s->vbuf, &vnull, err,
+                             sizeof(err)) != 0) {
+            stage = "VALUE_CONVERTER";
+            goto bad;
+        }
+        if (lua_istable(L, r + 8) && !(hdrs = build_headers(L, r + 8, err, sizeof(err)))) {
+            stage = "HEADER_CONVERTER";
+            goto bad;
+        }
+        lc_tracked_t *h;
+        if (lua_istable(L, r + 9)) {
+            const void *p = lua_topointer(L, r + 9);
+            if (p != s->last_part) {
+                if (encode_json_cstr(L, r + 9, &s->pbuf, err, sizeof(err)) != 0) {
+                    stage = "TASK_POLL";
+                    goto bad;
+                }
+                s->last_part = p;
+            }
+            if (encode_json_cstr(L, r + 10, &s->obuf, err, sizeof(err)) != 0) {
+                stage = "TASK_POLL";
+                goto bad;
+            }
+            h = lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data);
+        } else {
+            h = lc_tracker_add(s->tracker, NULL, NULL);
+        }
+        if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
+            lc_worker_ensure_topic(c->worker, topic);
+            snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
+        }
+        for (;;) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(knull ? NULL : s->kbuf.data, knull ? 0 : s->kbuf.len),
+                RD_KAFKA_V_VALUE(vnull ? NULL : s->vbuf.data, vnull ? 0 : s->vbuf.len),
+                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
+                RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->t->abort) {
+                rd_kafka_poll(s->rk, 20); /* back-pressure: wait for deliveries */
+                continue;
+            }
+            lc_tracker_ack(s->tracker, h, 0);
+            if (hdrs) rd_kafka_headers_destroy(hdrs);
+            stage = "KAFKA_PRODUCE";
+            snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
+            goto bad;
+        }
+        lua_settop(L, r - 1);
+        continue;
+    bad:
+        describe(L, r, i, n, what, sizeof(what));
+        snprintf(errstr, errsz, "%s: stage %s: %s", what, stage, err);
+        lua_settop(L, r - 1);
+        return -1;
+    }
+    return 0;
+}
+
+void *lc_source_task_main(void *arg)
+{
+    lc_task_t *t = arg;
+    lc_worker_t *w = t->conn->worker;
+    src_t s = {.t = t};
+    char err[8192];
+    int failed = 0;
+    rd_kafka_conf_t *conf = NULL;
+
+    s.L = lc_task_open_lua(t, err, sizeof(err));
+    if (!s.L) goto fail;
+    conf = lc_worker_kafka_conf(w, t->conn, 1, err, sizeof(err));
+    if (!conf) goto fail;
+    rd_kafka_conf_set_opaque(conf, &s);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    s.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!s.rk) goto fail;
+    conf = NULL; /* owned by rk now */
+    s.tracker = lc_tracker_new();
+    s.last_commit = lc_now_ms();
+    lc_task_set_state(t, LC_TASK_RUNNING, NULL);
+
+    long flush_ms = lc_worker_flush_interval_ms(w);
+    int idle_ms = 0;
+    while (!t->stop) {
+        rd_kafka_poll(s.rk, 0);
+        if (s.delivery_failed) {
+            snprintf(err, sizeof(err), "%s", s.delivery_error);
+            goto fail;
+        }
+        if (lc_now_ms() - s.last_commit >= flush_ms) commit_offsets(&s);
+        lc_task_push(s.L);
+        if (lc_lua_call_sdk(s.L, "_source_poll", 1, 1, err, sizeof(err)) != 0) {
+            if (!strstr(err, ": stage ")) {
+                char tmp[8192];
+                snprintf(tmp, sizeof(tmp), "stage TASK_POLL: %s", err);
+                snprintf(err, sizeof(err), "%s", tmp);
+            }
+            goto fail;
+        }
+        if (lua_isnil(s.L, -1)) {
+            lua_settop(s.L, 0);
+            idle_ms = idle_ms ? (idle_ms * 2 > 64 ? 64 : idle_ms * 2) : 1;
+            rd_kafka_poll(s.rk, idle_ms);
+            continue;
+        }
+        idle_ms = 0;
+        int rc = produce_batch(&s, lua_gettop(s.L), err, sizeof(err));
+        lua_settop(s.L, 0);
+        if (rc != 0) goto fail;
+    }
+    goto done;
+fail:
+    failed = 1;
+    lc_task_set_state(t, LC_TASK_FAILED, err);
+done:
+    if (s.rk) {
+        long timeout = lc_worker_shutdown_timeout_ms(w);
+        if (rd_kafka_flush(s.rk, failed ? 1000 : (int)timeout) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            lc_warn(t->ctx,
+                    "%zu records not acknowledged by Kafka within %ld ms; their offsets are not "
+                    "committed, so they are sent again after a restart",
+                    lc_tracker_in_flight(s.tracker), timeout);
+        rd_kafka_poll(s.rk, 0);
+        commit_offsets(&s);
+        rd_kafka_purge(s.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(s.rk, 0);
+        rd_kafka_destroy(s.rk);
+    }
+    if (conf) rd_kafka_conf_destroy(conf);
+    lc_task_close_lua(t, s.L);
+    lc_tracker_destroy(s.tracker);
+    lc_buf_free(&s.kbuf);
+    lc_buf_free(&s.vbuf);
+    lc_buf_free(&s.pbuf);
+    lc_buf_free(&s.obuf);
+    if (!failed) lc_task_set_state(t, LC_TASK_STOPPED, NULL);
+    return NULL;
+}

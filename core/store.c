@@ -1,0 +1,245 @@
+/* store: SQLite implementation of the offset, config and status stores (see store.h).
+ * WAL mode with synchronous=FULL so a committed offset survives power loss as well as
+ * kill -9. One connection, one mutex: writes are rare (every offset.flush.interval.ms). */
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+struct lc_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    lc_offset_store_t offsets;
+    lc_config_store_t configs;
+    lc_status_store_t statuses;
+};
+
+static const char *const schema_sql =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS offsets(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS connector_configs(name TEXT PRIMARY KEY, config TEXT NOT NULL,"
+    " target_state TEXT NOT NULL DEFAULT 'STARTED');"
+    "CREATE TABLE IF NOT EXISTS statuses(connector TEXT NOT NULL, task INTEGER NOT NULL,"
+    " state TEXT NOT NULL, trace TEXT, worker_id TEXT, updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(connector, task));";
+
+static void set_err(char *errstr, size_t n, const char *what, sqlite3 *db)
+{
+    snprintf(errstr, n, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static long long now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+/* Runs one statement with text parameters under the lock. */
+static int exec_params(lc_store_t *s, const char *sql, const char *const *params, int n,
+                       char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) goto err;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) goto err;
+    rc = 0;
+err:
+    if (rc) set_err(errstr, errstr_size, "store", s->db);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Returns column 0 (and optionally 1) of the first row of a query with text parameters. */
+static char *query_text(lc_store_t *s, const char *sql, const char *const *params, int n,
+                        char **second)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        for (int i = 0; i < n; i++)
+            sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            out = column_dup(st, 0);
+            if (second) *second = column_dup(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return out;
+}
+
+static int offsets_put(lc_offset_store_t *o, const char *const *keys, const char *const *values,
+                       size_t n, char *errstr, size_t errstr_size)
+{
+    lc_store_t *s = o->impl;
+    sqlite3_stmt *up = NULL, *del = NULL;
+    int rc = -1, in_tx = 0;
+    pthread_mutex_lock(&s->lock);
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto err;
+    in_tx = 1;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO offsets(key,value) VALUES(?1,?2)"
+                           " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                           -1, &up, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "DELETE FROM offsets WHERE key=?1", -1, &del, NULL) != SQLITE_OK)
+        goto err;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = values[i] ? up : del;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+        if (values[i]) sqlite3_bind_text(st, 2, values[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) goto err;
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto err;
+    in_tx = 0;
+    rc = 0;
+err:
+    if (rc) {
+        set_err(errstr, errstr_size, "offset store", s->db);
+        if (in_tx) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(up);
+    sqlite3_finalize(del);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static char *offsets_get(lc_offset_store_t *o, const char *key)
+{
+    const char *p[] = {key};
+    return query_text(o->impl, "SELECT value FROM offsets WHERE key=?1", p, 1, NULL);
+}
+
+static int configs_put(lc_config_store_t *c, const char *name, const char *config_json,
+                       const char *target_state, char *errstr, size_t errstr_size)
+{
+    const char *p[] = {name, config_json, target_state ? target_state : "STARTED"};
+    return exec_params(c->impl,
+                       "INSERT INTO connector_configs(name,config,target_state) VALUES(?1,?2,?3)"
+                       " ON CONFLICT(name) DO UPDATE SET config=excluded.config,"
+                       " target_state=excluded.target_state",
+                       p, 3, errstr, errstr_size);
+}
+
+static int configs_del(lc_config_store_t *c, const char *name, char *errstr, size_t errstr_size)
+{
+    const char *p[] = {name};
+    return exec_params(c->impl, "DELETE FROM connector_configs WHERE name=?1", p, 1, errstr,
+                       errstr_size);
+}
+
+static char *configs_get(lc_config_store_t *c, const char *name)
+{
+    const char *p[] = {name};
+    return query_text(c->impl, "SELECT config FROM connector_configs WHERE name=?1", p, 1, NULL);
+}
+
+static int statuses_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
+                        const char *trace, const char *worker_id, char *errstr,
+                        size_t errstr_size)
+{
+    char task_s[16], ms[32];
+    snprintf(task_s, sizeof(task_s), "%d", task);
+    snprintf(ms, sizeof(ms), "%lld", now_ms());
+    const char *p[] = {connector, task_s, state, trace, worker_id, ms};
+    return exec_params(ss->impl,
+                       "INSERT INTO statuses(connector,task,state,trace,worker_id,updated_ms)"
+                       " VALUES(?1,CAST(?2 AS INTEGER),?3,?4,?5,CAST(?6 AS INTEGER))"
+                       " ON CONFLICT(connector,task) DO UPDATE SET state=excluded.state,"
+                       " trace=excluded.trace, worker_id=excluded.worker_id,"
+                       " updated_ms=excluded.updated_ms",
+                       p, 6, errstr, errstr_size);
+}
+
+static char *statuses_get(lc_status_store_t *ss, const char *connector, int task, char **trace)
+{
+    char task_s[16];
+    snprintf(task_s, sizeof(task_s), "%d", task);
+    const char *p[] = {connector, task_s};
+    if (trace) *trace = NULL;
+    return query_text(ss->impl,
+                      "SELECT state, trace FROM statuses WHERE connector=?1"
+                      " AND task=CAST(?2 AS INTEGER)",
+                      p, 2, trace);
+}
+
+static int statuses_clear(lc_status_store_t *ss, const char *connector)
+{
+    char err[256];
+    const char *p[] = {connector};
+    return exec_params(ss->impl, "DELETE FROM statuses WHERE connector=?1", p, 1, err,
+                       sizeof(err));
+}
+
+lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
+{
+    lc_store_t *s = calloc(1, sizeof(*s));
+    char *msg = NULL;
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(errstr, errstr_size, "offset.storage.file.filename '%s': cannot open: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto err;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(errstr, errstr_size,
+                 "offset.storage.file.filename '%s': not a luaconnect store: %s", path,
+                 msg ? msg : "unknown error");
+        sqlite3_free(msg);
+        goto err;
+    }
+    s->offsets = (lc_offset_store_t){offsets_put, offsets_get, s};
+    s->configs = (lc_config_store_t){configs_put, configs_del, configs_get, s};
+    s->statuses = (lc_status_store_t){statuses_put, statuses_get, statuses_clear, s};
+    return s;
+err:
+    lc_store_close(s);
+    return NULL;
+}
+
+void lc_store_close(lc_store_t *s)
+{
+    if (!s) return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+lc_offset_store_t *lc_store_offsets(lc_store_t *s)
+{
+    return &s->offsets;
+}
+
+lc_config_store_t *lc_store_configs(lc_store_t *s)
+{
+    return &s->configs;
+}
+
+lc_status_store_t *lc_store_statuses(lc_store_t *s)
+{
+    return &s->statuses;
+}

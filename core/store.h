@@ -1,0 +1,57 @@
+/* store: the worker's durable state behind three small interfaces — source offsets,
+ * connector configs and connector/task statuses. This file implements them on one
+ * SQLite database in WAL mode (standalone mode); a Kafka-topic implementation can
+ * provide the same function tables later. Offsets use Kafka Connect's format: key
+ * ["<connector>",{partition}] and value {offset} as JSON text.
+ * Thread-safe: one connection guarded by a mutex. Depends on SQLite. */
+#ifndef LC_STORE_H
+#define LC_STORE_H
+
+#include <stddef.h>
+
+typedef struct lc_store lc_store_t;
+
+/** Source offsets: key/value JSON texts. */
+typedef struct lc_offset_store {
+    /** Writes n key/value pairs in one transaction (value NULL deletes). 0 or -1 (errstr). */
+    int (*put)(struct lc_offset_store *s, const char *const *keys, const char *const *values,
+               size_t n, char *errstr, size_t errstr_size);
+    /** Returns the value for key (caller frees) or NULL when absent. */
+    char *(*get)(struct lc_offset_store *s, const char *key);
+    lc_store_t *impl;
+} lc_offset_store_t;
+
+/** Connector configs as JSON objects of string values, by connector name. */
+typedef struct lc_config_store {
+    /** Creates or replaces a connector's config (and target state). 0 or -1 (errstr). */
+    int (*put)(struct lc_config_store *s, const char *name, const char *config_json,
+               const char *target_state, char *errstr, size_t errstr_size);
+    /** Removes a connector's config. 0 or -1. */
+    int (*del)(struct lc_config_store *s, const char *name, char *errstr, size_t errstr_size);
+    /** Returns the config JSON (caller frees) or NULL. */
+    char *(*get)(struct lc_config_store *s, const char *name);
+    lc_store_t *impl;
+} lc_config_store_t;
+
+/** Statuses: task -1 is the connector itself. */
+typedef struct lc_status_store {
+    /** Records a state (RUNNING, FAILED, ...) with an optional trace. 0 or -1 (errstr). */
+    int (*put)(struct lc_status_store *s, const char *connector, int task, const char *state,
+               const char *trace, const char *worker_id, char *errstr, size_t errstr_size);
+    /** Returns the state (caller frees) and optionally the trace (caller frees), or NULL. */
+    char *(*get)(struct lc_status_store *s, const char *connector, int task, char **trace);
+    /** Forgets every status of a connector (before it starts anew). */
+    int (*clear)(struct lc_status_store *s, const char *connector);
+    lc_store_t *impl;
+} lc_status_store_t;
+
+/** Opens (creating if needed) the SQLite store at path. NULL with errstr on failure. */
+lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size);
+/** Closes the store; NULL is a no-op. */
+void lc_store_close(lc_store_t *st);
+/** The interfaces; they live as long as the store. */
+lc_offset_store_t *lc_store_offsets(lc_store_t *st);
+lc_config_store_t *lc_store_configs(lc_store_t *st);
+lc_status_store_t *lc_store_statuses(lc_store_t *st);
+
+#endif

@@ -1,0 +1,167 @@
+/* task: what source and sink task threads share — the Lua side of a task (state,
+ * task table, task.offsets) and status reporting. */
+#include "task.h"
+#include "bridge.h"
+#include "log.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TASK_KEY "luaconnect.task"
+
+static const char *const state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED", "FAILED",
+                                          "STOPPED"};
+
+long long lc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
+{
+    char err[512];
+    lc_status_store_t *ss = lc_store_statuses(lc_worker_store(t->conn->worker));
+    t->state = state;
+    if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, lc_worker_id(t->conn->worker),
+                err, sizeof(err)) != 0)
+        lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
+    if (state == LC_TASK_FAILED)
+        lc_error(t->ctx, "task FAILED: %s", trace ? trace : "(no trace)");
+    else
+        lc_info(t->ctx, "task %s", state_names[state]);
+}
+
+/* Offset key in Kafka Connect's format: ["<connector>",{partition}] */
+static int offset_key(lua_State *L, lc_task_t *t, int part_idx, lc_buf_t *key, char *err,
+                      size_t errsz)
+{
+    lua_pushstring(L, t->conn->name);
+    int rc = lc_json_encode_sorted(L, -1, key, err, errsz);
+    lua_pop(L, 1);
+    if (rc != 0) return -1;
+    lc_buf_t part = {0};
+    if (lc_json_encode_sorted(L, part_idx, &part, err, errsz) != 0) {
+        lc_buf_free(&part);
+        return -1;
+    }
+    lc_buf_t out = {0};
+    rc = lc_buf_append(&out, "[", 1) || lc_buf_append(&out, key->data, key->len) ||
+         lc_buf_append(&out, ",", 1) || lc_buf_append(&out, part.data, part.len) ||
+         lc_buf_append(&out, "]", 2);
+    lc_buf_free(&part);
+    lc_buf_free(key);
+    *key = out;
+    return rc ? -1 : 0;
+}
+
+/* task.offsets:get(partition) -> the committed offset table, or nil. */
+static int offsets_get(lua_State *L)
+{
+    lc_task_t *t = *(lc_task_t **)luaL_checkudata(L, 1, "luaconnect.offsets");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    char err[512];
+    lc_buf_t key = {0};
+    if (offset_key(L, t, 2, &key, err, sizeof(err)) != 0) {
+        lc_buf_free(&key);
+        return luaL_error(L, "task.offsets:get: %s", err);
+    }
+    lc_offset_store_t *os = lc_store_offsets(lc_worker_store(t->conn->worker));
+    char *value = os->get(os, key.data);
+    lc_buf_free(&key);
+    if (!value) {
+        lua_pushnil(L);
+        return 1;
+    }
+    int rc = lc_json_decode(L, value, strlen(value), err, sizeof(err));
+    free(value);
+    if (rc != 0) return luaL_error(L, "task.offsets:get: stored offset is not JSON: %s", err);
+    return 1;
+}
+
+static void push_props(lua_State *L, const lc_props_t *p)
+{
+    lua_createtable(L, 0, p ? (int)lc_props_count(p) : 0);
+    for (size_t i = 0; p && i < lc_props_count(p); i++) {
+        lua_pushstring(L, lc_props_value(p, i));
+        lua_setfield(L, -2, lc_props_key(p, i));
+    }
+}
+
+static void push_chain_specs(lua_State *L, lc_connector_t *c)
+{
+    lua_createtable(L, c->chain_len, 0);
+    for (int i = 0; i < c->chain_len; i++) {
+        lc_chain_spec_t *s = &c->chain[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, s->alias);
+        lua_setfield(L, -2, "alias");
+        lua_pushstring(L, s->path);
+        lua_setfield(L, -2, "path");
+        push_props(L, s->config);
+        lua_setfield(L, -2, "config");
+        lua_pushboolean(L, s->negate);
+        lua_setfield(L, -2, "negate");
+        if (s->pred_path) {
+            lua_createtable(L, 0, 3);
+            lua_pushstring(L, s->pred_alias);
+            lua_setfield(L, -2, "alias");
+            lua_pushstring(L, s->pred_path);
+            lua_setfield(L, -2, "path");
+            push_props(L, s->pred_config);
+            lua_setfield(L, -2, "config");
+            lua_setfield(L, -2, "predicate");
+        }
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
+{
+    lc_worker_t *w = t->conn->worker;
+    lua_State *L = lc_lua_new(lc_worker_sdk_dir(w), lc_worker_plugin_path(w), &t->abort, errstr,
+                              errstr_size);
+    if (!L) return NULL;
+    lua_pushstring(L, t->conn->script_path);
+    if (lc_json_decode(L, t->config_json, strlen(t->config_json), errstr, errstr_size) != 0)
+        goto err;
+    lua_pushinteger(L, t->id);
+    lua_pushstring(L, t->conn->name);
+    lc_task_t **ud = lua_newuserdata(L, sizeof(*ud));
+    *ud = t;
+    if (luaL_newmetatable(L, "luaconnect.offsets")) {
+        lua_newtable(L);
+        lua_pushcfunction(L, offsets_get);
+        lua_setfield(L, -2, "get");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_setmetatable(L, -2);
+    push_chain_specs(L, t->conn);
+    if (lc_lua_call_sdk(L, "_task_open", 6, 1, errstr, errstr_size) != 0) goto err;
+    lua_setfield(L, LUA_REGISTRYINDEX, TASK_KEY);
+    return L;
+err:
+    lc_lua_close(L);
+    return NULL;
+}
+
+void lc_task_push(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, TASK_KEY);
+}
+
+void lc_task_close_lua(lc_task_t *t, lua_State *L)
+{
+    char err[4096];
+    if (!L) return;
+    /* close() must run even when the stop flag interrupted the script. */
+    lua_sethook(L, NULL, 0, 0);
+    lc_task_push(L);
+    if (lc_lua_call_sdk(L, "_task_close", 1, 0, err, sizeof(err)) != 0)
+        lc_warn(t->ctx, "close() failed: %s", err);
+    lc_lua_close(L);
+}

@@ -1,0 +1,94 @@
+/* task: one task thread with its own lua_State and Kafka client (internal to the worker).
+ * Source and sink loops live in source_task.c and sink_task.c; this header holds what they
+ * share with worker.c. */
+#ifndef LC_TASK_H
+#define LC_TASK_H
+
+#include <librdkafka/rdkafka.h>
+#include <lua.h>
+#include <pthread.h>
+
+#include "codec.h"
+#include "props.h"
+#include "store.h"
+
+typedef struct lc_worker lc_worker_t;
+
+typedef enum {
+    LC_TASK_UNASSIGNED = 0,
+    LC_TASK_RUNNING,
+    LC_TASK_PAUSED,
+    LC_TASK_FAILED,
+    LC_TASK_STOPPED
+} lc_task_state_t;
+
+/** One step of a transform chain as configured (transforms.<alias>.*). */
+typedef struct lc_chain_spec {
+    char *alias, *path;
+    lc_props_t *config;
+    char *pred_alias, *pred_path;
+    lc_props_t *pred_config;
+    int negate;
+} lc_chain_spec_t;
+
+/** Settings shared by a connector's tasks (owned by the worker). */
+typedef struct lc_connector {
+    char *name;
+    char *script_path;
+    int is_source;
+    lc_props_t *props;           /* the connector's config as given */
+    lc_converter_t key_conv, value_conv;
+    lc_chain_spec_t *chain;
+    int chain_len;
+    char **topics;               /* sink: topic names or a single "^regex" */
+    int ntopics;
+    struct lc_task **tasks;
+    int ntasks;
+    lc_worker_t *worker;
+} lc_connector_t;
+
+typedef struct lc_task {
+    lc_connector_t *conn;
+    int id;
+    char ctx[256];               /* "name|task-0" for logs */
+    char *config_json;           /* this task's config from task_configs() */
+    pthread_t thread;
+    int started;
+    volatile int stop;           /* finish the current batch, then stop */
+    volatile int abort;          /* interrupt a script that overran the shutdown timeout */
+    volatile int state;          /* lc_task_state_t */
+} lc_task_t;
+
+/* Worker facts tasks need (implemented in worker.c). */
+const char *lc_worker_sdk_dir(lc_worker_t *w);
+const char *lc_worker_plugin_path(lc_worker_t *w);
+const char *lc_worker_id(lc_worker_t *w);
+lc_store_t *lc_worker_store(lc_worker_t *w);
+long lc_worker_flush_interval_ms(lc_worker_t *w);
+long lc_worker_shutdown_timeout_ms(lc_worker_t *w);
+/** Builds a librdkafka config for a task: bootstrap, the worker's producer.* or consumer.*
+ * pass-through, then the connector's producer.override.* / consumer.override.*.
+ * NULL with errstr on a bad setting. Caller owns the result. */
+rd_kafka_conf_t *lc_worker_kafka_conf(lc_worker_t *w, lc_connector_t *c, int producer,
+                                      char *errstr, size_t errstr_size);
+/** With the embedded broker, creates topic with one partition before first use. */
+void lc_worker_ensure_topic(lc_worker_t *w, const char *topic);
+
+/** Thread entry points. */
+void *lc_source_task_main(void *task);
+void *lc_sink_task_main(void *task);
+
+/* Shared by both loops (task.c). */
+/** Records a state change in the status store and the log; trace may be NULL. */
+void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace);
+/** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the
+ * task table in the registry (see lc_task_push). NULL with errstr on failure. */
+lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);
+/** Pushes the task table created by lc_task_open_lua. */
+void lc_task_push(lua_State *L);
+/** Runs the script's close() and closes L; errors are logged. */
+void lc_task_close_lua(lc_task_t *t, lua_State *L);
+/** Milliseconds on a monotonic clock. */
+long long lc_now_ms(void);
+
+#endif

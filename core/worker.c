@@ -1,0 +1,663 @@
+/* worker: see worker.h. Connector configs are validated in a scratch lua_State (the
+ * script's own config definitions) before any task thread starts. */
+#include "worker.h"
+#include "bridge.h"
+#include "log.h"
+#include "plugins.h"
+#include "store.h"
+#include "task.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <lauxlib.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct lc_worker {
+    lc_props_t *props;
+    char *bootstrap;
+    char *plugin_path;
+    char worker_id[128];
+    lc_store_t *store;
+    long flush_ms, shutdown_ms;
+    lc_converter_t key_conv, value_conv;
+    rd_kafka_t *mock_rk;
+    rd_kafka_mock_cluster_t *mock;
+    pthread_mutex_t topics_lock;
+    char **topics;
+    int ntopics;
+    lc_connector_t **conns;
+    int nconns;
+    int stopped;
+};
+
+const char *lc_worker_sdk_dir(lc_worker_t *w)
+{
+    (void)w;
+    return lc_sdk_dir();
+}
+const char *lc_worker_plugin_path(lc_worker_t *w)
+{
+    return w->plugin_path;
+}
+const char *lc_worker_id(lc_worker_t *w)
+{
+    return w->worker_id;
+}
+lc_store_t *lc_worker_store(lc_worker_t *w)
+{
+    return w->store;
+}
+long lc_worker_flush_interval_ms(lc_worker_t *w)
+{
+    return w->flush_ms;
+}
+long lc_worker_shutdown_timeout_ms(lc_worker_t *w)
+{
+    return w->shutdown_ms;
+}
+const char *lc_worker_bootstrap(const lc_worker_t *w)
+{
+    return w->bootstrap;
+}
+
+static int parse_long(const char *label, const char *key, const char *s, long min, long *out,
+                      char *errstr, size_t errsz)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ') end++;
+    if (errno || end == s || *end || v < min) {
+        snprintf(errstr, errsz, "%s: key '%s': expected an integer >= %ld, got '%s'", label, key,
+                 min, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void lc_worker_ensure_topic(lc_worker_t *w, const char *topic)
+{
+    if (!w->mock) return;
+    pthread_mutex_lock(&w->topics_lock);
+    for (int i = 0; i < w->ntopics; i++)
+        if (strcmp(w->topics[i], topic) == 0) {
+            pthread_mutex_unlock(&w->topics_lock);
+            return;
+        }
+    /* A fresh Kafka auto-creates topics with num.partitions=1; the mock would use more. */
+    rd_kafka_mock_topic_create(w->mock, topic, 1, 1);
+    w->topics = realloc(w->topics, (size_t)(w->ntopics + 1) * sizeof(char *));
+    w->topics[w->ntopics++] = strdup(topic);
+    pthread_mutex_unlock(&w->topics_lock);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, const char *origin,
+                    char *errstr, size_t errsz)
+{
+    char err[512];
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, value, err, sizeof(err));
+    if (r == RD_KAFKA_CONF_OK) return 0;
+    if (r == RD_KAFKA_CONF_UNKNOWN) {
+        /* Java-client settings (buffer.memory, max.block.ms...) have no librdkafka twin. */
+        lc_warn(NULL, "%s '%s': not a librdkafka setting; ignored", origin, key);
+        return 0;
+    }
+    snprintf(errstr, errsz, "%s '%s': %s", origin, key, err);
+    return -1;
+}
+
+static int apply_prefixed(rd_kafka_conf_t *conf, const lc_props_t *p, const char *prefix,
+                          const char *origin, char *errstr, size_t errsz)
+{
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; p && i < lc_props_count(p); i++) {
+        const char *k = lc_props_key(p, i);
+        if (strncmp(k, prefix, pl) != 0 || !k[pl]) continue;
+        char o[256];
+        snprintf(o, sizeof(o), "%s key", origin);
+        if (conf_set(conf, k + pl, lc_props_value(p, i), o, errstr, errsz) != 0) return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *lc_worker_kafka_conf(lc_worker_t *w, lc_connector_t *c, int producer,
+                                      char *errstr, size_t errsz)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char client_id[512], group[512];
+    int id = 0;
+    snprintf(client_id, sizeof(client_id), "connector-%s-%s-%d", producer ? "producer" : "consumer",
+             c->name, id);
+    if (conf_set(conf, "bootstrap.servers", w->bootstrap, "bootstrap.servers", errstr, errsz) ||
+        conf_set(conf, "client.id", client_id, "client.id", errstr, errsz))
+        goto err;
+    if (producer) {
+        /* Kafka Connect's producer defaults: acks=all and no give-up on delivery, so a
+         * broker outage delays records instead of losing them. Idempotence keeps the order
+         * of a partition across retries. */
+        if (conf_set(conf, "acks", "all", "acks", errstr, errsz) ||
+            conf_set(conf, "enable.idempotence", "true", "enable.idempotence", errstr, errsz) ||
+            conf_set(conf, "message.timeout.ms", "0", "message.timeout.ms", errstr, errsz))
+            goto err;
+        if (apply_prefixed(conf, w->props, "producer.", "worker config", errstr, errsz) ||
+            apply_prefixed(conf, c->props, "producer.override.", "connector config", errstr,
+                           errsz))
+            goto err;
+    } else {
+        snprintf(group, sizeof(group), "connect-%s", c->name);
+        if (conf_set(conf, "group.id", group, "group.id", errstr, errsz) ||
+            conf_set(conf, "enable.auto.commit", "false", "enable.auto.commit", errstr, errsz) ||
+            conf_set(conf, "enable.auto.offset.store", "false", "enable.auto.offset.store", errstr,
+                     errsz) ||
+            conf_set(conf, "auto.offset.reset", "earliest", "auto.offset.reset", errstr, errsz))
+            goto err;
+        if (apply_prefixed(conf, w->props, "consumer.", "worker config", errstr, errsz) ||
+            apply_prefixed(conf, c->props, "consumer.override.", "connector config", errstr,
+                           errsz))
+            goto err;
+    }
+    return conf;
+err:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int start_embedded(lc_worker_t *w, char *errstr, size_t errsz)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char err[512];
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
+    w->mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!w->mock_rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(errstr, errsz, "embedded Kafka: %s", err);
+        return -1;
+    }
+    w->mock = rd_kafka_mock_cluster_new(w->mock_rk, 1);
+    if (!w->mock) {
+        snprintf(errstr, errsz, "embedded Kafka: cannot start the in-process broker");
+        return -1;
+    }
+    free(w->bootstrap);
+    w->bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(w->mock));
+    printf("embedded Kafka at %s\n", w->bootstrap);
+    fflush(stdout);
+    return 0;
+}
+
+lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *errstr, size_t errsz)
+{
+    lc_worker_t *w = calloc(1, sizeof(*w));
+    const char *label = "worker config";
+    char label_buf[1024];
+    if (!w) {
+        snprintf(errstr, errsz, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&w->topics_lock, NULL);
+    w->props = lc_props_copy(props);
+    if (*lc_props_source(props)) {
+        snprintf(label_buf, sizeof(label_buf), "worker config %s", lc_props_source(props));
+        label = label_buf;
+    }
+    w->bootstrap = strdup(lc_props_get_or(props, "bootstrap.servers", "localhost:9092"));
+    const char *off_file = lc_props_get(props, "offset.storage.file.filename");
+    if (!off_file || !*off_file) {
+        snprintf(errstr, errsz, "%s: missing required key 'offset.storage.file.filename' (the "
+                 "SQLite file that keeps source offsets, connector configs and statuses)", label);
+        goto err;
+    }
+    if (parse_long(label, "offset.flush.interval.ms",
+                   lc_props_get_or(props, "offset.flush.interval.ms", "60000"), 1, &w->flush_ms,
+                   errstr, errsz) ||
+        parse_long(label, "task.shutdown.graceful.timeout.ms",
+                   lc_props_get_or(props, "task.shutdown.graceful.timeout.ms", "5000"), 0,
+                   &w->shutdown_ms, errstr, errsz))
+        goto err;
+    char cerr[1024];
+    if (lc_converter_init(&w->key_conv,
+                          lc_props_get_or(props, "key.converter",
+                                          "org.apache.kafka.connect.json.JsonConverter"),
+                          lc_props_get(props, "key.converter.schemas.enable"), cerr,
+                          sizeof(cerr)) != 0) {
+        snprintf(errstr, errsz, "%s: key 'key.converter': %s", label, cerr);
+        goto err;
+    }
+    if (lc_converter_init(&w->value_conv,
+                          lc_props_get_or(props, "value.converter",
+                                          "org.apache.kafka.connect.json.JsonConverter"),
+                          lc_props_get(props, "value.converter.schemas.enable"), cerr,
+                          sizeof(cerr)) != 0) {
+        snprintf(errstr, errsz, "%s: key 'value.converter': %s", label, cerr);
+        goto err;
+    }
+    w->plugin_path = lc_plugin_path(lc_props_get(props, "plugin.path"));
+    const char *listeners = lc_props_get_or(props, "listeners", "http://127.0.0.1:8083");
+    const char *hp = strstr(listeners, "://");
+    snprintf(w->worker_id, sizeof(w->worker_id), "%s", hp ? hp + 3 : listeners);
+    w->store = lc_store_open(off_file, errstr, errsz);
+    if (!w->store) goto err;
+    if (embedded_kafka && start_embedded(w, errstr, errsz) != 0) goto err;
+    return w;
+err:
+    lc_worker_destroy(w);
+    return NULL;
+}
+
+static void chain_free(lc_chain_spec_t *c, int n)
+{
+    for (int i = 0; c && i < n; i++) {
+        free(c[i].alias);
+        free(c[i].path);
+        lc_props_destroy(c[i].config);
+        free(c[i].pred_alias);
+        free(c[i].pred_path);
+        lc_props_destroy(c[i].pred_config);
+    }
+    free(c);
+}
+
+static void connector_free(lc_connector_t *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->ntasks; i++) {
+        free(c->tasks[i]->config_json);
+        free(c->tasks[i]);
+    }
+    free(c->tasks);
+    for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
+    free(c->topics);
+    chain_free(c->chain, c->chain_len);
+    lc_props_destroy(c->props);
+    free(c->name);
+    free(c->script_path);
+    free(c);
+}
+
+/* Splits a comma-separated list into trimmed, non-empty items (caller frees). */
+static char **split_list(const char *s, int *n)
+{
+    char **out = NULL;
+    *n = 0;
+    char *copy = strdup(s ? s : "");
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t') tok++;
+        size_t l = strlen(tok);
+        while (l && (tok[l - 1] == ' ' || tok[l - 1] == '\t')) tok[--l] = 0;
+        if (!l) continue;
+        out = realloc(out, (size_t)(*n + 1) * sizeof(char *));
+        out[(*n)++] = strdup(tok);
+    }
+    free(copy);
+    return out;
+}
+
+static void free_list(char **l, int n)
+{
+    for (int i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+/* Copies keys "<prefix>x" to x, except the ones listed in skip. */
+static lc_props_t *sub_props(const lc_props_t *p, const char *prefix, const char *const *skip)
+{
+    lc_props_t *out = lc_props_new();
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; i < lc_props_count(p); i++) {
+        const char *k = lc_props_key(p, i);
+        if (strncmp(k, prefix, pl) != 0) continue;
+        int skipped = 0;
+        for (int j = 0; skip && skip[j]; j++) skipped |= strcmp(k + pl, skip[j]) == 0;
+        if (!skipped) lc_props_set(out, k + pl, lc_props_value(p, i));
+    }
+    return out;
+}
+
+static int appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) *len += (size_t)n;
+    if (*len >= size) *len = size - 1;
+    return 0;
+}
+
+/* transforms=a,b and predicates=p into chain specs; every error appended to errs. */
+static int parse_chain(lc_worker_t *w, lc_connector_t *c, const char *label, char *errs,
+                       size_t errsz, size_t *elen)
+{
+    int n = 0, np = 0, bad = 0;
+    char **aliases = split_list(lc_props_get(c->props, "transforms"), &n);
+    char **preds = split_list(lc_props_get(c->props, "predicates"), &np);
+    char key[512], path[4096], err[2048];
+    static const char *const t_skip[] = {"type", "predicate", "negate", NULL};
+    static const char *const p_skip[] = {"type", NULL};
+    c->chain = calloc((size_t)(n ? n : 1), sizeof(*c->chain));
+    for (int i = 0; i < n; i++) {
+        lc_chain_spec_t *s = &c->chain[c->chain_len];
+        snprintf(key, sizeof(key), "transforms.%s.type", aliases[i]);
+        const char *type = lc_props_get(c->props, key);
+        if (!type || !*type) {
+            appendf(errs, errsz, elen, "%s: missing required key '%s'\n", label, key);
+            bad = 1;
+            continue;
+        }
+        if (lc_plugins_resolve(w->plugin_path, type, "transform", path, sizeof(path), err,
+                               sizeof(err)) != 0) {
+            appendf(errs, errsz, elen, "%s: key '%s': %s\n", label, key, err);
+            bad = 1;
+            continue;
+        }
+        s->alias = strdup(aliases[i]);
+        s->path = strdup(path);
+        snprintf(key, sizeof(key), "transforms.%s.", aliases[i]);
+        s->config = sub_props(c->props, key, t_skip);
+        snprintf(key, sizeof(key), "transforms.%s.negate", aliases[i]);
+        const char *neg = lc_props_get_or(c->props, key, "false");
+        if (strcmp(neg, "true") && strcmp(neg, "false")) {
+            appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
+                    label, key, neg);
+            bad = 1;
+        }
+        s->negate = strcmp(neg, "true") == 0;
+        snprintf(key, sizeof(key), "transforms.%s.predicate", aliases[i]);
+        const char *pred = lc_props_get(c->props, key);
+        c->chain_len++;
+        if (!pred || !*pred) continue;
+        int listed = 0;
+        for (int j = 0; j < np; j++) listed |= strcmp(preds[j], pred) == 0;
+        if (!listed) {
+            appendf(errs, errsz, elen, "%s: key '%s': predicate '%s' is not listed in 'predicates'\n",
+                    label, key, pred);
+            bad = 1;
+            continue;
+        }
+        snprintf(key, sizeof(key), "predicates.%s.type", pred);
+        const char *ptype = lc_props_get(c->props, key);
+        if (!ptype || !*ptype) {
+            appendf(errs, errsz, elen, "%s: missing required key '%s'\n", label, key);
+            bad = 1;
+            continue;
+        }
+        if (lc_plugins_resolve(w->plugin_path, ptype, "predicate", path, sizeof(path), err,
+                               sizeof(err)) != 0) {
+            appendf(errs, errsz, elen, "%s: key '%s': %s\n", label, key, err);
+            bad = 1;
+            continue;
+        }
+        s->pred_alias = strdup(pred);
+        s->pred_path = strdup(path);
+        snprintf(key, sizeof(key), "predicates.%s.", pred);
+        s->pred_config = sub_props(c->props, key, p_skip);
+    }
+    free_list(aliases, n);
+    free_list(preds, np);
+    return bad ? -1 : 0;
+}
+
+static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_default,
+                          const lc_props_t *p, const char *which, const char *label, char *errs,
+                          size_t errsz, size_t *elen)
+{
+    char key[64], err[1024];
+    snprintf(key, sizeof(key), "%s.converter", which);
+    const char *cls = lc_props_get(p, key);
+    if (!cls) {
+        *conv = *worker_default;
+        return 0;
+    }
+    snprintf(key, sizeof(key), "%s.converter.schemas.enable", which);
+    if (lc_converter_init(conv, cls, lc_props_get(p, key), err, sizeof(err)) != 0) {
+        appendf(errs, errsz, elen, "%s: key '%s.converter': %s\n", label, which, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Validates the config in a scratch state and fills the task configs. */
+static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int max_tasks,
+                      char *errs, size_t errsz, size_t *elen)
+{
+    char err[8192];
+    int rc = -1;
+    lua_State *L = lc_lua_new(lc_sdk_dir(), w->plugin_path, NULL, err, sizeof(err));
+    if (!L) {
+        appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        return -1;
+    }
+    lua_pushstring(L, c->script_path);
+    lua_pushstring(L, label);
+    lua_createtable(L, 0, (int)lc_props_count(c->props));
+    for (size_t i = 0; i < lc_props_count(c->props); i++) {
+        lua_pushstring(L, lc_props_value(c->props, i));
+        lua_setfield(L, -2, lc_props_key(c->props, i));
+    }
+    lua_pushinteger(L, max_tasks);
+    if (lc_lua_call_sdk(L, "_plan", 4, 3, err, sizeof(err)) != 0) {
+        appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        goto out;
+    }
+    int nerr = (int)lua_objlen(L, -1);
+    for (int i = 1; i <= nerr; i++) {
+        lua_rawgeti(L, -1, i);
+        appendf(errs, errsz, elen, "%s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    if (nerr) goto out;
+    c->is_source = strcmp(lua_tostring(L, -3), "source") == 0;
+    int n = (int)lua_objlen(L, -2);
+    if (n < 1) {
+        appendf(errs, errsz, elen, "%s: task_configs() returned no task configs\n", label);
+        goto out;
+    }
+    c->tasks = calloc((size_t)n, sizeof(*c->tasks));
+    for (int i = 0; i < n; i++) {
+        lc_task_t *t = calloc(1, sizeof(*t));
+        lc_buf_t b = {0};
+        lua_rawgeti(L, -2, i + 1);
+        if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
+            lc_buf_append(&b, "", 1) != 0) {
+            appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
+            lc_buf_free(&b);
+            free(t);
+            goto out;
+        }
+        lua_pop(L, 1);
+        t->config_json = b.data;
+        t->conn = c;
+        t->id = i;
+        snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, i);
+        c->tasks[c->ntasks++] = t;
+    }
+    rc = 0;
+out:
+    lc_lua_close(L);
+    return rc;
+}
+
+static char *props_to_json(const lc_props_t *p)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < lc_props_count(p); i++)
+        json_object_set_new(o, lc_props_key(p, i), json_string(lc_props_value(p, i)));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs, size_t errsz)
+{
+    char label[1024], path[4096], err[4096];
+    size_t elen = 0;
+    int bad = 0;
+    errs[0] = 0;
+    lc_connector_t *c = calloc(1, sizeof(*c));
+    c->worker = w;
+    c->props = lc_props_copy(props);
+    const char *name = lc_props_get(props, "name");
+    const char *src = lc_props_source(props);
+    if (!name || !*name) {
+        appendf(errs, errsz, &elen, "connector config%s%s: missing required key 'name'",
+                *src ? " " : "", src);
+        goto err;
+    }
+    c->name = strdup(name);
+    snprintf(label, sizeof(label), "connector '%s'", name);
+    for (int i = 0; i < w->nconns; i++)
+        if (strcmp(w->conns[i]->name, name) == 0) {
+            appendf(errs, errsz, &elen, "%s: a connector with this name already runs", label);
+            goto err;
+        }
+    const char *cls = lc_props_get(props, "connector.class");
+    if (!cls || !*cls) {
+        appendf(errs, errsz, &elen, "%s: missing required key 'connector.class'", label);
+        goto err;
+    }
+    if (lc_plugins_resolve(w->plugin_path, cls, "connector", path, sizeof(path), err,
+                           sizeof(err)) != 0) {
+        appendf(errs, errsz, &elen, "%s: key 'connector.class': %s", label, err);
+        goto err;
+    }
+    c->script_path = strdup(path);
+    long max_tasks = 1;
+    if (parse_long(label, "tasks.max", lc_props_get_or(props, "tasks.max", "1"), 1, &max_tasks,
+                   err, sizeof(err)) != 0) {
+        appendf(errs, errsz, &elen, "%s\n", err);
+        bad = 1;
+    }
+    bad |= init_converter(&c->key_conv, &w->key_conv, props, "key", label, errs, errsz, &elen);
+    bad |= init_converter(&c->value_conv, &w->value_conv, props, "value", label, errs, errsz,
+                          &elen);
+    bad |= parse_chain(w, c, label, errs, errsz, &elen);
+    if (bad) goto err;
+    if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0) goto err;
+    if (!c->is_source) {
+        const char *topics = lc_props_get(props, "topics");
+        const char *regex = lc_props_get(props, "topics.regex");
+        if ((topics && *topics) == (regex && *regex)) {
+            appendf(errs, errsz, &elen,
+                    "%s: must configure exactly one of 'topics' or 'topics.regex'", label);
+            goto err;
+        }
+        if (topics && *topics) {
+            c->topics = split_list(topics, &c->ntopics);
+        } else {
+            c->topics = malloc(sizeof(char *));
+            size_t l = strlen(regex) + 2;
+            c->topics[0] = malloc(l);
+            snprintf(c->topics[0], l, "%s%s", regex[0] == '^' ? "" : "^", regex);
+            c->ntopics = 1;
+        }
+    }
+    char *json = props_to_json(props);
+    lc_config_store_t *cs = lc_store_configs(w->store);
+    if (cs->put(cs, name, json, "STARTED", err, sizeof(err)) != 0)
+        lc_warn(label, "cannot persist config: %s", err);
+    free(json);
+    lc_status_store_t *ss = lc_store_statuses(w->store);
+    ss->clear(ss, name);
+    ss->put(ss, name, -1, "RUNNING", NULL, w->worker_id, err, sizeof(err));
+    w->conns = realloc(w->conns, (size_t)(w->nconns + 1) * sizeof(*w->conns));
+    w->conns[w->nconns++] = c;
+    lc_info(NULL, "%s: starting %d %s task%s (%s)", label, c->ntasks,
+            c->is_source ? "source" : "sink", c->ntasks == 1 ? "" : "s", c->script_path);
+    for (int i = 0; i < c->ntasks; i++) {
+        lc_task_t *t = c->tasks[i];
+        if (pthread_create(&t->thread, NULL, c->is_source ? lc_source_task_main : lc_sink_task_main,
+                           t) == 0)
+            t->started = 1;
+        else
+            lc_task_set_state(t, LC_TASK_FAILED, "cannot create the task thread");
+    }
+    return 0;
+err:
+    while (elen && errs[elen - 1] == '\n') errs[--elen] = 0;
+    connector_free(c);
+    return -1;
+}
+
+int lc_worker_running_tasks(lc_worker_t *w)
+{
+    int n = 0;
+    for (int i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            n += w->conns[i]->tasks[j]->state == LC_TASK_RUNNING;
+    return n;
+}
+
+static int join_until(lc_task_t *t, long long deadline_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long left = deadline_ms - lc_now_ms();
+    if (left < 0) left = 0;
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    return pthread_timedjoin_np(t->thread, NULL, &ts);
+}
+
+void lc_worker_stop(lc_worker_t *w)
+{
+    if (!w || w->stopped) return;
+    w->stopped = 1;
+    for (int i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++) w->conns[i]->tasks[j]->stop = 1;
+    /* Tasks flush within task.shutdown.graceful.timeout.ms; allow the same again for
+     * close(), then interrupt scripts that still run. */
+    long long deadline = lc_now_ms() + 2 * w->shutdown_ms + 1000;
+    for (int i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            lc_task_t *t = w->conns[i]->tasks[j];
+            if (!t->started) continue;
+            if (join_until(t, deadline) == 0) {
+                t->started = 0;
+                continue;
+            }
+            t->abort = 1;
+            if (join_until(t, lc_now_ms() + 2000) == 0) {
+                t->started = 0;
+                continue;
+            }
+            lc_error(t->ctx, "task did not stop within task.shutdown.graceful.timeout.ms=%ld; "
+                     "abandoned", w->shutdown_ms);
+            pthread_detach(t->thread);
+            t->started = -1; /* its memory must outlive the thread: leak it */
+        }
+}
+
+void lc_worker_destroy(lc_worker_t *w)
+{
+    if (!w) return;
+    lc_worker_stop(w);
+    for (int i = 0; i < w->nconns; i++) {
+        int abandoned = 0;
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            abandoned |= w->conns[i]->tasks[j]->started == -1;
+        if (!abandoned) connector_free(w->conns[i]);
+    }
+    free(w->conns);
+    if (w->mock) rd_kafka_mock_cluster_destroy(w->mock);
+    if (w->mock_rk) rd_kafka_destroy(w->mock_rk);
+    for (int i = 0; i < w->ntopics; i++) free(w->topics[i]);
+    free(w->topics);
+    lc_store_close(w->store);
+    lc_props_destroy(w->props);
+    free(w->bootstrap);
+    free(w->plugin_path);
+    pthread_mutex_destroy(&w->topics_lock);
+    free(w);
+}

@@ -1,0 +1,334 @@
+/* bridge: see bridge.h. */
+#include "bridge.h"
+#include "codec.h"
+#include "log.h"
+#include "lc_build.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STOP_KEY "luaconnect.stop_flag"
+#define SDK_KEY "luaconnect.sdk"
+
+/* Globals a script may see; everything else (dofile, loadfile, module, ...) is removed
+ * because scripts load other code only through require on plugin.path. */
+static const char *const allowed_globals[] = {
+    "_G",       "_VERSION", "assert",   "error",  "getmetatable", "ipairs",  "next",
+    "pairs",    "pcall",    "print",    "rawequal", "rawget",     "rawset",  "require",
+    "select",   "setmetatable", "tonumber", "tostring", "type",   "unpack",  "xpcall",
+    "string",   "table",    "math",     "os",     "io",           "coroutine", "bit",
+    "jit",      "package",  "load",     "loadstring", "collectgarbage", "debug", NULL};
+
+static int core_log(lua_State *L)
+{
+    int level = (int)luaL_checkinteger(L, 1);
+    const char *ctx = luaL_optstring(L, 2, NULL);
+    const char *msg = luaL_checkstring(L, 3);
+    lc_log((lc_log_level_t)level, ctx, "%s", msg);
+    return 0;
+}
+
+static int core_log_enabled(lua_State *L)
+{
+    lua_pushboolean(L, luaL_checkinteger(L, 1) <= (lua_Integer)lc_log_get_level());
+    return 1;
+}
+
+static int core_json_encode(lua_State *L)
+{
+    lc_buf_t b = {0};
+    char err[512];
+    luaL_checkany(L, 1);
+    if (lc_json_encode_sorted(L, 1, &b, err, sizeof(err)) != 0) {
+        lc_buf_free(&b);
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    lc_buf_free(&b);
+    return 1;
+}
+
+static int core_json_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    char err[512];
+    if (lc_json_decode(L, s, len, err, sizeof(err)) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    return 1;
+}
+
+/* stat(path) -> {size=, ino=, dev=, mtime=} or nil, message: lets file connectors notice
+ * truncation and rotation (tail -F) without FFI struct layouts. */
+static int core_stat(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, (lua_Number)st.st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, (lua_Number)st.st_ino);
+    lua_setfield(L, -2, "ino");
+    lua_pushnumber(L, (lua_Number)st.st_dev);
+    lua_setfield(L, -2, "dev");
+    lua_pushnumber(L, (lua_Number)st.st_mtime);
+    lua_setfield(L, -2, "mtime");
+    return 1;
+}
+
+/* fsync(file) -> true or nil, message: flush() of a sink must make data durable before
+ * offsets are committed, which io's flush alone does not. */
+static int core_fsync(lua_State *L)
+{
+    FILE **fp = (FILE **)luaL_checkudata(L, 1, "FILE*");
+    if (!*fp) return luaL_argerror(L, 1, "file is closed");
+    if (fflush(*fp) != 0 || fsync(fileno(*fp)) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int core_now_ms(lua_State *L)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    lua_pushnumber(L, (lua_Number)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+    return 1;
+}
+
+static int core_sleep_ms(lua_State *L)
+{
+    lua_Number ms = luaL_checknumber(L, 1);
+    if (ms > 0) {
+        struct timespec ts = {(time_t)(ms / 1000), (long)((long long)ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* loadfile(path) -> chunk or nil, "path:line: message": the only way scripts are loaded,
+ * so every load error names its file and line. */
+static int core_loadfile(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    if (luaL_loadfile(L, path) != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+static int core_stopping(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
+    volatile int *flag = (volatile int *)lua_touserdata(L, -1);
+    lua_pushboolean(L, flag && *flag);
+    return 1;
+}
+
+static int open_core(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"log", core_log},
+                                   {"log_enabled", core_log_enabled},
+                                   {"json_encode", core_json_encode},
+                                   {"json_decode", core_json_decode},
+                                   {"stat", core_stat},
+                                   {"fsync", core_fsync},
+                                   {"now_ms", core_now_ms},
+                                   {"sleep_ms", core_sleep_ms},
+                                   {"loadfile", core_loadfile},
+                                   {"stopping", core_stopping},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    luaL_newmetatable(L, "luaconnect.array");
+    lua_setfield(L, -2, "array_mt");
+    lua_pushstring(L, LC_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
+    volatile int *flag = (volatile int *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (flag && *flag) luaL_error(L, "task is stopping: script interrupted");
+}
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    /* Use debug.traceback from the registry copy; the global may be sandboxed away. */
+    lua_getfield(L, LUA_REGISTRYINDEX, "luaconnect.traceback");
+    lua_pushstring(L, msg);
+    lua_pushinteger(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+int lc_lua_pcall(lua_State *L, int nargs, int nresults, char *errstr, size_t errstr_size)
+{
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc != 0) {
+        const char *m = lua_tostring(L, -1);
+        snprintf(errstr, errstr_size, "%s", m ? m : "(no message)");
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+int lc_lua_sdk(lua_State *L, char *errstr, size_t errstr_size)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, SDK_KEY);
+    if (!lua_isnil(L, -1)) return 0;
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "luaconnect");
+    if (lc_lua_pcall(L, 1, 1, errstr, errstr_size) != 0) return -1;
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SDK_KEY);
+    return 0;
+}
+
+int lc_lua_call_sdk(lua_State *L, const char *name, int nargs, int nresults, char *errstr,
+                    size_t errstr_size)
+{
+    if (lc_lua_sdk(L, errstr, errstr_size) != 0) {
+        lua_pop(L, nargs);
+        return -1;
+    }
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        snprintf(errstr, errstr_size, "luaconnect SDK has no function '%s'", name);
+        lua_pop(L, nargs + 1);
+        return -1;
+    }
+    lua_insert(L, -(nargs + 1));
+    return lc_lua_pcall(L, nargs, nresults, errstr, errstr_size);
+}
+
+/* package.path from the SDK dir and plugin.path: "dir/?.lua;dir/?/init.lua;..." */
+static char *build_package_path(const char *sdk_dir, const char *plugin_path)
+{
+    size_t cap = strlen(sdk_dir) * 2 + (plugin_path ? strlen(plugin_path) * 2 : 0) + 256;
+    char *out = malloc(cap + 64 * 4);
+    if (!out) return NULL;
+    size_t n = (size_t)snprintf(out, cap, "%s/?.lua", sdk_dir);
+    const char *p = plugin_path;
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        if (len)
+            n += (size_t)snprintf(out + n, cap + 256 - n, ";%.*s/?.lua;%.*s/?/init.lua", (int)len,
+                                  p, (int)len, p);
+        p = comma ? comma + 1 : NULL;
+    }
+    return out;
+}
+
+lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, volatile int *stop_flag,
+                      char *errstr, size_t errstr_size)
+{
+    lua_State *L = luaL_newstate();
+    char *ppath = NULL;
+    if (!L) {
+        snprintf(errstr, errstr_size, "cannot create a Lua state (out of memory)");
+        return NULL;
+    }
+    luaL_openlibs(L);
+    lua_getglobal(L, "debug");
+    lua_getfield(L, -1, "traceback");
+    lua_setfield(L, LUA_REGISTRYINDEX, "luaconnect.traceback");
+    lua_pop(L, 1);
+
+    /* Sandbox: keep only the allow-listed globals. */
+    lua_newtable(L);
+    for (int i = 0; allowed_globals[i]; i++) {
+        lua_getglobal(L, allowed_globals[i]);
+        lua_setfield(L, -2, allowed_globals[i]);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, LUA_GLOBALSINDEX) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        int keep = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (!keep) {
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, LUA_GLOBALSINDEX);
+        }
+    }
+    lua_pop(L, 1);
+
+    ppath = build_package_path(sdk_dir, plugin_path);
+    if (!ppath) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
+    lua_getglobal(L, "package");
+    lua_pushstring(L, ppath);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, ""); /* no native modules: plugins are Lua (and FFI) only */
+    lua_setfield(L, -2, "cpath");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, open_core);
+    lua_setfield(L, -2, "luaconnect.core");
+    lua_pop(L, 2);
+    free(ppath);
+    ppath = NULL;
+
+    if (lc_codec_init(L, errstr, errstr_size) != 0) goto err;
+    lua_pushlightuserdata(L, (void *)stop_flag);
+    lua_setfield(L, LUA_REGISTRYINDEX, STOP_KEY);
+    if (stop_flag) lua_sethook(L, stop_hook, LUA_MASKCOUNT, 100000);
+    return L;
+err:
+    free(ppath);
+    lua_close(L);
+    return NULL;
+}
+
+void lc_lua_close(lua_State *L)
+{
+    if (L) lua_close(L);
+}

@@ -1,0 +1,31 @@
+/* bridge: creates the lua_State each task runs in and binds the core into it.
+ *
+ * A state gets an allow-list of globals, `require` limited to the SDK directory and
+ * plugin.path, the codec, and the C module "luaconnect.core" that lua/luaconnect.lua
+ * builds the public SDK on. Errors leave Lua through lc_lua_pcall with a traceback.
+ * A count hook stops a runaway script when its task is asked to stop.
+ * Depends on LuaJIT and codec. */
+#ifndef LC_BRIDGE_H
+#define LC_BRIDGE_H
+
+#include <stddef.h>
+#include <lua.h>
+
+/** Creates a sandboxed state whose require() searches sdk_dir then each directory of
+ * plugin_path (comma-separated). stop_flag (may be NULL) is polled by the count hook: when
+ * it becomes non-zero a running script raises "task is stopping". NULL with errstr on failure. */
+lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, volatile int *stop_flag,
+                      char *errstr, size_t errstr_size);
+/** Closes L; NULL is a no-op. */
+void lc_lua_close(lua_State *L);
+/** Like lua_pcall with a traceback handler: on error pops the message and copies
+ * "message\nstack traceback:..." into errstr. Returns 0 or -1. */
+int lc_lua_pcall(lua_State *L, int nargs, int nresults, char *errstr, size_t errstr_size);
+/** Pushes the SDK module (require "luaconnect") and returns 0, or -1 with errstr. */
+int lc_lua_sdk(lua_State *L, char *errstr, size_t errstr_size);
+/** Calls SDK function `name` (a private _function of luaconnect.lua) with nargs arguments
+ * already on the stack, keeping nresults. Returns 0 or -1 (errstr with traceback). */
+int lc_lua_call_sdk(lua_State *L, const char *name, int nargs, int nresults, char *errstr,
+                    size_t errstr_size);
+
+#endif

@@ -1,0 +1,93 @@
+/* codec: converters between Kafka bytes and Lua values, in C.
+ *
+ * Implements Kafka Connect's JsonConverter (schemas.enable true: the
+ * {"schema":...,"payload":...} envelope, byte-compatible with Kafka Connect; false:
+ * plain JSON), StringConverter and ByteArrayConverter.
+ *
+ * Lua value model (shared with lua/luaconnect.lua):
+ *   JSON null inside a value  -> connect.null, a light userdata NULL (lua_pushlightuserdata(L,NULL))
+ *   top-level null / no bytes -> nil (a tombstone when it is a record value)
+ *   object                    -> table (string keys)
+ *   array                     -> table 1..n with the metatable registered as "luaconnect.array"
+ *                                (luaL_newmetatable(L, "luaconnect.array")), so [] survives
+ *   integer, |n| <= 2^53      -> Lua number
+ *   integer beyond 2^53       -> int64_t cdata (LuaJIT FFI), e.g. 9007199254740993LL
+ *   float with a fraction     -> Lua number
+ *   float that is integral    -> boxed double cdata (ffi.new("double", x)) so 1.0 stays 1.0
+ *                                (schemaless only; with a schema the schema says float)
+ * Encoding Lua -> JSON: a table with the array metatable, or with t[1] ~= nil, is an
+ * array, any other table an object; a Lua number that is integral and within 2^53 is
+ * written as an integer, otherwise with %.17g; int64_t/uint64_t cdata as integers; double
+ * cdata as a float (always with a '.' or exponent). NaN/Inf, functions, userdata other
+ * than connect.null are errors that name the path ("value.a.b[3]").
+ *
+ * Schemas are Lua tables shaped like JsonConverter's schema JSON:
+ *   { type = "struct", optional = false, name = "x", version = 1, doc = "...",
+ *     parameters = {...}, default = v,
+ *     fields = { { field = "id", type = "int64", optional = false }, ... },
+ *     items = <schema> (array), keys = <schema>, values = <schema> (map) }
+ * With schemas.enable=true the envelope's schema is written from that table in Kafka
+ * Connect's key order (type, fields/items/keys/values, optional, name, version, doc,
+ * parameters, default; a struct field's "field" last), and the payload follows the
+ * schema: int8..int64 integers, float32/float64 floats, bytes as base64, struct in
+ * field order, map with non-string keys as [[k,v],...]. A missing schema writes
+ * "schema":null and a schemaless payload.
+ *
+ * Depends on LuaJIT (with its ffi module) and jansson. */
+#ifndef LC_CODEC_H
+#define LC_CODEC_H
+
+#include <stddef.h>
+#include <lua.h>
+
+typedef enum { LC_CONV_JSON = 0, LC_CONV_STRING, LC_CONV_BYTES } lc_conv_kind_t;
+
+typedef struct lc_converter {
+    lc_conv_kind_t kind;
+    int schemas_enable; /* JSON only */
+} lc_converter_t;
+
+/** A growable byte buffer; zero-initialise it, lc_buf_free() releases it. */
+typedef struct lc_buf {
+    char *data;
+    size_t len, cap;
+} lc_buf_t;
+
+/** Appends n bytes; returns 0 or -1 (OOM). */
+int lc_buf_append(lc_buf_t *b, const void *p, size_t n);
+/** Frees the buffer's memory and zeroes it; safe on a zeroed buffer. */
+void lc_buf_free(lc_buf_t *b);
+
+/** Configures c from a Kafka Connect converter class name (full or short:
+ * org.apache.kafka.connect.json.JsonConverter / JsonConverter, ...StringConverter,
+ * ...ByteArrayConverter) and the schemas.enable value (NULL means Kafka Connect's default,
+ * true). Returns 0, or -1 with errstr naming the class and listing the known ones. */
+int lc_converter_init(lc_converter_t *c, const char *class_name, const char *schemas_enable,
+                      char *errstr, size_t errstr_size);
+
+/** Prepares L for the codec (registers the array metatable and the FFI boxing helpers).
+ * Call once per lua_State before any other codec call. Returns 0 or -1 (errstr). */
+int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size);
+
+/** Serialises the Lua value at value_idx (nil means null) with the schema at schema_idx
+ * (0 or a nil slot means no schema) into out (out->len reset to 0 first).
+ * *is_null is set when the result is a Kafka null (nil value: a tombstone, no bytes).
+ * Returns 0, or -1 with errstr ("value.a.b: cannot encode a function").
+ * Leaves the Lua stack as it found it. */
+int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int schema_idx,
+                     lc_buf_t *out, int *is_null, char *errstr, size_t errstr_size);
+
+/** Deserialises data (NULL means a Kafka null) and pushes two values: the Lua value
+ * (nil for null) and its schema table (nil when there is none).
+ * Returns 0, or -1 with errstr and nothing pushed (the text names the JSON position). */
+int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size_t len,
+                   char *errstr, size_t errstr_size);
+
+/** Encodes the Lua value at idx as plain JSON (schemaless rules above) appending to out.
+ * Used for offsets, partitions and logs. Keys of objects are sorted so equal tables give
+ * equal text. Returns 0 or -1 (errstr). */
+int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, size_t errstr_size);
+/** Decodes JSON text and pushes the Lua value (schemaless rules). Returns 0 or -1 (errstr). */
+int lc_json_decode(lua_State *L, const char *text, size_t len, char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,402 @@
+--- luaconnect: the SDK every connector, transform and predicate script requires.
+--
+--   local connect = require "luaconnect"
+--   return connect.source { version = "1.0.0", doc = "...", config = {...}, poll = function(task) ... end }
+--
+-- Public: connect.source, connect.sink, connect.transform, connect.predicate, connect.null,
+-- connect.array, connect.is_null, connect.json, connect.log, connect.now_ms.
+-- Private functions (leading underscore) are what the C core calls, once per batch.
+local core = require "luaconnect.core"
+
+local M = {}
+M.null = core.null
+M.version = core.version
+M.json = { encode = core.json_encode, decode = core.json_decode }
+M.now_ms = core.now_ms
+M.stat = core.stat
+M.fsync = core.fsync
+
+local array_mt = core.array_mt
+local traceback = debug.traceback
+local format, concat = string.format, table.concat
+local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select
+
+--- Marks t (default {}) as a JSON array so an empty one encodes as [].
+function M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+--- True when v is JSON null inside a value.
+function M.is_null(v)
+  return v == core.null
+end
+
+-- Logging ---------------------------------------------------------------------------
+
+local LEVELS = { error = 0, warn = 1, info = 2, debug = 3, trace = 4 }
+
+--- A logger whose lines carry ctx ("connector|task-0"); each method takes a format and args.
+function M.logger(ctx)
+  local log = {}
+  for name, level in pairs(LEVELS) do
+    log[name] = function(fmt, ...)
+      if not core.log_enabled(level) then return end
+      local msg = select("#", ...) > 0 and format(fmt, ...) or tostring(fmt)
+      core.log(level, ctx, msg)
+    end
+  end
+  return log
+end
+
+M.log = M.logger(nil)
+
+-- Plugin definitions ----------------------------------------------------------------
+
+local CONFIG_TYPES = {
+  string = true, password = true, int = true, long = true, short = true, double = true,
+  boolean = true, list = true, class = true,
+}
+
+local function check_definition(kind, def, required_fns)
+  if type(def) ~= "table" then
+    error(format("connect.%s expects a table, got %s", kind, type(def)), 3)
+  end
+  for _, fn in ipairs(required_fns) do
+    if type(def[fn]) ~= "function" then
+      error(format("connect.%s: '%s' must be a function", kind, fn), 3)
+    end
+  end
+  def.config = def.config or {}
+  for key, d in pairs(def.config) do
+    if type(d) ~= "table" then
+      error(format("connect.%s: config '%s' must be a table", kind, tostring(key)), 3)
+    end
+    d.type = d.type or "string"
+    if not CONFIG_TYPES[d.type] then
+      error(format("connect.%s: config '%s' has unknown type '%s'", kind, key, tostring(d.type)), 3)
+    end
+  end
+  def.version = def.version or "0.0.0"
+  def.doc = def.doc or ""
+  def.aliases = def.aliases or {}
+  def._kind = kind
+  return def
+end
+
+--- Declares a source connector: poll(task) returns a list of records.
+function M.source(def)
+  return check_definition("source", def, { "poll" })
+end
+
+--- Declares a sink connector: put(task, records); optional flush(task, offsets).
+function M.sink(def)
+  return check_definition("sink", def, { "put" })
+end
+
+--- Declares a single-message transform: apply(record, cfg) returns a record, nil or a list.
+function M.transform(def)
+  return check_definition("transform", def, { "apply" })
+end
+
+--- Declares a predicate: test(record, cfg) returns true or false.
+function M.predicate(def)
+  return check_definition("predicate", def, { "test" })
+end
+
+-- Config validation -----------------------------------------------------------------
+
+-- Keys the worker itself handles; a connector script need not define them.
+local COMMON_KEYS = {
+  name = true, ["connector.class"] = true, ["tasks.max"] = true, topics = true,
+  ["topics.regex"] = true, transforms = true, predicates = true, ["key.converter"] = true,
+  ["value.converter"] = true, ["header.converter"] = true, ["config.action.reload"] = true,
+  ["exactly.once.support"] = true, ["transaction.boundary"] = true,
+  ["offsets.storage.topic"] = true, ["topic.creation.groups"] = true,
+}
+local COMMON_PREFIXES = {
+  "transforms.", "predicates.", "key.converter.", "value.converter.", "header.converter.",
+  "errors.", "producer.override.", "consumer.override.", "admin.override.", "topic.creation.",
+}
+
+local function is_common(key)
+  if COMMON_KEYS[key] then return true end
+  for _, p in ipairs(COMMON_PREFIXES) do
+    if key:sub(1, #p) == p then return true end
+  end
+  return false
+end
+
+local function edit_distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The closest of candidates to word, or nil when none is close (for "did you mean").
+function M._suggest(word, candidates)
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = edit_distance(word:lower(), c:lower())
+    local closer = not best_d or d < best_d
+      or (d == best_d and math.abs(#c - #word) < math.abs(#best - #word))
+    if d <= math.max(2, math.floor(#c / 4)) and closer then
+      best, best_d = c, d
+    end
+  end
+  return best
+end
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+local function coerce(d, raw)
+  local t = d.type
+  if t == "string" or t == "password" or t == "class" then
+    return raw
+  elseif t == "int" or t == "long" or t == "short" then
+    local s = trim(raw)
+    if not s:match("^[-+]?%d+$") then return nil, format("expected %s, got '%s'", t, raw) end
+    local n = tonumber(s)
+    if t == "int" and (n < -2147483648 or n > 2147483647) then
+      return nil, format("expected int, got '%s' (out of range)", raw)
+    end
+    return n
+  elseif t == "double" then
+    local n = tonumber(trim(raw))
+    if not n then return nil, format("expected double, got '%s'", raw) end
+    return n
+  elseif t == "boolean" then
+    local s = trim(raw):lower()
+    if s == "true" then return true elseif s == "false" then return false end
+    return nil, format("expected boolean (true or false), got '%s'", raw)
+  elseif t == "list" then
+    local out = {}
+    for item in raw:gmatch("[^,]+") do
+      item = trim(item)
+      if item ~= "" then out[#out + 1] = item end
+    end
+    return out
+  end
+  return raw
+end
+
+--- Validates raw (string -> string) against defs. label prefixes every error
+-- ("connector 'x'"); allow_common accepts the worker's own keys. Returns the typed
+-- config (defaults filled, undefined common keys kept as strings) and a list of errors.
+function M._validate(label, defs, raw, allow_common)
+  local out, errors, names = {}, {}, {}
+  for key in pairs(defs) do names[#names + 1] = key end
+  table.sort(names)
+  for key, value in pairs(raw) do
+    local d = defs[key]
+    if d then
+      local v, err = coerce(d, value)
+      if err then
+        errors[#errors + 1] = format("%s: key '%s': %s", label, key, err)
+      else
+        if d.values then
+          local ok = false
+          for _, allowed in ipairs(d.values) do
+            if allowed == v then ok = true end
+          end
+          if not ok then
+            err = format("must be one of %s, got '%s'", concat(d.values, ", "), tostring(value))
+          end
+        end
+        if not err and d.validate then err = d.validate(v) end
+        if err then
+          errors[#errors + 1] = format("%s: key '%s': %s", label, key, err)
+        else
+          out[key] = v
+        end
+      end
+    elseif allow_common and is_common(key) then
+      out[key] = value
+    else
+      local hint = M._suggest(key, names)
+      errors[#errors + 1] = format("%s: unknown key '%s'%s", label, key,
+        hint and format(" (did you mean '%s'?)", hint) or "")
+    end
+  end
+  for _, key in ipairs(names) do
+    local d = defs[key]
+    if out[key] == nil and raw[key] == nil then
+      if d.default ~= nil then
+        out[key] = d.default
+      elseif d.required then
+        errors[#errors + 1] = format("%s: missing required key '%s'%s", label, key,
+          d.doc and d.doc ~= "" and format(" (%s)", d.doc) or "")
+      end
+    end
+  end
+  table.sort(errors)
+  return out, errors
+end
+
+-- Loading plugins -------------------------------------------------------------------
+
+--- Loads the plugin script at path and returns its definition; errors name the file.
+function M._load(path, want_kind)
+  local chunk, err = core.loadfile(path)
+  if not chunk then error(err, 0) end
+  local ok, def = xpcall(chunk, traceback)
+  if not ok then error(format("%s: %s", path, tostring(def)), 0) end
+  if type(def) ~= "table" or not def._kind then
+    error(format("%s: the script must return connect.source{...}, connect.sink{...}, "
+      .. "connect.transform{...} or connect.predicate{...}", path), 0)
+  end
+  if want_kind and def._kind ~= want_kind
+      and not (want_kind == "connector" and (def._kind == "source" or def._kind == "sink")) then
+    error(format("%s: is a %s, expected a %s", path, def._kind, want_kind), 0)
+  end
+  def._path = path
+  return def
+end
+
+--- Describes the plugin at path for `luaconnect plugins` and the worker's class lookup.
+function M._describe(path)
+  local def = M._load(path)
+  return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases }
+end
+
+--- Validates a connector config (string map) against the script at path and splits it
+-- into at most max_tasks task configs. Returns kind, task configs (list) and errors.
+function M._plan(path, label, raw, max_tasks)
+  local def = M._load(path, "connector")
+  local cfg, errors = M._validate(label, def.config, raw, true)
+  if #errors > 0 then return def._kind, nil, errors end
+  local tasks = { cfg }
+  if def.task_configs then
+    tasks = def.task_configs(cfg, max_tasks)
+    if type(tasks) ~= "table" then
+      return def._kind, nil, { format("%s: task_configs() must return a list of configs", label) }
+    end
+  end
+  for i = max_tasks + 1, #tasks do tasks[i] = nil end
+  return def._kind, tasks, {}
+end
+
+-- Transform chains ------------------------------------------------------------------
+
+local function build_step(label, spec)
+  local def = M._load(spec.path, "transform")
+  local cfg, errors = M._validate(format("%s: transform '%s'", label, spec.alias), def.config,
+    spec.config, false)
+  if #errors > 0 then error(concat(errors, "\n"), 0) end
+  if def.init then cfg = def.init(cfg) or cfg end
+  local step = { alias = spec.alias, apply = def.apply, cfg = cfg, negate = spec.negate }
+  if spec.predicate then
+    local p = spec.predicate
+    local pdef = M._load(p.path, "predicate")
+    local pcfg, perr = M._validate(format("%s: predicate '%s'", label, p.alias), pdef.config,
+      p.config, false)
+    if #perr > 0 then error(concat(perr, "\n"), 0) end
+    if pdef.init then pcfg = pdef.init(pcfg) or pcfg end
+    step.test, step.pcfg = pdef.test, pcfg
+  end
+  return step
+end
+
+--- Builds a transform chain from specs {alias, path, config, predicate?, negate?}.
+function M._chain(label, specs)
+  local chain = {}
+  for i, spec in ipairs(specs) do chain[i] = build_step(label, spec) end
+  return chain
+end
+
+-- A transform may return one record, nil (drop) or a list of records (fan out).
+local function is_record_list(r)
+  return r[1] ~= nil and getmetatable(r) ~= array_mt and r.topic == nil and r.value == nil
+end
+
+local function run_chain(chain, rec, from, out)
+  for i = from, #chain do
+    local step = chain[i]
+    if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
+      local r = step.apply(rec, step.cfg)
+      if r == nil then return end
+      if is_record_list(r) then
+        for _, each in ipairs(r) do run_chain(chain, each, i + 1, out) end
+        return
+      end
+      rec = r
+    end
+  end
+  out[#out + 1] = rec
+end
+
+local function describe_record(rec, i, n)
+  if rec.source_partition ~= nil then
+    return format("record %d of %d (source partition %s, offset %s)", i, n,
+      core.json_encode(rec.source_partition) or "?", core.json_encode(rec.source_offset) or "?")
+  elseif rec.offset ~= nil then
+    return format("record %d of %d (topic %s, partition %s, offset %s)", i, n,
+      tostring(rec.topic), tostring(rec.partition), tostring(rec.offset))
+  end
+  return format("record %d of %d", i, n)
+end
+M._describe_record = describe_record
+
+--- Applies the chain to each record of a batch. A failing record raises an error that
+-- names the record and the stage, with the Lua traceback.
+function M._apply_chain(chain, records)
+  if #chain == 0 then return records end
+  local out, n = {}, #records
+  for i = 1, n do
+    local rec = records[i]
+    local ok, err = xpcall(run_chain, traceback, chain, rec, 1, out)
+    if not ok then
+      error(format("%s: stage TRANSFORMATION: %s", describe_record(rec, i, n), tostring(err)), 0)
+    end
+  end
+  return out
+end
+
+-- Tasks -----------------------------------------------------------------------------
+
+--- Creates the task context a script sees: task.config, task.id, task.name, task.log,
+-- task.offsets (set by the core), and runs the script's open().
+function M._task_open(path, config, id, name, offsets, chain_specs)
+  local def = M._load(path, "connector")
+  local ctx = format("%s|task-%d", name, id)
+  local task = {
+    config = config, id = id, name = name, log = M.logger(ctx), offsets = offsets,
+    _def = def, _chain = M._chain(format("connector '%s'", name), chain_specs or {}),
+  }
+  if def.open then def.open(task) end
+  return task
+end
+
+--- One source batch: poll() then the transform chain. Returns the records to produce.
+function M._source_poll(task)
+  local records = task._def.poll(task)
+  if records == nil or records[1] == nil then return nil end
+  return M._apply_chain(task._chain, records)
+end
+
+--- One sink batch: the transform chain then put().
+function M._sink_put(task, records)
+  local out = M._apply_chain(task._chain, records)
+  if out[1] ~= nil then task._def.put(task, out) end
+end
+
+--- Sink flush before offsets are committed; offsets is a list of {topic, partition, offset}.
+function M._sink_flush(task, offsets)
+  if task._def.flush then task._def.flush(task, offsets) end
+end
+
+--- Closes the task (the script's close()).
+function M._task_close(task)
+  if task._def.close then task._def.close(task) end
+end
+
+return M

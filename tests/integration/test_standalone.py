@@ -1,0 +1,232 @@
+"""The standalone worker end to end on a real Kafka broker: file -> Kafka -> file,
+restarts, kill -9, a failing script next to a healthy connector."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import kcat_consume, kcat_consume_records, unique_topic
+from worker import Worker, file_lines, wait_for
+
+SANITIZER = os.environ.get("LC_SANITIZER") == "1"
+
+
+def pipeline(tmp: Path, topic: str, src: Path, dst: Path, name: str = "p"):
+    return [
+        {"name": f"{name}-source", "connector.class": "FileStreamSource", "tasks.max": "1",
+         "file": str(src), "topic": topic},
+        {"name": f"{name}-sink", "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+         "tasks.max": "1", "file": str(dst), "topics": topic},
+    ]
+
+
+def special_lines(n: int):
+    lines = []
+    for i in range(n):
+        if i % 1000 == 1:
+            lines.append(b"")
+        elif i % 1000 == 2:
+            lines.append('é 中文 🙂 "quoted" \'single\' back\\slash \\\\ {"json":true}'.encode())
+        elif i % 1000 == 3:
+            lines.append(b"\ttabs\tand  spaces  ")
+        else:
+            lines.append(b"line %07d %s" % (i, b"x" * (i % 50)))
+    return lines
+
+
+def test_100k_lines_file_to_kafka_to_file_byte_identical(kafka, tmp_path):
+    topic = unique_topic("lc-100k")
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    lines = special_lines(100_000)
+    lines[50_000] = b"M" * 1_000_000  # a 1 MB line
+    src.write_bytes(b"".join(l + b"\n" for l in lines))
+    w = Worker(tmp_path, kafka, pipeline(tmp_path, topic, src, dst),
+               worker={"producer.message.max.bytes": "2000000"})
+    with w:
+        wait_for(lambda: dst.exists() and dst.stat().st_size >= src.stat().st_size, 240,
+                 "the sink file to hold every line", w.log)
+        assert w.stop() == 0, w.log()[-3000:]
+    assert dst.read_bytes() == src.read_bytes()
+    # The topic holds exactly one record per line, Kafka Connect's envelope, in order.
+    recs = kcat_consume_records(kafka, topic, 100_000, timeout=60)
+    assert len(recs) == 100_000
+    assert json.loads(recs[2]["value"]) == {"schema": {"type": "string", "optional": False},
+                                            "payload": lines[2].decode()}
+    assert recs[2]["value"].startswith(b'{"schema":{"type":"string","optional":false},"payload":')
+    assert [json.loads(r["value"])["payload"].encode() for r in recs[:1000]] == lines[:1000]
+    # Offsets are stored in Kafka Connect's format, at the end of the file.
+    assert w.source_offset("p-source", {"filename": str(src)}) == {"position": src.stat().st_size}
+
+
+def test_stop_and_restart_resumes_without_loss_or_duplicates(kafka, tmp_path):
+    topic = unique_topic("lc-restart")
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    first = [b"first %d" % i for i in range(20_000)]
+    src.write_bytes(b"".join(l + b"\n" for l in first))
+    w = Worker(tmp_path, kafka, pipeline(tmp_path, topic, src, dst))
+    with w:
+        wait_for(lambda: len(file_lines(dst)) >= len(first), 120, "first half", w.log)
+        assert w.stop() == 0
+    second = [b"second %d" % i for i in range(20_000)]
+    with open(src, "ab") as f:
+        f.write(b"".join(l + b"\n" for l in second))
+    with w.start():
+        wait_for(lambda: len(file_lines(dst)) >= len(first) + len(second), 120, "second half", w.log)
+        time.sleep(1.5)  # anything doubled would arrive now
+        assert w.stop() == 0
+    assert file_lines(dst) == first + second
+    assert "resuming" in w.log()
+
+
+def test_kill_9_mid_stream_loses_nothing(kafka, tmp_path):
+    topic = unique_topic("lc-kill")
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    n = 300_000
+    lines = [b"%07d" % i for i in range(n)]
+    src.write_bytes(b"".join(l + b"\n" for l in lines))
+    w = Worker(tmp_path, kafka, pipeline(tmp_path, topic, src, dst),
+               worker={"offset.flush.interval.ms": "500",
+                       # slow the source down so the kill lands mid-stream
+                       "producer.linger.ms": "20"})
+    # A small batch size keeps the source behind the file for a while.
+    w.connector_files[0].write_text(w.connector_files[0].read_text() + "batch.size=200\n")
+    w.start()
+    wait_for(lambda: len(file_lines(dst)) >= 20_000, 120, "the sink to be mid-stream", w.log)
+    w.kill()
+    committed = w.source_offset("p-source", {"filename": str(src)})
+    assert committed is not None, "no source offset was committed before the kill"
+    resumed_at = committed["position"] // 8  # each line is 8 bytes
+    assert resumed_at < n, "the kill came too late to test anything"
+    w.start()
+    wait_for(lambda: file_lines(dst)[-1:] == [lines[-1]], 180, "the last line after restart", w.log)
+    time.sleep(1.5)
+    assert w.stop() == 0
+
+    # The topic: everything once, then a resend that starts exactly at the committed offset.
+    topic_vals = [json.loads(v)["payload"].encode() for v in kcat_consume(kafka, topic, 2 * n, timeout=30)]
+    first_dup = next((i for i in range(1, len(topic_vals)) if topic_vals[i] <= topic_vals[i - 1]), None)
+    if first_dup is None:
+        assert topic_vals == lines
+    else:
+        assert topic_vals[:first_dup] == lines[:first_dup]
+        assert topic_vals[first_dup:] == lines[resumed_at:], "resend did not start at the committed offset"
+    # The sink file: the topic once, with at most one replayed stretch (uncommitted sink batch).
+    out = file_lines(dst)
+    assert set(out) == set(lines)
+    back = [i for i in range(1, len(out)) if out[i] <= out[i - 1]]
+    assert len(back) <= 2, f"order broken at {back[:5]}"
+
+
+def test_lua_error_fails_only_its_task(kafka, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "flaky_source.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.source {\n"
+        '  config = { topic = { type = "string", required = true } },\n'
+        "  open = function(task) task.n = 0 end,\n"
+        "  poll = function(task)\n"
+        "    task.n = task.n + 1\n"
+        '    if task.n > 3 then error("sensor offline") end\n'
+        '    return { { topic = task.config.topic, value = "tick " .. task.n } }\n'
+        "  end,\n"
+        "}\n")
+    topic, flaky_topic = unique_topic("lc-good"), unique_topic("lc-flaky")
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    src.write_bytes(b"before\n")
+    conns = pipeline(tmp_path, topic, src, dst) + [
+        {"name": "flaky", "connector.class": "flaky_source", "topic": flaky_topic}]
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins)})
+    with w:
+        wait_for(lambda: (w.status("flaky", 0) or ("",))[0] == "FAILED", 60, "flaky to fail", w.log)
+        state, trace = w.status("flaky", 0)
+        assert "flaky_source.lua:7: sensor offline" in trace
+        assert "stack traceback" in trace
+        assert "stage TASK_POLL" in trace
+        with open(src, "ab") as f:
+            f.write(b"after the failure\n")
+        wait_for(lambda: file_lines(dst) == [b"before", b"after the failure"], 60,
+                 "the healthy pipeline to go on", w.log)
+        assert w.status("p-source", 0)[0] == "RUNNING"
+        assert w.alive()
+        assert w.stop() == 0
+    assert [json.loads(v)["payload"] for v in kcat_consume(kafka, flaky_topic, 3)] == ["tick 1", "tick 2", "tick 3"]
+    assert "task FAILED" in w.log()
+
+
+def test_kafka_example_files_run_unchanged_apart_from_paths(kafka, tmp_path):
+    """connect-standalone.properties, connect-file-source/sink.properties as shipped with Kafka."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "kafka-quickstart"
+    (tmp_path / "test.txt").write_text("foo\nbar\n")
+    worker = (examples / "connect-standalone.properties").read_text()
+    worker = worker.replace("localhost:9092", kafka).replace("/tmp/connect.offsets", str(tmp_path / "connect.offsets"))
+    worker += "offset.flush.interval.ms=1000\n"
+    (tmp_path / "connect-standalone.properties").write_text(worker)
+    topic = unique_topic("connect-test")
+    for name in ("connect-file-source.properties", "connect-file-sink.properties"):
+        text = (examples / name).read_text().replace("connect-test", topic)
+        (tmp_path / name).write_text(text)
+    import subprocess
+    from conftest import luaconnect_bin
+    log = open(tmp_path / "log", "wb")
+    proc = subprocess.Popen([str(luaconnect_bin()), "standalone", "connect-standalone.properties",
+                             "connect-file-source.properties", "connect-file-sink.properties"],
+                            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: (tmp_path / "test.sink.txt").exists()
+                 and (tmp_path / "test.sink.txt").read_text() == "foo\nbar\n", 60, "test.sink.txt",
+                 lambda: (tmp_path / "log").read_text())
+    finally:
+        proc.terminate()
+        assert proc.wait(60) == 0
+    assert kcat_consume(kafka, topic, 2) == [b'{"schema":{"type":"string","optional":false},"payload":"foo"}',
+                                             b'{"schema":{"type":"string","optional":false},"payload":"bar"}']
+
+
+def test_64_bit_integers_and_floats_survive_kafka(kafka, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "numbers.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.source {\n"
+        '  config = { topic = { type = "string", required = true } },\n'
+        "  poll = function(task)\n"
+        "    if task.done then return nil end\n"
+        "    task.done = true\n"
+        '    return { { topic = task.config.topic, key = "k", value = connect.json.decode(\'{"big":9007199254740993,"f":1.0,"g":0.1,"neg":-9223372036854775808,"s":"x","n":null}\') } }\n'
+        "  end,\n"
+        "}\n")
+    topic = unique_topic("lc-num")
+    dst = tmp_path / "out.txt"
+    conns = [{"name": "num", "connector.class": "numbers", "topic": topic},
+             {"name": "num-sink", "connector.class": "FileStreamSink", "file": str(dst), "topics": topic}]
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins),
+                                               "value.converter.schemas.enable": "false",
+                                               "key.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    with w:
+        wait_for(lambda: len(file_lines(dst)) == 1, 60, "the record in the sink file", w.log)
+        assert w.stop() == 0
+    expected = b'{"big":9007199254740993,"f":1.0,"g":0.1,"n":null,"neg":-9223372036854775808,"s":"x"}'
+    assert file_lines(dst) == [expected]
+    rec = kcat_consume_records(kafka, topic, 1)[0]
+    assert rec["key"] == b"k"
+    assert json.loads(rec["value"]) == {"big": 9007199254740993, "f": 1.0, "g": 0.1, "n": None,
+                                        "neg": -9223372036854775808, "s": "x"}
+    assert b"9007199254740993" in rec["value"] and b'"f":1.0' in rec["value"]
+
+
+def test_embedded_kafka_pipeline(tmp_path):
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    src.write_text("hello\nembedded\n")
+    w = Worker(tmp_path, None, pipeline(tmp_path, "embedded-test", src, dst), embedded=True)
+    with w:
+        wait_for(lambda: file_lines(dst) == [b"hello", b"embedded"], 60, "the sink file", w.log)
+        assert w.stop() == 0
+    first = w.log().splitlines()[0]
+    assert first.startswith("embedded Kafka at 127.0.0.1:") or first.startswith("embedded Kafka at localhost:")

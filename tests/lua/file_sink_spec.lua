@@ -1,0 +1,48 @@
+-- Specs for scripts/file_sink.lua.
+local connect = require "luaconnect"
+local path = "scripts/file_sink.lua"
+
+local function read(file)
+  local f = assert(io.open(file, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+describe("file_sink", function()
+  local dir = tmpdir()
+
+  it("writes one line per record value and makes it durable on flush", function()
+    local file = dir .. "/out.txt"
+    local task = connect._task_open(path, { file = file }, 0, "sink", nil, {})
+    connect._sink_put(task, {
+      { topic = "t", partition = 0, offset = 0, value = "plain é" },
+      { topic = "t", partition = 0, offset = 1, value = "" },
+      { topic = "t", partition = 0, offset = 2, value = { id = 9007199254740993LL } },
+      { topic = "t", partition = 0, offset = 3, value = nil },
+      { topic = "t", partition = 0, offset = 4, value = 42 },
+    })
+    connect._sink_flush(task, { { topic = "t", partition = 0, offset = 5 } })
+    expect.eq(read(file), 'plain é\n\n{"id":9007199254740993}\nnull\n42\n')
+    connect._task_close(task)
+  end)
+
+  it("appends to an existing file and cuts a partial line left by a crash", function()
+    local file = dir .. "/partial.txt"
+    local f = assert(io.open(file, "wb"))
+    f:write("complete\nhalf a li")
+    f:close()
+    local task = connect._task_open(path, { file = file }, 0, "sink", nil, {})
+    connect._sink_put(task, { { topic = "t", value = "again" } })
+    connect._sink_flush(task, {})
+    connect._task_close(task)
+    expect.eq(read(file), "complete\nagain\n")
+  end)
+
+  it("splits into tasks.max identical tasks like FileStreamSink", function()
+    local kind, tasks, errs = connect._plan(path, "c", { file = "x", topics = "t" }, 3)
+    expect.eq(kind, "sink")
+    expect.same(errs, {})
+    expect.eq(#tasks, 3)
+  end)
+end)

@@ -1,0 +1,177 @@
+-- Specs for lua/luaconnect.lua: the SDK's value model, config validation, chains.
+local connect = require "luaconnect"
+local json = connect.json
+
+describe("values", function()
+  it("keeps JSON null inside a value as connect.null", function()
+    local v = json.decode('{"a":null,"b":[1,null]}')
+    expect.eq(v.a, connect.null)
+    expect.eq(v.b[2], connect.null)
+    expect.truthy(connect.is_null(v.a))
+    expect.eq(json.encode(v), '{"a":null,"b":[1,null]}')
+  end)
+
+  it("round-trips integers beyond 2^53 exactly", function()
+    local v = json.decode('{"id":9007199254740993}')
+    expect.eq(type(v.id), "cdata")
+    expect.truthy(v.id == 9007199254740993LL)
+    expect.eq(json.encode(v), '{"id":9007199254740993}')
+    expect.eq(json.encode({ n = -9223372036854775807LL }), '{"n":-9223372036854775807}')
+  end)
+
+  it("keeps the int/float distinction", function()
+    local v = json.decode('{"f":1.0,"i":1,"g":2.5}')
+    expect.eq(json.encode(v), '{"f":1.0,"g":2.5,"i":1}')
+    expect.eq(v.f + 1, 2)
+    expect.eq(v.i, 1)
+  end)
+
+  it("encodes empty arrays marked with connect.array as []", function()
+    expect.eq(json.encode({ a = connect.array() }), '{"a":[]}')
+    expect.eq(json.encode(json.decode("[]")), "[]")
+    expect.eq(json.encode({}), "{}")
+  end)
+
+  it("reports values JSON cannot hold", function()
+    local s, err = json.encode({ f = print })
+    expect.eq(s, nil)
+    expect.truthy(err:find("f"), err)
+  end)
+end)
+
+describe("definitions", function()
+  it("requires poll for a source and put for a sink", function()
+    expect.error_matches(function() connect.source { config = {} } end, "'poll' must be a function")
+    expect.error_matches(function() connect.sink {} end, "'put' must be a function")
+    expect.error_matches(function() connect.transform { apply = 1 } end, "'apply' must be a function")
+  end)
+
+  it("rejects unknown config types", function()
+    expect.error_matches(function()
+      connect.source { poll = function() end, config = { a = { type = "integer" } } }
+    end, "config 'a' has unknown type 'integer'")
+  end)
+end)
+
+describe("config validation", function()
+  local defs = {
+    file = { type = "string", required = true, doc = "the file" },
+    ["batch.size"] = { type = "int", default = 2000 },
+    verbose = { type = "boolean", default = false },
+    fields = { type = "list" },
+    ratio = { type = "double" },
+    mode = { type = "string", values = { "a", "b" } },
+  }
+
+  it("types values, fills defaults and keeps the worker's own keys", function()
+    local cfg, errs = connect._validate("connector 'x'", defs,
+      { file = "in.txt", ["batch.size"] = "10", verbose = "TRUE", fields = "a, b,,c",
+        ratio = "0.5", name = "x", ["connector.class"] = "file_source", ["transforms.t.type"] = "y" }, true)
+    expect.same(errs, {})
+    expect.eq(cfg.file, "in.txt")
+    expect.eq(cfg["batch.size"], 10)
+    expect.eq(cfg.verbose, true)
+    expect.same(cfg.fields, { "a", "b", "c" })
+    expect.eq(cfg.ratio, 0.5)
+    expect.eq(cfg.name, "x")
+  end)
+
+  it("names the connector and the key in every error", function()
+    local _, errs = connect._validate("connector 'x'", defs,
+      { ["batch.size"] = "ten", fiel = "a", verbose = "yes", mode = "c" }, true)
+    expect.same(errs, {
+      "connector 'x': key 'batch.size': expected int, got 'ten'",
+      "connector 'x': key 'mode': must be one of a, b, got 'c'",
+      "connector 'x': key 'verbose': expected boolean (true or false), got 'yes'",
+      "connector 'x': missing required key 'file' (the file)",
+      "connector 'x': unknown key 'fiel' (did you mean 'file'?)",
+    })
+  end)
+
+  it("rejects the worker's keys where they do not belong (transform configs)", function()
+    local _, errs = connect._validate("t", {}, { name = "x" }, false)
+    expect.same(errs, { "t: unknown key 'name'" })
+  end)
+end)
+
+describe("transform chains", function()
+  local dir = tmpdir()
+  local function write(name, text)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+    return dir .. "/" .. name
+  end
+  local upper = write("upper.lua", [[
+    local connect = require "luaconnect"
+    return connect.transform {
+      config = { field = { type = "string", required = true } },
+      apply = function(r, cfg)
+        if r.value[cfg.field] == "boom" then error("cannot upper boom") end
+        r.value[cfg.field] = r.value[cfg.field]:upper()
+        return r
+      end,
+    }]])
+  local fan = write("fan.lua", [[
+    local connect = require "luaconnect"
+    return connect.transform { apply = function(r)
+      if r.value.drop then return nil end
+      if r.value.twice then return { r, { topic = r.topic, value = { s = "copy" } } } end
+      return r
+    end }]])
+  local is_a = write("is_a.lua", [[
+    local connect = require "luaconnect"
+    return connect.predicate { test = function(r) return r.topic == "a" end }]])
+
+  it("applies steps in order, drops and fans out", function()
+    local chain = connect._chain("connector 'x'", {
+      { alias = "f", path = fan, config = {} },
+      { alias = "u", path = upper, config = { field = "s" } },
+    })
+    local out = connect._apply_chain(chain, {
+      { topic = "t", value = { s = "one" } },
+      { topic = "t", value = { s = "gone", drop = true } },
+      { topic = "t", value = { s = "two", twice = true } },
+    })
+    expect.eq(#out, 3)
+    expect.eq(out[1].value.s, "ONE")
+    expect.eq(out[2].value.s, "TWO")
+    expect.eq(out[3].value.s, "COPY")
+  end)
+
+  it("runs a step only where its predicate holds (and the reverse with negate)", function()
+    local chain = connect._chain("c", {
+      { alias = "u", path = upper, config = { field = "s" }, predicate = { alias = "p", path = is_a, config = {} } },
+    })
+    local out = connect._apply_chain(chain, { { topic = "a", value = { s = "x" } }, { topic = "b", value = { s = "y" } } })
+    expect.eq(out[1].value.s, "X")
+    expect.eq(out[2].value.s, "y")
+    chain = connect._chain("c", {
+      { alias = "u", path = upper, config = { field = "s" }, negate = true, predicate = { alias = "p", path = is_a, config = {} } },
+    })
+    out = connect._apply_chain(chain, { { topic = "a", value = { s = "x" } }, { topic = "b", value = { s = "y" } } })
+    expect.eq(out[1].value.s, "x")
+    expect.eq(out[2].value.s, "Y")
+  end)
+
+  it("names the failing record, the stage and the script line", function()
+    local chain = connect._chain("c", { { alias = "u", path = upper, config = { field = "s" } } })
+    expect.error_matches(function()
+      connect._apply_chain(chain, {
+        { topic = "t", value = { s = "a" }, source_partition = { f = 1 }, source_offset = { p = 1 } },
+        { topic = "t", value = { s = "boom" }, source_partition = { f = 1 }, source_offset = { p = 2 } },
+      })
+    end, 'record 2 of 2 %(source partition {"f":1}, offset {"p":2}%): stage TRANSFORMATION: .*upper.lua:5: cannot upper boom')
+  end)
+
+  it("validates transform configs with the transform's alias in the message", function()
+    expect.error_matches(function()
+      connect._chain("connector 'x'", { { alias = "u", path = upper, config = { feild = "s" } } })
+    end, "connector 'x': transform 'u': missing required key 'field'")
+  end)
+
+  it("reports a script that does not load with its file and line", function()
+    local bad = write("bad.lua", "local x = \n return }")
+    expect.error_matches(function() connect._load(bad) end, "bad.lua:2:")
+  end)
+end)

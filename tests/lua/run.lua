@@ -1,0 +1,88 @@
+--- A small spec runner: describe/it/before_each and an `expect` vocabulary.
+-- Run with: luaconnect lua tests/lua/run.lua tests/lua/NAME_spec.lua
+-- Prints one line per failure and "FILE: N passed, N failed"; returns the exit status.
+local spec_file = ...
+assert(spec_file, "usage: luaconnect lua tests/lua/run.lua SPEC.lua")
+
+local passed, failed, stack, befores = 0, 0, {}, {}
+
+local function deep_equal(a, b, path)
+  if a == b then return true end
+  if type(a) == "cdata" or type(b) == "cdata" then
+    if tostring(a) == tostring(b) then return true end
+    return false, string.format("%s: %s ~= %s", path, tostring(a), tostring(b))
+  end
+  if type(a) ~= "table" or type(b) ~= "table" then
+    return false, string.format("%s: %s ~= %s", path, tostring(a), tostring(b))
+  end
+  for k, v in pairs(a) do
+    local ok, why = deep_equal(v, b[k], path .. "." .. tostring(k))
+    if not ok then return false, why end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false, string.format("%s.%s: missing", path, tostring(k)) end
+  end
+  return true
+end
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+expect = {
+  eq = function(got, want, msg)
+    if got ~= want then
+      error(string.format("%sexpected %s, got %s", msg and msg .. ": " or "", show(want), show(got)), 2)
+    end
+  end,
+  same = function(got, want)
+    local ok, why = deep_equal(got, want, "value")
+    if not ok then error("not the same: " .. why, 2) end
+  end,
+  truthy = function(v, msg)
+    if not v then error(msg or "expected a true value", 2) end
+  end,
+  error_matches = function(fn, pattern)
+    local ok, err = pcall(fn)
+    if ok then error("expected an error matching " .. pattern, 2) end
+    if not tostring(err):find(pattern) then
+      error(string.format("error %q does not match %q", tostring(err), pattern), 2)
+    end
+  end,
+}
+
+function describe(name, fn)
+  stack[#stack + 1] = name
+  local saved = #befores
+  fn()
+  for i = #befores, saved + 1, -1 do befores[i] = nil end
+  stack[#stack] = nil
+end
+
+function before_each(fn) befores[#befores + 1] = fn end
+
+function it(name, fn)
+  local full = table.concat(stack, " ") .. " " .. name
+  for _, b in ipairs(befores) do b() end
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then
+    passed = passed + 1
+  else
+    failed = failed + 1
+    io.stderr:write("FAIL ", full, "\n  ", tostring(err), "\n")
+  end
+end
+
+--- A scratch directory for a spec, removed by the OS eventually (tmp).
+function tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p " .. p) == 0 or true)
+  return p
+end
+
+local chunk = assert(require("luaconnect.core").loadfile(spec_file))
+chunk()
+print(string.format("%s: %d passed, %d failed", spec_file, passed, failed))
+return failed == 0 and 0 or 1

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the demo and the tests need, when missing.
+# Safe to run again: it only installs what is not there. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  librdkafka-dev libluajit-5.1-dev luajit libsqlite3-dev sqlite3 libjansson-dev libmicrohttpd-dev
+  kcat clang-format
+  # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
+  openjdk-17-jdk-headless maven python3 python3-pytest
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A JDK or Maven installed outside Debian's packages (e.g. in the machine image) will do.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    openjdk-17-jdk-headless) command -v java >/dev/null && java -version 2>&1 | grep -q '"1[7-9]\|"2[0-9]' && continue ;;
+    maven) command -v mvn >/dev/null && continue ;;
+    python3-pytest) python3 -c 'import pytest' 2>/dev/null && continue ;;
+    python3) command -v python3 >/dev/null && continue ;;
+  esac
+  filtered+=("$p")
+done
+
+if [ ${#filtered[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${filtered[*]}"
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root to run: apt-get install ${filtered[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+echo "deps: done"
