@@ -32,9 +32,13 @@
  *    int32 field is an error, not 0); out-of-range ints are errors, not wrapped.
  *  - Schema types are JsonConverter's JSON names ("float", "double"); "float32"/"float64"
  *    are accepted as aliases when encoding. NaN and infinities are errors (Jackson would
- *    write the string "NaN"). */
+ *    write the string "NaN").
+ *  - Beware (codec.h's model, not ours to change here): LuaJIT does arithmetic on a boxed
+ *    double cdata in int64, so a decoded 1.0 gives 1.0 + 0.5 == 1LL; scripts must use
+ *    tonumber(x) before float math. */
 #include "codec.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -443,7 +447,7 @@ static int put_i64(codec_ctx_t *x, int64_t v)
  * the shortest digits that parse back to the same value. dst needs 32 bytes. */
 static size_t fmt_java_float(char *dst, double d, int is_float)
 {
-    char tmp[48], digits[24];
+    char tmp[48], tmp2[48], digits[24];
     const char *s;
     char *p = dst;
     int prec, maxprec = is_float ? 9 : 17, ndig = 0, e, i;
@@ -456,11 +460,20 @@ static size_t fmt_java_float(char *dst, double d, int is_float)
         memcpy(p, "0.0", 3);
         return (size_t)(p + 3 - dst);
     }
-    /* Up to DBL_DIG (FLT_DIG) digits every decimal survives the trip, so start there. */
-    for (prec = is_float ? 6 : 15;; prec++) {
+    /* A normal double rounded to DBL_DIG (FLT_DIG) digits is its shortest form padded with
+     * zeros, so start there; subnormals have fewer bits and need the search from 1. */
+    prec = is_float ? (d < FLT_MIN ? 1 : 6) : (d < DBL_MIN ? 1 : 15);
+    for (;; prec++) {
         snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         if (prec >= maxprec) break;
         if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d) break;
+    }
+    /* Java picks the closest of the one- and two-digit candidates when one digit would do:
+     * Double.MIN_VALUE is 4.9E-324, not 5.0E-324. Only subnormals can differ. */
+    if (prec == 1) {
+        snprintf(tmp2, sizeof tmp2, "%.1e", d);
+        if (is_float ? strtof(tmp2, NULL) == (float)d : strtod(tmp2, NULL) == d)
+            memcpy(tmp, tmp2, sizeof tmp);
     }
     for (s = tmp; *s && *s != 'e'; s++)
         if (*s >= '0' && *s <= '9') digits[ndig++] = *s;
@@ -552,7 +565,7 @@ static int put_string(codec_ctx_t *x, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, start = 0, k, skip;
+    size_t i = 0, start = 0, k, skip = 1;
     char esc[6];
 
     if (putc_(x, '"')) return -1;
@@ -1106,8 +1119,8 @@ static int enc_schema(codec_ctx_t *x, int vidx, int sidx)
 {
     lua_State *L = x->L;
     stype_t st;
-    int64_t iv;
-    double d;
+    int64_t iv = 0;
+    double d = 0;
     size_t n;
     const char *s;
     int rc, t, items;
@@ -1206,7 +1219,7 @@ static int write_schema(codec_ctx_t *x, int sidx, int field_idx)
     int top = lua_gettop(L), sub, sub2, fidx;
     size_t i, nf, n;
     const char *s;
-    double d;
+    double d = 0;
 
     if (ctx_enter(x)) return -1;
     if (schema_type(x, sidx, &st)) return -1;
@@ -1495,7 +1508,7 @@ static int dec_plain(codec_ctx_t *x, json_t *j, int top)
     lua_State *L = x->L;
     void *it;
     size_t i, n;
-    double d;
+    double d = 0;
 
     switch (json_typeof(j)) {
     case JSON_OBJECT:
@@ -1555,8 +1568,8 @@ static int dec_schema(codec_ctx_t *x, json_t *s, json_t *v, int top);
 /* Pushes an int8..int64 payload value; integral JSON reals are accepted. */
 static int dec_int(codec_ctx_t *x, json_t *v, stype_t st)
 {
-    int64_t iv;
-    double d;
+    int64_t iv = 0;
+    double d = 0;
 
     if (json_is_integer(v)) {
         iv = json_integer_value(v);

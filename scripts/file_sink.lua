@@ -71,7 +71,9 @@ return connect.sink {
     local lines = {}
     for i = 1, #records do lines[i] = line_of(records[i].value) end
     lines[#lines + 1] = ""
+    -- One write per batch so readers see lines promptly; fsync waits for flush().
     assert(task.f:write(concat(lines, "\n")))
+    assert(task.f:flush())
   end,
 
   flush = function(task)

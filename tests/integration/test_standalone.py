@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
+import threading
 import time
 from pathlib import Path
 
@@ -89,21 +89,31 @@ def test_kill_9_mid_stream_loses_nothing(kafka, tmp_path):
     src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
     n = 300_000
     lines = [b"%07d" % i for i in range(n)]
-    src.write_bytes(b"".join(l + b"\n" for l in lines))
+    src.write_bytes(b"")
+
+    def append_slowly():  # the file grows while the worker runs, like a live log
+        with open(src, "ab") as f:
+            for i in range(0, n, 1000):
+                f.write(b"".join(l + b"\n" for l in lines[i:i + 1000]))
+                f.flush()
+                time.sleep(0.02)
+
+    writer = threading.Thread(target=append_slowly)
     w = Worker(tmp_path, kafka, pipeline(tmp_path, topic, src, dst),
                worker={"offset.flush.interval.ms": "500",
-                       # slow the source down so the kill lands mid-stream
-                       "producer.linger.ms": "20"})
-    # A small batch size keeps the source behind the file for a while.
-    w.connector_files[0].write_text(w.connector_files[0].read_text() + "batch.size=200\n")
+                       # the killed member leaves the group only when its session expires
+                       "consumer.session.timeout.ms": "6000",
+                       "consumer.heartbeat.interval.ms": "1000"})
     w.start()
+    writer.start()
     wait_for(lambda: len(file_lines(dst)) >= 20_000, 120, "the sink to be mid-stream", w.log)
     w.kill()
     committed = w.source_offset("p-source", {"filename": str(src)})
     assert committed is not None, "no source offset was committed before the kill"
     resumed_at = committed["position"] // 8  # each line is 8 bytes
-    assert resumed_at < n, "the kill came too late to test anything"
+    assert writer.is_alive(), "the kill came too late to test anything"
     w.start()
+    writer.join()
     wait_for(lambda: file_lines(dst)[-1:] == [lines[-1]], 180, "the last line after restart", w.log)
     time.sleep(1.5)
     assert w.stop() == 0

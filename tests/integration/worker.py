@@ -85,10 +85,15 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def status(self, connector: str, task: int):
+        """(state, trace) of a task (-1: the connector), or None before it is recorded."""
+        if not self.db.exists():
+            return None
         con = sqlite3.connect(self.db)
         try:
             return con.execute("SELECT state, trace FROM statuses WHERE connector=? AND task=?",
                                (connector, task)).fetchone()
+        except sqlite3.OperationalError:  # the worker has not created its tables yet
+            return None
         finally:
             con.close()
 
@@ -102,7 +107,7 @@ class Worker:
             con.close()
 
     def __enter__(self):
-        return self.start()
+        return self if self.alive() else self.start()
 
     def __exit__(self, *exc):
         if self.alive():

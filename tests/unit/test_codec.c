@@ -1,0 +1,935 @@
+/* test_codec: the converters against Kafka Connect's own output (texts taken from what
+ * JsonConverter writes), the Lua value model, error texts and Lua stack balance. */
+#include "lc_test.h"
+#include "codec.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+
+static lc_converter_t json_plain = {LC_CONV_JSON, 0};
+static lc_converter_t json_schemas = {LC_CONV_JSON, 1};
+static lc_converter_t string_conv = {LC_CONV_STRING, 0};
+static lc_converter_t bytes_conv = {LC_CONV_BYTES, 0};
+
+/* A fresh state as the host makes one, plus test globals: null (connect.null) and
+ * array(t) (tags t with the array metatable). */
+static lua_State *new_state(void)
+{
+    lua_State *L = luaL_newstate();
+    char err[256] = "";
+
+    luaL_openlibs(L);
+    if (lc_codec_init(L, err, sizeof err)) fprintf(stderr, "lc_codec_init: %s\n", err);
+    lua_pushlightuserdata(L, NULL);
+    lua_setglobal(L, "null");
+    if (luaL_dostring(L, "ffi = require('ffi')\n"
+                         "function array(t)\n"
+                         "  return setmetatable(t, debug.getregistry()['luaconnect.array'])\n"
+                         "end"))
+        fprintf(stderr, "setup: %s\n", lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return L;
+}
+
+/* Pushes the value of a Lua expression (exactly one value). */
+static void push_expr(lua_State *L, const char *expr)
+{
+    char code[4096];
+    int top = lua_gettop(L);
+
+    snprintf(code, sizeof code, "return %s", expr);
+    if (luaL_dostring(L, code)) {
+        fprintf(stderr, "bad test expression %s: %s\n", expr, lua_tostring(L, -1));
+        lua_settop(L, top);
+        lua_pushnil(L);
+    }
+    lua_settop(L, top + 1);
+}
+
+/* Decodes in with c, encodes the result again and compares with want (NULL: in itself).
+ * Returns 1 when equal and the stack is balanced. */
+static int roundtrip_is(lua_State *L, const lc_converter_t *c, const char *in, const char *want)
+{
+    char err[512] = "";
+    lc_buf_t b = {0};
+    int is_null = 0, ok = 1, top = lua_gettop(L);
+
+    if (!want) want = in;
+    if (lc_conv_to_lua(c, L, in, strlen(in), err, sizeof err)) {
+        fprintf(stderr, "decode %s: %s\n", in, err);
+        return 0;
+    }
+    if (lua_gettop(L) != top + 2) {
+        fprintf(stderr, "decode %s: stack %d, want %d\n", in, lua_gettop(L), top + 2);
+        ok = 0;
+    }
+    if (lc_conv_from_lua(c, L, top + 1, top + 2, &b, &is_null, err, sizeof err)) {
+        fprintf(stderr, "encode %s: %s\n", in, err);
+        ok = 0;
+    } else if (is_null || b.len != strlen(want) || memcmp(b.data, want, b.len) != 0) {
+        fprintf(stderr, "round trip of %s\n  got:  %.*s%s\n  want: %s\n", in, (int)b.len,
+                b.data ? b.data : "", is_null ? " (null)" : "", want);
+        ok = 0;
+    }
+    if (lua_gettop(L) != top + 2) {
+        fprintf(stderr, "encode %s: stack %d, want %d\n", in, lua_gettop(L), top + 2);
+        ok = 0;
+    }
+    lua_settop(L, top);
+    lc_buf_free(&b);
+    return ok;
+}
+
+/* Encodes the Lua expression value (schema: Lua expression or NULL) with c into got (NUL
+ * terminated) or its error into err. Returns lc_conv_from_lua's result; -2 when the stack
+ * was left unbalanced. */
+static int encode_expr(lua_State *L, const lc_converter_t *c, const char *value,
+                       const char *schema, char *got, size_t got_size, char *err, int *is_null)
+{
+    lc_buf_t b = {0};
+    int rc, top = lua_gettop(L), n = 0;
+
+    err[0] = got[0] = '\0';
+    push_expr(L, value);
+    if (schema) push_expr(L, schema);
+    rc = lc_conv_from_lua(c, L, schema ? -2 : -1, schema ? -1 : 0, &b, is_null, err, 512);
+    if (rc == 0) n = snprintf(got, got_size, "%.*s", (int)b.len, b.data ? b.data : "");
+    if (n >= (int)got_size) fprintf(stderr, "encode_expr: output truncated\n");
+    if (lua_gettop(L) != top + (schema ? 2 : 1)) rc = -2;
+    lua_settop(L, top);
+    lc_buf_free(&b);
+    return rc;
+}
+
+/* Runs a Lua chunk that returns true when its checks hold. */
+static int lua_check(lua_State *L, const char *code)
+{
+    int top = lua_gettop(L), ok;
+
+    if (luaL_dostring(L, code)) {
+        fprintf(stderr, "lua check failed: %s\n", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return 0;
+    }
+    ok = lua_toboolean(L, -1);
+    lua_settop(L, top);
+    return ok;
+}
+
+TEST(converter_init_names)
+{
+    lc_converter_t c;
+    char err[512] = "";
+
+    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.json.JsonConverter", NULL, err,
+                                sizeof err),
+              0);
+    CHECK_INT(c.kind, LC_CONV_JSON);
+    CHECK_INT(c.schemas_enable, 1); /* Kafka Connect's default */
+    CHECK_INT(lc_converter_init(&c, "JsonConverter", "false", err, sizeof err), 0);
+    CHECK_INT(c.schemas_enable, 0);
+    CHECK_INT(lc_converter_init(&c, " JsonConverter ", " TRUE ", err, sizeof err), 0);
+    CHECK_INT(c.schemas_enable, 1);
+    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.storage.StringConverter", NULL,
+                                err, sizeof err),
+              0);
+    CHECK_INT(c.kind, LC_CONV_STRING);
+    CHECK_INT(lc_converter_init(&c, "StringConverter", NULL, err, sizeof err), 0);
+    CHECK_INT(c.kind, LC_CONV_STRING);
+    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.converters.ByteArrayConverter",
+                                "false", err, sizeof err),
+              0);
+    CHECK_INT(c.kind, LC_CONV_BYTES);
+    CHECK_INT(lc_converter_init(&c, "ByteArrayConverter", NULL, err, sizeof err), 0);
+    CHECK_INT(c.kind, LC_CONV_BYTES);
+
+    CHECK_INT(lc_converter_init(&c, "JsonConverter", "yes", err, sizeof err), -1);
+    CHECK_STR(err, "invalid value 'yes' for schemas.enable (expected true or false)");
+    CHECK_INT(lc_converter_init(&c, "io.confluent.connect.avro.AvroConverter", NULL, err,
+                                sizeof err),
+              -1);
+    CHECK_STR(err, "unknown converter class 'io.confluent.connect.avro.AvroConverter' (known: "
+                   "org.apache.kafka.connect.json.JsonConverter, "
+                   "org.apache.kafka.connect.storage.StringConverter, "
+                   "org.apache.kafka.connect.converters.ByteArrayConverter; the short names "
+                   "JsonConverter, StringConverter, ByteArrayConverter work too)");
+}
+
+TEST(plain_roundtrips)
+{
+    lua_State *L = new_state();
+    static const char *const same[] = {
+        "{\"a\":1}",
+        "[]",
+        "{}",
+        "[1,2,3]",
+        "[[],{},[{}],[[]]]",
+        "{\"a\":{\"b\":[1,{\"c\":null}]}}",
+        "{\"e\":[]}",
+        "[null,true,false,null]",
+        "\"q\\\"b\\\\s\"",
+        "\"\\u0000\\u0001\\b\\f\\n\\r\\t\\u001F\x7F\"",
+        "\"h\xC3\xA9llo \xE2\x82\xAC\"",
+        "\"\xF0\x9F\x98\x80 emoji\"",
+        "\"a/b\"",
+        "9007199254740993",
+        "-9007199254740993",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "9007199254740992",
+        "0",
+        "-42",
+        "1.0",
+        "-0.0",
+        "1.5",
+        "1.0E300",
+        "0.1",
+        "[1.0,2,2.5]",
+        "1.0E-5",
+        "0.001",
+        "123456.789",
+        "9999999.0",
+        "1.0E7",
+        "4.9E-324",
+        "9.9E-324",
+        "[1.4E-45,3.4028235E38]",
+        "1.7976931348623157E308",
+        "0.30000000000000004",
+        "{\"n\":-1.25E-10}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof same / sizeof same[0]; i++)
+        CHECK(roundtrip_is(L, &json_plain, same[i], NULL));
+    /* Kafka Connect's spelling wins where the input had another. */
+    CHECK(roundtrip_is(L, &json_plain, "1e300", "1.0E300"));
+    CHECK(roundtrip_is(L, &json_plain, "1E2", "100.0"));
+    CHECK(roundtrip_is(L, &json_plain, "0.000123", "1.23E-4"));
+    CHECK(roundtrip_is(L, &json_plain, "\"\\u00e9\\/\"", "\"\xC3\xA9/\""));
+    CHECK(roundtrip_is(L, &json_plain, " [ 1 , {\"a\" : 2} ] ", "[1,{\"a\":2}]"));
+    CHECK(roundtrip_is(L, &json_plain, "\"\\ud83d\\ude00\"", "\"\xF0\x9F\x98\x80\""));
+    /* The same without schemas through the envelope converter. */
+    CHECK(roundtrip_is(L, &json_schemas, "{\"schema\":null,\"payload\":[1,\"x\",{\"a\":1.0}]}",
+                       NULL));
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(plain_null_and_empty)
+{
+    lua_State *L = new_state();
+    char err[512] = "";
+    lc_buf_t b = {0};
+    int is_null = 0;
+
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, "null", 4, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 2);
+    CHECK(lua_isnil(L, 1) && lua_isnil(L, 2));
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK_INT(is_null, 1);
+    CHECK_INT(b.len, 0);
+    lua_settop(L, 0);
+
+    /* A Kafka null and empty bytes are both nil. */
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, NULL, 0, err, sizeof err), 0);
+    CHECK(lua_gettop(L) == 2 && lua_isnil(L, 1) && lua_isnil(L, 2));
+    lua_settop(L, 0);
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, "", 0, err, sizeof err), 0);
+    CHECK(lua_gettop(L) == 2 && lua_isnil(L, 1) && lua_isnil(L, 2));
+    lua_settop(L, 0);
+
+    /* {"schema":null,"payload":null} is (nil, nil), which Kafka Connect writes as null. */
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, "{\"schema\":null,\"payload\":null}", 30, err,
+                             sizeof err),
+              0);
+    CHECK(lua_gettop(L) == 2 && lua_isnil(L, 1) && lua_isnil(L, 2));
+    CHECK_INT(lc_conv_from_lua(&json_schemas, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK_INT(is_null, 1);
+    lua_settop(L, 0);
+
+    /* connect.null at the top is a JSON null, not a tombstone. */
+    lua_pushlightuserdata(L, NULL);
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 0, &b, &is_null, err, sizeof err), 0);
+    CHECK_INT(is_null, 0);
+    CHECK(b.len == 4 && memcmp(b.data, "null", 4) == 0);
+    CHECK_INT(lc_conv_from_lua(&json_schemas, L, -1, 0, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == 30 && memcmp(b.data, "{\"schema\":null,\"payload\":null}", 30) == 0);
+    CHECK_INT(lua_gettop(L), 1);
+    lua_settop(L, 0);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+TEST(plain_objects_sorted)
+{
+    lua_State *L = new_state();
+    char err[512] = "";
+    const char *in = "{\"b\":1,\"a\":[1,{\"d\":true,\"c\":\"x\"}],\"c\":null,\"aa\":{}}";
+    const char *want = "{\"a\":[1,{\"c\":\"x\",\"d\":true}],\"aa\":{},\"b\":1,\"c\":null}";
+    lc_buf_t b = {0}, b2 = {0};
+    int is_null;
+
+    CHECK_INT(lc_json_decode(L, in, strlen(in), err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 1);
+    CHECK_INT(lc_json_encode_sorted(L, 1, &b, err, sizeof err), 0);
+    CHECK_INT(b.len, strlen(want));
+    CHECK(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0);
+    /* Unsorted encoding (lua_next order), decoded again, sorts to the same text. */
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 0, &b2, &is_null, err, sizeof err), 0);
+    lua_settop(L, 0);
+    CHECK_INT(lc_json_decode(L, b2.data, b2.len, err, sizeof err), 0);
+    b.len = 0;
+    CHECK_INT(lc_json_encode_sorted(L, -1, &b, err, sizeof err), 0);
+    CHECK(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0);
+    /* Appends, and equal tables give equal text. */
+    push_expr(L, "{z={y=1,x=2},a='b'}");
+    CHECK_INT(lc_json_encode_sorted(L, -1, &b, err, sizeof err), 0);
+    CHECK(b.len == strlen(want) + 27 &&
+          memcmp(b.data + strlen(want), "{\"a\":\"b\",\"z\":{\"x\":2,\"y\":1}}", 27) == 0);
+    lua_pop(L, 1);
+    push_expr(L, "{[1.5]='x'}");
+    CHECK_INT(lc_json_encode_sorted(L, -1, &b, err, sizeof err), -1);
+    CHECK_STR(err, "value: cannot sort an object with a number key");
+    CHECK_INT(lua_gettop(L), 2);
+    lua_settop(L, 0);
+    lc_buf_free(&b);
+    lc_buf_free(&b2);
+    lua_close(L);
+}
+
+TEST(plain_encode_lua_values)
+{
+    lua_State *L = new_state();
+    char got[1024], err[512];
+    int is_null;
+
+    CHECK_INT(encode_expr(L, &json_plain, "{1, 2.5, 'x', true, null}", NULL, got, sizeof got,
+                          err, &is_null),
+              0);
+    CHECK_STR(got, "[1,2.5,\"x\",true,null]");
+    CHECK_INT(encode_expr(L, &json_plain, "{}", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "{}");
+    CHECK_INT(encode_expr(L, &json_plain, "array{}", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "[]");
+    CHECK_INT(encode_expr(L, &json_plain, "{a={}}", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "{\"a\":{}}");
+    /* Lua numbers: integral within 2^53 as integers, others as Java doubles. */
+    CHECK_INT(encode_expr(L, &json_plain, "{1.0, 2^53, 2^60, 0.1, -0.0, 1e21}", NULL, got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[1,9007199254740992,1.152921504606847E18,0.1,0,1.0E21]");
+    CHECK_INT(encode_expr(L, &json_plain,
+                          "{ffi.new('int64_t', -5), 0ULL - 1, "
+                          "ffi.new('double', 3), ffi.new('float', 0.5), ffi.new('int32_t', 7)}",
+                          NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[-5,18446744073709551615,3.0,0.5,7]");
+    /* Control characters, quotes, backslashes; invalid UTF-8 becomes U+FFFD. */
+    CHECK_INT(encode_expr(L, &json_plain, "'\\1\\b\\f\\n\\r\\t\\31\"\\\\/\\127'", NULL, got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "\"\\u0001\\b\\f\\n\\r\\t\\u001F\\\"\\\\/\x7F\"");
+    CHECK_INT(encode_expr(L, &json_plain, "'a\\255b\\226\\130|\\237\\160\\128|\\192\\175'",
+                          NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "\"a\xEF\xBF\xBD"
+                   "b\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    /* Non-string keys: Kafka Connect's map-as-pairs form. */
+    CHECK_INT(encode_expr(L, &json_plain, "{[7]='x'}", NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[[7,\"x\"]]");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(plain_encode_errors)
+{
+    lua_State *L = new_state();
+    char got[1024], err[512];
+    int is_null;
+
+    CHECK_INT(encode_expr(L, &json_plain, "{a={b={1,2,function() end}}}", NULL, got,
+                          sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.a.b[3]: cannot encode a function");
+    CHECK_INT(encode_expr(L, &json_plain, "{x=0/0}", NULL, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value.x: cannot encode NaN");
+    CHECK_INT(encode_expr(L, &json_plain, "{1, -1/0}", NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value[2]: cannot encode -inf");
+    CHECK_INT(encode_expr(L, &json_plain, "{a=coroutine.create(print)}", NULL, got, sizeof got,
+                          err, &is_null),
+              -1);
+    CHECK_STR(err, "value.a: cannot encode a thread");
+    CHECK_INT(encode_expr(L, &json_plain, "{1, 2, x=3}", NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value: cannot encode a table with both array items and other keys (or "
+                   "holes) as an array");
+    CHECK_INT(encode_expr(L, &json_plain, "{a=ffi.new('char[2]')}", NULL, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value.a: cannot encode a cdata that is not a number");
+    CHECK_INT(encode_expr(L, &json_plain, "(function() local t = {} t.self = t return t end)()",
+                          NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value: nesting too deep (more than 1000 levels)");
+    CHECK_INT(encode_expr(L, &json_schemas, "{f=print}", NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.f: cannot encode a function");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(decode_errors)
+{
+    lua_State *L = new_state();
+    char err[512] = "", *deep;
+    static const char envelope_msg[] =
+        "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may "
+        "not contain additional fields. If you are trying to deserialize plain JSON data, set "
+        "schemas.enable=false in your converter configuration.";
+    static const char *const not_envelopes[] = {
+        "{\"a\":1}", "[1]", "null", "\"x\"", "{\"schema\":null}",
+        "{\"schema\":null,\"payload\":1,\"extra\":2}", "{\"schema\":null,\"pay\":1}"};
+    size_t i;
+
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, "{\"a\":", 5, err, sizeof err), -1);
+    CHECK_STR(err, "invalid JSON at line 1 column 5: unexpected token near end of file");
+    CHECK_INT(lua_gettop(L), 0);
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, "{\"a\":1}\n{", 9, err, sizeof err), -1);
+    CHECK(strncmp(err, "invalid JSON at line 2 column 1: ", 33) == 0);
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, "\"\xff\"", 3, err, sizeof err), -1);
+    CHECK(strncmp(err, "invalid JSON at line 1 column ", 30) == 0);
+    CHECK_INT(lua_gettop(L), 0);
+
+    for (i = 0; i < sizeof not_envelopes / sizeof not_envelopes[0]; i++) {
+        err[0] = '\0';
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, not_envelopes[i], strlen(not_envelopes[i]),
+                                 err, sizeof err),
+                  -1);
+        CHECK_STR(err, envelope_msg);
+        CHECK_INT(lua_gettop(L), 0);
+    }
+
+    /* 1001 nested arrays. */
+    deep = malloc(2003);
+    memset(deep, '[', 1001);
+    memset(deep + 1001, ']', 1001);
+    deep[2002] = '\0';
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, deep, 2002, err, sizeof err), -1);
+    CHECK_STR(err, "value: nesting too deep (more than 1000 levels)");
+    CHECK_INT(lua_gettop(L), 0);
+    /* 1000 levels are fine. */
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, deep + 1, 2000, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 2);
+    lua_settop(L, 0);
+    free(deep);
+
+    CHECK_INT(lc_json_decode(L, "[1,", 3, err, sizeof err), -1);
+    CHECK(strncmp(err, "invalid JSON at line 1 column 3: ", 33) == 0);
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(lua_side_numbers)
+{
+    lua_State *L = new_state();
+    char err[512] = "";
+
+    CHECK_INT(lc_json_decode(L, "9007199254740993", 16, err, sizeof err), 0);
+    lua_setglobal(L, "big");
+    CHECK_INT(lc_json_decode(L, "-9223372036854775808", 20, err, sizeof err), 0);
+    lua_setglobal(L, "min");
+    CHECK_INT(lc_json_decode(L, "1.0", 3, err, sizeof err), 0);
+    lua_setglobal(L, "one");
+    CHECK_INT(lc_json_decode(L, "[9007199254740992, 1.5, []]", 27, err, sizeof err), 0);
+    lua_setglobal(L, "arr");
+    CHECK_INT(lua_gettop(L), 0);
+    CHECK(lua_check(L, "local ffi = require('ffi')\n"
+                       "assert(type(big) == 'cdata' and ffi.istype('int64_t', big))\n"
+                       "assert(big == 9007199254740993LL)\n"
+                       "assert(min == -9223372036854775807LL - 1)\n"
+                       "assert(type(one) == 'cdata' and one + 1 == 2)\n"
+                       "assert(tonumber(one) + 0.5 == 1.5)\n"
+                       "assert(type(arr[1]) == 'number' and arr[1] == 2^53)\n"
+                       "assert(arr[2] == 1.5)\n"
+                       "local mt = debug.getregistry()['luaconnect.array']\n"
+                       "assert(getmetatable(arr) == mt and getmetatable(arr[3]) == mt)\n"
+                       "assert(#arr[3] == 0)\n"
+                       "return true"));
+    lua_close(L);
+}
+
+static const char struct_schema[] =
+    "{type='struct', name='com.example.Order', version=1, fields={"
+    " {field='id', type='int32'},"
+    " {field='big', type='int64'},"
+    " {field='score', type='float64'},"
+    " {field='ok', type='boolean'},"
+    " {field='name', type='string'},"
+    " {field='note', type='string', optional=true},"
+    " {field='data', type='bytes'}}}";
+
+static const char struct_envelope[] =
+    "{\"schema\":{\"type\":\"struct\",\"fields\":["
+    "{\"type\":\"int32\",\"optional\":false,\"field\":\"id\"},"
+    "{\"type\":\"int64\",\"optional\":false,\"field\":\"big\"},"
+    "{\"type\":\"double\",\"optional\":false,\"field\":\"score\"},"
+    "{\"type\":\"boolean\",\"optional\":false,\"field\":\"ok\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"note\"},"
+    "{\"type\":\"bytes\",\"optional\":false,\"field\":\"data\"}],"
+    "\"optional\":false,\"name\":\"com.example.Order\",\"version\":1},"
+    "\"payload\":{\"id\":42,\"big\":9007199254740993,\"score\":1.0,\"ok\":true,"
+    "\"name\":\"x\\\"y\",\"note\":null,\"data\":\"AAEC/w==\"}}";
+
+TEST(envelope_exact_text)
+{
+    lua_State *L = new_state();
+    char got[4096], err[512];
+    int is_null;
+
+    CHECK_INT(encode_expr(L, &json_schemas, "'hello'", "{type='string', optional=false}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"hello\"}");
+
+    CHECK_INT(encode_expr(L, &json_schemas,
+                          "{id=42, big=9007199254740993LL, score=1, ok=true, name='x\"y',"
+                          " data='\\0\\1\\2\\255'}",
+                          struct_schema, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, struct_envelope);
+
+    CHECK_INT(encode_expr(L, &json_schemas, "{1,2,3}", "{type='array', items={type='int32'}}",
+                          got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"int32\",\"optional\":"
+                   "false},\"optional\":false},\"payload\":[1,2,3]}");
+    CHECK_INT(encode_expr(L, &json_schemas, "{}", "{type='array', items={type='int32'}}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"int32\",\"optional\":"
+                   "false},\"optional\":false},\"payload\":[]}");
+
+    CHECK_INT(encode_expr(L, &json_schemas, "{a=1}",
+                          "{type='map', keys={type='string'}, values={type='int64'}}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"string\",\"optional\":"
+                   "false},\"values\":{\"type\":\"int64\",\"optional\":false},\"optional\":"
+                   "false},\"payload\":{\"a\":1}}");
+    CHECK_INT(encode_expr(L, &json_schemas, "{[7]='seven'}",
+                          "{type='map', keys={type='int32'}, values={type='string'}}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"int32\",\"optional\":"
+                   "false},\"values\":{\"type\":\"string\",\"optional\":false},\"optional\":"
+                   "false},\"payload\":[[7,\"seven\"]]}");
+
+    /* Every schema attribute, in asJsonSchema's order; a null value takes the default. */
+    CHECK_INT(encode_expr(L, &json_schemas, "null",
+                          "{type='int32', optional=true, name='n', version=2, doc='d',"
+                          " parameters={b='2', a='1'}, default=5}",
+                          got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"int32\",\"optional\":true,\"name\":\"n\","
+                   "\"version\":2,\"doc\":\"d\",\"parameters\":{\"a\":\"1\",\"b\":\"2\"},"
+                   "\"default\":5},\"payload\":5}");
+    CHECK_INT(encode_expr(L, &json_schemas, "null", "{type='string', optional=true}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"string\",\"optional\":true},\"payload\":null}");
+    /* A nil value is a tombstone even with a schema. */
+    CHECK_INT(encode_expr(L, &json_schemas, "nil", "{type='string', optional=true}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_INT(is_null, 1);
+
+    /* Floats as Jackson writes Float and Double; ints from doubles and int64 cdata. */
+    CHECK_INT(encode_expr(L, &json_plain, "{a=0.1, b=0.1, c=5, d=1e-7, e=ffi.new('int64_t', 3)}",
+                          "{type='struct', fields={{field='a', type='float'},"
+                          " {field='b', type='double'}, {field='c', type='float32'},"
+                          " {field='d', type='double'}, {field='e', type='int8'}}}",
+                          got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"a\":0.1,\"b\":0.1,\"c\":5.0,\"d\":1.0E-7,\"e\":3}");
+    /* schemas.enable=false with a schema: the payload alone, still validated. */
+    CHECK_INT(encode_expr(L, &json_plain, "{id=1}",
+                          "{type='struct', fields={{field='id', type='int64'}}}", got,
+                          sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"id\":1}");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(envelope_decode)
+{
+    lua_State *L = new_state();
+    char err[512] = "";
+
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, struct_envelope, strlen(struct_envelope), err,
+                             sizeof err),
+              0);
+    CHECK_INT(lua_gettop(L), 2);
+    lua_setglobal(L, "schema");
+    lua_setglobal(L, "value");
+    CHECK(lua_check(L, "local ffi = require('ffi')\n"
+                       "assert(value.id == 42 and type(value.id) == 'number')\n"
+                       "assert(ffi.istype('int64_t', value.big) and "
+                       "value.big == 9007199254740993LL)\n"
+                       "assert(type(value.score) == 'number' and value.score == 1)\n"
+                       "assert(value.ok == true and value.name == 'x\"y')\n"
+                       "assert(value.note == null and value.data == '\\0\\1\\2\\255')\n"
+                       "assert(schema.type == 'struct' and schema.optional == false)\n"
+                       "assert(schema.name == 'com.example.Order' and schema.version == 1)\n"
+                       "assert(#schema.fields == 7 and schema.fields[1].field == 'id')\n"
+                       "assert(schema.fields[3].type == 'double')\n"
+                       "assert(schema.fields[6].field == 'note' and schema.fields[6].optional)\n"
+                       "return true"));
+    /* Decoded value and schema write back the same bytes. */
+    CHECK(roundtrip_is(L, &json_schemas, struct_envelope, NULL));
+    CHECK(roundtrip_is(L, &json_schemas,
+                       "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"int32\",\"optional\":"
+                       "false},\"values\":{\"type\":\"string\",\"optional\":false},\"optional\":"
+                       "false},\"payload\":[[7,\"seven\"]]}",
+                       NULL));
+    CHECK(roundtrip_is(L, &json_schemas,
+                       "{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"float\",\"optional\":"
+                       "true},\"optional\":false,\"doc\":\"d\",\"parameters\":{\"a\":\"1\","
+                       "\"b\":\"2\"}},\"payload\":[1.5,null,2.0]}",
+                       NULL));
+    CHECK(roundtrip_is(L, &json_schemas,
+                       "{\"schema\":{\"type\":\"int64\",\"optional\":false,\"name\":"
+                       "\"org.apache.kafka.connect.data.Timestamp\",\"version\":1},"
+                       "\"payload\":1700000000000}",
+                       NULL));
+    /* Key order in the input does not matter; Kafka's order comes out. */
+    CHECK(roundtrip_is(L, &json_schemas,
+                       "{\"payload\":\"x\",\"schema\":{\"optional\":true,\"type\":\"string\"}}",
+                       "{\"schema\":{\"type\":\"string\",\"optional\":true},\"payload\":\"x\"}"));
+
+    /* Defaults fill nulls and missing fields, as Kafka Connect does. */
+    lua_settop(L, 0);
+    {
+        const char *in = "{\"schema\":{\"type\":\"struct\",\"fields\":["
+                         "{\"type\":\"int32\",\"optional\":true,\"default\":7,\"field\":\"a\"},"
+                         "{\"type\":\"string\",\"optional\":true,\"field\":\"b\"},"
+                         "{\"type\":\"bytes\",\"optional\":false,\"default\":\"AQ==\","
+                         "\"field\":\"c\"}],\"optional\":false},\"payload\":{\"a\":null}}";
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+        CHECK_INT(lua_gettop(L), 2);
+        lua_setglobal(L, "schema");
+        lua_setglobal(L, "value");
+        CHECK(lua_check(L, "return value.a == 7 and value.b == null and value.c == '\\1' "
+                           "and schema.fields[1].default == 7 "
+                           "and schema.fields[3].default == '\\1'"));
+    }
+    /* Map with string keys, several entries. */
+    {
+        const char *in = "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"string\"},"
+                         "\"values\":{\"type\":\"int64\",\"optional\":true}},"
+                         "\"payload\":{\"a\":1,\"b\":null,\"c\":-3}}";
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+        lua_setglobal(L, "schema");
+        lua_setglobal(L, "value");
+        CHECK(lua_check(L, "return value.a == 1 and value.b == null and value.c == -3 "
+                           "and schema.keys.type == 'string' and schema.optional == false"));
+    }
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(envelope_decode_errors)
+{
+    lua_State *L = new_state();
+    char err[512] = "";
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{\"schema\":{\"type\":\"int32\",\"optional\":false},\"payload\":\"x\"}",
+         "payload: expected int32, got string"},
+        {"{\"schema\":{\"type\":\"int8\"},\"payload\":300}", "payload: 300 is out of range for int8"},
+        {"{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,"
+         "\"field\":\"id\"}],\"optional\":false},\"payload\":{}}",
+         "payload.id: invalid null value for required int32 field"},
+        {"{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"array\",\"items\":{\"type\":"
+         "\"boolean\"},\"field\":\"l\"}]},\"payload\":{\"l\":[true,1]}}",
+         "payload.l[2]: expected boolean, got number"},
+        {"{\"schema\":{\"type\":\"bytes\"},\"payload\":\"@@@@\"}",
+         "payload: invalid base64 in bytes value"},
+        {"{\"schema\":{\"type\":\"uuid\"},\"payload\":1}", "schema: unknown schema type 'uuid'"},
+        {"{\"schema\":{\"optional\":true},\"payload\":1}",
+         "schema: schema must contain a \"type\" string"},
+        {"{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\"},{\"type\":\"x\"}]},"
+         "\"payload\":{}}",
+         "schema.fields[1]: struct field has no \"field\" name"},
+        {"{\"schema\":{\"type\":\"array\"},\"payload\":[]}",
+         "schema: array schema has no \"items\" schema"},
+        {"{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"int32\"},\"values\":{\"type\":"
+         "\"int32\"}},\"payload\":{\"a\":1}}",
+         "payload: a map with int32 keys must be a JSON array of [key, value] pairs, got object"},
+        {"{\"schema\":{\"type\":\"string\",\"parameters\":{\"a\":1}},\"payload\":\"\"}",
+         "schema: schema parameters must have string values ('a' is number)"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, cases[i].in, strlen(cases[i].in), err,
+                                 sizeof err),
+                  -1);
+        CHECK_STR(err, cases[i].want);
+        CHECK_INT(lua_gettop(L), 0);
+    }
+    lua_close(L);
+}
+
+TEST(envelope_encode_errors)
+{
+    lua_State *L = new_state();
+    char got[1024], err[512];
+    int is_null;
+    static const char id_schema[] = "{type='struct', fields={{field='id', type='int32'}}}";
+
+    CHECK_INT(encode_expr(L, &json_schemas, "{}", id_schema, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.id: null value for a required field that has no default value");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=null}", id_schema, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value.id: null value for a required field that has no default value");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id='7'}", id_schema, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value.id: expected int32, got string");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=1.5}", id_schema, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value.id: expected int32, got 1.5");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=2^31}", id_schema, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value.id: 2147483648 is out of range for int32");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=1, extra=2}", id_schema, got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value: unknown field 'extra' (not in the struct schema)");
+    CHECK_INT(encode_expr(L, &json_schemas, "{x={y={1,'a'}}}",
+                          "{type='struct', fields={{field='x', type='struct', fields={"
+                          "{field='y', type='array', items={type='int64'}}}}}}",
+                          got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.x.y[2]: expected int64, got string");
+    CHECK_INT(encode_expr(L, &json_schemas, "{m={[1]=2}}",
+                          "{type='struct', fields={{field='m', type='map',"
+                          " keys={type='string'}, values={type='int32'}}}}",
+                          got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.m: map key: expected string, got number");
+    CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0}",
+                          "{type='struct', fields={{field='d', type='double'}}}", got,
+                          sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value.d: cannot encode NaN");
+    CHECK_INT(encode_expr(L, &json_schemas, "1", "{type='uuid'}", got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "schema: unknown schema type 'uuid'");
+    CHECK_INT(encode_expr(L, &json_schemas, "1",
+                          "{type='struct', fields={{type='int32'}}}", got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "schema.fields[1]: struct field has no \"field\" name");
+    CHECK_INT(encode_expr(L, &json_schemas, "{1}", "{type='array'}", got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "schema: array schema has no \"items\" table");
+    CHECK_INT(encode_expr(L, &json_schemas, "{}",
+                          "{type='string', parameters={a=1}}", got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "schema.parameters: schema parameters must have string values ('a' is a "
+                   "number)");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(string_converter)
+{
+    lua_State *L = new_state();
+    char got[256], err[512] = "";
+    lc_buf_t b = {0};
+    int is_null = 0;
+    static const char raw[] = "a\0b\xff\xc3";
+
+    CHECK_INT(lc_conv_to_lua(&string_conv, L, raw, 5, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 2);
+    CHECK_INT(lua_objlen(L, 1), 5);
+    CHECK(lua_type(L, 1) == LUA_TSTRING && memcmp(lua_tostring(L, 1), raw, 5) == 0);
+    lua_setglobal(L, "schema");
+    CHECK(lua_check(L, "return schema.type == 'string' and schema.optional == true"));
+    CHECK_INT(lc_conv_from_lua(&string_conv, L, 1, 0, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == 5 && memcmp(b.data, raw, 5) == 0 && !is_null);
+    lua_settop(L, 0);
+
+    CHECK_INT(lc_conv_to_lua(&string_conv, L, NULL, 0, err, sizeof err), 0);
+    CHECK(lua_gettop(L) == 2 && lua_isnil(L, 1) && lua_isnil(L, 2));
+    CHECK_INT(lc_conv_from_lua(&string_conv, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK_INT(is_null, 1);
+    lua_settop(L, 0);
+    CHECK_INT(lc_conv_to_lua(&string_conv, L, "", 0, err, sizeof err), 0);
+    CHECK(lua_type(L, 1) == LUA_TSTRING && lua_objlen(L, 1) == 0);
+    lua_settop(L, 0);
+
+    CHECK_INT(encode_expr(L, &string_conv, "42", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "42");
+    CHECK_INT(encode_expr(L, &string_conv, "1.5", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "1.5");
+    CHECK_INT(encode_expr(L, &string_conv, "true", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "true");
+    CHECK_INT(encode_expr(L, &string_conv, "-9223372036854775807LL - 1", NULL, got, sizeof got,
+                          err, &is_null),
+              0);
+    CHECK_STR(got, "-9223372036854775808");
+    CHECK_INT(encode_expr(L, &string_conv, "null", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_INT(is_null, 1);
+    CHECK_INT(encode_expr(L, &string_conv, "{}", NULL, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value: StringConverter cannot encode a table");
+    CHECK_INT(lua_gettop(L), 0);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+TEST(bytearray_converter)
+{
+    lua_State *L = new_state();
+    char got[256], err[512] = "";
+    lc_buf_t b = {0};
+    int is_null = 0;
+    static const char raw[] = "\0\x01\xfe\xff\xc0\xaf";
+
+    CHECK_INT(lc_conv_to_lua(&bytes_conv, L, raw, 6, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 2);
+    CHECK(lua_objlen(L, 1) == 6 && memcmp(lua_tostring(L, 1), raw, 6) == 0);
+    lua_setglobal(L, "schema");
+    CHECK(lua_check(L, "return schema.type == 'bytes' and schema.optional == true"));
+    CHECK_INT(lc_conv_from_lua(&bytes_conv, L, 1, 0, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == 6 && memcmp(b.data, raw, 6) == 0 && !is_null);
+    lua_settop(L, 0);
+
+    /* The bytes feed JsonConverter as base64, as Kafka Connect's pipeline would. */
+    CHECK_INT(lc_conv_to_lua(&bytes_conv, L, raw, 6, err, sizeof err), 0);
+    CHECK_INT(lc_conv_from_lua(&json_schemas, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == 64 &&
+          memcmp(b.data, "{\"schema\":{\"type\":\"bytes\",\"optional\":true},\"payload\":\"AAH+/8Cv\"}",
+                 b.len) == 0);
+    lua_settop(L, 0);
+
+    CHECK_INT(encode_expr(L, &bytes_conv, "nil", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_INT(is_null, 1);
+    CHECK_INT(encode_expr(L, &bytes_conv, "{1}", NULL, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value: ByteArrayConverter needs a string (bytes), got table");
+    CHECK_INT(encode_expr(L, &bytes_conv, "12", NULL, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value: ByteArrayConverter needs a string (bytes), got number");
+    CHECK_INT(lua_gettop(L), 0);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+TEST(uninitialised_state)
+{
+    lua_State *L = luaL_newstate();
+    char err[512] = "";
+    lc_buf_t b = {0};
+    int is_null;
+
+    luaL_openlibs(L);
+    lua_pushnumber(L, 1);
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 0, &b, &is_null, err, sizeof err), -1);
+    CHECK_STR(err, "codec not initialised (call lc_codec_init)");
+    CHECK_INT(lua_gettop(L), 1);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+/* An allocator with a ceiling, to make Lua run out of memory in the middle of a walk. */
+static size_t mem_used, mem_limit;
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    void *p;
+
+    if (nsize == 0) {
+        mem_used -= ptr ? osize : 0;
+        free(ptr);
+        return NULL;
+    }
+    if (mem_used - (ptr ? osize : 0) + nsize > mem_limit) return NULL;
+    p = realloc(ptr, nsize);
+    if (p) mem_used = mem_used - (ptr ? osize : 0) + nsize;
+    return p;
+}
+
+TEST(out_of_memory_mid_walk)
+{
+    lua_State *L;
+    char err[512] = "";
+    lc_buf_t b = {0};
+    int is_null, rc, i;
+    size_t n;
+    char *big;
+
+    mem_used = 0;
+    mem_limit = (size_t)64 << 20;
+    L = lua_newstate(limited_alloc, NULL);
+    if (!L) return; /* a LuaJIT build without custom allocators: nothing to test */
+    luaL_openlibs(L);
+    CHECK_INT(lc_codec_init(L, err, sizeof err), 0);
+    /* 200k small objects: far more Lua memory than the ceiling left below allows. */
+    big = malloc(200000 * 8 + 2);
+    n = 0;
+    big[n++] = '[';
+    for (i = 0; i < 200000; i++) {
+        memcpy(big + n, i ? ",{\"a\":1}" : "{\"a\":1}", i ? 8 : 7);
+        n += i ? 8 : 7;
+    }
+    big[n++] = ']';
+    mem_limit = mem_used + ((size_t)2 << 20);
+    rc = lc_conv_to_lua(&json_plain, L, big, n, err, sizeof err);
+    CHECK_INT(rc, -1);
+    CHECK_STR(err, "Lua error in codec: not enough memory");
+    CHECK_INT(lua_gettop(L), 0);
+    /* The state still works once memory is back. */
+    mem_limit = (size_t)512 << 20;
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, big, n, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 2);
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == n && memcmp(b.data, big, n) == 0);
+    lua_settop(L, 0);
+    free(big);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+int main(void)
+{
+    RUN(converter_init_names);
+    RUN(plain_roundtrips);
+    RUN(plain_null_and_empty);
+    RUN(plain_objects_sorted);
+    RUN(plain_encode_lua_values);
+    RUN(plain_encode_errors);
+    RUN(decode_errors);
+    RUN(lua_side_numbers);
+    RUN(envelope_exact_text);
+    RUN(envelope_decode);
+    RUN(envelope_decode_errors);
+    RUN(envelope_encode_errors);
+    RUN(string_converter);
+    RUN(bytearray_converter);
+    RUN(uninitialised_state);
+    RUN(out_of_memory_mid_walk);
+    return lc_test_summary("test_codec");
+}
