@@ -133,6 +133,17 @@ static int core_loadfile(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     if (luaL_loadfile(L, path) != 0) {
+        /* Lua shortens long chunk names to "...tail"; give the user the whole path. */
+        const char *msg = lua_tostring(L, -1);
+        size_t plen = strlen(path);
+        if (msg && strncmp(msg, "...", 3) == 0) {
+            const char *colon = strchr(msg + 3, ':');
+            size_t tail = colon ? (size_t)(colon - (msg + 3)) : 0;
+            if (colon && tail <= plen && strncmp(path + plen - tail, msg + 3, tail) == 0) {
+                lua_pushfstring(L, "%s%s", path, colon);
+                lua_remove(L, -2);
+            }
+        }
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
