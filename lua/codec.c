@@ -33,9 +33,8 @@
  *  - Schema types are JsonConverter's JSON names ("float", "double"); "float32"/"float64"
  *    are accepted as aliases when encoding. NaN and infinities are errors (Jackson would
  *    write the string "NaN").
- *  - Beware (codec.h's model, not ours to change here): LuaJIT does arithmetic on a boxed
- *    double cdata in int64, so a decoded 1.0 gives 1.0 + 0.5 == 1LL; scripts must use
- *    tonumber(x) before float math. */
+ *  - Integral floats are lc_float_t struct cdata (see helpers_lua), not boxed doubles:
+ *    LuaJIT does arithmetic on a boxed double in int64 (1.0 + 0.5 == 1LL). */
 #include "codec.h"
 
 #include <float.h>
@@ -116,8 +115,21 @@ typedef struct {
     long long index;
 } seg_t;
 
-enum { K_TYPE, K_OPTIONAL, K_DEFAULT, K_FIELDS, K_FIELD, K_ITEMS, K_KEYS, K_VALUES,
-       K_NAME, K_VERSION, K_DOC, K_PARAMETERS, K_COUNT };
+enum {
+    K_TYPE,
+    K_OPTIONAL,
+    K_DEFAULT,
+    K_FIELDS,
+    K_FIELD,
+    K_ITEMS,
+    K_KEYS,
+    K_VALUES,
+    K_NAME,
+    K_VERSION,
+    K_DOC,
+    K_PARAMETERS,
+    K_COUNT
+};
 static const char *const key_names[K_COUNT] = {"type",  "optional", "default", "fields",
                                                "field", "items",    "keys",    "values",
                                                "name",  "version",  "doc",     "parameters"};
@@ -190,8 +202,7 @@ static int ctx_fail(codec_ctx_t *x, const char *fmt, ...)
     n = w < 0 ? 0 : (size_t)w;
     for (i = 0; i < x->nsegs && n < sizeof path; i++) {
         if (x->segs[i].key)
-            w = snprintf(path + n, sizeof path - n, ".%.*s", (int)x->segs[i].len,
-                         x->segs[i].key);
+            w = snprintf(path + n, sizeof path - n, ".%.*s", (int)x->segs[i].len, x->segs[i].key);
         else
             w = snprintf(path + n, sizeof path - n, "[%lld]", x->segs[i].index);
         if (w < 0) break;
@@ -283,11 +294,22 @@ static inline void rawset_k(codec_ctx_t *x, int t, int k)
 /* ---------------------------------------------------------------- schema types */
 
 typedef enum {
-    ST_BOOLEAN, ST_INT8, ST_INT16, ST_INT32, ST_INT64, ST_FLOAT32, ST_FLOAT64,
-    ST_BYTES, ST_STRING, ST_ARRAY, ST_MAP, ST_STRUCT, ST_UNKNOWN
+    ST_BOOLEAN,
+    ST_INT8,
+    ST_INT16,
+    ST_INT32,
+    ST_INT64,
+    ST_FLOAT32,
+    ST_FLOAT64,
+    ST_BYTES,
+    ST_STRING,
+    ST_ARRAY,
+    ST_MAP,
+    ST_STRUCT,
+    ST_UNKNOWN
 } stype_t;
 
-static const char *const stype_json[] = {"boolean", "int8",   "int16",  "int32", "int64",
+static const char *const stype_json[] = {"boolean", "int8",   "int16",  "int32",  "int64",
                                          "float",   "double", "bytes",  "string", "array",
                                          "map",     "struct", "unknown"};
 
@@ -319,13 +341,35 @@ static const char helpers_lua[] =
     "  if unsigned then return u end\n"
     "  return cast(i64, u)\n"
     "end\n"
-    "function h.box_f64(x) return new(dbl, x) end\n"
+    /* An integral float (1.0) is a struct cdata whose metamethods do float arithmetic and
+     * compare equal to Lua numbers; a plain boxed double would do int64 math in LuaJIT. */
+    "ffi.cdef('typedef struct { double v; } lc_float_t;')\n"
+    "local fl\n"
+    "local function num(x) if istype(fl, x) then return x.v end return x end\n"
+    "fl = ffi.metatype('lc_float_t', {\n"
+    "  __add = function(a, b) return num(a) + num(b) end,\n"
+    "  __sub = function(a, b) return num(a) - num(b) end,\n"
+    "  __mul = function(a, b) return num(a) * num(b) end,\n"
+    "  __div = function(a, b) return num(a) / num(b) end,\n"
+    "  __mod = function(a, b) return num(a) % num(b) end,\n"
+    "  __pow = function(a, b) return num(a) ^ num(b) end,\n"
+    "  __unm = function(a) return -a.v end,\n"
+    "  __eq = function(a, b) return num(a) == num(b) end,\n"
+    "  __lt = function(a, b) return num(a) < num(b) end,\n"
+    "  __le = function(a, b) return num(a) <= num(b) end,\n"
+    "  __concat = function(a, b) return tostring(num(a)) .. tostring(num(b)) end,\n"
+    "  __tostring = function(a) return string.format('%.1f', a.v) end,\n"
+    "})\n"
+    "function h.box_f64(x) return fl(x) end\n"
+    "package.loaded['luaconnect._float'] = { new = fl, is = function(x) return istype(fl, x) end, value = num }\n"
     "function h.classify(x)\n"
     "  if istype(i64, x) then\n"
     "    local u = cast(u64, x)\n"
     "    return 'i64', tonumber(u / two32), tonumber(u % two32)\n"
     "  elseif istype(u64, x) then\n"
     "    return 'u64', tonumber(x / two32), tonumber(x % two32)\n"
+    "  elseif istype(fl, x) then\n"
+    "    return 'f64', x.v\n"
     "  elseif istype(dbl, x) or istype(flt, x) then\n"
     "    return 'f64', tonumber(x)\n"
     "  end\n"
@@ -546,10 +590,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *skip)
         return 0;
     }
     need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
-    if (c == 0xE0) lo = 0xA0;
-    else if (c == 0xED) hi = 0x9F; /* surrogates are not characters */
-    else if (c == 0xF0) lo = 0x90;
-    else if (c == 0xF4) hi = 0x8F;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F; /* surrogates are not characters */
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
     for (k = 1; k <= need; k++) {
         if (k >= n || s[k] < lo || s[k] > hi) {
             *skip = k;
@@ -586,13 +634,34 @@ static int put_string(codec_ctx_t *x, const char *str, size_t n)
         } else {
             esc[0] = '\\';
             switch (c) {
-            case '"': esc[1] = '"'; k = 2; break;
-            case '\\': esc[1] = '\\'; k = 2; break;
-            case '\b': esc[1] = 'b'; k = 2; break;
-            case '\t': esc[1] = 't'; k = 2; break;
-            case '\n': esc[1] = 'n'; k = 2; break;
-            case '\f': esc[1] = 'f'; k = 2; break;
-            case '\r': esc[1] = 'r'; k = 2; break;
+            case '"':
+                esc[1] = '"';
+                k = 2;
+                break;
+            case '\\':
+                esc[1] = '\\';
+                k = 2;
+                break;
+            case '\b':
+                esc[1] = 'b';
+                k = 2;
+                break;
+            case '\t':
+                esc[1] = 't';
+                k = 2;
+                break;
+            case '\n':
+                esc[1] = 'n';
+                k = 2;
+                break;
+            case '\f':
+                esc[1] = 'f';
+                k = 2;
+                break;
+            case '\r':
+                esc[1] = 'r';
+                k = 2;
+                break;
             default:
                 memcpy(esc + 1, "u00", 3);
                 esc[4] = hex[c >> 4];
@@ -608,8 +677,7 @@ static int put_string(codec_ctx_t *x, const char *str, size_t n)
     return putc_(x, '"');
 }
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Standard alphabet with padding: Jackson's default (MIME without line feeds). */
 static int put_base64(codec_ctx_t *x, const unsigned char *s, size_t n)
@@ -785,8 +853,7 @@ static int enc_object(codec_ctx_t *x, int idx, int vsidx)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING) {
-            if (vsidx)
-                return ctx_fail(x, "map key: expected string, got %s", type_name(L, -2));
+            if (vsidx) return ctx_fail(x, "map key: expected string, got %s", type_name(L, -2));
             lua_pop(L, 2);
             x->out->len = start;
             return enc_pairs(x, idx, 0, 0);
@@ -884,11 +951,16 @@ static int enc_cdata(codec_ctx_t *x, int idx)
     double d = 0;
 
     switch (cdata_classify(x->L, idx, &u, &d)) {
-    case CD_I64: return put_i64(x, (int64_t)u);
-    case CD_U64: return put_u64(x, u);
-    case CD_F64: return put_float(x, d, 0);
-    case CD_NUM: return put_number(x, d);
-    default: return ctx_fail(x, "cannot encode a cdata that is not a number");
+    case CD_I64:
+        return put_i64(x, (int64_t)u);
+    case CD_U64:
+        return put_u64(x, u);
+    case CD_F64:
+        return put_float(x, d, 0);
+    case CD_NUM:
+        return put_number(x, d);
+    default:
+        return ctx_fail(x, "cannot encode a cdata that is not a number");
     }
 }
 
@@ -900,17 +972,22 @@ static int enc_plain(codec_ctx_t *x, int idx)
     const char *s;
 
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return PUTLIT(x, "null");
-    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? PUTLIT(x, "true") : PUTLIT(x, "false");
-    case LUA_TNUMBER: return put_number(x, lua_tonumber(L, idx));
+    case LUA_TNIL:
+        return PUTLIT(x, "null");
+    case LUA_TBOOLEAN:
+        return lua_toboolean(L, idx) ? PUTLIT(x, "true") : PUTLIT(x, "false");
+    case LUA_TNUMBER:
+        return put_number(x, lua_tonumber(L, idx));
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &n);
         return put_string(x, s, n);
-    case LUA_TTABLE: return enc_table(x, idx);
+    case LUA_TTABLE:
+        return enc_table(x, idx);
     case LUA_TLIGHTUSERDATA:
         if (!lua_touserdata(L, idx)) return PUTLIT(x, "null");
         break;
-    case LC_TCDATA: return enc_cdata(x, idx);
+    case LC_TCDATA:
+        return enc_cdata(x, idx);
     }
     return ctx_fail(x, "cannot encode a %s", lua_typename(L, lua_type(L, idx)));
 }
@@ -985,8 +1062,10 @@ static int get_integer(codec_ctx_t *x, int vidx, stype_t st, int64_t *out)
             v = (int64_t)u;
             goto range;
         case CD_F64:
-        case CD_NUM: break;
-        default: goto type;
+        case CD_NUM:
+            break;
+        default:
+            goto type;
         }
     } else {
         goto type;
@@ -1015,11 +1094,17 @@ static int get_double(codec_ctx_t *x, int vidx, stype_t st, double *out)
         d = lua_tonumber(L, vidx);
     } else if (lua_type(L, vidx) == LC_TCDATA) {
         switch (cdata_classify(L, vidx, &u, &d)) {
-        case CD_I64: d = (double)(int64_t)u; break;
-        case CD_U64: d = (double)u; break;
+        case CD_I64:
+            d = (double)(int64_t)u;
+            break;
+        case CD_U64:
+            d = (double)u;
+            break;
         case CD_F64:
-        case CD_NUM: break;
-        default: return ctx_fail(x, "expected %s, got cdata", stype_json[st]);
+        case CD_NUM:
+            break;
+        default:
+            return ctx_fail(x, "expected %s, got cdata", stype_json[st]);
         }
     } else {
         return ctx_fail(x, "expected %s, got %s", stype_json[st], type_name(L, vidx));
@@ -1156,8 +1241,7 @@ static int enc_schema(codec_ctx_t *x, int vidx, int sidx)
     case ST_BYTES:
         if (t != LUA_TSTRING) break;
         s = lua_tolstring(L, vidx, &n);
-        return st == ST_STRING ? put_string(x, s, n)
-                               : put_base64(x, (const unsigned char *)s, n);
+        return st == ST_STRING ? put_string(x, s, n) : put_base64(x, (const unsigned char *)s, n);
     case ST_ARRAY:
     case ST_MAP:
     case ST_STRUCT:
@@ -1174,7 +1258,8 @@ static int enc_schema(codec_ctx_t *x, int vidx, int sidx)
         }
         x->depth--;
         return rc;
-    case ST_UNKNOWN: break;
+    case ST_UNKNOWN:
+        break;
     }
     return ctx_fail(x, "expected %s, got %s", stype_json[st], type_name(L, vidx));
 }
@@ -1197,8 +1282,8 @@ static int write_params(codec_ctx_t *x, int pidx)
         lua_pushlstring(L, e[i].s, e[i].n);
         lua_rawget(L, pidx);
         if (lua_type(L, top + 1) != LUA_TSTRING)
-            return ctx_fail(x, "schema parameters must have string values ('%s' is a %s)",
-                            e[i].s, type_name(L, top + 1));
+            return ctx_fail(x, "schema parameters must have string values ('%s' is a %s)", e[i].s,
+                            type_name(L, top + 1));
         v = lua_tolstring(L, top + 1, &vlen);
         if ((i && putc_(x, ',')) || put_string(x, e[i].s, e[i].n) || putc_(x, ':') ||
             put_string(x, v, vlen))
@@ -1236,8 +1321,7 @@ static int write_schema(codec_ctx_t *x, int sidx, int field_idx)
             seg_index(x, (long long)i);
             if (i > 1 && putc_(x, ',')) return -1;
             lua_rawgeti(L, fidx, (int)i);
-            if (lua_type(L, -1) != LUA_TTABLE)
-                return ctx_fail(x, "struct field is not a table");
+            if (lua_type(L, -1) != LUA_TTABLE) return ctx_fail(x, "struct field is not a table");
             rawget_k(x, lua_gettop(L), K_FIELD);
             if (lua_type(L, -1) != LUA_TSTRING)
                 return ctx_fail(x, "struct field has no \"field\" name");
@@ -1264,7 +1348,8 @@ static int write_schema(codec_ctx_t *x, int sidx, int field_idx)
         if (PUTLIT(x, ",\"values\":") || write_schema(x, sub2, 0)) return -1;
         x->nsegs--;
         break;
-    default: break;
+    default:
+        break;
     }
     lua_settop(L, top);
     if (schema_optional(x, sidx) ? PUTLIT(x, ",\"optional\":true")
@@ -1321,16 +1406,22 @@ static int enc_string_conv(codec_ctx_t *x, int vidx)
     case LUA_TSTRING:
         s = lua_tolstring(L, vidx, &n);
         return put(x, s, n);
-    case LUA_TNUMBER: return put_number(x, lua_tonumber(L, vidx));
+    case LUA_TNUMBER:
+        return put_number(x, lua_tonumber(L, vidx));
     case LUA_TBOOLEAN:
         return lua_toboolean(L, vidx) ? PUTLIT(x, "true") : PUTLIT(x, "false");
     case LC_TCDATA:
         switch (cdata_classify(L, vidx, &u, &d)) {
-        case CD_I64: return put_i64(x, (int64_t)u);
-        case CD_U64: return put_u64(x, u);
-        case CD_F64: return put_float(x, d, 0);
-        case CD_NUM: return put_number(x, d);
-        default: break;
+        case CD_I64:
+            return put_i64(x, (int64_t)u);
+        case CD_U64:
+            return put_u64(x, u);
+        case CD_F64:
+            return put_float(x, d, 0);
+        case CD_NUM:
+            return put_number(x, d);
+        default:
+            break;
         }
         break;
     }
@@ -1356,7 +1447,9 @@ static int enc_runner(lua_State *L)
         return 0;
     }
     switch (c->kind) {
-    case LC_CONV_STRING: enc_string_conv(x, 2); break;
+    case LC_CONV_STRING:
+        enc_string_conv(x, 2);
+        break;
     case LC_CONV_BYTES:
         if (lua_type(L, 2) != LUA_TSTRING) {
             ctx_fail(x, "ByteArrayConverter needs a string (bytes), got %s", type_name(L, 2));
@@ -1402,7 +1495,9 @@ static int run_protected(codec_ctx_t *x, void *key, int nargs, int nres)
     if (status) {
         const char *m = lua_tostring(L, -1);
         set_err(x->errstr, x->errstr_size, "Lua error in codec: %s",
-                m ? m : status == LUA_ERRMEM ? "out of memory" : "(no message)");
+                m                      ? m
+                : status == LUA_ERRMEM ? "out of memory"
+                                       : "(no message)");
         lua_settop(L, base);
         return -1;
     }
@@ -1483,14 +1578,20 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
 static const char *json_kind(const json_t *j)
 {
     switch (json_typeof(j)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
     case JSON_INTEGER:
-    case JSON_REAL: return "number";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
     }
 }
 
@@ -1539,8 +1640,12 @@ static int dec_plain(codec_ctx_t *x, json_t *j, int top)
         lua_setmetatable(L, -2);
         x->depth--;
         return 0;
-    case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); return 0;
-    case JSON_INTEGER: push_i64(L, (uint64_t)json_integer_value(j), 0); return 0;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(j), json_string_length(j));
+        return 0;
+    case JSON_INTEGER:
+        push_i64(L, (uint64_t)json_integer_value(j), 0);
+        return 0;
     case JSON_REAL:
         d = json_real_value(j);
         /* Boxed so that 1.0 is written back as 1.0, not 1. */
@@ -1549,9 +1654,15 @@ static int dec_plain(codec_ctx_t *x, json_t *j, int top)
         else
             lua_pushnumber(L, d);
         return 0;
-    case JSON_TRUE: lua_pushboolean(L, 1); return 0;
-    case JSON_FALSE: lua_pushboolean(L, 0); return 0;
-    case JSON_NULL: push_null_or_nil(L, top); return 0;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        return 0;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        return 0;
+    case JSON_NULL:
+        push_null_or_nil(L, top);
+        return 0;
     }
     return ctx_fail(x, "unexpected JSON value");
 }
@@ -1673,7 +1784,8 @@ static int dec_schema(codec_ctx_t *x, json_t *s, json_t *v, int top)
     case ST_INT8:
     case ST_INT16:
     case ST_INT32:
-    case ST_INT64: return dec_int(x, v, st);
+    case ST_INT64:
+        return dec_int(x, v, st);
     case ST_FLOAT32:
     case ST_FLOAT64:
         if (!json_is_number(v)) break;
@@ -1725,7 +1837,8 @@ static int dec_schema(codec_ctx_t *x, json_t *s, json_t *v, int top)
         }
         x->depth--;
         return 0;
-    case ST_UNKNOWN: break;
+    case ST_UNKNOWN:
+        break;
     }
     return ctx_fail(x, "expected %s, got %s", stype_json[st], json_kind(v));
 }
@@ -1796,7 +1909,8 @@ static int build_schema(codec_ctx_t *x, json_t *s)
         lua_setmetatable(L, -2);
         rawset_k(x, t, K_FIELDS);
         break;
-    default: break;
+    default:
+        break;
     }
     lua_pushboolean(L, json_is_true(json_object_get(s, "optional")));
     rawset_k(x, t, K_OPTIONAL);
@@ -1818,8 +1932,8 @@ static int build_schema(codec_ctx_t *x, json_t *s)
             f = json_object_iter_value(it);
             k = json_object_iter_key(it);
             if (!json_is_string(f))
-                return ctx_fail(x, "schema parameters must have string values ('%s' is %s)",
-                                k, json_kind(f));
+                return ctx_fail(x, "schema parameters must have string values ('%s' is %s)", k,
+                                json_kind(f));
             lua_pushlstring(L, k, json_object_iter_key_len(it));
             lua_pushlstring(L, json_string_value(f), json_string_length(f));
             lua_rawset(L, -3);
@@ -1957,8 +2071,7 @@ static const struct {
 } conv_classes[] = {
     {"org.apache.kafka.connect.json.JsonConverter", "JsonConverter", LC_CONV_JSON},
     {"org.apache.kafka.connect.storage.StringConverter", "StringConverter", LC_CONV_STRING},
-    {"org.apache.kafka.connect.converters.ByteArrayConverter", "ByteArrayConverter",
-     LC_CONV_BYTES},
+    {"org.apache.kafka.connect.converters.ByteArrayConverter", "ByteArrayConverter", LC_CONV_BYTES},
 };
 
 /* Copies s without surrounding blanks into dst (Kafka trims config values too). */
@@ -1999,8 +2112,7 @@ int lc_converter_init(lc_converter_t *c, const char *class_name, const char *sch
                 "unknown converter class '%s' (known: %s, %s, %s; the short names %s, %s, %s "
                 "work too)",
                 class_name, conv_classes[0].full, conv_classes[1].full, conv_classes[2].full,
-                conv_classes[0].short_name, conv_classes[1].short_name,
-                conv_classes[2].short_name);
+                conv_classes[0].short_name, conv_classes[1].short_name, conv_classes[2].short_name);
         return -1;
     }
     if (schemas_enable && conv_classes[i].kind == LC_CONV_JSON) {

@@ -13,12 +13,15 @@
  *   integer, |n| <= 2^53      -> Lua number
  *   integer beyond 2^53       -> int64_t cdata (LuaJIT FFI), e.g. 9007199254740993LL
  *   float with a fraction     -> Lua number
- *   float that is integral    -> boxed double cdata (ffi.new("double", x)) so 1.0 stays 1.0
+ *   float that is integral    -> an lc_float_t cdata (connect.float(x)) so 1.0 stays 1.0; its
+ *                                metamethods make arithmetic and comparisons behave like a
+ *                                number (x + 0.5 == 1.5, x == 1) and tonumber(x) works
  *                                (schemaless only; with a schema the schema says float)
  * Encoding Lua -> JSON: a table with the array metatable, or with t[1] ~= nil, is an
  * array, any other table an object; a Lua number that is integral and within 2^53 is
- * written as an integer, otherwise with %.17g; int64_t/uint64_t cdata as integers; double
- * cdata as a float (always with a '.' or exponent). NaN/Inf, functions, userdata other
+ * written as an integer, otherwise as Java's Double.toString would (shortest exact form);
+ * int64_t/uint64_t cdata as integers; double and lc_float_t cdata as floats (always with a
+ * '.' or an exponent). NaN/Inf, functions, userdata other
  * than connect.null are errors that name the path ("value.a.b[3]").
  *
  * Schemas are Lua tables shaped like JsonConverter's schema JSON:

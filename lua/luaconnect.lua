@@ -17,6 +17,19 @@ M.stat = core.stat
 M.fsync = core.fsync
 
 local array_mt = core.array_mt
+local float = require "luaconnect._float"
+
+--- An integral float that stays a float through JSON (connect.float(1) encodes as 1.0).
+M.float = float.new
+--- True when v is such a float.
+M.is_float = float.is
+
+-- tonumber() also unwraps connect.float values, so scripts can treat them as numbers.
+local raw_tonumber = tonumber
+_G.tonumber = function(v, base)
+  if base == nil and float.is(v) then return v.v end
+  return raw_tonumber(v, base)
+end
 local traceback = debug.traceback
 local format, concat = string.format, table.concat
 local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select

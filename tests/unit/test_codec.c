@@ -84,8 +84,8 @@ static int roundtrip_is(lua_State *L, const lc_converter_t *c, const char *in, c
 /* Encodes the Lua expression value (schema: Lua expression or NULL) with c into got (NUL
  * terminated) or its error into err. Returns lc_conv_from_lua's result; -2 when the stack
  * was left unbalanced. */
-static int encode_expr(lua_State *L, const lc_converter_t *c, const char *value,
-                       const char *schema, char *got, size_t got_size, char *err, int *is_null)
+static int encode_expr(lua_State *L, const lc_converter_t *c, const char *value, const char *schema,
+                       char *got, size_t got_size, char *err, int *is_null)
 {
     lc_buf_t b = {0};
     int rc, top = lua_gettop(L), n = 0;
@@ -122,17 +122,17 @@ TEST(converter_init_names)
     lc_converter_t c;
     char err[512] = "";
 
-    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.json.JsonConverter", NULL, err,
-                                sizeof err),
-              0);
+    CHECK_INT(
+        lc_converter_init(&c, "org.apache.kafka.connect.json.JsonConverter", NULL, err, sizeof err),
+        0);
     CHECK_INT(c.kind, LC_CONV_JSON);
     CHECK_INT(c.schemas_enable, 1); /* Kafka Connect's default */
     CHECK_INT(lc_converter_init(&c, "JsonConverter", "false", err, sizeof err), 0);
     CHECK_INT(c.schemas_enable, 0);
     CHECK_INT(lc_converter_init(&c, " JsonConverter ", " TRUE ", err, sizeof err), 0);
     CHECK_INT(c.schemas_enable, 1);
-    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.storage.StringConverter", NULL,
-                                err, sizeof err),
+    CHECK_INT(lc_converter_init(&c, "org.apache.kafka.connect.storage.StringConverter", NULL, err,
+                                sizeof err),
               0);
     CHECK_INT(c.kind, LC_CONV_STRING);
     CHECK_INT(lc_converter_init(&c, "StringConverter", NULL, err, sizeof err), 0);
@@ -146,9 +146,9 @@ TEST(converter_init_names)
 
     CHECK_INT(lc_converter_init(&c, "JsonConverter", "yes", err, sizeof err), -1);
     CHECK_STR(err, "invalid value 'yes' for schemas.enable (expected true or false)");
-    CHECK_INT(lc_converter_init(&c, "io.confluent.connect.avro.AvroConverter", NULL, err,
-                                sizeof err),
-              -1);
+    CHECK_INT(
+        lc_converter_init(&c, "io.confluent.connect.avro.AvroConverter", NULL, err, sizeof err),
+        -1);
     CHECK_STR(err, "unknown converter class 'io.confluent.connect.avro.AvroConverter' (known: "
                    "org.apache.kafka.connect.json.JsonConverter, "
                    "org.apache.kafka.connect.storage.StringConverter, "
@@ -240,9 +240,9 @@ TEST(plain_null_and_empty)
     lua_settop(L, 0);
 
     /* {"schema":null,"payload":null} is (nil, nil), which Kafka Connect writes as null. */
-    CHECK_INT(lc_conv_to_lua(&json_schemas, L, "{\"schema\":null,\"payload\":null}", 30, err,
-                             sizeof err),
-              0);
+    CHECK_INT(
+        lc_conv_to_lua(&json_schemas, L, "{\"schema\":null,\"payload\":null}", 30, err, sizeof err),
+        0);
     CHECK(lua_gettop(L) == 2 && lua_isnil(L, 1) && lua_isnil(L, 2));
     CHECK_INT(lc_conv_from_lua(&json_schemas, L, 1, 2, &b, &is_null, err, sizeof err), 0);
     CHECK_INT(is_null, 1);
@@ -304,8 +304,8 @@ TEST(plain_encode_lua_values)
     char got[1024], err[512];
     int is_null;
 
-    CHECK_INT(encode_expr(L, &json_plain, "{1, 2.5, 'x', true, null}", NULL, got, sizeof got,
-                          err, &is_null),
+    CHECK_INT(encode_expr(L, &json_plain, "{1, 2.5, 'x', true, null}", NULL, got, sizeof got, err,
+                          &is_null),
               0);
     CHECK_STR(got, "[1,2.5,\"x\",true,null]");
     CHECK_INT(encode_expr(L, &json_plain, "{}", NULL, got, sizeof got, err, &is_null), 0);
@@ -330,14 +330,13 @@ TEST(plain_encode_lua_values)
                           sizeof got, err, &is_null),
               0);
     CHECK_STR(got, "\"\\u0001\\b\\f\\n\\r\\t\\u001F\\\"\\\\/\x7F\"");
-    CHECK_INT(encode_expr(L, &json_plain, "'a\\255b\\226\\130|\\237\\160\\128|\\192\\175'",
-                          NULL, got, sizeof got, err, &is_null),
+    CHECK_INT(encode_expr(L, &json_plain, "'a\\255b\\226\\130|\\237\\160\\128|\\192\\175'", NULL,
+                          got, sizeof got, err, &is_null),
               0);
     CHECK_STR(got, "\"a\xEF\xBF\xBD"
                    "b\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD\"");
     /* Non-string keys: Kafka Connect's map-as-pairs form. */
-    CHECK_INT(encode_expr(L, &json_plain, "{[7]='x'}", NULL, got, sizeof got, err, &is_null),
-              0);
+    CHECK_INT(encode_expr(L, &json_plain, "{[7]='x'}", NULL, got, sizeof got, err, &is_null), 0);
     CHECK_STR(got, "[[7,\"x\"]]");
     CHECK_INT(lua_gettop(L), 0);
     lua_close(L);
@@ -349,33 +348,30 @@ TEST(plain_encode_errors)
     char got[1024], err[512];
     int is_null;
 
-    CHECK_INT(encode_expr(L, &json_plain, "{a={b={1,2,function() end}}}", NULL, got,
-                          sizeof got, err, &is_null),
+    CHECK_INT(encode_expr(L, &json_plain, "{a={b={1,2,function() end}}}", NULL, got, sizeof got,
+                          err, &is_null),
               -1);
     CHECK_STR(err, "value.a.b[3]: cannot encode a function");
     CHECK_INT(encode_expr(L, &json_plain, "{x=0/0}", NULL, got, sizeof got, err, &is_null), -1);
     CHECK_STR(err, "value.x: cannot encode NaN");
-    CHECK_INT(encode_expr(L, &json_plain, "{1, -1/0}", NULL, got, sizeof got, err, &is_null),
-              -1);
+    CHECK_INT(encode_expr(L, &json_plain, "{1, -1/0}", NULL, got, sizeof got, err, &is_null), -1);
     CHECK_STR(err, "value[2]: cannot encode -inf");
-    CHECK_INT(encode_expr(L, &json_plain, "{a=coroutine.create(print)}", NULL, got, sizeof got,
-                          err, &is_null),
-              -1);
-    CHECK_STR(err, "value.a: cannot encode a thread");
-    CHECK_INT(encode_expr(L, &json_plain, "{1, 2, x=3}", NULL, got, sizeof got, err, &is_null),
-              -1);
-    CHECK_STR(err, "value: cannot encode a table with both array items and other keys (or "
-                   "holes) as an array");
-    CHECK_INT(encode_expr(L, &json_plain, "{a=ffi.new('char[2]')}", NULL, got, sizeof got, err,
+    CHECK_INT(encode_expr(L, &json_plain, "{a=coroutine.create(print)}", NULL, got, sizeof got, err,
                           &is_null),
               -1);
+    CHECK_STR(err, "value.a: cannot encode a thread");
+    CHECK_INT(encode_expr(L, &json_plain, "{1, 2, x=3}", NULL, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value: cannot encode a table with both array items and other keys (or "
+                   "holes) as an array");
+    CHECK_INT(
+        encode_expr(L, &json_plain, "{a=ffi.new('char[2]')}", NULL, got, sizeof got, err, &is_null),
+        -1);
     CHECK_STR(err, "value.a: cannot encode a cdata that is not a number");
     CHECK_INT(encode_expr(L, &json_plain, "(function() local t = {} t.self = t return t end)()",
                           NULL, got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value: nesting too deep (more than 1000 levels)");
-    CHECK_INT(encode_expr(L, &json_schemas, "{f=print}", NULL, got, sizeof got, err, &is_null),
-              -1);
+    CHECK_INT(encode_expr(L, &json_schemas, "{f=print}", NULL, got, sizeof got, err, &is_null), -1);
     CHECK_STR(err, "value.f: cannot encode a function");
     CHECK_INT(lua_gettop(L), 0);
     lua_close(L);
@@ -389,9 +385,13 @@ TEST(decode_errors)
         "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may "
         "not contain additional fields. If you are trying to deserialize plain JSON data, set "
         "schemas.enable=false in your converter configuration.";
-    static const char *const not_envelopes[] = {
-        "{\"a\":1}", "[1]", "null", "\"x\"", "{\"schema\":null}",
-        "{\"schema\":null,\"payload\":1,\"extra\":2}", "{\"schema\":null,\"pay\":1}"};
+    static const char *const not_envelopes[] = {"{\"a\":1}",
+                                                "[1]",
+                                                "null",
+                                                "\"x\"",
+                                                "{\"schema\":null}",
+                                                "{\"schema\":null,\"payload\":1,\"extra\":2}",
+                                                "{\"schema\":null,\"pay\":1}"};
     size_t i;
 
     CHECK_INT(lc_conv_to_lua(&json_plain, L, "{\"a\":", 5, err, sizeof err), -1);
@@ -405,8 +405,8 @@ TEST(decode_errors)
 
     for (i = 0; i < sizeof not_envelopes / sizeof not_envelopes[0]; i++) {
         err[0] = '\0';
-        CHECK_INT(lc_conv_to_lua(&json_schemas, L, not_envelopes[i], strlen(not_envelopes[i]),
-                                 err, sizeof err),
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, not_envelopes[i], strlen(not_envelopes[i]), err,
+                                 sizeof err),
                   -1);
         CHECK_STR(err, envelope_msg);
         CHECK_INT(lua_gettop(L), 0);
@@ -461,15 +461,14 @@ TEST(lua_side_numbers)
     lua_close(L);
 }
 
-static const char struct_schema[] =
-    "{type='struct', name='com.example.Order', version=1, fields={"
-    " {field='id', type='int32'},"
-    " {field='big', type='int64'},"
-    " {field='score', type='float64'},"
-    " {field='ok', type='boolean'},"
-    " {field='name', type='string'},"
-    " {field='note', type='string', optional=true},"
-    " {field='data', type='bytes'}}}";
+static const char struct_schema[] = "{type='struct', name='com.example.Order', version=1, fields={"
+                                    " {field='id', type='int32'},"
+                                    " {field='big', type='int64'},"
+                                    " {field='score', type='float64'},"
+                                    " {field='ok', type='boolean'},"
+                                    " {field='name', type='string'},"
+                                    " {field='note', type='string', optional=true},"
+                                    " {field='data', type='bytes'}}}";
 
 static const char struct_envelope[] =
     "{\"schema\":{\"type\":\"struct\",\"fields\":["
@@ -502,8 +501,8 @@ TEST(envelope_exact_text)
               0);
     CHECK_STR(got, struct_envelope);
 
-    CHECK_INT(encode_expr(L, &json_schemas, "{1,2,3}", "{type='array', items={type='int32'}}",
-                          got, sizeof got, err, &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{1,2,3}", "{type='array', items={type='int32'}}", got,
+                          sizeof got, err, &is_null),
               0);
     CHECK_STR(got, "{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"int32\",\"optional\":"
                    "false},\"optional\":false},\"payload\":[1,2,3]}");
@@ -557,8 +556,8 @@ TEST(envelope_exact_text)
     CHECK_STR(got, "{\"a\":0.1,\"b\":0.1,\"c\":5.0,\"d\":1.0E-7,\"e\":3}");
     /* schemas.enable=false with a schema: the payload alone, still validated. */
     CHECK_INT(encode_expr(L, &json_plain, "{id=1}",
-                          "{type='struct', fields={{field='id', type='int64'}}}", got,
-                          sizeof got, err, &is_null),
+                          "{type='struct', fields={{field='id', type='int64'}}}", got, sizeof got,
+                          err, &is_null),
               0);
     CHECK_STR(got, "{\"id\":1}");
     CHECK_INT(lua_gettop(L), 0);
@@ -570,9 +569,9 @@ TEST(envelope_decode)
     lua_State *L = new_state();
     char err[512] = "";
 
-    CHECK_INT(lc_conv_to_lua(&json_schemas, L, struct_envelope, strlen(struct_envelope), err,
-                             sizeof err),
-              0);
+    CHECK_INT(
+        lc_conv_to_lua(&json_schemas, L, struct_envelope, strlen(struct_envelope), err, sizeof err),
+        0);
     CHECK_INT(lua_gettop(L), 2);
     lua_setglobal(L, "schema");
     lua_setglobal(L, "value");
@@ -651,7 +650,8 @@ TEST(envelope_decode_errors)
     } cases[] = {
         {"{\"schema\":{\"type\":\"int32\",\"optional\":false},\"payload\":\"x\"}",
          "payload: expected int32, got string"},
-        {"{\"schema\":{\"type\":\"int8\"},\"payload\":300}", "payload: 300 is out of range for int8"},
+        {"{\"schema\":{\"type\":\"int8\"},\"payload\":300}",
+         "payload: 300 is out of range for int8"},
         {"{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,"
          "\"field\":\"id\"}],\"optional\":false},\"payload\":{}}",
          "payload.id: invalid null value for required int32 field"},
@@ -678,9 +678,9 @@ TEST(envelope_decode_errors)
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
-        CHECK_INT(lc_conv_to_lua(&json_schemas, L, cases[i].in, strlen(cases[i].in), err,
-                                 sizeof err),
-                  -1);
+        CHECK_INT(
+            lc_conv_to_lua(&json_schemas, L, cases[i].in, strlen(cases[i].in), err, sizeof err),
+            -1);
         CHECK_STR(err, cases[i].want);
         CHECK_INT(lua_gettop(L), 0);
     }
@@ -694,28 +694,23 @@ TEST(envelope_encode_errors)
     int is_null;
     static const char id_schema[] = "{type='struct', fields={{field='id', type='int32'}}}";
 
-    CHECK_INT(encode_expr(L, &json_schemas, "{}", id_schema, got, sizeof got, err, &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{}", id_schema, got, sizeof got, err, &is_null), -1);
+    CHECK_STR(err, "value.id: null value for a required field that has no default value");
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=null}", id_schema, got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value.id: null value for a required field that has no default value");
-    CHECK_INT(encode_expr(L, &json_schemas, "{id=null}", id_schema, got, sizeof got, err,
-                          &is_null),
-              -1);
-    CHECK_STR(err, "value.id: null value for a required field that has no default value");
-    CHECK_INT(encode_expr(L, &json_schemas, "{id='7'}", id_schema, got, sizeof got, err,
-                          &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{id='7'}", id_schema, got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value.id: expected int32, got string");
-    CHECK_INT(encode_expr(L, &json_schemas, "{id=1.5}", id_schema, got, sizeof got, err,
-                          &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=1.5}", id_schema, got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value.id: expected int32, got 1.5");
-    CHECK_INT(encode_expr(L, &json_schemas, "{id=2^31}", id_schema, got, sizeof got, err,
-                          &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{id=2^31}", id_schema, got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value.id: 2147483648 is out of range for int32");
-    CHECK_INT(encode_expr(L, &json_schemas, "{id=1, extra=2}", id_schema, got, sizeof got, err,
-                          &is_null),
-              -1);
+    CHECK_INT(
+        encode_expr(L, &json_schemas, "{id=1, extra=2}", id_schema, got, sizeof got, err, &is_null),
+        -1);
     CHECK_STR(err, "value: unknown field 'extra' (not in the struct schema)");
     CHECK_INT(encode_expr(L, &json_schemas, "{x={y={1,'a'}}}",
                           "{type='struct', fields={{field='x', type='struct', fields={"
@@ -730,25 +725,22 @@ TEST(envelope_encode_errors)
               -1);
     CHECK_STR(err, "value.m: map key: expected string, got number");
     CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0}",
-                          "{type='struct', fields={{field='d', type='double'}}}", got,
-                          sizeof got, err, &is_null),
+                          "{type='struct', fields={{field='d', type='double'}}}", got, sizeof got,
+                          err, &is_null),
               -1);
     CHECK_STR(err, "value.d: cannot encode NaN");
-    CHECK_INT(encode_expr(L, &json_schemas, "1", "{type='uuid'}", got, sizeof got, err,
-                          &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "1", "{type='uuid'}", got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "schema: unknown schema type 'uuid'");
-    CHECK_INT(encode_expr(L, &json_schemas, "1",
-                          "{type='struct', fields={{type='int32'}}}", got, sizeof got, err,
-                          &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "1", "{type='struct', fields={{type='int32'}}}", got,
+                          sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "schema.fields[1]: struct field has no \"field\" name");
-    CHECK_INT(encode_expr(L, &json_schemas, "{1}", "{type='array'}", got, sizeof got, err,
-                          &is_null),
-              -1);
+    CHECK_INT(
+        encode_expr(L, &json_schemas, "{1}", "{type='array'}", got, sizeof got, err, &is_null), -1);
     CHECK_STR(err, "schema: array schema has no \"items\" table");
-    CHECK_INT(encode_expr(L, &json_schemas, "{}",
-                          "{type='string', parameters={a=1}}", got, sizeof got, err, &is_null),
+    CHECK_INT(encode_expr(L, &json_schemas, "{}", "{type='string', parameters={a=1}}", got,
+                          sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "schema.parameters: schema parameters must have string values ('a' is a "
                    "number)");
@@ -789,8 +781,8 @@ TEST(string_converter)
     CHECK_STR(got, "1.5");
     CHECK_INT(encode_expr(L, &string_conv, "true", NULL, got, sizeof got, err, &is_null), 0);
     CHECK_STR(got, "true");
-    CHECK_INT(encode_expr(L, &string_conv, "-9223372036854775807LL - 1", NULL, got, sizeof got,
-                          err, &is_null),
+    CHECK_INT(encode_expr(L, &string_conv, "-9223372036854775807LL - 1", NULL, got, sizeof got, err,
+                          &is_null),
               0);
     CHECK_STR(got, "-9223372036854775808");
     CHECK_INT(encode_expr(L, &string_conv, "null", NULL, got, sizeof got, err, &is_null), 0);
@@ -823,7 +815,8 @@ TEST(bytearray_converter)
     CHECK_INT(lc_conv_to_lua(&bytes_conv, L, raw, 6, err, sizeof err), 0);
     CHECK_INT(lc_conv_from_lua(&json_schemas, L, 1, 2, &b, &is_null, err, sizeof err), 0);
     CHECK(b.len == 64 &&
-          memcmp(b.data, "{\"schema\":{\"type\":\"bytes\",\"optional\":true},\"payload\":\"AAH+/8Cv\"}",
+          memcmp(b.data,
+                 "{\"schema\":{\"type\":\"bytes\",\"optional\":true},\"payload\":\"AAH+/8Cv\"}",
                  b.len) == 0);
     lua_settop(L, 0);
 
