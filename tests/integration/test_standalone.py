@@ -240,3 +240,39 @@ def test_embedded_kafka_pipeline(tmp_path):
         assert w.stop() == 0
     first = w.log().splitlines()[0]
     assert first.startswith("embedded Kafka at 127.0.0.1:") or first.startswith("embedded Kafka at localhost:")
+
+
+def test_user_transform_chain_with_predicate(kafka, tmp_path):
+    """transforms=a,b with a user transform and a user predicate (negated), source side and
+    sink side, through real Kafka."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "tag.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.transform {\n"
+        '  config = { prefix = { type = "string", required = true } },\n'
+        "  apply = function(r, cfg) r.value = cfg.prefix .. r.value; return r end,\n"
+        "}\n")
+    (plugins / "drop_comments.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.transform { apply = function(r) return nil end }\n")
+    (plugins / "is_comment.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.predicate { test = function(r) return r.value:sub(1, 1) == '#' end }\n")
+    topic = unique_topic("lc-chain")
+    src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
+    src.write_text("one\n# a comment\ntwo\n")
+    conns = pipeline(tmp_path, topic, src, dst)
+    conns[0].update({"transforms": "dropc,tag", "transforms.dropc.type": "drop_comments",
+                     "transforms.dropc.predicate": "comment", "predicates": "comment",
+                     "predicates.comment.type": "is_comment",
+                     "transforms.tag.type": "tag", "transforms.tag.prefix": "src:"})
+    conns[1].update({"transforms": "tag", "transforms.tag.type": str(plugins / "tag.lua"),
+                     "transforms.tag.prefix": "sink:"})
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins)})
+    with w:
+        wait_for(lambda: len(file_lines(dst)) >= 2, 60, "the sink file", w.log)
+        time.sleep(1)
+        assert w.stop() == 0
+    assert file_lines(dst) == [b"sink:src:one", b"sink:src:two"]
+    assert [json.loads(v)["payload"] for v in kcat_consume(kafka, topic, 2)] == ["src:one", "src:two"]
