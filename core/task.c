@@ -106,6 +106,10 @@ static void push_chain_specs(lua_State *L, lc_connector_t *c)
         lua_setfield(L, -2, "config");
         lua_pushboolean(L, s->negate);
         lua_setfield(L, -2, "negate");
+        if (s->variant) {
+            lua_pushstring(L, s->variant);
+            lua_setfield(L, -2, "variant");
+        }
         if (s->pred_path) {
             lua_createtable(L, 0, 3);
             lua_pushstring(L, s->pred_alias);

@@ -256,6 +256,7 @@ static void chain_free(lc_chain_spec_t *c, int n)
     for (int i = 0; c && i < n; i++) {
         free(c[i].alias);
         free(c[i].path);
+        free(c[i].variant);
         lc_props_destroy(c[i].config);
         free(c[i].pred_alias);
         free(c[i].pred_path);
@@ -355,12 +356,27 @@ static int parse_chain(lc_worker_t *w, lc_connector_t *c, const char *label, cha
             bad = 1;
             continue;
         }
-        if (lc_plugins_resolve(w->plugin_path, type, "transform", path, sizeof(path), err,
+        /* Kafka's InsertField$Value: the script is InsertField, the variant says which
+         * part of the record it works on. */
+        char base[1024];
+        const char *variant = NULL, *dollar = strrchr(type, '$');
+        snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - type) : (int)strlen(type),
+                 type);
+        if (dollar && strcmp(dollar, "$Key") == 0) variant = "key";
+        if (dollar && strcmp(dollar, "$Value") == 0) variant = "value";
+        if (dollar && !variant) {
+            appendf(errs, errsz, elen, "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n",
+                    label, key, dollar);
+            bad = 1;
+            continue;
+        }
+        if (lc_plugins_resolve(w->plugin_path, base, "transform", path, sizeof(path), err,
                                sizeof(err)) != 0) {
             appendf(errs, errsz, elen, "%s: key '%s': %s\n", label, key, err);
             bad = 1;
             continue;
         }
+        s->variant = variant ? strdup(variant) : NULL;
         s->alias = strdup(aliases[i]);
         s->path = strdup(path);
         snprintf(key, sizeof(key), "transforms.%s.", aliases[i]);

@@ -305,6 +305,16 @@ local function build_step(label, spec)
   local cfg, errors = M._validate(format("%s: transform '%s'", label, spec.alias), def.config,
     spec.config, false)
   if #errors > 0 then error(concat(errors, "\n"), 0) end
+  local label_t = format("%s: transform '%s'", label, spec.alias)
+  if def.variants then
+    if not spec.variant then
+      error(format("%s: type needs a $Key or $Value variant (e.g. %s$Value)", label_t,
+        def.aliases[1] or spec.path:match("([^/]+)%.lua$")), 0)
+    end
+    cfg._target = spec.variant
+  elseif spec.variant then
+    error(format("%s: this transform has no $Key/$Value variants", label_t), 0)
+  end
   if def.init then cfg = def.init(cfg) or cfg end
   local step = { alias = spec.alias, apply = def.apply, cfg = cfg, negate = spec.negate }
   if spec.predicate then

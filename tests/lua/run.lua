@@ -82,6 +82,27 @@ function tmpdir()
   return p
 end
 
+--- A transform configured as in a connector file: transform("transforms/x.lua",
+-- {["static.field"]="a"}, "value") returns a function record -> list of output records
+-- (empty when dropped). Config values are strings, as in .properties files.
+function transform(path, config, variant)
+  local connect = require "luaconnect"
+  local chain = connect._chain("connector 'spec'", {
+    { alias = "t", path = path, config = config or {}, variant = variant },
+  })
+  return function(record) return connect._apply_chain(chain, { record }) end
+end
+
+--- A predicate configured as in a connector file; returns a function record -> boolean.
+function predicate(path, config)
+  local connect = require "luaconnect"
+  local def = connect._load(path, "predicate")
+  local cfg, errs = connect._validate("connector 'spec': predicate 'p'", def.config, config or {}, false)
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
+  if def.init then cfg = def.init(cfg) or cfg end
+  return function(record) return def.test(record, cfg) end
+end
+
 local chunk = assert(require("luaconnect.core").loadfile(spec_file))
 chunk()
 print(string.format("%s: %d passed, %d failed", spec_file, passed, failed))
