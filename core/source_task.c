@@ -321,7 +321,8 @@ fail:
 done:
     if (s.rk) {
         long timeout = lc_worker_shutdown_timeout_ms(w);
-        if (rd_kafka_flush(s.rk, failed ? 1000 : (int)timeout) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        /* A failed task still delivers what it handed to the producer, as Kafka Connect does. */
+        if (rd_kafka_flush(s.rk, (int)timeout) != RD_KAFKA_RESP_ERR_NO_ERROR)
             lc_warn(t->ctx,
                     "%zu records not acknowledged by Kafka within %ld ms; their offsets are not "
                     "committed, so they are sent again after a restart",
