@@ -19,6 +19,9 @@ typedef struct snk {
     lc_task_t *t;
     lua_State *L;
     rd_kafka_t *rk;
+    rd_kafka_t *dlq;                      /* producer for errors.deadletterqueue.topic.name */
+    int dlq_failed;
+    char dlq_error[512];
     rd_kafka_topic_partition_list_t *pos; /* next offset to commit per partition */
     int dirty;
     int failed;
@@ -50,6 +53,21 @@ static int flush_commit(snk_t *s)
         snprintf(s->error, sizeof(s->error), "stage TASK_PUT: flush() failed: %s", err);
         s->failed = 1;
         return -1;
+    }
+    /* Records sent to the DLQ must be there before their offsets are committed. */
+    if (s->dlq) {
+        long timeout = lc_worker_shutdown_timeout_ms(s->t->conn->worker);
+        if (rd_kafka_flush(s->dlq, (int)(timeout > 30000 ? timeout : 30000)) != 0 && !s->dlq_failed) {
+            s->dlq_failed = 1;
+            snprintf(s->dlq_error, sizeof(s->dlq_error), "records not acknowledged in time");
+        }
+        if (s->dlq_failed) {
+            snprintf(s->error, sizeof(s->error),
+                     "stage KAFKA_PRODUCE: dead letter queue '%s': %s; offsets not committed",
+                     s->t->conn->errors.dlq_topic, s->dlq_error);
+            s->failed = 1;
+            return -1;
+        }
     }
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, s->pos, 0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -95,12 +113,57 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     lc_warn(s->t->ctx, "Kafka: %s: %s (retrying)", rd_kafka_err2name(err), reason);
 }
 
-/* Pushes one record table for message m; 0 or -1 with errstr naming the stage. */
-static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size_t errsz)
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    snk_t *s = opaque;
+    (void)rk;
+    if (m->err && !s->dlq_failed) {
+        s->dlq_failed = 1;
+        snprintf(s->dlq_error, sizeof(s->dlq_error), "%s", rd_kafka_err2str(m->err));
+    }
+}
+
+/* Reports a tolerated failure of consumed message m: errors.log and the DLQ with the
+ * original key, value and headers. 0, or -1 with errstr. */
+static int report_failure(snk_t *s, const rd_kafka_message_t *m, const char *stage,
+                          const char *class_name, const char *exception, const char *message,
+                          const char *trace, char *errstr, size_t errsz)
+{
+    lc_connector_t *c = s->t->conn;
+    char where[512];
+    rd_kafka_headers_t *hdrs = NULL;
+    rd_kafka_timestamp_type_t tstype;
+    rd_kafka_message_headers(m, &hdrs);
+    snprintf(where, sizeof(where), "topic %s partition %d offset %lld", rd_kafka_topic_name(m->rkt),
+             (int)m->partition, (long long)m->offset);
+    lc_failure_t f = {.stage = stage,
+                      .class_name = class_name,
+                      .exception_class = exception,
+                      .message = message,
+                      .trace = trace,
+                      .where = where,
+                      .topic = rd_kafka_topic_name(m->rkt),
+                      .partition = m->partition,
+                      .offset = m->offset,
+                      .timestamp = rd_kafka_message_timestamp(m, &tstype),
+                      .key = m->key,
+                      .key_len = m->key_len,
+                      .value = m->payload,
+                      .value_len = m->len,
+                      .headers = hdrs};
+    return lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->dlq, &f, NULL, errstr,
+                            errsz) < 0
+               ? -1
+               : 0;
+}
+
+/* Pushes one record table for message m; 0, or -1 with errstr naming the stage, *stage_out
+ * the stage and err_out the bare message (for tolerated failures). */
+static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size_t errsz,
+                       const char **stage_out, char *err, size_t err_size)
 {
     lua_State *L = s->L;
     lc_connector_t *c = s->t->conn;
-    char err[2048];
     const char *stage = NULL;
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
@@ -116,13 +179,13 @@ static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size
         lua_pushnumber(L, (lua_Number)ts);
         lua_setfield(L, r, "timestamp");
     }
-    if (lc_conv_to_lua(&c->key_conv, L, m->key, m->key_len, err, sizeof(err)) != 0) {
+    if (lc_conv_to_lua(&c->key_conv, L, m->key, m->key_len, err, err_size) != 0) {
         stage = "KEY_CONVERTER";
         goto bad;
     }
     lua_setfield(L, r, "key_schema");
     lua_setfield(L, r, "key");
-    if (lc_conv_to_lua(&c->value_conv, L, m->payload, m->len, err, sizeof(err)) != 0) {
+    if (lc_conv_to_lua(&c->value_conv, L, m->payload, m->len, err, err_size) != 0) {
         stage = "VALUE_CONVERTER";
         goto bad;
     }
@@ -145,6 +208,7 @@ static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size
     }
     return 0;
 bad:
+    *stage_out = stage;
     snprintf(errstr, errsz, "topic %s partition %d offset %lld: stage %s: %s",
              rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, stage, err);
     lua_settop(L, r - 1);
@@ -177,6 +241,85 @@ static int subscribe(snk_t *s, char *err, size_t errsz)
     return 0;
 }
 
+/* A tolerated failure waiting to be reported, so reports follow the batch's order. */
+typedef struct pending_failure {
+    int bi; /* index in the batch */
+    const char *stage, *class_name, *exception;
+    char *message, *trace;
+} pending_failure_t;
+
+static int cmp_failure(const void *a, const void *b)
+{
+    return ((const pending_failure_t *)a)->bi - ((const pending_failure_t *)b)->bi;
+}
+
+/* Converts a batch, runs chain + put() in one call into Lua, and reports tolerated failures
+ * with the original messages, in batch order. 0, or -1 with errstr. */
+static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, size_t errsz)
+{
+    lua_State *L = s->L;
+    lc_connector_t *c = s->t->conn;
+    int lua_to_batch[SINK_BATCH_MAX + 1], nl = 0, nf = 0, rc = -1;
+    pending_failure_t fails[SINK_BATCH_MAX];
+    char msg[2048];
+    lc_task_push(L);
+    lua_createtable(L, n, 0);
+    int list = lua_gettop(L);
+    for (int i = 0; i < n; i++) {
+        const char *stage = NULL;
+        if (push_record(s, batch[i], errstr, errsz, &stage, msg, sizeof(msg)) == 0) {
+            lua_rawseti(L, list, ++nl);
+            lua_to_batch[nl] = i;
+            continue;
+        }
+        if (!c->errors.tolerant) goto out;
+        fails[nf++] = (pending_failure_t){
+            i, stage,
+            strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
+            "org.apache.kafka.connect.errors.DataException", strdup(msg), NULL};
+    }
+    for (int i = 0; i < n; i++) track_position(s, batch[i]);
+    if (lc_lua_call_sdk(L, "_sink_put", 2, 1, errstr, errsz) != 0) {
+        if (!strstr(errstr, ": stage ")) {
+            char tmp[8192];
+            snprintf(tmp, sizeof(tmp), "stage TASK_PUT: %s", errstr);
+            snprintf(errstr, errsz, "%s", tmp);
+        }
+        goto out;
+    }
+    int flist = lua_gettop(L);
+    for (int k = 1; lua_istable(L, flist) && nf < SINK_BATCH_MAX; k++) {
+        lua_rawgeti(L, flist, k);
+        if (lua_isnil(L, -1)) break;
+        int f = lua_gettop(L);
+        lua_getfield(L, f, "index");
+        lua_getfield(L, f, "class");
+        lua_getfield(L, f, "message");
+        lua_getfield(L, f, "trace");
+        int idx = (int)lua_tointeger(L, f + 1);
+        if (idx >= 1 && idx <= nl) {
+            /* class names are interned by the chain and outlive this call */
+            fails[nf++] = (pending_failure_t){lua_to_batch[idx], "TRANSFORMATION",
+                                              lua_tostring(L, f + 2), "luaconnect.LuaError",
+                                              strdup(lua_tostring(L, f + 3)),
+                                              strdup(lua_tostring(L, f + 4))};
+        }
+        lua_settop(L, f - 1);
+    }
+    qsort(fails, (size_t)nf, sizeof(*fails), cmp_failure);
+    rc = 0;
+    for (int k = 0; k < nf && rc == 0; k++)
+        rc = report_failure(s, batch[fails[k].bi], fails[k].stage, fails[k].class_name,
+                            fails[k].exception, fails[k].message, fails[k].trace, errstr, errsz);
+out:
+    for (int k = 0; k < nf; k++) {
+        free(fails[k].message);
+        free(fails[k].trace);
+    }
+    lua_settop(L, 0);
+    return rc;
+}
+
 void *lc_sink_task_main(void *arg)
 {
     lc_task_t *t = arg;
@@ -198,6 +341,18 @@ void *lc_sink_task_main(void *arg)
     if (!s.rk) goto fail;
     conf = NULL;
     rd_kafka_poll_set_consumer(s.rk);
+    if (t->conn->errors.dlq_topic) {
+        rd_kafka_conf_t *dconf = lc_worker_kafka_conf(w, t->conn, 1, err, sizeof(err));
+        if (!dconf) goto fail;
+        rd_kafka_conf_set_opaque(dconf, &s);
+        rd_kafka_conf_set_dr_msg_cb(dconf, dlq_dr_cb);
+        s.dlq = rd_kafka_new(RD_KAFKA_PRODUCER, dconf, err, sizeof(err));
+        if (!s.dlq) {
+            rd_kafka_conf_destroy(dconf);
+            goto fail;
+        }
+        if (lc_errors_ensure_dlq(&t->conn->errors, s.dlq, err, sizeof(err)) != 0) goto fail;
+    }
     if (subscribe(&s, err, sizeof(err)) != 0) goto fail;
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
@@ -219,29 +374,12 @@ void *lc_sink_task_main(void *arg)
         }
         if (s.failed) goto fail_s;
         if (n) {
-            lc_task_push(s.L);
-            lua_createtable(s.L, n, 0);
-            int list = lua_gettop(s.L), bad = 0;
-            for (int i = 0; i < n && !bad; i++) {
-                if (push_record(&s, batch[i], err, sizeof(err)) != 0)
-                    bad = 1;
-                else
-                    lua_rawseti(s.L, list, i + 1);
-            }
-            if (!bad)
-                for (int i = 0; i < n; i++) track_position(&s, batch[i]);
+            int bad = put_batch(&s, batch, n, err, sizeof(err));
             for (int i = 0; i < n; i++) rd_kafka_message_destroy(batch[i]);
             if (bad) goto fail;
-            if (lc_lua_call_sdk(s.L, "_sink_put", 2, 0, err, sizeof(err)) != 0) {
-                if (!strstr(err, ": stage ")) {
-                    char tmp[8192];
-                    snprintf(tmp, sizeof(tmp), "stage TASK_PUT: %s", err);
-                    snprintf(err, sizeof(err), "%s", tmp);
-                }
-                goto fail;
-            }
             s.dirty = 1;
         }
+        if (s.dlq) rd_kafka_poll(s.dlq, 0);
         if (lc_now_ms() - s.last_commit >= flush_ms && flush_commit(&s) != 0) goto fail_s;
     }
     if (flush_commit(&s) != 0) goto fail_s;
@@ -255,6 +393,10 @@ done:
     if (s.rk) {
         rd_kafka_consumer_close(s.rk);
         rd_kafka_destroy(s.rk);
+    }
+    if (s.dlq) {
+        rd_kafka_flush(s.dlq, (int)lc_worker_shutdown_timeout_ms(w));
+        rd_kafka_destroy(s.dlq);
     }
     if (conf) rd_kafka_conf_destroy(conf);
     lc_task_close_lua(t, s.L);

@@ -158,6 +158,100 @@ static rd_kafka_headers_t *build_headers(lua_State *L, int idx, char *err, size_
     return h;
 }
 
+/* Bytes for a DLQ record: the converter's, or plain JSON when the converter is what failed. */
+static void encode_for_dlq(const lc_converter_t *cv, lua_State *L, int v, int sch, lc_buf_t *b,
+                           int *is_null)
+{
+    char err[256];
+    if (lc_conv_from_lua(cv, L, v, sch, b, is_null, err, sizeof(err)) == 0) return;
+    b->len = 0;
+    *is_null = lua_isnil(L, v);
+    if (!*is_null && lc_json_encode_sorted(L, v, b, err, sizeof(err)) != 0) *is_null = 1;
+}
+
+/* Reports a tolerated failure of the source record at rec (errors.log, DLQ) and registers
+ * its source offset, which commits once the DLQ has the record (or at once without a DLQ).
+ * 0, or -1 with errstr when even the report failed. */
+static int report_failure(src_t *s, int rec, const char *stage, const char *class_name,
+                          const char *exception, const char *message, const char *trace,
+                          const char *where, char *errstr, size_t errsz)
+{
+    lua_State *L = s->L;
+    lc_connector_t *c = s->t->conn;
+    char err[512];
+    int top = lua_gettop(L), knull = 1, vnull = 1, rc;
+    lua_getfield(L, rec, "topic");            /* top+1 */
+    lua_getfield(L, rec, "key");              /* top+2 */
+    lua_getfield(L, rec, "key_schema");       /* top+3 */
+    lua_getfield(L, rec, "value");            /* top+4 */
+    lua_getfield(L, rec, "value_schema");     /* top+5 */
+    lua_getfield(L, rec, "source_partition"); /* top+6 */
+    lua_getfield(L, rec, "source_offset");    /* top+7 */
+    encode_for_dlq(&c->key_conv, L, top + 2, top + 3, &s->kbuf, &knull);
+    encode_for_dlq(&c->value_conv, L, top + 4, top + 5, &s->vbuf, &vnull);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
+    lc_tracked_t *h;
+    s->last_part = NULL; /* pbuf is reused below */
+    if (lua_istable(L, top + 6) && encode_json_cstr(L, top + 6, &s->pbuf, err, sizeof(err)) == 0 &&
+        encode_json_cstr(L, top + 7, &s->obuf, err, sizeof(err)) == 0) {
+        rd_kafka_header_add(hdrs, "__connect.errors.source.partition", -1, s->pbuf.data, -1);
+        rd_kafka_header_add(hdrs, "__connect.errors.source.offset", -1, s->obuf.data, -1);
+        h = lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data);
+    } else {
+        h = lc_tracker_add(s->tracker, NULL, NULL);
+    }
+    lc_failure_t f = {.stage = stage,
+                      .class_name = class_name,
+                      .exception_class = exception,
+                      .message = message,
+                      .trace = trace,
+                      .where = where,
+                      .topic = lua_tostring(L, top + 1),
+                      .partition = -1,
+                      .offset = -1,
+                      .key = knull ? NULL : s->kbuf.data,
+                      .key_len = s->kbuf.len,
+                      .value = vnull ? NULL : s->vbuf.data,
+                      .value_len = s->vbuf.len,
+                      .headers = hdrs};
+    rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, errstr, errsz);
+    if (rc == 0) lc_tracker_ack(s->tracker, h, 1); /* nothing to wait for */
+    if (rc < 0) lc_tracker_ack(s->tracker, h, 0);
+    rd_kafka_headers_destroy(hdrs);
+    lua_settop(L, top);
+    return rc < 0 ? -1 : 0;
+}
+
+/* An entry the chain left in place of a record: "skip" (dropped; its offset still counts)
+ * or "error" (a tolerated transform failure). 0, or -1 with errstr. */
+static int handle_marker(src_t *s, int r, const char *kind, char *errstr, size_t errsz)
+{
+    lua_State *L = s->L;
+    char err[512];
+    if (strcmp(kind, "skip") == 0) {
+        lua_getfield(L, r, "source_partition");
+        lua_getfield(L, r, "source_offset");
+        int top = lua_gettop(L);
+        s->last_part = NULL;
+        if (encode_json_cstr(L, top - 1, &s->pbuf, err, sizeof(err)) == 0 &&
+            encode_json_cstr(L, top, &s->obuf, err, sizeof(err)) == 0)
+            lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_getfield(L, r, "record");
+    lua_getfield(L, r, "class");
+    lua_getfield(L, r, "message");
+    lua_getfield(L, r, "trace");
+    lua_getfield(L, r, "where");
+    int top = lua_gettop(L);
+    int rc = report_failure(s, top - 4, "TRANSFORMATION", lua_tostring(L, top - 3),
+                            "luaconnect.LuaError", lua_tostring(L, top - 2), lua_tostring(L, top - 1),
+                            lua_tostring(L, top), errstr, errsz);
+    lua_settop(L, top - 5);
+    return rc;
+}
+
 /* Converts and produces every record of the list at idx. 0, or -1 with errstr. */
 static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
 {
@@ -175,6 +269,14 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
                      luaL_typename(L, r), i, n);
             return -1;
         }
+        lua_getfield(L, r, "_lc");
+        if (!lua_isnil(L, -1)) {
+            int rc = handle_marker(s, r, lua_tostring(L, -1), errstr, errsz);
+            lua_settop(L, r - 1);
+            if (rc != 0) return -1;
+            continue;
+        }
+        lua_pop(L, 1);
         lua_getfield(L, r, "topic");          /* r+1 */
         lua_getfield(L, r, "partition");      /* r+2 */
         lua_getfield(L, r, "timestamp");      /* r+3 */
@@ -255,6 +357,16 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
         continue;
     bad:
         describe(L, r, i, n, what, sizeof(what));
+        if (c->errors.tolerant && strstr(stage, "CONVERTER")) {
+            const char *cls = strcmp(stage, "KEY_CONVERTER") == 0     ? c->key_conv_class
+                              : strcmp(stage, "VALUE_CONVERTER") == 0 ? c->value_conv_class
+                                                                      : "header";
+            int rc = report_failure(s, r, stage, cls, "org.apache.kafka.connect.errors.DataException",
+                                    err, NULL, what, errstr, errsz);
+            lua_settop(L, r - 1);
+            if (rc != 0) return -1;
+            continue;
+        }
         snprintf(errstr, errsz, "%s: stage %s: %s", what, stage, err);
         lua_settop(L, r - 1);
         return -1;
@@ -282,6 +394,7 @@ void *lc_source_task_main(void *arg)
     if (!s.rk) goto fail;
     conf = NULL; /* owned by rk now */
     s.tracker = lc_tracker_new();
+    if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
 

@@ -102,6 +102,8 @@ static void push_chain_specs(lua_State *L, lc_connector_t *c)
         lua_setfield(L, -2, "alias");
         lua_pushstring(L, s->path);
         lua_setfield(L, -2, "path");
+        lua_pushstring(L, s->type);
+        lua_setfield(L, -2, "type");
         push_props(L, s->config);
         lua_setfield(L, -2, "config");
         lua_pushboolean(L, s->negate);
@@ -145,7 +147,14 @@ lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
     }
     lua_setmetatable(L, -2);
     push_chain_specs(L, t->conn);
-    if (lc_lua_call_sdk(L, "_task_open", 6, 1, errstr, errstr_size) != 0) goto err;
+    lua_createtable(L, 0, 3);
+    lua_pushboolean(L, t->conn->errors.tolerant);
+    lua_setfield(L, -2, "tolerant");
+    lua_pushnumber(L, (lua_Number)t->conn->errors.retry_timeout_ms);
+    lua_setfield(L, -2, "retry_timeout");
+    lua_pushnumber(L, (lua_Number)t->conn->errors.retry_delay_max_ms);
+    lua_setfield(L, -2, "retry_delay_max");
+    if (lc_lua_call_sdk(L, "_task_open", 7, 1, errstr, errstr_size) != 0) goto err;
     lua_setfield(L, LUA_REGISTRYINDEX, TASK_KEY);
     return L;
 err:

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "codec.h"
+#include "errors.h"
 #include "props.h"
 #include "store.h"
 
@@ -25,6 +26,7 @@ typedef enum {
 /** One step of a transform chain as configured (transforms.<alias>.*). */
 typedef struct lc_chain_spec {
     char *alias, *path;
+    char *type;                  /* as configured, e.g. org.apache...InsertField$Value */
     char *variant;               /* "key" or "value" for Kafka's X$Key / X$Value, or NULL */
     lc_props_t *config;
     char *pred_alias, *pred_path;
@@ -39,6 +41,8 @@ typedef struct lc_connector {
     int is_source;
     lc_props_t *props;           /* the connector's config as given */
     lc_converter_t key_conv, value_conv;
+    const char *key_conv_class, *value_conv_class; /* full class names, for error reports */
+    lc_errors_t errors;          /* errors.* */
     lc_chain_spec_t *chain;
     int chain_len;
     char **topics;               /* sink: topic names or a single "^regex" */

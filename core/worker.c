@@ -256,6 +256,7 @@ static void chain_free(lc_chain_spec_t *c, int n)
     for (int i = 0; c && i < n; i++) {
         free(c[i].alias);
         free(c[i].path);
+        free(c[i].type);
         free(c[i].variant);
         lc_props_destroy(c[i].config);
         free(c[i].pred_alias);
@@ -276,6 +277,7 @@ static void connector_free(lc_connector_t *c)
     for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
     free(c->topics);
     chain_free(c->chain, c->chain_len);
+    lc_errors_free(&c->errors);
     lc_props_destroy(c->props);
     free(c->name);
     free(c->script_path);
@@ -377,6 +379,7 @@ static int parse_chain(lc_worker_t *w, lc_connector_t *c, const char *label, cha
             continue;
         }
         s->variant = variant ? strdup(variant) : NULL;
+        s->type = strdup(type);
         s->alias = strdup(aliases[i]);
         s->path = strdup(path);
         snprintf(key, sizeof(key), "transforms.%s.", aliases[i]);
@@ -422,6 +425,18 @@ static int parse_chain(lc_worker_t *w, lc_connector_t *c, const char *label, cha
     free_list(aliases, n);
     free_list(preds, np);
     return bad ? -1 : 0;
+}
+
+static const char *converter_class(const lc_converter_t *c)
+{
+    switch (c->kind) {
+    case LC_CONV_STRING:
+        return "org.apache.kafka.connect.storage.StringConverter";
+    case LC_CONV_BYTES:
+        return "org.apache.kafka.connect.converters.ByteArrayConverter";
+    default:
+        return "org.apache.kafka.connect.json.JsonConverter";
+    }
 }
 
 static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_default,
@@ -557,6 +572,9 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
     bad |= init_converter(&c->key_conv, &w->key_conv, props, "key", label, errs, errsz, &elen);
     bad |= init_converter(&c->value_conv, &w->value_conv, props, "value", label, errs, errsz,
                           &elen);
+    c->key_conv_class = converter_class(&c->key_conv);
+    c->value_conv_class = converter_class(&c->value_conv);
+    bad |= lc_errors_parse(&c->errors, props, label, errs, errsz, &elen) != 0;
     bad |= parse_chain(w, c, label, errs, errsz, &elen);
     if (bad) goto err;
     if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0) goto err;

@@ -316,7 +316,8 @@ local function build_step(label, spec)
     error(format("%s: this transform has no $Key/$Value variants", label_t), 0)
   end
   if def.init then cfg = def.init(cfg) or cfg end
-  local step = { alias = spec.alias, apply = def.apply, cfg = cfg, negate = spec.negate }
+  local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
+    negate = spec.negate }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -336,14 +337,35 @@ function M._chain(label, specs)
   return chain
 end
 
+-- Errors ------------------------------------------------------------------------------
+
+local retriable_mt = { __tostring = function(e) return e.message end }
+
+--- Raises an error the worker retries (errors.retry.timeout), like Kafka's RetriableException.
+function M.retriable(message)
+  error(setmetatable({ message = tostring(message), retriable = true }, retriable_mt), 2)
+end
+
+-- xpcall handler: keep retriable errors as tables (with their trace), others as text.
+local function on_error(e)
+  if type(e) == "table" and e.retriable then
+    e.trace = traceback(e.message, 2)
+    return e
+  end
+  return traceback(tostring(e), 2)
+end
+
 -- A transform may return one record, nil (drop) or a list of records (fan out).
 local function is_record_list(r)
   return r[1] ~= nil and getmetatable(r) ~= array_mt and r.topic == nil and r.value == nil
 end
 
+local current_step -- the step running now, so a failure can name its transform
+
 local function run_chain(chain, rec, from, out)
   for i = from, #chain do
     local step = chain[i]
+    current_step = step
     if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
       local r = step.apply(rec, step.cfg)
       if r == nil then return end
@@ -369,47 +391,97 @@ local function describe_record(rec, i, n)
 end
 M._describe_record = describe_record
 
---- Applies the chain to each record of a batch. A failing record raises an error that
--- names the record and the stage, with the Lua traceback.
-function M._apply_chain(chain, records)
-  if #chain == 0 then return records end
-  local out, n = {}, #records
+-- Runs the chain on one record, retrying retriable errors as errors.retry.timeout allows
+-- (Kafka's backoff: 300 ms doubling up to errors.retry.delay.max.ms). Returns true, or
+-- false and the error (text or retriable table).
+local function process(chain, rec, out, policy)
+  local deadline, delay = nil, 300
+  while true do
+    local mark = #out
+    local ok, err = xpcall(run_chain, on_error, chain, rec, 1, out)
+    if ok then return true end
+    for j = #out, mark + 1, -1 do out[j] = nil end -- drop a partial fan-out
+    local timeout = policy and policy.retry_timeout or 0
+    if not (type(err) == "table" and err.retriable and timeout ~= 0) then return false, err end
+    local now = core.now_ms()
+    deadline = deadline or (timeout < 0 and math.huge or now + timeout)
+    if now + delay > deadline then return false, err end
+    core.sleep_ms(delay)
+    delay = math.min(delay * 2, policy.retry_delay_max or 60000)
+  end
+end
+
+--- Applies the chain to each record of a batch, each record on its own: a failure affects
+-- that record only. policy: {tolerant, retry_timeout, retry_delay_max}. Without tolerance a
+-- failure raises an error naming the record, the stage, the transform and the traceback.
+-- With tolerance, failures are returned as entries {_lc="error", index, stage, class,
+-- message, trace, record}: in order inside the output when markers is true (sources, where
+-- order matters for offsets), else in a second list. With markers, a dropped source record
+-- leaves {_lc="skip", source_partition, source_offset} so its offset is still committed.
+function M._apply_chain(chain, records, policy, markers)
+  if #chain == 0 then return records, nil end
+  local out, failures, n = {}, nil, #records
+  local tolerant = policy and policy.tolerant
   for i = 1, n do
     local rec = records[i]
-    local ok, err = xpcall(run_chain, traceback, chain, rec, 1, out)
+    local mark = #out
+    local ok, err = process(chain, rec, out, policy)
     if not ok then
-      error(format("%s: stage TRANSFORMATION: %s", describe_record(rec, i, n), tostring(err)), 0)
+      local step = current_step
+      local trace = type(err) == "table" and err.trace or err
+      local message = type(err) == "table" and err.message or tostring(err):match("^[^\n]*")
+      if not tolerant then
+        error(format("%s: stage TRANSFORMATION: transform '%s' (%s): %s", describe_record(rec, i, n),
+          step.alias, step.type, trace), 0)
+      end
+      local entry = { _lc = "error", index = i, stage = "TRANSFORMATION", class = step.type,
+        message = message, trace = trace, record = rec, where = describe_record(rec, i, n) }
+      if markers then
+        out[#out + 1] = entry
+      else
+        failures = failures or {}
+        failures[#failures + 1] = entry
+      end
+    elseif markers and #out == mark and rec.source_partition ~= nil then
+      out[#out + 1] = { _lc = "skip", source_partition = rec.source_partition,
+        source_offset = rec.source_offset }
     end
   end
-  return out
+  return out, failures
 end
 
 -- Tasks -----------------------------------------------------------------------------
 
 --- Creates the task context a script sees: task.config, task.id, task.name, task.log,
 -- task.offsets (set by the core), and runs the script's open().
-function M._task_open(path, config, id, name, offsets, chain_specs)
+-- errors (from the errors.* keys): {tolerant, retry_timeout, retry_delay_max}.
+function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   local def = M._load(path, "connector")
   local ctx = format("%s|task-%d", name, id)
   local task = {
     config = config, id = id, name = name, log = M.logger(ctx), offsets = offsets,
     _def = def, _chain = M._chain(format("connector '%s'", name), chain_specs or {}),
+    _errors = errors or {},
   }
   if def.open then def.open(task) end
   return task
 end
 
---- One source batch: poll() then the transform chain. Returns the records to produce.
+--- One source batch: poll() then the transform chain. Returns the entries to produce, in
+-- order: records, and with errors.tolerance=all the error and skip entries described at
+-- _apply_chain.
 function M._source_poll(task)
   local records = task._def.poll(task)
   if records == nil or records[1] == nil then return nil end
-  return M._apply_chain(task._chain, records)
+  return (M._apply_chain(task._chain, records, task._errors, true))
 end
 
---- One sink batch: the transform chain then put().
+--- One sink batch: the transform chain then put(). Returns the tolerated failures (entries
+-- whose index is the record's position in the batch) or nil.
 function M._sink_put(task, records)
-  local out = M._apply_chain(task._chain, records)
+  local out, failures = M._apply_chain(task._chain, records, task._errors, false)
   if out[1] ~= nil then task._def.put(task, out) end
+  return failures
 end
 
 --- Sink flush before offsets are committed; offsets is a list of {topic, partition, offset}.

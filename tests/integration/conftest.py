@@ -234,3 +234,27 @@ def kcat_consume(bootstrap: str, topic: str, count: int,
     beginning of topic, in partition/offset order as kcat delivers them."""
     return [r["value"] for r in
             kcat_consume_records(bootstrap, topic, count, timeout)]
+
+
+def kcat_consume_json(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> List[dict]:
+    """Up to count messages from the beginning of topic as kcat -J envelopes:
+    {"partition", "offset", "key", "payload", "headers": {name: value}} (strings; None for
+    NULL). Retries until count messages exist or timeout passes."""
+    import json as _json
+    deadline = time.monotonic() + timeout
+    out: List[dict] = []
+    while True:
+        proc = subprocess.run(["kcat", "-q", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning",
+                               "-e", "-c", str(count), "-J"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=max(deadline - time.monotonic(), 1) + 5)
+        if proc.returncode == 0:
+            out = []
+            for line in proc.stdout.decode().splitlines():
+                m = _json.loads(line)
+                h = m.get("headers") or []
+                m["headers"] = {h[i]: h[i + 1] for i in range(0, len(h), 2)}
+                out.append(m)
+        if len(out) >= count or time.monotonic() >= deadline:
+            return out
+        time.sleep(0.25)

@@ -98,11 +98,16 @@ class Worker:
             con.close()
 
     def source_offset(self, connector: str, partition: dict):
+        """The committed source offset (Kafka Connect's key format), or None."""
+        if not self.db.exists():
+            return None
         con = sqlite3.connect(self.db)
         try:
             key = json.dumps([connector, partition], separators=(",", ":"), sort_keys=True)
             row = con.execute("SELECT value FROM offsets WHERE key=?", (key,)).fetchone()
             return json.loads(row[0]) if row else None
+        except sqlite3.OperationalError:  # tables not created yet
+            return None
         finally:
             con.close()
 
