@@ -1,6 +1,7 @@
 /* errors: see errors.h. */
 #include "errors.h"
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,19 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static void add_err(char *errs, size_t errsz, size_t *elen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void add_err(char *errs, size_t errsz, size_t *elen, const char *fmt, ...)
-{
-    if (*elen >= errsz) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(errs + *elen, errsz - *elen, fmt, ap);
-    va_end(ap);
-    if (n > 0) *elen += (size_t)n;
-    if (*elen >= errsz) *elen = errsz - 1;
-}
 
 static int parse_bool(const lc_props_t *p, const char *key, int def, int *out, const char *label,
                       char *errs, size_t errsz, size_t *elen)
@@ -31,7 +19,7 @@ static int parse_bool(const lc_props_t *p, const char *key, int def, int *out, c
     if (strcasecmp(v, "true") == 0) *out = 1;
     else if (strcasecmp(v, "false") == 0) *out = 0;
     else {
-        add_err(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
+        lc_appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
                 label, key, v);
         return -1;
     }
@@ -48,7 +36,7 @@ static int parse_num(const lc_props_t *p, const char *key, long def, long min, l
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end || n < min) {
-        add_err(errs, errsz, elen, "%s: key '%s': expected an integer >= %ld, got '%s'\n", label,
+        lc_appendf(errs, errsz, elen, "%s: key '%s': expected an integer >= %ld, got '%s'\n", label,
                 key, min, v);
         return -1;
     }
@@ -65,7 +53,7 @@ int lc_errors_parse(lc_errors_t *e, const lc_props_t *p, const char *label, char
     const char *tol = lc_props_get_or(p, "errors.tolerance", "none");
     if (strcmp(tol, "all") == 0) e->tolerant = 1;
     else if (strcmp(tol, "none") != 0) {
-        add_err(errs, errsz, elen, "%s: key 'errors.tolerance': must be one of none, all, got '%s'\n",
+        lc_appendf(errs, errsz, elen, "%s: key 'errors.tolerance': must be one of none, all, got '%s'\n",
                 label, tol);
         bad = 1;
     }

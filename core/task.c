@@ -83,49 +83,6 @@ static int offsets_get(lua_State *L)
     return 1;
 }
 
-static void push_props(lua_State *L, const lc_props_t *p)
-{
-    lua_createtable(L, 0, p ? (int)lc_props_count(p) : 0);
-    for (size_t i = 0; p && i < lc_props_count(p); i++) {
-        lua_pushstring(L, lc_props_value(p, i));
-        lua_setfield(L, -2, lc_props_key(p, i));
-    }
-}
-
-static void push_chain_specs(lua_State *L, lc_connector_t *c)
-{
-    lua_createtable(L, c->chain_len, 0);
-    for (int i = 0; i < c->chain_len; i++) {
-        lc_chain_spec_t *s = &c->chain[i];
-        lua_createtable(L, 0, 5);
-        lua_pushstring(L, s->alias);
-        lua_setfield(L, -2, "alias");
-        lua_pushstring(L, s->path);
-        lua_setfield(L, -2, "path");
-        lua_pushstring(L, s->type);
-        lua_setfield(L, -2, "type");
-        push_props(L, s->config);
-        lua_setfield(L, -2, "config");
-        lua_pushboolean(L, s->negate);
-        lua_setfield(L, -2, "negate");
-        if (s->variant) {
-            lua_pushstring(L, s->variant);
-            lua_setfield(L, -2, "variant");
-        }
-        if (s->pred_path) {
-            lua_createtable(L, 0, 3);
-            lua_pushstring(L, s->pred_alias);
-            lua_setfield(L, -2, "alias");
-            lua_pushstring(L, s->pred_path);
-            lua_setfield(L, -2, "path");
-            push_props(L, s->pred_config);
-            lua_setfield(L, -2, "config");
-            lua_setfield(L, -2, "predicate");
-        }
-        lua_rawseti(L, -2, i + 1);
-    }
-}
-
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
 {
     lc_worker_t *w = t->conn->worker;
@@ -146,7 +103,7 @@ lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
         lua_setfield(L, -2, "__index");
     }
     lua_setmetatable(L, -2);
-    push_chain_specs(L, t->conn);
+    lc_chain_push(L, t->conn->chain, t->conn->chain_len);
     lua_createtable(L, 0, 3);
     lua_pushboolean(L, t->conn->errors.tolerant);
     lua_setfield(L, -2, "tolerant");

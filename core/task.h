@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <pthread.h>
 
+#include "chain.h"
 #include "codec.h"
 #include "errors.h"
 #include "props.h"
@@ -22,17 +23,6 @@ typedef enum {
     LC_TASK_FAILED,
     LC_TASK_STOPPED
 } lc_task_state_t;
-
-/** One step of a transform chain as configured (transforms.<alias>.*). */
-typedef struct lc_chain_spec {
-    char *alias, *path;
-    char *type;                  /* as configured, e.g. org.apache...InsertField$Value */
-    char *variant;               /* "key" or "value" for Kafka's X$Key / X$Value, or NULL */
-    lc_props_t *config;
-    char *pred_alias, *pred_path;
-    lc_props_t *pred_config;
-    int negate;
-} lc_chain_spec_t;
 
 /** Settings shared by a connector's tasks (owned by the worker). */
 typedef struct lc_connector {

@@ -6,6 +6,7 @@
 #include "plugins.h"
 #include "store.h"
 #include "task.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -251,21 +252,6 @@ err:
     return NULL;
 }
 
-static void chain_free(lc_chain_spec_t *c, int n)
-{
-    for (int i = 0; c && i < n; i++) {
-        free(c[i].alias);
-        free(c[i].path);
-        free(c[i].type);
-        free(c[i].variant);
-        lc_props_destroy(c[i].config);
-        free(c[i].pred_alias);
-        free(c[i].pred_path);
-        lc_props_destroy(c[i].pred_config);
-    }
-    free(c);
-}
-
 static void connector_free(lc_connector_t *c)
 {
     if (!c) return;
@@ -276,155 +262,12 @@ static void connector_free(lc_connector_t *c)
     free(c->tasks);
     for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
     free(c->topics);
-    chain_free(c->chain, c->chain_len);
+    lc_chain_free(c->chain, c->chain_len);
     lc_errors_free(&c->errors);
     lc_props_destroy(c->props);
     free(c->name);
     free(c->script_path);
     free(c);
-}
-
-/* Splits a comma-separated list into trimmed, non-empty items (caller frees). */
-static char **split_list(const char *s, int *n)
-{
-    char **out = NULL;
-    *n = 0;
-    char *copy = strdup(s ? s : "");
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t') tok++;
-        size_t l = strlen(tok);
-        while (l && (tok[l - 1] == ' ' || tok[l - 1] == '\t')) tok[--l] = 0;
-        if (!l) continue;
-        out = realloc(out, (size_t)(*n + 1) * sizeof(char *));
-        out[(*n)++] = strdup(tok);
-    }
-    free(copy);
-    return out;
-}
-
-static void free_list(char **l, int n)
-{
-    for (int i = 0; i < n; i++) free(l[i]);
-    free(l);
-}
-
-/* Copies keys "<prefix>x" to x, except the ones listed in skip. */
-static lc_props_t *sub_props(const lc_props_t *p, const char *prefix, const char *const *skip)
-{
-    lc_props_t *out = lc_props_new();
-    size_t pl = strlen(prefix);
-    for (size_t i = 0; i < lc_props_count(p); i++) {
-        const char *k = lc_props_key(p, i);
-        if (strncmp(k, prefix, pl) != 0) continue;
-        int skipped = 0;
-        for (int j = 0; skip && skip[j]; j++) skipped |= strcmp(k + pl, skip[j]) == 0;
-        if (!skipped) lc_props_set(out, k + pl, lc_props_value(p, i));
-    }
-    return out;
-}
-
-static int appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-    if (*len >= size) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
-    va_end(ap);
-    if (n > 0) *len += (size_t)n;
-    if (*len >= size) *len = size - 1;
-    return 0;
-}
-
-/* transforms=a,b and predicates=p into chain specs; every error appended to errs. */
-static int parse_chain(lc_worker_t *w, lc_connector_t *c, const char *label, char *errs,
-                       size_t errsz, size_t *elen)
-{
-    int n = 0, np = 0, bad = 0;
-    char **aliases = split_list(lc_props_get(c->props, "transforms"), &n);
-    char **preds = split_list(lc_props_get(c->props, "predicates"), &np);
-    char key[512], path[4096], err[2048];
-    static const char *const t_skip[] = {"type", "predicate", "negate", NULL};
-    static const char *const p_skip[] = {"type", NULL};
-    c->chain = calloc((size_t)(n ? n : 1), sizeof(*c->chain));
-    for (int i = 0; i < n; i++) {
-        lc_chain_spec_t *s = &c->chain[c->chain_len];
-        snprintf(key, sizeof(key), "transforms.%s.type", aliases[i]);
-        const char *type = lc_props_get(c->props, key);
-        if (!type || !*type) {
-            appendf(errs, errsz, elen, "%s: missing required key '%s'\n", label, key);
-            bad = 1;
-            continue;
-        }
-        /* Kafka's InsertField$Value: the script is InsertField, the variant says which
-         * part of the record it works on. */
-        char base[1024];
-        const char *variant = NULL, *dollar = strrchr(type, '$');
-        snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - type) : (int)strlen(type),
-                 type);
-        if (dollar && strcmp(dollar, "$Key") == 0) variant = "key";
-        if (dollar && strcmp(dollar, "$Value") == 0) variant = "value";
-        if (dollar && !variant) {
-            appendf(errs, errsz, elen, "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n",
-                    label, key, dollar);
-            bad = 1;
-            continue;
-        }
-        if (lc_plugins_resolve(w->plugin_path, base, "transform", path, sizeof(path), err,
-                               sizeof(err)) != 0) {
-            appendf(errs, errsz, elen, "%s: key '%s': %s\n", label, key, err);
-            bad = 1;
-            continue;
-        }
-        s->variant = variant ? strdup(variant) : NULL;
-        s->type = strdup(type);
-        s->alias = strdup(aliases[i]);
-        s->path = strdup(path);
-        snprintf(key, sizeof(key), "transforms.%s.", aliases[i]);
-        s->config = sub_props(c->props, key, t_skip);
-        snprintf(key, sizeof(key), "transforms.%s.negate", aliases[i]);
-        const char *neg = lc_props_get_or(c->props, key, "false");
-        if (strcmp(neg, "true") && strcmp(neg, "false")) {
-            appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
-                    label, key, neg);
-            bad = 1;
-        }
-        s->negate = strcmp(neg, "true") == 0;
-        snprintf(key, sizeof(key), "transforms.%s.predicate", aliases[i]);
-        const char *pred = lc_props_get(c->props, key);
-        c->chain_len++;
-        if (!pred || !*pred) continue;
-        int listed = 0;
-        for (int j = 0; j < np; j++) listed |= strcmp(preds[j], pred) == 0;
-        if (!listed) {
-            appendf(errs, errsz, elen, "%s: key '%s': predicate '%s' is not listed in 'predicates'\n",
-                    label, key, pred);
-            bad = 1;
-            continue;
-        }
-        snprintf(key, sizeof(key), "predicates.%s.type", pred);
-        const char *ptype = lc_props_get(c->props, key);
-        if (!ptype || !*ptype) {
-            appendf(errs, errsz, elen, "%s: missing required key '%s'\n", label, key);
-            bad = 1;
-            continue;
-        }
-        if (lc_plugins_resolve(w->plugin_path, ptype, "predicate", path, sizeof(path), err,
-                               sizeof(err)) != 0) {
-            appendf(errs, errsz, elen, "%s: key '%s': %s\n", label, key, err);
-            bad = 1;
-            continue;
-        }
-        s->pred_alias = strdup(pred);
-        s->pred_path = strdup(path);
-        snprintf(key, sizeof(key), "predicates.%s.", pred);
-        s->pred_config = sub_props(c->props, key, p_skip);
-    }
-    free_list(aliases, n);
-    free_list(preds, np);
-    return bad ? -1 : 0;
 }
 
 static const char *converter_class(const lc_converter_t *c)
@@ -452,7 +295,7 @@ static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_def
     }
     snprintf(key, sizeof(key), "%s.converter.schemas.enable", which);
     if (lc_converter_init(conv, cls, lc_props_get(p, key), err, sizeof(err)) != 0) {
-        appendf(errs, errsz, elen, "%s: key '%s.converter': %s\n", label, which, err);
+        lc_appendf(errs, errsz, elen, "%s: key '%s.converter': %s\n", label, which, err);
         return -1;
     }
     return 0;
@@ -466,7 +309,7 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
     int rc = -1;
     lua_State *L = lc_lua_new(lc_sdk_dir(), w->plugin_path, NULL, err, sizeof(err));
     if (!L) {
-        appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
         return -1;
     }
     lua_pushstring(L, c->script_path);
@@ -478,20 +321,20 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
     }
     lua_pushinteger(L, max_tasks);
     if (lc_lua_call_sdk(L, "_plan", 4, 3, err, sizeof(err)) != 0) {
-        appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
         goto out;
     }
     int nerr = (int)lua_objlen(L, -1);
     for (int i = 1; i <= nerr; i++) {
         lua_rawgeti(L, -1, i);
-        appendf(errs, errsz, elen, "%s\n", lua_tostring(L, -1));
+        lc_appendf(errs, errsz, elen, "%s\n", lua_tostring(L, -1));
         lua_pop(L, 1);
     }
     if (nerr) goto out;
     c->is_source = strcmp(lua_tostring(L, -3), "source") == 0;
     int n = (int)lua_objlen(L, -2);
     if (n < 1) {
-        appendf(errs, errsz, elen, "%s: task_configs() returned no task configs\n", label);
+        lc_appendf(errs, errsz, elen, "%s: task_configs() returned no task configs\n", label);
         goto out;
     }
     c->tasks = calloc((size_t)n, sizeof(*c->tasks));
@@ -501,7 +344,7 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
         lua_rawgeti(L, -2, i + 1);
         if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
             lc_buf_append(&b, "", 1) != 0) {
-            appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
+            lc_appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
             lc_buf_free(&b);
             free(t);
             goto out;
@@ -541,7 +384,7 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
     const char *name = lc_props_get(props, "name");
     const char *src = lc_props_source(props);
     if (!name || !*name) {
-        appendf(errs, errsz, &elen, "connector config%s%s: missing required key 'name'",
+        lc_appendf(errs, errsz, &elen, "connector config%s%s: missing required key 'name'",
                 *src ? " " : "", src);
         goto err;
     }
@@ -549,24 +392,24 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
     snprintf(label, sizeof(label), "connector '%s'", name);
     for (int i = 0; i < w->nconns; i++)
         if (strcmp(w->conns[i]->name, name) == 0) {
-            appendf(errs, errsz, &elen, "%s: a connector with this name already runs", label);
+            lc_appendf(errs, errsz, &elen, "%s: a connector with this name already runs", label);
             goto err;
         }
     const char *cls = lc_props_get(props, "connector.class");
     if (!cls || !*cls) {
-        appendf(errs, errsz, &elen, "%s: missing required key 'connector.class'", label);
+        lc_appendf(errs, errsz, &elen, "%s: missing required key 'connector.class'", label);
         goto err;
     }
     if (lc_plugins_resolve(w->plugin_path, cls, "connector", path, sizeof(path), err,
                            sizeof(err)) != 0) {
-        appendf(errs, errsz, &elen, "%s: key 'connector.class': %s", label, err);
+        lc_appendf(errs, errsz, &elen, "%s: key 'connector.class': %s", label, err);
         goto err;
     }
     c->script_path = strdup(path);
     long max_tasks = 1;
     if (parse_long(label, "tasks.max", lc_props_get_or(props, "tasks.max", "1"), 1, &max_tasks,
                    err, sizeof(err)) != 0) {
-        appendf(errs, errsz, &elen, "%s\n", err);
+        lc_appendf(errs, errsz, &elen, "%s\n", err);
         bad = 1;
     }
     bad |= init_converter(&c->key_conv, &w->key_conv, props, "key", label, errs, errsz, &elen);
@@ -575,19 +418,20 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
     c->key_conv_class = converter_class(&c->key_conv);
     c->value_conv_class = converter_class(&c->value_conv);
     bad |= lc_errors_parse(&c->errors, props, label, errs, errsz, &elen) != 0;
-    bad |= parse_chain(w, c, label, errs, errsz, &elen);
+    bad |= lc_chain_parse(w->plugin_path, c->props, label, &c->chain, &c->chain_len, errs, errsz,
+                          &elen) != 0;
     if (bad) goto err;
     if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0) goto err;
     if (!c->is_source) {
         const char *topics = lc_props_get(props, "topics");
         const char *regex = lc_props_get(props, "topics.regex");
         if ((topics && *topics) == (regex && *regex)) {
-            appendf(errs, errsz, &elen,
+            lc_appendf(errs, errsz, &elen,
                     "%s: must configure exactly one of 'topics' or 'topics.regex'", label);
             goto err;
         }
         if (topics && *topics) {
-            c->topics = split_list(topics, &c->ntopics);
+            c->topics = lc_split_list(topics, &c->ntopics);
         } else {
             c->topics = malloc(sizeof(char *));
             size_t l = strlen(regex) + 2;

@@ -1,0 +1,43 @@
+/* util: see util.h. */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char **lc_split_list(const char *s, int *n)
+{
+    char **out = NULL;
+    *n = 0;
+    char *copy = strdup(s ? s : "");
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t') tok++;
+        size_t l = strlen(tok);
+        while (l && (tok[l - 1] == ' ' || tok[l - 1] == '\t')) tok[--l] = 0;
+        if (!l) continue;
+        out = realloc(out, (size_t)(*n + 1) * sizeof(char *));
+        out[(*n)++] = strdup(tok);
+    }
+    free(copy);
+    return out;
+}
+
+void lc_free_list(char **l, int n)
+{
+    for (int i = 0; l && i < n; i++) free(l[i]);
+    free(l);
+}
+
+int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) *len += (size_t)n;
+    if (*len >= size) *len = size - 1;
+    return 0;
+}

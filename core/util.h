@@ -1,0 +1,17 @@
+/* util: small helpers the core modules share (lists, error text). Depends on libc. */
+#ifndef LC_UTIL_H
+#define LC_UTIL_H
+
+#include <stddef.h>
+
+/** Splits a comma-separated list into trimmed, non-empty items; *n gets the count.
+ * Free with lc_free_list. */
+char **lc_split_list(const char *s, int *n);
+/** Frees a list from lc_split_list; NULL is a no-op. */
+void lc_free_list(char **list, int n);
+/** Appends formatted text to buf (size bytes) at *len, never past the end. Returns 0, or -1
+ * when buf was already full. */
+int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
