@@ -151,6 +151,65 @@ static int core_loadfile(lua_State *L)
     return 1;
 }
 
+/* converter(class, schemas_enable) -> a converter object with :decode(bytes) and
+ * :encode(value, schema), so Lua tools (luaconnect test) convert exactly as tasks do. */
+static int conv_decode(lua_State *L)
+{
+    lc_converter_t *c = luaL_checkudata(L, 1, "luaconnect.converter");
+    size_t len = 0;
+    const char *data = lua_isnil(L, 2) ? NULL : luaL_checklstring(L, 2, &len);
+    char err[1024];
+    lua_pushboolean(L, 1);
+    if (lc_conv_to_lua(c, L, data, len, err, sizeof(err)) != 0) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    return 3;
+}
+
+static int conv_encode(lua_State *L)
+{
+    lc_converter_t *c = luaL_checkudata(L, 1, "luaconnect.converter");
+    lc_buf_t b = {0};
+    int is_null = 0;
+    char err[1024];
+    lua_settop(L, 3);
+    if (lc_conv_from_lua(c, L, 2, lua_isnil(L, 3) ? 0 : 3, &b, &is_null, err, sizeof(err)) != 0) {
+        lc_buf_free(&b);
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    if (is_null)
+        lua_pushnil(L);
+    else
+        lua_pushlstring(L, b.data ? b.data : "", b.len);
+    lc_buf_free(&b);
+    return 2;
+}
+
+static int core_converter(lua_State *L)
+{
+    const char *cls = luaL_checkstring(L, 1);
+    const char *schemas = luaL_optstring(L, 2, NULL);
+    char err[1024];
+    lc_converter_t *c = lua_newuserdata(L, sizeof(*c));
+    if (lc_converter_init(c, cls, schemas, err, sizeof(err)) != 0) return luaL_error(L, "%s", err);
+    if (luaL_newmetatable(L, "luaconnect.converter")) {
+        lua_newtable(L);
+        lua_pushcfunction(L, conv_decode);
+        lua_setfield(L, -2, "decode");
+        lua_pushcfunction(L, conv_encode);
+        lua_setfield(L, -2, "encode");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
 static int core_stopping(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
@@ -171,6 +230,7 @@ static int open_core(lua_State *L)
                                    {"sleep_ms", core_sleep_ms},
                                    {"loadfile", core_loadfile},
                                    {"stopping", core_stopping},
+                                   {"converter", core_converter},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -489,6 +489,94 @@ function M._sink_flush(task, offsets)
   if task._def.flush then task._def.flush(task, offsets) end
 end
 
+-- luaconnect test --------------------------------------------------------------------
+
+local RECORD_FIELDS = { "topic", "partition", "offset", "timestamp" }
+
+-- JSON text of a key or value as the input/output lines carry it: for JsonConverter the
+-- converted bytes (schemaless: with sorted keys, so output is stable), else a JSON string.
+local function line_value(json_kind, bytes)
+  if bytes == nil then return "null" end
+  if json_kind == 2 then return bytes end
+  if json_kind == 1 then return core.json_encode((core.json_decode(bytes))) end
+  return core.json_encode(bytes)
+end
+
+--- Runs a connector's transform chain offline over JSON lines (luaconnect test). key/value
+-- of each input line go through the connector's converters exactly as in a task. Returns
+-- the number of records that failed.
+function M._test_run(label, specs, kconv, vconv, kjson, vjson, path)
+  local chain = M._chain(label, specs)
+  local input = io.stdin
+  if path then input = assert(io.open(path, "rb")) end
+  local out, err_out = io.stdout, io.stderr
+  local failed, n = 0, 0
+  local function fail(stage, msg)
+    failed = failed + 1
+    err_out:write(format("error: record %d: %s: %s\n", n, stage, (tostring(msg):gsub("\n.*", ""))))
+  end
+  for line in input:lines() do
+    n = n + 1
+    local obj, jerr = core.json_decode(line)
+    if type(obj) ~= "table" then
+      fail("INPUT", jerr or "each line must be a JSON object")
+    else
+      local rec, ok, e = { headers = {} }, true, nil
+      for _, f in ipairs(RECORD_FIELDS) do
+        if obj[f] ~= nil and obj[f] ~= core.null then rec[f] = obj[f] end
+      end
+      if type(obj.headers) == "table" then
+        for k, v in pairs(obj.headers) do rec.headers[k] = v end
+      end
+      for _, part in ipairs({ "key", "value" }) do
+        local conv, is_json = part == "key" and kconv or vconv, (part == "key" and kjson or vjson) > 0
+        local raw = obj[part]
+        local bytes
+        if raw ~= nil and raw ~= core.null then
+          bytes = (is_json or type(raw) ~= "string") and core.json_encode(raw) or raw
+        end
+        if ok then
+          local good, value, schema = conv:decode(bytes)
+          if not good then
+            ok, e = false, value
+            fail(part == "key" and "KEY_CONVERTER" or "VALUE_CONVERTER", e)
+          else
+            rec[part], rec[part .. "_schema"] = value, schema
+          end
+        end
+      end
+      if ok then
+        local results, failures = M._apply_chain(chain, { rec }, { tolerant = true }, false)
+        if failures then
+          fail("TRANSFORMATION", failures[1].message)
+        else
+          for _, r in ipairs(results) do
+            local okk, kb = kconv:encode(r.key, r.key_schema)
+            local okv, vb = vconv:encode(r.value, r.value_schema)
+            if not okk then fail("KEY_CONVERTER", kb)
+            elseif not okv then fail("VALUE_CONVERTER", vb)
+            else
+              local parts = {}
+              for _, f in ipairs(RECORD_FIELDS) do
+                if r[f] ~= nil then parts[#parts + 1] = format("%q:%s", f, core.json_encode(r[f])) end
+              end
+              parts[#parts + 1] = '"key":' .. line_value(kjson, kb)
+              parts[#parts + 1] = '"value":' .. line_value(vjson, vb)
+              if r.headers and next(r.headers) ~= nil then
+                parts[#parts + 1] = '"headers":' .. core.json_encode(r.headers)
+              end
+              out:write("{", concat(parts, ","), "}\n")
+            end
+          end
+        end
+      end
+    end
+  end
+  if path then input:close() end
+  out:flush()
+  return failed
+end
+
 --- Closes the task (the script's close()).
 function M._task_close(task)
   if task._def.close then task._def.close(task) end
