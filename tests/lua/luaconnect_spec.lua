@@ -180,3 +180,83 @@ describe("transform chains", function()
     expect.error_matches(function() connect._load(bad) end, "bad.lua:2:")
   end)
 end)
+
+describe("error tolerance", function()
+  local dir = tmpdir()
+  local function write(name, text)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+    return dir .. "/" .. name
+  end
+  local picky = write("picky.lua", [[
+    local connect = require "luaconnect"
+    return connect.transform { apply = function(r)
+      if r.value == 37 then error("no 37") end
+      return r
+    end }]])
+  local drop_odd = write("drop_odd.lua", [[
+    local connect = require "luaconnect"
+    return connect.transform { apply = function(r) if r.value % 2 == 1 then return nil end return r end }]])
+  local flaky = write("flaky.lua", [[
+    local connect = require "luaconnect"
+    local calls = 0
+    return connect.transform { apply = function(r)
+      calls = calls + 1
+      if calls < 3 then connect.retriable("not yet (" .. calls .. ")") end
+      return r
+    end }]])
+
+  local function batch(n, with_offsets)
+    local recs = {}
+    for i = 1, n do
+      recs[i] = { topic = "t", value = i }
+      if with_offsets then recs[i].source_partition, recs[i].source_offset = { f = "x" }, { n = i } end
+    end
+    return recs
+  end
+
+  it("affects only the failing record of a batch (record 37 of 500)", function()
+    local chain = connect._chain("c", { { alias = "p", type = "Picky", path = picky, config = {} } })
+    local out, failures = connect._apply_chain(chain, batch(500), { tolerant = true }, false)
+    expect.eq(#out, 499)
+    expect.eq(out[36].value, 36)
+    expect.eq(out[37].value, 38)
+    expect.eq(#failures, 1)
+    expect.eq(failures[1].index, 37)
+    expect.eq(failures[1].stage, "TRANSFORMATION")
+    expect.eq(failures[1].class, "Picky")
+    expect.truthy(failures[1].message:find("picky.lua:3: no 37$"), failures[1].message)
+    expect.truthy(failures[1].trace:find("stack traceback"))
+  end)
+
+  it("keeps failures and dropped source records in order for offset tracking", function()
+    local chain = connect._chain("c", {
+      { alias = "d", path = drop_odd, config = {} },
+      { alias = "p", path = picky, config = {} },
+    })
+    local out = connect._apply_chain(connect._chain("c", { { alias = "p", path = picky, config = {} } }),
+      batch(40, true), { tolerant = true }, true)
+    expect.eq(#out, 40)
+    expect.eq(out[37]._lc, "error")
+    expect.same(out[37].record.source_offset, { n = 37 })
+    out = connect._apply_chain(chain, batch(4, true), { tolerant = true }, true)
+    expect.eq(out[1]._lc, "skip")
+    expect.same(out[1].source_offset, { n = 1 })
+    expect.eq(out[2].value, 2)
+    expect.eq(out[3]._lc, "skip")
+  end)
+
+  it("retries retriable errors within errors.retry.timeout", function()
+    local chain = connect._chain("c", { { alias = "f", path = flaky, config = {} } })
+    local out = connect._apply_chain(chain, batch(1), { tolerant = false, retry_timeout = 5000, retry_delay_max = 100 })
+    expect.eq(#out, 1)
+  end)
+
+  it("does not retry when errors.retry.timeout is 0", function()
+    local chain = connect._chain("c", { { alias = "f", path = flaky, config = {} } })
+    expect.error_matches(function()
+      connect._apply_chain(chain, batch(1), { tolerant = false, retry_timeout = 0 })
+    end, "not yet %(1%)")
+  end)
+end)
