@@ -10,4 +10,5 @@ if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh start "$work/kafka"
   LC_KAFKA_BOOTSTRAP=$(cat "$work/kafka/bootstrap")
 fi
+build/luaconnect lua bench/chain.lua "${BENCH_RECORDS:-1000000}"
 python3 bench/file_to_kafka.py "$LC_KAFKA_BOOTSTRAP" "${BENCH_LINES:-1000000}"
