@@ -315,7 +315,11 @@ local function build_step(label, spec)
   elseif spec.variant then
     error(format("%s: this transform has no $Key/$Value variants", label_t), 0)
   end
-  if def.init then cfg = def.init(cfg) or cfg end
+  if def.init then
+    local ok, res = pcall(def.init, cfg)
+    if not ok then error(format("%s: %s", label_t, tostring(res)), 0) end
+    cfg = res or cfg
+  end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
     negate = spec.negate }
   if spec.predicate then
@@ -324,7 +328,11 @@ local function build_step(label, spec)
     local pcfg, perr = M._validate(format("%s: predicate '%s'", label, p.alias), pdef.config,
       p.config, false)
     if #perr > 0 then error(concat(perr, "\n"), 0) end
-    if pdef.init then pcfg = pdef.init(pcfg) or pcfg end
+    if pdef.init then
+      local ok, res = pcall(pdef.init, pcfg)
+      if not ok then error(format("%s: predicate '%s': %s", label, p.alias, tostring(res)), 0) end
+      pcfg = res or pcfg
+    end
     step.test, step.pcfg = pdef.test, pcfg
   end
   return step
@@ -391,23 +399,40 @@ local function describe_record(rec, i, n)
 end
 M._describe_record = describe_record
 
--- Runs the chain on one record, retrying retriable errors as errors.retry.timeout allows
--- (Kafka's backoff: 300 ms doubling up to errors.retry.delay.max.ms). Returns true, or
--- false and the error (text or retriable table).
-local function process(chain, rec, out, policy)
+-- Retries a record whose first attempt failed with err, as errors.retry.timeout allows
+-- (Kafka's backoff: 300 ms doubling up to errors.retry.delay.max.ms). Returns true, or false
+-- and the last error.
+local function retry(chain, rec, out, policy, err)
+  local timeout = policy and policy.retry_timeout or 0
   local deadline, delay = nil, 300
-  while true do
-    local mark = #out
-    local ok, err = xpcall(run_chain, on_error, chain, rec, 1, out)
-    if ok then return true end
-    for j = #out, mark + 1, -1 do out[j] = nil end -- drop a partial fan-out
-    local timeout = policy and policy.retry_timeout or 0
-    if not (type(err) == "table" and err.retriable and timeout ~= 0) then return false, err end
+  while type(err) == "table" and err.retriable and timeout ~= 0 do
     local now = core.now_ms()
     deadline = deadline or (timeout < 0 and math.huge or now + timeout)
-    if now + delay > deadline then return false, err end
+    if now + delay > deadline then break end
     core.sleep_ms(delay)
     delay = math.min(delay * 2, policy.retry_delay_max or 60000)
+    local mark = #out
+    local ok
+    ok, err = xpcall(run_chain, on_error, chain, rec, 1, out)
+    if ok then return true end
+    for j = #out, mark + 1, -1 do out[j] = nil end -- drop a partial fan-out
+  end
+  return false, err
+end
+
+-- Where a batch run stopped: the record being processed and the output length before it.
+local at_record, at_mark
+
+local function skip_entry(rec)
+  return { _lc = "skip", source_partition = rec.source_partition, source_offset = rec.source_offset }
+end
+
+local function run_batch(chain, records, from, out, markers)
+  for i = from, #records do
+    local rec, mark = records[i], #out
+    at_record, at_mark = i, mark
+    run_chain(chain, rec, 1, out)
+    if markers and #out == mark and rec.source_partition ~= nil then out[mark + 1] = skip_entry(rec) end
   end
 end
 
@@ -418,16 +443,21 @@ end
 -- message, trace, record}: in order inside the output when markers is true (sources, where
 -- order matters for offsets), else in a second list. With markers, a dropped source record
 -- leaves {_lc="skip", source_partition, source_offset} so its offset is still committed.
+-- The batch runs under one xpcall; after a failure it resumes with the next record.
 function M._apply_chain(chain, records, policy, markers)
   if #chain == 0 then return records, nil end
-  local out, failures, n = {}, nil, #records
+  local out, failures, n, from = {}, nil, #records, 1
   local tolerant = policy and policy.tolerant
-  for i = 1, n do
+  while from <= n do
+    local ok, err = xpcall(run_batch, on_error, chain, records, from, out, markers)
+    if ok then break end
+    local i, mark, step = at_record, at_mark, current_step
     local rec = records[i]
-    local mark = #out
-    local ok, err = process(chain, rec, out, policy)
-    if not ok then
-      local step = current_step
+    for j = #out, mark + 1, -1 do out[j] = nil end -- drop a partial fan-out
+    ok, err = retry(chain, rec, out, policy, err)
+    if ok then
+      if markers and #out == mark and rec.source_partition ~= nil then out[mark + 1] = skip_entry(rec) end
+    else
       local trace = type(err) == "table" and err.trace or err
       local message = type(err) == "table" and err.message or tostring(err):match("^[^\n]*")
       if not tolerant then
@@ -442,10 +472,8 @@ function M._apply_chain(chain, records, policy, markers)
         failures = failures or {}
         failures[#failures + 1] = entry
       end
-    elseif markers and #out == mark and rec.source_partition ~= nil then
-      out[#out + 1] = { _lc = "skip", source_partition = rec.source_partition,
-        source_offset = rec.source_offset }
     end
+    from = i + 1
   end
   return out, failures
 end

@@ -1,0 +1,21 @@
+--- HasHeaderKey: Kafka Connect's predicate
+-- org.apache.kafka.connect.transforms.predicates.HasHeaderKey: true for records with a header
+-- called `name` (whatever its value, null included).
+local connect = require "luaconnect"
+
+return connect.predicate {
+  version = "1.0.0",
+  doc = "True for records that have a header with the given name",
+  aliases = { "HasHeaderKey", "org.apache.kafka.connect.transforms.predicates.HasHeaderKey" },
+  config = {
+    name = { type = "string", required = true, doc = "The header name.",
+      validate = function(v)
+        if v == "" then return "String must be non-empty" end
+      end },
+  },
+
+  test = function(record, cfg)
+    local h = record.headers
+    return h ~= nil and h[cfg.name] ~= nil
+  end,
+}

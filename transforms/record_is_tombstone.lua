@@ -1,0 +1,12 @@
+--- RecordIsTombstone: Kafka Connect's predicate
+-- org.apache.kafka.connect.transforms.predicates.RecordIsTombstone: true for records whose
+-- value is null (a nil value: a tombstone).
+local connect = require "luaconnect"
+
+return connect.predicate {
+  version = "1.0.0",
+  doc = "True for tombstones (records with a null value)",
+  aliases = { "RecordIsTombstone", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" },
+  config = {},
+  test = function(record) return record.value == nil end,
+}
