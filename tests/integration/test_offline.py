@@ -106,3 +106,16 @@ def test_input_file_argument_and_config_errors(tmp_path):
                        input="", capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
     assert "connector 'pipe': transform 'tag': unknown key 'fild' (did you mean 'field'?)" in p.stderr
+
+
+def test_shipped_transforms_example_matches_its_expected_output():
+    """examples/transforms: Kafka's SMT class names, a predicate, a failing record."""
+    ex = Path(__file__).resolve().parents[2] / "examples" / "transforms"
+    p = subprocess.run([str(luaconnect_bin()), "test", "orders-sink.properties", "input.jsonl"],
+                       cwd=ex, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stdout == (ex / "expected.jsonl").read_text()
+    assert p.stderr == (ex / "expected.err").read_text()
+    first = json.loads(p.stdout.splitlines()[0])
+    assert first["topic"] == "orders-eu-clean" and first["value"]["card"] == ""
+    assert "debug" not in first["value"] and first["value"]["full_name"] == "Ada"
