@@ -5,9 +5,10 @@
 --   local f, err = datetime.compile("yyyy-MM-dd'T'HH:mm:ss.SSSX")  -- nil, Java's message
 --   f:format(ms)   --> "2024-01-02T03:04:05.006Z"
 --   f:parse(text)  --> ms, or nil and 'Unparseable date: "text"'
+--   datetime.civil(epoch_day) --> year, month, day;  datetime.days(y, m, d) --> epoch day
 --
--- Depends on the SDK only for the clock. Times are epoch milliseconds (Lua numbers). Behaves as
--- new SimpleDateFormat(pattern) with setTimeZone(UTC) and the US locale does:
+-- Depends on the SDK only for the clock. Times are epoch milliseconds (Lua numbers).
+-- Behaves as new SimpleDateFormat(pattern) with setTimeZone(UTC) and the US locale does:
 --  - pattern letters G y M L d E u a H k K h m s S D F z Z X and quoted literals ('' is a
 --    quote); any other ASCII letter is "Illegal pattern character"; Y w W (week dates) are
 --    refused too, as this subset does not implement them;

@@ -74,10 +74,10 @@ describe("TimestampConverter config", function()
   end)
 
   it("needs a format for string timestamps", function()
-    expect.eq(config_error({ ["target.type"] = "string" }), "key 'format': TimestampConverter "
-      .. "requires format option to be specified when using string timestamps")
-    expect.eq(config_error({ ["target.type"] = "string", format = "  " }), "key 'format': "
-      .. "TimestampConverter requires format option to be specified when using string timestamps")
+    local want = "key 'format': TimestampConverter requires format option to be specified when "
+      .. "using string timestamps"
+    expect.truthy(config_error({ ["target.type"] = "string" }):find(want, 1, true))
+    expect.truthy(config_error({ ["target.type"] = "string", format = "  " }):find(want, 1, true))
   end)
 
   it("refuses a format SimpleDateFormat refuses", function()
