@@ -9,7 +9,8 @@
 -- a table keyed by field name and a struct field is its schema table plus `field = name`.
 -- Schema tables may be shared (cached, constants, other records): never mutate one. Build
 -- a new one (the builders here copy) and cache it per input schema with smt.cache().
--- Errors are raised with error(message, 0) and carry Kafka's text.
+-- Errors are raised with error(message, 0) and carry Kafka's text. Kafka names Java classes
+-- in "found: ..."; we name our value types (smt.type_name) or the schema type.
 --
 -- API (stable: other SMTs rely on it)
 --   smt.null, smt.is_null(v)            connect.null; true for nil and connect.null
@@ -46,9 +47,11 @@
 --                                       OPTIONAL_TIMESTAMP; smt.logical: DECIMAL, DATE, TIME,
 --                                       TIMESTAMP (logical type names)
 --   smt.path(text, version)             SingleFieldPath ("V1"/"V2"): a path, or nil and
---                                       Kafka's ConfigException text. p.steps, p.text,
+--                                       Kafka's ConfigException text. p.steps, p.n, p.text,
 --                                       p:value_from_map(m), p:field_from(schema),
---                                       p:value_from_struct(struct, schema, with_default)
+--                                       p:value_from_struct(struct, schema, with_default);
+--                                       values may come back as nil or connect.null for a
+--                                       null or missing field (test with smt.is_null)
 --   smt.field_syntax_config()           the definition of field.syntax.version
 local connect = require "luaconnect"
 local ffi = require "ffi"

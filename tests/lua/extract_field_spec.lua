@@ -138,7 +138,7 @@ describe("ExtractField config", function()
     fails(function() transform(PATH, { field = "a", ["field.syntax.version"] = "V3" }, "value") end,
       "key 'field.syntax.version': String must be one of (case insensitive): V1, V2")
     fails(function() transform(PATH, { field = "`a.b", ["field.syntax.version"] = "V2" }, "value") end,
-      "key 'field': Incomplete backtick pair in path: [`a.b], consider adding a backslash before "
+      "transform 't': key 'field': Incomplete backtick pair in path: [`a.b], consider adding a backslash before "
         .. "backtick at position 0 to escape it")
   end)
 

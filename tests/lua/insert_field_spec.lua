@@ -167,12 +167,12 @@ end)
 
 describe("InsertField config", function()
   it("needs at least one field to insert", function()
-    fails(function() transform(PATH, {}, "value") end, "No field insertion configured")
+    fails(function() transform(PATH, {}, "value") end, "transform 't': No field insertion configured")
   end)
 
   it("needs static.value with static.field", function()
     fails(function() transform(PATH, { ["static.field"] = "s" }, "value") end,
-      "key 'static.value': No value specified for static field: s")
+      "transform 't': key 'static.value': No value specified for static field: s")
   end)
 
   it("needs a $Key or $Value variant", function()

@@ -99,7 +99,7 @@ describe("SetSchemaMetadata", function()
   end)
 
   it("needs a name or a version, and an int version", function()
-    fails(function() transform(PATH, {}, "value") end, "Neither schema name nor version configured")
+    fails(function() transform(PATH, {}, "value") end, "transform 't': Neither schema name nor version configured")
     fails(function() transform(PATH, { ["schema.version"] = "x" }, "value") end,
       "key 'schema.version': expected int, got 'x'")
   end)
