@@ -78,6 +78,52 @@ static int flush_commit(snk_t *s)
     return 0;
 }
 
+/* A sink that keeps its own offsets (open_partitions() returns them, e.g. stored in the same
+ * transaction as its rows) starts each assigned partition there instead of at the group's
+ * committed offset: that is what makes an exactly-once sink. */
+static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *parts)
+{
+    lua_State *L = s->L;
+    char err[4096];
+    lc_task_push(L);
+    lua_createtable(L, parts->cnt, 0);
+    for (int i = 0; i < parts->cnt; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, parts->elems[i].topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, parts->elems[i].partition);
+        lua_setfield(L, -2, "partition");
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (lc_lua_call_sdk(L, "_sink_open_partitions", 2, 1, err, sizeof(err)) != 0) {
+        s->failed = 1;
+        snprintf(s->error, sizeof(s->error), "stage TASK_PUT: open_partitions() failed: %s", err);
+        return;
+    }
+    for (int k = 1; lua_istable(L, -1); k++) {
+        lua_rawgeti(L, -1, k);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_getfield(L, -1, "topic");
+        lua_getfield(L, -2, "partition");
+        lua_getfield(L, -3, "offset");
+        const char *topic = lua_tostring(L, -3);
+        if (topic && lua_isnumber(L, -2) && lua_isnumber(L, -1)) {
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+                parts, topic, (int32_t)lua_tointeger(L, -2));
+            if (p) {
+                p->offset = (int64_t)lua_tonumber(L, -1);
+                lc_info(s->t->ctx, "%s-%d starts at offset %lld (kept by the connector)", topic,
+                        (int)p->partition, (long long)p->offset);
+            }
+        }
+        lua_pop(L, 4);
+    }
+    lua_settop(L, 0);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -85,6 +131,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         lc_info(s->t->ctx, "assigned %d partitions", parts->cnt);
+        if (!s->failed) seek_to_script_offsets(s, parts);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else

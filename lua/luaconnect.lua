@@ -512,6 +512,13 @@ function M._sink_put(task, records)
   return failures
 end
 
+--- Partitions assigned to a sink task: the script's open_partitions(task, partitions) may
+-- return {{topic, partition, offset}, ...} to start there (offsets it keeps itself).
+function M._sink_open_partitions(task, partitions)
+  if task._def.open_partitions then return task._def.open_partitions(task, partitions) end
+  return nil
+end
+
 --- Sink flush before offsets are committed; offsets is a list of {topic, partition, offset}.
 function M._sink_flush(task, offsets)
   if task._def.flush then task._def.flush(task, offsets) end
