@@ -5,13 +5,7 @@ local smt = require "_smt"
 local null = connect.null
 
 -- fn must raise an error whose text contains text (plain, not a pattern).
-local function fails(fn, text)
-  local ok, err = pcall(fn)
-  if ok then error("expected an error containing " .. text, 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(string.format("error %q does not contain %q", tostring(err), text), 2)
-  end
-end
+local fails = expect.error_contains
 
 local function struct(fields, extra)
   local s = { type = "struct", optional = false, fields = connect.array(fields) }

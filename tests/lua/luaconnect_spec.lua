@@ -101,12 +101,7 @@ end)
 
 describe("transform chains", function()
   local dir = tmpdir()
-  local function write(name, text)
-    local f = assert(io.open(dir .. "/" .. name, "w"))
-    f:write(text)
-    f:close()
-    return dir .. "/" .. name
-  end
+  local write = file_writer(dir)
   local upper = write("upper.lua", [[
     local connect = require "luaconnect"
     return connect.transform {
@@ -183,12 +178,7 @@ end)
 
 describe("error tolerance", function()
   local dir = tmpdir()
-  local function write(name, text)
-    local f = assert(io.open(dir .. "/" .. name, "w"))
-    f:write(text)
-    f:close()
-    return dir .. "/" .. name
-  end
+  local write = file_writer(dir)
   local picky = write("picky.lua", [[
     local connect = require "luaconnect"
     return connect.transform { apply = function(r)

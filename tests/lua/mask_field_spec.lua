@@ -4,13 +4,7 @@ local null = connect.null
 local PATH = "transforms/mask_field.lua"
 local json = connect.json
 
-local function fails(fn, text)
-  local ok, err = pcall(fn)
-  if ok then error("expected an error containing " .. text, 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(string.format("error %q does not contain %q", tostring(err), text), 2)
-  end
-end
+local fails = expect.error_contains
 
 local function f(name, type_, extra)
   local t = { field = name, type = type_, optional = false }

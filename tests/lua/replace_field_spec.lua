@@ -3,13 +3,7 @@ local connect = require "luaconnect"
 local null = connect.null
 local PATH = "transforms/replace_field.lua"
 
-local function fails(fn, text)
-  local ok, err = pcall(fn)
-  if ok then error("expected an error containing " .. text, 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(string.format("error %q does not contain %q", tostring(err), text), 2)
-  end
-end
+local fails = expect.error_contains
 
 local function four_fields()
   return { type = "struct", optional = false, fields = connect.array {

@@ -43,6 +43,14 @@ expect = {
   truthy = function(v, msg)
     if not v then error(msg or "expected a true value", 2) end
   end,
+  --- fn must raise an error whose text contains text (plain, not a pattern).
+  error_contains = function(fn, text)
+    local ok, err = pcall(fn)
+    if ok then error("expected an error containing " .. text, 2) end
+    if not tostring(err):find(text, 1, true) then
+      error(string.format("error %q does not contain %q", tostring(err), text), 2)
+    end
+  end,
   error_matches = function(fn, pattern)
     local ok, err = pcall(fn)
     if ok then error("expected an error matching " .. pattern, 2) end
@@ -80,6 +88,16 @@ function tmpdir()
   os.remove(p)
   assert(os.execute("mkdir -p " .. p) == 0 or true)
   return p
+end
+
+--- Returns write(name, text) that creates dir/name with text and returns its path.
+function file_writer(dir)
+  return function(name, text)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+    return dir .. "/" .. name
+  end
 end
 
 --- A transform configured as in a connector file: transform("transforms/x.lua",
