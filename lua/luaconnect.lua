@@ -289,7 +289,9 @@ function M._plan(path, label, raw, max_tasks)
   if #errors > 0 then return def._kind, nil, errors end
   local tasks = { cfg }
   if def.task_configs then
-    tasks = def.task_configs(cfg, max_tasks)
+    local ok, res = pcall(def.task_configs, cfg, max_tasks)
+    if not ok then return def._kind, nil, { format("%s: %s", label, tostring(res)) } end
+    tasks = res
     if type(tasks) ~= "table" then
       return def._kind, nil, { format("%s: task_configs() must return a list of configs", label) }
     end
