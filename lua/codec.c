@@ -1,11 +1,17 @@
 /* codec: Kafka Connect's converters (JsonConverter, StringConverter, ByteArrayConverter)
  * between Kafka message bytes and Lua values. codec.h describes the Lua value model.
  *
- * Decoding parses with jansson and walks the tree into Lua; encoding writes JSON straight
- * into an lc_buf_t with no intermediate tree, because it runs once per produced record.
+ * Both directions run once per record, so neither builds a tree: decoding is a single-pass
+ * parser that pushes Lua values as it reads (strict RFC 8259), encoding writes JSON straight
+ * into an lc_buf_t. With schemas.enable, the schema of each record is looked up by its exact
+ * text in a per-lua_State cache (schemas repeat on every record), which holds the Lua schema
+ * table and a C-side form the payload is decoded against in the same pass. Schemaless
+ * objects whose key sequence repeats are made by a Lua constructor compiled for it (see
+ * "object shapes"), cheaper than setting each key through the C API.
  * Every walk runs inside lua_pcall (runner functions kept in the registry), so a Lua error
  * (out of memory, a failing FFI helper) unwinds to us instead of through the caller; the
- * only C resources, the jansson tree and the caller's buffer, live outside the pcall.
+ * only C resources, the string scratch buffer and the caller's buffer, live outside the
+ * pcall, and schema cache entries are userdata whose __gc frees their memory.
  *
  * Where Kafka Connect leaves a choice open, or where we differ, this is what we do:
  *  - Output spelling is Jackson's, as Kafka Connect configures it: \" \\ \b \t \n \f \r,
@@ -21,7 +27,8 @@
  *    write an envelope with "payload":null); connect.null with a schema writes that envelope.
  *  - Empty (non-NULL) bytes decode to nil for JsonConverter (Jackson reads them as missing).
  *  - uint64_t cdata above INT64_MAX are written as their exact decimal without a schema and
- *    rejected by int64 schemas; JSON integers outside int64 are rejected by jansson.
+ *    rejected by int64 schemas; JSON integers outside int64 are syntax errors (as with
+ *    jansson, which this parser replaced: error texts keep its "line L column C" form).
  *  - Empty tables: the array metatable makes [], anything else {} (codec.h). A table mixing
  *    array items with other keys, or with holes, is an error instead of silently losing data.
  *  - Schemaless tables with any non-string key are written as [[k,v],...] as Kafka Connect
@@ -38,8 +45,8 @@
 #include "codec.h"
 
 #include <float.h>
-#include <jansson.h>
 #include <lauxlib.h>
+#include <locale.h>
 #include <lualib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,6 +57,13 @@
 #include <strings.h>
 
 #define LC_CODEC_MAX_DEPTH 1000
+/* Rare paths (errors, escapes) stay out of the hot functions they would bloat. */
+#if defined(__GNUC__)
+#define LC_COLD __attribute__((noinline, cold))
+#else
+#define LC_COLD
+#endif
+#define LC_KEYS_MAX 512 /* object keys held while their objects are read (see jp_object) */
 #define LC_ARRAY_MT "luaconnect.array"
 /* LuaJIT's lua_type() for cdata; lua.h has no name for it. */
 #define LC_TCDATA 10
@@ -58,6 +72,20 @@
 
 /* Registry keys: addresses are unique, so they cannot clash with other modules' keys. */
 static char reg_array_mt, reg_box_i64, reg_box_f64, reg_classify, reg_encode, reg_decode;
+static char reg_sch_mt, reg_sch_cache;
+
+/* Bytes that end a plain run inside a JSON string, both ways: control characters, '"',
+ * '\\' and everything from 0x80 (UTF-8, checked separately). */
+static const unsigned char str_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
 
 /* ---------------------------------------------------------------- buffers */
 
@@ -143,8 +171,7 @@ typedef struct codec_ctx {
     int failed;
     const char *root; /* first word of error paths: "value", "payload", "schema" */
     int depth, nsegs;
-    int mt;    /* stack slot of the array metatable */
-    int kbase; /* stack slot of key_names[0], interned once per call; 0 when not pushed */
+    int mt; /* stack slot of the array metatable */
     codec_mode_t mode;
     const lc_converter_t *conv;
     /* encoding */
@@ -152,9 +179,22 @@ typedef struct codec_ctx {
     int has_schema;
     int is_null;
     /* decoding */
-    json_t *json;
     const void *data;
     size_t len;
+    const unsigned char *beg, *end, *p; /* the JSON text and the parser's cursor */
+    int syntax;                         /* the failure is a JSON syntax error */
+    int started;                        /* the runner ran (its failures are ours) */
+    int ordered;   /* struct payloads are read field by field, in schema order */
+    int env;       /* stack slot of the schema cache entry's environment table */
+    int unescaped; /* the last string read had escapes (it is in scratch) */
+    struct codec_state *st;
+    lc_buf_t scratch; /* unescaped strings; freed after the pcall */
+    int nks;          /* keys[] in use by the objects being read */
+    struct kspan {
+        const char *k; /* in the input; NULL: an unescaped copy is on the stack below the value */
+        size_t len;
+        int vidx; /* stack slot of the value */
+    } keys[LC_KEYS_MAX];
     seg_t segs[LC_CODEC_MAX_DEPTH + 8];
 } codec_ctx_t;
 
@@ -167,14 +207,18 @@ static void ctx_init(codec_ctx_t *x, lua_State *L, char *errstr, size_t errstr_s
     x->failed = 0;
     x->root = "value";
     x->depth = x->nsegs = 0;
-    x->mt = x->kbase = 0;
+    x->mt = 0;
     x->mode = MODE_CONV;
     x->conv = NULL;
     x->out = NULL;
     x->has_schema = x->is_null = 0;
-    x->json = NULL;
     x->data = NULL;
     x->len = 0;
+    x->beg = x->end = x->p = NULL;
+    x->syntax = x->started = x->env = x->unescaped = x->nks = x->ordered = 0;
+    x->st = NULL;
+    x->scratch.data = NULL;
+    x->scratch.len = x->scratch.cap = 0;
 }
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -267,26 +311,28 @@ static const char *type_name(lua_State *L, int idx)
     return lua_typename(L, t);
 }
 
-static void push_keys(codec_ctx_t *x)
-{
-    int i;
-
-    x->kbase = lua_gettop(x->L) + 1;
-    for (i = 0; i < K_COUNT; i++)
-        lua_pushstring(x->L, key_names[i]);
-}
+/* Upvalues of both runners (C closures made by lc_codec_init): what they use on every call,
+ * reached without a registry lookup. */
+enum {
+    UPV_MT = 1, /* the array metatable */
+    UPV_STATE,  /* codec_state_t userdata */
+    UPV_SHAPES, /* object shapes' constructors and key texts */
+    UPV_FROZEN, /* weak-keyed: decoder-built schema table -> true, or the JSON written for it */
+    UPV_KEYS,   /* key_names[0], key_names[1], ... as Lua strings */
+    UPV_COUNT = UPV_KEYS + K_COUNT - 1
+};
 
 /* t[key_names[k]] without metamethods; t must be an absolute index. */
 static inline void rawget_k(codec_ctx_t *x, int t, int k)
 {
-    lua_pushvalue(x->L, x->kbase + k);
+    lua_pushvalue(x->L, lua_upvalueindex(UPV_KEYS + k));
     lua_rawget(x->L, t);
 }
 
 /* t[key_names[k]] = top of stack (popped), raw; t absolute. */
 static inline void rawset_k(codec_ctx_t *x, int t, int k)
 {
-    lua_pushvalue(x->L, x->kbase + k);
+    lua_pushvalue(x->L, lua_upvalueindex(UPV_KEYS + k));
     lua_insert(x->L, -2);
     lua_rawset(x->L, t);
 }
@@ -313,14 +359,38 @@ static const char *const stype_json[] = {"boolean", "int8",   "int16",  "int32",
                                          "float",   "double", "bytes",  "string", "array",
                                          "map",     "struct", "unknown"};
 
-static stype_t stype_parse(const char *s, int aliases)
+/* The type named s (n bytes); aliases: accept float32/float64 too. Runs once per value
+ * encoded with a schema, hence the length switch instead of a strcmp per name. */
+static stype_t stype_parse(const char *s, size_t n, int aliases)
 {
-    int i;
+    static const stype_t by_len5[] = {ST_INT16, ST_INT32, ST_INT64, ST_FLOAT32, ST_BYTES, ST_ARRAY};
+    static const stype_t by_len6[] = {ST_FLOAT64, ST_STRING, ST_STRUCT};
+    const stype_t *c = NULL;
+    size_t i, nc = 0;
 
-    for (i = 0; i < ST_UNKNOWN; i++)
-        if (strcmp(s, stype_json[i]) == 0) return (stype_t)i;
-    if (aliases && strcmp(s, "float32") == 0) return ST_FLOAT32;
-    if (aliases && strcmp(s, "float64") == 0) return ST_FLOAT64;
+    switch (n) {
+    case 3:
+        return memcmp(s, "map", 3) == 0 ? ST_MAP : ST_UNKNOWN;
+    case 4:
+        return memcmp(s, "int8", 4) == 0 ? ST_INT8 : ST_UNKNOWN;
+    case 5:
+        c = by_len5;
+        nc = sizeof by_len5 / sizeof by_len5[0];
+        break;
+    case 6:
+        c = by_len6;
+        nc = sizeof by_len6 / sizeof by_len6[0];
+        break;
+    case 7:
+        if (memcmp(s, "boolean", 7) == 0) return ST_BOOLEAN;
+        if (aliases && memcmp(s, "float32", 7) == 0) return ST_FLOAT32;
+        if (aliases && memcmp(s, "float64", 7) == 0) return ST_FLOAT64;
+        return ST_UNKNOWN;
+    default:
+        return ST_UNKNOWN;
+    }
+    for (i = 0; i < nc; i++)
+        if (memcmp(s, stype_json[c[i]], n) == 0) return c[i];
     return ST_UNKNOWN;
 }
 
@@ -361,7 +431,8 @@ static const char helpers_lua[] =
     "  __tostring = function(a) return string.format('%.1f', a.v) end,\n"
     "})\n"
     "function h.box_f64(x) return fl(x) end\n"
-    "package.loaded['luaconnect._float'] = { new = fl, is = function(x) return istype(fl, x) end, value = num }\n"
+    "package.loaded['luaconnect._float'] = { new = fl, is = function(x) return istype(fl, x) end, "
+    "value = num }\n"
     "function h.classify(x)\n"
     "  if istype(i64, x) then\n"
     "    local u = cast(u64, x)\n"
@@ -383,6 +454,14 @@ static inline void push_reg(lua_State *L, void *key)
 {
     lua_pushlightuserdata(L, key);
     lua_rawget(L, LUA_REGISTRYINDEX);
+}
+
+/* registry[key] = top of stack (popped). */
+static void reg_set(lua_State *L, void *key)
+{
+    lua_pushlightuserdata(L, key);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
 static void push_i64(lua_State *L, uint64_t u, int is_unsigned)
@@ -432,9 +511,62 @@ static cdkind_t cdata_classify(lua_State *L, int idx, uint64_t *u, double *d)
 
 /* ---------------------------------------------------------------- JSON writing */
 
+/* Skips bytes that need no attention inside a string: printable ASCII but '"' and '\\'.
+ * Returns the first special byte in [p, e), or e. Eight bytes at a time: in these tests a
+ * special byte may also flag bytes above it (borrows propagate upwards), never below, so
+ * the lowest flag is the first special byte. */
+static inline const unsigned char *str_scan(const unsigned char *p, const unsigned char *e)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+    while (e - p >= 8) {
+        uint64_t v, q, b, m;
+        memcpy(&v, p, 8);
+        q = v ^ (ones * '"');
+        b = v ^ (ones * '\\');
+        m = (((v - ones * 0x20) & ~v) | v | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < e && !str_special[*p])
+        p++;
+    return p;
+}
+
 static int ctx_oom(codec_ctx_t *x)
 {
     return ctx_fail(x, "out of memory");
+}
+
+/* memcpy, without a libc call for the short runs JSON is made of: two overlapping fixed-size
+ * copies cover any length up to twice their size. */
+static inline void copy(char *dst, const void *src, size_t n)
+{
+    const char *s = src;
+    uint64_t a, b;
+    uint32_t c, d;
+
+    if (n >= 8) {
+        if (n > 16) {
+            memcpy(dst, s, n);
+            return;
+        }
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        memcpy(&c, s, 4);
+        memcpy(&d, s + n - 4, 4);
+        memcpy(dst, &c, 4);
+        memcpy(dst + n - 4, &d, 4);
+    } else if (n) {
+        dst[0] = s[0];
+        dst[n / 2] = s[n / 2];
+        dst[n - 1] = s[n - 1];
+    }
 }
 
 static inline int put(codec_ctx_t *x, const void *p, size_t n)
@@ -442,7 +574,7 @@ static inline int put(codec_ctx_t *x, const void *p, size_t n)
     lc_buf_t *b = x->out;
 
     if (b->cap - b->len < n && buf_grow(b, n)) return ctx_oom(x);
-    memcpy(b->data + b->len, p, n);
+    copy(b->data + b->len, p, n);
     b->len += n;
     return 0;
 }
@@ -458,14 +590,28 @@ static inline int putc_(codec_ctx_t *x, char c)
 
 #define PUTLIT(x, s) put((x), (s), sizeof(s) - 1)
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
+/* Writes u in decimal ending at end; returns its length. Two digits per division. */
 static size_t fmt_u64(char *end, uint64_t u)
 {
     char *p = end;
 
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
     return (size_t)(end - p);
 }
 
@@ -485,6 +631,55 @@ static int put_i64(codec_ctx_t *x, int64_t v)
 
     if (v < 0) tmp[sizeof tmp - ++n] = '-';
     return put(x, tmp + sizeof tmp - n, n);
+}
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* fmt_java_float's shortcut for doubles in Java's plain range, 1e-3 <= |d| < 1e7: finds the
+ * fewest fraction digits p for which m = round(|d| * 10^p) reads back as |d| (m / 10^p is
+ * one correctly rounded division of two exact numbers, what strtod computes). While
+ * |d| * 10^p < 2^50, |d|'s rounding interval spans less than 1/4 there, so m is the only
+ * candidate with p digits and the first p that works gives the shortest digits, Java's
+ * choice. Returns 0 when it cannot tell; fmt_java_float searches then. */
+static size_t fmt_double_plain(char *dst, double d)
+{
+    char digits[24], *o = dst;
+    const char *s;
+    double a = fabs(d), t;
+    uint64_t m = 0;
+    size_t n, p, i;
+
+    if (!(a >= 1e-3 && a < 1e7)) return 0;
+    for (p = 0;; p++) {
+        if (p > 22) return 0;
+        t = a * pow10_exact[p];
+        if (t >= 1125899906842624.0) return 0; /* 2^50 */
+        m = (uint64_t)(t + 0.5);
+        if ((double)m / pow10_exact[p] == a) break;
+    }
+    n = fmt_u64(digits + sizeof digits, m);
+    s = digits + sizeof digits - n;
+    if (d < 0) *o++ = '-';
+    if (p == 0) {
+        memcpy(o, s, n);
+        memcpy(o + n, ".0", 2);
+        return (size_t)(o + n + 2 - dst);
+    }
+    if (n > p) {
+        memcpy(o, s, n - p);
+        o += n - p;
+        *o++ = '.';
+        memcpy(o, s + n - p, p);
+        return (size_t)(o + p - dst);
+    }
+    *o++ = '0';
+    *o++ = '.';
+    for (i = n; i < p; i++)
+        *o++ = '0';
+    memcpy(o, s, n);
+    return (size_t)(o + n - dst);
 }
 
 /* Formats a finite d as Java's Double.toString (is_float: Float.toString of (float)d) with
@@ -565,9 +760,11 @@ static int check_finite(codec_ctx_t *x, double d)
 static int put_float(codec_ctx_t *x, double d, int is_float)
 {
     char tmp[40];
+    size_t n;
 
     if (check_finite(x, d)) return -1;
-    return put(x, tmp, fmt_java_float(tmp, d, is_float));
+    if (is_float || !(n = fmt_double_plain(tmp, d))) n = fmt_java_float(tmp, d, is_float);
+    return put(x, tmp, n);
 }
 
 /* A Lua number without a schema: integral values within 2^53 are integers (a double holds
@@ -609,72 +806,75 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *skip)
     return need + 1;
 }
 
+/* Writes a JSON string: one reservation for the text as is, more only when an escape or a
+ * U+FFFD grows it; runs of plain bytes are found with str_scan and copied at once. */
 static int put_string(codec_ctx_t *x, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, start = 0, k, skip = 1;
-    char esc[6];
+    const unsigned char *s = (const unsigned char *)str, *e = s + n, *run;
+    lc_buf_t *b = x->out;
+    size_t k, skip = 1;
+    unsigned char c;
+    char *o;
 
-    if (putc_(x, '"')) return -1;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
+    if (n > SIZE_MAX / 2 || buf_reserve(b, n + 8)) return ctx_oom(x);
+    o = b->data + b->len;
+    *o++ = '"';
+    for (;;) {
+        /* Invariant: room for the rest of the input as is, plus the closing quote. */
+        run = s;
+        s = str_scan(s, e);
+        copy(o, run, (size_t)(s - run));
+        o += s - run;
+        if (s == e) break;
+        c = *s;
+        if (c >= 0x80 && (k = utf8_seq(s, (size_t)(e - s), &skip)) != 0) {
+            memcpy(o, s, k);
+            o += k;
+            s += k;
             continue;
         }
-        if (c >= 0x80 && (k = utf8_seq(s + i, n - i, &skip)) != 0) {
-            i += k;
-            continue;
-        }
-        if (put(x, s + start, i - start)) return -1;
+        b->len = (size_t)(o - b->data);
+        if (buf_reserve(b, (size_t)(e - s) + 8)) return ctx_oom(x);
+        o = b->data + b->len;
         if (c >= 0x80) {
-            if (PUTLIT(x, "\xEF\xBF\xBD")) return -1;
-            i += skip;
-        } else {
-            esc[0] = '\\';
-            switch (c) {
-            case '"':
-                esc[1] = '"';
-                k = 2;
-                break;
-            case '\\':
-                esc[1] = '\\';
-                k = 2;
-                break;
-            case '\b':
-                esc[1] = 'b';
-                k = 2;
-                break;
-            case '\t':
-                esc[1] = 't';
-                k = 2;
-                break;
-            case '\n':
-                esc[1] = 'n';
-                k = 2;
-                break;
-            case '\f':
-                esc[1] = 'f';
-                k = 2;
-                break;
-            case '\r':
-                esc[1] = 'r';
-                k = 2;
-                break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                k = 6;
-            }
-            if (put(x, esc, k)) return -1;
-            i++;
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            s += skip;
+            continue;
         }
-        start = i;
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
+        }
+        s++;
     }
-    if (put(x, s + start, i - start)) return -1;
-    return putc_(x, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
 }
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -777,15 +977,17 @@ static int enc_schema(codec_ctx_t *x, int vidx, int sidx);
 
 /* Writes the table at idx (absolute) as a JSON array; items follow the schema at sidx
  * (absolute) or none when sidx is 0. */
-static int enc_array(codec_ctx_t *x, int idx, int sidx)
+static const char mixed_table_error[] =
+    "cannot encode a table with both array items and other keys (or holes) as an array";
+
+/* enc_array for tables whose keys lua_next does not give as 1, 2, ..., n. */
+static int enc_array_slow(codec_ctx_t *x, int idx, int sidx)
 {
     lua_State *L = x->L;
     size_t n = lua_objlen(L, idx), i;
     int top = lua_gettop(L), rc;
 
-    if (count_keys(L, idx) != n)
-        return ctx_fail(x, "cannot encode a table with both array items and other keys "
-                           "(or holes) as an array");
+    if (count_keys(L, idx) != n) return ctx_fail(x, "%s", mixed_table_error);
     if (putc_(x, '[')) return -1;
     for (i = 1; i <= n; i++) {
         if (i > 1 && putc_(x, ',')) return -1;
@@ -797,6 +999,41 @@ static int enc_array(codec_ctx_t *x, int idx, int sidx)
         if (rc) return -1;
         x->nsegs--;
         lua_pop(L, 1);
+    }
+    return putc_(x, ']');
+}
+
+/* Writes the table at idx (absolute) as a JSON array; items follow the schema at sidx
+ * (absolute) or none when sidx is 0. A sequence held in the table's array part comes from
+ * lua_next as 1, 2, ..., n and nothing else, so one pass both checks and writes it; any
+ * other order starts over in enc_array_slow. */
+static int enc_array(codec_ctx_t *x, int idx, int sidx)
+{
+    lua_State *L = x->L;
+    size_t start = x->out->len;
+    int top = lua_gettop(L), nsegs = x->nsegs, rc;
+    long long i = 0;
+
+    if (putc_(x, '[')) return -1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, top + 1) != LUA_TNUMBER || lua_tonumber(L, top + 1) != (double)(i + 1)) {
+            lua_settop(L, top);
+            x->out->len = start;
+            return enc_array_slow(x, idx, sidx);
+        }
+        if (++i > 1 && putc_(x, ',')) return -1;
+        seg_index(x, i);
+        rc = sidx ? enc_schema(x, top + 2, sidx) : enc_plain(x, top + 2);
+        if (rc) {
+            /* As if the table had been checked first, as enc_array_slow does. */
+            if (!x->failed || count_keys(L, idx) == lua_objlen(L, idx)) return -1;
+            x->failed = 0;
+            x->nsegs = nsegs;
+            return ctx_fail(x, "%s", mixed_table_error);
+        }
+        x->nsegs--;
+        lua_settop(L, top + 1);
     }
     return putc_(x, ']');
 }
@@ -999,16 +1236,17 @@ static int schema_type(codec_ctx_t *x, int sidx, stype_t *st)
 {
     lua_State *L = x->L;
     const char *s;
+    size_t n;
 
     if (lua_type(L, sidx) != LUA_TTABLE)
         return ctx_fail(x, "schema must be a table, got %s", type_name(L, sidx));
     rawget_k(x, sidx, K_TYPE);
-    s = lua_tostring(L, -1);
     if (lua_type(L, -1) != LUA_TSTRING) {
         lua_pop(L, 1);
         return ctx_fail(x, "schema has no \"type\" string");
     }
-    *st = stype_parse(s, 1);
+    s = lua_tolstring(L, -1, &n);
+    *st = stype_parse(s, n, 1);
     if (*st == ST_UNKNOWN) {
         ctx_fail(x, "unknown schema type '%s'", s);
         lua_pop(L, 1);
@@ -1428,6 +1666,33 @@ static int enc_string_conv(codec_ctx_t *x, int vidx)
     return ctx_fail(x, "StringConverter cannot encode a %s", type_name(L, vidx));
 }
 
+/* write_schema, but a schema table the decoder built (immutable, see codec.h) is written once
+ * and its text kept in the weak-keyed UPV_FROZEN table: every record carries the same. */
+static int put_schema(codec_ctx_t *x, int sidx)
+{
+    lua_State *L = x->L;
+    size_t start = x->out->len, n;
+    const char *s;
+    int t;
+
+    lua_pushvalue(L, sidx);
+    lua_rawget(L, lua_upvalueindex(UPV_FROZEN));
+    t = lua_type(L, -1);
+    if (t == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &n);
+        lua_pop(L, 1);
+        return put(x, s, n);
+    }
+    lua_pop(L, 1);
+    if (write_schema(x, sidx, 0)) return -1;
+    if (t == LUA_TBOOLEAN) {
+        lua_pushvalue(L, sidx);
+        lua_pushlstring(L, x->out->data + start, x->out->len - start);
+        lua_rawset(L, lua_upvalueindex(UPV_FROZEN));
+    }
+    return 0;
+}
+
 /* Runs inside lua_pcall: (ctx, value, schema-or-nil). */
 static int enc_runner(lua_State *L)
 {
@@ -1436,8 +1701,7 @@ static int enc_runner(lua_State *L)
     size_t n;
     const char *s;
 
-    push_reg(L, &reg_array_mt);
-    x->mt = lua_gettop(L);
+    x->mt = lua_upvalueindex(UPV_MT);
     if (x->mode == MODE_SORTED) {
         enc_plain(x, 2);
         return 0;
@@ -1459,11 +1723,10 @@ static int enc_runner(lua_State *L)
         put(x, s, n);
         break;
     case LC_CONV_JSON:
-        if (x->has_schema) push_keys(x);
         if (c->schemas_enable) {
             if (PUTLIT(x, "{\"schema\":")) break;
             x->root = "schema";
-            if (x->has_schema ? write_schema(x, 3, 0) : PUTLIT(x, "null")) break;
+            if (x->has_schema ? put_schema(x, 3) : PUTLIT(x, "null")) break;
             x->root = "value";
             x->nsegs = 0;
             if (PUTLIT(x, ",\"payload\":")) break;
@@ -1475,22 +1738,26 @@ static int enc_runner(lua_State *L)
     return 0;
 }
 
-/* Calls the runner stored under key with ctx and nargs values already pushed; leaves nres
- * results on success and nothing on failure. */
-static int run_protected(codec_ctx_t *x, void *key, int nargs, int nres)
+/* Pushes the runner stored under key and x, the start of a run_protected call. */
+static int push_runner(codec_ctx_t *x, void *key)
 {
-    lua_State *L = x->L;
-    int base = lua_gettop(L) - nargs, status;
-
-    push_reg(L, key);
-    if (!lua_isfunction(L, -1)) {
-        lua_settop(L, base);
+    push_reg(x->L, key);
+    if (!lua_isfunction(x->L, -1)) {
+        lua_pop(x->L, 1);
         set_err(x->errstr, x->errstr_size, "codec not initialised (call lc_codec_init)");
         return -1;
     }
-    lua_insert(L, base + 1);
-    lua_pushlightuserdata(L, x);
-    lua_insert(L, base + 2);
+    lua_pushlightuserdata(x->L, x);
+    return 0;
+}
+
+/* Calls the runner that push_runner pushed, followed by nargs values; leaves nres results on
+ * success and nothing on failure. */
+static int run_protected(codec_ctx_t *x, int nargs, int nres)
+{
+    lua_State *L = x->L;
+    int base = lua_gettop(L) - nargs - 2, status;
+
     status = lua_pcall(L, nargs + 1, nres, 0);
     if (status) {
         const char *m = lua_tostring(L, -1);
@@ -1534,12 +1801,13 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
     x.conv = c;
     x.out = out;
     x.has_schema = sidx != 0;
+    if (push_runner(&x, &reg_encode)) return -1;
     lua_pushvalue(L, vidx);
     if (sidx)
         lua_pushvalue(L, sidx);
     else
         lua_pushnil(L);
-    if (run_protected(&x, &reg_encode, 2, 0)) {
+    if (run_protected(&x, 2, 0)) {
         out->len = 0;
         return -1;
     }
@@ -1564,36 +1832,563 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
     ctx_init(&x, L, errstr, errstr_size);
     x.mode = MODE_SORTED;
     x.out = out;
+    if (push_runner(&x, &reg_encode)) return -1;
     lua_pushvalue(L, idx);
     lua_pushnil(L);
-    if (run_protected(&x, &reg_encode, 2, 0)) {
+    if (run_protected(&x, 2, 0)) {
         out->len = start;
         return -1;
     }
     return 0;
 }
 
-/* ---------------------------------------------------------------- decoding */
+/* ---------------------------------------------------------------- JSON reading */
 
-static const char *json_kind(const json_t *j)
+/* The parser reads x->beg..x->end at the cursor x->p and pushes Lua values as it goes, with
+ * no tree in between. Strings without escapes are pushed straight from the input, others
+ * are unescaped into x->scratch first. A syntax error names its line and column (lines
+ * count '\n', columns count characters, as jansson did); any other failure is checked
+ * against the whole text afterwards (dec_recheck), so a syntax error anywhere still wins,
+ * as it did when a full parse came first. The reading functions below call no Lua API, so
+ * they also run outside lua_pcall. */
+
+LC_COLD static int jp_fail(codec_ctx_t *x, const unsigned char *at, const char *fmt, ...)
 {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
+    const unsigned char *q;
+    char msg[256];
+    int line = 1, col = 0;
+    va_list ap;
+
+    if (x->failed) return -1;
+    x->failed = x->syntax = 1;
+    for (q = x->beg; q < at; q++) {
+        if (*q == '\n') {
+            line++;
+            col = 0;
+        } else if ((*q & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    if (at < x->end) col++; /* the offending character itself; at the end, the last one */
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    set_err(x->errstr, x->errstr_size, "invalid JSON at line %d column %d: %s", line, col, msg);
+    return -1;
+}
+
+/* "unexpected <what is at at>[, expected <expected>]". */
+LC_COLD static int jp_unexpected(codec_ctx_t *x, const unsigned char *at, const char *expected)
+{
+    char what[16];
+
+    if (at >= x->end) return jp_fail(x, at, "unexpected end of input");
+    if (*at >= 0x20 && *at < 0x7F)
+        snprintf(what, sizeof what, "'%c'", *at);
+    else
+        snprintf(what, sizeof what, "byte 0x%02X", *at);
+    return jp_fail(x, at, "unexpected %s%s%s", what, expected ? ", expected " : "",
+                   expected ? expected : "");
+}
+
+static inline const unsigned char *jp_ws(const unsigned char *p, const unsigned char *e)
+{
+    while (p < e && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+static inline int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int jp_lit(codec_ctx_t *x, const char *lit, size_t n)
+{
+    const unsigned char *p = x->p;
+    size_t i;
+
+    if ((size_t)(x->end - p) >= n && memcmp(p, lit, n) == 0) {
+        x->p = p + n;
+        return 0;
+    }
+    for (i = 0; i < n && p + i < x->end && p[i] == (unsigned char)lit[i]; i++)
+        ;
+    return jp_unexpected(x, p + i, lit);
+}
+
+/* Reads the four hex digits of the \u escape at p (the backslash); -1 when they are not. */
+static int hex4(const unsigned char *p, const unsigned char *e, uint32_t *cp)
+{
+    uint32_t v = 0;
+    int i, c;
+
+    if (e - p < 6 || p[0] != '\\' || p[1] != 'u') return -1;
+    for (i = 2; i < 6; i++) {
+        c = p[i];
+        if (is_digit((unsigned char)c))
+            c -= '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            c = (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | (uint32_t)c;
+    }
+    *cp = v;
+    return 0;
+}
+
+static size_t utf8_put(unsigned char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The rest of a string from its first escape at p: unescaped into x->scratch when out is
+ * given, else only checked. */
+LC_COLD static int jp_string_esc(codec_ctx_t *x, const unsigned char *start, const unsigned char *p,
+                                 const char **out, size_t *outn)
+{
+    lc_buf_t *b = &x->scratch;
+    const unsigned char *e = x->end, *run = start;
+    unsigned char u8[4], c;
+    uint32_t cp, lo;
+    size_t k, skip;
+
+    b->len = 0;
+    for (;;) {
+        if (out && lc_buf_append(b, run, (size_t)(p - run))) return ctx_oom(x);
+        if (p >= e) return jp_fail(x, p, "unexpected end of input in a string");
+        c = *p;
+        if (c == '"') break;
+        if (c >= 0x80) {
+            if (!(k = utf8_seq(p, (size_t)(e - p), &skip)))
+                return jp_fail(x, p, "invalid UTF-8 in string");
+            run = p;
+            p += k;
+            if (out && lc_buf_append(b, run, k)) return ctx_oom(x);
+        } else if (c != '\\') {
+            return jp_fail(x, p, "control character 0x%02X in string (must be escaped)", c);
+        } else {
+            if (p + 1 >= e) return jp_fail(x, p + 1, "unexpected end of input in a string");
+            k = 1;
+            switch (p[1]) {
+            case '"':
+            case '\\':
+            case '/':
+                u8[0] = p[1];
+                break;
+            case 'b':
+                u8[0] = '\b';
+                break;
+            case 'f':
+                u8[0] = '\f';
+                break;
+            case 'n':
+                u8[0] = '\n';
+                break;
+            case 'r':
+                u8[0] = '\r';
+                break;
+            case 't':
+                u8[0] = '\t';
+                break;
+            case 'u':
+                if (hex4(p, e, &cp))
+                    return jp_fail(x, p, "invalid \\u escape (4 hex digits needed)");
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return jp_fail(x, p, "invalid \\u%04X: a low surrogate without a high one",
+                                   (unsigned)cp);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (hex4(p + 6, e, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return jp_fail(x, p,
+                                       "invalid \\u%04X: a high surrogate without a low one "
+                                       "after it",
+                                       (unsigned)cp);
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                }
+                k = utf8_put(u8, cp);
+                p += 4;
+                break;
+            default:
+                return jp_unexpected(x, p + 1, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)");
+            }
+            p += 2;
+            if (out && lc_buf_append(b, u8, k)) return ctx_oom(x);
+        }
+        run = p;
+        p = str_scan(p, e);
+    }
+    if (out) {
+        *out = b->data ? b->data : "";
+        *outn = b->len;
+    }
+    x->p = p + 1;
+    x->unescaped = 1;
+    return 0;
+}
+
+/* Reads the string at x->p (its opening quote). *out points into the input or into
+ * x->scratch (valid until the next string); out NULL: only check it. */
+static inline int jp_string(codec_ctx_t *x, const char **out, size_t *outn)
+{
+    const unsigned char *p = x->p + 1, *e = x->end, *start = p;
+    size_t k, skip;
+
+    for (;;) {
+        p = str_scan(p, e);
+        if (p >= e) return jp_fail(x, p, "unexpected end of input in a string");
+        if (*p == '"') break;
+        if (*p < 0x80) {
+            if (*p == '\\') return jp_string_esc(x, start, p, out, outn);
+            return jp_fail(x, p, "control character 0x%02X in string (must be escaped)", *p);
+        }
+        if (!(k = utf8_seq(p, (size_t)(e - p), &skip)))
+            return jp_fail(x, p, "invalid UTF-8 in string");
+        p += k;
+    }
+    if (out) {
+        *out = (const char *)start;
+        *outn = (size_t)(p - start);
+    }
+    x->p = p + 1;
+    x->unescaped = 0;
+    return 0;
+}
+
+typedef struct {
+    int is_int;
+    int64_t i;
+    double d;
+} jnum_t;
+
+/* strtod on a NUL-terminated copy of the number (the input is not terminated), with the
+ * locale's decimal point as jansson does. */
+LC_COLD static int jp_strtod(codec_ctx_t *x, const unsigned char *s, size_t n, double *d)
+{
+    char small[64], *buf = small, *dot;
+    char dp = localeconv()->decimal_point[0];
+
+    if (n >= sizeof small && !(buf = malloc(n + 1))) return ctx_oom(x);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (dp && dp != '.' && (dot = memchr(buf, '.', n))) *dot = dp;
+    *d = strtod(buf, NULL);
+    if (buf != small) free(buf);
+    if (isinf(*d))
+        return jp_fail(x, s, "number out of range: %.*s", n > 40 ? 40 : (int)n, (const char *)s);
+    return 0;
+}
+
+/* Reads the number at x->p. Integers must fit int64 (as with jansson); other numbers are
+ * doubles, exact: m * 10^e in one rounding when m < 2^53 and |e| <= 22 (both factors
+ * exact), else strtod. */
+static int jp_number(codec_ctx_t *x, jnum_t *v)
+{
+    const unsigned char *p = x->p, *e = x->end, *start = p, *ip, *ie, *fp = NULL, *fe = NULL, *q;
+    uint64_t m = 0;
+    int neg = 0, ex = 0, exneg = 0, nd = 0, e10;
+    double d;
+
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    ip = p;
+    if (p >= e || !is_digit(*p)) return jp_unexpected(x, p, "a digit");
+    if (*p == '0') {
+        p++;
+        if (p < e && is_digit(*p)) return jp_fail(x, p, "invalid number (leading zero)");
+    } else {
+        while (p < e && is_digit(*p))
+            p++;
+    }
+    ie = p;
+    if (p < e && *p == '.') {
+        fp = ++p;
+        if (p >= e || !is_digit(*p)) return jp_unexpected(x, p, "a digit after '.'");
+        while (p < e && is_digit(*p))
+            p++;
+        fe = p;
+    }
+    if (p < e && (*p | 0x20) == 'e') {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) exneg = *p++ == '-';
+        if (p >= e || !is_digit(*p)) return jp_unexpected(x, p, "a digit in the exponent");
+        for (; p < e && is_digit(*p); p++)
+            if (ex < 100000) ex = ex * 10 + (*p - '0');
+    } else if (!fp) {
+        x->p = p;
+        if (ie - ip > 19) goto int_range;
+        for (q = ip; q < ie; q++)
+            m = m * 10 + (uint64_t)(*q - '0');
+        if (m > (uint64_t)INT64_MAX + (uint64_t)neg) goto int_range;
+        v->is_int = 1;
+        v->i = !neg ? (int64_t)m : m > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)m;
+        return 0;
+    }
+    x->p = p;
+    v->is_int = 0;
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    for (q = ip; q < (fp ? fe : ie) && nd <= 19; q++) {
+        if (q == ie) q = fp;
+        if (m || *q != '0') {
+            m = m * 10 + (uint64_t)(*q - '0');
+            nd++;
+        }
+    }
+    e10 = (exneg ? -ex : ex) - (fp ? (int)(fe - fp) : 0);
+    if (nd <= 19 && (m == 0 || (m <= (1ull << 53) && e10 >= -22 && e10 <= 22))) {
+        d = (double)m;
+        if (m) d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+        v->d = neg ? -d : d;
+        return 0;
+    }
+#else
+    (void)nd;
+    (void)e10;
+    (void)d;
+#endif
+    return jp_strtod(x, start, (size_t)(p - start), &v->d);
+int_range:
+    return jp_fail(x, start, "integer out of range (64 bits): %.*s",
+                   (int)(p - start) > 40 ? 40 : (int)(p - start), (const char *)start);
+}
+
+static inline int is_value_start(unsigned char c)
+{
+    return c == '{' || c == '[' || c == '"' || c == '-' || is_digit(c) || c == 't' || c == 'f' ||
+           c == 'n';
+}
+
+static int jp_skip(codec_ctx_t *x, int depth);
+
+/* Skips the array or object at x->p; depth counts the levels around it. */
+static int jp_skip_container(codec_ctx_t *x, int depth)
+{
+    const unsigned char *e = x->end;
+    int obj = *x->p == '{';
+    unsigned char close = obj ? '}' : ']';
+
+    x->p = jp_ws(x->p + 1, e);
+    if (x->p < e && *x->p == close) {
+        x->p++;
+        return 0;
+    }
+    for (;;) {
+        if (obj) {
+            if (x->p >= e || *x->p != '"') return jp_unexpected(x, x->p, "a string key");
+            if (jp_string(x, NULL, NULL)) return -1;
+            x->p = jp_ws(x->p, e);
+            if (x->p >= e || *x->p != ':') return jp_unexpected(x, x->p, "':'");
+            x->p = jp_ws(x->p + 1, e);
+        }
+        if (jp_skip(x, depth)) return -1;
+        x->p = jp_ws(x->p, e);
+        if (x->p < e && *x->p == ',') {
+            x->p = jp_ws(x->p + 1, e);
+            continue;
+        }
+        if (x->p < e && *x->p == close) {
+            x->p++;
+            return 0;
+        }
+        return jp_unexpected(x, x->p, obj ? "',' or '}'" : "',' or ']'");
     }
 }
+
+/* Skips (and checks) the value at x->p. */
+static int jp_skip(codec_ctx_t *x, int depth)
+{
+    jnum_t v;
+
+    if (x->p >= x->end) return jp_unexpected(x, x->p, NULL);
+    switch (*x->p) {
+    case '"':
+        return jp_string(x, NULL, NULL);
+    case 't':
+        return jp_lit(x, "true", 4);
+    case 'f':
+        return jp_lit(x, "false", 5);
+    case 'n':
+        return jp_lit(x, "null", 4);
+    case '[':
+    case '{':
+        if (depth >= LC_CODEC_MAX_DEPTH) {
+            x->nsegs = 0;
+            return ctx_fail(x, "nesting too deep (more than %d levels)", LC_CODEC_MAX_DEPTH);
+        }
+        return jp_skip_container(x, depth + 1);
+    default:
+        if (*x->p == '-' || is_digit(*x->p)) return jp_number(x, &v);
+        return jp_unexpected(x, x->p, "a JSON value");
+    }
+}
+
+/* Counts the items of the array at x->p, leaving x->p after it. */
+static int jp_count_items(codec_ctx_t *x, size_t *n)
+{
+    const unsigned char *e = x->end;
+
+    *n = 0;
+    x->p = jp_ws(x->p + 1, e);
+    if (x->p < e && *x->p == ']') {
+        x->p++;
+        return 0;
+    }
+    for (;;) {
+        if (jp_skip(x, x->depth)) return -1;
+        ++*n;
+        x->p = jp_ws(x->p, e);
+        if (x->p < e && *x->p == ',') {
+            x->p = jp_ws(x->p + 1, e);
+            continue;
+        }
+        if (x->p < e && *x->p == ']') {
+            x->p++;
+            return 0;
+        }
+        return jp_unexpected(x, x->p, "',' or ']'");
+    }
+}
+
+/* After a value: moves past ',' (returns 1: another member follows) or the closing byte
+ * (returns 0), else fails (-1). */
+static inline int jp_next(codec_ctx_t *x, unsigned char close)
+{
+    const unsigned char *e = x->end;
+
+    x->p = jp_ws(x->p, e);
+    if (x->p < e && *x->p == ',') {
+        x->p = jp_ws(x->p + 1, e);
+        return 1;
+    }
+    if (x->p < e && *x->p == close) {
+        x->p++;
+        return 0;
+    }
+    return jp_unexpected(x, x->p, close == '}' ? "',' or '}'" : "',' or ']'");
+}
+
+/* Reads an object key and its ':' (x->p at the key's quote, or what is there instead). */
+static inline int jp_key(codec_ctx_t *x, const char **k, size_t *kn)
+{
+    const unsigned char *e = x->end;
+
+    if (x->p >= e || *x->p != '"') return jp_unexpected(x, x->p, "a string key");
+    if (jp_string(x, k, kn)) return -1;
+    x->p = jp_ws(x->p, e);
+    if (x->p >= e || *x->p != ':') return jp_unexpected(x, x->p, "':'");
+    x->p = jp_ws(x->p + 1, e);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- building tables */
+
+/* A container's items stay on the Lua stack until its end, so its table is made once with
+ * the right size instead of growing by rehashes. Past PEND_MAX items, or deep in the stack
+ * (a C function gets LUAI_MAXCSTACK slots; nested levels in direct mode need about three
+ * each, a thousand levels deep), the table is made and filled as items come. */
+#ifndef LUAI_MAXCSTACK
+#define LUAI_MAXCSTACK 8000
+#endif
+#define PEND_MAX 32
+#define PEND_TOP (LUAI_MAXCSTACK / 2)
+
+typedef struct {
+    int base;   /* the table ends up at base + 1 */
+    int n;      /* items (or pairs) so far */
+    int direct; /* the table exists at base + 1 */
+    int obj;
+} tb_t;
+
+/* ctx_enter for a container that may keep up to PEND_MAX pairs on the stack: *pend says
+ * whether it may (one lua_checkstack for both). */
+static int ctx_enter_pend(codec_ctx_t *x, int *pend)
+{
+    int top = lua_gettop(x->L);
+
+    if (x->depth >= LC_CODEC_MAX_DEPTH) {
+        x->nsegs = 0;
+        return ctx_fail(x, "nesting too deep (more than %d levels)", LC_CODEC_MAX_DEPTH);
+    }
+    *pend = top + 2 * PEND_MAX + 8 <= PEND_TOP && lua_checkstack(x->L, 2 * PEND_MAX + 8);
+    if (!*pend && !lua_checkstack(x->L, 8)) return ctx_fail(x, "Lua stack exhausted");
+    x->depth++;
+    return 0;
+}
+
+/* Starts a table after ctx_enter_pend. */
+static inline void tb_begin(lua_State *L, tb_t *b, int obj, int pend)
+{
+    b->base = lua_gettop(L);
+    b->n = 0;
+    b->obj = obj;
+    b->direct = !pend;
+    if (b->direct) lua_createtable(L, 0, 0);
+}
+
+static void tb_flush(lua_State *L, tb_t *b, int extra)
+{
+    int i, n = b->n, base = b->base;
+
+    lua_createtable(L, b->obj ? 0 : n + extra, b->obj ? n + extra : 0);
+    for (i = 0; i < n; i++) {
+        if (b->obj) {
+            lua_pushvalue(L, base + 1 + 2 * i);
+            lua_pushvalue(L, base + 2 + 2 * i);
+            lua_rawset(L, -3);
+        } else {
+            lua_pushvalue(L, base + 1 + i);
+            lua_rawseti(L, -2, i + 1);
+        }
+    }
+    if (n) {
+        lua_replace(L, base + 1);
+        lua_settop(L, base + 1);
+    }
+    b->direct = 1;
+}
+
+/* After pushing an item, or a key and its value. */
+static inline void tb_add(lua_State *L, tb_t *b)
+{
+    b->n++;
+    if (b->direct) {
+        if (b->obj)
+            lua_rawset(L, b->base + 1);
+        else
+            lua_rawseti(L, b->base + 1, b->n);
+    } else if (b->n == PEND_MAX) {
+        tb_flush(L, b, PEND_MAX);
+    }
+}
+
+static inline void tb_end(lua_State *L, tb_t *b)
+{
+    if (!b->direct) tb_flush(L, b, 0);
+}
+
+/* ---------------------------------------------------------------- decoding, no schema */
 
 static inline void push_null_or_nil(lua_State *L, int top)
 {
@@ -1603,95 +2398,781 @@ static inline void push_null_or_nil(lua_State *L, int top)
         lua_pushlightuserdata(L, NULL);
 }
 
-/* Pushes the JSON value j with the schemaless rules of codec.h; top: null becomes nil. */
-static int dec_plain(codec_ctx_t *x, json_t *j, int top)
+static void push_jnum(lua_State *L, const jnum_t *v)
+{
+    if (v->is_int)
+        push_i64(L, (uint64_t)v->i, 0);
+    else if (v->d == floor(v->d))
+        push_boxed_double(L, v->d); /* so that 1.0 is written back as 1.0, not 1 */
+    else
+        lua_pushnumber(L, v->d);
+}
+
+/* ---------------------------------------------------------------- object shapes */
+
+/* Objects in a stream of records mostly share their keys. When a key sequence (a shape)
+ * keeps coming, it gets a Lua constructor, function(v1, ..., vn) return {k1 = v1,
+ * ..., kn = vn} end: LuaJIT copies its table template with the keys already hashed and the
+ * size right, twice as fast as making the table and setting each key through the C API.
+ * Shapes live in a direct-mapped cache in the codec state; the constructors and the key
+ * texts (which shape_t points into) in the shape table, the decode runner's upvalue 3. */
+#define LC_SHAPES 256
+#define LC_SHAPE_TEXT_MAX 1024
+#define SHAPE_TABLE lua_upvalueindex(UPV_SHAPES)
+
+typedef struct {
+    uint32_t hash;
+    int nkeys;        /* 0: an empty slot */
+    int compiled;     /* shape table [2 * slot + 1] holds its constructor */
+    const char *text; /* each key after its length byte (shape table [2 * slot + 2]) or NULL */
+    size_t len;
+} shape_t;
+
+/* Per lua_State: the schema cache entries matched last (by memcmp, before any hashing; a few,
+ * since key and value schemas alternate), the cache table's size and the object shapes. A
+ * userdata whose environment table keeps recent[] alive. */
+#define LC_SCHEMA_CACHE_MAX 256
+#define LC_SCHEMA_RECENT 4
+
+typedef struct codec_state {
+    struct sch_entry *recent[LC_SCHEMA_RECENT];
+    int next, cached;
+    shape_t shapes[LC_SHAPES];
+} codec_state_t;
+
+typedef struct kspan kspan_t;
+
+/* Up to eight bytes of s as a number, for hashing (overlapping loads, no byte loop and no
+ * store to memory, which would stall the load that follows). */
+static inline uint64_t load_upto8(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t v;
+    uint32_t a, b;
+
+    if (n >= 8) {
+        memcpy(&v, s, 8);
+        return v;
+    }
+    if (n >= 4) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        return (uint64_t)a << 32 | b;
+    }
+    return n ? (uint64_t)u[0] << 16 | (uint64_t)u[n / 2] << 8 | u[n - 1] : 0;
+}
+
+/* Hashes the keys' lengths and first and last eight bytes; 0 when they cannot be a shape. */
+static uint32_t shape_hash(const kspan_t *ks, int n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15u ^ (uint64_t)n;
+    size_t total = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        size_t len = ks[i].len;
+        if (len > 255) return 0;
+        total += len + 1;
+        h = (h ^ len ^ load_upto8(ks[i].k, len)) * 0xFF51AFD7ED558CCDu;
+        if (len > 8) h = (h ^ load_upto8(ks[i].k + len - 8, 8)) * 0xC4CEB9FE1A85EC53u;
+        h ^= h >> 29;
+    }
+    if (total > LC_SHAPE_TEXT_MAX) return 0;
+    return (uint32_t)(h >> 32) | 1;
+}
+
+static int shape_equal(const shape_t *sh, const kspan_t *ks, int n)
+{
+    const unsigned char *t = (const unsigned char *)sh->text;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (*t != ks[i].len || memcmp(t + 1, ks[i].k, ks[i].len) != 0) return 0;
+        t += 1 + ks[i].len;
+    }
+    return 1;
+}
+
+/* Builds and stores the constructor of slot's shape; -1 leaves the slot without one. */
+static int shape_compile(codec_ctx_t *x, int slot, const kspan_t *ks, int n)
 {
     lua_State *L = x->L;
-    void *it;
-    size_t i, n;
-    double d = 0;
+    lc_buf_t *b = &x->scratch;
+    char tmp[16];
+    int i, ok = 1;
+    size_t j;
 
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        if (ctx_enter(x)) return -1;
-        lua_createtable(L, 0, (int)json_object_size(j));
-        for (it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
-            const char *k = json_object_iter_key(it);
-            size_t klen = json_object_iter_key_len(it);
-            lua_pushlstring(L, k, klen);
-            seg_key(x, k, klen);
-            if (dec_plain(x, json_object_iter_value(it), 0)) return -1;
-            x->nsegs--;
-            lua_rawset(L, -3);
+    b->len = 0;
+    ok &= !lc_buf_append(b, "return function(", 16);
+    for (i = 0; i < n; i++) {
+        snprintf(tmp, sizeof tmp, i ? ",v%d" : "v%d", i + 1);
+        ok &= !lc_buf_append(b, tmp, strlen(tmp));
+    }
+    ok &= !lc_buf_append(b, ") return {", 10);
+    for (i = 0; i < n; i++) {
+        ok &= !lc_buf_append(b, "[\"", 2);
+        for (j = 0; j < ks[i].len; j++) {
+            unsigned char c = (unsigned char)ks[i].k[j];
+            if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+                ok &= !lc_buf_append(b, &c, 1);
+            } else {
+                snprintf(tmp, sizeof tmp, "\\%03u", c);
+                ok &= !lc_buf_append(b, tmp, 4);
+            }
         }
-        x->depth--;
-        return 0;
-    case JSON_ARRAY:
-        if (ctx_enter(x)) return -1;
-        n = json_array_size(j);
-        lua_createtable(L, (int)n, 0);
-        for (i = 0; i < n; i++) {
-            seg_index(x, (long long)i + 1);
-            if (dec_plain(x, json_array_get(j, i), 0)) return -1;
-            x->nsegs--;
-            lua_rawseti(L, -2, (int)i + 1);
-        }
-        lua_pushvalue(L, x->mt);
-        lua_setmetatable(L, -2);
-        x->depth--;
-        return 0;
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(j), json_string_length(j));
-        return 0;
-    case JSON_INTEGER:
-        push_i64(L, (uint64_t)json_integer_value(j), 0);
-        return 0;
-    case JSON_REAL:
-        d = json_real_value(j);
-        /* Boxed so that 1.0 is written back as 1.0, not 1. */
-        if (d == floor(d))
-            push_boxed_double(L, d);
-        else
-            lua_pushnumber(L, d);
-        return 0;
-    case JSON_TRUE:
-        lua_pushboolean(L, 1);
-        return 0;
-    case JSON_FALSE:
-        lua_pushboolean(L, 0);
-        return 0;
-    case JSON_NULL:
-        push_null_or_nil(L, top);
+        snprintf(tmp, sizeof tmp, "\"]=v%d,", i + 1);
+        ok &= !lc_buf_append(b, tmp, strlen(tmp));
+    }
+    ok &= !lc_buf_append(b, "} end", 5);
+    if (!ok) return -1;
+    if (luaL_loadbuffer(L, b->data, b->len, "=luaconnect.codec.shape")) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_call(L, 0, 1);
+    lua_rawseti(L, SHAPE_TABLE, 2 * slot + 1);
+    return 0;
+}
+
+/* Records the shape of ks[0..n) in its slot, replacing what was there. */
+static void shape_set(codec_ctx_t *x, shape_t *sh, int slot, uint32_t h, const kspan_t *ks, int n)
+{
+    lua_State *L = x->L;
+    char text[LC_SHAPE_TEXT_MAX], *t = text;
+    int i;
+
+    if (sh->compiled) {
+        lua_pushnil(L);
+        lua_rawseti(L, SHAPE_TABLE, 2 * slot + 1);
+    }
+    sh->hash = h;
+    sh->nkeys = n;
+    sh->compiled = 0;
+    if (!ks) { /* met once: a hash is enough to notice it again */
+        sh->text = NULL;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        *t++ = (char)ks[i].len;
+        memcpy(t, ks[i].k, ks[i].len);
+        t += ks[i].len;
+    }
+    lua_pushlstring(L, text, (size_t)(t - text));
+    sh->text = lua_tolstring(L, -1, &sh->len);
+    lua_rawseti(L, SHAPE_TABLE, 2 * slot + 2);
+}
+
+/* Pushes the constructor for the keys ks[0..n) and returns 1, or returns 0. A slot learns a
+ * shape in steps, so that one-off key sets (maps keyed by ids) cost little: its hash when it
+ * is first met, its keys the second time, a constructor the third. */
+static int shape_get(codec_ctx_t *x, const kspan_t *ks, int n)
+{
+    uint32_t h = shape_hash(ks, n);
+    int slot = (int)(h & (LC_SHAPES - 1));
+    shape_t *sh = &x->st->shapes[slot];
+
+    if (!h) return 0;
+    if (sh->hash != h || sh->nkeys != n) {
+        shape_set(x, sh, slot, h, NULL, n);
         return 0;
     }
-    return ctx_fail(x, "unexpected JSON value");
+    if (!sh->text || !shape_equal(sh, ks, n)) {
+        shape_set(x, sh, slot, h, ks, n);
+        return 0;
+    }
+    if (!sh->compiled) {
+        if (shape_compile(x, slot, ks, n)) return 0;
+        sh->compiled = 1;
+    }
+    lua_rawgeti(x->L, SHAPE_TABLE, 2 * slot + 1);
+    return 1;
 }
 
-static stype_t json_stype(json_t *s)
+/* ---------------------------------------------------------------- reading containers */
+
+static int jp_value(codec_ctx_t *x, int top);
+
+/* Makes the table of the pending pairs ks[0..n) at base + 1 (room for extra more). */
+static void obj_flush(lua_State *L, int base, const kspan_t *ks, int n, int extra)
 {
-    json_t *t = json_object_get(s, "type");
+    int i;
 
-    return json_is_string(t) ? stype_parse(json_string_value(t), 0) : ST_UNKNOWN;
+    lua_createtable(L, 0, n + extra);
+    for (i = 0; i < n; i++) {
+        if (ks[i].k)
+            lua_pushlstring(L, ks[i].k, ks[i].len);
+        else
+            lua_pushvalue(L, ks[i].vidx - 1);
+        lua_pushvalue(L, ks[i].vidx);
+        lua_rawset(L, -3);
+    }
+    if (n) {
+        lua_replace(L, base + 1);
+        lua_settop(L, base + 1);
+    }
 }
 
-static int dec_schema(codec_ctx_t *x, json_t *s, json_t *v, int top);
+/* An object: its values stay on the stack and its keys in x->keys (pointers into the text)
+ * until its end, when a shape constructor or one sized table takes them; past PEND_MAX
+ * pairs, deep in the stack or out of x->keys, the table is made and filled as pairs come. */
+static int jp_object(codec_ctx_t *x)
+{
+    lua_State *L = x->L;
+    int base = lua_gettop(L), top = base, ks0 = x->nks, n = 0, direct, plain = 1, more;
+    kspan_t *ks = x->keys + ks0;
+    const char *k;
+    size_t kn;
+
+    if (ctx_enter_pend(x, &direct)) return -1;
+    direct = !direct || ks0 + PEND_MAX > LC_KEYS_MAX;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (direct) lua_createtable(L, 0, 0);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+    } else {
+        do {
+            if (jp_key(x, &k, &kn)) return -1;
+            if (direct) {
+                lua_pushlstring(L, k, kn);
+                if (jp_value(x, 0)) return -1;
+                lua_rawset(L, base + 1);
+                continue;
+            }
+            ks[n].len = kn;
+            if (x->unescaped) {
+                lua_pushlstring(L, k, kn);
+                top++;
+                ks[n].k = NULL;
+                plain = 0;
+            } else {
+                ks[n].k = k;
+            }
+            x->nks++;
+            if (jp_value(x, 0)) return -1;
+            ks[n].vidx = ++top;
+            if (++n == PEND_MAX) {
+                obj_flush(L, base, ks, n, PEND_MAX);
+                x->nks = ks0;
+                direct = 1;
+            }
+        } while ((more = jp_next(x, '}')) > 0);
+        if (more < 0) return -1;
+    }
+    if (!direct) {
+        if (n && plain && shape_get(x, ks, n)) {
+            lua_insert(L, base + 1);
+            lua_call(L, n, 1);
+        } else {
+            obj_flush(L, base, ks, n, 0);
+        }
+    }
+    x->nks = ks0;
+    x->depth--;
+    return 0;
+}
+
+/* An array: items stay on the stack until its end, then go into one sized table. */
+static int jp_array(codec_ctx_t *x)
+{
+    lua_State *L = x->L;
+    int more, pend;
+    tb_t b;
+
+    if (ctx_enter_pend(x, &pend)) return -1;
+    x->p = jp_ws(x->p + 1, x->end);
+    tb_begin(L, &b, 0, pend);
+    if (x->p < x->end && *x->p == ']') {
+        x->p++;
+    } else {
+        do {
+            if (jp_value(x, 0)) return -1;
+            tb_add(L, &b);
+        } while ((more = jp_next(x, ']')) > 0);
+        if (more < 0) return -1;
+    }
+    tb_end(L, &b);
+    lua_pushvalue(L, x->mt);
+    lua_setmetatable(L, -2);
+    x->depth--;
+    return 0;
+}
+
+/* Pushes the value at x->p with the schemaless rules of codec.h; top: null becomes nil. */
+static int jp_value(codec_ctx_t *x, int top)
+{
+    lua_State *L = x->L;
+    const char *s;
+    size_t n;
+    jnum_t v;
+
+    if (x->p >= x->end) return jp_unexpected(x, x->p, NULL);
+    switch (*x->p) {
+    case '{':
+        return jp_object(x);
+    case '[':
+        return jp_array(x);
+    case '"':
+        if (jp_string(x, &s, &n)) return -1;
+        lua_pushlstring(L, s, n);
+        return 0;
+    case 't':
+        if (jp_lit(x, "true", 4)) return -1;
+        lua_pushboolean(L, 1);
+        return 0;
+    case 'f':
+        if (jp_lit(x, "false", 5)) return -1;
+        lua_pushboolean(L, 0);
+        return 0;
+    case 'n':
+        if (jp_lit(x, "null", 4)) return -1;
+        push_null_or_nil(L, top);
+        return 0;
+    default:
+        if (*x->p != '-' && !is_digit(*x->p)) return jp_unexpected(x, x->p, "a JSON value");
+        if (jp_number(x, &v)) return -1;
+        push_jnum(L, &v);
+        return 0;
+    }
+}
+
+/* The whole text as one value, nothing but blanks after it. */
+static int dec_text(codec_ctx_t *x)
+{
+    x->p = jp_ws(x->beg, x->end);
+    if (jp_value(x, 1)) return -1;
+    x->p = jp_ws(x->p, x->end);
+    if (x->p < x->end) return jp_unexpected(x, x->p, "end of input");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- schemas */
+
+/* A decoded schema, C side: what the payload decoder needs, built once per distinct schema
+ * text next to its Lua table. Nodes live in the arena of their cache entry. */
+typedef struct sch_node sch_node_t;
+
+typedef struct {
+    const char *name; /* in the arena */
+    size_t len;
+    int kref; /* index of the name string in the entry's environment table */
+    sch_node_t *schema;
+} sch_field_t;
+
+struct sch_node {
+    stype_t type;
+    int optional;
+    size_t nfields;
+    sch_field_t *fields;                /* struct */
+    sch_node_t *items, *keys, *values;  /* array, map */
+    const unsigned char *def, *def_end; /* the default's JSON text (in the entry's copy) */
+};
+
+typedef struct sch_chunk {
+    struct sch_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} sch_chunk_t;
+
+/* A schema cache entry: a userdata (metatable with __gc) keyed by the schema JSON text.
+ * env_ref is a registry reference to its environment table: [1] the Lua schema table,
+ * [2..] the struct field names, so the payload decoder pushes keys without hashing. */
+typedef struct sch_entry {
+    sch_chunk_t *chunks;
+    sch_node_t *root;
+    const unsigned char *text; /* the schema JSON, copied (the cache key) */
+    size_t len;
+    int env_ref, nkeys;
+} sch_entry_t;
+
+static int sch_entry_gc(lua_State *L)
+{
+    sch_entry_t *en = lua_touserdata(L, 1);
+    sch_chunk_t *c, *next;
+
+    if (!en) return 0;
+    for (c = en->chunks; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    en->chunks = NULL;
+    if (en->env_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, en->env_ref);
+    en->env_ref = LUA_NOREF;
+    return 0;
+}
+
+/* Zeroed memory from the entry's arena, or NULL after ctx_fail. */
+static void *sch_alloc(codec_ctx_t *x, sch_entry_t *en, size_t n)
+{
+    sch_chunk_t *c = en->chunks;
+    char *p;
+
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > 4096 ? n : 4096;
+        if (!(c = malloc(sizeof *c + cap))) {
+            ctx_oom(x);
+            return NULL;
+        }
+        c->next = en->chunks;
+        c->used = 0;
+        c->cap = cap;
+        en->chunks = c;
+    }
+    p = (char *)c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static const char *json_kind_at(unsigned char c)
+{
+    switch (c) {
+    case '{':
+        return "object";
+    case '[':
+        return "array";
+    case '"':
+        return "string";
+    case 't':
+    case 'f':
+        return "boolean";
+    case 'n':
+        return "null";
+    default:
+        return "number";
+    }
+}
+
+static int sp_value(codec_ctx_t *x, const sch_node_t *s, int top);
+
+/* Records where the value of each known key of the schema object at x->p starts (last one
+ * wins, as with jansson) and moves x->p past the object. Anything but an object has no
+ * keys. */
+static int sch_members(codec_ctx_t *x, const unsigned char **at)
+{
+    const char *k;
+    size_t kn;
+    int i, more;
+
+    if (*x->p != '{') return jp_skip(x, x->depth);
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+        return 0;
+    }
+    do {
+        if (jp_key(x, &k, &kn)) return -1;
+        for (i = 0; i < K_COUNT; i++)
+            if (strlen(key_names[i]) == kn && memcmp(key_names[i], k, kn) == 0) at[i] = x->p;
+        if (jp_skip(x, x->depth)) return -1;
+    } while ((more = jp_next(x, '}')) > 0);
+    return more;
+}
+
+/* Pushes the "parameters" object at x->p (string values only). */
+static int sch_params(codec_ctx_t *x)
+{
+    lua_State *L = x->L;
+    const char *k, *v;
+    size_t kn, vn;
+    int more;
+
+    lua_newtable(L);
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+        return 0;
+    }
+    do {
+        if (jp_key(x, &k, &kn)) return -1;
+        lua_pushlstring(L, k, kn);
+        if (x->p >= x->end || *x->p != '"')
+            return ctx_fail(x, "schema parameters must have string values ('%s' is %s)",
+                            lua_tostring(L, -1), json_kind_at(x->p < x->end ? *x->p : 'n'));
+        if (jp_string(x, &v, &vn)) return -1;
+        lua_pushlstring(L, v, vn);
+        lua_rawset(L, -3);
+    } while ((more = jp_next(x, '}')) > 0);
+    return more;
+}
+
+/* Builds the schema at x->p: pushes its Lua table, validated as Kafka Connect's
+ * asConnectSchema does (types keep their JSON names, "double"), and sets *out to its node.
+ * fld: the struct field it describes, whose "field" name is checked first and recorded. */
+static int sch_build(codec_ctx_t *x, sch_entry_t *en, sch_field_t *fld, sch_node_t **out)
+{
+    lua_State *L = x->L;
+    const unsigned char *at[K_COUNT] = {0}, *end;
+    const char *str;
+    size_t n, i, j;
+    sch_node_t *s;
+    stype_t st;
+    jnum_t v;
+    int t, sub;
+    char *name;
+
+    if (ctx_enter(x)) return -1;
+    if (sch_members(x, at)) return -1;
+    end = x->p;
+    if (fld && (!at[K_FIELD] || *at[K_FIELD] != '"'))
+        return ctx_fail(x, "struct field has no \"field\" name");
+    if (!at[K_TYPE] || *at[K_TYPE] != '"')
+        return ctx_fail(x, "schema must contain a \"type\" string");
+    x->p = at[K_TYPE];
+    if (jp_string(x, &str, &n)) return -1;
+    if ((st = stype_parse(str, n, 0)) == ST_UNKNOWN)
+        return ctx_fail(x, "unknown schema type '%.*s'", (int)n, str);
+    if (!(s = sch_alloc(x, en, sizeof *s))) return -1;
+    s->type = st;
+    *out = s;
+    lua_createtable(L, 0, 4);
+    t = lua_gettop(L);
+    lua_pushstring(L, stype_json[st]);
+    rawset_k(x, t, K_TYPE);
+    switch (st) {
+    case ST_ARRAY:
+        if (!at[K_ITEMS] || *at[K_ITEMS] != '{')
+            return ctx_fail(x, "array schema has no \"items\" schema");
+        seg_key(x, "items", 5);
+        x->p = at[K_ITEMS];
+        if (sch_build(x, en, NULL, &s->items)) return -1;
+        x->nsegs--;
+        rawset_k(x, t, K_ITEMS);
+        break;
+    case ST_MAP:
+        if (!at[K_KEYS] || *at[K_KEYS] != '{')
+            return ctx_fail(x, "map schema has no \"keys\" schema");
+        seg_key(x, "keys", 4);
+        x->p = at[K_KEYS];
+        if (sch_build(x, en, NULL, &s->keys)) return -1;
+        x->nsegs--;
+        rawset_k(x, t, K_KEYS);
+        if (!at[K_VALUES] || *at[K_VALUES] != '{')
+            return ctx_fail(x, "map schema has no \"values\" schema");
+        seg_key(x, "values", 6);
+        x->p = at[K_VALUES];
+        if (sch_build(x, en, NULL, &s->values)) return -1;
+        x->nsegs--;
+        rawset_k(x, t, K_VALUES);
+        break;
+    case ST_STRUCT:
+        if (!at[K_FIELDS] || *at[K_FIELDS] != '[')
+            return ctx_fail(x, "struct schema's \"fields\" is not an array");
+        x->p = at[K_FIELDS];
+        if (jp_count_items(x, &s->nfields)) return -1;
+        if (s->nfields > INT32_MAX / 2) return ctx_fail(x, "too many struct fields");
+        if (s->nfields && !(s->fields = sch_alloc(x, en, s->nfields * sizeof *s->fields)))
+            return -1;
+        lua_createtable(L, (int)s->nfields, 0);
+        sub = lua_gettop(L);
+        seg_key(x, "fields", 6);
+        x->p = jp_ws(at[K_FIELDS] + 1, x->end);
+        for (i = 0; i < s->nfields; i++) {
+            seg_index(x, (long long)i + 1);
+            if (sch_build(x, en, &s->fields[i], &s->fields[i].schema)) return -1;
+            /* SchemaBuilder refuses a name twice; payloads could not say which one they mean. */
+            for (j = 0; j < i; j++)
+                if (s->fields[j].len == s->fields[i].len &&
+                    memcmp(s->fields[j].name, s->fields[i].name, s->fields[i].len) == 0)
+                    return ctx_fail(x, "duplicate field name '%s' in struct schema",
+                                    s->fields[i].name);
+            lua_rawseti(L, sub, (int)i + 1);
+            x->nsegs--;
+            if (jp_next(x, ']') < 0) return -1;
+        }
+        x->nsegs--;
+        lua_pushvalue(L, x->mt);
+        lua_setmetatable(L, sub);
+        rawset_k(x, t, K_FIELDS);
+        break;
+    default:
+        break;
+    }
+    s->optional = at[K_OPTIONAL] && *at[K_OPTIONAL] == 't';
+    lua_pushboolean(L, s->optional);
+    rawset_k(x, t, K_OPTIONAL);
+    if (at[K_NAME] && *at[K_NAME] == '"') {
+        x->p = at[K_NAME];
+        if (jp_string(x, &str, &n)) return -1;
+        lua_pushlstring(L, str, n);
+        rawset_k(x, t, K_NAME);
+    }
+    if (at[K_VERSION] && (*at[K_VERSION] == '-' || is_digit(*at[K_VERSION]))) {
+        x->p = at[K_VERSION];
+        if (jp_number(x, &v)) return -1;
+        if (v.is_int) {
+            lua_pushnumber(L, (double)v.i);
+            rawset_k(x, t, K_VERSION);
+        }
+    }
+    if (at[K_DOC] && *at[K_DOC] == '"') {
+        x->p = at[K_DOC];
+        if (jp_string(x, &str, &n)) return -1;
+        lua_pushlstring(L, str, n);
+        rawset_k(x, t, K_DOC);
+    }
+    if (at[K_PARAMETERS] && *at[K_PARAMETERS] == '{') {
+        x->p = at[K_PARAMETERS];
+        if (sch_params(x)) return -1;
+        rawset_k(x, t, K_PARAMETERS);
+    }
+    if (at[K_DEFAULT] && *at[K_DEFAULT] != 'n') {
+        seg_key(x, "default", 7);
+        x->p = at[K_DEFAULT];
+        if (sp_value(x, s, 0)) return -1;
+        s->def = at[K_DEFAULT];
+        s->def_end = x->end;
+        x->nsegs--;
+        rawset_k(x, t, K_DEFAULT);
+    }
+    if (fld) {
+        x->p = at[K_FIELD];
+        if (jp_string(x, &str, &n)) return -1;
+        if (!(name = sch_alloc(x, en, n + 1))) return -1;
+        memcpy(name, str, n);
+        fld->name = name;
+        fld->len = n;
+        fld->kref = ++en->nkeys + 1;
+        lua_pushlstring(L, str, n);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, x->env, fld->kref);
+        rawset_k(x, t, K_FIELD);
+    }
+    x->p = end;
+    x->depth--;
+    return 0;
+}
+
+/* Builds a cache entry for the schema JSON start..start+len: pushes the entry userdata. */
+static sch_entry_t *sch_new(codec_ctx_t *x, const unsigned char *start, size_t len)
+{
+    lua_State *L = x->L;
+    const unsigned char *beg = x->beg, *end = x->end;
+    unsigned char *text;
+    sch_entry_t *en;
+    int ud, env, rc;
+
+    en = lua_newuserdata(L, sizeof *en);
+    memset(en, 0, sizeof *en);
+    en->env_ref = LUA_NOREF;
+    ud = lua_gettop(L);
+    push_reg(L, &reg_sch_mt);
+    lua_setmetatable(L, ud);
+    if (!(text = sch_alloc(x, en, len ? len : 1))) return NULL;
+    memcpy(text, start, len);
+    en->text = text;
+    en->len = len;
+    lua_createtable(L, 8, 0);
+    env = x->env = lua_gettop(L);
+    /* Parse the copy: defaults are decoded again from it whenever a value is null. */
+    x->beg = x->p = text;
+    x->end = text + len;
+    x->root = "schema";
+    x->nsegs = 0;
+    rc = sch_build(x, en, NULL, &en->root);
+    x->beg = beg;
+    x->end = end;
+    x->p = start + len;
+    if (rc) return NULL;
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, lua_upvalueindex(UPV_FROZEN));
+    lua_rawseti(L, env, 1);
+    lua_pushvalue(L, env);
+    en->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, ud);
+    return en;
+}
+
+/* Finds or builds the cache entry of the schema JSON at x->p, moves x->p past it and pushes
+ * the entry's environment table (x->env). */
+static sch_entry_t *sch_intern(codec_ctx_t *x)
+{
+    lua_State *L = x->L;
+    const unsigned char *start = x->p;
+    int i, top = lua_gettop(L);
+    codec_state_t *st;
+    sch_entry_t *en;
+    size_t len;
+
+    st = x->st;
+    for (i = 0; i < LC_SCHEMA_RECENT; i++) {
+        en = st->recent[i];
+        if (en && en->len <= (size_t)(x->end - start) && memcmp(en->text, start, en->len) == 0) {
+            x->p = start + en->len;
+            goto found;
+        }
+    }
+    if (jp_skip(x, x->depth)) return NULL;
+    len = (size_t)(x->p - start);
+    push_reg(L, &reg_sch_cache);
+    lua_pushlstring(L, (const char *)start, len);
+    lua_pushvalue(L, top + 2);
+    lua_rawget(L, top + 1);
+    if (!(en = lua_touserdata(L, top + 3))) {
+        lua_settop(L, top + 2);
+        if (!(en = sch_new(x, start, len))) return NULL;
+        if (st->cached >= LC_SCHEMA_CACHE_MAX) { /* clear it: simple, and rare */
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            reg_set(L, &reg_sch_cache);
+            lua_replace(L, top + 1);
+            st->cached = 0;
+        }
+        lua_pushvalue(L, top + 2);
+        lua_pushvalue(L, top + 3);
+        lua_rawset(L, top + 1);
+        st->cached++;
+    }
+    lua_getfenv(L, lua_upvalueindex(UPV_STATE));
+    lua_pushvalue(L, top + 3);
+    lua_rawseti(L, -2, st->next + 1);
+    st->recent[st->next] = en;
+    st->next = (st->next + 1) % LC_SCHEMA_RECENT;
+    lua_settop(L, top);
+found:
+    lua_rawgeti(L, LUA_REGISTRYINDEX, en->env_ref);
+    x->env = lua_gettop(L);
+    return en;
+}
+
+/* ---------------------------------------------------------------- decoding with a schema */
+
+/* A null or missing value: the default, else null when optional, else an error. */
+static int sp_null(codec_ctx_t *x, const sch_node_t *s, int top)
+{
+    const unsigned char *beg = x->beg, *end = x->end, *p = x->p;
+    int rc;
+
+    if (s->def) {
+        x->beg = x->p = s->def;
+        x->end = s->def_end;
+        rc = sp_value(x, s, top);
+        x->beg = beg;
+        x->end = end;
+        x->p = p;
+        return rc;
+    }
+    if (!s->optional)
+        return ctx_fail(x, "invalid null value for required %s field", stype_json[s->type]);
+    push_null_or_nil(x->L, top);
+    return 0;
+}
 
 /* Pushes an int8..int64 payload value; integral JSON reals are accepted. */
-static int dec_int(codec_ctx_t *x, json_t *v, stype_t st)
+static int sp_int(codec_ctx_t *x, const jnum_t *v, stype_t st)
 {
-    int64_t iv = 0;
-    double d = 0;
+    int64_t iv;
+    double d;
 
-    if (json_is_integer(v)) {
-        iv = json_integer_value(v);
-    } else if (json_is_real(v)) {
-        d = json_real_value(v);
+    if (v->is_int) {
+        iv = v->i;
+    } else {
+        d = v->d;
         if (d != floor(d)) return ctx_fail(x, "expected %s, got %.17g", stype_json[st], d);
         if (d < -TWO63 || d >= TWO63)
             return ctx_fail(x, "%.17g is out of range for %s", d, stype_json[st]);
         iv = (int64_t)d;
-    } else {
-        return ctx_fail(x, "expected %s, got %s", stype_json[st], json_kind(v));
     }
     if (iv < int_min[st] || iv > int_max[st])
         return ctx_fail(x, "%lld is out of range for %s", (long long)iv, stype_json[st]);
@@ -1699,14 +3180,15 @@ static int dec_int(codec_ctx_t *x, json_t *v, stype_t st)
     return 0;
 }
 
-static int dec_bytes(codec_ctx_t *x, json_t *v)
+static int sp_bytes(codec_ctx_t *x)
 {
     lua_State *L = x->L;
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
     unsigned char small[256], *out = small;
+    const char *s;
+    size_t n;
     long m;
 
+    if (jp_string(x, &s, &n)) return -1;
     if (n / 4 * 3 + 3 > sizeof small) out = lua_newuserdata(L, n / 4 * 3 + 3);
     m = b64_decode(s, n, out);
     if (m < 0) return ctx_fail(x, "invalid base64 in bytes value");
@@ -1715,245 +3197,270 @@ static int dec_bytes(codec_ctx_t *x, json_t *v)
     return 0;
 }
 
-static int dec_map(codec_ctx_t *x, json_t *s, json_t *v)
+/* The index of the field named k (kn bytes) in s, trying from want on (fields usually come
+ * in schema order); nf when there is none. */
+static inline size_t field_index(const sch_node_t *s, size_t want, const char *k, size_t kn)
+{
+    size_t nf = s->nfields, i, j;
+
+    for (i = 0; i < nf; i++) {
+        j = want + i < nf ? want + i : want + i - nf;
+        if (s->fields[j].len == kn && memcmp(s->fields[j].name, k, kn) == 0) return j;
+    }
+    return nf;
+}
+
+/* sp_struct when x->ordered: finds each field's value first, then decodes the fields in
+ * schema order, so that the first error reported is the first field's, as Kafka Connect
+ * (and the tree walk this replaced) would report it. Used after a failure only. */
+static int sp_struct_ordered(codec_ctx_t *x, const sch_node_t *s, int t)
 {
     lua_State *L = x->L;
-    json_t *ks = json_object_get(s, "keys"), *vs = json_object_get(s, "values"), *e;
-    void *it;
-    size_t i, n;
+    size_t nf = s->nfields, i, kn;
+    const unsigned char **at, *end;
+    const char *k;
+    int more;
 
-    if (json_stype(ks) == ST_STRING) {
-        if (!json_is_object(v))
-            return ctx_fail(x, "a map with string keys must be a JSON object, got %s",
-                            json_kind(v));
-        lua_createtable(L, 0, (int)json_object_size(v));
-        for (it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
-            const char *k = json_object_iter_key(it);
-            size_t klen = json_object_iter_key_len(it);
-            lua_pushlstring(L, k, klen);
-            seg_key(x, k, klen);
-            if (dec_schema(x, vs, json_object_iter_value(it), 0)) return -1;
-            x->nsegs--;
-            lua_rawset(L, -3);
-        }
-        return 0;
+    at = lua_newuserdata(L, nf ? nf * sizeof *at : 1);
+    for (i = 0; i < nf; i++)
+        at[i] = NULL;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+    } else {
+        do {
+            if (jp_key(x, &k, &kn)) return -1;
+            if ((i = field_index(s, 0, k, kn)) < nf) at[i] = x->p;
+            if (jp_skip(x, x->depth)) return -1;
+        } while ((more = jp_next(x, '}')) > 0);
+        if (more < 0) return -1;
     }
-    if (!json_is_array(v))
-        return ctx_fail(x, "a map with %s keys must be a JSON array of [key, value] pairs, got %s",
-                        stype_json[json_stype(ks)], json_kind(v));
-    n = json_array_size(v);
-    lua_createtable(L, 0, (int)n);
-    for (i = 0; i < n; i++) {
-        e = json_array_get(v, i);
-        seg_index(x, (long long)i + 1);
-        if (!json_is_array(e) || json_array_size(e) != 2)
-            return ctx_fail(x, "map entry must be a [key, value] array");
-        if (dec_schema(x, ks, json_array_get(e, 0), 0) ||
-            dec_schema(x, vs, json_array_get(e, 1), 0))
+    end = x->p;
+    for (i = 0; i < nf; i++) {
+        lua_rawgeti(L, x->env, s->fields[i].kref);
+        seg_key(x, s->fields[i].name, s->fields[i].len);
+        x->p = at[i];
+        if (at[i] ? sp_value(x, s->fields[i].schema, 0) : sp_null(x, s->fields[i].schema, 0))
             return -1;
         x->nsegs--;
-        lua_rawset(L, -3);
+        lua_rawset(L, t);
     }
+    x->p = end;
+    lua_settop(L, t);
+    x->depth--;
     return 0;
 }
 
-/* Pushes the payload value v (NULL when missing) following the JSON schema s. */
-static int dec_schema(codec_ctx_t *x, json_t *s, json_t *v, int top)
+static int sp_struct(codec_ctx_t *x, const sch_node_t *s)
 {
     lua_State *L = x->L;
-    stype_t st = json_stype(s);
-    json_t *def, *f, *fields;
-    size_t i, n;
-    int rc;
+    size_t nf = s->nfields, i, want = 0, kn;
+    const sch_field_t *f;
+    unsigned char *seen;
+    uint64_t small = 0;
+    const char *k;
+    int t, more;
 
-    if (st == ST_UNKNOWN) return ctx_fail(x, "schema has no valid \"type\"");
-    if (!v || json_is_null(v)) {
-        def = json_object_get(s, "default");
-        if (def && !json_is_null(def)) return dec_schema(x, s, def, top);
-        if (json_is_true(json_object_get(s, "optional"))) {
-            push_null_or_nil(L, top);
-            return 0;
-        }
-        return ctx_fail(x, "invalid null value for required %s field", stype_json[st]);
+    if (ctx_enter(x)) return -1;
+    lua_createtable(L, 0, (int)nf);
+    t = lua_gettop(L);
+    if (x->ordered) return sp_struct_ordered(x, s, t);
+    seen = nf > 64 ? memset(lua_newuserdata(L, nf), 0, nf) : NULL;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+    } else {
+        do {
+            if (jp_key(x, &k, &kn)) return -1;
+            if ((i = field_index(s, want, k, kn)) == nf) {
+                if (jp_skip(x, x->depth)) return -1; /* not a field: ignored, as Kafka does */
+                continue;
+            }
+            f = &s->fields[i];
+            want = i + 1;
+            if (seen)
+                seen[i] = 1;
+            else
+                small |= (uint64_t)1 << i;
+            lua_rawgeti(L, x->env, f->kref);
+            seg_key(x, f->name, f->len);
+            if (sp_value(x, f->schema, 0)) return -1;
+            x->nsegs--;
+            lua_rawset(L, t);
+        } while ((more = jp_next(x, '}')) > 0);
+        if (more < 0) return -1;
     }
-    switch (st) {
+    for (i = 0; i < nf; i++) {
+        if (seen ? seen[i] : (small >> i) & 1) continue;
+        f = &s->fields[i];
+        lua_rawgeti(L, x->env, f->kref);
+        seg_key(x, f->name, f->len);
+        if (sp_null(x, f->schema, 0)) return -1;
+        x->nsegs--;
+        lua_rawset(L, t);
+    }
+    lua_settop(L, t);
+    x->depth--;
+    return 0;
+}
+
+static int sp_array(codec_ctx_t *x, const sch_node_t *s)
+{
+    lua_State *L = x->L;
+    long long i = 0;
+    int more, pend;
+    tb_t b;
+
+    if (ctx_enter_pend(x, &pend)) return -1;
+    x->p = jp_ws(x->p + 1, x->end);
+    tb_begin(L, &b, 0, pend);
+    if (x->p < x->end && *x->p == ']') {
+        x->p++;
+    } else {
+        do {
+            seg_index(x, ++i);
+            if (sp_value(x, s->items, 0)) return -1;
+            x->nsegs--;
+            tb_add(L, &b);
+        } while ((more = jp_next(x, ']')) > 0);
+        if (more < 0) return -1;
+    }
+    tb_end(L, &b);
+    lua_pushvalue(L, x->mt);
+    lua_setmetatable(L, -2);
+    x->depth--;
+    return 0;
+}
+
+/* A map: a JSON object when its keys are strings, else [[k,v],...] as Kafka Connect writes. */
+static int sp_map(codec_ctx_t *x, const sch_node_t *s)
+{
+    lua_State *L = x->L;
+    const unsigned char *entry;
+    long long i = 0;
+    const char *k;
+    size_t kn, n;
+    int more, pend;
+    tb_t b;
+
+    if (s->keys->type == ST_STRING) {
+        if (*x->p != '{')
+            return ctx_fail(x, "a map with string keys must be a JSON object, got %s",
+                            json_kind_at(*x->p));
+    } else if (*x->p != '[') {
+        return ctx_fail(x, "a map with %s keys must be a JSON array of [key, value] pairs, got %s",
+                        stype_json[s->keys->type], json_kind_at(*x->p));
+    }
+    if (ctx_enter_pend(x, &pend)) return -1;
+    x->p = jp_ws(x->p + 1, x->end);
+    tb_begin(L, &b, 1, pend);
+    if (x->p < x->end && *x->p == (s->keys->type == ST_STRING ? '}' : ']')) {
+        x->p++;
+        goto done;
+    }
+    do {
+        if (s->keys->type == ST_STRING) {
+            if (jp_key(x, &k, &kn)) return -1;
+            lua_pushlstring(L, k, kn);
+            k = lua_tolstring(L, -1, &kn); /* the scratch copy may not last */
+            seg_key(x, k, kn);
+            if (sp_value(x, s->values, 0)) return -1;
+        } else {
+            seg_index(x, ++i);
+            entry = x->p;
+            if (entry >= x->end) return jp_unexpected(x, entry, NULL);
+            if (*entry != '[' || jp_count_items(x, &n)) {
+                if (x->syntax) return -1;
+                n = 0;
+            }
+            if (n != 2) return ctx_fail(x, "map entry must be a [key, value] array");
+            x->p = jp_ws(entry + 1, x->end);
+            if (sp_value(x, s->keys, 0)) return -1;
+            if (jp_next(x, ']') < 0) return -1;
+            if (sp_value(x, s->values, 0)) return -1;
+            if (jp_next(x, ']') < 0) return -1;
+        }
+        x->nsegs--;
+        tb_add(L, &b);
+    } while ((more = jp_next(x, s->keys->type == ST_STRING ? '}' : ']')) > 0);
+    if (more < 0) return -1;
+done:
+    tb_end(L, &b);
+    x->depth--;
+    return 0;
+}
+
+/* Pushes the payload value at x->p following the schema node s; top: null becomes nil. */
+static int sp_value(codec_ctx_t *x, const sch_node_t *s, int top)
+{
+    lua_State *L = x->L;
+    unsigned char c;
+    const char *str;
+    size_t n;
+    jnum_t v;
+
+    if (x->p >= x->end) return jp_unexpected(x, x->p, NULL);
+    c = *x->p;
+    if (c == 'n') {
+        if (jp_lit(x, "null", 4)) return -1;
+        return sp_null(x, s, top);
+    }
+    if (!is_value_start(c)) return jp_unexpected(x, x->p, "a JSON value");
+    switch (s->type) {
     case ST_BOOLEAN:
-        if (!json_is_boolean(v)) break;
-        lua_pushboolean(L, json_is_true(v));
+        if (c != 't' && c != 'f') break;
+        if (jp_lit(x, c == 't' ? "true" : "false", c == 't' ? 4 : 5)) return -1;
+        lua_pushboolean(L, c == 't');
         return 0;
     case ST_INT8:
     case ST_INT16:
     case ST_INT32:
     case ST_INT64:
-        return dec_int(x, v, st);
+        if (c != '-' && !is_digit(c)) break;
+        if (jp_number(x, &v)) return -1;
+        return sp_int(x, &v, s->type);
     case ST_FLOAT32:
     case ST_FLOAT64:
-        if (!json_is_number(v)) break;
-        lua_pushnumber(L, json_number_value(v));
+        if (c != '-' && !is_digit(c)) break;
+        if (jp_number(x, &v)) return -1;
+        lua_pushnumber(L, v.is_int ? (double)v.i : v.d);
         return 0;
     case ST_STRING:
-        if (!json_is_string(v)) break;
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        if (c != '"') break;
+        if (jp_string(x, &str, &n)) return -1;
+        lua_pushlstring(L, str, n);
         return 0;
     case ST_BYTES:
-        if (!json_is_string(v)) break;
-        return dec_bytes(x, v);
+        if (c != '"') break;
+        return sp_bytes(x);
     case ST_ARRAY:
-        if (!json_is_array(v)) break;
-        if (ctx_enter(x)) return -1;
-        n = json_array_size(v);
-        lua_createtable(L, (int)n, 0);
-        for (i = 0; i < n; i++) {
-            seg_index(x, (long long)i + 1);
-            if (dec_schema(x, json_object_get(s, "items"), json_array_get(v, i), 0)) return -1;
-            x->nsegs--;
-            lua_rawseti(L, -2, (int)i + 1);
-        }
-        lua_pushvalue(L, x->mt);
-        lua_setmetatable(L, -2);
-        x->depth--;
-        return 0;
+        if (c != '[') break;
+        return sp_array(x, s);
     case ST_MAP:
-        if (ctx_enter(x)) return -1;
-        rc = dec_map(x, s, v);
-        x->depth--;
-        return rc;
+        return sp_map(x, s);
     case ST_STRUCT:
-        if (!json_is_object(v)) break;
-        if (ctx_enter(x)) return -1;
-        fields = json_object_get(s, "fields");
-        n = json_array_size(fields);
-        lua_createtable(L, 0, (int)n);
-        for (i = 0; i < n; i++) {
-            const char *name;
-            f = json_array_get(fields, i);
-            name = json_string_value(json_object_get(f, "field"));
-            if (!name) return ctx_fail(x, "struct schema field %zu has no name", i + 1);
-            lua_pushstring(L, name);
-            seg_key(x, name, strlen(name));
-            if (dec_schema(x, f, json_object_get(v, name), 0)) return -1;
-            x->nsegs--;
-            lua_rawset(L, -3);
-        }
-        x->depth--;
-        return 0;
+        if (c != '{') break;
+        return sp_struct(x, s);
     case ST_UNKNOWN:
         break;
     }
-    return ctx_fail(x, "expected %s, got %s", stype_json[st], json_kind(v));
+    return ctx_fail(x, "expected %s, got %s", stype_json[s->type], json_kind_at(c));
 }
 
-/* Pushes the Lua schema table for the JSON schema s, validating it as Kafka Connect's
- * asConnectSchema does. Types keep their JSON names ("double"). */
-static int build_schema(codec_ctx_t *x, json_t *s)
-{
-    lua_State *L = x->L;
-    json_t *j, *f;
-    stype_t st;
-    const char *k;
-    size_t i, n;
-    int t;
-    void *it;
-
-    if (ctx_enter(x)) return -1;
-    j = json_object_get(s, "type");
-    if (!json_is_string(j)) return ctx_fail(x, "schema must contain a \"type\" string");
-    st = stype_parse(json_string_value(j), 0);
-    if (st == ST_UNKNOWN) return ctx_fail(x, "unknown schema type '%s'", json_string_value(j));
-    lua_createtable(L, 0, 4);
-    t = lua_gettop(L);
-    lua_pushstring(L, stype_json[st]);
-    rawset_k(x, t, K_TYPE);
-    switch (st) {
-    case ST_ARRAY:
-        j = json_object_get(s, "items");
-        if (!json_is_object(j)) return ctx_fail(x, "array schema has no \"items\" schema");
-        seg_key(x, "items", 5);
-        if (build_schema(x, j)) return -1;
-        x->nsegs--;
-        rawset_k(x, t, K_ITEMS);
-        break;
-    case ST_MAP:
-        j = json_object_get(s, "keys");
-        if (!json_is_object(j)) return ctx_fail(x, "map schema has no \"keys\" schema");
-        seg_key(x, "keys", 4);
-        if (build_schema(x, j)) return -1;
-        x->nsegs--;
-        rawset_k(x, t, K_KEYS);
-        j = json_object_get(s, "values");
-        if (!json_is_object(j)) return ctx_fail(x, "map schema has no \"values\" schema");
-        seg_key(x, "values", 6);
-        if (build_schema(x, j)) return -1;
-        x->nsegs--;
-        rawset_k(x, t, K_VALUES);
-        break;
-    case ST_STRUCT:
-        j = json_object_get(s, "fields");
-        if (!json_is_array(j)) return ctx_fail(x, "struct schema's \"fields\" is not an array");
-        n = json_array_size(j);
-        lua_createtable(L, (int)n, 0);
-        seg_key(x, "fields", 6);
-        for (i = 0; i < n; i++) {
-            f = json_array_get(j, i);
-            seg_index(x, (long long)i + 1);
-            if (!json_is_string(json_object_get(f, "field")))
-                return ctx_fail(x, "struct field has no \"field\" name");
-            if (build_schema(x, f)) return -1;
-            lua_pushstring(L, json_string_value(json_object_get(f, "field")));
-            rawset_k(x, lua_gettop(L) - 1, K_FIELD);
-            lua_rawseti(L, -2, (int)i + 1);
-            x->nsegs--;
-        }
-        x->nsegs--;
-        lua_pushvalue(L, x->mt);
-        lua_setmetatable(L, -2);
-        rawset_k(x, t, K_FIELDS);
-        break;
-    default:
-        break;
-    }
-    lua_pushboolean(L, json_is_true(json_object_get(s, "optional")));
-    rawset_k(x, t, K_OPTIONAL);
-    if (json_is_string(j = json_object_get(s, "name"))) {
-        lua_pushlstring(L, json_string_value(j), json_string_length(j));
-        rawset_k(x, t, K_NAME);
-    }
-    if (json_is_integer(j = json_object_get(s, "version"))) {
-        lua_pushnumber(L, (double)json_integer_value(j));
-        rawset_k(x, t, K_VERSION);
-    }
-    if (json_is_string(j = json_object_get(s, "doc"))) {
-        lua_pushlstring(L, json_string_value(j), json_string_length(j));
-        rawset_k(x, t, K_DOC);
-    }
-    if (json_is_object(j = json_object_get(s, "parameters"))) {
-        lua_createtable(L, 0, (int)json_object_size(j));
-        for (it = json_object_iter(j); it; it = json_object_iter_next(j, it)) {
-            f = json_object_iter_value(it);
-            k = json_object_iter_key(it);
-            if (!json_is_string(f))
-                return ctx_fail(x, "schema parameters must have string values ('%s' is %s)", k,
-                                json_kind(f));
-            lua_pushlstring(L, k, json_object_iter_key_len(it));
-            lua_pushlstring(L, json_string_value(f), json_string_length(f));
-            lua_rawset(L, -3);
-        }
-        rawset_k(x, t, K_PARAMETERS);
-    }
-    if ((j = json_object_get(s, "default")) && !json_is_null(j)) {
-        seg_key(x, "default", 7);
-        if (dec_schema(x, s, j, 0)) return -1;
-        x->nsegs--;
-        rawset_k(x, t, K_DEFAULT);
-    }
-    x->depth--;
-    return 0;
-}
+/* ---------------------------------------------------------------- decode entry */
 
 static const char envelope_error[] =
     "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not "
     "contain additional fields. If you are trying to deserialize plain JSON data, set "
     "schemas.enable=false in your converter configuration.";
+
+static int env_fail(codec_ctx_t *x)
+{
+    if (x->failed) return -1;
+    x->failed = 1;
+    set_err(x->errstr, x->errstr_size, "%s", envelope_error);
+    return -1;
+}
 
 static void push_simple_schema(lua_State *L, const char *type)
 {
@@ -1964,58 +3471,172 @@ static void push_simple_schema(lua_State *L, const char *type)
     lua_setfield(L, -2, "optional");
 }
 
+/* The schema value at x->p: null, or a cache entry (pushes its environment table). */
+static int env_schema(codec_ctx_t *x, sch_entry_t **en)
+{
+    x->root = "schema";
+    x->nsegs = 0;
+    if (x->p < x->end && *x->p == 'n') {
+        *en = NULL;
+        return jp_lit(x, "null", 4);
+    }
+    return (*en = sch_intern(x)) ? 0 : -1;
+}
+
+/* Pushes the payload at x->p, decoded against en's schema (or none). Struct fields are read
+ * as they come; when that fails, once more in schema order so that the error reported is the
+ * one Kafka Connect's walk over the schema would meet first. */
+static int env_payload(codec_ctx_t *x, const sch_entry_t *en)
+{
+    const unsigned char *p = x->p;
+    int top = lua_gettop(x->L), depth = x->depth, rc;
+
+    x->root = "payload";
+    x->nsegs = 0;
+    if (!en) return jp_value(x, 1);
+    if (sp_value(x, en->root, 1) == 0 || x->syntax || !x->failed) return x->failed ? -1 : 0;
+    lua_settop(x->L, top);
+    x->p = p;
+    x->failed = 0;
+    x->nsegs = 0;
+    x->depth = depth;
+    x->ordered = 1;
+    rc = sp_value(x, en->root, 1);
+    x->ordered = 0;
+    return rc;
+}
+
+/* {"schema":..., "payload":...}: pushes the payload value and the schema table. Kafka
+ * Connect writes the schema first, so the payload is decoded against it in the same pass;
+ * another order, or a repeated key (the last one wins, as with jansson), takes a second
+ * look at the values found. */
+static int dec_envelope(codec_ctx_t *x)
+{
+    lua_State *L = x->L;
+    const unsigned char *sch = NULL, *pay = NULL;
+    int base = lua_gettop(L), in_order = 1, more;
+    sch_entry_t *en = NULL;
+    const char *k;
+    size_t kn;
+
+again:
+    x->p = jp_ws(x->beg, x->end);
+    if (x->p >= x->end || *x->p != '{') return env_fail(x);
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') return env_fail(x);
+    do {
+        if (jp_key(x, &k, &kn)) return -1;
+        if (kn == 6 && memcmp(k, "schema", 6) == 0) {
+            if (sch && in_order) goto reread;
+            sch = x->p;
+            if (!in_order || pay) {
+                if (jp_skip(x, 0)) return -1;
+            } else if (env_schema(x, &en)) {
+                return -1;
+            }
+        } else if (kn == 7 && memcmp(k, "payload", 7) == 0) {
+            if (pay && in_order) goto reread;
+            pay = x->p;
+            if (!in_order || !sch) {
+                if (jp_skip(x, 0)) return -1;
+            } else if (env_payload(x, en)) {
+                return -1;
+            }
+        } else {
+            return env_fail(x);
+        }
+    } while ((more = jp_next(x, '}')) > 0);
+    if (more < 0) return -1;
+    x->p = jp_ws(x->p, x->end);
+    if (x->p < x->end) return jp_unexpected(x, x->p, "end of input");
+    if (!sch || !pay) return env_fail(x);
+    if (!in_order || pay < sch) {
+        x->p = sch;
+        if (env_schema(x, &en)) return -1;
+        x->p = pay;
+        if (env_payload(x, en)) return -1;
+    }
+    if (en)
+        lua_rawgeti(L, x->env, 1);
+    else
+        lua_pushnil(L);
+    return 0;
+reread:
+    lua_settop(L, base);
+    in_order = 0;
+    sch = pay = NULL;
+    goto again;
+}
+
 /* Runs inside lua_pcall: (ctx). Pushes value and schema (always two results). */
 static int dec_runner(lua_State *L)
 {
     codec_ctx_t *x = lua_touserdata(L, 1);
-    json_t *root = x->json, *s, *p;
 
-    push_reg(L, &reg_array_mt);
-    x->mt = lua_gettop(L);
+    x->started = 1;
+    x->mt = lua_upvalueindex(UPV_MT);
+    x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
     if (x->mode == MODE_PLAIN_DECODE || x->conv->kind == LC_CONV_JSON) {
         if (x->mode == MODE_PLAIN_DECODE || !x->conv->schemas_enable) {
-            if (dec_plain(x, root, 1)) return 0;
+            if (dec_text(x)) return 0;
             lua_pushnil(L);
             return 2;
         }
-        if (!json_is_object(root) || json_object_size(root) != 2 ||
-            !(s = json_object_get(root, "schema")) || !(p = json_object_get(root, "payload"))) {
-            set_err(x->errstr, x->errstr_size, "%s", envelope_error);
-            x->failed = 1;
-            return 0;
-        }
-        x->root = "payload";
-        if (json_is_null(s)) {
-            if (dec_plain(x, p, 1)) return 0;
-            lua_pushnil(L);
-            return 2;
-        }
-        push_keys(x);
-        /* The schema first, so a broken schema is reported before payload errors. */
-        x->root = "schema";
-        if (build_schema(x, s)) return 0;
-        x->root = "payload";
-        x->nsegs = 0;
-        if (dec_schema(x, s, p, 1)) return 0;
-        lua_insert(L, -2);
-        return 2;
+        return dec_envelope(x) ? 0 : 2;
     }
     lua_pushlstring(L, x->data, x->len);
     push_simple_schema(L, x->conv->kind == LC_CONV_STRING ? "string" : "bytes");
     return 2;
 }
 
-static int parse_json(codec_ctx_t *x, const void *data, size_t len)
+/* Is the text an envelope: an object whose keys are "schema" and "payload", both? Runs on
+ * checked text. */
+static int env_shape_ok(codec_ctx_t *x)
 {
-    json_error_t jerr;
+    int have_schema = 0, have_payload = 0;
+    const char *k;
+    size_t kn;
 
-    x->json = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-    if (!x->json) {
-        set_err(x->errstr, x->errstr_size, "invalid JSON at line %d column %d: %s", jerr.line,
-                jerr.column, jerr.text);
-        return -1;
+    x->p = jp_ws(x->beg, x->end);
+    if (*x->p != '{') return 0;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (*x->p == '}') return 0;
+    do {
+        if (jp_key(x, &k, &kn)) return 1; /* out of memory: keep the first error */
+        if (kn == 6 && memcmp(k, "schema", 6) == 0)
+            have_schema = 1;
+        else if (kn == 7 && memcmp(k, "payload", 7) == 0)
+            have_payload = 1;
+        else
+            return 0;
+        if (jp_skip(x, 0)) return 1;
+    } while (jp_next(x, '}') > 0);
+    return have_schema && have_payload;
+}
+
+/* After a failure that is not a syntax error: a syntax error anywhere in the text, then a
+ * text that is no envelope, take precedence, as when the whole text was parsed first. Calls
+ * no Lua API (this runs after lua_pcall returned). */
+static void dec_recheck(codec_ctx_t *x, int envelope)
+{
+    char *errstr = x->errstr, tmp[256];
+    size_t errstr_size = x->errstr_size;
+
+    x->errstr = tmp;
+    x->errstr_size = sizeof tmp;
+    x->failed = x->syntax = 0;
+    x->depth = x->nsegs = 0;
+    x->p = jp_ws(x->beg, x->end);
+    if (jp_skip(x, 0) == 0) {
+        x->p = jp_ws(x->p, x->end);
+        if (x->p < x->end) jp_unexpected(x, x->p, "end of input");
     }
-    return 0;
+    x->errstr = errstr;
+    x->errstr_size = errstr_size;
+    if (x->syntax)
+        set_err(errstr, errstr_size, "%s", tmp);
+    else if (!x->failed && envelope && !env_shape_ok(x))
+        set_err(errstr, errstr_size, "%s", envelope_error);
 }
 
 /** Deserialises data and pushes the value and its schema (see codec.h). */
@@ -2038,9 +3659,11 @@ int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size
     x.conv = c;
     x.data = data;
     x.len = len;
-    if (c->kind == LC_CONV_JSON && parse_json(&x, data, len)) return -1;
-    rc = run_protected(&x, &reg_decode, 0, 2);
-    json_decref(x.json); /* NULL-safe */
+    x.beg = x.p = data;
+    x.end = x.beg + len;
+    rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    if (rc && x.started && !x.syntax && c->kind == LC_CONV_JSON) dec_recheck(&x, c->schemas_enable);
+    if (x.scratch.data) lc_buf_free(&x.scratch);
     return rc;
 }
 
@@ -2056,9 +3679,11 @@ int lc_json_decode(lua_State *L, const char *text, size_t len, char *errstr, siz
     }
     ctx_init(&x, L, errstr, errstr_size);
     x.mode = MODE_PLAIN_DECODE;
-    if (parse_json(&x, text, len)) return -1;
-    rc = run_protected(&x, &reg_decode, 0, 2);
-    json_decref(x.json);
+    x.beg = x.p = (const unsigned char *)text;
+    x.end = x.beg + len;
+    rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    if (rc && x.started && !x.syntax) dec_recheck(&x, 0);
+    lc_buf_free(&x.scratch);
     if (rc == 0) lua_pop(L, 1); /* the (nil) schema */
     return rc;
 }
@@ -2133,20 +3758,13 @@ int lc_converter_init(lc_converter_t *c, const char *class_name, const char *sch
     return 0;
 }
 
-static void reg_set(lua_State *L, void *key)
-{
-    lua_pushlightuserdata(L, key);
-    lua_insert(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-}
-
 /** Prepares L for the codec: array metatable, FFI helpers, runners. Returns 0 or -1. */
 int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
 {
-    int top = lua_gettop(L);
+    int top = lua_gettop(L), i;
     const char *m;
 
-    if (!lua_checkstack(L, 8)) {
+    if (!lua_checkstack(L, 2 * UPV_COUNT + 8)) {
         set_err(errstr, errstr_size, "Lua stack exhausted");
         return -1;
     }
@@ -2171,9 +3789,34 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
     reg_set(L, &reg_box_f64);
     lua_getfield(L, -1, "classify");
     reg_set(L, &reg_classify);
-    lua_pushcfunction(L, enc_runner);
+    lua_settop(L, top);
+
+    /* The schema cache (see sch_intern): entries' metatable, the table, the state. */
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, sch_entry_gc);
+    lua_setfield(L, -2, "__gc");
+    reg_set(L, &reg_sch_mt);
+    lua_newtable(L);
+    reg_set(L, &reg_sch_cache);
+
+    /* The runners, with what they use on every call as upvalues (UPV_*). */
+    push_reg(L, &reg_array_mt);
+    memset(lua_newuserdata(L, sizeof(codec_state_t)), 0, sizeof(codec_state_t));
+    lua_createtable(L, LC_SCHEMA_RECENT, 0);
+    lua_setfenv(L, -2);
+    lua_createtable(L, 2 * LC_SHAPES, 0);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    for (i = 0; i < K_COUNT; i++)
+        lua_pushstring(L, key_names[i]);
+    for (i = 1; i <= UPV_COUNT; i++)
+        lua_pushvalue(L, top + i);
+    lua_pushcclosure(L, enc_runner, UPV_COUNT);
     reg_set(L, &reg_encode);
-    lua_pushcfunction(L, dec_runner);
+    lua_pushcclosure(L, dec_runner, UPV_COUNT);
     reg_set(L, &reg_decode);
     lua_settop(L, top);
     return 0;

@@ -5,7 +5,8 @@
  * plain JSON), StringConverter and ByteArrayConverter.
  *
  * Lua value model (shared with lua/luaconnect.lua):
- *   JSON null inside a value  -> connect.null, a light userdata NULL (lua_pushlightuserdata(L,NULL))
+ *   JSON null inside a value  -> connect.null, a light userdata NULL
+ *                                (lua_pushlightuserdata(L, NULL))
  *   top-level null / no bytes -> nil (a tombstone when it is a record value)
  *   object                    -> table (string keys)
  *   array                     -> table 1..n with the metatable registered as "luaconnect.array"
@@ -36,7 +37,19 @@
  * field order, map with non-string keys as [[k,v],...]. A missing schema writes
  * "schema":null and a schemaless payload.
  *
- * Depends on LuaJIT (with its ffi module) and jansson. */
+ * Schema tables returned by the decoder are shared: every record whose schema JSON has the
+ * same text gets the same table (a per-lua_State cache of up to 256 schemas, emptied when
+ * full), so transforms can cache what they derive from a schema by table identity. Such a
+ * table and the tables inside it must not be mutated: copy first (transforms/_smt.lua
+ * does). The encoder relies on it too, writing a decoded schema's JSON once and reusing it.
+ *
+ * Decoding is strict RFC 8259 JSON (UTF-8 checked, duplicate keys: the last one wins).
+ * Error texts: "invalid JSON at line L column C: <what>" for syntax errors (columns count
+ * characters; at the end of the text, its last one), "<path>: <what>" for anything else
+ * ("payload.id: expected int32, got string"). A syntax error anywhere in the text is the
+ * one reported, whatever else is wrong.
+ *
+ * Depends on LuaJIT (with its ffi module). */
 #ifndef LC_CODEC_H
 #define LC_CODEC_H
 
@@ -81,7 +94,7 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
                      lc_buf_t *out, int *is_null, char *errstr, size_t errstr_size);
 
 /** Deserialises data (NULL means a Kafka null) and pushes two values: the Lua value
- * (nil for null) and its schema table (nil when there is none).
+ * (nil for null) and its schema table (nil when there is none; shared, see above).
  * Returns 0, or -1 with errstr and nothing pushed (the text names the JSON position). */
 int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size_t len,
                    char *errstr, size_t errstr_size);

@@ -395,7 +395,7 @@ TEST(decode_errors)
     size_t i;
 
     CHECK_INT(lc_conv_to_lua(&json_plain, L, "{\"a\":", 5, err, sizeof err), -1);
-    CHECK_STR(err, "invalid JSON at line 1 column 5: unexpected token near end of file");
+    CHECK_STR(err, "invalid JSON at line 1 column 5: unexpected end of input");
     CHECK_INT(lua_gettop(L), 0);
     CHECK_INT(lc_conv_to_lua(&json_plain, L, "{\"a\":1}\n{", 9, err, sizeof err), -1);
     CHECK(strncmp(err, "invalid JSON at line 2 column 1: ", 33) == 0);
@@ -452,7 +452,7 @@ TEST(lua_side_numbers)
                        "assert(min == -9223372036854775807LL - 1)\n"
                        "assert(type(one) == 'cdata' and one + 1 == 2)\n"
                        "assert(one + 0.5 == 1.5 and one == 1 and tostring(one) == '1.0')\n"
-                         "assert(ffi.istype('lc_float_t', one))\n"
+                       "assert(ffi.istype('lc_float_t', one))\n"
                        "assert(type(arr[1]) == 'number' and arr[1] == 2^53)\n"
                        "assert(arr[2] == 1.5)\n"
                        "local mt = debug.getregistry()['luaconnect.array']\n"
@@ -832,6 +832,497 @@ TEST(bytearray_converter)
     lua_close(L);
 }
 
+/* Decodes in with c and returns the error text ("" when it decoded); the stack stays as it
+ * was either way. */
+static const char *decode_err(lua_State *L, const lc_converter_t *c, const char *in, size_t len)
+{
+    static char err[512];
+    int top = lua_gettop(L);
+
+    err[0] = '\0';
+    if (lc_conv_to_lua(c, L, in, len, err, sizeof err) == 0) {
+        if (lua_gettop(L) != top + 2) snprintf(err, sizeof err, "stack %d", lua_gettop(L) - top);
+        lua_settop(L, top);
+        return err;
+    }
+    if (lua_gettop(L) != top)
+        snprintf(err, sizeof err, "stack %d after an error", lua_gettop(L) - top);
+    return err;
+}
+
+#define DECODE_ERR(L, c, in) decode_err((L), (c), (in), strlen(in))
+
+TEST(parser_error_positions)
+{
+    lua_State *L = new_state();
+
+    /* Columns count characters, lines '\n'; at the end the last character is named. */
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1,]"),
+              "invalid JSON at line 1 column 4: unexpected ']', expected a JSON value");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "{\n  \"a\": tru\n}"),
+              "invalid JSON at line 2 column 11: unexpected byte 0x0A, expected true");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[\"\xC3\xA9\xE2\x82\xAC\", x]"),
+              "invalid JSON at line 1 column 8: unexpected 'x', expected a JSON value");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "{\"a\" 1}"),
+              "invalid JSON at line 1 column 6: unexpected '1', expected ':'");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "{\"a\":1,}"),
+              "invalid JSON at line 1 column 8: unexpected '}', expected a string key");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "{'a':1}"),
+              "invalid JSON at line 1 column 2: unexpected ''', expected a string key");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1 2]"),
+              "invalid JSON at line 1 column 4: unexpected '2', expected ',' or ']'");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1] // no comments"),
+              "invalid JSON at line 1 column 5: unexpected '/', expected end of input");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"abc"),
+              "invalid JSON at line 1 column 4: unexpected end of input in a string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"a\tb\""),
+              "invalid JSON at line 1 column 3: control character 0x09 in string (must be "
+              "escaped)");
+    CHECK_STR(decode_err(L, &json_plain, "\"a\0b\"", 5),
+              "invalid JSON at line 1 column 3: control character 0x00 in string (must be "
+              "escaped)");
+    CHECK_STR(decode_err(L, &json_plain, "[1]\0", 4),
+              "invalid JSON at line 1 column 4: unexpected byte 0x00, expected end of input");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\\x\""),
+              "invalid JSON at line 1 column 3: unexpected 'x', expected an escape (\\\" \\\\ "
+              "\\/ \\b \\f \\n \\r \\t \\u)");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\\u12G4\""),
+              "invalid JSON at line 1 column 2: invalid \\u escape (4 hex digits needed)");
+    /* Invalid UTF-8: a stray continuation byte, an overlong form, an encoded surrogate, a
+     * byte that never starts a sequence, a truncated sequence. */
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[\"ok\",\"a\x80\"]"),
+              "invalid JSON at line 1 column 9: invalid UTF-8 in string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\xC0\xAF\""),
+              "invalid JSON at line 1 column 2: invalid UTF-8 in string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\xED\xA0\x80\""),
+              "invalid JSON at line 1 column 2: invalid UTF-8 in string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\xF5\x80\x80\x80\""),
+              "invalid JSON at line 1 column 2: invalid UTF-8 in string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\xE2\x82\""),
+              "invalid JSON at line 1 column 2: invalid UTF-8 in string");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "  "),
+              "invalid JSON at line 1 column 2: unexpected end of input");
+    /* A syntax error anywhere wins over what a partial decode found, as when jansson parsed
+     * the whole text first. */
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{\"schema\":{\"type\":\"int8\"},\"payload\":300} x"),
+              "invalid JSON at line 1 column 42: unexpected 'x', expected end of input");
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{\"a\":1,\"b\":[}"),
+              "invalid JSON at line 1 column 13: unexpected '}', expected a JSON value");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(parser_strings)
+{
+    lua_State *L = new_state();
+
+    /* Surrogate pairs (in values and in keys, upper or lower case hex), lone ones refused. */
+    CHECK(roundtrip_is(L, &json_plain, "[\"\\uD83D\\uDE00\",\"\\ud834\\udd1e\"]",
+                       "[\"\xF0\x9F\x98\x80\",\"\xF0\x9D\x84\x9E\"]"));
+    CHECK(roundtrip_is(L, &json_plain, "{\"k\\u00e9y\\ud83d\\ude00\":1}",
+                       "{\"k\xC3\xA9y\xF0\x9F\x98\x80\":1}"));
+    CHECK(roundtrip_is(L, &json_plain, "\"\\u0041\\u00DF\\u6771\\uFFFF\"",
+                       "\"A\xC3\x9F\xE6\x9D\xB1\xEF\xBF\xBF\""));
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\\ud83d\""),
+              "invalid JSON at line 1 column 2: invalid \\uD83D: a high surrogate without a low "
+              "one after it");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"x\\ud83d\\u0041\""),
+              "invalid JSON at line 1 column 3: invalid \\uD83D: a high surrogate without a low "
+              "one after it");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "\"\\ude00\""),
+              "invalid JSON at line 1 column 2: invalid \\uDE00: a low surrogate without a high "
+              "one");
+    /* Every escape, and strings that cross the 8-byte scanning steps. */
+    CHECK(roundtrip_is(L, &json_plain, "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+                       "\"\\\"\\\\/\\b\\f\\n\\r\\t\""));
+    CHECK(roundtrip_is(L, &json_plain,
+                       "[\"abcdefgh\",\"abcdefg\\\"\",\"0123456789abcdef\\\\xyz\","
+                       "\"\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\"]",
+                       NULL));
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(parser_numbers)
+{
+    lua_State *L = new_state();
+    static const char many[] = "[9007199254740992,-9007199254740992,9007199254740993,"
+                               "-9007199254740993,-0,1e-400,1E22,123456789012345678901234.5]";
+    char err[512] = "";
+
+    /* 2^53 is the last integer that stays a Lua number; int64 beyond, both signs. */
+    CHECK(roundtrip_is(L, &json_plain,
+                       "[9007199254740992,-9007199254740992,9007199254740993,-9007199254740993]",
+                       NULL));
+    CHECK_INT(lc_json_decode(L, many, strlen(many), err, sizeof err), 0);
+    lua_setglobal(L, "n");
+    CHECK(lua_check(L, "local ffi = require('ffi')\n"
+                       "assert(type(n[1]) == 'number' and n[1] == 2^53)\n"
+                       "assert(type(n[2]) == 'number' and n[2] == -2^53)\n"
+                       "assert(ffi.istype('int64_t', n[3]) and n[3] == 9007199254740993LL)\n"
+                       "assert(ffi.istype('int64_t', n[4]) and n[4] == -9007199254740993LL)\n"
+                       "assert(type(n[5]) == 'number' and n[5] == 0)\n"
+                       "assert(ffi.istype('lc_float_t', n[6]) and n[6] == 0)\n"
+                       "assert(ffi.istype('lc_float_t', n[7]) and n[7] == 1e22)\n"
+                       "assert(n[8] == 123456789012345678901234.5)\n"
+                       "return true"));
+    /* Exact reading: the shortest forms come back, digits beyond double precision round. */
+    CHECK(roundtrip_is(L, &json_plain,
+                       "[0.1,0.2,0.30000000000000004,1.7976931348623157E308,4.9E-324,"
+                       "2.2250738585072014E-308,123.456,-87.25,1.0E-7,1.0E22,1.0E23]",
+                       NULL));
+    CHECK(roundtrip_is(L, &json_plain,
+                       "[0.30000000000000004441,3.14159265358979323846264338,1e23,"
+                       "100000000000000000000000e-2,0.000001]",
+                       "[0.30000000000000004,3.141592653589793,1.0E23,1.0E21,1.0E-6]"));
+    CHECK_STR(DECODE_ERR(L, &json_plain, "9223372036854775807"), "");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "-9223372036854775808"), "");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "9223372036854775808"),
+              "invalid JSON at line 1 column 1: integer out of range (64 bits): "
+              "9223372036854775808");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[-9223372036854775809]"),
+              "invalid JSON at line 1 column 2: integer out of range (64 bits): "
+              "-9223372036854775809");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1e309]"),
+              "invalid JSON at line 1 column 2: number out of range: 1e309");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "01"),
+              "invalid JSON at line 1 column 2: invalid number (leading zero)");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "1."),
+              "invalid JSON at line 1 column 2: unexpected end of input");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1.e5]"),
+              "invalid JSON at line 1 column 4: unexpected 'e', expected a digit after '.'");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[1e+]"),
+              "invalid JSON at line 1 column 5: unexpected ']', expected a digit in the "
+              "exponent");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[-x]"),
+              "invalid JSON at line 1 column 3: unexpected 'x', expected a digit");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[.5]"),
+              "invalid JSON at line 1 column 2: unexpected '.', expected a JSON value");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "+1"),
+              "invalid JSON at line 1 column 1: unexpected '+', expected a JSON value");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "NaN"),
+              "invalid JSON at line 1 column 1: unexpected 'N', expected a JSON value");
+    CHECK_STR(DECODE_ERR(L, &json_plain, "[nan]"),
+              "invalid JSON at line 1 column 3: unexpected 'a', expected null");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+/* Builds depth nested containers around 0: objects {"k0":0,...,"in":...} or arrays
+ * [0,1,...,[...]], each with extra items before the nested one. Caller frees. */
+static char *nested(int depth, int extra, int objects, size_t *len)
+{
+    size_t cap = (size_t)depth * (16 + (size_t)extra * 12) + 16, n = 0;
+    char *s = malloc(cap);
+    int i, j;
+
+    for (i = 0; i < depth; i++) {
+        s[n++] = objects ? '{' : '[';
+        for (j = 0; j < extra; j++)
+            n += (size_t)(objects ? snprintf(s + n, cap - n, "\"k%d\":%d,", j, j)
+                                  : snprintf(s + n, cap - n, "%d,", j));
+        if (objects) n += (size_t)snprintf(s + n, cap - n, "\"in\":");
+    }
+    s[n++] = '0';
+    for (i = 0; i < depth; i++)
+        s[n++] = objects ? '}' : ']';
+    s[n] = '\0';
+    *len = n;
+    return s;
+}
+
+TEST(parser_deep_nesting)
+{
+    lua_State *L = new_state();
+    char err[512];
+    lc_buf_t b = {0};
+    size_t n;
+    char *s;
+    int is_null;
+
+    /* 1000 levels decode, with items held on the Lua stack at each level: more than it has
+     * room for, so deeper levels make their tables as they go. */
+    s = nested(1000, 0, 1, &n);
+    CHECK_STR(decode_err(L, &json_plain, s, n), "");
+    free(s);
+    s = nested(1000, 31, 0, &n);
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, s, n, err, sizeof err), 0);
+    CHECK_INT(lc_conv_from_lua(&json_plain, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+    CHECK(b.len == n && memcmp(b.data, s, n) == 0);
+    lua_settop(L, 0);
+    free(s);
+    /* Objects whose keys outnumber what is kept aside for them. */
+    s = nested(300, 31, 1, &n);
+    CHECK_INT(lc_json_decode(L, s, n, err, sizeof err), 0);
+    lua_setglobal(L, "t");
+    CHECK(lua_check(L, "local d = 0\n"
+                       "while type(t) == 'table' do\n"
+                       "  for j = 0, 30 do assert(t['k' .. j] == j) end\n"
+                       "  t, d = t['in'], d + 1\n"
+                       "end\n"
+                       "return d == 300 and t == 0"));
+    free(s);
+    /* One level more fails, for objects and arrays. */
+    s = nested(1001, 0, 1, &n);
+    CHECK_STR(decode_err(L, &json_plain, s, n), "value: nesting too deep (more than 1000 levels)");
+    free(s);
+    s = nested(1001, 2, 0, &n);
+    CHECK_STR(decode_err(L, &json_plain, s, n), "value: nesting too deep (more than 1000 levels)");
+    free(s);
+    CHECK_INT(lua_gettop(L), 0);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+/* Decodes in (lc_json_decode), encodes it with sorted keys and compares with want (NULL: in
+ * itself). */
+static int sorted_is(lua_State *L, const char *in, const char *want)
+{
+    char err[512] = "";
+    lc_buf_t b = {0};
+    int ok;
+
+    if (!want) want = in;
+    if (lc_json_decode(L, in, strlen(in), err, sizeof err) ||
+        lc_json_encode_sorted(L, -1, &b, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", in, err);
+        lua_settop(L, 0);
+        return 0;
+    }
+    ok = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+    if (!ok) fprintf(stderr, "sorted %s\n  got:  %.*s\n  want: %s\n", in, (int)b.len, b.data, want);
+    lua_pop(L, 1);
+    lc_buf_free(&b);
+    return ok;
+}
+
+TEST(object_shapes)
+{
+    lua_State *L = new_state();
+    static const char odd_keys[] =
+        "{\"a-b\":1,\"x.y\":2,\"\xC3\xA9\":3,\"]]\":4,\"s p\":5,\"q\\\"\":6,\"\":7,\"\\\\\":8}";
+    char err[512], big[4096];
+    size_t n = 0;
+    int round, k;
+
+    /* The same key sequences four times: met, remembered, compiled into a constructor,
+     * reused. (Sorted output: lua_next order changes from run to run, string hashes are
+     * seeded.) */
+    for (round = 0; round < 4; round++) {
+        CHECK(sorted_is(L, "{\"id\":1,\"tags\":[\"x\"],\"n\":null}",
+                        "{\"id\":1,\"n\":null,\"tags\":[\"x\"]}"));
+        CHECK(sorted_is(L, "{\"id\":2,\"tags\":[],\"n\":{\"id\":3,\"x\":true}}",
+                        "{\"id\":2,\"n\":{\"id\":3,\"x\":true},\"tags\":[]}"));
+        CHECK(sorted_is(L, "{\"b\":1,\"a\":2,\"b\":3}", "{\"a\":2,\"b\":3}"));
+        CHECK_INT(lc_json_decode(L, odd_keys, strlen(odd_keys), err, sizeof err), 0);
+        lua_setglobal(L, "t");
+        CHECK(lua_check(L, "local n = 0 for _ in pairs(t) do n = n + 1 end\n"
+                           "return n == 8 and t['a-b'] == 1 and t['x.y'] == 2 and "
+                           "t['\\195\\169'] == 3 and t[']]'] == 4 and t['s p'] == 5 and "
+                           "t['q\"'] == 6 and t[''] == 7 and t['\\\\'] == 8"));
+    }
+    /* More keys than one batch (32), and a long array. */
+    n += (size_t)snprintf(big + n, sizeof big - n, "{");
+    for (k = 0; k < 70; k++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"f%d\":%d", k ? "," : "", k, k);
+    n += (size_t)snprintf(big + n, sizeof big - n, ",\"arr\":[");
+    for (k = 0; k < 70; k++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s%d", k ? "," : "", k);
+    snprintf(big + n, sizeof big - n, "]}");
+    for (round = 0; round < 2; round++) {
+        CHECK_INT(lc_json_decode(L, big, strlen(big), err, sizeof err), 0);
+        lua_setglobal(L, "t");
+        CHECK(lua_check(L,
+                        "for k = 0, 69 do assert(t['f' .. k] == k) end\n"
+                        "assert(#t.arr == 70 and t.arr[70] == 69)\n"
+                        "return getmetatable(t.arr) == debug.getregistry()['luaconnect.array']"));
+    }
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+static const char small_envelope[] =
+    "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,"
+    "\"field\":\"id\"},{\"type\":\"string\",\"optional\":true,\"field\":\"s\"}],\"optional\":"
+    "false,\"name\":\"r\"},\"payload\":{\"id\":%d,\"s\":\"v%d\"}}";
+
+TEST(schema_interning)
+{
+    lua_State *L = new_state();
+    static const char string_a[] =
+        "{\"schema\":{\"optional\":false,\"type\":\"string\"},\"payload\":\"x\"}";
+    static const char string_b[] =
+        "{\"schema\":{\"type\":\"string\",\"optional\":false},\"payload\":\"x\"}";
+    char in[512], err[512], check[256];
+    lc_buf_t b = {0};
+    int i, is_null;
+
+    /* The same schema text gives the same table, record after record. */
+    snprintf(in, sizeof in, small_envelope, 1, 1);
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+    snprintf(in, sizeof in, small_envelope, 2, 2);
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), 4);
+    CHECK(lua_istable(L, 2) && lua_rawequal(L, 2, 4));
+    lua_setglobal(L, "s2");
+    lua_setglobal(L, "v2");
+    lua_setglobal(L, "s1");
+    lua_setglobal(L, "v1");
+    CHECK(lua_check(L, "return v1.id == 1 and v1.s == 'v1' and v2.id == 2 and v2.s == 'v2' "
+                       "and v1 ~= v2 and s1.fields[2].field == 's' and s1.name == 'r'"));
+    /* Other text, even when it means the same, is another entry. */
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, string_a, strlen(string_a), err, sizeof err), 0);
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, string_b, strlen(string_b), err, sizeof err), 0);
+    CHECK(lua_istable(L, 2) && lua_istable(L, 4) && !lua_rawequal(L, 2, 4));
+    lua_settop(L, 0);
+    /* More distinct schemas than the cache holds (it starts over), alternating with another
+     * schema as key and value schemas do; each decodes right, and so does the first one. */
+    for (i = 0; i < 600; i++) {
+        snprintf(in, sizeof in,
+                 "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"field\":"
+                 "\"f%d\"}]},\"payload\":{\"f%d\":%d}}",
+                 i % 300, i % 300, i);
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+        lua_setglobal(L, "s");
+        lua_setglobal(L, "v");
+        snprintf(check, sizeof check,
+                 "return #s.fields == 1 and s.fields[1].field == 'f%d' and v.f%d == %d", i % 300,
+                 i % 300, i);
+        CHECK(lua_check(L, check));
+        snprintf(in, sizeof in, small_envelope, i, i);
+        CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+        lua_settop(L, 0);
+    }
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    snprintf(in, sizeof in, small_envelope, 7, 7);
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, in, strlen(in), err, sizeof err), 0);
+    /* Encoding with the interned table gives the same text every time (written once). */
+    for (i = 0; i < 3; i++) {
+        CHECK_INT(lc_conv_from_lua(&json_schemas, L, 1, 2, &b, &is_null, err, sizeof err), 0);
+        CHECK(b.len == strlen(in) && memcmp(b.data, in, b.len) == 0);
+    }
+    lua_settop(L, 0);
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
+TEST(envelope_layouts)
+{
+    lua_State *L = new_state();
+    static const char envelope_msg[] =
+        "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may "
+        "not contain additional fields. If you are trying to deserialize plain JSON data, set "
+        "schemas.enable=false in your converter configuration.";
+    static const char s[] =
+        "{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"field\":\"a\"},"
+        "{\"type\":\"string\",\"optional\":true,\"default\":\"d\",\"field\":\"b\"}]}";
+    static const char s_out[] =
+        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,"
+        "\"field\":\"a\"},{\"type\":\"string\",\"optional\":true,\"default\":\"d\",\"field\":"
+        "\"b\"}],\"optional\":false},\"payload\":";
+    char in[1024], want[1024];
+
+    /* Repeated keys: the last one counts, as with jansson; payload before schema is fine;
+     * keys that are no fields are ignored, as Kafka Connect does. */
+    snprintf(in, sizeof in,
+             "{\"schema\":{\"type\":\"string\"},\"schema\":%s,\"payload\":{\"a\":1}}", s);
+    snprintf(want, sizeof want, "%s{\"a\":1,\"b\":\"d\"}}", s_out);
+    CHECK(roundtrip_is(L, &json_schemas, in, want));
+    snprintf(in, sizeof in, "{\"payload\":{\"b\":\"x\",\"zz\":[1,{}],\"a\":2},\"schema\":%s}", s);
+    snprintf(want, sizeof want, "%s{\"a\":2,\"b\":\"x\"}}", s_out);
+    CHECK(roundtrip_is(L, &json_schemas, in, want));
+    snprintf(in, sizeof in, "{\"schema\":%s,\"payload\":{\"a\":1},\"payload\":{\"a\":3}}", s);
+    snprintf(want, sizeof want, "%s{\"a\":3,\"b\":\"d\"}}", s_out);
+    CHECK(roundtrip_is(L, &json_schemas, in, want));
+    /* Escaped keys are still the envelope's keys. */
+    CHECK(roundtrip_is(L, &json_schemas,
+                       "{\"sch\\u0065ma\":{\"type\":\"int8\"},\"p\\u0061yload\":5}",
+                       "{\"schema\":{\"type\":\"int8\",\"optional\":false},\"payload\":5}"));
+    /* The envelope's shape is checked before what its payload holds. */
+    snprintf(in, sizeof in, "{\"schema\":%s,\"payload\":{\"a\":\"x\"},\"extra\":1}", s);
+    CHECK_STR(DECODE_ERR(L, &json_schemas, in), envelope_msg);
+    snprintf(in, sizeof in, "{\"schema\":%s,\"payload\":{\"a\":\"x\"}}", s);
+    CHECK_STR(DECODE_ERR(L, &json_schemas, in), "payload.a: expected int32, got string");
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{}"), envelope_msg);
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "[]"), envelope_msg);
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{\"schema\":{\"type\":\"int8\"},\"payload\":1,"),
+              "invalid JSON at line 1 column 38: unexpected end of input");
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{\"schema\":5,\"payload\":1}"),
+              "schema: schema must contain a \"type\" string");
+    /* Several errors: the first in schema order is reported, whatever the payload's order. */
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\","
+                         "\"field\":\"a\"},{\"type\":\"int32\",\"field\":\"b\"}]},"
+                         "\"payload\":{\"b\":\"x\"}}"),
+              "payload.a: invalid null value for required int32 field");
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\","
+                         "\"field\":\"a\"},{\"type\":\"struct\",\"fields\":[{\"type\":"
+                         "\"int8\",\"field\":\"c\"}],\"field\":\"b\"}]},"
+                         "\"payload\":{\"b\":{\"c\":300},\"a\":true}}"),
+              "payload.a: expected int32, got boolean");
+    /* A struct cannot name two fields alike (Kafka's SchemaBuilder refuses it too). */
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\","
+                         "\"field\":\"a\"},{\"type\":\"string\",\"field\":\"a\"}]},"
+                         "\"payload\":{\"a\":1}}"),
+              "schema.fields[2]: duplicate field name 'a' in struct schema");
+    /* Maps keyed by ints: entries must be pairs. */
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"int32\"},\"values\":"
+                         "{\"type\":\"int32\"}},\"payload\":[[1,2],[3]]}"),
+              "payload[2]: map entry must be a [key, value] array");
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"map\",\"keys\":{\"type\":\"int32\"},\"values\":"
+                         "{\"type\":\"int32\"}},\"payload\":[[1,2],[3,4,5]]}"),
+              "payload[2]: map entry must be a [key, value] array");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+TEST(encode_arrays_and_floats)
+{
+    lua_State *L = new_state();
+    char got[1024], err[512];
+    int is_null;
+
+    /* Items set in reverse land in the hash part, where lua_next gives any order. */
+    CHECK_INT(encode_expr(L, &json_plain,
+                          "(function() local t = array{} for i = 40, 1, -1 do t[i] = i end "
+                          "return t end)()",
+                          NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,"
+                   "28,29,30,31,32,33,34,35,36,37,38,39,40]");
+    /* A bad item in a table that is no array: the table is what is wrong. */
+    CHECK_INT(encode_expr(L, &json_plain, "{1, print, x=3}", NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value: cannot encode a table with both array items and other keys (or "
+                   "holes) as an array");
+    CHECK_INT(encode_expr(L, &json_plain, "{1, {a=print}}", NULL, got, sizeof got, err, &is_null),
+              -1);
+    CHECK_STR(err, "value[2].a: cannot encode a function");
+    /* Doubles in Java's plain range take the short path: known texts. */
+    CHECK_INT(encode_expr(L, &json_plain,
+                          "{0.001, 0.0025, 87.25, -1.5, 9999999.999999998, 123456.789, 0.07, "
+                          "1/3, 2/3, 0.1 + 0.2, 1e7 - 0.5, 4.35, 0.0009999999999999998}",
+                          NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[0.001,0.0025,87.25,-1.5,9999999.999999998,123456.789,0.07,"
+                   "0.3333333333333333,0.6666666666666666,0.30000000000000004,9999999.5,4.35,"
+                   "9.999999999999998E-4]");
+    /* Strings of every kind of byte, at lengths around the 8-byte steps. */
+    CHECK_INT(encode_expr(L, &json_plain,
+                          "{'1234567', '12345678', '123456789\"', 'abcdefghijklmnop\\n', "
+                          "'x\\255yz'}",
+                          NULL, got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "[\"1234567\",\"12345678\",\"123456789\\\"\",\"abcdefghijklmnop\\n\","
+                   "\"x\xEF\xBF\xBDyz\"]");
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
 TEST(uninitialised_state)
 {
     lua_State *L = luaL_newstate();
@@ -921,6 +1412,14 @@ int main(void)
     RUN(envelope_decode);
     RUN(envelope_decode_errors);
     RUN(envelope_encode_errors);
+    RUN(parser_error_positions);
+    RUN(parser_strings);
+    RUN(parser_numbers);
+    RUN(parser_deep_nesting);
+    RUN(object_shapes);
+    RUN(schema_interning);
+    RUN(envelope_layouts);
+    RUN(encode_arrays_and_floats);
     RUN(string_converter);
     RUN(bytearray_converter);
     RUN(uninitialised_state);
