@@ -1,5 +1,5 @@
 # Thin wrapper around CMake. The two commands a newcomer needs:
-#   make demo   install what is missing, build, run the file pipeline on the embedded broker
+#   make demo   install what is missing, build, run the database pipeline on the embedded broker
 #   make test   install what is missing, build, run every test (real Kafka included),
 #               then again under AddressSanitizer + UBSan
 BUILD ?= build
@@ -23,7 +23,7 @@ deps:
 	@tools/deps.sh
 
 demo: deps build
-	@examples/file-pipeline/run.sh
+	@examples/sqlite-pipeline/run.sh
 
 # Every test: unit + Lua specs (ctest), integration on a real Kafka broker, then the
 # unit and integration tests again on a sanitizer build.

@@ -157,7 +157,10 @@ rd_kafka_conf_t *lc_worker_kafka_conf(lc_worker_t *w, lc_connector_t *c, int pro
             conf_set(conf, "enable.auto.commit", "false", "enable.auto.commit", errstr, errsz) ||
             conf_set(conf, "enable.auto.offset.store", "false", "enable.auto.offset.store", errstr,
                      errsz) ||
-            conf_set(conf, "auto.offset.reset", "earliest", "auto.offset.reset", errstr, errsz))
+            conf_set(conf, "auto.offset.reset", "earliest", "auto.offset.reset", errstr, errsz) ||
+            /* A sink should see a new record promptly; librdkafka's 500 ms default wait
+             * makes an idle pipeline lag by up to half a second. */
+            conf_set(conf, "fetch.wait.max.ms", "100", "fetch.wait.max.ms", errstr, errsz))
             goto err;
         if (apply_prefixed(conf, w->props, "consumer.", "worker config", errstr, errsz) ||
             apply_prefixed(conf, c->props, "consumer.override.", "connector config", errstr,

@@ -1,15 +1,17 @@
---- Prints the reference part of docs/transforms.md from the transforms' own definitions:
--- build/luaconnect lua tools/plugin_docs.lua > /tmp/ref.md
+--- Prints a reference of plugins from their own definitions (docs/transforms.md, and the
+-- SQLite part of docs/connectors.md):
+-- build/luaconnect lua tools/plugin_docs.lua [transforms|scripts] [NAME-PATTERN]
 local connect = require "luaconnect"
 local root = arg[0]:match("^(.*)/tools/") or "."
+local dir, only = arg[1] or "transforms", arg[2] or "."
 local names = {}
-for name in io.popen("ls " .. root .. "/transforms"):lines() do
-  if name:match("^[^_].*%.lua$") then names[#names + 1] = name end
+for name in io.popen("ls " .. root .. "/" .. dir):lines() do
+  if name:match("^[^_].*%.lua$") and name:match(only) then names[#names + 1] = name end
 end
 table.sort(names)
 for _, file in ipairs(names) do
-  local def = connect._load(root .. "/transforms/" .. file)
-  local kind = def._kind == "predicate" and "predicate" or "transform"
+  local def = connect._load(root .. "/" .. dir .. "/" .. file)
+  local kind = def._kind
   print(string.format("### %s (%s)\n", def.aliases[1] or file, kind))
   print(def.doc .. "\n")
   local aliases = {}
