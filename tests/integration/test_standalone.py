@@ -106,7 +106,9 @@ def test_kill_9_mid_stream_loses_nothing(kafka, tmp_path):
                        "consumer.heartbeat.interval.ms": "1000"})
     w.start()
     writer.start()
-    wait_for(lambda: len(file_lines(dst)) >= 20_000, 120, "the sink to be mid-stream", w.log)
+    wait_for(lambda: len(file_lines(dst)) >= 20_000
+             and w.source_offset("p-source", {"filename": str(src)}) is not None,
+             120, "the pipeline to be mid-stream with an offset committed", w.log)
     w.kill()
     committed = w.source_offset("p-source", {"filename": str(src)})
     assert committed is not None, "no source offset was committed before the kill"
