@@ -1,0 +1,38 @@
+"""The demos a newcomer runs first (`make demo` runs sqlite-pipeline) must keep working:
+each script runs on the embedded broker and must end cleanly with the data in place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from conftest import luaconnect_bin
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_demo(name: str) -> str:
+    env = dict(os.environ, LC_BIN=str(luaconnect_bin()))
+    p = subprocess.run([str(EXAMPLES / name / "run.sh")], env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out
+    return out
+
+
+def test_make_demo_sqlite_pipeline():
+    out = run_demo("sqlite-pipeline")
+    assert "embedded Kafka at 127.0.0.1:" in out
+    assert "it reached replica.db after" in out
+    assert out.count("carol") >= 2  # in the replica table and in the topic
+    assert '"payload":{"id":3,"name":"carol"}' in out
+    assert "exit status 0" in out
+    assert '{"protocol":"1","table":"accounts"}]|{"incrementing":3}' in out
+
+
+def test_file_pipeline_demo():
+    out = run_demo("file-pipeline")
+    assert "it reached output.txt after" in out
+    assert '{"schema":{"type":"string","optional":false},"payload":"hello from luaconnect"}' in out
+    assert "exit status 0" in out
