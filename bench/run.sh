@@ -12,3 +12,4 @@ if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
 fi
 build/luaconnect lua bench/chain.lua "${BENCH_RECORDS:-1000000}"
 python3 bench/file_to_kafka.py "$LC_KAFKA_BOOTSTRAP" "${BENCH_LINES:-1000000}"
+python3 bench/sqlite_to_kafka.py "$LC_KAFKA_BOOTSTRAP" "${BENCH_ROWS:-1000000}"
