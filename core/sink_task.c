@@ -343,10 +343,14 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
         lua_getfield(L, f, "class");
         lua_getfield(L, f, "message");
         lua_getfield(L, f, "trace");
+        lua_getfield(L, f, "stage");
         int idx = (int)lua_tointeger(L, f + 1);
+        const char *stage = lua_tostring(L, f + 5);
         if (idx >= 1 && idx <= nl) {
-            /* class names are interned by the chain and outlive this call */
-            fails[nf++] = (pending_failure_t){lua_to_batch[idx], "TRANSFORMATION",
+            /* class names belong to the chain or the script definition and outlive this call */
+            fails[nf++] = (pending_failure_t){lua_to_batch[idx],
+                                              stage && strcmp(stage, "TASK_PUT") == 0 ? "TASK_PUT"
+                                                                                       : "TRANSFORMATION",
                                               lua_tostring(L, f + 2), "luaconnect.LuaError",
                                               strdup(lua_tostring(L, f + 3)),
                                               strdup(lua_tostring(L, f + 4))};

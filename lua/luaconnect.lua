@@ -493,6 +493,18 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
     _def = def, _chain = M._chain(format("connector '%s'", name), chain_specs or {}),
     _errors = errors or {},
   }
+  --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
+  -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
+  function task.report(record, message)
+    local i = task._batch_index and task._batch_index[record]
+    if not i then error("task.report(): the record is not one of the current put() batch", 2) end
+    message = tostring(message)
+    if not task._errors.tolerant then error(message, 2) end
+    task._reported = task._reported or {}
+    task._reported[#task._reported + 1] = { _lc = "error", index = i, stage = "TASK_PUT",
+      class = def.aliases[1] or def._path, message = message:match("^[^\n]*"),
+      trace = traceback(message, 2), record = record }
+  end
   if def.open then def.open(task) end
   return task
 end
@@ -509,8 +521,17 @@ end
 --- One sink batch: the transform chain then put(). Returns the tolerated failures (entries
 -- whose index is the record's position in the batch) or nil.
 function M._sink_put(task, records)
+  local index = {}
+  for i = 1, #records do index[records[i]] = i end
+  task._batch_index, task._reported = index, nil
   local out, failures = M._apply_chain(task._chain, records, task._errors, false)
   if out[1] ~= nil then task._def.put(task, out) end
+  task._batch_index = nil
+  for _, entry in ipairs(task._reported or {}) do
+    failures = failures or {}
+    failures[#failures + 1] = entry
+  end
+  task._reported = nil
   return failures
 end
 

@@ -23,10 +23,9 @@
 -- written again without it, so one bad record never takes the others with it or leaves
 -- anything half-written. With errors.tolerance=none the records before the bad one are
 -- committed and put() raises "record I of N (topic T, partition P, offset O): why (SQL)",
--- which fails the task (Kafka Connect semantics for put()). With errors.tolerance=all and no
--- dead letter queue the bad record is logged and skipped (what Confluent's errant-record
--- reporter amounts to without a DLQ); with a DLQ configured put() raises, because the SDK
--- has no way to hand a put() failure to the DLQ and dropping it would lose it silently.
+-- which fails the task (Kafka Connect semantics for put()). With errors.tolerance=all the bad
+-- record goes to task.report() (Kafka's errant-record reporter): errors.log.enable logs it
+-- and a dead letter queue receives the original record, stage TASK_PUT.
 -- "database is locked" (after the busy timeout) retries the whole batch max.retries times,
 -- retry.backoff.ms apart, then fails the task.
 local connect = require "luaconnect"
@@ -962,8 +961,9 @@ local function put(task, records)
       error(format("writing %d records failed: %s", n, err), 0)
     else
       local what = describe_record(records[i], i, n) .. ": " .. err
-      if S.tolerant and not S.dlq then
-        task.log.error("%s (skipped: errors.tolerance=all)", what)
+      if S.tolerant then
+        -- The error path: errors.log and the dead letter queue get the original record.
+        task.report(records[i], what)
         skipped = skipped or {}
         skipped[i] = true
       else
@@ -975,10 +975,6 @@ local function put(task, records)
             what = what .. format(" (and records 1..%d were not written either: %s)", i - 1,
               tostring(err2))
           end
-        end
-        if S.tolerant then
-          what = what .. " (errors.tolerance=all cannot send a put() failure to the dead letter "
-            .. "queue, so the task stops instead of dropping the record)"
         end
         error(what, 0)
       end
@@ -1031,7 +1027,6 @@ local function open(task)
     error("Primary key mode must be 'record_key' when delete support is enabled", 0)
   end
   local tolerance = cfg["errors.tolerance"]
-  local dlq = cfg["errors.deadletterqueue.topic.name"]
   local S = {
     name = task.name, log = task.log,
     insert_mode = (cfg["insert.mode"] or "insert"):lower(),
@@ -1048,7 +1043,6 @@ local function open(task)
     eos = cfg["exactly.once"] == true,
     offsets_table = cfg["exactly.once.offsets.table"] or "__luaconnect_offsets",
     tolerant = type(tolerance) == "string" and tolerance:lower() == "all",
-    dlq = type(dlq) == "string" and dlq:match("%S") ~= nil,
     stmts = {}, plans = {}, tables = {}, nplans = 0, table_of = {}, next_offsets = {},
   }
   S.key_matters = pk_mode == "record_key" or delete_enabled

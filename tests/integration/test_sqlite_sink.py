@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from conftest import kcat_produce, unique_topic
+from conftest import kcat_consume_json, kcat_produce, unique_topic
 from worker import Worker, wait_for
 
 PERSON = {"type": "struct", "optional": False, "fields": [
@@ -126,16 +126,27 @@ def test_a_record_that_does_not_fit_fails_the_task_naming_it(kafka, tmp_path):
     assert query(db, "SELECT id, name FROM orders") == [(1, "a")], "the record before it is kept"
     assert query(db, "SELECT topic, partition, next_offset FROM __luaconnect_offsets") == [(topic, 0, 1)]
 
-    # errors.tolerance=all: the bad record is logged and skipped, the rest written
-    w2 = Worker(tmp_path, kafka, [sink("jdbc-bad-tolerant", topic, db, table_name_format="orders",
-                                       insert_mode="upsert", pk_mode="record_value", pk_fields="id",
-                                       errors_tolerance="all")], name="w2")
+    # errors.tolerance=all: the bad record takes the error path (log + DLQ, stage TASK_PUT,
+    # original bytes), the rest is written
+    dlq = unique_topic("lc-jdbc-dlq")
+    conn = sink("jdbc-bad-tolerant", topic, db, table_name_format="orders", insert_mode="upsert",
+                pk_mode="record_value", pk_fields="id", errors_tolerance="all")
+    conn.update({"errors.log.enable": "true", "errors.deadletterqueue.topic.name": dlq,
+                 "errors.deadletterqueue.topic.replication.factor": "1",
+                 "errors.deadletterqueue.context.headers.enable": "true"})
+    w2 = Worker(tmp_path, kafka, [conn], name="w2")
     with w2:
         wait_for(lambda: query(db, "SELECT id FROM orders ORDER BY id") == [(1,), (3,)], 60,
                  "records 1 and 3", w2.log)
         assert w2.status("jdbc-bad-tolerant", 0)[0] == "RUNNING"
         assert w2.stop() == 0
-    assert f"(topic {topic}, partition 0, offset 1): SQL error: NOT NULL constraint failed" in w2.log()
+    assert "Executing stage 'TASK_PUT' with class 'JdbcSinkConnector'" in w2.log()
+    msgs = kcat_consume_json(kafka, dlq, 1)
+    assert len(msgs) == 1
+    assert msgs[0]["payload"] == envelope(PERSON, {"id": 2}).decode(), "original bytes unchanged"
+    h = msgs[0]["headers"]
+    assert (h["__connect.errors.stage"], h["__connect.errors.offset"]) == ("TASK_PUT", "1")
+    assert "NOT NULL constraint failed: orders.name" in h["__connect.errors.exception.message"]
 
 
 def test_exactly_once_across_20_kill_9s(kafka, tmp_path):

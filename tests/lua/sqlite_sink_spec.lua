@@ -20,7 +20,8 @@ local function open_task(raw, file, name)
   raw["connection.url"] = raw["connection.url"] or ("jdbc:sqlite:" .. file)
   local cfg, errs = connect._validate("connector 'sink'", def.config, raw, true)
   if #errs > 0 then error(table.concat(errs, "\n"), 0) end
-  return connect._task_open(path, cfg, 0, name or "sink", nil, {}), file
+  return connect._task_open(path, cfg, 0, name or "sink", nil, {},
+    { tolerant = raw["errors.tolerance"] == "all" }), file
 end
 
 --- Rows of a query on file, each a { column = value } table.
@@ -465,25 +466,20 @@ describe("sqlite_sink", function()
         { { topic = "people", partition = 0, next_offset = 12 } })
     end)
 
-    it("with errors.tolerance=all are logged and skipped, the others written in one go", function()
+    it("with errors.tolerance=all go to the error path (task.report), the others written in one go", function()
       local file = made_table()
-      local task = open_task({ ["errors.tolerance"] = "all", ["exactly.once"] = "true" }, file)
+      local task = open_task({ ["errors.tolerance"] = "all", ["exactly.once"] = "true",
+        ["errors.deadletterqueue.topic.name"] = "dlq" }, file)
       local failures = connect._sink_put(task, batch())
-      expect.eq(failures, nil)
+      expect.eq(#failures, 1)
+      expect.eq(failures[1].index, 3)
+      expect.eq(failures[1].stage, "TASK_PUT")
+      expect.eq(failures[1].class, "JdbcSinkConnector")
+      expect.truthy(failures[1].message:find("record 3 of 5 (topic people, partition 0, offset 12): SQL error: NOT NULL constraint failed", 1, true), failures[1].message)
       connect._task_close(task)
       expect.same(query(file, "SELECT id FROM people ORDER BY id"),
         { { id = 1 }, { id = 2 }, { id = 4 }, { id = 5 } })
       expect.same(query(file, "SELECT next_offset FROM __luaconnect_offsets"), { { next_offset = 15 } })
-    end)
-
-    it("still fail the task under errors.tolerance=all when a dead letter queue is configured", function()
-      local file = made_table()
-      local task = open_task({ ["errors.tolerance"] = "all",
-        ["errors.deadletterqueue.topic.name"] = "dlq" }, file)
-      expect.error_contains(function() connect._sink_put(task, batch()) end,
-        "errors.tolerance=all cannot send a put() failure to the dead letter queue")
-      connect._task_close(task)
-      expect.same(query(file, "SELECT id FROM people ORDER BY id"), { { id = 1 }, { id = 2 } })
     end)
 
     it("leave nothing half-written: DDL for the bad record is rolled back with it", function()
