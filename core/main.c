@@ -11,6 +11,7 @@
 #include "log.h"
 #include "plugins.h"
 #include "props.h"
+#include "rest.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -212,6 +213,7 @@ static int cmd_standalone(int argc, char **argv)
     char err[16384];
     lc_props_t *wp = NULL;
     lc_worker_t *w = NULL;
+    lc_rest_t *rest = NULL;
     sigset_t sigs;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--embedded-kafka") == 0) {
@@ -243,6 +245,14 @@ static int cmd_standalone(int argc, char **argv)
     }
     lc_info(NULL, "luaconnect %s worker started (bootstrap.servers=%s)", LC_VERSION,
             lc_worker_bootstrap(w));
+    rest = lc_rest_start(w, wp, err, sizeof(err));
+    if (!rest) {
+        fprintf(stderr, "luaconnect: %s%s%s: %s\n", "worker config", *lc_props_source(wp) ? " " : "",
+                lc_props_source(wp), err);
+        goto out;
+    }
+    /* Connectors created over REST come back first; files on the command line then apply. */
+    lc_worker_restore(w);
     for (int k = i + 1; k < argc; k++) {
         lc_props_t *cp = load_props(argv[k]);
         if (!cp) goto out;
@@ -261,10 +271,13 @@ static int cmd_standalone(int argc, char **argv)
             break;
         }
     }
+    lc_rest_stop(rest);
+    rest = NULL;
     lc_worker_stop(w);
     lc_info(NULL, "worker stopped");
     rc = 0;
 out:
+    lc_rest_stop(rest);
     lc_worker_destroy(w);
     lc_props_destroy(wp);
     return rc;

@@ -210,6 +210,7 @@ void lc_plugins_free(lc_plugin_info_t *list, size_t n)
 
 static int kind_matches(const char *have, const char *want)
 {
+    if (strcmp(want, "any") == 0) return strcmp(have, "error") != 0;
     if (strcmp(want, "connector") == 0)
         return strcmp(have, "source") == 0 || strcmp(have, "sink") == 0;
     return strcmp(have, want) == 0;
@@ -266,19 +267,22 @@ int lc_plugins_resolve(const char *plugin_path, const char *name, const char *ki
         return 0;
     }
     pthread_mutex_lock(&cache_lock);
-    if (!cache_path || strcmp(cache_path, plugin_path) != 0) {
-        lc_plugins_free(cache_list, cache_n);
-        free(cache_path);
-        cache_path = strdup(plugin_path);
-        cache_list = lc_plugins_scan(plugin_path, &cache_n);
-    }
     const char *found = NULL;
-    for (size_t i = 0; i < cache_n && !found; i++)
-        if (kind_matches(cache_list[i].kind, kind) && strcmp(cache_list[i].name, name) == 0)
-            found = cache_list[i].path;
-    for (size_t i = 0; i < cache_n && !found; i++)
-        if (kind_matches(cache_list[i].kind, kind) && alias_listed(cache_list[i].aliases, name))
-            found = cache_list[i].path;
+    /* A miss rescans once: a script may have been added since the last scan. */
+    for (int attempt = 0; attempt < 2 && !found; attempt++) {
+        if (!cache_path || strcmp(cache_path, plugin_path) != 0 || attempt == 1) {
+            lc_plugins_free(cache_list, cache_n);
+            free(cache_path);
+            cache_path = strdup(plugin_path);
+            cache_list = lc_plugins_scan(plugin_path, &cache_n);
+        }
+        for (size_t i = 0; i < cache_n && !found; i++)
+            if (kind_matches(cache_list[i].kind, kind) && strcmp(cache_list[i].name, name) == 0)
+                found = cache_list[i].path;
+        for (size_t i = 0; i < cache_n && !found; i++)
+            if (kind_matches(cache_list[i].kind, kind) && alias_listed(cache_list[i].aliases, name))
+                found = cache_list[i].path;
+    }
     if (found) {
         snprintf(out, out_size, "%s", found);
         pthread_mutex_unlock(&cache_lock);

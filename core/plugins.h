@@ -21,7 +21,7 @@ const char *lc_sdk_dir(void);
 /** The plugin path to use: user entries (comma-separated, non-directories are skipped with
  * a warning) followed by HOME/scripts and HOME/transforms. Caller frees. */
 char *lc_plugin_path(const char *user_plugin_path);
-/** Resolves name to a script path of the wanted kind ("connector", "transform" or
+/** Resolves name to a script path of the wanted kind ("connector", "transform", "any" or
  * "predicate") into out. Returns 0, or -1 with errstr listing the available plugins. */
 int lc_plugins_resolve(const char *plugin_path, const char *name, const char *kind, char *out,
                        size_t out_size, char *errstr, size_t errstr_size);

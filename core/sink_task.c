@@ -27,6 +27,7 @@ typedef struct snk {
     int failed;
     char error[8192];
     long long last_commit;
+    int paused;                           /* assigned partitions are paused */
 } snk_t;
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
@@ -136,6 +137,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
             rd_kafka_assign(rk, parts);
+        if (s->paused) rd_kafka_pause_partitions(rk, parts);
         return;
     }
     /* Revoked: make everything put so far durable and commit it before letting go. */
@@ -295,6 +297,25 @@ typedef struct pending_failure {
     char *message, *trace;
 } pending_failure_t;
 
+/* Pauses or resumes every assigned partition. A paused consumer keeps polling, so it keeps
+ * its group membership; librdkafka drops what it prefetched and fetches again from the
+ * consumed position on resume, so nothing is skipped. */
+static int set_paused(snk_t *s, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (pause && flush_commit(s) != 0) return -1;
+    if (rd_kafka_assignment(s->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (pause)
+            rd_kafka_pause_partitions(s->rk, parts);
+        else
+            rd_kafka_resume_partitions(s->rk, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    s->paused = pause;
+    lc_task_set_state(s->t, pause ? LC_TASK_PAUSED : LC_TASK_RUNNING, NULL);
+    return 0;
+}
+
 static int cmp_failure(const void *a, const void *b)
 {
     return ((const pending_failure_t *)a)->bi - ((const pending_failure_t *)b)->bi;
@@ -411,6 +432,7 @@ void *lc_sink_task_main(void *arg)
     long flush_ms = lc_worker_flush_interval_ms(w);
     while (!t->stop) {
         int n = 0;
+        if (t->pause != s.paused && set_paused(&s, t->pause) != 0) goto fail_s;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, 100);
         while (m) {
             if (m->err) {

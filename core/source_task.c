@@ -418,6 +418,13 @@ void *lc_source_task_main(void *arg)
             goto fail;
         }
         if (lc_now_ms() - s.last_commit >= flush_ms) commit_offsets(&s);
+        if (t->pause) {
+            /* Paused: no poll(), but deliveries still complete and get committed. */
+            if (t->state != LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_PAUSED, NULL);
+            rd_kafka_poll(s.rk, 100);
+            continue;
+        }
+        if (t->state == LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_RUNNING, NULL);
         lc_task_push(s.L);
         if (lc_lua_call_sdk(s.L, "_source_poll", 1, 1, err, sizeof(err)) != 0) {
             if (!strstr(err, ": stage ")) {

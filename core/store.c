@@ -127,6 +127,57 @@ static char *offsets_get(lc_offset_store_t *o, const char *key)
     return query_text(o->impl, "SELECT value FROM offsets WHERE key=?1", p, 1, NULL);
 }
 
+static int offsets_each(lc_offset_store_t *o, const char *prefix,
+                        void (*fn)(void *arg, const char *key, const char *value), void *arg,
+                        char *errstr, size_t errstr_size)
+{
+    lc_store_t *s = o->impl;
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+    pthread_mutex_lock(&s->lock);
+    /* substr() rather than LIKE: connector names may hold % and _ */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT key, value FROM offsets WHERE substr(key,1,length(?1))=?1"
+                           " ORDER BY key",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto err;
+    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    if (step != SQLITE_DONE) goto err;
+    rc = 0;
+err:
+    if (rc) set_err(errstr, errstr_size, "offset store", s->db);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int configs_each(lc_config_store_t *c,
+                        void (*fn)(void *arg, const char *name, const char *config_json,
+                                   const char *target_state),
+                        void *arg, char *errstr, size_t errstr_size)
+{
+    lc_store_t *s = c->impl;
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+    pthread_mutex_lock(&s->lock);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name, config, target_state FROM connector_configs ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto err;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2));
+    if (step != SQLITE_DONE) goto err;
+    rc = 0;
+err:
+    if (rc) set_err(errstr, errstr_size, "config store", s->db);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int configs_put(lc_config_store_t *c, const char *name, const char *config_json,
                        const char *target_state, char *errstr, size_t errstr_size)
 {
@@ -212,8 +263,8 @@ lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
         sqlite3_free(msg);
         goto err;
     }
-    s->offsets = (lc_offset_store_t){offsets_put, offsets_get, s};
-    s->configs = (lc_config_store_t){configs_put, configs_del, configs_get, s};
+    s->offsets = (lc_offset_store_t){offsets_put, offsets_get, offsets_each, s};
+    s->configs = (lc_config_store_t){configs_put, configs_del, configs_get, configs_each, s};
     s->statuses = (lc_status_store_t){statuses_put, statuses_get, statuses_clear, s};
     return s;
 err:

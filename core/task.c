@@ -12,8 +12,9 @@
 
 #define TASK_KEY "luaconnect.task"
 
-static const char *const state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED", "FAILED",
-                                          "STOPPED"};
+const char *const lc_task_state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED",
+                                           "FAILED",     "STOPPED", "RESTARTING"};
+#define state_names lc_task_state_names
 
 long long lc_now_ms(void)
 {
@@ -26,7 +27,11 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
 {
     char err[512];
     lc_status_store_t *ss = lc_store_statuses(lc_worker_store(t->conn->worker));
+    pthread_mutex_lock(&t->trace_lock);
+    free(t->trace);
+    t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
     t->state = state;
+    pthread_mutex_unlock(&t->trace_lock);
     if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, lc_worker_id(t->conn->worker),
                 err, sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
@@ -34,6 +39,14 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
         lc_error(t->ctx, "task FAILED: %s", trace ? trace : "(no trace)");
     else
         lc_info(t->ctx, "task %s", state_names[state]);
+}
+
+char *lc_task_trace(lc_task_t *t)
+{
+    pthread_mutex_lock(&t->trace_lock);
+    char *s = t->trace ? strdup(t->trace) : NULL;
+    pthread_mutex_unlock(&t->trace_lock);
+    return s;
 }
 
 /* Offset key in Kafka Connect's format: ["<connector>",{partition}] */

@@ -21,8 +21,12 @@ typedef enum {
     LC_TASK_RUNNING,
     LC_TASK_PAUSED,
     LC_TASK_FAILED,
-    LC_TASK_STOPPED
+    LC_TASK_STOPPED,
+    LC_TASK_RESTARTING
 } lc_task_state_t;
+
+/** Kafka Connect's state names, indexed by lc_task_state_t. */
+extern const char *const lc_task_state_names[];
 
 /** Settings shared by a connector's tasks (owned by the worker). */
 typedef struct lc_connector {
@@ -30,6 +34,8 @@ typedef struct lc_connector {
     char *script_path;
     int is_source;
     lc_props_t *props;           /* the connector's config as given */
+    char **secrets;              /* keys whose definition is a password: masked on output */
+    int nsecrets;
     lc_converter_t key_conv, value_conv;
     const char *key_conv_class, *value_conv_class; /* full class names, for error reports */
     lc_errors_t errors;          /* errors.* */
@@ -40,6 +46,11 @@ typedef struct lc_connector {
     struct lc_task **tasks;
     int ntasks;
     lc_worker_t *worker;
+    /* Owned by the worker, under its lock (see worker.c). */
+    int target;                  /* lc_target_t: what the user asked for */
+    int state;                   /* lc_task_state_t of the connector itself */
+    char *trace;                 /* why the connector FAILED, or NULL */
+    int abandoned;               /* a task thread outlived its stop: never free */
 } lc_connector_t;
 
 typedef struct lc_task {
@@ -51,7 +62,10 @@ typedef struct lc_task {
     int started;
     volatile int stop;           /* finish the current batch, then stop */
     volatile int abort;          /* interrupt a script that overran the shutdown timeout */
+    volatile int pause;          /* stop handing records to the script until cleared */
     volatile int state;          /* lc_task_state_t */
+    pthread_mutex_t trace_lock;  /* guards trace */
+    char *trace;                 /* the FAILED trace, or NULL */
 } lc_task_t;
 
 /* Worker facts tasks need (implemented in worker.c). */
@@ -76,6 +90,8 @@ void *lc_sink_task_main(void *task);
 /* Shared by both loops (task.c). */
 /** Records a state change in the status store and the log; trace may be NULL. */
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace);
+/** Copy of the task's FAILED trace (caller frees), or NULL. */
+char *lc_task_trace(lc_task_t *t);
 /** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the
  * task table in the registry (see lc_task_push). NULL with errstr on failure. */
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);

@@ -1,6 +1,7 @@
 /* worker: see worker.h. Connector configs are validated in a scratch lua_State (the
  * script's own config definitions) before any task thread starts. */
 #include "worker.h"
+#include "worker_impl.h"
 #include "bridge.h"
 #include "log.h"
 #include "plugins.h"
@@ -12,30 +13,14 @@
 #include <stdarg.h>
 #include <jansson.h>
 #include <lauxlib.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-struct lc_worker {
-    lc_props_t *props;
-    char *bootstrap;
-    char *plugin_path;
-    char worker_id[128];
-    lc_store_t *store;
-    long flush_ms, shutdown_ms;
-    lc_converter_t key_conv, value_conv;
-    rd_kafka_t *mock_rk;
-    rd_kafka_mock_cluster_t *mock;
-    pthread_mutex_t topics_lock;
-    char **topics;
-    int ntopics;
-    lc_connector_t **conns;
-    int nconns;
-    int stopped;
-};
+
 
 const char *lc_worker_sdk_dir(lc_worker_t *w)
 {
@@ -65,6 +50,14 @@ long lc_worker_shutdown_timeout_ms(lc_worker_t *w)
 const char *lc_worker_bootstrap(const lc_worker_t *w)
 {
     return w->bootstrap;
+}
+const lc_props_t *lc_worker_props(const lc_worker_t *w)
+{
+    return w->props;
+}
+void lc_worker_set_id(lc_worker_t *w, const char *id)
+{
+    snprintf(w->worker_id, sizeof(w->worker_id), "%s", id);
 }
 
 static int parse_long(const char *label, const char *key, const char *s, long min, long *out,
@@ -206,6 +199,9 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
         return NULL;
     }
     pthread_mutex_init(&w->topics_lock, NULL);
+    pthread_mutex_init(&w->op, NULL);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->admin_lock, NULL);
     w->props = lc_props_copy(props);
     if (*lc_props_source(props)) {
         snprintf(label_buf, sizeof(label_buf), "worker config %s", lc_props_source(props));
@@ -253,24 +249,6 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
 err:
     lc_worker_destroy(w);
     return NULL;
-}
-
-static void connector_free(lc_connector_t *c)
-{
-    if (!c) return;
-    for (int i = 0; i < c->ntasks; i++) {
-        free(c->tasks[i]->config_json);
-        free(c->tasks[i]);
-    }
-    free(c->tasks);
-    for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
-    free(c->topics);
-    lc_chain_free(c->chain, c->chain_len);
-    lc_errors_free(&c->errors);
-    lc_props_destroy(c->props);
-    free(c->name);
-    free(c->script_path);
-    free(c);
 }
 
 static const char *converter_class(const lc_converter_t *c)
@@ -323,10 +301,20 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
         lua_setfield(L, -2, lc_props_key(c->props, i));
     }
     lua_pushinteger(L, max_tasks);
-    if (lc_lua_call_sdk(L, "_plan", 4, 3, err, sizeof(err)) != 0) {
+    if (lc_lua_call_sdk(L, "_plan", 4, 4, err, sizeof(err)) != 0) {
         lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
         goto out;
     }
+    if (lua_istable(L, -1)) {
+        int ns = (int)lua_objlen(L, -1);
+        c->secrets = calloc((size_t)ns + 1, sizeof(char *));
+        for (int i = 1; i <= ns; i++) {
+            lua_rawgeti(L, -1, i);
+            c->secrets[c->nsecrets++] = strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
     int nerr = (int)lua_objlen(L, -1);
     for (int i = 1; i <= nerr; i++) {
         lua_rawgeti(L, -1, i);
@@ -343,12 +331,14 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
     c->tasks = calloc((size_t)n, sizeof(*c->tasks));
     for (int i = 0; i < n; i++) {
         lc_task_t *t = calloc(1, sizeof(*t));
+        pthread_mutex_init(&t->trace_lock, NULL);
         lc_buf_t b = {0};
         lua_rawgeti(L, -2, i + 1);
         if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
             lc_buf_append(&b, "", 1) != 0) {
             lc_appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
             lc_buf_free(&b);
+            pthread_mutex_destroy(&t->trace_lock);
             free(t);
             goto out;
         }
@@ -375,7 +365,75 @@ static char *props_to_json(const lc_props_t *p)
     return s;
 }
 
-int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs, size_t errsz)
+
+void lc_worker_connector_free(lc_connector_t *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->ntasks; i++) {
+        free(c->tasks[i]->config_json);
+        free(c->tasks[i]->trace);
+        pthread_mutex_destroy(&c->tasks[i]->trace_lock);
+        free(c->tasks[i]);
+    }
+    free(c->tasks);
+    for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
+    free(c->topics);
+    for (int i = 0; i < c->nsecrets; i++) free(c->secrets[i]);
+    free(c->secrets);
+    lc_chain_free(c->chain, c->chain_len);
+    lc_errors_free(&c->errors);
+    lc_props_destroy(c->props);
+    free(c->name);
+    free(c->script_path);
+    free(c->trace);
+    free(c);
+}
+
+int lc_connector_is_secret(const lc_connector_t *c, const char *key)
+{
+    for (int i = 0; c && i < c->nsecrets; i++)
+        if (strcmp(c->secrets[i], key) == 0) return 1;
+    /* Kafka client secrets pass through producer.override.* and friends undeclared. */
+    static const char *const suffixes[] = {"password", "secret", "sasl.jaas.config",
+                                           "credentials", "token"};
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (kl >= sl && strcasecmp(key + kl - sl, suffixes[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+int lc_worker_find(lc_worker_t *w, const char *name)
+{
+    for (int i = 0; i < w->nconns; i++)
+        if (strcmp(w->conns[i]->name, name) == 0) return i;
+    return -1;
+}
+
+static int sink_topics(lc_connector_t *c, const char *label, char *errs, size_t errsz,
+                       size_t *elen)
+{
+    const char *topics = lc_props_get(c->props, "topics");
+    const char *regex = lc_props_get(c->props, "topics.regex");
+    if ((topics && *topics) == (regex && *regex)) {
+        lc_appendf(errs, errsz, elen, "%s: must configure exactly one of 'topics' or 'topics.regex'",
+                   label);
+        return -1;
+    }
+    if (topics && *topics) {
+        c->topics = lc_split_list(topics, &c->ntopics);
+    } else {
+        c->topics = malloc(sizeof(char *));
+        size_t l = strlen(regex) + 2;
+        c->topics[0] = malloc(l);
+        snprintf(c->topics[0], l, "%s%s", regex[0] == '^' ? "" : "^", regex);
+        c->ntopics = 1;
+    }
+    return 0;
+}
+
+lc_connector_t *lc_worker_plan(lc_worker_t *w, const lc_props_t *props, char *errs, size_t errsz)
 {
     char label[1024], path[4096], err[4096];
     size_t elen = 0;
@@ -388,16 +446,11 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
     const char *src = lc_props_source(props);
     if (!name || !*name) {
         lc_appendf(errs, errsz, &elen, "connector config%s%s: missing required key 'name'",
-                *src ? " " : "", src);
+                   *src ? " " : "", src);
         goto err;
     }
     c->name = strdup(name);
     snprintf(label, sizeof(label), "connector '%s'", name);
-    for (int i = 0; i < w->nconns; i++)
-        if (strcmp(w->conns[i]->name, name) == 0) {
-            lc_appendf(errs, errsz, &elen, "%s: a connector with this name already runs", label);
-            goto err;
-        }
     const char *cls = lc_props_get(props, "connector.class");
     if (!cls || !*cls) {
         lc_appendf(errs, errsz, &elen, "%s: missing required key 'connector.class'", label);
@@ -425,58 +478,51 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
                           &elen) != 0;
     if (bad) goto err;
     if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0) goto err;
-    if (!c->is_source) {
-        const char *topics = lc_props_get(props, "topics");
-        const char *regex = lc_props_get(props, "topics.regex");
-        if ((topics && *topics) == (regex && *regex)) {
-            lc_appendf(errs, errsz, &elen,
-                    "%s: must configure exactly one of 'topics' or 'topics.regex'", label);
-            goto err;
-        }
-        if (topics && *topics) {
-            c->topics = lc_split_list(topics, &c->ntopics);
-        } else {
-            c->topics = malloc(sizeof(char *));
-            size_t l = strlen(regex) + 2;
-            c->topics[0] = malloc(l);
-            snprintf(c->topics[0], l, "%s%s", regex[0] == '^' ? "" : "^", regex);
-            c->ntopics = 1;
-        }
-    }
-    char *json = props_to_json(props);
-    lc_config_store_t *cs = lc_store_configs(w->store);
-    if (cs->put(cs, name, json, "STARTED", err, sizeof(err)) != 0)
-        lc_warn(label, "cannot persist config: %s", err);
-    free(json);
-    lc_status_store_t *ss = lc_store_statuses(w->store);
-    ss->clear(ss, name);
-    ss->put(ss, name, -1, "RUNNING", NULL, w->worker_id, err, sizeof(err));
-    w->conns = realloc(w->conns, (size_t)(w->nconns + 1) * sizeof(*w->conns));
-    w->conns[w->nconns++] = c;
-    lc_info(NULL, "%s: starting %d %s task%s (%s)", label, c->ntasks,
-            c->is_source ? "source" : "sink", c->ntasks == 1 ? "" : "s", c->script_path);
-    for (int i = 0; i < c->ntasks; i++) {
-        lc_task_t *t = c->tasks[i];
-        if (pthread_create(&t->thread, NULL, c->is_source ? lc_source_task_main : lc_sink_task_main,
-                           t) == 0)
-            t->started = 1;
-        else
-            lc_task_set_state(t, LC_TASK_FAILED, "cannot create the task thread");
-    }
-    return 0;
+    if (!c->is_source && sink_topics(c, label, errs, errsz, &elen) != 0) goto err;
+    return c;
 err:
     while (elen && errs[elen - 1] == '\n') errs[--elen] = 0;
-    connector_free(c);
-    return -1;
+    lc_worker_connector_free(c);
+    return NULL;
 }
 
-int lc_worker_running_tasks(lc_worker_t *w)
+static const char *const target_names[] = {"STARTED", "PAUSED", "STOPPED"};
+
+static int persist(lc_worker_t *w, const char *name, const lc_props_t *props, int target,
+                   char *errs, size_t errsz)
 {
-    int n = 0;
-    for (int i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i]->ntasks; j++)
-            n += w->conns[i]->tasks[j]->state == LC_TASK_RUNNING;
-    return n;
+    char *json = props_to_json(props);
+    lc_config_store_t *cs = lc_store_configs(w->store);
+    int rc = cs->put(cs, name, json, target_names[target], errs, errsz);
+    free(json);
+    return rc;
+}
+
+static void set_connector_state(lc_worker_t *w, lc_connector_t *c, int state, const char *trace)
+{
+    char err[512];
+    pthread_mutex_lock(&w->mu);
+    c->state = state;
+    free(c->trace);
+    c->trace = trace ? strdup(trace) : NULL;
+    pthread_mutex_unlock(&w->mu);
+    lc_status_store_t *ss = lc_store_statuses(w->store);
+    if (ss->put(ss, c->name, -1, lc_task_state_names[state], trace, w->worker_id, err,
+                sizeof(err)) != 0)
+        lc_warn(c->name, "cannot record status: %s", err);
+}
+
+static void start_task(lc_task_t *t)
+{
+    lc_connector_t *c = t->conn;
+    t->stop = t->abort = 0;
+    t->pause = c->target == LC_TARGET_PAUSED;
+    t->state = LC_TASK_UNASSIGNED;
+    if (pthread_create(&t->thread, NULL, c->is_source ? lc_source_task_main : lc_sink_task_main,
+                       t) == 0)
+        t->started = 1;
+    else
+        lc_task_set_state(t, LC_TASK_FAILED, "cannot create the task thread");
 }
 
 static int join_until(lc_task_t *t, long long deadline_ms)
@@ -491,46 +537,451 @@ static int join_until(lc_task_t *t, long long deadline_ms)
     return pthread_timedjoin_np(t->thread, NULL, &ts);
 }
 
+/* Stops tasks (all of c's when only < 0, else task `only`) and waits for their threads:
+ * tasks flush within task.shutdown.graceful.timeout.ms, get the same again for close(),
+ * then their scripts are interrupted. A thread that still runs is abandoned (its memory
+ * is never freed). Caller holds op, not mu. */
+static void stop_tasks(lc_worker_t *w, lc_connector_t *c, int only)
+{
+    for (int j = 0; j < c->ntasks; j++)
+        if (only < 0 || j == only) c->tasks[j]->stop = 1;
+    long long deadline = lc_now_ms() + 2 * w->shutdown_ms + 1000;
+    for (int j = 0; j < c->ntasks; j++) {
+        lc_task_t *t = c->tasks[j];
+        if ((only >= 0 && j != only) || t->started != 1) continue;
+        if (join_until(t, deadline) == 0) {
+            t->started = 0;
+            continue;
+        }
+        t->abort = 1;
+        if (join_until(t, lc_now_ms() + 2000) == 0) {
+            t->started = 0;
+            continue;
+        }
+        lc_error(t->ctx, "task did not stop within task.shutdown.graceful.timeout.ms=%ld; "
+                 "abandoned", w->shutdown_ms);
+        pthread_detach(t->thread);
+        t->started = -1;
+        c->abandoned = 1;
+    }
+}
+
+/* Drops the planned tasks of a stopped connector (status then lists none). Caller holds op. */
+static void drop_tasks(lc_worker_t *w, lc_connector_t *c)
+{
+    if (c->abandoned) return;
+    pthread_mutex_lock(&w->mu);
+    lc_task_t **tasks = c->tasks;
+    int n = c->ntasks;
+    c->tasks = NULL;
+    c->ntasks = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < n; i++) {
+        free(tasks[i]->config_json);
+        free(tasks[i]->trace);
+        pthread_mutex_destroy(&tasks[i]->trace_lock);
+        free(tasks[i]);
+    }
+    free(tasks);
+}
+
+/* Brings a planned connector to its target: tasks running, running paused, or none. */
+static void activate(lc_worker_t *w, lc_connector_t *c)
+{
+    if (c->target == LC_TARGET_STOPPED) {
+        drop_tasks(w, c);
+        set_connector_state(w, c, LC_TASK_STOPPED, NULL);
+        lc_info(c->name, "connector STOPPED (no tasks)");
+        return;
+    }
+    set_connector_state(w, c, c->target == LC_TARGET_PAUSED ? LC_TASK_PAUSED : LC_TASK_RUNNING,
+                        NULL);
+    lc_info(NULL, "connector '%s': starting %d %s task%s%s (%s)", c->name, c->ntasks,
+            c->is_source ? "source" : "sink", c->ntasks == 1 ? "" : "s",
+            c->target == LC_TARGET_PAUSED ? " paused" : "", c->script_path);
+    for (int i = 0; i < c->ntasks; i++) start_task(c->tasks[i]);
+}
+
+/* Puts c in place of the connector at idx (or appends it when idx < 0) after stopping the
+ * old one's tasks, then activates c. Caller holds op. */
+static void install(lc_worker_t *w, int idx, lc_connector_t *c)
+{
+    lc_connector_t *old = NULL;
+    if (idx >= 0) {
+        pthread_mutex_lock(&w->mu);
+        old = w->conns[idx];
+        pthread_mutex_unlock(&w->mu);
+        stop_tasks(w, old, -1);
+    }
+    lc_status_store_t *ss = lc_store_statuses(w->store);
+    ss->clear(ss, c->name);
+    pthread_mutex_lock(&w->mu);
+    if (idx >= 0) {
+        w->conns[idx] = c;
+    } else {
+        w->conns = realloc(w->conns, (size_t)(w->nconns + 1) * sizeof(*w->conns));
+        w->conns[w->nconns++] = c;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (old && !old->abandoned) lc_worker_connector_free(old);
+    activate(w, c);
+}
+
+/* A connector whose stored config no longer validates: kept, FAILED, no tasks. */
+static lc_connector_t *failed_connector(lc_worker_t *w, const char *name, const lc_props_t *props,
+                                        int target)
+{
+    lc_connector_t *c = calloc(1, sizeof(*c));
+    c->worker = w;
+    c->name = strdup(name);
+    c->props = lc_props_copy(props);
+    c->target = target;
+    return c;
+}
+
+static int valid_name(const char *name, char *errs, size_t errsz)
+{
+    if (!name || !*name) {
+        snprintf(errs, errsz, "Connector name is required");
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/') {
+            snprintf(errs, errsz, "Connector name '%s' must not contain '/' or control characters",
+                     name);
+            return 0;
+        }
+    return 1;
+}
+
+int lc_worker_put_connector(lc_worker_t *w, const char *name, const lc_props_t *config, int mode,
+                            int target, char *errs, size_t errsz)
+{
+    int rc;
+    errs[0] = 0;
+    if (!valid_name(name, errs, errsz)) return 400;
+    lc_props_t *props = lc_props_copy(config);
+    lc_props_set(props, "name", name);
+    pthread_mutex_lock(&w->op);
+    pthread_mutex_lock(&w->mu);
+    int idx = lc_worker_find(w, name);
+    int old_target = idx >= 0 ? w->conns[idx]->target : LC_TARGET_STARTED;
+    /* A masked value sent back unchanged (GET then PUT) keeps the real one. */
+    for (size_t i = 0; idx >= 0 && i < lc_props_count(props); i++) {
+        const char *old = lc_props_get(w->conns[idx]->props, lc_props_key(props, i));
+        if (old && strcmp(lc_props_value(props, i), "[hidden]") == 0)
+            lc_props_set(props, lc_props_key(props, i), old);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (w->stopped) {
+        snprintf(errs, errsz, "the worker is shutting down");
+        rc = 409;
+        goto out;
+    }
+    if (mode == LC_PUT_CREATE && idx >= 0) {
+        snprintf(errs, errsz, "Connector %s already exists", name);
+        rc = 409;
+        goto out;
+    }
+    if (mode == LC_PUT_UPDATE && idx < 0) {
+        snprintf(errs, errsz, "Connector %s not found", name);
+        rc = 404;
+        goto out;
+    }
+    lc_connector_t *c = lc_worker_plan(w, props, errs, errsz);
+    if (!c) {
+        rc = 400;
+        goto out;
+    }
+    c->target = target >= 0 ? target : old_target;
+    if (persist(w, name, props, c->target, errs, errsz) != 0) {
+        lc_worker_connector_free(c);
+        rc = 500;
+        goto out;
+    }
+    lc_info(NULL, "connector '%s': %s (target state %s)", name, idx >= 0 ? "config updated" : "created",
+            target_names[c->target]);
+    install(w, idx, c);
+    rc = idx >= 0 ? 200 : 201;
+out:
+    pthread_mutex_unlock(&w->op);
+    lc_props_destroy(props);
+    return rc;
+}
+
+int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs, size_t errsz)
+{
+    const char *name = lc_props_get(props, "name");
+    const char *src = lc_props_source(props);
+    if (!name || !*name) {
+        snprintf(errs, errsz, "connector config%s%s: missing required key 'name'", *src ? " " : "",
+                 src);
+        return -1;
+    }
+    int rc = lc_worker_put_connector(w, name, props, LC_PUT_ANY, -1, errs, errsz);
+    return rc == 200 || rc == 201 ? 0 : -1;
+}
+
+struct restore_ctx {
+    lc_worker_t *w;
+    int n;
+};
+
+static void restore_one(void *arg, const char *name, const char *config_json, const char *target)
+{
+    struct restore_ctx *r = arg;
+    lc_worker_t *w = r->w;
+    char errs[16384];
+    int tgt = LC_TARGET_STARTED;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(target, target_names[i]) == 0) tgt = i;
+    json_error_t jerr;
+    json_t *o = json_loads(config_json, 0, &jerr);
+    lc_props_t *props = lc_props_new();
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) if (json_is_string(v)) lc_props_set(props, k, json_string_value(v));
+    json_decref(o);
+    lc_connector_t *c = lc_worker_plan(w, props, errs, sizeof(errs));
+    if (!c) {
+        lc_error(NULL, "connector '%s' (restored from the store): %s", name, errs);
+        c = failed_connector(w, name, props, tgt);
+        install(w, -1, c);
+        set_connector_state(w, c, LC_TASK_FAILED, errs);
+    } else {
+        c->target = tgt;
+        install(w, -1, c);
+    }
+    lc_props_destroy(props);
+    r->n++;
+}
+
+void lc_worker_restore(lc_worker_t *w)
+{
+    char err[512];
+    struct restore_ctx r = {w, 0};
+    lc_config_store_t *cs = lc_store_configs(w->store);
+    pthread_mutex_lock(&w->op);
+    if (cs->each(cs, restore_one, &r, err, sizeof(err)) != 0)
+        lc_error(NULL, "cannot read the stored connector configs: %s", err);
+    pthread_mutex_unlock(&w->op);
+    if (r.n) lc_info(NULL, "restored %d connector%s from the store", r.n, r.n == 1 ? "" : "s");
+}
+
+/* Looks a connector up under op; 404 text in errs when missing. */
+static lc_connector_t *find_locked(lc_worker_t *w, const char *name, char *errs, size_t errsz)
+{
+    pthread_mutex_lock(&w->mu);
+    int idx = lc_worker_find(w, name);
+    lc_connector_t *c = idx >= 0 ? w->conns[idx] : NULL;
+    pthread_mutex_unlock(&w->mu);
+    if (!c) snprintf(errs, errsz, "Connector %s not found", name);
+    return c;
+}
+
+int lc_worker_delete_connector(lc_worker_t *w, const char *name, char *errs, size_t errsz)
+{
+    pthread_mutex_lock(&w->op);
+    lc_connector_t *c = find_locked(w, name, errs, errsz);
+    if (!c) {
+        pthread_mutex_unlock(&w->op);
+        return 404;
+    }
+    stop_tasks(w, c, -1);
+    pthread_mutex_lock(&w->mu);
+    int idx = lc_worker_find(w, name);
+    memmove(&w->conns[idx], &w->conns[idx + 1], (size_t)(w->nconns - idx - 1) * sizeof(*w->conns));
+    w->nconns--;
+    pthread_mutex_unlock(&w->mu);
+    lc_config_store_t *cs = lc_store_configs(w->store);
+    if (cs->del(cs, name, errs, errsz) != 0) lc_warn(name, "cannot delete the stored config: %s", errs);
+    lc_status_store_t *ss = lc_store_statuses(w->store);
+    ss->clear(ss, name);
+    lc_info(NULL, "connector '%s' deleted", name);
+    if (!c->abandoned) lc_worker_connector_free(c);
+    pthread_mutex_unlock(&w->op);
+    errs[0] = 0;
+    return 204;
+}
+
+/* Plans c's config anew and installs it in c's place with target; on a validation error
+ * the connector stays in place, FAILED, without tasks. Caller holds op. */
+static void replan(lc_worker_t *w, lc_connector_t *c, int target)
+{
+    char errs[16384];
+    pthread_mutex_lock(&w->mu);
+    int idx = lc_worker_find(w, c->name);
+    pthread_mutex_unlock(&w->mu);
+    lc_connector_t *n = lc_worker_plan(w, c->props, errs, sizeof(errs));
+    if (!n) n = failed_connector(w, c->name, c->props, target);
+    n->target = target;
+    install(w, idx, n);
+    if (!n->script_path) set_connector_state(w, n, LC_TASK_FAILED, errs);
+}
+
+int lc_worker_set_target(lc_worker_t *w, const char *name, lc_target_t target, char *errs,
+                         size_t errsz)
+{
+    pthread_mutex_lock(&w->op);
+    lc_connector_t *c = find_locked(w, name, errs, errsz);
+    if (!c) {
+        pthread_mutex_unlock(&w->op);
+        return 404;
+    }
+    if (persist(w, name, c->props, target, errs, errsz) != 0) {
+        pthread_mutex_unlock(&w->op);
+        return 500;
+    }
+    int has_tasks = c->ntasks > 0 && c->script_path;
+    lc_info(NULL, "connector '%s': target state %s", name, target_names[target]);
+    if (target == LC_TARGET_STOPPED) {
+        stop_tasks(w, c, -1);
+        pthread_mutex_lock(&w->mu);
+        c->target = target;
+        pthread_mutex_unlock(&w->mu);
+        activate(w, c);
+    } else if (!has_tasks || c->state == LC_TASK_STOPPED || c->state == LC_TASK_FAILED) {
+        replan(w, c, target);
+    } else {
+        pthread_mutex_lock(&w->mu);
+        c->target = target;
+        for (int i = 0; i < c->ntasks; i++) c->tasks[i]->pause = target == LC_TARGET_PAUSED;
+        pthread_mutex_unlock(&w->mu);
+        set_connector_state(w, c, target == LC_TARGET_PAUSED ? LC_TASK_PAUSED : LC_TASK_RUNNING,
+                            NULL);
+    }
+    pthread_mutex_unlock(&w->op);
+    errs[0] = 0;
+    return target == LC_TARGET_STOPPED ? 204 : 202;
+}
+
+static int same_task_configs(const lc_connector_t *a, const lc_connector_t *b)
+{
+    if (a->ntasks != b->ntasks) return 0;
+    for (int i = 0; i < a->ntasks; i++)
+        if (strcmp(a->tasks[i]->config_json, b->tasks[i]->config_json) != 0) return 0;
+    return 1;
+}
+
+int lc_worker_restart(lc_worker_t *w, const char *name, int include_tasks, int only_failed,
+                      json_t **status, char *errs, size_t errsz)
+{
+    pthread_mutex_lock(&w->op);
+    lc_connector_t *c = find_locked(w, name, errs, errsz);
+    if (!c) {
+        pthread_mutex_unlock(&w->op);
+        return 404;
+    }
+    errs[0] = 0;
+    int restart_conn = !only_failed || c->state == LC_TASK_FAILED;
+    int *restart_task = calloc((size_t)c->ntasks + 1, sizeof(int));
+    for (int i = 0; i < c->ntasks; i++)
+        restart_task[i] = include_tasks && (!only_failed || c->tasks[i]->state == LC_TASK_FAILED);
+    if (status) {
+        *status = lc_worker_connector_status(w, name);
+        if (restart_conn && c->target != LC_TARGET_STOPPED)
+            json_object_set_new(json_object_get(*status, "connector"), "state",
+                                json_string("RESTARTING"));
+        json_t *tasks = json_object_get(*status, "tasks");
+        for (int i = 0; i < c->ntasks && i < (int)json_array_size(tasks); i++)
+            if (restart_task[i])
+                json_object_set_new(json_array_get(tasks, i), "state", json_string("RESTARTING"));
+    }
+    if (c->target == LC_TARGET_STOPPED) goto out; /* nothing runs; nothing to restart */
+    if (restart_conn) {
+        lc_info(NULL, "connector '%s': restarting", name);
+        char perr[16384];
+        lc_connector_t *n = lc_worker_plan(w, c->props, perr, sizeof(perr));
+        if (!n) {
+            /* The connector fails; its running tasks go on, as in Kafka Connect. */
+            set_connector_state(w, c, LC_TASK_FAILED, perr);
+            if (!c->script_path || c->ntasks == 0) goto out;
+        } else if (!c->script_path || c->state == LC_TASK_FAILED || !same_task_configs(c, n)) {
+            /* New task configs (or none ran): every task starts from the new plan. */
+            n->target = c->target;
+            pthread_mutex_lock(&w->mu);
+            int idx = lc_worker_find(w, name);
+            pthread_mutex_unlock(&w->mu);
+            install(w, idx, n);
+            goto out;
+        } else {
+            lc_worker_connector_free(n);
+            set_connector_state(w, c,
+                                c->target == LC_TARGET_PAUSED ? LC_TASK_PAUSED : LC_TASK_RUNNING,
+                                NULL);
+        }
+    }
+    for (int i = 0; i < c->ntasks; i++) {
+        if (!restart_task[i]) continue;
+        lc_task_t *t = c->tasks[i];
+        stop_tasks(w, c, i);
+        if (t->started == -1) continue;
+        lc_task_set_state(t, LC_TASK_RESTARTING, NULL);
+        start_task(t);
+    }
+out:
+    free(restart_task);
+    pthread_mutex_unlock(&w->op);
+    return status ? 202 : 204;
+}
+
+int lc_worker_restart_task(lc_worker_t *w, const char *name, int task, char *errs, size_t errsz)
+{
+    pthread_mutex_lock(&w->op);
+    lc_connector_t *c = find_locked(w, name, errs, errsz);
+    int rc = 404;
+    if (!c) goto out;
+    if (task < 0 || task >= c->ntasks) {
+        snprintf(errs, errsz, "Task %s-%d not found", name, task);
+        goto out;
+    }
+    lc_task_t *t = c->tasks[task];
+    lc_info(t->ctx, "restarting");
+    stop_tasks(w, c, task);
+    if (t->started != -1) {
+        lc_task_set_state(t, LC_TASK_RESTARTING, NULL);
+        start_task(t);
+    }
+    errs[0] = 0;
+    rc = 204;
+out:
+    pthread_mutex_unlock(&w->op);
+    return rc;
+}
+
+int lc_worker_running_tasks(lc_worker_t *w)
+{
+    int n = 0;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            n += w->conns[i]->tasks[j]->state == LC_TASK_RUNNING;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 void lc_worker_stop(lc_worker_t *w)
 {
-    if (!w || w->stopped) return;
-    w->stopped = 1;
-    for (int i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i]->ntasks; j++) w->conns[i]->tasks[j]->stop = 1;
-    /* Tasks flush within task.shutdown.graceful.timeout.ms; allow the same again for
-     * close(), then interrupt scripts that still run. */
-    long long deadline = lc_now_ms() + 2 * w->shutdown_ms + 1000;
-    for (int i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i]->ntasks; j++) {
-            lc_task_t *t = w->conns[i]->tasks[j];
-            if (!t->started) continue;
-            if (join_until(t, deadline) == 0) {
-                t->started = 0;
-                continue;
-            }
-            t->abort = 1;
-            if (join_until(t, lc_now_ms() + 2000) == 0) {
-                t->started = 0;
-                continue;
-            }
-            lc_error(t->ctx, "task did not stop within task.shutdown.graceful.timeout.ms=%ld; "
-                     "abandoned", w->shutdown_ms);
-            pthread_detach(t->thread);
-            t->started = -1; /* its memory must outlive the thread: leak it */
-        }
+    if (!w) return;
+    pthread_mutex_lock(&w->op);
+    if (!w->stopped) {
+        w->stopped = 1;
+        for (int i = 0; i < w->nconns; i++)
+            for (int j = 0; j < w->conns[i]->ntasks; j++) w->conns[i]->tasks[j]->stop = 1;
+        for (int i = 0; i < w->nconns; i++) stop_tasks(w, w->conns[i], -1);
+    }
+    pthread_mutex_unlock(&w->op);
 }
 
 void lc_worker_destroy(lc_worker_t *w)
 {
     if (!w) return;
     lc_worker_stop(w);
-    for (int i = 0; i < w->nconns; i++) {
-        int abandoned = 0;
-        for (int j = 0; j < w->conns[i]->ntasks; j++)
-            abandoned |= w->conns[i]->tasks[j]->started == -1;
-        if (!abandoned) connector_free(w->conns[i]);
-    }
+    for (int i = 0; i < w->nconns; i++)
+        if (!w->conns[i]->abandoned) lc_worker_connector_free(w->conns[i]);
     free(w->conns);
+    if (w->admin) rd_kafka_destroy(w->admin);
+    free(w->cluster_id);
     if (w->mock) rd_kafka_mock_cluster_destroy(w->mock);
     if (w->mock_rk) rd_kafka_destroy(w->mock_rk);
     for (int i = 0; i < w->ntopics; i++) free(w->topics[i]);
@@ -540,5 +991,8 @@ void lc_worker_destroy(lc_worker_t *w)
     free(w->bootstrap);
     free(w->plugin_path);
     pthread_mutex_destroy(&w->topics_lock);
+    pthread_mutex_destroy(&w->op);
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->admin_lock);
     free(w);
 }

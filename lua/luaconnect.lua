@@ -281,12 +281,22 @@ function M._describe(path)
   return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases }
 end
 
+local function secrets_of(defs)
+  local out = {}
+  for key, d in pairs(defs) do
+    if d.type == "password" then out[#out + 1] = key end
+  end
+  table.sort(out)
+  return out
+end
+
 --- Validates a connector config (string map) against the script at path and splits it
--- into at most max_tasks task configs. Returns kind, task configs (list) and errors.
+-- into at most max_tasks task configs. Returns kind, task configs (list), errors and the
+-- keys whose definition is a password (masked in the REST API).
 function M._plan(path, label, raw, max_tasks)
   local def = M._load(path, "connector")
   local cfg, errors = M._validate(label, def.config, raw, true)
-  if #errors > 0 then return def._kind, nil, errors end
+  if #errors > 0 then return def._kind, nil, errors, secrets_of(def.config) end
   local tasks = { cfg }
   if def.task_configs then
     local ok, res = pcall(def.task_configs, cfg, max_tasks)
@@ -297,7 +307,42 @@ function M._plan(path, label, raw, max_tasks)
     end
   end
   for i = max_tasks + 1, #tasks do tasks[i] = nil end
-  return def._kind, tasks, {}
+  return def._kind, tasks, {}, secrets_of(def.config)
+end
+
+local TYPE_NAMES = {
+  string = "STRING", password = "PASSWORD", int = "INT", long = "LONG", short = "SHORT",
+  double = "DOUBLE", boolean = "BOOLEAN", list = "LIST", class = "CLASS",
+}
+
+--- The config definitions of the plugin at path in Kafka Connect's ConfigKeyInfo shape
+-- (GET /connector-plugins/{p}/config), sorted by name, plus its kind.
+function M._plugin_config(path)
+  local def = M._load(path)
+  local names, out = {}, {}
+  for key in pairs(def.config) do names[#names + 1] = key end
+  table.sort(names)
+  for i, key in ipairs(names) do
+    local d = def.config[key]
+    local default = d.default
+    if type(default) == "table" then
+      local parts = {}
+      for j, v in ipairs(default) do parts[j] = tostring(v) end
+      default = concat(parts, ",")
+    elseif default ~= nil then
+      default = tostring(default)
+    end
+    out[i] = {
+      name = key, type = TYPE_NAMES[d.type] or "STRING",
+      required = d.required == true and d.default == nil,
+      default_value = default == nil and M.null or default,
+      importance = d.importance or (d.required and "HIGH" or "MEDIUM"),
+      documentation = d.doc or "", group = d.group or M.null, width = "NONE",
+      display_name = d.display_name or key, dependents = M.array{}, order = i,
+      recommended_values = M.array(d.values or {}),
+    }
+  end
+  return def._kind, out
 end
 
 -- Transform chains ------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Worker:
             "value.converter.schemas.enable": "true",
             "offset.storage.file.filename": str(self.db),
             "offset.flush.interval.ms": "1000",
+            # A free port per worker, so tests can run workers side by side; url() reads it.
+            "listeners": "http://127.0.0.1:0",
         }
         props.update(worker or {})
         self.worker_file = write_props(tmp / f"{name}.worker.properties", props)
@@ -60,6 +62,20 @@ class Worker:
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                      stderr=subprocess.STDOUT)
         return self
+
+    def url(self, timeout: float = 30) -> str:
+        """The REST API's base URL, read from the worker's 'REST API listening on' line."""
+        found = []
+
+        def listening():
+            for line in self.log().splitlines():
+                if "REST API listening on " in line:
+                    found.append(line.split("REST API listening on ", 1)[1].split()[0].rstrip("/"))
+                    return True
+            return False
+
+        wait_for(listening, timeout, "the REST API to listen", self.log)
+        return found[0]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

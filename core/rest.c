@@ -1,0 +1,848 @@
+/* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
+ * {"error_code": N, "message": "..."} as in Kafka Connect. */
+#include "rest.h"
+#include "lc_build.h"
+#include "log.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_LISTENERS 4
+#define MAX_SEGS 8
+
+struct lc_rest {
+    lc_worker_t *w;
+    struct MHD_Daemon *d[MAX_LISTENERS];
+    int n;
+    lc_props_t *users; /* user -> password; NULL: no authentication */
+    char *tls_pem;
+    char *tls_pass;
+};
+
+typedef struct req {
+    char *body;
+    size_t len, cap;
+    int too_big;
+} req_t;
+
+typedef struct ctx {
+    lc_rest_t *r;
+    struct MHD_Connection *conn;
+    const char *method;
+    req_t *q;
+    char *seg[MAX_SEGS];
+    int nseg;
+} ctx_t;
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int code, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        text ? strlen(text) : 0, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE
+                                                                 : MHD_RESPMEM_PERSISTENT);
+    if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)code, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *fmt, ...)
+{
+    char msg[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_json(conn, code, json_pack("{s:i,s:s}", "error_code", code, "message", msg));
+}
+
+static enum MHD_Result not_allowed(ctx_t *c)
+{
+    return send_error(c->conn, 405, "HTTP 405 Method Not Allowed");
+}
+
+static int is(const ctx_t *c, const char *method)
+{
+    return strcmp(c->method, method) == 0;
+}
+
+/* Parses the JSON body; on failure answers and returns NULL with *sent set. */
+static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
+{
+    const char *ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+        *sent = send_error(c->conn, 415, "HTTP 415 Unsupported Media Type: send the body as "
+                                         "Content-Type: application/json");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(c->q->body ? c->q->body : "", c->q->len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        *sent = send_error(c->conn, 400,
+                           "Cannot deserialize the request body: %s at line %d, column %d "
+                           "(position %d)",
+                           je.text, je.line, je.column, je.position);
+    return j;
+}
+
+/* A config object (string values; numbers and booleans are taken as their text, as Kafka
+ * Connect's JSON mapper does) into props. nulls are removed when allow_null (PATCH). */
+static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *err,
+                            size_t errsz)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(o)) {
+        snprintf(err, errsz, "the connector config must be a JSON object of strings");
+        return -1;
+    }
+    json_object_foreach(o, k, v)
+    {
+        char num[64];
+        const char *s = NULL;
+        if (json_is_string(v)) {
+            s = json_string_value(v);
+        } else if (json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            s = num;
+        } else if (json_is_real(v)) {
+            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+            s = num;
+        } else if (json_is_boolean(v)) {
+            s = json_is_true(v) ? "true" : "false";
+        } else if (json_is_null(v) && allow_null) {
+            lc_props_unset(props, k);
+            continue;
+        } else {
+            snprintf(err, errsz, "config key '%s': the value must be a string, got %s", k,
+                     json_is_null(v) ? "null" : json_is_array(v) ? "an array" : "an object");
+            return -1;
+        }
+        lc_props_set(props, k, s);
+    }
+    return 0;
+}
+
+static int config_ok(json_t *config, char *err, size_t errsz)
+{
+    lc_props_t *p = lc_props_new();
+    int ok = config_from_json(config, p, 0, err, errsz) == 0;
+    lc_props_destroy(p);
+    return ok;
+}
+
+static lc_props_t *props_of(json_t *config)
+{
+    lc_props_t *p = lc_props_new();
+    char err[256];
+    config_from_json(config, p, 0, err, sizeof(err));
+    return p;
+}
+
+/* Kafka Connect's 400 for a config that does not validate. */
+static enum MHD_Result invalid_config(ctx_t *c, int code, const char *errs)
+{
+    if (code != 400) return send_error(c->conn, code, "%s", errs);
+    int n = 1;
+    for (const char *p = errs; *p; p++) n += *p == '\n';
+    return send_error(c->conn, 400,
+                      "Connector configuration is invalid and contains the following %d "
+                      "error(s):\n%s\nYou can also find the above list of errors at the endpoint "
+                      "`/connector-plugins/{connectorType}/config/validate`",
+                      n, errs);
+}
+
+static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, int mode, int target,
+                                  int created_code)
+{
+    char errs[32768];
+    lc_props_t *props = props_of(config);
+    int code = lc_worker_put_connector(c->r->w, name, props, mode, target, errs, sizeof(errs));
+    lc_props_destroy(props);
+    if (code == 200 || code == 201) {
+        json_t *info = lc_worker_connector_info(c->r->w, name);
+        if (code == 201 && created_code == 201) {
+            char *text = json_dumps(info, JSON_COMPACT);
+            json_decref(info);
+            struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+            char loc[2048];
+            snprintf(loc, sizeof(loc), "/connectors/%s", name);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
+            enum MHD_Result rc = MHD_queue_response(c->conn, 201, resp);
+            MHD_destroy_response(resp);
+            return rc;
+        }
+        return send_json(c->conn, code, info);
+    }
+    return invalid_config(c, code, errs);
+}
+
+/* --- /connectors ---------------------------------------------------------------------- */
+
+struct expand {
+    int status, info;
+};
+
+static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct expand *e = cls;
+    (void)kind;
+    if (key && value && strcmp(key, "expand") == 0) {
+        e->status |= strcmp(value, "status") == 0;
+        e->info |= strcmp(value, "info") == 0;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result list_connectors(ctx_t *c)
+{
+    struct expand e = {0, 0};
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, expand_arg, &e);
+    json_t *names = lc_worker_connector_names(c->r->w);
+    if (!e.status && !e.info) return send_json(c->conn, 200, names);
+    json_t *out = json_object();
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        const char *name = json_string_value(n);
+        json_t *o = json_object();
+        json_t *st = e.status ? lc_worker_connector_status(c->r->w, name) : NULL;
+        json_t *in = e.info ? lc_worker_connector_info(c->r->w, name) : NULL;
+        if ((e.status && !st) || (e.info && !in)) { /* deleted meanwhile */
+            json_decref(st);
+            json_decref(in);
+            json_decref(o);
+            continue;
+        }
+        if (st) json_object_set_new(o, "status", st);
+        if (in) json_object_set_new(o, "info", in);
+        json_object_set_new(out, name, o);
+    }
+    json_decref(names);
+    return send_json(c->conn, 200, out);
+}
+
+static enum MHD_Result create_connector(ctx_t *c)
+{
+    enum MHD_Result sent;
+    json_t *body = body_json(c, &sent);
+    if (!body) return sent;
+    enum MHD_Result rc;
+    json_t *name = json_object_get(body, "name"), *config = json_object_get(body, "config");
+    json_t *init = json_object_get(body, "initial_state");
+    char err[512];
+    int target = LC_TARGET_STARTED;
+    if (!json_is_object(body)) {
+        rc = send_error(c->conn, 400, "the request body must be a JSON object {\"name\": ..., "
+                                      "\"config\": {...}}");
+    } else if (!json_is_string(name) || !*json_string_value(name)) {
+        rc = send_error(c->conn, 400, "Connector name is required (\"name\" must be a non-empty "
+                                      "string)");
+    } else if (!json_is_object(config)) {
+        rc = send_error(c->conn, 400, "Connector config is required (\"config\" must be an "
+                                      "object of strings)");
+    } else if (init && !json_is_null(init) &&
+               (!json_is_string(init) ||
+                (strcmp(json_string_value(init), "RUNNING") != 0 &&
+                 strcmp(json_string_value(init), "PAUSED") != 0 &&
+                 strcmp(json_string_value(init), "STOPPED") != 0))) {
+        rc = send_error(c->conn, 400, "initial_state must be one of RUNNING, PAUSED, STOPPED");
+    } else if (json_is_string(json_object_get(config, "name")) &&
+               strcmp(json_string_value(json_object_get(config, "name")),
+                      json_string_value(name)) != 0) {
+        rc = send_error(c->conn, 400,
+                        "Connector name configuration (%s) doesn't match connector name in the "
+                        "request (%s)",
+                        json_string_value(json_object_get(config, "name")),
+                        json_string_value(name));
+    } else if (!config_ok(config, err, sizeof(err))) {
+        rc = send_error(c->conn, 400, "%s", err);
+    } else {
+        if (json_is_string(init))
+            target = strcmp(json_string_value(init), "PAUSED") == 0    ? LC_TARGET_PAUSED
+                     : strcmp(json_string_value(init), "STOPPED") == 0 ? LC_TARGET_STOPPED
+                                                                        : LC_TARGET_STARTED;
+        rc = put_config(c, json_string_value(name), config, LC_PUT_CREATE, target, 201);
+    }
+    json_decref(body);
+    return rc;
+}
+
+static enum MHD_Result connector_config(ctx_t *c, const char *name)
+{
+    if (is(c, "GET")) {
+        json_t *o = lc_worker_connector_config(c->r->w, name);
+        return o ? send_json(c->conn, 200, o)
+                 : send_error(c->conn, 404, "Connector %s not found", name);
+    }
+    if (!is(c, "PUT") && !is(c, "PATCH")) return not_allowed(c);
+    enum MHD_Result sent;
+    json_t *body = body_json(c, &sent);
+    if (!body) return sent;
+    char err[512];
+    enum MHD_Result rc;
+    json_t *bname = json_object_get(body, "name");
+    lc_props_t *check = lc_props_new();
+    if (config_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
+        rc = send_error(c->conn, 400, "%s", err);
+    } else if (bname && !json_is_null(bname) &&
+               (!json_is_string(bname) || strcmp(json_string_value(bname), name) != 0)) {
+        rc = send_error(c->conn, 400,
+                        "Connector name configuration (%s) doesn't match connector name in the "
+                        "URL (%s)",
+                        json_is_string(bname) ? json_string_value(bname) : "?", name);
+    } else if (is(c, "PUT")) {
+        rc = put_config(c, name, body, LC_PUT_ANY, -1, 201);
+    } else {
+        /* PATCH: merge into the stored config (unmasked), null removes a key. */
+        json_t *info = lc_worker_connector_info(c->r->w, name);
+        if (!info) {
+            rc = send_error(c->conn, 404, "Connector %s not found", name);
+        } else {
+            json_decref(info);
+            char errs[32768];
+            lc_props_t *merged = lc_worker_connector_props(c->r->w, name);
+            if (!merged) {
+                rc = send_error(c->conn, 404, "Connector %s not found", name);
+            } else {
+                config_from_json(body, merged, 1, err, sizeof(err));
+                int code = lc_worker_put_connector(c->r->w, name, merged, LC_PUT_UPDATE, -1, errs,
+                                                   sizeof(errs));
+                lc_props_destroy(merged);
+                rc = code == 200 ? send_json(c->conn, 200, lc_worker_connector_info(c->r->w, name))
+                                 : invalid_config(c, code, errs);
+            }
+        }
+    }
+    lc_props_destroy(check);
+    json_decref(body);
+    return rc;
+}
+
+static int query_true(ctx_t *c, const char *key)
+{
+    const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
+    return v && strcasecmp(v, "true") == 0;
+}
+
+static enum MHD_Result offsets(ctx_t *c, const char *name)
+{
+    char err[4096];
+    json_t *out = NULL, *body = NULL;
+    int code;
+    if (is(c, "GET")) {
+        code = lc_worker_offsets_get(c->r->w, name, &out, err, sizeof(err));
+        return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+    }
+    if (is(c, "PATCH")) {
+        enum MHD_Result sent;
+        if (!(body = body_json(c, &sent))) return sent;
+    } else if (!is(c, "DELETE")) {
+        return not_allowed(c);
+    }
+    code = lc_worker_offsets_alter(c->r->w, name, body, err, sizeof(err));
+    json_decref(body);
+    return code == 200 ? send_json(c->conn, 200, json_pack("{s:s}", "message", err))
+                       : send_error(c->conn, code, "%s", err);
+}
+
+static int parse_task(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v >= 0 && v < 1000000 ? (int)v : -1;
+}
+
+static enum MHD_Result connectors(ctx_t *c)
+{
+    lc_worker_t *w = c->r->w;
+    char err[16384];
+    if (c->nseg == 1) {
+        if (is(c, "GET")) return list_connectors(c);
+        if (is(c, "POST")) return create_connector(c);
+        return not_allowed(c);
+    }
+    const char *name = c->seg[1];
+    if (c->nseg == 2) {
+        if (is(c, "GET")) {
+            json_t *o = lc_worker_connector_info(w, name);
+            return o ? send_json(c->conn, 200, o)
+                     : send_error(c->conn, 404, "Connector %s not found", name);
+        }
+        if (is(c, "DELETE")) {
+            int code = lc_worker_delete_connector(w, name, err, sizeof(err));
+            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+        }
+        return not_allowed(c);
+    }
+    const char *what = c->seg[2];
+    if (c->nseg == 3) {
+        if (strcmp(what, "config") == 0) return connector_config(c, name);
+        if (strcmp(what, "offsets") == 0) return offsets(c, name);
+        if (strcmp(what, "status") == 0 || strcmp(what, "tasks") == 0) {
+            if (!is(c, "GET")) return not_allowed(c);
+            json_t *o = what[0] == 's' ? lc_worker_connector_status(w, name)
+                                       : lc_worker_task_configs(w, name);
+            return o ? send_json(c->conn, 200, o)
+                     : send_error(c->conn, 404, "Connector %s not found", name);
+        }
+        if (strcmp(what, "restart") == 0) {
+            if (!is(c, "POST")) return not_allowed(c);
+            int include = query_true(c, "includeTasks"), only = query_true(c, "onlyFailed");
+            json_t *status = NULL;
+            int code = lc_worker_restart(w, name, include, only,
+                                         include || only ? &status : NULL, err, sizeof(err));
+            if (code == 202) return send_json(c->conn, 202, status);
+            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+        }
+        int target = strcmp(what, "pause") == 0    ? LC_TARGET_PAUSED
+                     : strcmp(what, "resume") == 0 ? LC_TARGET_STARTED
+                     : strcmp(what, "stop") == 0   ? LC_TARGET_STOPPED
+                                                   : -1;
+        if (target >= 0) {
+            if (!is(c, "PUT")) return not_allowed(c);
+            int code = lc_worker_set_target(w, name, (lc_target_t)target, err, sizeof(err));
+            return code < 300 ? send_json(c->conn, code, NULL) : send_error(c->conn, code, "%s", err);
+        }
+        return send_error(c->conn, 404, "HTTP 404 Not Found");
+    }
+    if (strcmp(what, "tasks") == 0 && c->nseg == 5) {
+        int task = parse_task(c->seg[3]);
+        if (strcmp(c->seg[4], "status") == 0) {
+            if (!is(c, "GET")) return not_allowed(c);
+            json_t *o = task >= 0 ? lc_worker_task_status(w, name, task) : NULL;
+            if (o) return send_json(c->conn, 200, o);
+            json_t *info = lc_worker_connector_info(w, name);
+            json_decref(info);
+            return info ? send_error(c->conn, 404, "No status found for task %s-%s", name, c->seg[3])
+                        : send_error(c->conn, 404, "Connector %s not found", name);
+        }
+        if (strcmp(c->seg[4], "restart") == 0) {
+            if (!is(c, "POST")) return not_allowed(c);
+            if (task < 0) return send_error(c->conn, 404, "Task %s-%s not found", name, c->seg[3]);
+            int code = lc_worker_restart_task(w, name, task, err, sizeof(err));
+            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+        }
+    }
+    return send_error(c->conn, 404, "HTTP 404 Not Found");
+}
+
+/* --- /connector-plugins, /admin/loggers, / ------------------------------------------ */
+
+static enum MHD_Result plugins(ctx_t *c)
+{
+    char err[16384];
+    json_t *out = NULL;
+    if (c->nseg == 1) {
+        if (!is(c, "GET")) return not_allowed(c);
+        const char *only = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND,
+                                                       "connectorsOnly");
+        return send_json(c->conn, 200,
+                         lc_worker_plugins(c->r->w, !only || strcasecmp(only, "false") != 0));
+    }
+    if (c->nseg == 3 && strcmp(c->seg[2], "config") == 0) {
+        if (!is(c, "GET")) return not_allowed(c);
+        int code = lc_worker_plugin_config(c->r->w, c->seg[1], &out, err, sizeof(err));
+        return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+    }
+    if (c->nseg == 4 && strcmp(c->seg[2], "config") == 0 && strcmp(c->seg[3], "validate") == 0) {
+        if (!is(c, "PUT")) return not_allowed(c);
+        enum MHD_Result sent;
+        json_t *body = body_json(c, &sent);
+        if (!body) return sent;
+        enum MHD_Result rc;
+        lc_props_t *check = lc_props_new();
+        if (config_from_json(body, check, 0, err, sizeof(err)) != 0) {
+            rc = send_error(c->conn, 400, "%s", err);
+        } else {
+            int code = lc_worker_validate(c->r->w, c->seg[1], body, &out, err, sizeof(err));
+            rc = code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+        }
+        lc_props_destroy(check);
+        json_decref(body);
+        return rc;
+    }
+    return send_error(c->conn, 404, "HTTP 404 Not Found");
+}
+
+static json_t *logger_json(lc_log_level_t level, long long modified)
+{
+    return json_pack("{s:s,s:o}", "level", lc_log_level_name(level), "last_modified",
+                     modified ? json_integer(modified) : json_null());
+}
+
+static void add_logger(void *arg, const char *name, lc_log_level_t level, long long modified)
+{
+    json_object_set_new(arg, name, logger_json(level, modified));
+}
+
+static void add_name(void *arg, const char *name)
+{
+    json_array_append_new(arg, json_string(name));
+}
+
+static enum MHD_Result loggers(ctx_t *c)
+{
+    if (c->nseg == 2 && strcmp(c->seg[1], "loggers") == 0) {
+        if (!is(c, "GET")) return not_allowed(c);
+        json_t *o = json_object();
+        lc_log_each(add_logger, o);
+        return send_json(c->conn, 200, o);
+    }
+    if (c->nseg != 3 || strcmp(c->seg[1], "loggers") != 0)
+        return send_error(c->conn, 404, "HTTP 404 Not Found");
+    const char *name = c->seg[2];
+    if (is(c, "GET")) {
+        long long modified;
+        lc_log_level_t l = lc_log_named_level(name, &modified);
+        return send_json(c->conn, 200, logger_json(l, modified));
+    }
+    if (!is(c, "PUT")) return not_allowed(c);
+    enum MHD_Result sent;
+    json_t *body = body_json(c, &sent);
+    if (!body) return sent;
+    const char *level = json_string_value(json_object_get(body, "level"));
+    int l = level ? lc_log_level_parse(level) : -1;
+    enum MHD_Result rc;
+    if (l < 0) {
+        rc = send_error(c->conn, 400, "Invalid log level '%s'; must be one of ERROR, WARN, INFO, "
+                                      "DEBUG, TRACE",
+                        level ? level : "(missing)");
+    } else {
+        json_t *changed = json_array();
+        lc_log_set_named(name, (lc_log_level_t)l, add_name, changed);
+        lc_info(NULL, "logger '%s' set to %s", name, lc_log_level_name((lc_log_level_t)l));
+        rc = send_json(c->conn, 200, changed);
+    }
+    json_decref(body);
+    return rc;
+}
+
+static enum MHD_Result route(ctx_t *c)
+{
+    if (c->nseg == 0) {
+        if (!is(c, "GET")) return not_allowed(c);
+        const char *id = lc_worker_cluster_id(c->r->w);
+        return send_json(c->conn, 200,
+                         json_pack("{s:s,s:s,s:o}", "version", LC_VERSION, "commit", LC_COMMIT,
+                                   "kafka_cluster_id", id ? json_string(id) : json_null()));
+    }
+    const char *top = c->seg[0];
+    if (strcmp(top, "health") == 0 && c->nseg == 1) {
+        if (!is(c, "GET")) return not_allowed(c);
+        return send_json(c->conn, 200,
+                         json_pack("{s:s,s:s}", "status", "healthy", "message",
+                                   "Worker has completed startup and is ready to handle requests."));
+    }
+    if (strcmp(top, "connectors") == 0) return connectors(c);
+    if (strcmp(top, "connector-plugins") == 0) return plugins(c);
+    if (strcmp(top, "admin") == 0) return loggers(c);
+    return send_error(c->conn, 404, "HTTP 404 Not Found");
+}
+
+/* --- HTTP plumbing ------------------------------------------------------------------- */
+
+static int authorized(lc_rest_t *r, struct MHD_Connection *conn)
+{
+    if (!r->users) return 1;
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    int ok = 0;
+    if (user && pass) {
+        const char *want = lc_props_get(r->users, user);
+        if (want && strlen(want) == strlen(pass)) {
+            unsigned char diff = 0; /* constant time in the password's length */
+            for (size_t i = 0; want[i]; i++) diff |= (unsigned char)(want[i] ^ pass[i]);
+            ok = diff == 0;
+        }
+    }
+    MHD_free(user);
+    MHD_free(pass);
+    return ok;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    lc_rest_t *r = cls;
+    req_t *q = *state;
+    (void)version;
+    if (!q) {
+        q = calloc(1, sizeof(*q));
+        if (!q) return MHD_NO;
+        *state = q;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > LC_REST_MAX_BODY) {
+            q->too_big = 1;
+            return send_error(conn, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!q->too_big && q->len + *upload_size > LC_REST_MAX_BODY) {
+            q->too_big = 1;
+            free(q->body);
+            q->body = NULL;
+            q->len = q->cap = 0;
+        }
+        if (!q->too_big) {
+            if (q->len + *upload_size + 1 > q->cap) {
+                size_t cap = (q->len + *upload_size + 1) * 2;
+                char *b = realloc(q->body, cap);
+                if (!b) return MHD_NO;
+                q->body = b;
+                q->cap = cap;
+            }
+            memcpy(q->body + q->len, upload, *upload_size);
+            q->len += *upload_size;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (q->too_big)
+        return send_error(conn, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+    if (!authorized(r, conn)) {
+        json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
+                                 "Authentication required (HTTP basic)");
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        enum MHD_Result rc = MHD_queue_basic_auth_fail_response(conn, "luaconnect", resp);
+        MHD_destroy_response(resp);
+        return rc;
+    }
+    ctx_t c = {.r = r, .conn = conn, .method = method, .q = q};
+    char *path = strdup(url ? url : "/");
+    for (char *save = NULL, *tok = strtok_r(path, "/", &save); tok;
+         tok = strtok_r(NULL, "/", &save)) {
+        if (c.nseg == MAX_SEGS) {
+            free(path);
+            return send_error(conn, 404, "HTTP 404 Not Found");
+        }
+        c.seg[c.nseg++] = tok;
+    }
+    enum MHD_Result rc = route(&c);
+    lc_debug(NULL, "REST %s %s", method, url);
+    free(path);
+    return rc;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **state,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    req_t *q = *state;
+    if (q) {
+        free(q->body);
+        free(q);
+    }
+    *state = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t l = strlen(msg);
+    while (l && msg[l - 1] == '\n') msg[--l] = 0;
+    lc_debug(NULL, "REST server: %s", msg);
+}
+
+static char *read_file(const char *path, char *errstr, size_t errsz, const char *key)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errsz, "worker config key '%s': cannot read '%s'", key, path);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[8192];
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            buf = realloc(buf, cap);
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (!buf) buf = calloc(1, 1);
+    buf[len] = 0;
+    return buf;
+}
+
+/* listeners.https.<key>, else <key>. */
+static const char *tls_key(const lc_props_t *p, const char *key)
+{
+    char full[256];
+    snprintf(full, sizeof(full), "listeners.https.%s", key);
+    const char *v = lc_props_get(p, full);
+    return v ? v : lc_props_get(p, key);
+}
+
+static int load_tls(lc_rest_t *r, const lc_props_t *p, char *errstr, size_t errsz)
+{
+    if (r->tls_pem) return 0;
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        snprintf(errstr, errsz, "listeners: https needs libmicrohttpd built with TLS (GnuTLS)");
+        return -1;
+    }
+    const char *type = tls_key(p, "ssl.keystore.type");
+    const char *loc = tls_key(p, "ssl.keystore.location");
+    if (!loc || !*loc) {
+        snprintf(errstr, errsz, "listeners: an https listener needs 'listeners.https.ssl.keystore."
+                                "location' (a PEM file with the private key and the certificate "
+                                "chain)");
+        return -1;
+    }
+    if (type && strcasecmp(type, "PEM") != 0) {
+        snprintf(errstr, errsz, "worker config key 'ssl.keystore.type': only PEM is supported, got "
+                                "'%s' (convert with: openssl pkcs12 -in store.p12 -nodes -out "
+                                "store.pem)",
+                 type);
+        return -1;
+    }
+    if (!(r->tls_pem = read_file(loc, errstr, errsz, "ssl.keystore.location"))) return -1;
+    if (!strstr(r->tls_pem, "PRIVATE KEY-----") || !strstr(r->tls_pem, "BEGIN CERTIFICATE")) {
+        snprintf(errstr, errsz, "worker config key 'ssl.keystore.location': '%s' must hold a PEM "
+                                "private key and certificate",
+                 loc);
+        return -1;
+    }
+    const char *pass = tls_key(p, "ssl.key.password");
+    if (pass && *pass) r->tls_pass = strdup(pass);
+    return 0;
+}
+
+static int start_listener(lc_rest_t *r, const lc_props_t *p, const char *listener, char *errstr,
+                          size_t errsz)
+{
+    char host[256] = "", port[16] = "8083";
+    int https = strncasecmp(listener, "https://", 8) == 0;
+    const char *hp = https ? listener + 8 : strncasecmp(listener, "http://", 7) == 0 ? listener + 7
+                                                                                     : NULL;
+    if (!hp) {
+        snprintf(errstr, errsz, "worker config key 'listeners': '%s' must look like "
+                                "http://HOST:PORT or https://HOST:PORT", listener);
+        return -1;
+    }
+    const char *colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
+    if (!colon) {
+        snprintf(errstr, errsz, "worker config key 'listeners': '%s' has no port", listener);
+        return -1;
+    }
+    if (hp[0] == '[')
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - hp - 1), hp + 1), colon++;
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
+    snprintf(port, sizeof(port), "%s", colon + 1);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+    int gai = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(errstr, errsz, "worker config key 'listeners': '%s': %s", listener,
+                 gai_strerror(gai));
+        return -1;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (https) {
+        if (load_tls(r, p, errstr, errsz) != 0) {
+            freeaddrinfo(ai);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem tls_opts[] = {
+        {https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, r->tls_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, r->tls_pem},
+        {r->tls_pass ? MHD_OPTION_HTTPS_KEY_PASSWORD : MHD_OPTION_END, 0, r->tls_pass},
+        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, r, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d) {
+        snprintf(errstr, errsz, "worker config key 'listeners': cannot listen on %s (address in "
+                                "use, or not an address of this machine%s)",
+                 listener, https ? ", or the key/certificate are not valid" : "");
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned bound = info ? info->port : 0;
+    char id[300];
+    snprintf(id, sizeof(id), "%s%s%s:%u", strchr(host, ':') ? "[" : "",
+             *host ? host : "0.0.0.0", strchr(host, ':') ? "]" : "", bound);
+    if (r->n == 0) lc_worker_set_id(r->w, id);
+    lc_info(NULL, "REST API listening on %s://%s/%s", https ? "https" : "http", id,
+            r->users ? " (basic authentication)" : "");
+    r->d[r->n++] = d;
+    return 0;
+}
+
+lc_rest_t *lc_rest_start(lc_worker_t *w, const lc_props_t *p, char *errstr, size_t errsz)
+{
+    lc_rest_t *r = calloc(1, sizeof(*r));
+    r->w = w;
+    const char *cred = lc_props_get(p, "rest.basic.auth.credentials.file");
+    if (cred && *cred) {
+        char err[1024];
+        r->users = lc_props_new();
+        if (lc_props_parse_file(r->users, cred, err, sizeof(err)) != 0) {
+            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': %s", err);
+            goto err;
+        }
+        if (lc_props_count(r->users) == 0) {
+            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': '%s' "
+                                    "has no user=password lines", cred);
+            goto err;
+        }
+    }
+    int n;
+    char **list = lc_split_list(lc_props_get_or(p, "listeners", "http://127.0.0.1:8083"), &n);
+    int bad = n == 0 || n > MAX_LISTENERS;
+    if (bad)
+        snprintf(errstr, errsz, "worker config key 'listeners': give 1 to %d listeners",
+                 MAX_LISTENERS);
+    for (int i = 0; i < n && !bad; i++) bad = start_listener(r, p, list[i], errstr, errsz) != 0;
+    lc_free_list(list, n);
+    if (bad) goto err;
+    return r;
+err:
+    lc_rest_stop(r);
+    return NULL;
+}
+
+void lc_rest_stop(lc_rest_t *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n; i++) MHD_stop_daemon(r->d[i]);
+    lc_props_destroy(r->users);
+    free(r->tls_pem);
+    free(r->tls_pass);
+    free(r);
+}
