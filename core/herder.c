@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ADMIN_TIMEOUT_MS 15000
 
@@ -52,13 +53,32 @@ json_t *lc_worker_connector_names(lc_worker_t *w)
     return a;
 }
 
+/* Which version of each script runs: [{path, hash, loaded_at}] (hot reload). */
+static json_t *scripts_json(const lc_connector_t *c)
+{
+    json_t *a = json_array();
+    char hash[32], when[64];
+    time_t secs = (time_t)(c->loaded_at_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03dZ",
+             (int)(c->loaded_at_ms % 1000));
+    for (int i = 0; i < c->nfiles; i++) {
+        snprintf(hash, sizeof(hash), "%016llx", c->hashes[i]);
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "path", c->files[i], "hash", hash,
+                                           "loaded_at", when));
+    }
+    return a;
+}
+
 static json_t *info_locked(const lc_connector_t *c)
 {
     json_t *tasks = json_array();
     for (int i = 0; i < c->ntasks; i++)
         json_array_append_new(tasks, json_pack("{s:s,s:i}", "connector", c->name, "task", i));
-    return json_pack("{s:s,s:o,s:o,s:s}", "name", c->name, "config", masked_config(c), "tasks",
-                     tasks, "type", type_of(c));
+    return json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", c->name, "config", masked_config(c),
+                     "tasks", tasks, "type", type_of(c), "scripts", scripts_json(c));
 }
 
 json_t *lc_worker_connector_info(lc_worker_t *w, const char *name)
@@ -107,8 +127,9 @@ static json_t *status_locked(lc_worker_t *w, lc_connector_t *c)
     json_t *tasks = json_array();
     for (int i = 0; i < c->ntasks; i++)
         json_array_append_new(tasks, task_status_locked(w, c->tasks[i]));
-    return json_pack("{s:s,s:o,s:o,s:s}", "name", c->name, "connector", conn, "tasks", tasks,
-                     "type", type_of(c));
+    if (c->reload_error) json_object_set_new(conn, "reload_error", json_string(c->reload_error));
+    return json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", c->name, "connector", conn, "tasks", tasks,
+                     "type", type_of(c), "scripts", scripts_json(c));
 }
 
 json_t *lc_worker_connector_status(lc_worker_t *w, const char *name)

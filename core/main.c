@@ -12,6 +12,7 @@
 #include "plugins.h"
 #include "props.h"
 #include "rest.h"
+#include "watch.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -214,6 +215,7 @@ static int cmd_standalone(int argc, char **argv)
     lc_props_t *wp = NULL;
     lc_worker_t *w = NULL;
     lc_rest_t *rest = NULL;
+    lc_watch_t *watch = NULL;
     sigset_t sigs;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--embedded-kafka") == 0) {
@@ -232,6 +234,7 @@ static int cmd_standalone(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -263,20 +266,31 @@ static int cmd_standalone(int argc, char **argv)
             goto out;
         }
     }
+    /* Hot reload: saving a script or a connector file reloads what uses it. */
+    if (strcmp(lc_props_get_or(wp, "hot.reload", "true"), "false") != 0 &&
+        !(watch = lc_watch_start(w, err, sizeof(err))))
+        lc_warn(NULL, "%s; reload with SIGHUP or POST /connectors/NAME/reload instead", err);
     for (;;) {
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGHUP) {
+            lc_info(NULL, "received SIGHUP; reloading what changed");
+            lc_worker_reload_changed(w);
+        }
         if (sig == SIGINT || sig == SIGTERM) {
             lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
             break;
         }
     }
+    lc_watch_stop(watch);
+    watch = NULL;
     lc_rest_stop(rest);
     rest = NULL;
     lc_worker_stop(w);
     lc_info(NULL, "worker stopped");
     rc = 0;
 out:
+    lc_watch_stop(watch);
     lc_rest_stop(rest);
     lc_worker_destroy(w);
     lc_props_destroy(wp);

@@ -411,6 +411,13 @@ static enum MHD_Result connectors(ctx_t *c)
             if (code == 202) return send_json(c->conn, 202, status);
             return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
         }
+        if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
+            if (!is(c, "POST")) return not_allowed(c);
+            int code = lc_worker_reload(w, name, 1, err, sizeof(err));
+            return code == 200 || code == 204
+                       ? send_json(c->conn, 200, lc_worker_connector_status(w, name))
+                       : send_error(c->conn, code, "%s", err);
+        }
         int target = strcmp(what, "pause") == 0    ? LC_TARGET_PAUSED
                      : strcmp(what, "resume") == 0 ? LC_TARGET_STARTED
                      : strcmp(what, "stop") == 0   ? LC_TARGET_STOPPED

@@ -297,6 +297,33 @@ typedef struct pending_failure {
     char *message, *trace;
 } pending_failure_t;
 
+/* After a script reload: the new script's open_partitions() may choose where each assigned
+ * partition continues (an exactly-once sink resumes from its own stored offsets). */
+static void reopen_partitions(snk_t *s)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(s->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
+    for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    if (parts->cnt) seek_to_script_offsets(s, parts);
+    rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset >= 0)
+            rd_kafka_topic_partition_list_add(seek, parts->elems[i].topic,
+                                              parts->elems[i].partition)
+                ->offset = parts->elems[i].offset;
+    if (seek->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, seek, 5000);
+        if (e) {
+            s->failed = 1;
+            snprintf(s->error, sizeof(s->error), "reload: seeking to the script's offsets: %s",
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
 /* Pauses or resumes every assigned partition. A paused consumer keeps polling, so it keeps
  * its group membership; librdkafka drops what it prefetched and fetches again from the
  * consumed position on resume, so nothing is skipped. */
@@ -433,6 +460,15 @@ void *lc_sink_task_main(void *arg)
     while (!t->stop) {
         int n = 0;
         if (t->pause != s.paused && set_paused(&s, t->pause) != 0) goto fail_s;
+        if (t->swap_conn && !t->stop) {
+            int full = t->swap_mode == LC_SWAP_FULL;
+            /* Everything put so far is flushed and committed before the old script closes. */
+            if (full && flush_commit(&s) != 0) goto fail_s;
+            if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
+            if (full) reopen_partitions(&s);
+            if (s.failed) goto fail_s;
+            continue;
+        }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, 100);
         while (m) {
             if (m->err) {

@@ -418,6 +418,19 @@ void *lc_source_task_main(void *arg)
             goto fail;
         }
         if (lc_now_ms() - s.last_commit >= flush_ms) commit_offsets(&s);
+        if (t->swap_conn && !t->stop) {
+            if (t->swap_mode == LC_SWAP_FULL) {
+                /* Every record handed to the producer is acknowledged and its offset
+                 * committed before the old script closes: the new one resumes there. */
+                while (rd_kafka_outq_len(s.rk) > 0 && !t->stop && !s.delivery_failed)
+                    rd_kafka_flush(s.rk, 100);
+                if (t->stop || s.delivery_failed) continue;
+                commit_offsets(&s);
+            }
+            if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
+            if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
+            continue;
+        }
         if (t->pause) {
             /* Paused: no poll(), but deliveries still complete and get committed. */
             if (t->state != LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_PAUSED, NULL);

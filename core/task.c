@@ -132,6 +132,32 @@ err:
     return NULL;
 }
 
+int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
+{
+    lc_connector_t *n = t->swap_conn;
+    int rc = 0;
+    long long t0 = lc_now_ms();
+    if (t->swap_mode == LC_SWAP_CHAIN) {
+        lc_task_push(*L);
+        lc_chain_push(*L, n->chain, n->chain_len);
+        rc = lc_lua_call_sdk(*L, "_rechain", 2, 0, errstr, errsz);
+        t->conn = n;
+        free(t->swap_config);
+    } else {
+        lc_task_close_lua(t, *L);
+        t->conn = n;
+        free(t->config_json);
+        t->config_json = t->swap_config;
+        *L = lc_task_open_lua(t, errstr, errsz);
+        rc = *L ? 0 : -1;
+    }
+    t->swap_config = NULL;
+    lc_info(t->ctx, "reloaded (%s) in %lld ms", t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script",
+            lc_now_ms() - t0);
+    __atomic_store_n(&t->swap_conn, NULL, __ATOMIC_RELEASE);
+    return rc;
+}
+
 void lc_task_push(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, TASK_KEY);

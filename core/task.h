@@ -51,7 +51,17 @@ typedef struct lc_connector {
     int state;                   /* lc_task_state_t of the connector itself */
     char *trace;                 /* why the connector FAILED, or NULL */
     int abandoned;               /* a task thread outlived its stop: never free */
+    /* Hot reload: the files the code came from, as validated. */
+    char **files;
+    unsigned long long *hashes;  /* FNV-1a 64 of each file's content */
+    int nfiles;
+    long long loaded_at_ms;      /* wall clock */
+    char *props_path;            /* the .properties file it came from (command line), or NULL */
+    char *reload_error;          /* "reload failed: ..." until the next good reload */
 } lc_connector_t;
+
+/** How a task takes a reload at its next batch boundary. */
+enum { LC_SWAP_NONE = 0, LC_SWAP_CHAIN, LC_SWAP_FULL };
 
 typedef struct lc_task {
     lc_connector_t *conn;
@@ -66,6 +76,10 @@ typedef struct lc_task {
     volatile int state;          /* lc_task_state_t */
     pthread_mutex_t trace_lock;  /* guards trace */
     char *trace;                 /* the FAILED trace, or NULL */
+    /* Hot reload hand-over (worker.c sets, the task thread takes and clears swap_conn). */
+    lc_connector_t *volatile swap_conn;
+    char *swap_config;
+    int swap_mode;
 } lc_task_t;
 
 /* Worker facts tasks need (implemented in worker.c). */
@@ -90,6 +104,11 @@ void *lc_sink_task_main(void *task);
 /* Shared by both loops (task.c). */
 /** Records a state change in the status store and the log; trace may be NULL. */
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace);
+/** Takes a pending reload in the task's thread: LC_SWAP_CHAIN rebuilds the chain in L;
+ * LC_SWAP_FULL closes the script, switches t->conn and its config, and opens the new
+ * script in a fresh state (*L replaced). The caller has made its work durable first.
+ * Returns 0, or -1 with errstr (the task fails). */
+int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errstr_size);
 /** Copy of the task's FAILED trace (caller frees), or NULL. */
 char *lc_task_trace(lc_task_t *t);
 /** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +41,27 @@ int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
     if (n > 0) *len += (size_t)n;
     if (*len >= size) *len = size - 1;
     return 0;
+}
+
+int lc_file_hash(const char *path, unsigned long long *hash)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned long long h = 0xcbf29ce484222325ULL;
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 0x100000001b3ULL;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return -1;
+    *hash = h;
+    return 0;
+}
+
+long long lc_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }

@@ -14,4 +14,9 @@ void lc_free_list(char **list, int n);
 int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** FNV-1a 64-bit hash of a file's content into *hash. 0, or -1 if it cannot be read. */
+int lc_file_hash(const char *path, unsigned long long *hash);
+/** Milliseconds since the epoch. */
+long long lc_wall_ms(void);
+
 #endif

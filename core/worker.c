@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <jansson.h>
 #include <lauxlib.h>
@@ -349,6 +350,25 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
         snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, i);
         c->tasks[c->ntasks++] = t;
     }
+    /* Transforms are validated here too, so a bad one is an error before anything runs. */
+    lua_pushstring(L, label);
+    lc_chain_push(L, c->chain, c->chain_len);
+    if (lc_lua_call_sdk(L, "_chain", 2, 0, err, sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, elen, "%s\n", err);
+        goto out;
+    }
+    if (lc_lua_call_sdk(L, "_script_files", 0, 1, err, sizeof(err)) == 0) {
+        int nf = (int)lua_objlen(L, -1);
+        c->files = calloc((size_t)nf + 1, sizeof(char *));
+        c->hashes = calloc((size_t)nf + 1, sizeof(*c->hashes));
+        for (int i = 1; i <= nf; i++) {
+            lua_rawgeti(L, -1, i);
+            const char *f = lua_tostring(L, -1);
+            if (f && lc_file_hash(f, &c->hashes[c->nfiles]) == 0) c->files[c->nfiles++] = strdup(f);
+            lua_pop(L, 1);
+        }
+    }
+    c->loaded_at_ms = lc_wall_ms();
     rc = 0;
 out:
     lc_lua_close(L);
@@ -371,6 +391,7 @@ void lc_worker_connector_free(lc_connector_t *c)
     if (!c) return;
     for (int i = 0; i < c->ntasks; i++) {
         free(c->tasks[i]->config_json);
+        free(c->tasks[i]->swap_config);
         free(c->tasks[i]->trace);
         pthread_mutex_destroy(&c->tasks[i]->trace_lock);
         free(c->tasks[i]);
@@ -380,6 +401,11 @@ void lc_worker_connector_free(lc_connector_t *c)
     free(c->topics);
     for (int i = 0; i < c->nsecrets; i++) free(c->secrets[i]);
     free(c->secrets);
+    for (int i = 0; i < c->nfiles; i++) free(c->files[i]);
+    free(c->files);
+    free(c->hashes);
+    free(c->props_path);
+    free(c->reload_error);
     lc_chain_free(c->chain, c->chain_len);
     lc_errors_free(&c->errors);
     lc_props_destroy(c->props);
@@ -709,6 +735,8 @@ out:
     return rc;
 }
 
+static void set_cli_path(lc_worker_t *w, const char *name, const char *path);
+
 int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs, size_t errsz)
 {
     const char *name = lc_props_get(props, "name");
@@ -719,7 +747,12 @@ int lc_worker_add_connector(lc_worker_t *w, const lc_props_t *props, char *errs,
         return -1;
     }
     int rc = lc_worker_put_connector(w, name, props, LC_PUT_ANY, -1, errs, errsz);
-    return rc == 200 || rc == 201 ? 0 : -1;
+    if (rc != 200 && rc != 201) return -1;
+    if (*src) {
+        char real[PATH_MAX];
+        set_cli_path(w, name, realpath(src, real) ? real : src);
+    }
+    return 0;
 }
 
 struct restore_ctx {
@@ -980,6 +1013,8 @@ void lc_worker_destroy(lc_worker_t *w)
     for (int i = 0; i < w->nconns; i++)
         if (!w->conns[i]->abandoned) lc_worker_connector_free(w->conns[i]);
     free(w->conns);
+    lc_free_list(w->cli_names, w->ncli);
+    lc_free_list(w->cli_paths, w->ncli);
     if (w->admin) rd_kafka_destroy(w->admin);
     free(w->cluster_id);
     if (w->mock) rd_kafka_mock_cluster_destroy(w->mock);
@@ -995,4 +1030,305 @@ void lc_worker_destroy(lc_worker_t *w)
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->admin_lock);
     free(w);
+}
+
+/* Hot reload --------------------------------------------------------------------------- */
+
+static const char *cli_path(lc_worker_t *w, const char *name)
+{
+    for (int i = 0; i < w->ncli; i++)
+        if (strcmp(w->cli_names[i], name) == 0) return w->cli_paths[i];
+    return NULL;
+}
+
+static void set_cli_path(lc_worker_t *w, const char *name, const char *path)
+{
+    pthread_mutex_lock(&w->mu);
+    int i = 0;
+    while (i < w->ncli && strcmp(w->cli_names[i], name) != 0) i++;
+    if (i == w->ncli) {
+        w->cli_names = realloc(w->cli_names, (size_t)(w->ncli + 1) * sizeof(char *));
+        w->cli_paths = realloc(w->cli_paths, (size_t)(w->ncli + 1) * sizeof(char *));
+        w->cli_names[i] = strdup(name);
+        w->cli_paths[i] = NULL;
+        w->ncli++;
+    }
+    free(w->cli_paths[i]);
+    w->cli_paths[i] = strdup(path);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int props_equal(const lc_props_t *a, const lc_props_t *b, const char *ignore_prefix_1,
+                       const char *ignore_prefix_2)
+{
+    size_t na = 0, nb = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const lc_props_t *x = pass ? b : a, *y = pass ? a : b;
+        for (size_t i = 0; i < lc_props_count(x); i++) {
+            const char *k = lc_props_key(x, i);
+            if ((ignore_prefix_1 && strncmp(k, ignore_prefix_1, strlen(ignore_prefix_1)) == 0) ||
+                (ignore_prefix_2 && strncmp(k, ignore_prefix_2, strlen(ignore_prefix_2)) == 0) ||
+                (ignore_prefix_1 && (strcmp(k, "transforms") == 0 || strcmp(k, "predicates") == 0)))
+                continue;
+            const char *v = lc_props_get(y, k);
+            if (!v || strcmp(v, lc_props_value(x, i)) != 0) return 0;
+            if (pass) nb++; else na++;
+        }
+    }
+    return na == nb;
+}
+
+/* Keys whose change needs new Kafka clients or a new task layout: the tasks restart. */
+static int restart_keys_differ(const lc_props_t *a, const lc_props_t *b)
+{
+    static const char *const prefixes[] = {"topics", "key.converter", "value.converter",
+                                           "producer.override.", "consumer.override.",
+                                           "errors.deadletterqueue.", "tasks.max"};
+    for (int pass = 0; pass < 2; pass++) {
+        const lc_props_t *x = pass ? b : a, *y = pass ? a : b;
+        for (size_t i = 0; i < lc_props_count(x); i++) {
+            const char *k = lc_props_key(x, i);
+            for (size_t j = 0; j < sizeof(prefixes) / sizeof(*prefixes); j++)
+                if (strncmp(k, prefixes[j], strlen(prefixes[j])) == 0) {
+                    const char *v = lc_props_get(y, k);
+                    if (!v || strcmp(v, lc_props_value(x, i)) != 0) return 1;
+                }
+        }
+    }
+    return 0;
+}
+
+static int is_chain_file(const lc_connector_t *c, const char *path)
+{
+    for (int i = 0; i < c->chain_len; i++)
+        if ((c->chain[i].path && strcmp(c->chain[i].path, path) == 0) ||
+            (c->chain[i].pred_path && strcmp(c->chain[i].pred_path, path) == 0))
+            return 1;
+    return 0;
+}
+
+/* 1 when a file of c changed since it was validated; *only_chain tells whether every
+ * changed file is a transform or predicate script. */
+static int files_changed(const lc_connector_t *c, int *only_chain)
+{
+    int changed = 0;
+    *only_chain = 1;
+    for (int i = 0; i < c->nfiles; i++) {
+        unsigned long long h;
+        if (lc_file_hash(c->files[i], &h) == 0 && h == c->hashes[i]) continue;
+        changed = 1;
+        if (!is_chain_file(c, c->files[i])) *only_chain = 0;
+    }
+    return changed;
+}
+
+/* Prefixes each error line that names a key of the .properties file with FILE:LINE. */
+static void locate_errors(const lc_props_t *props, const char *file, char *errs, size_t errsz)
+{
+    char out[16384];
+    size_t len = 0;
+    out[0] = 0;
+    for (char *line = errs; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        const char *k = strstr(line, "key '");
+        int at = 0;
+        if (k) {
+            char key[512];
+            const char *q = strchr(k + 5, '\'');
+            snprintf(key, sizeof(key), "%.*s", q ? (int)(q - k - 5) : 0, k + 5);
+            at = lc_props_line(props, key);
+        }
+        if (at)
+            lc_appendf(out, sizeof(out), &len, "%s%s:%d: %s", len ? "\n" : "", file, at, line);
+        else
+            lc_appendf(out, sizeof(out), &len, "%s%s", len ? "\n" : "", line);
+        line = nl ? nl + 1 : NULL;
+    }
+    snprintf(errs, errsz, "%s", out);
+}
+
+static void set_reload_error(lc_worker_t *w, lc_connector_t *c, const char *errs)
+{
+    char msg[16384];
+    snprintf(msg, sizeof(msg), "reload failed: %s", errs);
+    lc_error(NULL, "connector '%s': %s (the running code stays)", c->name, msg);
+    pthread_mutex_lock(&w->mu);
+    free(c->reload_error);
+    c->reload_error = strdup(msg);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Hands n to every task of c and waits until each has taken it at a batch boundary.
+ * Returns 1 when all did. Caller holds op. */
+static int hand_over(lc_worker_t *w, lc_connector_t *c, lc_connector_t *n, int mode)
+{
+    for (int i = 0; i < c->ntasks; i++) {
+        lc_task_t *t = c->tasks[i];
+        t->swap_config = strdup(n->tasks[i]->config_json);
+        t->swap_mode = mode;
+        __atomic_store_n(&t->swap_conn, n, __ATOMIC_RELEASE);
+    }
+    long long deadline = lc_now_ms() + 4 * w->shutdown_ms + 10000;
+    for (;;) {
+        int pending = 0, dead = 0;
+        for (int i = 0; i < c->ntasks; i++) {
+            lc_task_t *t = c->tasks[i];
+            if (!__atomic_load_n(&t->swap_conn, __ATOMIC_ACQUIRE)) continue;
+            pending++;
+            dead |= t->started != 1 || t->state == LC_TASK_FAILED || t->state == LC_TASK_STOPPED;
+        }
+        if (!pending) return 1;
+        if (dead || lc_now_ms() > deadline) return 0;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, size_t errsz)
+{
+    int rc;
+    long long t0 = lc_now_ms();
+    pthread_mutex_lock(&w->op);
+    lc_connector_t *c = find_locked(w, name, errs, errsz);
+    if (!c) {
+        pthread_mutex_unlock(&w->op);
+        return 404;
+    }
+    errs[0] = 0;
+    lc_props_t *props = NULL;
+    const char *file = cli_path(w, name);
+    if (file) {
+        char perr[4096];
+        props = lc_props_new();
+        if (lc_props_parse_file(props, file, perr, sizeof(perr)) != 0) {
+            set_reload_error(w, c, perr);
+            snprintf(errs, errsz, "reload failed: %s", perr);
+            rc = 400;
+            goto out;
+        }
+        const char *fname = lc_props_get(props, "name");
+        if (!fname || strcmp(fname, name) != 0) {
+            snprintf(perr, sizeof(perr), "%s: key 'name' must stay '%s' (got '%s')", file, name,
+                     fname ? fname : "");
+            set_reload_error(w, c, perr);
+            snprintf(errs, errsz, "reload failed: %s", perr);
+            rc = 400;
+            goto out;
+        }
+    } else {
+        props = lc_props_copy(c->props);
+    }
+    int only_chain_files;
+    int props_changed = !props_equal(c->props, props, NULL, NULL);
+    int changed = files_changed(c, &only_chain_files) || props_changed;
+    if (!changed && !force && !c->reload_error) {
+        rc = 204;
+        goto out;
+    }
+    char perr[16384];
+    lc_connector_t *n = lc_worker_plan(w, props, perr, sizeof(perr));
+    if (!n) {
+        if (file) locate_errors(props, file, perr, sizeof(perr));
+        set_reload_error(w, c, perr);
+        snprintf(errs, errsz, "reload failed: %s", perr);
+        rc = 400;
+        goto out;
+    }
+    n->target = c->target;
+    if (props_changed && persist(w, name, props, n->target, errs, errsz) != 0)
+        lc_warn(name, "cannot persist the reloaded config: %s", errs);
+    int running = c->script_path && c->ntasks > 0 &&
+                  (c->state == LC_TASK_RUNNING || c->state == LC_TASK_PAUSED);
+    for (int i = 0; running && i < c->ntasks; i++)
+        running = c->tasks[i]->started == 1 && (c->tasks[i]->state == LC_TASK_RUNNING ||
+                                                 c->tasks[i]->state == LC_TASK_PAUSED);
+    pthread_mutex_lock(&w->mu);
+    int idx = lc_worker_find(w, name);
+    pthread_mutex_unlock(&w->mu);
+    const char *how;
+    if (!running || n->ntasks != c->ntasks || n->is_source != c->is_source ||
+        restart_keys_differ(c->props, n->props)) {
+        how = "tasks restarted";
+        install(w, idx, n);
+    } else {
+        int chain_only = only_chain_files && props_equal(c->props, n->props, "transforms.",
+                                                         "predicates.") &&
+                         same_task_configs(c, n);
+        how = chain_only ? "transforms swapped" : "scripts swapped";
+        if (hand_over(w, c, n, chain_only ? LC_SWAP_CHAIN : LC_SWAP_FULL)) {
+            /* Every task runs n's code: n takes over the task threads. */
+            pthread_mutex_lock(&w->mu);
+            for (int i = 0; i < n->ntasks; i++) {
+                free(n->tasks[i]->config_json);
+                pthread_mutex_destroy(&n->tasks[i]->trace_lock);
+                free(n->tasks[i]);
+            }
+            free(n->tasks);
+            n->tasks = c->tasks;
+            n->ntasks = c->ntasks;
+            n->state = c->state;
+            c->tasks = NULL;
+            c->ntasks = 0;
+            w->conns[idx] = n;
+            pthread_mutex_unlock(&w->mu);
+            lc_worker_connector_free(c);
+        } else {
+            how = "tasks restarted (a task could not take the new code in place)";
+            install(w, idx, n);
+        }
+    }
+    lc_info(NULL, "connector '%s': reloaded, %s, in %lld ms", name, how, lc_now_ms() - t0);
+    rc = 200;
+out:
+    lc_props_destroy(props);
+    pthread_mutex_unlock(&w->op);
+    return rc;
+}
+
+void lc_worker_reload_changed(lc_worker_t *w)
+{
+    char err[16384];
+    json_t *names = lc_worker_connector_names(w);
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) lc_worker_reload(w, json_string_value(n), 0, err, sizeof(err));
+    json_decref(names);
+}
+
+static void add_unique(char ***list, int *n, const char *s)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*list)[i], s) == 0) return;
+    *list = realloc(*list, (size_t)(*n + 1) * sizeof(char *));
+    (*list)[(*n)++] = strdup(s);
+}
+
+char **lc_worker_watched_files(lc_worker_t *w, int *n)
+{
+    char **out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->nfiles; j++) add_unique(&out, n, w->conns[i]->files[j]);
+    for (int i = 0; i < w->ncli; i++) add_unique(&out, n, w->cli_paths[i]);
+    pthread_mutex_unlock(&w->mu);
+    return out;
+}
+
+char **lc_worker_connectors_using(lc_worker_t *w, const char *path, int *n)
+{
+    char **out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nconns; i++) {
+        lc_connector_t *c = w->conns[i];
+        int uses = 0;
+        for (int j = 0; j < c->nfiles && !uses; j++) uses = strcmp(c->files[j], path) == 0;
+        const char *cp = cli_path(w, c->name);
+        uses |= cp && strcmp(cp, path) == 0;
+        if (uses) add_unique(&out, n, c->name);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return out;
 }

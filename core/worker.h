@@ -55,6 +55,23 @@ int lc_worker_restart(lc_worker_t *w, const char *name, int include_tasks, int o
 int lc_worker_restart_task(lc_worker_t *w, const char *name, int task, char *errstr,
                            size_t errstr_size);
 
+/* Hot reload. */
+/** Reloads one connector: its .properties file (when it came from one) and its scripts
+ * are validated in a fresh lua_State; on success the new code takes over at a batch
+ * boundary (transforms only: the chain is swapped; otherwise each task makes its work
+ * durable, closes the old script and opens the new one; a changed task layout restarts the
+ * tasks). On failure the old code keeps running and errstr/status say "reload failed: ...".
+ * force reloads even when nothing changed. 200 reloaded, 204 unchanged, 400, 404. */
+int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errstr,
+                     size_t errstr_size);
+/** Reloads every connector whose files or .properties file changed (SIGHUP). */
+void lc_worker_reload_changed(lc_worker_t *w);
+/** The files the connectors' code and .properties come from (caller frees with
+ * lc_free_list). */
+char **lc_worker_watched_files(lc_worker_t *w, int *n);
+/** Names of the connectors that use path (caller frees with lc_free_list). */
+char **lc_worker_connectors_using(lc_worker_t *w, const char *path, int *n);
+
 /* Views (REST); each returns a new reference, or NULL when the connector is unknown. */
 /** Sorted list of connector names. */
 json_t *lc_worker_connector_names(lc_worker_t *w);

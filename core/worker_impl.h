@@ -34,6 +34,8 @@ struct lc_worker {
     lc_connector_t **conns;
     int nconns;
     int stopped;
+    char **cli_names, **cli_paths; /* connectors given as .properties files (hot reload) */
+    int ncli;
     pthread_mutex_t admin_lock; /* guards admin and cluster_id */
     rd_kafka_t *admin;          /* created on first use by the REST API */
     char *cluster_id;

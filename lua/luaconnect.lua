@@ -257,8 +257,11 @@ end
 
 -- Loading plugins -------------------------------------------------------------------
 
+local loaded_files = {} -- path -> true: every script this state loaded (hot reload watches them)
+
 --- Loads the plugin script at path and returns its definition; errors name the file.
 function M._load(path, want_kind)
+  loaded_files[path] = true
   local chunk, err = core.loadfile(path)
   if not chunk then error(err, 0) end
   local ok, def = xpcall(chunk, traceback)
@@ -390,6 +393,28 @@ function M._chain(label, specs)
   local chain = {}
   for i, spec in ipairs(specs) do chain[i] = build_step(label, spec) end
   return chain
+end
+
+--- The files this state's code came from: plugin scripts loaded through _load and the
+-- modules required from package.path (the SDK's own modules included). Sorted list.
+function M._script_files()
+  local seen, out = {}, {}
+  for path in pairs(loaded_files) do seen[path] = true end
+  for name in pairs(package.loaded) do
+    if type(name) == "string" then
+      local path = package.searchpath(name, package.path)
+      if path then seen[path] = true end
+    end
+  end
+  for path in pairs(seen) do out[#out + 1] = path end
+  table.sort(out)
+  return out
+end
+
+--- Hot reload of the transforms only: builds the chain anew from the (changed) scripts
+-- and swaps it in between two batches.
+function M._rechain(task, chain_specs)
+  task._chain = M._chain(format("connector '%s'", task.name), chain_specs or {})
 end
 
 -- Errors ------------------------------------------------------------------------------
