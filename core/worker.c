@@ -1148,10 +1148,23 @@ static void locate_errors(const lc_props_t *props, const char *file, char *errs,
     snprintf(errs, errsz, "%s", out);
 }
 
-static void set_reload_error(lc_worker_t *w, lc_connector_t *c, const char *errs)
+/* An error as a user reads it after a save: "<file>:<line>: <message>", without the
+ * connector prefix and the SDK's stack traceback. Edits errs in place. */
+static char *strip_error(char *errs, const char *name)
+{
+    char prefix[1024];
+    snprintf(prefix, sizeof(prefix), "connector '%s': ", name);
+    char *tb = strstr(errs, "\nstack traceback:");
+    if (tb) *tb = 0;
+    size_t pl = strlen(prefix);
+    for (char *p = strstr(errs, prefix); p; p = strstr(p, prefix)) memmove(p, p + pl, strlen(p + pl) + 1);
+    return errs;
+}
+
+static void set_reload_error(lc_worker_t *w, lc_connector_t *c, char *errs)
 {
     char msg[16384];
-    snprintf(msg, sizeof(msg), "reload failed: %s", errs);
+    snprintf(msg, sizeof(msg), "reload failed: %s", strip_error(errs, c->name));
     lc_error(NULL, "connector '%s': %s (the running code stays)", c->name, msg);
     pthread_mutex_lock(&w->mu);
     free(c->reload_error);
@@ -1183,6 +1196,115 @@ static int hand_over(lc_worker_t *w, lc_connector_t *c, lc_connector_t *n, int m
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* 1 when every task of c runs (or is paused): they can take new code in place. */
+static int running_tasks_of(const lc_connector_t *c)
+{
+    int running = c->script_path && c->ntasks > 0 &&
+                  (c->state == LC_TASK_RUNNING || c->state == LC_TASK_PAUSED);
+    for (int i = 0; running && i < c->ntasks; i++)
+        running = c->tasks[i]->started == 1 && (c->tasks[i]->state == LC_TASK_RUNNING ||
+                                                 c->tasks[i]->state == LC_TASK_PAUSED);
+    return running;
+}
+
+/* After every task took n's code: n takes over c's task threads and c goes. */
+static void adopt_tasks(lc_worker_t *w, int idx, lc_connector_t *c, lc_connector_t *n)
+{
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < n->ntasks; i++) {
+        free(n->tasks[i]->config_json);
+        pthread_mutex_destroy(&n->tasks[i]->trace_lock);
+        free(n->tasks[i]);
+    }
+    free(n->tasks);
+    n->tasks = c->tasks;
+    n->ntasks = c->ntasks;
+    n->state = c->state;
+    c->tasks = NULL;
+    c->ntasks = 0;
+    w->conns[idx] = n;
+    pthread_mutex_unlock(&w->mu);
+    lc_worker_connector_free(c);
+}
+
+/* 1 when a transform or predicate script of c changed, or the transforms config did. */
+static int chain_changed(const lc_connector_t *c, const lc_props_t *props)
+{
+    if (!props_equal(c->props, props, NULL, NULL)) return 1;
+    for (int i = 0; i < c->nfiles; i++) {
+        unsigned long long h;
+        if (is_chain_file(c, c->files[i]) &&
+            (lc_file_hash(c->files[i], &h) != 0 || h != c->hashes[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* c with the transforms of props (validated in a scratch state) and everything else as it
+ * runs now: the connector script's last good version keeps running. */
+static lc_connector_t *chain_variant(lc_worker_t *w, const lc_connector_t *c,
+                                     const lc_props_t *props, char *errs, size_t errsz)
+{
+    char label[1024];
+    size_t elen = 0;
+    errs[0] = 0;
+    snprintf(label, sizeof(label), "connector '%s'", c->name);
+    lc_connector_t *n = calloc(1, sizeof(*n));
+    n->worker = w;
+    n->name = strdup(c->name);
+    n->script_path = strdup(c->script_path);
+    n->is_source = c->is_source;
+    n->props = lc_props_copy(props);
+    n->key_conv = c->key_conv;
+    n->value_conv = c->value_conv;
+    n->key_conv_class = c->key_conv_class;
+    n->value_conv_class = c->value_conv_class;
+    n->secrets = calloc((size_t)c->nsecrets + 1, sizeof(char *));
+    for (int i = 0; i < c->nsecrets; i++) n->secrets[n->nsecrets++] = strdup(c->secrets[i]);
+    n->topics = calloc((size_t)c->ntopics + 1, sizeof(char *));
+    for (int i = 0; i < c->ntopics; i++) n->topics[n->ntopics++] = strdup(c->topics[i]);
+    if (lc_errors_parse(&n->errors, props, label, errs, errsz, &elen) != 0 ||
+        lc_chain_parse(w->plugin_path, n->props, label, &n->chain, &n->chain_len, errs, errsz,
+                       &elen) != 0)
+        goto err;
+    lua_State *L = lc_lua_new(lc_sdk_dir(), w->plugin_path, NULL, errs, errsz);
+    if (!L) goto err;
+    lua_pushstring(L, label);
+    lc_chain_push(L, n->chain, n->chain_len);
+    int bad = lc_lua_call_sdk(L, "_chain", 2, 0, errs, errsz) != 0;
+    lc_lua_close(L);
+    if (bad) goto err;
+    n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
+    for (int i = 0; i < c->ntasks; i++) {
+        lc_task_t *t = calloc(1, sizeof(*t));
+        pthread_mutex_init(&t->trace_lock, NULL);
+        t->config_json = strdup(c->tasks[i]->config_json);
+        t->conn = n;
+        t->id = i;
+        snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, i);
+        n->tasks[n->ntasks++] = t;
+    }
+    /* Chain scripts get their new hashes; the others keep the ones that run. */
+    n->files = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(char *));
+    n->hashes = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(*n->hashes));
+    for (int i = 0; i < c->nfiles; i++) {
+        if (is_chain_file(c, c->files[i])) continue;
+        n->files[n->nfiles] = strdup(c->files[i]);
+        n->hashes[n->nfiles++] = c->hashes[i];
+    }
+    for (int i = 0; i < n->chain_len; i++) {
+        const char *paths[2] = {n->chain[i].path, n->chain[i].pred_path};
+        for (int k = 0; k < 2; k++)
+            if (paths[k] && lc_file_hash(paths[k], &n->hashes[n->nfiles]) == 0)
+                n->files[n->nfiles++] = strdup(paths[k]);
+    }
+    n->loaded_at_ms = lc_wall_ms();
+    return n;
+err:
+    lc_worker_connector_free(n);
+    return NULL;
 }
 
 int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, size_t errsz)
@@ -1231,18 +1353,42 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
     if (!n) {
         if (file) locate_errors(props, file, perr, sizeof(perr));
         set_reload_error(w, c, perr);
-        snprintf(errs, errsz, "reload failed: %s", perr);
+        snprintf(errs, errsz, "%s", c->reload_error);
         rc = 400;
+        /* The transforms may still change on their own: the connector keeps its last good
+         * script, the chain takes the new transforms if they are valid. */
+        if (!props_equal(c->props, props, "transforms.", "predicates.") || !chain_changed(c, props))
+            goto out;
+        char cerr[16384];
+        n = chain_variant(w, c, props, cerr, sizeof(cerr));
+        if (!n) {
+            lc_error(NULL, "connector '%s': reload failed: %s", name, strip_error(cerr, name));
+            goto out;
+        }
+        n->reload_error = strdup(c->reload_error);
+        if (!running_tasks_of(c) || n->ntasks != c->ntasks) {
+            lc_worker_connector_free(n);
+            goto out;
+        }
+        if (props_changed && persist(w, name, props, c->target, cerr, sizeof(cerr)) != 0)
+            lc_warn(name, "cannot persist the reloaded config: %s", cerr);
+        pthread_mutex_lock(&w->mu);
+        int idx = lc_worker_find(w, name);
+        pthread_mutex_unlock(&w->mu);
+        n->target = c->target;
+        if (hand_over(w, c, n, LC_SWAP_CHAIN)) {
+            adopt_tasks(w, idx, c, n);
+            lc_info(NULL, "connector '%s': reloaded, transforms swapped, in %lld ms (the connector "
+                    "script stays at its last good version)", name, lc_now_ms() - t0);
+        } else {
+            install(w, idx, n);
+        }
         goto out;
     }
     n->target = c->target;
     if (props_changed && persist(w, name, props, n->target, errs, errsz) != 0)
         lc_warn(name, "cannot persist the reloaded config: %s", errs);
-    int running = c->script_path && c->ntasks > 0 &&
-                  (c->state == LC_TASK_RUNNING || c->state == LC_TASK_PAUSED);
-    for (int i = 0; running && i < c->ntasks; i++)
-        running = c->tasks[i]->started == 1 && (c->tasks[i]->state == LC_TASK_RUNNING ||
-                                                 c->tasks[i]->state == LC_TASK_PAUSED);
+    int running = running_tasks_of(c);
     pthread_mutex_lock(&w->mu);
     int idx = lc_worker_find(w, name);
     pthread_mutex_unlock(&w->mu);
@@ -1257,22 +1403,7 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
                          same_task_configs(c, n);
         how = chain_only ? "transforms swapped" : "scripts swapped";
         if (hand_over(w, c, n, chain_only ? LC_SWAP_CHAIN : LC_SWAP_FULL)) {
-            /* Every task runs n's code: n takes over the task threads. */
-            pthread_mutex_lock(&w->mu);
-            for (int i = 0; i < n->ntasks; i++) {
-                free(n->tasks[i]->config_json);
-                pthread_mutex_destroy(&n->tasks[i]->trace_lock);
-                free(n->tasks[i]);
-            }
-            free(n->tasks);
-            n->tasks = c->tasks;
-            n->ntasks = c->ntasks;
-            n->state = c->state;
-            c->tasks = NULL;
-            c->ntasks = 0;
-            w->conns[idx] = n;
-            pthread_mutex_unlock(&w->mu);
-            lc_worker_connector_free(c);
+            adopt_tasks(w, idx, c, n);
         } else {
             how = "tasks restarted (a task could not take the new code in place)";
             install(w, idx, n);
