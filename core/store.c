@@ -161,20 +161,31 @@ static int configs_each(lc_config_store_t *c,
     lc_store_t *s = c->impl;
     sqlite3_stmt *st = NULL;
     int rc = -1, step;
+    size_t n = 0, cap = 0;
+    char **rows = NULL; /* name, config, state triples: fn runs after the lock is released,
+                         * because it may use the store itself */
     pthread_mutex_lock(&s->lock);
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, config, target_state FROM connector_configs ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         goto err;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-           (const char *)sqlite3_column_text(st, 2));
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n + 3 > cap) {
+            cap = cap ? cap * 2 : 24;
+            rows = realloc(rows, cap * sizeof(char *));
+        }
+        for (int i = 0; i < 3; i++) rows[n++] = column_dup(st, i);
+    }
     if (step != SQLITE_DONE) goto err;
     rc = 0;
 err:
     if (rc) set_err(errstr, errstr_size, "config store", s->db);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i + 2 < n; i += 3)
+        if (rc == 0) fn(arg, rows[i], rows[i + 1], rows[i + 2] ? rows[i + 2] : "STARTED");
+    for (size_t i = 0; i < n; i++) free(rows[i]);
+    free(rows);
     return rc;
 }
 

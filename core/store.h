@@ -18,7 +18,8 @@ typedef struct lc_offset_store {
                size_t n, char *errstr, size_t errstr_size);
     /** Returns the value for key (caller frees) or NULL when absent. */
     char *(*get)(struct lc_offset_store *s, const char *key);
-    /** Calls fn for every key/value pair whose key starts with prefix. 0 or -1 (errstr). */
+    /** Calls fn for every key/value pair whose key starts with prefix (under the store's
+     * lock: fn must not use the store). 0 or -1 (errstr). */
     int (*each)(struct lc_offset_store *s, const char *prefix,
                 void (*fn)(void *arg, const char *key, const char *value), void *arg,
                 char *errstr, size_t errstr_size);
@@ -34,7 +35,8 @@ typedef struct lc_config_store {
     int (*del)(struct lc_config_store *s, const char *name, char *errstr, size_t errstr_size);
     /** Returns the config JSON (caller frees) or NULL. */
     char *(*get)(struct lc_config_store *s, const char *name);
-    /** Calls fn for every stored connector, by name. 0 or -1 (errstr). */
+    /** Calls fn for every stored connector, by name (after reading them all, so fn may
+     * use the store). 0 or -1 (errstr). */
     int (*each)(struct lc_config_store *s,
                 void (*fn)(void *arg, const char *name, const char *config_json,
                            const char *target_state),

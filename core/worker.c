@@ -680,6 +680,9 @@ static int valid_name(const char *name, char *errs, size_t errsz)
     return 1;
 }
 
+static int props_equal(const lc_props_t *a, const lc_props_t *b, const char *ignore_prefix_1,
+                       const char *ignore_prefix_2);
+
 int lc_worker_put_connector(lc_worker_t *w, const char *name, const lc_props_t *config, int mode,
                             int target, char *errs, size_t errsz)
 {
@@ -713,6 +716,19 @@ int lc_worker_put_connector(lc_worker_t *w, const char *name, const lc_props_t *
         snprintf(errs, errsz, "Connector %s not found", name);
         rc = 404;
         goto out;
+    }
+    if (idx >= 0 && (target < 0 || target == old_target)) {
+        /* The same config again (a restart's command-line file, a repeated PUT): the
+         * connector keeps running untouched. */
+        pthread_mutex_lock(&w->mu);
+        lc_connector_t *old = w->conns[idx];
+        int same = old->state != LC_TASK_FAILED && old->script_path &&
+                   props_equal(old->props, props, NULL, NULL);
+        pthread_mutex_unlock(&w->mu);
+        if (same) {
+            rc = 200;
+            goto out;
+        }
     }
     lc_connector_t *c = lc_worker_plan(w, props, errs, errsz);
     if (!c) {
