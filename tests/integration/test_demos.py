@@ -12,8 +12,8 @@ from conftest import luaconnect_bin
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run_demo(name: str) -> str:
-    env = dict(os.environ, LC_BIN=str(luaconnect_bin()))
+def run_demo(name: str, **extra_env: str) -> str:
+    env = dict(os.environ, LC_BIN=str(luaconnect_bin()), **extra_env)
     p = subprocess.run([str(EXAMPLES / name / "run.sh")], env=env, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
     out = p.stdout.decode(errors="replace")
@@ -36,3 +36,16 @@ def test_file_pipeline_demo():
     assert "it reached output.txt after" in out
     assert '{"schema":{"type":"string","optional":false},"payload":"hello from luaconnect"}' in out
     assert "exit status 0" in out
+
+
+def test_hot_reload_demo():
+    # Port 0, not 8083: the test must not depend on a free well-known port.
+    out = run_demo("hot-reload", LC_DEMO_PORT="0")
+    assert '"kafka_cluster_id":"mockCluster' in out
+    assert "reload failed: plugins/stamp.lua:3:" in out
+    assert out.rstrip().count("| [v") >= 8  # 4 lines shown as they arrive, 4 at the end
+    tail = out[out.index("every line once"):]
+    assert ["[v1] first line", "[v2] second line", "[v2] third line", "[v3] fourth line"] == \
+        [line.split("| ", 1)[1] for line in tail.splitlines() if "| [v" in line]
+    assert "exit status 0" in out
+
