@@ -24,12 +24,12 @@ struct lc_watch {
     struct dirwatch {
         int wd;
         char *dir;
-    } *dirs;
+    } * dirs;
     int ndirs;
     struct pending {
         char *path;
         long long last_ms;
-    } *pending;
+    } * pending;
     int npending;
 };
 
@@ -60,7 +60,8 @@ static void refresh(lc_watch_t *wt)
 {
     int n;
     char **files = lc_worker_watched_files(wt->w, &n);
-    for (int i = 0; i < n; i++) watch_dir_of(wt, files[i]);
+    for (int i = 0; i < n; i++)
+        watch_dir_of(wt, files[i]);
     lc_free_list(files, n);
 }
 
@@ -116,8 +117,8 @@ static void settle(lc_watch_t *wt)
         for (int j = 0; j < n; j++) {
             char err[16384];
             int rc = lc_worker_reload(wt->w, names[j], 0, err, sizeof(err));
-            if (rc == 200) lc_info(NULL, "hot reload: %s changed; connector '%s' reloaded", path,
-                                   names[j]);
+            if (rc == 200)
+                lc_info(NULL, "hot reload: %s changed; connector '%s' reloaded", path, names[j]);
         }
         lc_free_list(names, n);
         free(path);
@@ -165,9 +166,11 @@ void lc_watch_stop(lc_watch_t *wt)
     wt->stop = 1;
     pthread_join(wt->thread, NULL);
     close(wt->fd);
-    for (int i = 0; i < wt->ndirs; i++) free(wt->dirs[i].dir);
+    for (int i = 0; i < wt->ndirs; i++)
+        free(wt->dirs[i].dir);
     free(wt->dirs);
-    for (int i = 0; i < wt->npending; i++) free(wt->pending[i].path);
+    for (int i = 0; i < wt->npending; i++)
+        free(wt->pending[i].path);
     free(wt->pending);
     free(wt);
 }
