@@ -44,12 +44,27 @@ static lc_connector_t *find(lc_worker_t *w, const char *name)
     return i >= 0 ? w->conns[i] : NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 json_t *lc_worker_connector_names(lc_worker_t *w)
 {
-    json_t *a = json_array();
     pthread_mutex_lock(&w->mu);
-    for (int i = 0; i < w->nconns; i++) json_array_append_new(a, json_string(w->conns[i]->name));
+    int n = w->nconns;
+    char **names = calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++)
+        names[i] = strdup(w->conns[i]->name);
     pthread_mutex_unlock(&w->mu);
+    /* Sorted, as worker.h promises: creation order would leak through otherwise. */
+    qsort(names, (size_t)n, sizeof(char *), cmp_str);
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) {
+        json_array_append_new(a, json_string(names[i]));
+        free(names[i]);
+    }
+    free(names);
     return a;
 }
 
@@ -418,32 +433,37 @@ static int sink_offsets_alter(lc_worker_t *w, const char *group, json_t *offsets
         rd_kafka_AlterConsumerGroupOffsets(rk, &req, 1, opt, q);
         rd_kafka_AlterConsumerGroupOffsets_destroy(req);
         rd_kafka_event_t *ev = admin_wait(q, "altering the consumer group offsets", errstr, errsz);
-        size_t n;
-        bad = !ev || group_result(rd_kafka_AlterConsumerGroupOffsets_result_groups(
-                                      rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n),
-                                  n, "altering the consumer group offsets", NULL, errstr, errsz);
+        /* The groups first: n must be set before it is passed (argument order is unspecified). */
+        size_t n = 0;
+        const rd_kafka_group_result_t **g =
+            ev ? rd_kafka_AlterConsumerGroupOffsets_result_groups(
+                     rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n)
+               : NULL;
+        bad = !ev || group_result(g, n, "altering the consumer group offsets", NULL, errstr, errsz);
         if (ev) rd_kafka_event_destroy(ev);
     }
     if (!bad && (del->cnt || !offsets)) {
         rd_kafka_event_t *ev;
-        size_t n;
+        const rd_kafka_group_result_t **g = NULL;
+        size_t n = 0;
         if (offsets) {
             rd_kafka_DeleteConsumerGroupOffsets_t *req =
                 rd_kafka_DeleteConsumerGroupOffsets_new(group, del);
             rd_kafka_DeleteConsumerGroupOffsets(rk, &req, 1, opt, q);
             rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
             ev = admin_wait(q, "deleting consumer group offsets", errstr, errsz);
-            bad = !ev || group_result(rd_kafka_DeleteConsumerGroupOffsets_result_groups(
-                                          rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n),
-                                      n, "deleting consumer group offsets", NULL, errstr, errsz);
+            if (ev)
+                g = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+                    rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
+            bad = !ev || group_result(g, n, "deleting consumer group offsets", NULL, errstr, errsz);
         } else {
             rd_kafka_DeleteGroup_t *req = rd_kafka_DeleteGroup_new(group);
             rd_kafka_DeleteGroups(rk, &req, 1, opt, q);
             rd_kafka_DeleteGroup_destroy(req);
             ev = admin_wait(q, "deleting the consumer group", errstr, errsz);
-            bad = !ev || group_result(rd_kafka_DeleteGroups_result_groups(
-                                          rd_kafka_event_DeleteGroups_result(ev), &n),
-                                      n, "deleting the consumer group", NULL, errstr, errsz);
+            if (ev)
+                g = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
+            bad = !ev || group_result(g, n, "deleting the consumer group", NULL, errstr, errsz);
         }
         if (ev) rd_kafka_event_destroy(ev);
     }

@@ -266,6 +266,7 @@ static int cmd_standalone(int argc, char **argv)
             goto out;
         }
     }
+    lc_worker_set_ready(w);
     /* Hot reload: saving a script or a connector file reloads what uses it. */
     if (strcmp(lc_props_get_or(wp, "hot.reload", "true"), "false") != 0 &&
         !(watch = lc_watch_start(w, err, sizeof(err))))

@@ -266,9 +266,10 @@ static enum MHD_Result create_connector(ctx_t *c)
     } else if (json_is_string(json_object_get(config, "name")) &&
                strcmp(json_string_value(json_object_get(config, "name")),
                       json_string_value(name)) != 0) {
+        /* Kafka Connect's words, "URL" included, for POST too. */
         rc = send_error(c->conn, 400,
                         "Connector name configuration (%s) doesn't match connector name in the "
-                        "request (%s)",
+                        "URL (%s)",
                         json_string_value(json_object_get(config, "name")),
                         json_string_value(name));
     } else if (!config_ok(config, err, sizeof(err))) {
@@ -553,6 +554,10 @@ static enum MHD_Result route(ctx_t *c)
     const char *top = c->seg[0];
     if (strcmp(top, "health") == 0 && c->nseg == 1) {
         if (!is(c, "GET")) return not_allowed(c);
+        if (!lc_worker_ready(c->r->w)) /* Kafka Connect's answer while it starts */
+            return send_json(c->conn, 503,
+                             json_pack("{s:s,s:s}", "status", "starting", "message",
+                                       "Worker is still starting up."));
         return send_json(c->conn, 200,
                          json_pack("{s:s,s:s}", "status", "healthy", "message",
                                    "Worker has completed startup and is ready to handle requests."));

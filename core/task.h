@@ -51,6 +51,7 @@ typedef struct lc_connector {
     int state;                   /* lc_task_state_t of the connector itself */
     char *trace;                 /* why the connector FAILED, or NULL */
     int abandoned;               /* a task thread outlived its stop: never free */
+    int chain_unchecked;         /* planning: the chain config had errors already */
     /* Hot reload: the files the code came from, as validated. */
     char **files;
     unsigned long long *hashes;  /* FNV-1a 64 of each file's content */

@@ -56,6 +56,14 @@ const lc_props_t *lc_worker_props(const lc_worker_t *w)
 {
     return w->props;
 }
+void lc_worker_set_ready(lc_worker_t *w)
+{
+    w->ready = 1;
+}
+int lc_worker_ready(const lc_worker_t *w)
+{
+    return w->ready;
+}
 void lc_worker_set_id(lc_worker_t *w, const char *id)
 {
     snprintf(w->worker_id, sizeof(w->worker_id), "%s", id);
@@ -351,6 +359,7 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
         c->tasks[c->ntasks++] = t;
     }
     /* Transforms are validated here too, so a bad one is an error before anything runs. */
+    if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
     lua_pushstring(L, label);
     lc_chain_push(L, c->chain, c->chain_len);
     if (lc_lua_call_sdk(L, "_chain", 2, 0, err, sizeof(err)) != 0) {
@@ -500,10 +509,12 @@ lc_connector_t *lc_worker_plan(lc_worker_t *w, const lc_props_t *props, char *er
     c->key_conv_class = converter_class(&c->key_conv);
     c->value_conv_class = converter_class(&c->value_conv);
     bad |= lc_errors_parse(&c->errors, props, label, errs, errsz, &elen) != 0;
-    bad |= lc_chain_parse(w->plugin_path, c->props, label, &c->chain, &c->chain_len, errs, errsz,
-                          &elen) != 0;
-    if (bad) goto err;
-    if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0) goto err;
+    int bad_chain = lc_chain_parse(w->plugin_path, c->props, label, &c->chain, &c->chain_len,
+                                   errs, errsz, &elen) != 0;
+    /* The script's own checks run too, so one answer lists every error. */
+    c->chain_unchecked = bad_chain;
+    if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0 || bad || bad_chain)
+        goto err;
     if (!c->is_source && sink_topics(c, label, errs, errsz, &elen) != 0) goto err;
     return c;
 err:

@@ -110,6 +110,10 @@ int lc_worker_plugin_config(lc_worker_t *w, const char *plugin, json_t **out, ch
 int lc_worker_validate(lc_worker_t *w, const char *plugin, json_t *config, json_t **out,
                        char *errstr, size_t errstr_size);
 
+/** Marks startup complete (stored and command-line connectors applied). */
+void lc_worker_set_ready(lc_worker_t *w);
+/** 1 once startup is complete: GET /health answers 200, before that 503. */
+int lc_worker_ready(const lc_worker_t *w);
 /** The worker id ("host:port" of the REST listener). */
 const char *lc_worker_id(lc_worker_t *w);
 /** Sets the worker id once the REST listener knows its port. */

@@ -34,6 +34,7 @@ struct lc_worker {
     lc_connector_t **conns;
     int nconns;
     int stopped;
+    volatile int ready; /* stored and command-line connectors applied (GET /health) */
     char **cli_names, **cli_paths; /* connectors given as .properties files (hot reload) */
     int ncli;
     pthread_mutex_t admin_lock; /* guards admin and cluster_id */

@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   librdkafka-dev libluajit-5.1-dev luajit libsqlite3-dev sqlite3 libjansson-dev libmicrohttpd-dev
-  kcat clang-format
+  kcat clang-format openssl
   # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
   openjdk-17-jdk-headless maven python3 python3-pytest
+  # make bench: the ratio chart
+  gnuplot-nox
 )
 
 missing=()
