@@ -302,10 +302,24 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
         assert w.stop() == 0
 
 
-def test_rest_reload_of_unknown_connector_is_404(kafka, tmp_path):
-    w = Worker(tmp_path, kafka, [])
+def test_rest_reload(kafka, tmp_path):
+    """POST /connectors/{c}/reload reloads one connector even when nothing changed, and
+    answers with its status; an unknown connector is a 404."""
+    src_file = tmp_path / "in.txt"
+    src_file.write_text("a\n")
+    w = Worker(tmp_path, kafka, [{"name": "r", "connector.class": "FileStreamSource",
+                                  "file": str(src_file), "topic": unique_topic("reload-rest")}])
     with w:
         base = w.url()
+        wait_for(lambda: rest(f"{base}/connectors/r/status")["tasks"][0]["state"] == "RUNNING",
+                 30, "the task to run", w.log)
+        before = rest(f"{base}/connectors/r/status")["scripts"]
+        time.sleep(0.01)
+        st = rest(f"{base}/connectors/r/reload", "POST")
+        assert st["name"] == "r" and st["tasks"][0]["state"] == "RUNNING", st
+        assert [s["hash"] for s in st["scripts"]] == [s["hash"] for s in before]
+        assert st["scripts"][0]["loaded_at"] > before[0]["loaded_at"]
+        assert reloads(w, "r") == 1
         with pytest.raises(urllib.error.HTTPError) as e:
             rest(f"{base}/connectors/nope/reload", "POST")
         assert e.value.code == 404
