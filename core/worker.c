@@ -839,14 +839,19 @@ static lc_connector_t *find_locked(lc_worker_t *w, const char *name, char *errs,
     return c;
 }
 
-int lc_worker_delete_connector(lc_worker_t *w, const char *name, char *errs, size_t errsz)
+/* Takes op and looks the connector up; on a miss releases op and returns NULL (404). */
+static lc_connector_t *op_find(lc_worker_t *w, const char *name, char *errs, size_t errsz)
 {
     pthread_mutex_lock(&w->op);
     lc_connector_t *c = find_locked(w, name, errs, errsz);
-    if (!c) {
-        pthread_mutex_unlock(&w->op);
-        return 404;
-    }
+    if (!c) pthread_mutex_unlock(&w->op);
+    return c;
+}
+
+int lc_worker_delete_connector(lc_worker_t *w, const char *name, char *errs, size_t errsz)
+{
+    lc_connector_t *c = op_find(w, name, errs, errsz);
+    if (!c) return 404;
     stop_tasks(w, c, -1);
     pthread_mutex_lock(&w->mu);
     int idx = lc_worker_find(w, name);
@@ -882,12 +887,8 @@ static void replan(lc_worker_t *w, lc_connector_t *c, int target)
 int lc_worker_set_target(lc_worker_t *w, const char *name, lc_target_t target, char *errs,
                          size_t errsz)
 {
-    pthread_mutex_lock(&w->op);
-    lc_connector_t *c = find_locked(w, name, errs, errsz);
-    if (!c) {
-        pthread_mutex_unlock(&w->op);
-        return 404;
-    }
+    lc_connector_t *c = op_find(w, name, errs, errsz);
+    if (!c) return 404;
     if (persist(w, name, c->props, target, errs, errsz) != 0) {
         pthread_mutex_unlock(&w->op);
         return 500;
@@ -926,12 +927,8 @@ static int same_task_configs(const lc_connector_t *a, const lc_connector_t *b)
 int lc_worker_restart(lc_worker_t *w, const char *name, int include_tasks, int only_failed,
                       json_t **status, char *errs, size_t errsz)
 {
-    pthread_mutex_lock(&w->op);
-    lc_connector_t *c = find_locked(w, name, errs, errsz);
-    if (!c) {
-        pthread_mutex_unlock(&w->op);
-        return 404;
-    }
+    lc_connector_t *c = op_find(w, name, errs, errsz);
+    if (!c) return 404;
     errs[0] = 0;
     int restart_conn = !only_failed || c->state == LC_TASK_FAILED;
     int *restart_task = calloc((size_t)c->ntasks + 1, sizeof(int));
@@ -1338,12 +1335,8 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
 {
     int rc;
     long long t0 = lc_now_ms();
-    pthread_mutex_lock(&w->op);
-    lc_connector_t *c = find_locked(w, name, errs, errsz);
-    if (!c) {
-        pthread_mutex_unlock(&w->op);
-        return 404;
-    }
+    lc_connector_t *c = op_find(w, name, errs, errsz);
+    if (!c) return 404;
     errs[0] = 0;
     lc_props_t *props = NULL;
     const char *file = cli_path(w, name);

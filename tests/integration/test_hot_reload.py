@@ -160,6 +160,31 @@ def assert_reload_failed(base: str, name: str, script: Path) -> None:
     assert [t["state"] for t in st["tasks"]] == ["RUNNING"], st
 
 
+def reload_schedule(w: Worker, base: str, name: str, script: Path, template: str, gen: str,
+                    kind: str, tag: Path, steps: int, every: int, pause: float, styles) -> tuple:
+    """Rewrites the transform at most steps and the connector script every `every` steps
+    (good, three broken versions, good), each save waiting for its reload or its failure.
+    Returns the connector versions written that must show up, and the reload count."""
+    good_gens, expected = [gen + "0"], 0
+    for step in range(1, steps + 1):
+        time.sleep(pause)
+        if step % every == 0:
+            k = step // every
+            if k in (2, 3, 4):
+                save_rename(script, BROKEN[k - 2][1].replace("connect.source", kind))
+                assert_reload_failed(base, name, script)
+            else:
+                save_rename(script, template.replace("@GEN@", f"{gen}{k}"))
+                good_gens.append(f"{gen}{k}")
+                expected += 1
+        else:
+            t = step - step // every
+            styles[t % 2](tag, TAG.replace("@T@", str(t)))
+            expected += 1
+        wait_for(lambda: reloads(w, name) == expected, 15, f"reload {expected}", w.log)
+    return good_gens, expected
+
+
 def test_source_reloads_lose_and_double_nothing(kafka, tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
@@ -176,26 +201,9 @@ def test_source_reloads_lose_and_double_nothing(kafka, tmp_path):
         base = w.url()
         wait_for(lambda: rest(f"{base}/connectors/seq/status")["tasks"][0]["state"] == "RUNNING",
                  30, "the source task to run", w.log)
-        good_gens = ["c0"]
-        expected_reloads = 0
-        for step in range(1, 26):
-            time.sleep(0.9)
-            if step % 5 == 0:  # the connector script: good, 3 broken, good
-                k = step // 5
-                if k in (2, 3, 4):
-                    kind, text = BROKEN[k - 2]
-                    save_rename(src, text)
-                    assert_reload_failed(base, "seq", src)
-                else:
-                    save_rename(src, SEQ_SOURCE.replace("@GEN@", f"c{k}"))
-                    good_gens.append(f"c{k}")
-                    expected_reloads += 1
-            else:
-                t = step - step // 5
-                (save_rename if t % 2 else save_truncate)(tag, TAG.replace("@T@", str(t)))
-                expected_reloads += 1
-            wait_for(lambda: reloads(w, "seq") == expected_reloads, 15,
-                     f"reload {expected_reloads}", w.log)
+        good_gens, expected_reloads = reload_schedule(
+            w, base, "seq", src, SEQ_SOURCE, "c", "connect.source", tag, steps=25, every=5,
+            pause=0.9, styles=(save_truncate, save_rename))
         # Touching without a change reloads nothing.
         os.utime(tag)
         os.utime(src)
@@ -234,24 +242,9 @@ def test_sink_reloads_lose_and_double_nothing(kafka, tmp_path):
     with w:
         base = w.url()
         wait_for(lambda: out.exists() and out.stat().st_size > 0, 60, "the sink to write", w.log)
-        good_gens, expected = ["s0"], 0
-        for step in range(1, 16):
-            time.sleep(0.4)
-            if step % 3 == 0:  # the sink script: good, broken x3, good
-                k = step // 3
-                if k in (2, 3, 4):
-                    text = BROKEN[k - 2][1].replace("connect.source", "connect.sink")
-                    save_rename(snk, text)
-                    assert_reload_failed(base, "seqsink", snk)
-                else:
-                    save_rename(snk, SEQ_SINK.replace("@GEN@", f"s{k}"))
-                    good_gens.append(f"s{k}")
-                    expected += 1
-            else:
-                t = step - step // 3
-                (save_truncate if t % 2 else save_rename)(tag, TAG.replace("@T@", str(t)))
-                expected += 1
-            wait_for(lambda: reloads(w, "seqsink") == expected, 15, f"reload {expected}", w.log)
+        good_gens, _ = reload_schedule(
+            w, base, "seqsink", snk, SEQ_SINK, "s", "connect.sink", tag, steps=15, every=3,
+            pause=0.4, styles=(save_rename, save_truncate))
         wait_for(lambda: len(out.read_bytes().splitlines()) >= count, 120, "every record in the file",
                  w.log)
         assert w.stop() == 0
