@@ -15,6 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Offsets popped from the tracker and not yet written: the newest per source partition. */
+typedef struct commit_batch {
+    char **keys, **values;
+    size_t n, cap;
+    const char *name_json;
+} commit_batch_t;
+
 typedef struct src {
     lc_task_t *t;
     lua_State *L;
@@ -23,10 +30,14 @@ typedef struct src {
     lc_buf_t kbuf, vbuf, pbuf, obuf;
     const void *last_part; /* the source_partition table pbuf was encoded from */
     char last_topic[256];  /* last topic checked with lc_worker_ensure_topic */
+    char **known;          /* topics whose metadata this producer asked for (warm_topic) */
+    int nknown;
     int delivery_failed;
     char delivery_error[1024];
     long long last_commit;
     long long last_broker_warn;
+    lc_buf_t name_json;     /* the connector name as JSON, for offset keys */
+    commit_batch_t pending; /* acknowledged offsets waiting for the next commit */
 } src_t;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -60,42 +71,53 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             rd_kafka_err2name(err), reason);
 }
 
-typedef struct commit_batch {
-    char **keys, **values;
-    size_t n, cap;
-    const char *name_json;
-} commit_batch_t;
-
 static void collect_offset(void *opaque, const char *partition, const char *offset)
 {
     commit_batch_t *b = opaque;
+    size_t len = strlen(b->name_json) + strlen(partition) + 4;
+    char key[len];
+    snprintf(key, len, "[%s,%s]", b->name_json, partition);
+    for (size_t i = b->n; i-- > 0;)
+        if (strcmp(b->keys[i], key) == 0) { /* a newer offset of a pending partition */
+            char *v = strdup(offset);
+            if (!v) return;
+            free(b->values[i]);
+            b->values[i] = v;
+            return;
+        }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->keys = realloc(b->keys, b->cap * sizeof(char *));
         b->values = realloc(b->values, b->cap * sizeof(char *));
     }
-    size_t len = strlen(b->name_json) + strlen(partition) + 4;
-    b->keys[b->n] = malloc(len);
-    snprintf(b->keys[b->n], len, "[%s,%s]", b->name_json, partition);
+    b->keys[b->n] = strdup(key);
     b->values[b->n] = strdup(offset);
     b->n++;
+}
+
+/* Pops the acknowledged prefix of every partition into s->pending, so the tracker holds
+ * only records in flight: between two commits (offset.flush.interval.ms, 60 s by default)
+ * it kept every record sent, ~64 bytes each (89 MB peak RSS for 1M lines at 10 s). */
+static void take_acked(src_t *s)
+{
+    char err[512];
+    if (!s->pending.name_json) {
+        lua_pushstring(s->L, s->t->conn->name);
+        int rc = lc_json_encode_sorted(s->L, -1, &s->name_json, err, sizeof(err));
+        lua_pop(s->L, 1);
+        if (rc != 0 || lc_buf_append(&s->name_json, "", 1) != 0) return;
+        s->pending.name_json = s->name_json.data;
+    }
+    lc_tracker_take(s->tracker, collect_offset, &s->pending);
 }
 
 /* Writes every committable offset to the offset store in one transaction. */
 static void commit_offsets(src_t *s)
 {
     char err[512];
-    lc_buf_t name = {0};
     s->last_commit = lc_now_ms();
-    lua_pushstring(s->L, s->t->conn->name);
-    int rc = lc_json_encode_sorted(s->L, -1, &name, err, sizeof(err));
-    lua_pop(s->L, 1);
-    if (rc != 0 || lc_buf_append(&name, "", 1) != 0) {
-        lc_buf_free(&name);
-        return;
-    }
-    commit_batch_t b = {.name_json = name.data};
-    lc_tracker_take(s->tracker, collect_offset, &b);
+    take_acked(s);
+    commit_batch_t b = s->pending;
     if (b.n) {
         lc_offset_store_t *os = lc_store_offsets(lc_worker_store(s->t->conn->worker));
         if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
@@ -108,9 +130,7 @@ static void commit_offsets(src_t *s)
         free(b.keys[i]);
         free(b.values[i]);
     }
-    free(b.keys);
-    free(b.values);
-    lc_buf_free(&name);
+    s->pending.n = 0;
 }
 
 /* "record 3 of 10 (source partition {...}, offset {...})" from the SDK, for errors. */
@@ -262,6 +282,25 @@ static int handle_marker(src_t *s, int r, const char *kind, char *errstr, size_t
     return rc;
 }
 
+/* Asks for topic's metadata once per producer, before its first record. librdkafka 2.0
+ * sends no metadata request for a topic first produced to after the producer connected:
+ * its records wait for the 1 s topic scan, so the first record of a task came ~1 s late in
+ * about half the runs. One blocking request (~1 ms) per topic removes that. */
+static void warm_topic(src_t *s, const char *topic)
+{
+    for (int i = 0; i < s->nknown; i++)
+        if (strcmp(s->known[i], topic) == 0) return;
+    char **k = realloc(s->known, (size_t)(s->nknown + 1) * sizeof(char *));
+    if (!k) return;
+    s->known = k;
+    s->known[s->nknown++] = strdup(topic);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (rkt && rd_kafka_metadata(s->rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+}
+
 /* Converts and produces every record of the list at idx. 0, or -1 with errstr. */
 static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
 {
@@ -343,6 +382,7 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
         }
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
             lc_worker_ensure_topic(c->worker, topic);
+            warm_topic(s, topic);
             snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
         }
         for (;;) {
@@ -413,6 +453,7 @@ void *lc_source_task_main(void *arg)
     int idle_ms = 0;
     while (!t->stop) {
         rd_kafka_poll(s.rk, 0);
+        take_acked(&s);
         if (s.delivery_failed) {
             snprintf(err, sizeof(err), "%s", s.delivery_error);
             goto fail;
@@ -480,6 +521,11 @@ done:
     if (conf) rd_kafka_conf_destroy(conf);
     lc_task_close_lua(t, s.L);
     lc_tracker_destroy(s.tracker);
+    for (int i = 0; i < s.nknown; i++) free(s.known[i]);
+    free(s.known);
+    free(s.pending.keys);
+    free(s.pending.values);
+    lc_buf_free(&s.name_json);
     lc_buf_free(&s.kbuf);
     lc_buf_free(&s.vbuf);
     lc_buf_free(&s.pbuf);
