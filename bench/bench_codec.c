@@ -11,7 +11,7 @@
  *       bench/bench_codec.c lua/codec.c $(pkg-config --libs luajit) -lm -o /tmp/bench_codec
  *   /tmp/bench_codec [iterations [case]]
  *   perf record -g /tmp/bench_codec 1000000 "decode record" */
-#include "codec.h"
+#include "bench.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -38,14 +38,6 @@ static const char struct_lua[] =
     "  else value['field_' .. i] = 'value number ' .. i end\n"
     "end\n"
     "return value, {type = 'struct', name = 'com.example.Row', version = 1, fields = fields}\n";
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *only; /* run only the cases whose label contains this */
 
@@ -111,13 +103,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argc == 3) only = argv[2];
-    L = luaL_newstate();
+    L = bench_lua_new();
     if (!L) return 1;
-    luaL_openlibs(L);
-    if (lc_codec_init(L, err, sizeof err)) {
-        fprintf(stderr, "lc_codec_init: %s\n", err);
-        goto out;
-    }
     if (luaL_dostring(L, struct_lua) ||
         lc_conv_from_lua(&schemas, L, 1, 2, &env, &is_null, err, sizeof err)) {
         fprintf(stderr, "building the envelope: %s\n",

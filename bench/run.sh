@@ -1,15 +1,58 @@
 #!/usr/bin/env bash
-# make bench: starts the real test broker and runs the benchmarks, printing figures.
-# (Side-by-side runs against Apache Kafka Connect are not here yet.)
+# make bench: luaconnect side by side with Apache Kafka Connect standalone on the real test
+# broker, plus luaconnect's micro-benchmarks. Writes bench/results/latest.md (table, machine,
+# settings), latest.json (every run) and ratios.png. docs/benchmarks.md explains the figures.
+#
+# Environment:
+#   BENCH_ROUNDS        rounds of every pipeline on each worker (default 3)
+#   BENCH_RECORDS       records per pipeline run (default 1000000)
+#   BENCH_CONNECT_HEAP  Kafka Connect's JVM heap (default -Xms256M -Xmx2G, as connect-standalone.sh)
+#   BENCH_OUT           where the results go (default bench/results)
+#   LC_KAFKA_BOOTSTRAP  use this broker instead of starting one
+#   LC_BIN              the luaconnect binary (default build/luaconnect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 work=$(mktemp -d /tmp/luaconnect-bench.XXXXXX)
 trap 'tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; rm -rf "$work"' EXIT
+
+# Kafka Connect's jars from Maven Central, resolved once per pom into the cache.
+connect_cache=${LC_CONNECT_CACHE:-$HOME/.cache/luaconnect/connect}
+connect_lib=$connect_cache/lib
+want=$(sha256sum bench/connect/pom.xml | cut -d' ' -f1)
+if [ "$(cat "$connect_cache/lib.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$connect_lib" ]; then
+  echo "bench: resolving Kafka Connect's jars with Maven into $connect_lib"
+  mkdir -p "$connect_cache"
+  rm -rf "$connect_lib.tmp"
+  # shellcheck disable=SC2086
+  mvn -B -q -Dstyle.color=never -f bench/connect/pom.xml ${LC_MVN_ARGS:-} \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$connect_lib.tmp" </dev/null
+  ls "$connect_lib.tmp"/connect-runtime-*.jar >/dev/null
+  rm -rf "$connect_lib" && mv "$connect_lib.tmp" "$connect_lib"
+  echo "$want" >"$connect_cache/lib.stamp"
+fi
+
 if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh deps
   tests/kafka/kafka.sh start "$work/kafka"
   LC_KAFKA_BOOTSTRAP=$(cat "$work/kafka/bootstrap")
 fi
-build/luaconnect lua bench/chain.lua "${BENCH_RECORDS:-1000000}"
-python3 bench/file_to_kafka.py "$LC_KAFKA_BOOTSTRAP" "${BENCH_LINES:-1000000}"
-python3 bench/sqlite_to_kafka.py "$LC_KAFKA_BOOTSTRAP" "${BENCH_ROWS:-1000000}"
+bin=${LC_BIN:-$root/build/luaconnect}
+records=${BENCH_RECORDS:-1000000}
+
+# Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake).
+for b in bench_codec bench_boundary; do
+  gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) "bench/$b.c" lua/codec.c \
+    $(pkg-config --libs luajit) -lm -o "$work/$b"
+done
+echo "bench: micro-benchmarks"
+"$bin" lua bench/chain.lua "$records" | tee "$work/chain.txt"
+"$work/bench_codec" "$records" | tee "$work/codec.txt"
+"$work/bench_boundary" "$records" | tee "$work/boundary.txt"
+
+python3 bench/compare.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" \
+  --connect-lib "$connect_lib" --rounds "${BENCH_ROUNDS:-3}" --records "$records" \
+  --out "${BENCH_OUT:-bench/results}" \
+  --micro "Lua transform chain (build/luaconnect lua bench/chain.lua)=$work/chain.txt" \
+  --micro "JsonConverter both directions (bench/bench_codec.c)=$work/codec.txt" \
+  --micro "C/Lua batch boundary (bench/bench_boundary.c)=$work/boundary.txt"

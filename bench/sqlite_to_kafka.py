@@ -24,15 +24,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from file_to_kafka import proc_stats  # noqa: E402
+from benchlib import create_topic, proc_stats, topic_count, write_props  # noqa: E402
 
 TIMEOUT = 600
-
-
-def write_props(path, props):
-    with open(path, "w") as f:
-        f.write("".join(f"{k}={v}\n" for k, v in props.items()))
-    return path
 
 
 def worker_props(tmp, name, bootstrap):
@@ -47,10 +41,23 @@ def worker_props(tmp, name, bootstrap):
     })
 
 
-def topic_count(bootstrap, topic):
-    last = subprocess.run(["kcat", "-q", "-b", bootstrap, "-C", "-t", topic, "-o", "-1", "-e",
-                           "-f", "%o\n"], capture_output=True, text=True).stdout.split()
-    return int(last[-1]) + 1 if last else 0
+def make_orders_db(path, n):
+    """The source table: n rows of 6 columns, ids 1..n."""
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL, email TEXT, "
+                "amount REAL, qty INTEGER, created TIMESTAMP NOT NULL)")
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?)",
+                    ((i, f"customer {i:07d}", f"c{i}@example.com", i * 0.25 + 0.01, i % 17,
+                      1_700_000_000_000 + i) for i in range(1, n + 1)))
+    con.commit()
+    con.close()
+
+
+def source_props(name, db, prefix):
+    """JdbcSourceConnector on the orders table, mode=incrementing, defaults otherwise."""
+    return {"name": name, "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+            "connection.url": f"jdbc:sqlite:{db}", "mode": "incrementing",
+            "table.whitelist": "orders", "topic.prefix": prefix}
 
 
 def run_until(binary, tmp, name, bootstrap, connector, done_pred):
@@ -96,20 +103,13 @@ def main():
     run_id = uuid.uuid4().hex[:8]
 
     src = os.path.join(tmp, "source.db")
-    con = sqlite3.connect(src)
-    con.execute("CREATE TABLE orders(id INTEGER PRIMARY KEY, customer TEXT NOT NULL, email TEXT, "
-                "amount REAL, qty INTEGER, created TIMESTAMP NOT NULL)")
-    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?)",
-                    ((i, f"customer {i:07d}", f"c{i}@example.com", i * 0.25 + 0.01, i % 17,
-                      1_700_000_000_000 + i) for i in range(1, n + 1)))
-    con.commit()
-    con.close()
+    make_orders_db(src, n)
 
     # (a) SQLite source -> Kafka
     prefix = f"bench-sqlite-{run_id}-"
     topic = prefix + "orders"
     # The topic exists before the clock starts, so auto-creation is not measured.
-    subprocess.run(["kcat", "-q", "-b", bootstrap, "-P", "-t", topic], input=b"", check=False)
+    create_topic(bootstrap, topic)
     key = json.dumps(["bench-sqlite-source", {"protocol": "1", "table": "orders"}],
                      separators=(",", ":"), sort_keys=True)
     offsets = os.path.join(tmp, "source.offsets.db")
@@ -123,11 +123,9 @@ def main():
             return False
         return bool(row) and json.loads(row[0]).get("incrementing", 0) >= n
 
-    secs, cpu, hwm, idle, rc = run_until(binary, tmp, "source", bootstrap, {
-        "name": "bench-sqlite-source",
-        "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
-        "connection.url": f"jdbc:sqlite:{src}", "mode": "incrementing",
-        "table.whitelist": "orders", "topic.prefix": prefix}, source_done)
+    secs, cpu, hwm, idle, rc = run_until(binary, tmp, "source", bootstrap,
+                                         source_props("bench-sqlite-source", src, prefix),
+                                         source_done)
     count = topic_count(bootstrap, topic)
     if count != n:
         sys.exit(f"bench: topic holds {count} records, expected {n} (failed run)")
