@@ -447,8 +447,8 @@ def render(bench, results, notes, micro, started, elapsed):
     for r in failed:
         out.append(f"- FAILED {r['pipeline']}/{r['side']} round {r['round']}: {r['error']}")
     out += ["", "![luaconnect / Connect ratios](ratios.png)", "",
-            "Causes of missed targets found while profiling, with patches and their measured "
-            "effect: [bench/proposed/README.md](../proposed/README.md).", ""]
+            "Causes of missed targets found while profiling, and the patches (applied) with their "
+            "measured effect: [bench/proposed/README.md](../proposed/README.md).", ""]
     out += targets(results)
     out += ["## What is measured", "",
             "- records/s: N / (time from exec of the worker to the moment the topic's end "
