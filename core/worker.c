@@ -297,6 +297,31 @@ static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_def
     return 0;
 }
 
+/* A task of c, not started, with config_json (taken over). */
+static lc_task_t *task_new(lc_connector_t *c, int id, char *config_json)
+{
+    lc_task_t *t = calloc(1, sizeof(*t));
+    pthread_mutex_init(&t->trace_lock, NULL);
+    t->config_json = config_json;
+    t->conn = c;
+    t->id = id;
+    snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, id);
+    return t;
+}
+
+/* Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
+static void tasks_free(lc_task_t **tasks, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(tasks[i]->config_json);
+        free(tasks[i]->swap_config);
+        free(tasks[i]->trace);
+        pthread_mutex_destroy(&tasks[i]->trace_lock);
+        free(tasks[i]);
+    }
+    free(tasks);
+}
+
 /* Validates the config in a scratch state and fills the task configs. */
 static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int max_tasks,
                       char *errs, size_t errsz, size_t *elen)
@@ -345,24 +370,16 @@ static int plan_tasks(lc_worker_t *w, lc_connector_t *c, const char *label, int 
     }
     c->tasks = calloc((size_t)n, sizeof(*c->tasks));
     for (int i = 0; i < n; i++) {
-        lc_task_t *t = calloc(1, sizeof(*t));
-        pthread_mutex_init(&t->trace_lock, NULL);
         lc_buf_t b = {0};
         lua_rawgeti(L, -2, i + 1);
         if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
             lc_buf_append(&b, "", 1) != 0) {
             lc_appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
             lc_buf_free(&b);
-            pthread_mutex_destroy(&t->trace_lock);
-            free(t);
             goto out;
         }
         lua_pop(L, 1);
-        t->config_json = b.data;
-        t->conn = c;
-        t->id = i;
-        snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, i);
-        c->tasks[c->ntasks++] = t;
+        c->tasks[c->ntasks++] = task_new(c, i, b.data);
     }
     /* Transforms are validated here too, so a bad one is an error before anything runs. */
     if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
@@ -404,14 +421,7 @@ static char *props_to_json(const lc_props_t *p)
 void lc_worker_connector_free(lc_connector_t *c)
 {
     if (!c) return;
-    for (int i = 0; i < c->ntasks; i++) {
-        free(c->tasks[i]->config_json);
-        free(c->tasks[i]->swap_config);
-        free(c->tasks[i]->trace);
-        pthread_mutex_destroy(&c->tasks[i]->trace_lock);
-        free(c->tasks[i]);
-    }
-    free(c->tasks);
+    tasks_free(c->tasks, c->ntasks);
     for (int i = 0; i < c->ntopics; i++) free(c->topics[i]);
     free(c->topics);
     for (int i = 0; i < c->nsecrets; i++) free(c->secrets[i]);
@@ -609,6 +619,16 @@ static void stop_tasks(lc_worker_t *w, lc_connector_t *c, int only)
     }
 }
 
+/* Stops task i of c and starts it again (unless it had to be abandoned). Caller holds op. */
+static void restart_one(lc_worker_t *w, lc_connector_t *c, int i)
+{
+    lc_task_t *t = c->tasks[i];
+    stop_tasks(w, c, i);
+    if (t->started == -1) return;
+    lc_task_set_state(t, LC_TASK_RESTARTING, NULL);
+    start_task(t);
+}
+
 /* Drops the planned tasks of a stopped connector (status then lists none). Caller holds op. */
 static void drop_tasks(lc_worker_t *w, lc_connector_t *c)
 {
@@ -619,13 +639,7 @@ static void drop_tasks(lc_worker_t *w, lc_connector_t *c)
     c->tasks = NULL;
     c->ntasks = 0;
     pthread_mutex_unlock(&w->mu);
-    for (int i = 0; i < n; i++) {
-        free(tasks[i]->config_json);
-        free(tasks[i]->trace);
-        pthread_mutex_destroy(&tasks[i]->trace_lock);
-        free(tasks[i]);
-    }
-    free(tasks);
+    tasks_free(tasks, n);
 }
 
 /* Brings a planned connector to its target: tasks running, running paused, or none. */
@@ -697,8 +711,7 @@ static int valid_name(const char *name, char *errs, size_t errsz)
     return 1;
 }
 
-static int props_equal(const lc_props_t *a, const lc_props_t *b, const char *ignore_prefix_1,
-                       const char *ignore_prefix_2);
+static int props_equal(const lc_props_t *a, const lc_props_t *b, int skip_chain);
 
 int lc_worker_put_connector(lc_worker_t *w, const char *name, const lc_props_t *config, int mode,
                             int target, char *errs, size_t errsz)
@@ -740,7 +753,7 @@ int lc_worker_put_connector(lc_worker_t *w, const char *name, const lc_props_t *
         pthread_mutex_lock(&w->mu);
         lc_connector_t *old = w->conns[idx];
         int same = old->state != LC_TASK_FAILED && old->script_path &&
-                   props_equal(old->props, props, NULL, NULL);
+                   props_equal(old->props, props, 0);
         pthread_mutex_unlock(&w->mu);
         if (same) {
             rc = 200;
@@ -974,14 +987,8 @@ int lc_worker_restart(lc_worker_t *w, const char *name, int include_tasks, int o
                                 NULL);
         }
     }
-    for (int i = 0; i < c->ntasks; i++) {
-        if (!restart_task[i]) continue;
-        lc_task_t *t = c->tasks[i];
-        stop_tasks(w, c, i);
-        if (t->started == -1) continue;
-        lc_task_set_state(t, LC_TASK_RESTARTING, NULL);
-        start_task(t);
-    }
+    for (int i = 0; i < c->ntasks; i++)
+        if (restart_task[i]) restart_one(w, c, i);
 out:
     free(restart_task);
     pthread_mutex_unlock(&w->op);
@@ -998,13 +1005,8 @@ int lc_worker_restart_task(lc_worker_t *w, const char *name, int task, char *err
         snprintf(errs, errsz, "Task %s-%d not found", name, task);
         goto out;
     }
-    lc_task_t *t = c->tasks[task];
-    lc_info(t->ctx, "restarting");
-    stop_tasks(w, c, task);
-    if (t->started != -1) {
-        lc_task_set_state(t, LC_TASK_RESTARTING, NULL);
-        start_task(t);
-    }
+    lc_info(c->tasks[task]->ctx, "restarting");
+    restart_one(w, c, task);
     errs[0] = 0;
     rc = 204;
 out:
@@ -1088,24 +1090,28 @@ static void set_cli_path(lc_worker_t *w, const char *name, const char *path)
     pthread_mutex_unlock(&w->mu);
 }
 
-static int props_equal(const lc_props_t *a, const lc_props_t *b, const char *ignore_prefix_1,
-                       const char *ignore_prefix_2)
+/* transforms, predicates and their transforms.* / predicates.* settings. */
+static int is_chain_key(const char *k)
 {
-    size_t na = 0, nb = 0;
+    return strcmp(k, "transforms") == 0 || strcmp(k, "predicates") == 0 ||
+           strncmp(k, "transforms.", 11) == 0 || strncmp(k, "predicates.", 11) == 0;
+}
+
+/* 1 when a and b hold the same keys and values (the chain's keys left out if skip_chain). */
+static int props_equal(const lc_props_t *a, const lc_props_t *b, int skip_chain)
+{
+    size_t n[2] = {0, 0};
     for (int pass = 0; pass < 2; pass++) {
         const lc_props_t *x = pass ? b : a, *y = pass ? a : b;
         for (size_t i = 0; i < lc_props_count(x); i++) {
             const char *k = lc_props_key(x, i);
-            if ((ignore_prefix_1 && strncmp(k, ignore_prefix_1, strlen(ignore_prefix_1)) == 0) ||
-                (ignore_prefix_2 && strncmp(k, ignore_prefix_2, strlen(ignore_prefix_2)) == 0) ||
-                (ignore_prefix_1 && (strcmp(k, "transforms") == 0 || strcmp(k, "predicates") == 0)))
-                continue;
+            if (skip_chain && is_chain_key(k)) continue;
             const char *v = lc_props_get(y, k);
             if (!v || strcmp(v, lc_props_value(x, i)) != 0) return 0;
-            if (pass) nb++; else na++;
+            n[pass]++;
         }
     }
-    return na == nb;
+    return n[0] == n[1];
 }
 
 /* Keys whose change needs new Kafka clients or a new task layout: the tasks restart. */
@@ -1243,12 +1249,7 @@ static int running_tasks_of(const lc_connector_t *c)
 static void adopt_tasks(lc_worker_t *w, int idx, lc_connector_t *c, lc_connector_t *n)
 {
     pthread_mutex_lock(&w->mu);
-    for (int i = 0; i < n->ntasks; i++) {
-        free(n->tasks[i]->config_json);
-        pthread_mutex_destroy(&n->tasks[i]->trace_lock);
-        free(n->tasks[i]);
-    }
-    free(n->tasks);
+    tasks_free(n->tasks, n->ntasks);
     n->tasks = c->tasks;
     n->ntasks = c->ntasks;
     n->state = c->state;
@@ -1262,7 +1263,7 @@ static void adopt_tasks(lc_worker_t *w, int idx, lc_connector_t *c, lc_connector
 /* 1 when a transform or predicate script of c changed, or the transforms config did. */
 static int chain_changed(const lc_connector_t *c, const lc_props_t *props)
 {
-    if (!props_equal(c->props, props, NULL, NULL)) return 1;
+    if (!props_equal(c->props, props, 0)) return 1;
     for (int i = 0; i < c->nfiles; i++) {
         unsigned long long h;
         if (is_chain_file(c, c->files[i]) &&
@@ -1307,15 +1308,8 @@ static lc_connector_t *chain_variant(lc_worker_t *w, const lc_connector_t *c,
     lc_lua_close(L);
     if (bad) goto err;
     n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
-    for (int i = 0; i < c->ntasks; i++) {
-        lc_task_t *t = calloc(1, sizeof(*t));
-        pthread_mutex_init(&t->trace_lock, NULL);
-        t->config_json = strdup(c->tasks[i]->config_json);
-        t->conn = n;
-        t->id = i;
-        snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, i);
-        n->tasks[n->ntasks++] = t;
-    }
+    for (int i = 0; i < c->ntasks; i++)
+        n->tasks[n->ntasks++] = task_new(n, i, strdup(c->tasks[i]->config_json));
     /* Chain scripts get their new hashes; the others keep the ones that run. */
     n->files = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(char *));
     n->hashes = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(*n->hashes));
@@ -1368,7 +1362,7 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
         props = lc_props_copy(c->props);
     }
     int only_chain_files;
-    int props_changed = !props_equal(c->props, props, NULL, NULL);
+    int props_changed = !props_equal(c->props, props, 0);
     int changed = files_changed(c, &only_chain_files) || props_changed;
     if (!changed && !force && !c->reload_error) {
         rc = 204;
@@ -1383,7 +1377,7 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
         rc = 400;
         /* The transforms may still change on their own: the connector keeps its last good
          * script, the chain takes the new transforms if they are valid. */
-        if (!props_equal(c->props, props, "transforms.", "predicates.") || !chain_changed(c, props))
+        if (!props_equal(c->props, props, 1) || !chain_changed(c, props))
             goto out;
         char cerr[16384];
         n = chain_variant(w, c, props, cerr, sizeof(cerr));
@@ -1424,8 +1418,7 @@ int lc_worker_reload(lc_worker_t *w, const char *name, int force, char *errs, si
         how = "tasks restarted";
         install(w, idx, n);
     } else {
-        int chain_only = only_chain_files && props_equal(c->props, n->props, "transforms.",
-                                                         "predicates.") &&
+        int chain_only = only_chain_files && props_equal(c->props, n->props, 1) &&
                          same_task_configs(c, n);
         how = chain_only ? "transforms swapped" : "scripts swapped";
         if (hand_over(w, c, n, chain_only ? LC_SWAP_CHAIN : LC_SWAP_FULL)) {
