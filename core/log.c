@@ -1,5 +1,6 @@
 /* log: see log.h. One mutex keeps lines whole when tasks log at once. */
 #include "log.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,13 +23,6 @@ static struct named {
 static int nloggers;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG", "TRACE"};
-
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* Caller holds log_lock. */
 static void recompute_gate(void)
@@ -71,7 +65,7 @@ static int effective(const char *name, long long *modified)
 void lc_log_set_named(const char *name, lc_log_level_t level,
                       void (*fn)(void *arg, const char *logger), void *arg)
 {
-    long long now = wall_ms();
+    long long now = lc_wall_ms();
     pthread_mutex_lock(&log_lock);
     if (strcmp(name, "root") == 0) {
         root_level = level;
@@ -106,8 +100,9 @@ void lc_log_set_named(const char *name, lc_log_level_t level,
 lc_log_level_t lc_log_named_level(const char *name, long long *modified)
 {
     pthread_mutex_lock(&log_lock);
-    int l = strcmp(name, "root") == 0 ? (modified ? *modified = root_modified, root_level : root_level)
-                                      : effective(name, modified);
+    int l = strcmp(name, "root") == 0
+                ? (modified ? *modified = root_modified, root_level : root_level)
+                : effective(name, modified);
     pthread_mutex_unlock(&log_lock);
     return (lc_log_level_t)l;
 }
@@ -129,7 +124,8 @@ void lc_log_each(void (*fn)(void *arg, const char *logger, lc_log_level_t level,
     pthread_mutex_unlock(&log_lock);
     qsort(copy, (size_t)n, sizeof(*copy), cmp_named);
     fn(arg, "root", (lc_log_level_t)root, rm);
-    for (int i = 0; i < n; i++) fn(arg, copy[i].name, (lc_log_level_t)copy[i].level, copy[i].modified);
+    for (int i = 0; i < n; i++)
+        fn(arg, copy[i].name, (lc_log_level_t)copy[i].level, copy[i].modified);
 }
 
 /* The logger of a line: "luaconnect", or "luaconnect.<connector>" from "connector|task-0". */

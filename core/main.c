@@ -13,6 +13,7 @@
 #include "props.h"
 #include "rest.h"
 #include "watch.h"
+#include "standalone.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -38,7 +39,8 @@ static void usage(FILE *out)
             "        List the connectors, transforms and predicates on plugin.path.\n"
             "  test [--worker WORKER.properties] CONNECTOR.properties [INPUT.jsonl]\n"
             "        Run the connector's transforms and predicates offline (no Kafka) over JSON\n"
-            "        lines {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"}\n"
+            "        lines "
+            "{\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"}\n"
             "        (stdin when no file); prints one line per output record, errors on stderr\n"
             "        as 'error: record N: STAGE: message'; exit status 1 if any record failed.\n"
             "  lua FILE [ARGS...]\n"
@@ -74,7 +76,8 @@ static int cmd_plugins(int argc, char **argv)
     printf("%-22s %-10s %-8s %s\n", "NAME", "KIND", "VERSION", "DESCRIPTION");
     for (size_t i = 0; i < n; i++) {
         printf("%-22s %-10s %-8s %s\n", list[i].name, list[i].kind, list[i].version, list[i].doc);
-        if (*list[i].aliases) printf("%-22s %-10s %-8s   aliases: %s\n", "", "", "", list[i].aliases);
+        if (*list[i].aliases)
+            printf("%-22s %-10s %-8s   aliases: %s\n", "", "", "", list[i].aliases);
     }
     printf("(plugin.path: %s)\n", pp);
     lc_plugins_free(list, n);
@@ -108,7 +111,8 @@ static int cmd_lua(int argc, char **argv)
         fprintf(stderr, "luaconnect: %s\n", lua_tostring(L, -1));
         goto out;
     }
-    for (int i = 1; i < argc; i++) lua_pushstring(L, argv[i]);
+    for (int i = 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
     if (lc_lua_pcall(L, argc - 1, 1, err, sizeof(err)) != 0) {
         fprintf(stderr, "luaconnect: %s\n", err);
         goto out;
@@ -214,6 +218,7 @@ static int cmd_standalone(int argc, char **argv)
     char err[16384];
     lc_props_t *wp = NULL;
     lc_worker_t *w = NULL;
+    lc_standalone_t *sh = NULL;
     lc_rest_t *rest = NULL;
     lc_watch_t *watch = NULL;
     sigset_t sigs;
@@ -247,36 +252,38 @@ static int cmd_standalone(int argc, char **argv)
         goto out;
     }
     lc_info(NULL, "luaconnect %s worker started (bootstrap.servers=%s)", LC_VERSION,
-            lc_worker_bootstrap(w));
-    rest = lc_rest_start(w, wp, err, sizeof(err));
+            lc_kafka_bootstrap(lc_worker_kafka(w)));
+    sh = lc_standalone_new(w);
+    rest = lc_rest_start(lc_standalone_herder(sh), wp, err, sizeof(err));
     if (!rest) {
-        fprintf(stderr, "luaconnect: %s%s%s: %s\n", "worker config", *lc_props_source(wp) ? " " : "",
-                lc_props_source(wp), err);
+        fprintf(stderr, "luaconnect: %s%s%s: %s\n", "worker config",
+                *lc_props_source(wp) ? " " : "", lc_props_source(wp), err);
         goto out;
     }
+    lc_worker_set_id(w, lc_rest_id(rest));
     /* Connectors created over REST come back first; files on the command line then apply. */
-    lc_worker_restore(w);
+    lc_standalone_restore(sh);
     for (int k = i + 1; k < argc; k++) {
         lc_props_t *cp = load_props(argv[k]);
         if (!cp) goto out;
-        int bad = lc_worker_add_connector(w, cp, err, sizeof(err));
+        int bad = lc_standalone_add_connector(sh, cp, err, sizeof(err));
         lc_props_destroy(cp);
         if (bad) {
             fprintf(stderr, "luaconnect: %s: %s\n", argv[k], err);
             goto out;
         }
     }
-    lc_worker_set_ready(w);
+    lc_standalone_set_ready(sh);
     /* Hot reload: saving a script or a connector file reloads what uses it. */
     if (strcmp(lc_props_get_or(wp, "hot.reload", "true"), "false") != 0 &&
-        !(watch = lc_watch_start(w, err, sizeof(err))))
+        !(watch = lc_watch_start(sh, err, sizeof(err))))
         lc_warn(NULL, "%s; reload with SIGHUP or POST /connectors/NAME/reload instead", err);
     for (;;) {
         struct timespec ts = {1, 0};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGHUP) {
             lc_info(NULL, "received SIGHUP; reloading what changed");
-            lc_worker_reload_changed(w);
+            lc_standalone_reload_changed(sh);
         }
         if (sig == SIGINT || sig == SIGTERM) {
             lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -287,12 +294,13 @@ static int cmd_standalone(int argc, char **argv)
     watch = NULL;
     lc_rest_stop(rest);
     rest = NULL;
-    lc_worker_stop(w);
+    lc_standalone_stop(sh);
     lc_info(NULL, "worker stopped");
     rc = 0;
 out:
     lc_watch_stop(watch);
     lc_rest_stop(rest);
+    lc_standalone_destroy(sh);
     lc_worker_destroy(w);
     lc_props_destroy(wp);
     return rc;

@@ -19,7 +19,8 @@
 #define MAX_SEGS 8
 
 struct lc_rest {
-    lc_worker_t *w;
+    lc_herder_t *h;
+    char id[300]; /* host:port of the first listener */
     struct MHD_Daemon *d[MAX_LISTENERS];
     int n;
     lc_props_t *users; /* user -> password; NULL: no authentication */
@@ -46,9 +47,9 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int code, json_t *
 {
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(body);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        text ? strlen(text) : 0, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE
-                                                                 : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
+                                        text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)code, resp);
     MHD_destroy_response(resp);
@@ -80,11 +81,12 @@ static int is(const ctx_t *c, const char *method)
 /* Parses the JSON body; on failure answers and returns NULL with *sent set. */
 static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
 {
-    const char *ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-        *sent = send_error(c->conn, 415, "HTTP 415 Unsupported Media Type: send the body as "
-                                         "Content-Type: application/json");
+        *sent = send_error(c->conn, 415,
+                           "HTTP 415 Unsupported Media Type: send the body as "
+                           "Content-Type: application/json");
         return NULL;
     }
     json_error_t je;
@@ -99,8 +101,7 @@ static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
 
 /* A config object (string values; numbers and booleans are taken as their text, as Kafka
  * Connect's JSON mapper does) into props. nulls are removed when allow_null (PATCH). */
-static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *err,
-                            size_t errsz)
+static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *err, size_t errsz)
 {
     const char *k;
     json_t *v;
@@ -127,7 +128,9 @@ static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *
             continue;
         } else {
             snprintf(err, errsz, "config key '%s': the value must be a string, got %s", k,
-                     json_is_null(v) ? "null" : json_is_array(v) ? "an array" : "an object");
+                     json_is_null(v)    ? "null"
+                     : json_is_array(v) ? "an array"
+                                        : "an object");
             return -1;
         }
         lc_props_set(props, k, s);
@@ -156,7 +159,8 @@ static enum MHD_Result invalid_config(ctx_t *c, int code, const char *errs)
 {
     if (code != 400) return send_error(c->conn, code, "%s", errs);
     int n = 1;
-    for (const char *p = errs; *p; p++) n += *p == '\n';
+    for (const char *p = errs; *p; p++)
+        n += *p == '\n';
     return send_error(c->conn, 400,
                       "Connector configuration is invalid and contains the following %d "
                       "error(s):\n%s\nYou can also find the above list of errors at the endpoint "
@@ -169,10 +173,12 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
 {
     char errs[32768];
     lc_props_t *props = props_of(config);
-    int code = lc_worker_put_connector(c->r->w, name, props, mode, target, errs, sizeof(errs));
+    int code = c->r->h->ops->put_connector(c->r->h, name, props, mode, target, errs, sizeof(errs));
     lc_props_destroy(props);
     if (code == 200 || code == 201) {
-        json_t *info = lc_worker_connector_info(c->r->w, name);
+        json_t *info = c->r->h->ops->connector_info(c->r->h, name);
+        if (!info) /* deleted by another request since */
+            return send_error(c->conn, 404, "Connector %s not found", name);
         if (code == 201 && created_code == 201) {
             char *text = json_dumps(info, JSON_COMPACT);
             json_decref(info);
@@ -213,7 +219,7 @@ static enum MHD_Result list_connectors(ctx_t *c)
 {
     struct expand e = {0, 0};
     MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, expand_arg, &e);
-    json_t *names = lc_worker_connector_names(c->r->w);
+    json_t *names = c->r->h->ops->connector_names(c->r->h);
     if (!e.status && !e.info) return send_json(c->conn, 200, names);
     json_t *out = json_object();
     size_t i;
@@ -222,8 +228,8 @@ static enum MHD_Result list_connectors(ctx_t *c)
     {
         const char *name = json_string_value(n);
         json_t *o = json_object();
-        json_t *st = e.status ? lc_worker_connector_status(c->r->w, name) : NULL;
-        json_t *in = e.info ? lc_worker_connector_info(c->r->w, name) : NULL;
+        json_t *st = e.status ? c->r->h->ops->connector_status(c->r->h, name) : NULL;
+        json_t *in = e.info ? c->r->h->ops->connector_info(c->r->h, name) : NULL;
         if ((e.status && !st) || (e.info && !in)) { /* deleted meanwhile */
             json_decref(st);
             json_decref(in);
@@ -249,36 +255,38 @@ static enum MHD_Result create_connector(ctx_t *c)
     char err[512];
     int target = LC_TARGET_STARTED;
     if (!json_is_object(body)) {
-        rc = send_error(c->conn, 400, "the request body must be a JSON object {\"name\": ..., "
-                                      "\"config\": {...}}");
+        rc = send_error(c->conn, 400,
+                        "the request body must be a JSON object {\"name\": ..., "
+                        "\"config\": {...}}");
     } else if (!json_is_string(name) || !*json_string_value(name)) {
-        rc = send_error(c->conn, 400, "Connector name is required (\"name\" must be a non-empty "
-                                      "string)");
+        rc = send_error(c->conn, 400,
+                        "Connector name is required (\"name\" must be a non-empty "
+                        "string)");
     } else if (!json_is_object(config)) {
-        rc = send_error(c->conn, 400, "Connector config is required (\"config\" must be an "
-                                      "object of strings)");
+        rc = send_error(c->conn, 400,
+                        "Connector config is required (\"config\" must be an "
+                        "object of strings)");
     } else if (init && !json_is_null(init) &&
-               (!json_is_string(init) ||
-                (strcmp(json_string_value(init), "RUNNING") != 0 &&
-                 strcmp(json_string_value(init), "PAUSED") != 0 &&
-                 strcmp(json_string_value(init), "STOPPED") != 0))) {
+               (!json_is_string(init) || (strcmp(json_string_value(init), "RUNNING") != 0 &&
+                                          strcmp(json_string_value(init), "PAUSED") != 0 &&
+                                          strcmp(json_string_value(init), "STOPPED") != 0))) {
         rc = send_error(c->conn, 400, "initial_state must be one of RUNNING, PAUSED, STOPPED");
     } else if (json_is_string(json_object_get(config, "name")) &&
                strcmp(json_string_value(json_object_get(config, "name")),
                       json_string_value(name)) != 0) {
         /* Kafka Connect's words, "URL" included, for POST too. */
-        rc = send_error(c->conn, 400,
-                        "Connector name configuration (%s) doesn't match connector name in the "
-                        "URL (%s)",
-                        json_string_value(json_object_get(config, "name")),
-                        json_string_value(name));
+        rc =
+            send_error(c->conn, 400,
+                       "Connector name configuration (%s) doesn't match connector name in the "
+                       "URL (%s)",
+                       json_string_value(json_object_get(config, "name")), json_string_value(name));
     } else if (!config_ok(config, err, sizeof(err))) {
         rc = send_error(c->conn, 400, "%s", err);
     } else {
         if (json_is_string(init))
             target = strcmp(json_string_value(init), "PAUSED") == 0    ? LC_TARGET_PAUSED
                      : strcmp(json_string_value(init), "STOPPED") == 0 ? LC_TARGET_STOPPED
-                                                                        : LC_TARGET_STARTED;
+                                                                       : LC_TARGET_STARTED;
         rc = put_config(c, json_string_value(name), config, LC_PUT_CREATE, target, 201);
     }
     json_decref(body);
@@ -288,7 +296,7 @@ static enum MHD_Result create_connector(ctx_t *c)
 static enum MHD_Result connector_config(ctx_t *c, const char *name)
 {
     if (is(c, "GET")) {
-        json_t *o = lc_worker_connector_config(c->r->w, name);
+        json_t *o = c->r->h->ops->connector_config(c->r->h, name);
         return o ? send_json(c->conn, 200, o)
                  : send_error(c->conn, 404, "Connector %s not found", name);
     }
@@ -312,22 +320,23 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
         rc = put_config(c, name, body, LC_PUT_ANY, -1, 201);
     } else {
         /* PATCH: merge into the stored config (unmasked), null removes a key. */
-        json_t *info = lc_worker_connector_info(c->r->w, name);
+        json_t *info = c->r->h->ops->connector_info(c->r->h, name);
         if (!info) {
             rc = send_error(c->conn, 404, "Connector %s not found", name);
         } else {
             json_decref(info);
             char errs[32768];
-            lc_props_t *merged = lc_worker_connector_props(c->r->w, name);
+            lc_props_t *merged = c->r->h->ops->connector_props(c->r->h, name);
             if (!merged) {
                 rc = send_error(c->conn, 404, "Connector %s not found", name);
             } else {
                 config_from_json(body, merged, 1, err, sizeof(err));
-                int code = lc_worker_put_connector(c->r->w, name, merged, LC_PUT_UPDATE, -1, errs,
-                                                   sizeof(errs));
+                int code = c->r->h->ops->put_connector(c->r->h, name, merged, LC_PUT_UPDATE, -1,
+                                                       errs, sizeof(errs));
                 lc_props_destroy(merged);
-                rc = code == 200 ? send_json(c->conn, 200, lc_worker_connector_info(c->r->w, name))
-                                 : invalid_config(c, code, errs);
+                rc = code == 200
+                         ? send_json(c->conn, 200, c->r->h->ops->connector_info(c->r->h, name))
+                         : invalid_config(c, code, errs);
             }
         }
     }
@@ -348,7 +357,7 @@ static enum MHD_Result offsets(ctx_t *c, const char *name)
     json_t *out = NULL, *body = NULL;
     int code;
     if (is(c, "GET")) {
-        code = lc_worker_offsets_get(c->r->w, name, &out, err, sizeof(err));
+        code = c->r->h->ops->offsets_get(c->r->h, name, &out, err, sizeof(err));
         return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
     }
     if (is(c, "PATCH")) {
@@ -357,7 +366,7 @@ static enum MHD_Result offsets(ctx_t *c, const char *name)
     } else if (!is(c, "DELETE")) {
         return not_allowed(c);
     }
-    code = lc_worker_offsets_alter(c->r->w, name, body, err, sizeof(err));
+    code = c->r->h->ops->offsets_alter(c->r->h, name, body, err, sizeof(err));
     json_decref(body);
     return code == 200 ? send_json(c->conn, 200, json_pack("{s:s}", "message", err))
                        : send_error(c->conn, code, "%s", err);
@@ -372,7 +381,7 @@ static int parse_task(const char *s)
 
 static enum MHD_Result connectors(ctx_t *c)
 {
-    lc_worker_t *w = c->r->w;
+    lc_herder_t *h = c->r->h;
     char err[16384];
     if (c->nseg == 1) {
         if (is(c, "GET")) return list_connectors(c);
@@ -382,13 +391,14 @@ static enum MHD_Result connectors(ctx_t *c)
     const char *name = c->seg[1];
     if (c->nseg == 2) {
         if (is(c, "GET")) {
-            json_t *o = lc_worker_connector_info(w, name);
+            json_t *o = h->ops->connector_info(h, name);
             return o ? send_json(c->conn, 200, o)
                      : send_error(c->conn, 404, "Connector %s not found", name);
         }
         if (is(c, "DELETE")) {
-            int code = lc_worker_delete_connector(w, name, err, sizeof(err));
-            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+            int code = h->ops->delete_connector(h, name, err, sizeof(err));
+            return code == 204 ? send_json(c->conn, 204, NULL)
+                               : send_error(c->conn, code, "%s", err);
         }
         return not_allowed(c);
     }
@@ -398,8 +408,8 @@ static enum MHD_Result connectors(ctx_t *c)
         if (strcmp(what, "offsets") == 0) return offsets(c, name);
         if (strcmp(what, "status") == 0 || strcmp(what, "tasks") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
-            json_t *o = what[0] == 's' ? lc_worker_connector_status(w, name)
-                                       : lc_worker_task_configs(w, name);
+            json_t *o =
+                what[0] == 's' ? h->ops->connector_status(h, name) : h->ops->task_configs(h, name);
             return o ? send_json(c->conn, 200, o)
                      : send_error(c->conn, 404, "Connector %s not found", name);
         }
@@ -407,16 +417,17 @@ static enum MHD_Result connectors(ctx_t *c)
             if (!is(c, "POST")) return not_allowed(c);
             int include = query_true(c, "includeTasks"), only = query_true(c, "onlyFailed");
             json_t *status = NULL;
-            int code = lc_worker_restart(w, name, include, only,
-                                         include || only ? &status : NULL, err, sizeof(err));
+            int code = h->ops->restart(h, name, include, only, include || only ? &status : NULL,
+                                       err, sizeof(err));
             if (code == 202) return send_json(c->conn, 202, status);
-            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+            return code == 204 ? send_json(c->conn, 204, NULL)
+                               : send_error(c->conn, code, "%s", err);
         }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
             if (!is(c, "POST")) return not_allowed(c);
-            int code = lc_worker_reload(w, name, 1, err, sizeof(err));
+            int code = h->ops->reload(h, name, 1, err, sizeof(err));
             return code == 200 || code == 204
-                       ? send_json(c->conn, 200, lc_worker_connector_status(w, name))
+                       ? send_json(c->conn, 200, h->ops->connector_status(h, name))
                        : send_error(c->conn, code, "%s", err);
         }
         int target = strcmp(what, "pause") == 0    ? LC_TARGET_PAUSED
@@ -425,8 +436,9 @@ static enum MHD_Result connectors(ctx_t *c)
                                                    : -1;
         if (target >= 0) {
             if (!is(c, "PUT")) return not_allowed(c);
-            int code = lc_worker_set_target(w, name, (lc_target_t)target, err, sizeof(err));
-            return code < 300 ? send_json(c->conn, code, NULL) : send_error(c->conn, code, "%s", err);
+            int code = h->ops->set_target(h, name, (lc_target_t)target, err, sizeof(err));
+            return code < 300 ? send_json(c->conn, code, NULL)
+                              : send_error(c->conn, code, "%s", err);
         }
         return send_error(c->conn, 404, "HTTP 404 Not Found");
     }
@@ -434,18 +446,20 @@ static enum MHD_Result connectors(ctx_t *c)
         int task = parse_task(c->seg[3]);
         if (strcmp(c->seg[4], "status") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
-            json_t *o = task >= 0 ? lc_worker_task_status(w, name, task) : NULL;
+            json_t *o = task >= 0 ? h->ops->task_status(h, name, task) : NULL;
             if (o) return send_json(c->conn, 200, o);
-            json_t *info = lc_worker_connector_info(w, name);
+            json_t *info = h->ops->connector_info(h, name);
             json_decref(info);
-            return info ? send_error(c->conn, 404, "No status found for task %s-%s", name, c->seg[3])
-                        : send_error(c->conn, 404, "Connector %s not found", name);
+            return info
+                       ? send_error(c->conn, 404, "No status found for task %s-%s", name, c->seg[3])
+                       : send_error(c->conn, 404, "Connector %s not found", name);
         }
         if (strcmp(c->seg[4], "restart") == 0) {
             if (!is(c, "POST")) return not_allowed(c);
             if (task < 0) return send_error(c->conn, 404, "Task %s-%s not found", name, c->seg[3]);
-            int code = lc_worker_restart_task(w, name, task, err, sizeof(err));
-            return code == 204 ? send_json(c->conn, 204, NULL) : send_error(c->conn, code, "%s", err);
+            int code = h->ops->restart_task(h, name, task, err, sizeof(err));
+            return code == 204 ? send_json(c->conn, 204, NULL)
+                               : send_error(c->conn, code, "%s", err);
         }
     }
     return send_error(c->conn, 404, "HTTP 404 Not Found");
@@ -459,14 +473,14 @@ static enum MHD_Result plugins(ctx_t *c)
     json_t *out = NULL;
     if (c->nseg == 1) {
         if (!is(c, "GET")) return not_allowed(c);
-        const char *only = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND,
-                                                       "connectorsOnly");
+        const char *only =
+            MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "connectorsOnly");
         return send_json(c->conn, 200,
-                         lc_worker_plugins(c->r->w, !only || strcasecmp(only, "false") != 0));
+                         c->r->h->ops->plugins(c->r->h, !only || strcasecmp(only, "false") != 0));
     }
     if (c->nseg == 3 && strcmp(c->seg[2], "config") == 0) {
         if (!is(c, "GET")) return not_allowed(c);
-        int code = lc_worker_plugin_config(c->r->w, c->seg[1], &out, err, sizeof(err));
+        int code = c->r->h->ops->plugin_config(c->r->h, c->seg[1], &out, err, sizeof(err));
         return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
     }
     if (c->nseg == 4 && strcmp(c->seg[2], "config") == 0 && strcmp(c->seg[3], "validate") == 0) {
@@ -479,7 +493,7 @@ static enum MHD_Result plugins(ctx_t *c)
         if (config_from_json(body, check, 0, err, sizeof(err)) != 0) {
             rc = send_error(c->conn, 400, "%s", err);
         } else {
-            int code = lc_worker_validate(c->r->w, c->seg[1], body, &out, err, sizeof(err));
+            int code = c->r->h->ops->validate(c->r->h, c->seg[1], body, &out, err, sizeof(err));
             rc = code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
         }
         lc_props_destroy(check);
@@ -529,8 +543,9 @@ static enum MHD_Result loggers(ctx_t *c)
     int l = level ? lc_log_level_parse(level) : -1;
     enum MHD_Result rc;
     if (l < 0) {
-        rc = send_error(c->conn, 400, "Invalid log level '%s'; must be one of ERROR, WARN, INFO, "
-                                      "DEBUG, TRACE",
+        rc = send_error(c->conn, 400,
+                        "Invalid log level '%s'; must be one of ERROR, WARN, INFO, "
+                        "DEBUG, TRACE",
                         level ? level : "(missing)");
     } else {
         json_t *changed = json_array();
@@ -546,7 +561,7 @@ static enum MHD_Result route(ctx_t *c)
 {
     if (c->nseg == 0) {
         if (!is(c, "GET")) return not_allowed(c);
-        const char *id = lc_worker_cluster_id(c->r->w);
+        const char *id = c->r->h->ops->cluster_id(c->r->h);
         return send_json(c->conn, 200,
                          json_pack("{s:s,s:s,s:o}", "version", LC_VERSION, "commit", LC_COMMIT,
                                    "kafka_cluster_id", id ? json_string(id) : json_null()));
@@ -554,13 +569,14 @@ static enum MHD_Result route(ctx_t *c)
     const char *top = c->seg[0];
     if (strcmp(top, "health") == 0 && c->nseg == 1) {
         if (!is(c, "GET")) return not_allowed(c);
-        if (!lc_worker_ready(c->r->w)) /* Kafka Connect's answer while it starts */
+        if (!c->r->h->ops->ready(c->r->h)) /* Kafka Connect's answer while it starts */
             return send_json(c->conn, 503,
                              json_pack("{s:s,s:s}", "status", "starting", "message",
                                        "Worker is still starting up."));
-        return send_json(c->conn, 200,
-                         json_pack("{s:s,s:s}", "status", "healthy", "message",
-                                   "Worker has completed startup and is ready to handle requests."));
+        return send_json(
+            c->conn, 200,
+            json_pack("{s:s,s:s}", "status", "healthy", "message",
+                      "Worker has completed startup and is ready to handle requests."));
     }
     if (strcmp(top, "connectors") == 0) return connectors(c);
     if (strcmp(top, "connector-plugins") == 0) return plugins(c);
@@ -580,7 +596,8 @@ static int authorized(lc_rest_t *r, struct MHD_Connection *conn)
         const char *want = lc_props_get(r->users, user);
         if (want && strlen(want) == strlen(pass)) {
             unsigned char diff = 0; /* constant time in the password's length */
-            for (size_t i = 0; want[i]; i++) diff |= (unsigned char)(want[i] ^ pass[i]);
+            for (size_t i = 0; want[i]; i++)
+                diff |= (unsigned char)(want[i] ^ pass[i]);
             ok = diff == 0;
         }
     }
@@ -600,8 +617,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         q = calloc(1, sizeof(*q));
         if (!q) return MHD_NO;
         *state = q;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > LC_REST_MAX_BODY) {
             q->too_big = 1;
             return send_error(conn, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
@@ -677,7 +694,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t l = strlen(msg);
-    while (l && msg[l - 1] == '\n') msg[--l] = 0;
+    while (l && msg[l - 1] == '\n')
+        msg[--l] = 0;
     lc_debug(NULL, "REST server: %s", msg);
 }
 
@@ -724,22 +742,25 @@ static int load_tls(lc_rest_t *r, const lc_props_t *p, char *errstr, size_t errs
     const char *type = tls_key(p, "ssl.keystore.type");
     const char *loc = tls_key(p, "ssl.keystore.location");
     if (!loc || !*loc) {
-        snprintf(errstr, errsz, "listeners: an https listener needs 'listeners.https.ssl.keystore."
-                                "location' (a PEM file with the private key and the certificate "
-                                "chain)");
+        snprintf(errstr, errsz,
+                 "listeners: an https listener needs 'listeners.https.ssl.keystore."
+                 "location' (a PEM file with the private key and the certificate "
+                 "chain)");
         return -1;
     }
     if (type && strcasecmp(type, "PEM") != 0) {
-        snprintf(errstr, errsz, "worker config key 'ssl.keystore.type': only PEM is supported, got "
-                                "'%s' (convert with: openssl pkcs12 -in store.p12 -nodes -out "
-                                "store.pem)",
+        snprintf(errstr, errsz,
+                 "worker config key 'ssl.keystore.type': only PEM is supported, got "
+                 "'%s' (convert with: openssl pkcs12 -in store.p12 -nodes -out "
+                 "store.pem)",
                  type);
         return -1;
     }
     if (!(r->tls_pem = read_file(loc, errstr, errsz, "ssl.keystore.location"))) return -1;
     if (!strstr(r->tls_pem, "PRIVATE KEY-----") || !strstr(r->tls_pem, "BEGIN CERTIFICATE")) {
-        snprintf(errstr, errsz, "worker config key 'ssl.keystore.location': '%s' must hold a PEM "
-                                "private key and certificate",
+        snprintf(errstr, errsz,
+                 "worker config key 'ssl.keystore.location': '%s' must hold a PEM "
+                 "private key and certificate",
                  loc);
         return -1;
     }
@@ -753,11 +774,14 @@ static int start_listener(lc_rest_t *r, const lc_props_t *p, const char *listene
 {
     char host[256] = "", port[16] = "8083";
     int https = strncasecmp(listener, "https://", 8) == 0;
-    const char *hp = https ? listener + 8 : strncasecmp(listener, "http://", 7) == 0 ? listener + 7
-                                                                                     : NULL;
+    const char *hp = https                                      ? listener + 8
+                     : strncasecmp(listener, "http://", 7) == 0 ? listener + 7
+                                                                : NULL;
     if (!hp) {
-        snprintf(errstr, errsz, "worker config key 'listeners': '%s' must look like "
-                                "http://HOST:PORT or https://HOST:PORT", listener);
+        snprintf(errstr, errsz,
+                 "worker config key 'listeners': '%s' must look like "
+                 "http://HOST:PORT or https://HOST:PORT",
+                 listener);
         return -1;
     }
     const char *colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
@@ -777,8 +801,8 @@ static int start_listener(lc_rest_t *r, const lc_props_t *p, const char *listene
                  gai_strerror(gai));
         return -1;
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     if (https) {
         if (load_tls(r, p, errstr, errsz) != 0) {
@@ -792,45 +816,49 @@ static int start_listener(lc_rest_t *r, const lc_props_t *p, const char *listene
         {MHD_OPTION_HTTPS_MEM_CERT, 0, r->tls_pem},
         {r->tls_pass ? MHD_OPTION_HTTPS_KEY_PASSWORD : MHD_OPTION_END, 0, r->tls_pass},
         {MHD_OPTION_END, 0, NULL}};
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, r, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handle, r, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, r, MHD_OPTION_CONNECTION_TIMEOUT,
+                         60u, MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_EXTERNAL_LOGGER,
+                         mhd_log, r, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d) {
-        snprintf(errstr, errsz, "worker config key 'listeners': cannot listen on %s (address in "
-                                "use, or not an address of this machine%s)",
+        snprintf(errstr, errsz,
+                 "worker config key 'listeners': cannot listen on %s (address in "
+                 "use, or not an address of this machine%s)",
                  listener, https ? ", or the key/certificate are not valid" : "");
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = info ? info->port : 0;
     char id[300];
-    snprintf(id, sizeof(id), "%s%s%s:%u", strchr(host, ':') ? "[" : "",
-             *host ? host : "0.0.0.0", strchr(host, ':') ? "]" : "", bound);
-    if (r->n == 0) lc_worker_set_id(r->w, id);
+    snprintf(id, sizeof(id), "%s%s%s:%u", strchr(host, ':') ? "[" : "", *host ? host : "0.0.0.0",
+             strchr(host, ':') ? "]" : "", bound);
+    if (r->n == 0) snprintf(r->id, sizeof(r->id), "%s", id);
     lc_info(NULL, "REST API listening on %s://%s/%s", https ? "https" : "http", id,
             r->users ? " (basic authentication)" : "");
     r->d[r->n++] = d;
     return 0;
 }
 
-lc_rest_t *lc_rest_start(lc_worker_t *w, const lc_props_t *p, char *errstr, size_t errsz)
+lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size_t errsz)
 {
     lc_rest_t *r = calloc(1, sizeof(*r));
-    r->w = w;
+    r->h = h;
     const char *cred = lc_props_get(p, "rest.basic.auth.credentials.file");
     if (cred && *cred) {
         char err[1024];
         r->users = lc_props_new();
         if (lc_props_parse_file(r->users, cred, err, sizeof(err)) != 0) {
-            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': %s", err);
+            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': %s",
+                     err);
             goto err;
         }
         if (lc_props_count(r->users) == 0) {
-            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': '%s' "
-                                    "has no user=password lines", cred);
+            snprintf(errstr, errsz,
+                     "worker config key 'rest.basic.auth.credentials.file': '%s' "
+                     "has no user=password lines",
+                     cred);
             goto err;
         }
     }
@@ -840,7 +868,8 @@ lc_rest_t *lc_rest_start(lc_worker_t *w, const lc_props_t *p, char *errstr, size
     if (bad)
         snprintf(errstr, errsz, "worker config key 'listeners': give 1 to %d listeners",
                  MAX_LISTENERS);
-    for (int i = 0; i < n && !bad; i++) bad = start_listener(r, p, list[i], errstr, errsz) != 0;
+    for (int i = 0; i < n && !bad; i++)
+        bad = start_listener(r, p, list[i], errstr, errsz) != 0;
     lc_free_list(list, n);
     if (bad) goto err;
     return r;
@@ -849,10 +878,16 @@ err:
     return NULL;
 }
 
+const char *lc_rest_id(const lc_rest_t *r)
+{
+    return r->id;
+}
+
 void lc_rest_stop(lc_rest_t *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n; i++) MHD_stop_daemon(r->d[i]);
+    for (int i = 0; i < r->n; i++)
+        MHD_stop_daemon(r->d[i]);
     lc_props_destroy(r->users);
     free(r->tls_pem);
     free(r->tls_pass);

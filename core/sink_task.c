@@ -7,6 +7,7 @@
 #include "bridge.h"
 #include "log.h"
 #include "task.h"
+#include "util.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ static int flush_commit(snk_t *s)
     }
     /* Records sent to the DLQ must be there before their offsets are committed. */
     if (s->dlq) {
-        long timeout = lc_worker_shutdown_timeout_ms(s->t->conn->worker);
+        long timeout = s->t->conn->env->shutdown_ms;
         if (rd_kafka_flush(s->dlq, (int)(timeout > 30000 ? timeout : 30000)) != 0 && !s->dlq_failed) {
             s->dlq_failed = 1;
             snprintf(s->dlq_error, sizeof(s->dlq_error), "records not acknowledged in time");
@@ -278,7 +279,7 @@ static int subscribe(snk_t *s, char *err, size_t errsz)
     lc_connector_t *c = s->t->conn;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(c->ntopics);
     for (int i = 0; i < c->ntopics; i++) {
-        if (c->topics[i][0] != '^') lc_worker_ensure_topic(c->worker, c->topics[i]);
+        if (c->topics[i][0] != '^') lc_kafka_ensure_topic(c->env->kafka, c->topics[i]);
         rd_kafka_topic_partition_list_add(topics, c->topics[i], RD_KAFKA_PARTITION_UA);
     }
     rd_kafka_resp_err_t e = rd_kafka_subscribe(s->rk, topics);
@@ -422,7 +423,7 @@ out:
 void *lc_sink_task_main(void *arg)
 {
     lc_task_t *t = arg;
-    lc_worker_t *w = t->conn->worker;
+    const lc_task_env_t *env = t->conn->env;
     snk_t s = {.t = t};
     char err[8192];
     rd_kafka_conf_t *conf = NULL;
@@ -431,7 +432,8 @@ void *lc_sink_task_main(void *arg)
     s.pos = rd_kafka_topic_partition_list_new(16);
     s.L = lc_task_open_lua(t, err, sizeof(err));
     if (!s.L) goto fail;
-    conf = lc_worker_kafka_conf(w, t->conn, 0, err, sizeof(err));
+    conf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 0, err,
+                                sizeof(err));
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -441,7 +443,8 @@ void *lc_sink_task_main(void *arg)
     conf = NULL;
     rd_kafka_poll_set_consumer(s.rk);
     if (t->conn->errors.dlq_topic) {
-        rd_kafka_conf_t *dconf = lc_worker_kafka_conf(w, t->conn, 1, err, sizeof(err));
+        rd_kafka_conf_t *dconf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id,
+                                                      t->conn->props, 1, err, sizeof(err));
         if (!dconf) goto fail;
         rd_kafka_conf_set_opaque(dconf, &s);
         rd_kafka_conf_set_dr_msg_cb(dconf, dlq_dr_cb);
@@ -456,7 +459,7 @@ void *lc_sink_task_main(void *arg)
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
 
-    long flush_ms = lc_worker_flush_interval_ms(w);
+    long flush_ms = env->flush_ms;
     while (!t->stop) {
         int n = 0;
         if (t->pause != s.paused && set_paused(&s, t->pause) != 0) goto fail_s;
@@ -504,7 +507,7 @@ done:
         rd_kafka_destroy(s.rk);
     }
     if (s.dlq) {
-        rd_kafka_flush(s.dlq, (int)lc_worker_shutdown_timeout_ms(w));
+        rd_kafka_flush(s.dlq, (int)env->shutdown_ms);
         rd_kafka_destroy(s.dlq);
     }
     if (conf) rd_kafka_conf_destroy(conf);

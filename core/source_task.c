@@ -8,6 +8,7 @@
 #include "bridge.h"
 #include "log.h"
 #include "task.h"
+#include "util.h"
 #include "tracker.h"
 
 #include <lauxlib.h>
@@ -29,7 +30,7 @@ typedef struct src {
     lc_tracker_t *tracker;
     lc_buf_t kbuf, vbuf, pbuf, obuf;
     const void *last_part; /* the source_partition table pbuf was encoded from */
-    char last_topic[256];  /* last topic checked with lc_worker_ensure_topic */
+    char last_topic[256];  /* last topic checked with lc_kafka_ensure_topic */
     char **known;          /* topics whose metadata this producer asked for (warm_topic) */
     int nknown;
     int delivery_failed;
@@ -119,7 +120,7 @@ static void commit_offsets(src_t *s)
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {
-        lc_offset_store_t *os = lc_store_offsets(lc_worker_store(s->t->conn->worker));
+        lc_offset_store_t *os = lc_store_offsets(s->t->conn->env->store);
         if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
                     sizeof(err)) != 0)
             lc_error(s->t->ctx, "cannot commit source offsets: %s", err);
@@ -381,7 +382,7 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
             h = lc_tracker_add(s->tracker, NULL, NULL);
         }
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
-            lc_worker_ensure_topic(c->worker, topic);
+            lc_kafka_ensure_topic(c->env->kafka, topic);
             warm_topic(s, topic);
             snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
         }
@@ -428,7 +429,7 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
 void *lc_source_task_main(void *arg)
 {
     lc_task_t *t = arg;
-    lc_worker_t *w = t->conn->worker;
+    const lc_task_env_t *env = t->conn->env;
     src_t s = {.t = t};
     char err[8192];
     int failed = 0;
@@ -436,7 +437,8 @@ void *lc_source_task_main(void *arg)
 
     s.L = lc_task_open_lua(t, err, sizeof(err));
     if (!s.L) goto fail;
-    conf = lc_worker_kafka_conf(w, t->conn, 1, err, sizeof(err));
+    conf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 1, err,
+                                sizeof(err));
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -449,7 +451,7 @@ void *lc_source_task_main(void *arg)
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
 
-    long flush_ms = lc_worker_flush_interval_ms(w);
+    long flush_ms = env->flush_ms;
     int idle_ms = 0;
     while (!t->stop) {
         rd_kafka_poll(s.rk, 0);
@@ -505,7 +507,7 @@ fail:
     lc_task_set_state(t, LC_TASK_FAILED, err);
 done:
     if (s.rk) {
-        long timeout = lc_worker_shutdown_timeout_ms(w);
+        long timeout = env->shutdown_ms;
         /* A failed task still delivers what it handed to the producer, as Kafka Connect does. */
         if (rd_kafka_flush(s.rk, (int)timeout) != RD_KAFKA_RESP_ERR_NO_ERROR)
             lc_warn(t->ctx,

@@ -2,6 +2,7 @@
  * WAL mode with synchronous=FULL so a committed offset survives power loss as well as
  * kill -9. One connection, one mutex: writes are rare (every offset.flush.interval.ms). */
 #include "store.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -31,13 +32,6 @@ static const char *const schema_sql =
 static void set_err(char *errstr, size_t n, const char *what, sqlite3 *db)
 {
     snprintf(errstr, n, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
-}
-
-static long long now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static char *column_dup(sqlite3_stmt *st, int col)
@@ -174,7 +168,8 @@ static int configs_each(lc_config_store_t *c,
             cap = cap ? cap * 2 : 24;
             rows = realloc(rows, cap * sizeof(char *));
         }
-        for (int i = 0; i < 3; i++) rows[n++] = column_dup(st, i);
+        for (int i = 0; i < 3; i++)
+            rows[n++] = column_dup(st, i);
     }
     if (step != SQLITE_DONE) goto err;
     rc = 0;
@@ -184,7 +179,8 @@ err:
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i + 2 < n; i += 3)
         if (rc == 0) fn(arg, rows[i], rows[i + 1], rows[i + 2] ? rows[i + 2] : "STARTED");
-    for (size_t i = 0; i < n; i++) free(rows[i]);
+    for (size_t i = 0; i < n; i++)
+        free(rows[i]);
     free(rows);
     return rc;
 }
@@ -207,19 +203,12 @@ static int configs_del(lc_config_store_t *c, const char *name, char *errstr, siz
                        errstr_size);
 }
 
-static char *configs_get(lc_config_store_t *c, const char *name)
-{
-    const char *p[] = {name};
-    return query_text(c->impl, "SELECT config FROM connector_configs WHERE name=?1", p, 1, NULL);
-}
-
 static int statuses_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
-                        const char *trace, const char *worker_id, char *errstr,
-                        size_t errstr_size)
+                        const char *trace, const char *worker_id, char *errstr, size_t errstr_size)
 {
     char task_s[16], ms[32];
     snprintf(task_s, sizeof(task_s), "%d", task);
-    snprintf(ms, sizeof(ms), "%lld", now_ms());
+    snprintf(ms, sizeof(ms), "%lld", lc_wall_ms());
     const char *p[] = {connector, task_s, state, trace, worker_id, ms};
     return exec_params(ss->impl,
                        "INSERT INTO statuses(connector,task,state,trace,worker_id,updated_ms)"
@@ -230,24 +219,11 @@ static int statuses_put(lc_status_store_t *ss, const char *connector, int task, 
                        p, 6, errstr, errstr_size);
 }
 
-static char *statuses_get(lc_status_store_t *ss, const char *connector, int task, char **trace)
-{
-    char task_s[16];
-    snprintf(task_s, sizeof(task_s), "%d", task);
-    const char *p[] = {connector, task_s};
-    if (trace) *trace = NULL;
-    return query_text(ss->impl,
-                      "SELECT state, trace FROM statuses WHERE connector=?1"
-                      " AND task=CAST(?2 AS INTEGER)",
-                      p, 2, trace);
-}
-
 static int statuses_clear(lc_status_store_t *ss, const char *connector)
 {
     char err[256];
     const char *p[] = {connector};
-    return exec_params(ss->impl, "DELETE FROM statuses WHERE connector=?1", p, 1, err,
-                       sizeof(err));
+    return exec_params(ss->impl, "DELETE FROM statuses WHERE connector=?1", p, 1, err, sizeof(err));
 }
 
 lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
@@ -275,8 +251,8 @@ lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
         goto err;
     }
     s->offsets = (lc_offset_store_t){offsets_put, offsets_get, offsets_each, s};
-    s->configs = (lc_config_store_t){configs_put, configs_del, configs_get, configs_each, s};
-    s->statuses = (lc_status_store_t){statuses_put, statuses_get, statuses_clear, s};
+    s->configs = (lc_config_store_t){configs_put, configs_del, configs_each, s};
+    s->statuses = (lc_status_store_t){statuses_put, statuses_clear, s};
     return s;
 err:
     lc_store_close(s);

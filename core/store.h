@@ -21,8 +21,8 @@ typedef struct lc_offset_store {
     /** Calls fn for every key/value pair whose key starts with prefix (under the store's
      * lock: fn must not use the store). 0 or -1 (errstr). */
     int (*each)(struct lc_offset_store *s, const char *prefix,
-                void (*fn)(void *arg, const char *key, const char *value), void *arg,
-                char *errstr, size_t errstr_size);
+                void (*fn)(void *arg, const char *key, const char *value), void *arg, char *errstr,
+                size_t errstr_size);
     lc_store_t *impl;
 } lc_offset_store_t;
 
@@ -33,8 +33,6 @@ typedef struct lc_config_store {
                const char *target_state, char *errstr, size_t errstr_size);
     /** Removes a connector's config. 0 or -1. */
     int (*del)(struct lc_config_store *s, const char *name, char *errstr, size_t errstr_size);
-    /** Returns the config JSON (caller frees) or NULL. */
-    char *(*get)(struct lc_config_store *s, const char *name);
     /** Calls fn for every stored connector, by name (after reading them all, so fn may
      * use the store). 0 or -1 (errstr). */
     int (*each)(struct lc_config_store *s,
@@ -49,8 +47,6 @@ typedef struct lc_status_store {
     /** Records a state (RUNNING, FAILED, ...) with an optional trace. 0 or -1 (errstr). */
     int (*put)(struct lc_status_store *s, const char *connector, int task, const char *state,
                const char *trace, const char *worker_id, char *errstr, size_t errstr_size);
-    /** Returns the state (caller frees) and optionally the trace (caller frees), or NULL. */
-    char *(*get)(struct lc_status_store *s, const char *connector, int task, char **trace);
     /** Forgets every status of a connector (before it starts anew). */
     int (*clear)(struct lc_status_store *s, const char *connector);
     lc_store_t *impl;

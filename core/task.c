@@ -3,6 +3,7 @@
 #include "task.h"
 #include "bridge.h"
 #include "log.h"
+#include "util.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -16,24 +17,17 @@ const char *const lc_task_state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED",
                                            "FAILED",     "STOPPED", "RESTARTING"};
 #define state_names lc_task_state_names
 
-long long lc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
 {
     char err[512];
-    lc_status_store_t *ss = lc_store_statuses(lc_worker_store(t->conn->worker));
+    lc_status_store_t *ss = lc_store_statuses(t->conn->env->store);
     pthread_mutex_lock(&t->trace_lock);
     free(t->trace);
     t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
     t->state = state;
     pthread_mutex_unlock(&t->trace_lock);
-    if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, lc_worker_id(t->conn->worker),
-                err, sizeof(err)) != 0)
+    if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, t->conn->env->worker_id, err,
+                sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
     if (state == LC_TASK_FAILED)
         lc_error(t->ctx, "task FAILED: %s", trace ? trace : "(no trace)");
@@ -83,7 +77,7 @@ static int offsets_get(lua_State *L)
         lc_buf_free(&key);
         return luaL_error(L, "task.offsets:get: %s", err);
     }
-    lc_offset_store_t *os = lc_store_offsets(lc_worker_store(t->conn->worker));
+    lc_offset_store_t *os = lc_store_offsets(t->conn->env->store);
     char *value = os->get(os, key.data);
     lc_buf_free(&key);
     if (!value) {
@@ -98,9 +92,8 @@ static int offsets_get(lua_State *L)
 
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
 {
-    lc_worker_t *w = t->conn->worker;
-    lua_State *L = lc_lua_new(lc_worker_sdk_dir(w), lc_worker_plugin_path(w), &t->abort, errstr,
-                              errstr_size);
+    const lc_task_env_t *env = t->conn->env;
+    lua_State *L = lc_lua_new(env->sdk_dir, env->plugin_path, &t->abort, errstr, errstr_size);
     if (!L) return NULL;
     lua_pushstring(L, t->conn->script_path);
     if (lc_json_decode(L, t->config_json, strlen(t->config_json), errstr, errstr_size) != 0)
@@ -152,8 +145,8 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
         rc = *L ? 0 : -1;
     }
     t->swap_config = NULL;
-    lc_info(t->ctx, "reloaded (%s) in %lld ms", t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script",
-            lc_now_ms() - t0);
+    lc_info(t->ctx, "reloaded (%s) in %lld ms",
+            t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script", lc_now_ms() - t0);
     __atomic_store_n(&t->swap_conn, NULL, __ATOMIC_RELEASE);
     return rc;
 }
@@ -173,4 +166,81 @@ void lc_task_close_lua(lc_task_t *t, lua_State *L)
     if (lc_lua_call_sdk(L, "_task_close", 1, 0, err, sizeof(err)) != 0)
         lc_warn(t->ctx, "close() failed: %s", err);
     lc_lua_close(L);
+}
+
+/* Lifecycle ------------------------------------------------------------------------- */
+
+lc_task_t *lc_task_new(lc_connector_t *c, int id, char *config_json)
+{
+    lc_task_t *t = calloc(1, sizeof(*t));
+    pthread_mutex_init(&t->trace_lock, NULL);
+    t->config_json = config_json;
+    t->conn = c;
+    t->id = id;
+    snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, id);
+    return t;
+}
+
+void lc_tasks_free(lc_task_t **tasks, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(tasks[i]->config_json);
+        free(tasks[i]->swap_config);
+        free(tasks[i]->trace);
+        pthread_mutex_destroy(&tasks[i]->trace_lock);
+        free(tasks[i]);
+    }
+    free(tasks);
+}
+
+void lc_task_start(lc_task_t *t)
+{
+    lc_connector_t *c = t->conn;
+    t->stop = t->abort = 0;
+    t->pause = c->target == LC_TARGET_PAUSED;
+    t->state = LC_TASK_UNASSIGNED;
+    if (pthread_create(&t->thread, NULL, c->is_source ? lc_source_task_main : lc_sink_task_main,
+                       t) == 0)
+        t->started = 1;
+    else
+        lc_task_set_state(t, LC_TASK_FAILED, "cannot create the task thread");
+}
+
+static int join_until(lc_task_t *t, long long deadline_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long left = deadline_ms - lc_now_ms();
+    if (left < 0) left = 0;
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    return pthread_timedjoin_np(t->thread, NULL, &ts);
+}
+
+void lc_tasks_stop(lc_connector_t *c, int only)
+{
+    for (int j = 0; j < c->ntasks; j++)
+        if (only < 0 || j == only) c->tasks[j]->stop = 1;
+    long long deadline = lc_now_ms() + 2 * c->env->shutdown_ms + 1000;
+    for (int j = 0; j < c->ntasks; j++) {
+        lc_task_t *t = c->tasks[j];
+        if ((only >= 0 && j != only) || t->started != 1) continue;
+        if (join_until(t, deadline) == 0) {
+            t->started = 0;
+            continue;
+        }
+        t->abort = 1;
+        if (join_until(t, lc_now_ms() + 2000) == 0) {
+            t->started = 0;
+            continue;
+        }
+        lc_error(t->ctx,
+                 "task did not stop within task.shutdown.graceful.timeout.ms=%ld; "
+                 "abandoned",
+                 c->env->shutdown_ms);
+        pthread_detach(t->thread);
+        t->started = -1;
+        c->abandoned = 1;
+    }
 }

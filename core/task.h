@@ -1,6 +1,9 @@
-/* task: one task thread with its own lua_State and Kafka client (internal to the worker).
- * Source and sink loops live in source_task.c and sink_task.c; this header holds what they
- * share with worker.c. */
+/* task: one task thread with its own lua_State and Kafka client. The source and sink loops
+ * live in source_task.c and sink_task.c; this module holds what they share (the task's Lua
+ * side, status reporting, reload hand-over) and the thread lifecycle a herder drives
+ * (create, start, stop and join, free). A task reads its connector (connector.h) and its
+ * environment (task_env.h) and never calls back into a herder.
+ * Depends on connector (the struct), bridge, codec, store, log. */
 #ifndef LC_TASK_H
 #define LC_TASK_H
 
@@ -8,13 +11,7 @@
 #include <lua.h>
 #include <pthread.h>
 
-#include "chain.h"
-#include "codec.h"
-#include "errors.h"
-#include "props.h"
-#include "store.h"
-
-typedef struct lc_worker lc_worker_t;
+#include "connector.h"
 
 typedef enum {
     LC_TASK_UNASSIGNED = 0,
@@ -28,75 +25,41 @@ typedef enum {
 /** Kafka Connect's state names, indexed by lc_task_state_t. */
 extern const char *const lc_task_state_names[];
 
-/** Settings shared by a connector's tasks (owned by the worker). */
-typedef struct lc_connector {
-    char *name;
-    char *script_path;
-    int is_source;
-    lc_props_t *props;           /* the connector's config as given */
-    char **secrets;              /* keys whose definition is a password: masked on output */
-    int nsecrets;
-    lc_converter_t key_conv, value_conv;
-    const char *key_conv_class, *value_conv_class; /* full class names, for error reports */
-    lc_errors_t errors;          /* errors.* */
-    lc_chain_spec_t *chain;
-    int chain_len;
-    char **topics;               /* sink: topic names or a single "^regex" */
-    int ntopics;
-    struct lc_task **tasks;
-    int ntasks;
-    lc_worker_t *worker;
-    /* Owned by the worker, under its lock (see worker.c). */
-    int target;                  /* lc_target_t: what the user asked for */
-    int state;                   /* lc_task_state_t of the connector itself */
-    char *trace;                 /* why the connector FAILED, or NULL */
-    int abandoned;               /* a task thread outlived its stop: never free */
-    int chain_unchecked;         /* planning: the chain config had errors already */
-    /* Hot reload: the files the code came from, as validated. */
-    char **files;
-    unsigned long long *hashes;  /* FNV-1a 64 of each file's content */
-    int nfiles;
-    long long loaded_at_ms;      /* wall clock */
-    char *props_path;            /* the .properties file it came from (command line), or NULL */
-    char *reload_error;          /* "reload failed: ..." until the next good reload */
-} lc_connector_t;
-
 /** How a task takes a reload at its next batch boundary. */
 enum { LC_SWAP_NONE = 0, LC_SWAP_CHAIN, LC_SWAP_FULL };
 
 typedef struct lc_task {
     lc_connector_t *conn;
     int id;
-    char ctx[256];               /* "name|task-0" for logs */
-    char *config_json;           /* this task's config from task_configs() */
+    char ctx[256];     /* "name|task-0" for logs */
+    char *config_json; /* this task's config from task_configs() */
     pthread_t thread;
     int started;
-    volatile int stop;           /* finish the current batch, then stop */
-    volatile int abort;          /* interrupt a script that overran the shutdown timeout */
-    volatile int pause;          /* stop handing records to the script until cleared */
-    volatile int state;          /* lc_task_state_t */
-    pthread_mutex_t trace_lock;  /* guards trace */
-    char *trace;                 /* the FAILED trace, or NULL */
-    /* Hot reload hand-over (worker.c sets, the task thread takes and clears swap_conn). */
+    volatile int stop;          /* finish the current batch, then stop */
+    volatile int abort;         /* interrupt a script that overran the shutdown timeout */
+    volatile int pause;         /* stop handing records to the script until cleared */
+    volatile int state;         /* lc_task_state_t */
+    pthread_mutex_t trace_lock; /* guards trace */
+    char *trace;                /* the FAILED trace, or NULL */
+    /* Hot reload hand-over (reload.c sets, the task thread takes and clears swap_conn). */
     lc_connector_t *volatile swap_conn;
     char *swap_config;
     int swap_mode;
 } lc_task_t;
 
-/* Worker facts tasks need (implemented in worker.c). */
-const char *lc_worker_sdk_dir(lc_worker_t *w);
-const char *lc_worker_plugin_path(lc_worker_t *w);
-const char *lc_worker_id(lc_worker_t *w);
-lc_store_t *lc_worker_store(lc_worker_t *w);
-long lc_worker_flush_interval_ms(lc_worker_t *w);
-long lc_worker_shutdown_timeout_ms(lc_worker_t *w);
-/** Builds a librdkafka config for a task: bootstrap, the worker's producer.* or consumer.*
- * pass-through, then the connector's producer.override.* / consumer.override.*.
- * NULL with errstr on a bad setting. Caller owns the result. */
-rd_kafka_conf_t *lc_worker_kafka_conf(lc_worker_t *w, lc_connector_t *c, int producer,
-                                      char *errstr, size_t errstr_size);
-/** With the embedded broker, creates topic with one partition before first use. */
-void lc_worker_ensure_topic(lc_worker_t *w, const char *topic);
+/* Lifecycle (the herder's side). */
+/** A task of c, not started, with config_json (takes ownership). */
+lc_task_t *lc_task_new(lc_connector_t *c, int id, char *config_json);
+/** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
+void lc_tasks_free(lc_task_t **tasks, int n);
+/** Starts t's thread (paused when its connector's target is PAUSED); a thread that cannot
+ * be created leaves the task FAILED. */
+void lc_task_start(lc_task_t *t);
+/** Stops tasks of c (all when only < 0, else task `only`) and waits for their threads:
+ * tasks flush within task.shutdown.graceful.timeout.ms, get the same again for close(),
+ * then their scripts are interrupted. A thread that still runs is abandoned (c->abandoned:
+ * its memory is never freed). */
+void lc_tasks_stop(lc_connector_t *c, int only);
 
 /** Thread entry points. */
 void *lc_source_task_main(void *task);
@@ -119,7 +82,5 @@ lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);
 void lc_task_push(lua_State *L);
 /** Runs the script's close() and closes L; errors are logged. */
 void lc_task_close_lua(lc_task_t *t, lua_State *L);
-/** Milliseconds on a monotonic clock. */
-long long lc_now_ms(void);
 
 #endif

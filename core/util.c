@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,11 @@ char **lc_split_list(const char *s, int *n)
     char *copy = strdup(s ? s : "");
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t') tok++;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
         size_t l = strlen(tok);
-        while (l && (tok[l - 1] == ' ' || tok[l - 1] == '\t')) tok[--l] = 0;
+        while (l && (tok[l - 1] == ' ' || tok[l - 1] == '\t'))
+            tok[--l] = 0;
         if (!l) continue;
         out = realloc(out, (size_t)(*n + 1) * sizeof(char *));
         out[(*n)++] = strdup(tok);
@@ -27,7 +30,8 @@ char **lc_split_list(const char *s, int *n)
 
 void lc_free_list(char **l, int n)
 {
-    for (int i = 0; l && i < n; i++) free(l[i]);
+    for (int i = 0; l && i < n; i++)
+        free(l[i]);
     free(l);
 }
 
@@ -51,7 +55,8 @@ int lc_file_hash(const char *path, unsigned long long *hash)
     unsigned char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 0x100000001b3ULL;
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 0x100000001b3ULL;
     int bad = ferror(f);
     fclose(f);
     if (bad) return -1;
@@ -64,4 +69,11 @@ long long lc_wall_ms(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+long long lc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,4 +1,5 @@
-/* util: small helpers the core modules share (lists, error text). Depends on libc. */
+/* util: small helpers the core modules share (lists, error text, file hashes, clocks).
+ * Depends on libc. */
 #ifndef LC_UTIL_H
 #define LC_UTIL_H
 
@@ -18,5 +19,7 @@ int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 int lc_file_hash(const char *path, unsigned long long *hash);
 /** Milliseconds since the epoch. */
 long long lc_wall_ms(void);
+/** Milliseconds on a monotonic clock (for intervals and deadlines). */
+long long lc_now_ms(void);
 
 #endif

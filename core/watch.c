@@ -17,7 +17,7 @@
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB)
 
 struct lc_watch {
-    lc_worker_t *w;
+    lc_standalone_t *s;
     int fd;
     pthread_t thread;
     volatile int stop;
@@ -59,7 +59,7 @@ static void watch_dir_of(lc_watch_t *wt, const char *file)
 static void refresh(lc_watch_t *wt)
 {
     int n;
-    char **files = lc_worker_watched_files(wt->w, &n);
+    char **files = lc_standalone_watched_files(wt->s, &n);
     for (int i = 0; i < n; i++)
         watch_dir_of(wt, files[i]);
     lc_free_list(files, n);
@@ -93,7 +93,7 @@ static void drain(lc_watch_t *wt)
                 snprintf(path, sizeof(path), "%s%s%s", wt->dirs[i].dir,
                          strcmp(wt->dirs[i].dir, "/") == 0 ? "" : "/", ev->name);
                 int n;
-                char **users = lc_worker_connectors_using(wt->w, path, &n);
+                char **users = lc_standalone_connectors_using(wt->s, path, &n);
                 if (n) note(wt, path);
                 lc_free_list(users, n);
             }
@@ -113,10 +113,11 @@ static void settle(lc_watch_t *wt)
         char *path = wt->pending[i].path;
         wt->pending[i] = wt->pending[--wt->npending];
         int n;
-        char **names = lc_worker_connectors_using(wt->w, path, &n);
+        char **names = lc_standalone_connectors_using(wt->s, path, &n);
         for (int j = 0; j < n; j++) {
             char err[16384];
-            int rc = lc_worker_reload(wt->w, names[j], 0, err, sizeof(err));
+            int rc = lc_standalone_herder(wt->s)->ops->reload(lc_standalone_herder(wt->s), names[j],
+                                                              0, err, sizeof(err));
             if (rc == 200)
                 lc_info(NULL, "hot reload: %s changed; connector '%s' reloaded", path, names[j]);
         }
@@ -141,10 +142,10 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-lc_watch_t *lc_watch_start(lc_worker_t *w, char *errstr, size_t errsz)
+lc_watch_t *lc_watch_start(lc_standalone_t *s, char *errstr, size_t errsz)
 {
     lc_watch_t *wt = calloc(1, sizeof(*wt));
-    wt->w = w;
+    wt->s = s;
     wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (wt->fd < 0) {
         snprintf(errstr, errsz, "hot reload: inotify: %s", strerror(errno));

@@ -1,0 +1,357 @@
+/* connector: see connector.h. Connector configs are validated in a scratch lua_State (the
+ * script's own config definitions) before any task thread starts. */
+#include "connector.h"
+#include "bridge.h"
+#include "plugins.h"
+#include "task.h"
+#include "util.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const lc_target_names[] = {"STARTED", "PAUSED", "STOPPED"};
+
+static int parse_long(const char *label, const char *key, const char *s, long min, long *out,
+                      char *errstr, size_t errsz)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (errno || end == s || *end || v < min) {
+        snprintf(errstr, errsz, "%s: key '%s': expected an integer >= %ld, got '%s'", label, key,
+                 min, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *converter_class(const lc_converter_t *c)
+{
+    switch (c->kind) {
+    case LC_CONV_STRING:
+        return "org.apache.kafka.connect.storage.StringConverter";
+    case LC_CONV_BYTES:
+        return "org.apache.kafka.connect.converters.ByteArrayConverter";
+    default:
+        return "org.apache.kafka.connect.json.JsonConverter";
+    }
+}
+
+static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_default,
+                          const lc_props_t *p, const char *which, const char *label, char *errs,
+                          size_t errsz, size_t *elen)
+{
+    char key[64], err[1024];
+    snprintf(key, sizeof(key), "%s.converter", which);
+    const char *cls = lc_props_get(p, key);
+    if (!cls) {
+        *conv = *worker_default;
+        return 0;
+    }
+    snprintf(key, sizeof(key), "%s.converter.schemas.enable", which);
+    if (lc_converter_init(conv, cls, lc_props_get(p, key), err, sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, elen, "%s: key '%s.converter': %s\n", label, which, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Validates the config in a scratch state and fills the task configs. */
+static int plan_tasks(const lc_worker_t *w, lc_connector_t *c, const char *label, int max_tasks,
+                      char *errs, size_t errsz, size_t *elen)
+{
+    char err[8192];
+    int rc = -1;
+    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, err, sizeof(err));
+    if (!L) {
+        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        return -1;
+    }
+    lua_pushstring(L, c->script_path);
+    lua_pushstring(L, label);
+    lua_createtable(L, 0, (int)lc_props_count(c->props));
+    for (size_t i = 0; i < lc_props_count(c->props); i++) {
+        lua_pushstring(L, lc_props_value(c->props, i));
+        lua_setfield(L, -2, lc_props_key(c->props, i));
+    }
+    lua_pushinteger(L, max_tasks);
+    if (lc_lua_call_sdk(L, "_plan", 4, 4, err, sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
+        goto out;
+    }
+    if (lua_istable(L, -1)) {
+        int ns = (int)lua_objlen(L, -1);
+        c->secrets = calloc((size_t)ns + 1, sizeof(char *));
+        for (int i = 1; i <= ns; i++) {
+            lua_rawgeti(L, -1, i);
+            c->secrets[c->nsecrets++] = strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    int nerr = (int)lua_objlen(L, -1);
+    for (int i = 1; i <= nerr; i++) {
+        lua_rawgeti(L, -1, i);
+        lc_appendf(errs, errsz, elen, "%s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    if (nerr) goto out;
+    c->is_source = strcmp(lua_tostring(L, -3), "source") == 0;
+    int n = (int)lua_objlen(L, -2);
+    if (n < 1) {
+        lc_appendf(errs, errsz, elen, "%s: task_configs() returned no task configs\n", label);
+        goto out;
+    }
+    c->tasks = calloc((size_t)n, sizeof(*c->tasks));
+    for (int i = 0; i < n; i++) {
+        lc_buf_t b = {0};
+        lua_rawgeti(L, -2, i + 1);
+        if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
+            lc_buf_append(&b, "", 1) != 0) {
+            lc_appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
+            lc_buf_free(&b);
+            goto out;
+        }
+        lua_pop(L, 1);
+        c->tasks[c->ntasks++] = lc_task_new(c, i, b.data);
+    }
+    /* Transforms are validated here too, so a bad one is an error before anything runs. */
+    if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
+    lua_pushstring(L, label);
+    lc_chain_push(L, c->chain, c->chain_len);
+    if (lc_lua_call_sdk(L, "_chain", 2, 0, err, sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, elen, "%s\n", err);
+        goto out;
+    }
+    if (lc_lua_call_sdk(L, "_script_files", 0, 1, err, sizeof(err)) == 0) {
+        int nf = (int)lua_objlen(L, -1);
+        c->files = calloc((size_t)nf + 1, sizeof(char *));
+        c->hashes = calloc((size_t)nf + 1, sizeof(*c->hashes));
+        for (int i = 1; i <= nf; i++) {
+            lua_rawgeti(L, -1, i);
+            const char *f = lua_tostring(L, -1);
+            if (f && lc_file_hash(f, &c->hashes[c->nfiles]) == 0) c->files[c->nfiles++] = strdup(f);
+            lua_pop(L, 1);
+        }
+    }
+    c->loaded_at_ms = lc_wall_ms();
+    rc = 0;
+out:
+    lc_lua_close(L);
+    return rc;
+}
+
+void lc_connector_free(lc_connector_t *c)
+{
+    if (!c) return;
+    lc_tasks_free(c->tasks, c->ntasks);
+    for (int i = 0; i < c->ntopics; i++)
+        free(c->topics[i]);
+    free(c->topics);
+    for (int i = 0; i < c->nsecrets; i++)
+        free(c->secrets[i]);
+    free(c->secrets);
+    for (int i = 0; i < c->nfiles; i++)
+        free(c->files[i]);
+    free(c->files);
+    free(c->hashes);
+    free(c->reload_error);
+    lc_chain_free(c->chain, c->chain_len);
+    lc_errors_free(&c->errors);
+    lc_props_destroy(c->props);
+    free(c->name);
+    free(c->script_path);
+    free(c->trace);
+    free(c);
+}
+
+int lc_connector_is_secret(const lc_connector_t *c, const char *key)
+{
+    for (int i = 0; c && i < c->nsecrets; i++)
+        if (strcmp(c->secrets[i], key) == 0) return 1;
+    /* Kafka client secrets pass through producer.override.* and friends undeclared. */
+    static const char *const suffixes[] = {"password", "secret", "sasl.jaas.config", "credentials",
+                                           "token"};
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (kl >= sl && strcasecmp(key + kl - sl, suffixes[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+static int sink_topics(lc_connector_t *c, const char *label, char *errs, size_t errsz, size_t *elen)
+{
+    const char *topics = lc_props_get(c->props, "topics");
+    const char *regex = lc_props_get(c->props, "topics.regex");
+    if ((topics && *topics) == (regex && *regex)) {
+        lc_appendf(errs, errsz, elen,
+                   "%s: must configure exactly one of 'topics' or 'topics.regex'", label);
+        return -1;
+    }
+    if (topics && *topics) {
+        c->topics = lc_split_list(topics, &c->ntopics);
+    } else {
+        c->topics = malloc(sizeof(char *));
+        size_t l = strlen(regex) + 2;
+        c->topics[0] = malloc(l);
+        snprintf(c->topics[0], l, "%s%s", regex[0] == '^' ? "" : "^", regex);
+        c->ntopics = 1;
+    }
+    return 0;
+}
+
+lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props, char *errs,
+                                  size_t errsz)
+{
+    char label[1024], path[4096], err[4096];
+    size_t elen = 0;
+    int bad = 0;
+    errs[0] = 0;
+    lc_connector_t *c = calloc(1, sizeof(*c));
+    c->env = lc_worker_task_env(w);
+    c->props = lc_props_copy(props);
+    const char *name = lc_props_get(props, "name");
+    const char *src = lc_props_source(props);
+    if (!name || !*name) {
+        lc_appendf(errs, errsz, &elen, "connector config%s%s: missing required key 'name'",
+                   *src ? " " : "", src);
+        goto err;
+    }
+    c->name = strdup(name);
+    snprintf(label, sizeof(label), "connector '%s'", name);
+    const char *cls = lc_props_get(props, "connector.class");
+    if (!cls || !*cls) {
+        lc_appendf(errs, errsz, &elen, "%s: missing required key 'connector.class'", label);
+        goto err;
+    }
+    if (lc_plugins_resolve(lc_worker_plugin_path(w), cls, "connector", path, sizeof(path), err,
+                           sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, &elen, "%s: key 'connector.class': %s", label, err);
+        goto err;
+    }
+    c->script_path = strdup(path);
+    long max_tasks = 1;
+    if (parse_long(label, "tasks.max", lc_props_get_or(props, "tasks.max", "1"), 1, &max_tasks, err,
+                   sizeof(err)) != 0) {
+        lc_appendf(errs, errsz, &elen, "%s\n", err);
+        bad = 1;
+    }
+    bad |= init_converter(&c->key_conv, lc_worker_converter(w, 1), props, "key", label, errs, errsz,
+                          &elen);
+    bad |= init_converter(&c->value_conv, lc_worker_converter(w, 0), props, "value", label, errs,
+                          errsz, &elen);
+    c->key_conv_class = converter_class(&c->key_conv);
+    c->value_conv_class = converter_class(&c->value_conv);
+    bad |= lc_errors_parse(&c->errors, props, label, errs, errsz, &elen) != 0;
+    int bad_chain = lc_chain_parse(lc_worker_plugin_path(w), c->props, label, &c->chain,
+                                   &c->chain_len, errs, errsz, &elen) != 0;
+    /* The script's own checks run too, so one answer lists every error. */
+    c->chain_unchecked = bad_chain;
+    if (plan_tasks(w, c, label, (int)max_tasks, errs, errsz, &elen) != 0 || bad || bad_chain)
+        goto err;
+    if (!c->is_source && sink_topics(c, label, errs, errsz, &elen) != 0) goto err;
+    return c;
+err:
+    while (elen && errs[elen - 1] == '\n')
+        errs[--elen] = 0;
+    lc_connector_free(c);
+    return NULL;
+}
+
+/* A connector whose stored config no longer validates: kept, FAILED, no tasks. */
+lc_connector_t *lc_connector_placeholder(const lc_worker_t *w, const char *name,
+                                         const lc_props_t *props, int target)
+{
+    lc_connector_t *c = calloc(1, sizeof(*c));
+    c->env = lc_worker_task_env(w);
+    c->name = strdup(name);
+    c->props = lc_props_copy(props);
+    c->target = target;
+    return c;
+}
+
+int lc_connector_is_chain_file(const lc_connector_t *c, const char *path)
+{
+    for (int i = 0; i < c->chain_len; i++)
+        if ((c->chain[i].path && strcmp(c->chain[i].path, path) == 0) ||
+            (c->chain[i].pred_path && strcmp(c->chain[i].pred_path, path) == 0))
+            return 1;
+    return 0;
+}
+
+int lc_connector_same_tasks(const lc_connector_t *a, const lc_connector_t *b)
+{
+    if (a->ntasks != b->ntasks) return 0;
+    for (int i = 0; i < a->ntasks; i++)
+        if (strcmp(a->tasks[i]->config_json, b->tasks[i]->config_json) != 0) return 0;
+    return 1;
+}
+
+/* c with the transforms of props (validated in a scratch state) and everything else as it
+ * runs now: the connector script's last good version keeps running. */
+lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connector_t *c,
+                                           const lc_props_t *props, char *errs, size_t errsz)
+{
+    char label[1024];
+    size_t elen = 0;
+    errs[0] = 0;
+    snprintf(label, sizeof(label), "connector '%s'", c->name);
+    lc_connector_t *n = calloc(1, sizeof(*n));
+    n->env = lc_worker_task_env(w);
+    n->name = strdup(c->name);
+    n->script_path = strdup(c->script_path);
+    n->is_source = c->is_source;
+    n->props = lc_props_copy(props);
+    n->key_conv = c->key_conv;
+    n->value_conv = c->value_conv;
+    n->key_conv_class = c->key_conv_class;
+    n->value_conv_class = c->value_conv_class;
+    n->secrets = calloc((size_t)c->nsecrets + 1, sizeof(char *));
+    for (int i = 0; i < c->nsecrets; i++)
+        n->secrets[n->nsecrets++] = strdup(c->secrets[i]);
+    n->topics = calloc((size_t)c->ntopics + 1, sizeof(char *));
+    for (int i = 0; i < c->ntopics; i++)
+        n->topics[n->ntopics++] = strdup(c->topics[i]);
+    if (lc_errors_parse(&n->errors, props, label, errs, errsz, &elen) != 0 ||
+        lc_chain_parse(lc_worker_plugin_path(w), n->props, label, &n->chain, &n->chain_len, errs,
+                       errsz, &elen) != 0)
+        goto err;
+    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, errs, errsz);
+    if (!L) goto err;
+    lua_pushstring(L, label);
+    lc_chain_push(L, n->chain, n->chain_len);
+    int bad = lc_lua_call_sdk(L, "_chain", 2, 0, errs, errsz) != 0;
+    lc_lua_close(L);
+    if (bad) goto err;
+    n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
+    for (int i = 0; i < c->ntasks; i++)
+        n->tasks[n->ntasks++] = lc_task_new(n, i, strdup(c->tasks[i]->config_json));
+    /* Chain scripts get their new hashes; the others keep the ones that run. */
+    n->files = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(char *));
+    n->hashes = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(*n->hashes));
+    for (int i = 0; i < c->nfiles; i++) {
+        if (lc_connector_is_chain_file(c, c->files[i])) continue;
+        n->files[n->nfiles] = strdup(c->files[i]);
+        n->hashes[n->nfiles++] = c->hashes[i];
+    }
+    for (int i = 0; i < n->chain_len; i++) {
+        const char *paths[2] = {n->chain[i].path, n->chain[i].pred_path};
+        for (int k = 0; k < 2; k++)
+            if (paths[k] && lc_file_hash(paths[k], &n->hashes[n->nfiles]) == 0)
+                n->files[n->nfiles++] = strdup(paths[k]);
+    }
+    n->loaded_at_ms = lc_wall_ms();
+    return n;
+err:
+    lc_connector_free(n);
+    return NULL;
+}

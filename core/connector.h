@@ -1,0 +1,79 @@
+/* connector: the connector data model and its planning. Planning validates a connector's
+ * config exactly as a create does — the worker-level keys, converters, errors.*, the
+ * transform chain, and the script's own definitions and task_configs() in a scratch
+ * lua_State — and yields a connector whose tasks are laid out but not started.
+ * Depends on worker (defaults), task (task objects), chain, errors, plugins, bridge, codec. */
+#ifndef LC_CONNECTOR_H
+#define LC_CONNECTOR_H
+
+#include <stddef.h>
+
+#include "chain.h"
+#include "codec.h"
+#include "errors.h"
+#include "props.h"
+#include "task_env.h"
+
+struct lc_task;
+typedef struct lc_worker lc_worker_t;
+
+/** What the user asked a connector to be (Kafka Connect's TargetState). */
+typedef enum { LC_TARGET_STARTED = 0, LC_TARGET_PAUSED, LC_TARGET_STOPPED } lc_target_t;
+
+/** Kafka Connect's target state names, indexed by lc_target_t. */
+extern const char *const lc_target_names[];
+
+/** A connector: its config as planned, and its tasks (owned by a herder). */
+typedef struct lc_connector {
+    char *name;
+    char *script_path; /* NULL: the config did not plan (a FAILED placeholder) */
+    int is_source;
+    lc_props_t *props; /* the connector's config as given */
+    char **secrets;    /* keys whose definition is a password: masked on output */
+    int nsecrets;
+    lc_converter_t key_conv, value_conv;
+    const char *key_conv_class, *value_conv_class; /* full class names, for error reports */
+    lc_errors_t errors;                            /* errors.* */
+    lc_chain_spec_t *chain;
+    int chain_len;
+    char **topics; /* sink: topic names or a single "^regex" */
+    int ntopics;
+    struct lc_task **tasks;
+    int ntasks;
+    const lc_task_env_t *env; /* what its task threads get */
+    /* Owned by the herder, under its lock. */
+    int target;          /* lc_target_t: what the user asked for */
+    int state;           /* lc_task_state_t of the connector itself */
+    char *trace;         /* why the connector FAILED, or NULL */
+    int abandoned;       /* a task thread outlived its stop: never free */
+    int chain_unchecked; /* planning: the chain config had errors already */
+    /* Hot reload: the files the code came from, as validated. */
+    char **files;
+    unsigned long long *hashes; /* FNV-1a 64 of each file's content */
+    int nfiles;
+    long long loaded_at_ms; /* wall clock */
+    char *reload_error;     /* "reload failed: ..." until the next good reload */
+} lc_connector_t;
+
+/** Validates props exactly as a create would, without starting anything: returns the
+ * connector planned (free with lc_connector_free), or NULL with errs filled, one error per
+ * line, every error at once. */
+lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props, char *errs,
+                                  size_t errs_size);
+/** A connector whose config does not plan: kept with its config, no tasks (FAILED). */
+lc_connector_t *lc_connector_placeholder(const lc_worker_t *w, const char *name,
+                                         const lc_props_t *props, int target);
+/** c with the transform chain of props (validated in a scratch state) and everything else
+ * as c runs now; NULL with errs. Used by hot reload when only the transforms are good. */
+lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connector_t *c,
+                                           const lc_props_t *props, char *errs, size_t errs_size);
+/** 1 when path is one of c's transform or predicate scripts. */
+int lc_connector_is_chain_file(const lc_connector_t *c, const char *path);
+/** 1 when a and b have the same task layout and task configs. */
+int lc_connector_same_tasks(const lc_connector_t *a, const lc_connector_t *b);
+/** 1 when key's value must be masked: a password definition or a secret-looking name. */
+int lc_connector_is_secret(const lc_connector_t *c, const char *key);
+/** Frees a connector whose tasks are not running; NULL is a no-op. */
+void lc_connector_free(lc_connector_t *c);
+
+#endif

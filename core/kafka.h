@@ -1,0 +1,42 @@
+/* kafka: everything librdkafka the core configures in one place — the client config of
+ * every task (Kafka Connect's producer and consumer defaults, the worker's producer.* /
+ * consumer.* pass-through, the connector's *.override.*), the embedded in-process broker
+ * (librdkafka's mock cluster) and the shared admin client.
+ * Depends on props, log, librdkafka. */
+#ifndef LC_KAFKA_H
+#define LC_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "props.h"
+
+typedef struct lc_kafka lc_kafka_t;
+
+/** Reads bootstrap.servers and keeps a copy of the worker properties for the producer.*,
+ * consumer.* and admin.* pass-through; embedded starts an in-process broker whose address
+ * replaces bootstrap.servers. NULL with errstr on failure. */
+lc_kafka_t *lc_kafka_new(const lc_props_t *worker_props, int embedded, char *errstr,
+                         size_t errstr_size);
+/** bootstrap.servers in use (the embedded broker's when there is one). */
+const char *lc_kafka_bootstrap(const lc_kafka_t *k);
+/** Builds the librdkafka config of a task's client: bootstrap, client.id
+ * connector-producer-<connector>-<task> (or -consumer-), Kafka Connect's defaults, the
+ * worker's producer.* or consumer.* keys, then connector_props' producer.override.* or
+ * consumer.override.* keys; a consumer joins group connect-<connector>. NULL with errstr
+ * naming the key on a bad setting. Caller owns the result. */
+rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
+                                      const lc_props_t *connector_props, int producer, char *errstr,
+                                      size_t errstr_size);
+/** With the embedded broker, creates topic with one partition before its first use (as a
+ * fresh Kafka with num.partitions=1); a no-op on a real broker. */
+void lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic);
+/** The shared admin client (created on first call with the worker's admin.* keys), or NULL
+ * with errstr. */
+rd_kafka_t *lc_kafka_admin(lc_kafka_t *k, char *errstr, size_t errstr_size);
+/** The Kafka cluster id (asked once), or NULL when the broker cannot be reached. */
+const char *lc_kafka_cluster_id(lc_kafka_t *k);
+/** Stops the embedded broker and the admin client and frees k; NULL is a no-op. */
+void lc_kafka_destroy(lc_kafka_t *k);
+
+#endif

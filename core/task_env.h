@@ -1,0 +1,21 @@
+/* task_env: the fixed environment a task thread gets when it starts — everything it needs
+ * from the worker (stores, Kafka settings, directories, ids, timeouts), so that task
+ * threads never call back into a worker or a herder. Header only.
+ * Depends on store, kafka. */
+#ifndef LC_TASK_ENV_H
+#define LC_TASK_ENV_H
+
+#include "kafka.h"
+#include "store.h"
+
+typedef struct lc_task_env {
+    lc_store_t *store;       /* offsets and statuses */
+    lc_kafka_t *kafka;       /* client configs, embedded broker topics */
+    const char *sdk_dir;     /* where require "luaconnect" is found */
+    const char *plugin_path; /* where scripts and their modules are found */
+    const char *worker_id;   /* "host:port" of this worker, for statuses */
+    long flush_ms;           /* offset.flush.interval.ms */
+    long shutdown_ms;        /* task.shutdown.graceful.timeout.ms */
+} lc_task_env_t;
+
+#endif

@@ -1,0 +1,264 @@
+/* validate: see validate.h. */
+#include "validate.h"
+#include "bridge.h"
+#include "connector.h"
+#include "lc_build.h"
+#include "plugins.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *plugin_type(const char *kind)
+{
+    if (strcmp(kind, "transform") == 0) return "transformation";
+    return kind; /* source, sink, predicate */
+}
+
+/* The Kafka class name a plugin answers to (its first dotted alias), else its name. */
+static void plugin_class(const lc_plugin_info_t *p, char *out, size_t outsz)
+{
+    const char *a = p->aliases;
+    while (a && *a) {
+        const char *end = strchr(a, ',');
+        size_t l = end ? (size_t)(end - a) : strlen(a);
+        if (memchr(a, '.', l)) {
+            snprintf(out, outsz, "%.*s", (int)l, a);
+            return;
+        }
+        a = end ? end + 1 : NULL;
+    }
+    snprintf(out, outsz, "%s", p->name);
+}
+
+json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
+{
+    size_t n;
+    lc_plugin_info_t *list = lc_plugins_scan(lc_worker_plugin_path(w), &n);
+    json_t *out = json_array();
+    static const char *const kinds[] = {"source", "sink", "transform", "predicate"};
+    for (int k = 0; k < (connectors_only ? 2 : 4); k++)
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].kind, kinds[k]) != 0) continue;
+            char cls[512];
+            plugin_class(&list[i], cls, sizeof(cls));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:s,s:s}", "class", cls, "type",
+                                            plugin_type(list[i].kind), "version", list[i].version));
+        }
+    if (!connectors_only) {
+        static const char *const converters[] = {
+            "org.apache.kafka.connect.json.JsonConverter",
+            "org.apache.kafka.connect.storage.StringConverter",
+            "org.apache.kafka.connect.converters.ByteArrayConverter"};
+        for (size_t i = 0; i < 3; i++)
+            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", converters[i], "type",
+                                                 "converter", "version", LC_VERSION));
+    }
+    lc_plugins_free(list, n);
+    return out;
+}
+
+/* Loads the definitions of the script at path: *kind and a JSON list of ConfigKeyInfo. */
+static json_t *script_defs(const lc_worker_t *w, const char *path, char *kind, size_t kindsz,
+                           char *errstr, size_t errsz)
+{
+    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, errstr, errsz);
+    json_t *out = NULL;
+    if (!L) return NULL;
+    lua_pushstring(L, path);
+    if (lc_lua_call_sdk(L, "_plugin_config", 1, 2, errstr, errsz) == 0) {
+        lc_buf_t b = {0};
+        snprintf(kind, kindsz, "%s", lua_tostring(L, -2));
+        if (lc_json_encode_sorted(L, -1, &b, errstr, errsz) == 0) {
+            json_error_t je;
+            out = json_loadb(b.data, b.len, 0, &je);
+            if (!out) snprintf(errstr, errsz, "definitions: %s", je.text);
+        }
+        lc_buf_free(&b);
+    }
+    lc_lua_close(L);
+    return out;
+}
+
+int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t **out, char *errstr,
+                              size_t errsz)
+{
+    char path[4096], kind[32];
+    if (lc_plugins_resolve(lc_worker_plugin_path(w), plugin, "any", path, sizeof(path), errstr,
+                           errsz) != 0)
+        return 404;
+    *out = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
+    return *out ? 200 : 500;
+}
+
+/* The worker's own connector keys, as Kafka Connect's ConnectorConfig defines them. */
+static const struct common_def {
+    const char *name, *type, *group, *def, *doc;
+    int required, sink_only;
+} common_defs[] = {
+    {"name", "STRING", "Common", NULL, "Globally unique name to use for this connector.", 1, 0},
+    {"connector.class", "STRING", "Common", NULL,
+     "Name or alias of the connector script (a Kafka Connect class name works too).", 1, 0},
+    {"tasks.max", "INT", "Common", "1", "Maximum number of tasks to use for this connector.", 0, 0},
+    {"key.converter", "CLASS", "Common", NULL, "Converter for record keys.", 0, 0},
+    {"value.converter", "CLASS", "Common", NULL, "Converter for record values.", 0, 0},
+    {"topics", "LIST", "Common", "", "Sink: list of topics to consume.", 0, 1},
+    {"topics.regex", "STRING", "Common", "", "Sink: regular expression of topics to consume.", 0,
+     1},
+    {"transforms", "LIST", "Transforms", "", "Aliases for the transformations to apply.", 0, 0},
+    {"predicates", "LIST", "Predicates", "", "Aliases for the predicates used by transforms.", 0,
+     0},
+    {"errors.retry.timeout", "LONG", "Error Handling", "0",
+     "Maximum duration in ms a failed operation is retried.", 0, 0},
+    {"errors.retry.delay.max.ms", "LONG", "Error Handling", "60000",
+     "Maximum delay in ms between retries.", 0, 0},
+    {"errors.tolerance", "STRING", "Error Handling", "none",
+     "none: an error fails the task; all: bad records are skipped.", 0, 0},
+    {"errors.log.enable", "BOOLEAN", "Error Handling", "false", "Log each error.", 0, 0},
+    {"errors.log.include.messages", "BOOLEAN", "Error Handling", "false",
+     "Include the record in error logs.", 0, 0},
+    {"errors.deadletterqueue.topic.name", "STRING", "Error Handling", "",
+     "Topic that receives records that failed.", 0, 0},
+    {"errors.deadletterqueue.topic.replication.factor", "SHORT", "Error Handling", "3",
+     "Replication factor of the dead letter queue topic when it is created.", 0, 0},
+    {"errors.deadletterqueue.context.headers.enable", "BOOLEAN", "Error Handling", "false",
+     "Add __connect.errors.* headers to dead letter queue records.", 0, 0},
+};
+
+/* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'". */
+static void error_key(const char *line, char *out, size_t outsz)
+{
+    const char *p = strstr(line, "key '");
+    if (!p) {
+        snprintf(out, outsz, "connector.class");
+        return;
+    }
+    p += 5;
+    const char *q = strchr(p, '\'');
+    snprintf(out, outsz, "%.*s", q ? (int)(q - p) : (int)strlen(p), p);
+}
+
+static json_t *config_value(const char *name, json_t *config, int secret)
+{
+    json_t *v = json_object_get(config, name);
+    json_t *value = !json_is_string(v) ? json_null()
+                    : secret           ? json_string("[hidden]")
+                                       : json_string(json_string_value(v));
+    return json_pack("{s:s,s:o,s:[],s:[],s:b}", "name", name, "value", value, "recommended_values",
+                     "errors", "visible", 1);
+}
+
+int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t **out,
+                char *errstr, size_t errsz)
+{
+    char path[4096], other[4096], kind[32];
+    if (lc_plugins_resolve(lc_worker_plugin_path(w), plugin, "connector", path, sizeof(path),
+                           errstr, errsz) != 0)
+        return 404;
+    const char *cls = json_string_value(json_object_get(config, "connector.class"));
+    if (cls && (lc_plugins_resolve(lc_worker_plugin_path(w), cls, "connector", other, sizeof(other),
+                                   errstr, errsz) != 0 ||
+                strcmp(other, path) != 0)) {
+        snprintf(errstr, errsz, "Included connector type %s does not match request type %s", cls,
+                 plugin);
+        return 400;
+    }
+    json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
+    if (!defs) return 500;
+    int is_sink = strcmp(kind, "sink") == 0;
+
+    lc_props_t *props = lc_props_new();
+    const char *k;
+    json_t *v;
+    json_object_foreach(config, k, v) if (json_is_string(v))
+        lc_props_set(props, k, json_string_value(v));
+    lc_props_set(props, "connector.class", cls ? cls : plugin);
+    int named = lc_props_get(props, "name") && *lc_props_get(props, "name");
+    if (!named) lc_props_set(props, "name", "(unnamed)");
+    /* Planning runs in its own scratch lua_State: validations never wait for each other or
+     * for connector changes. */
+    size_t errs_size = 65536;
+    char *errs = malloc(errs_size);
+    lc_connector_t *c = lc_connector_plan(w, props, errs, errs_size);
+    lc_connector_free(c);
+
+    json_t *configs = json_array(), *byname = json_object();
+    for (size_t i = 0; i < sizeof(common_defs) / sizeof(*common_defs); i++) {
+        const struct common_def *d = &common_defs[i];
+        if (d->sink_only && !is_sink) continue;
+        json_t *def = json_pack("{s:s,s:s,s:b,s:s?,s:s,s:s,s:s,s:s,s:s,s:[],s:i}", "name", d->name,
+                                "type", d->type, "required", d->required, "default_value", d->def,
+                                "importance", d->required ? "HIGH" : "MEDIUM", "documentation",
+                                d->doc, "group", d->group, "width", "MEDIUM", "display_name",
+                                d->name, "dependents", "order", (int)i + 1);
+        json_t *entry =
+            json_pack("{s:o,s:o}", "definition", def, "value", config_value(d->name, config, 0));
+        json_array_append(configs, entry);
+        json_object_set_new(byname, d->name, entry);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d)
+    {
+        const char *name = json_string_value(json_object_get(d, "name"));
+        if (!name || json_object_get(byname, name)) continue;
+        if (json_is_null(json_object_get(d, "group")))
+            json_object_set_new(d, "group", json_string("Connector"));
+        const char *type = json_string_value(json_object_get(d, "type"));
+        int secret = type && strcmp(type, "PASSWORD") == 0;
+        json_t *entry =
+            json_pack("{s:O,s:o}", "definition", d, "value", config_value(name, config, secret));
+        json_array_append(configs, entry);
+        json_object_set_new(byname, name, entry);
+    }
+    int nerr = 0;
+    if (!named) {
+        json_array_append_new(
+            json_object_get(json_object_get(json_object_get(byname, "name"), "value"), "errors"),
+            json_string("Missing required configuration \"name\" which has no "
+                        "default value."));
+        nerr++;
+    }
+    for (char *line = c ? NULL : errs; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        char key[512];
+        error_key(line, key, sizeof(key));
+        json_t *entry = json_object_get(byname, key);
+        if (!entry) { /* an unknown key: listed so its error has a home */
+            entry =
+                json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:s,s:s,s:s,s:[],s:i},s:o}", "definition",
+                          "name", key, "type", "STRING", "required", 0, "default_value",
+                          "importance", "LOW", "documentation", "not a key of this connector",
+                          "group", "Connector", "width", "NONE", "display_name", key, "dependents",
+                          "order", -1, "value", config_value(key, config, 0));
+            json_array_append(configs, entry);
+            json_object_set_new(byname, key, entry);
+        }
+        json_array_append_new(json_object_get(json_object_get(entry, "value"), "errors"),
+                              json_string(line));
+        nerr++;
+        line = nl ? nl + 1 : NULL;
+    }
+    free(errs);
+    json_t *groups = json_array();
+    json_array_foreach(configs, i, d)
+    {
+        json_t *g = json_object_get(json_object_get(d, "definition"), "group");
+        size_t j;
+        json_t *have;
+        int seen = 0;
+        json_array_foreach(groups, j, have) seen |= json_equal(have, g);
+        if (!seen) json_array_append(groups, g);
+    }
+    char name_buf[512];
+    snprintf(name_buf, sizeof(name_buf), "%s", cls ? cls : plugin);
+    *out = json_pack("{s:s,s:i,s:o,s:o}", "name", name_buf, "error_count", nerr, "groups", groups,
+                     "configs", configs);
+    json_decref(byname);
+    json_decref(defs);
+    lc_props_destroy(props);
+    return 200;
+}
