@@ -2,12 +2,11 @@
  * script's own config definitions) before any task thread starts. */
 #include "connector.h"
 #include "bridge.h"
+#include "config.h"
 #include "plugins.h"
-#include "task.h"
 #include "util.h"
 #include "worker.h"
 
-#include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,22 +14,30 @@
 #include <strings.h>
 
 const char *const lc_target_names[] = {"STARTED", "PAUSED", "STOPPED"};
+const char *const lc_task_state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED",
+                                           "FAILED",     "STOPPED", "RESTARTING"};
 
-static int parse_long(const char *label, const char *key, const char *s, long min, long *out,
-                      char *errstr, size_t errsz)
+lc_task_t *lc_connector_task_new(lc_connector_t *c, int id, char *config_json)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    while (*end == ' ')
-        end++;
-    if (errno || end == s || *end || v < min) {
-        snprintf(errstr, errsz, "%s: key '%s': expected an integer >= %ld, got '%s'", label, key,
-                 min, s);
-        return -1;
+    lc_task_t *t = calloc(1, sizeof(*t));
+    pthread_mutex_init(&t->trace_lock, NULL);
+    t->config_json = config_json;
+    t->conn = c;
+    t->id = id;
+    snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, id);
+    return t;
+}
+
+void lc_connector_tasks_free(lc_task_t **tasks, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(tasks[i]->config_json);
+        free(tasks[i]->swap_config);
+        free(tasks[i]->trace);
+        pthread_mutex_destroy(&tasks[i]->trace_lock);
+        free(tasks[i]);
     }
-    *out = v;
-    return 0;
+    free(tasks);
 }
 
 static const char *converter_class(const lc_converter_t *c)
@@ -121,7 +128,7 @@ static int plan_tasks(const lc_worker_t *w, lc_connector_t *c, const char *label
             goto out;
         }
         lua_pop(L, 1);
-        c->tasks[c->ntasks++] = lc_task_new(c, i, b.data);
+        c->tasks[c->ntasks++] = lc_connector_task_new(c, i, b.data);
     }
     /* Transforms are validated here too, so a bad one is an error before anything runs. */
     if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
@@ -152,7 +159,7 @@ out:
 void lc_connector_free(lc_connector_t *c)
 {
     if (!c) return;
-    lc_tasks_free(c->tasks, c->ntasks);
+    lc_connector_tasks_free(c->tasks, c->ntasks);
     for (int i = 0; i < c->ntopics; i++)
         free(c->topics[i]);
     free(c->topics);
@@ -240,11 +247,7 @@ lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props,
     }
     c->script_path = strdup(path);
     long max_tasks = 1;
-    if (parse_long(label, "tasks.max", lc_props_get_or(props, "tasks.max", "1"), 1, &max_tasks, err,
-                   sizeof(err)) != 0) {
-        lc_appendf(errs, errsz, &elen, "%s\n", err);
-        bad = 1;
-    }
+    bad |= lc_config_long(props, "tasks.max", label, &max_tasks, errs, errsz, &elen) != 0;
     bad |= init_converter(&c->key_conv, lc_worker_converter(w, 1), props, "key", label, errs, errsz,
                           &elen);
     bad |= init_converter(&c->value_conv, lc_worker_converter(w, 0), props, "value", label, errs,
@@ -334,7 +337,7 @@ lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connec
     if (bad) goto err;
     n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
     for (int i = 0; i < c->ntasks; i++)
-        n->tasks[n->ntasks++] = lc_task_new(n, i, strdup(c->tasks[i]->config_json));
+        n->tasks[n->ntasks++] = lc_connector_task_new(n, i, strdup(c->tasks[i]->config_json));
     /* Chain scripts get their new hashes; the others keep the ones that run. */
     n->files = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(char *));
     n->hashes = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(*n->hashes));

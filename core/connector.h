@@ -1,11 +1,13 @@
-/* connector: the connector data model and its planning. Planning validates a connector's
- * config exactly as a create does — the worker-level keys, converters, errors.*, the
- * transform chain, and the script's own definitions and task_configs() in a scratch
+/* connector: the connector data model (a connector and its tasks) and its planning. Planning
+ * validates a connector's config exactly as a create does — the worker-level keys, converters,
+ * errors.*, the transform chain, and the script's own definitions and task_configs() in a scratch
  * lua_State — and yields a connector whose tasks are laid out but not started.
- * Depends on worker (defaults), task (task objects), chain, errors, plugins, bridge, codec. */
+ * Depends on worker (defaults), config, chain, errors, plugins, bridge, codec. */
 #ifndef LC_CONNECTOR_H
 #define LC_CONNECTOR_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "chain.h"
@@ -14,8 +16,44 @@
 #include "props.h"
 #include "task_env.h"
 
-struct lc_task;
 typedef struct lc_worker lc_worker_t;
+
+typedef enum {
+    LC_TASK_UNASSIGNED = 0,
+    LC_TASK_RUNNING,
+    LC_TASK_PAUSED,
+    LC_TASK_FAILED,
+    LC_TASK_STOPPED,
+    LC_TASK_RESTARTING
+} lc_task_state_t;
+
+/** Kafka Connect's state names, indexed by lc_task_state_t. */
+extern const char *const lc_task_state_names[];
+
+/** How a task takes a reload at its next batch boundary. */
+enum { LC_SWAP_NONE = 0, LC_SWAP_CHAIN, LC_SWAP_FULL };
+
+/** One task of a connector: its config, its thread and its state. */
+typedef struct lc_task {
+    struct lc_connector *conn;
+    int id;
+    char ctx[256];     /* "name|task-0" for logs */
+    char *config_json; /* this task's config from task_configs() */
+    pthread_t thread;
+    int started;
+    /* Flags shared between the herder's threads and the task thread: C11 atomics. */
+    atomic_int stop;            /* finish the current batch, then stop */
+    atomic_int abort;           /* interrupt a script that overran the shutdown timeout */
+    atomic_int pause;           /* stop handing records to the script until cleared */
+    atomic_int state;           /* lc_task_state_t */
+    pthread_mutex_t trace_lock; /* guards trace */
+    char *trace;                /* the FAILED trace, or NULL */
+    /* Hot reload hand-over: reload.c fills swap_config/swap_mode, then publishes swap_conn
+     * (release); the task thread reads it (acquire), takes it and clears it (release). */
+    _Atomic(struct lc_connector *) swap_conn;
+    char *swap_config;
+    int swap_mode;
+} lc_task_t;
 
 /** What the user asked a connector to be (Kafka Connect's TargetState). */
 typedef enum { LC_TARGET_STARTED = 0, LC_TARGET_PAUSED, LC_TARGET_STOPPED } lc_target_t;
@@ -38,7 +76,7 @@ typedef struct lc_connector {
     int chain_len;
     char **topics; /* sink: topic names or a single "^regex" */
     int ntopics;
-    struct lc_task **tasks;
+    lc_task_t **tasks;
     int ntasks;
     const lc_task_env_t *env; /* what its task threads get */
     /* Owned by the herder, under its lock. */
@@ -73,6 +111,10 @@ int lc_connector_is_chain_file(const lc_connector_t *c, const char *path);
 int lc_connector_same_tasks(const lc_connector_t *a, const lc_connector_t *b);
 /** 1 when key's value must be masked: a password definition or a secret-looking name. */
 int lc_connector_is_secret(const lc_connector_t *c, const char *key);
+/** A task of c, not started, with config_json (takes ownership). */
+lc_task_t *lc_connector_task_new(lc_connector_t *c, int id, char *config_json);
+/** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
+void lc_connector_tasks_free(lc_task_t **tasks, int n);
 /** Frees a connector whose tasks are not running; NULL is a no-op. */
 void lc_connector_free(lc_connector_t *c);
 

@@ -1,5 +1,6 @@
 /* errors: see errors.h. */
 #include "errors.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 
@@ -10,64 +11,25 @@
 #include <string.h>
 #include <strings.h>
 
-static int parse_bool(const lc_props_t *p, const char *key, int def, int *out, const char *label,
-                      char *errs, size_t errsz, size_t *elen)
-{
-    const char *v = lc_props_get(p, key);
-    *out = def;
-    if (!v) return 0;
-    if (strcasecmp(v, "true") == 0) *out = 1;
-    else if (strcasecmp(v, "false") == 0) *out = 0;
-    else {
-        lc_appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
-                label, key, v);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_num(const lc_props_t *p, const char *key, long def, long min, long *out,
-                     const char *label, char *errs, size_t errsz, size_t *elen)
-{
-    const char *v = lc_props_get(p, key);
-    char *end;
-    *out = def;
-    if (!v) return 0;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min) {
-        lc_appendf(errs, errsz, elen, "%s: key '%s': expected an integer >= %ld, got '%s'\n", label,
-                key, min, v);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
 int lc_errors_parse(lc_errors_t *e, const lc_props_t *p, const char *label, char *errs,
                     size_t errsz, size_t *elen)
 {
     int bad = 0;
-    long rf;
+    long rf = 3;
     memset(e, 0, sizeof(*e));
-    const char *tol = lc_props_get_or(p, "errors.tolerance", "none");
-    if (strcmp(tol, "all") == 0) e->tolerant = 1;
-    else if (strcmp(tol, "none") != 0) {
-        lc_appendf(errs, errsz, elen, "%s: key 'errors.tolerance': must be one of none, all, got '%s'\n",
-                label, tol);
-        bad = 1;
-    }
-    bad |= parse_num(p, "errors.retry.timeout", 0, -1, &e->retry_timeout_ms, label, errs, errsz,
-                     elen);
-    bad |= parse_num(p, "errors.retry.delay.max.ms", 60000, 1, &e->retry_delay_max_ms, label, errs,
-                     errsz, elen);
-    bad |= parse_bool(p, "errors.log.enable", 0, &e->log_enable, label, errs, errsz, elen);
-    bad |= parse_bool(p, "errors.log.include.messages", 0, &e->log_include_messages, label, errs,
-                      errsz, elen);
-    bad |= parse_bool(p, "errors.deadletterqueue.context.headers.enable", 0, &e->dlq_headers,
-                      label, errs, errsz, elen);
-    bad |= parse_num(p, "errors.deadletterqueue.topic.replication.factor", 3, -1, &rf, label, errs,
-                     errsz, elen);
+    bad |= lc_config_choice(p, "errors.tolerance", label, &e->tolerant, errs, errsz, elen);
+    e->tolerant = e->tolerant == 1; /* choices: none, all */
+    bad |= lc_config_long(p, "errors.retry.timeout", label, &e->retry_timeout_ms, errs, errsz,
+                          elen);
+    bad |= lc_config_long(p, "errors.retry.delay.max.ms", label, &e->retry_delay_max_ms, errs,
+                          errsz, elen);
+    bad |= lc_config_bool(p, "errors.log.enable", label, &e->log_enable, errs, errsz, elen);
+    bad |= lc_config_bool(p, "errors.log.include.messages", label, &e->log_include_messages, errs,
+                          errsz, elen);
+    bad |= lc_config_bool(p, "errors.deadletterqueue.context.headers.enable", label,
+                          &e->dlq_headers, errs, errsz, elen);
+    bad |= lc_config_long(p, "errors.deadletterqueue.topic.replication.factor", label, &rf, errs,
+                          errsz, elen);
     e->dlq_replication = (int)rf;
     const char *dlq = lc_props_get(p, "errors.deadletterqueue.topic.name");
     if (dlq && *dlq) e->dlq_topic = strdup(dlq);

@@ -1,5 +1,6 @@
 /* kafka: see kafka.h. */
 #include "kafka.h"
+#include "config.h"
 #include "log.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -54,7 +55,7 @@ lc_kafka_t *lc_kafka_new(const lc_props_t *worker_props, int embedded, char *err
     pthread_mutex_init(&k->topics_lock, NULL);
     pthread_mutex_init(&k->admin_lock, NULL);
     k->props = lc_props_copy(worker_props);
-    k->bootstrap = strdup(lc_props_get_or(worker_props, "bootstrap.servers", "localhost:9092"));
+    k->bootstrap = strdup(lc_config_string(worker_props, "bootstrap.servers"));
     if (embedded && start_embedded(k, errstr, errsz) != 0) {
         lc_kafka_destroy(k);
         return NULL;

@@ -3,10 +3,12 @@
  *   luaconnect standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...
  *   luaconnect plugins [WORKER.properties]
  *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
+ *   luaconnect config-docs             the core's config keys as Markdown
  *   luaconnect --help | --version */
 #include "bridge.h"
 #include "chain.h"
 #include "codec.h"
+#include "config.h"
 #include "lc_build.h"
 #include "log.h"
 #include "plugins.h"
@@ -45,6 +47,9 @@ static void usage(FILE *out)
             "        as 'error: record N: STAGE: message'; exit status 1 if any record failed.\n"
             "  lua FILE [ARGS...]\n"
             "        Run a Lua file with the luaconnect SDK available (used by the specs).\n"
+            "  config-docs\n"
+            "        Print the worker and connector keys the core reads, as Markdown\n"
+            "        (docs/configuration.md).\n"
             "\n"
             "Options:\n"
             "  --help       show this help\n"
@@ -275,7 +280,7 @@ static int cmd_standalone(int argc, char **argv)
     }
     lc_standalone_set_ready(sh);
     /* Hot reload: saving a script or a connector file reloads what uses it. */
-    if (strcmp(lc_props_get_or(wp, "hot.reload", "true"), "false") != 0 &&
+    if (strcmp(lc_config_string(wp, "hot.reload"), "false") != 0 &&
         !(watch = lc_watch_start(sh, err, sizeof(err))))
         lc_warn(NULL, "%s; reload with SIGHUP or POST /connectors/NAME/reload instead", err);
     for (;;) {
@@ -322,6 +327,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
     if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
+    if (strcmp(argv[1], "config-docs") == 0) {
+        lc_config_write_docs(stdout);
+        return 0;
+    }
     fprintf(stderr, "luaconnect: unknown command '%s' (try luaconnect --help)\n", argv[1]);
     return 2;
 }

@@ -119,14 +119,14 @@ int lc_reload_hand_over(lc_connector_t *c, lc_connector_t *n, int mode)
         lc_task_t *t = c->tasks[i];
         t->swap_config = strdup(n->tasks[i]->config_json);
         t->swap_mode = mode;
-        __atomic_store_n(&t->swap_conn, n, __ATOMIC_RELEASE);
+        atomic_store_explicit(&t->swap_conn, n, memory_order_release);
     }
     long long deadline = lc_now_ms() + 4 * c->env->shutdown_ms + 10000;
     for (;;) {
         int pending = 0, dead = 0;
         for (int i = 0; i < c->ntasks; i++) {
             lc_task_t *t = c->tasks[i];
-            if (!__atomic_load_n(&t->swap_conn, __ATOMIC_ACQUIRE)) continue;
+            if (!atomic_load_explicit(&t->swap_conn, memory_order_acquire)) continue;
             pending++;
             dead |= t->started != 1 || t->state == LC_TASK_FAILED || t->state == LC_TASK_STOPPED;
         }
@@ -151,7 +151,7 @@ int lc_reload_tasks_running(const lc_connector_t *c)
 /* See reload.h. */
 void lc_reload_move_tasks(lc_connector_t *c, lc_connector_t *n)
 {
-    lc_tasks_free(n->tasks, n->ntasks);
+    lc_connector_tasks_free(n->tasks, n->ntasks);
     n->tasks = c->tasks;
     n->ntasks = c->ntasks;
     n->state = c->state;

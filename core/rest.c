@@ -1,6 +1,7 @@
 /* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
  * {"error_code": N, "message": "..."} as in Kafka Connect. */
 #include "rest.h"
+#include "config.h"
 #include "lc_build.h"
 #include "log.h"
 #include "util.h"
@@ -863,7 +864,7 @@ lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size
         }
     }
     int n;
-    char **list = lc_split_list(lc_props_get_or(p, "listeners", "http://127.0.0.1:8083"), &n);
+    char **list = lc_split_list(lc_config_string(p, "listeners"), &n);
     int bad = n == 0 || n > MAX_LISTENERS;
     if (bad)
         snprintf(errstr, errsz, "worker config key 'listeners': give 1 to %d listeners",

@@ -463,7 +463,7 @@ void *lc_sink_task_main(void *arg)
     while (!t->stop) {
         int n = 0;
         if (t->pause != s.paused && set_paused(&s, t->pause) != 0) goto fail_s;
-        if (t->swap_conn && !t->stop) {
+        if (atomic_load_explicit(&t->swap_conn, memory_order_acquire) && !t->stop) {
             int full = t->swap_mode == LC_SWAP_FULL;
             /* Everything put so far is flushed and committed before the old script closes. */
             if (full && flush_commit(&s) != 0) goto fail_s;

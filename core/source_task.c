@@ -461,7 +461,7 @@ void *lc_source_task_main(void *arg)
             goto fail;
         }
         if (lc_now_ms() - s.last_commit >= flush_ms) commit_offsets(&s);
-        if (t->swap_conn && !t->stop) {
+        if (atomic_load_explicit(&t->swap_conn, memory_order_acquire) && !t->stop) {
             if (t->swap_mode == LC_SWAP_FULL) {
                 /* Every record handed to the producer is acknowledged and its offset
                  * committed before the old script closes: the new one resumes there. */

@@ -95,7 +95,7 @@ static void drop_tasks(lc_standalone_t *s, lc_connector_t *c)
     c->tasks = NULL;
     c->ntasks = 0;
     pthread_mutex_unlock(&s->mu);
-    lc_tasks_free(tasks, n);
+    lc_connector_tasks_free(tasks, n);
 }
 
 /* Brings a planned connector to its target: tasks running, running paused, or none. */

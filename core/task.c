@@ -13,8 +13,6 @@
 
 #define TASK_KEY "luaconnect.task"
 
-const char *const lc_task_state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED",
-                                           "FAILED",     "STOPPED", "RESTARTING"};
 #define state_names lc_task_state_names
 
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
@@ -127,7 +125,7 @@ err:
 
 int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
 {
-    lc_connector_t *n = t->swap_conn;
+    lc_connector_t *n = atomic_load_explicit(&t->swap_conn, memory_order_acquire);
     int rc = 0;
     long long t0 = lc_now_ms();
     if (t->swap_mode == LC_SWAP_CHAIN) {
@@ -147,7 +145,7 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
     t->swap_config = NULL;
     lc_info(t->ctx, "reloaded (%s) in %lld ms",
             t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script", lc_now_ms() - t0);
-    __atomic_store_n(&t->swap_conn, NULL, __ATOMIC_RELEASE);
+    atomic_store_explicit(&t->swap_conn, NULL, memory_order_release);
     return rc;
 }
 
@@ -169,29 +167,6 @@ void lc_task_close_lua(lc_task_t *t, lua_State *L)
 }
 
 /* Lifecycle ------------------------------------------------------------------------- */
-
-lc_task_t *lc_task_new(lc_connector_t *c, int id, char *config_json)
-{
-    lc_task_t *t = calloc(1, sizeof(*t));
-    pthread_mutex_init(&t->trace_lock, NULL);
-    t->config_json = config_json;
-    t->conn = c;
-    t->id = id;
-    snprintf(t->ctx, sizeof(t->ctx), "%s|task-%d", c->name, id);
-    return t;
-}
-
-void lc_tasks_free(lc_task_t **tasks, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(tasks[i]->config_json);
-        free(tasks[i]->swap_config);
-        free(tasks[i]->trace);
-        pthread_mutex_destroy(&tasks[i]->trace_lock);
-        free(tasks[i]);
-    }
-    free(tasks);
-}
 
 void lc_task_start(lc_task_t *t)
 {

@@ -1,9 +1,9 @@
 /* task: one task thread with its own lua_State and Kafka client. The source and sink loops
  * live in source_task.c and sink_task.c; this module holds what they share (the task's Lua
  * side, status reporting, reload hand-over) and the thread lifecycle a herder drives
- * (create, start, stop and join, free). A task reads its connector (connector.h) and its
+ * (start, stop and join). A task reads its connector (connector.h) and its
  * environment (task_env.h) and never calls back into a herder.
- * Depends on connector (the struct), bridge, codec, store, log. */
+ * Depends on connector (the data model), bridge, codec, store, kafka, log. */
 #ifndef LC_TASK_H
 #define LC_TASK_H
 
@@ -13,45 +13,7 @@
 
 #include "connector.h"
 
-typedef enum {
-    LC_TASK_UNASSIGNED = 0,
-    LC_TASK_RUNNING,
-    LC_TASK_PAUSED,
-    LC_TASK_FAILED,
-    LC_TASK_STOPPED,
-    LC_TASK_RESTARTING
-} lc_task_state_t;
-
-/** Kafka Connect's state names, indexed by lc_task_state_t. */
-extern const char *const lc_task_state_names[];
-
-/** How a task takes a reload at its next batch boundary. */
-enum { LC_SWAP_NONE = 0, LC_SWAP_CHAIN, LC_SWAP_FULL };
-
-typedef struct lc_task {
-    lc_connector_t *conn;
-    int id;
-    char ctx[256];     /* "name|task-0" for logs */
-    char *config_json; /* this task's config from task_configs() */
-    pthread_t thread;
-    int started;
-    volatile int stop;          /* finish the current batch, then stop */
-    volatile int abort;         /* interrupt a script that overran the shutdown timeout */
-    volatile int pause;         /* stop handing records to the script until cleared */
-    volatile int state;         /* lc_task_state_t */
-    pthread_mutex_t trace_lock; /* guards trace */
-    char *trace;                /* the FAILED trace, or NULL */
-    /* Hot reload hand-over (reload.c sets, the task thread takes and clears swap_conn). */
-    lc_connector_t *volatile swap_conn;
-    char *swap_config;
-    int swap_mode;
-} lc_task_t;
-
 /* Lifecycle (the herder's side). */
-/** A task of c, not started, with config_json (takes ownership). */
-lc_task_t *lc_task_new(lc_connector_t *c, int id, char *config_json);
-/** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
-void lc_tasks_free(lc_task_t **tasks, int n);
 /** Starts t's thread (paused when its connector's target is PAUSED); a thread that cannot
  * be created leaves the task FAILED. */
 void lc_task_start(lc_task_t *t);

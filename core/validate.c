@@ -1,6 +1,7 @@
 /* validate: see validate.h. */
 #include "validate.h"
 #include "bridge.h"
+#include "config.h"
 #include "connector.h"
 #include "lc_build.h"
 #include "plugins.h"
@@ -93,40 +94,6 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
     return *out ? 200 : 500;
 }
 
-/* The worker's own connector keys, as Kafka Connect's ConnectorConfig defines them. */
-static const struct common_def {
-    const char *name, *type, *group, *def, *doc;
-    int required, sink_only;
-} common_defs[] = {
-    {"name", "STRING", "Common", NULL, "Globally unique name to use for this connector.", 1, 0},
-    {"connector.class", "STRING", "Common", NULL,
-     "Name or alias of the connector script (a Kafka Connect class name works too).", 1, 0},
-    {"tasks.max", "INT", "Common", "1", "Maximum number of tasks to use for this connector.", 0, 0},
-    {"key.converter", "CLASS", "Common", NULL, "Converter for record keys.", 0, 0},
-    {"value.converter", "CLASS", "Common", NULL, "Converter for record values.", 0, 0},
-    {"topics", "LIST", "Common", "", "Sink: list of topics to consume.", 0, 1},
-    {"topics.regex", "STRING", "Common", "", "Sink: regular expression of topics to consume.", 0,
-     1},
-    {"transforms", "LIST", "Transforms", "", "Aliases for the transformations to apply.", 0, 0},
-    {"predicates", "LIST", "Predicates", "", "Aliases for the predicates used by transforms.", 0,
-     0},
-    {"errors.retry.timeout", "LONG", "Error Handling", "0",
-     "Maximum duration in ms a failed operation is retried.", 0, 0},
-    {"errors.retry.delay.max.ms", "LONG", "Error Handling", "60000",
-     "Maximum delay in ms between retries.", 0, 0},
-    {"errors.tolerance", "STRING", "Error Handling", "none",
-     "none: an error fails the task; all: bad records are skipped.", 0, 0},
-    {"errors.log.enable", "BOOLEAN", "Error Handling", "false", "Log each error.", 0, 0},
-    {"errors.log.include.messages", "BOOLEAN", "Error Handling", "false",
-     "Include the record in error logs.", 0, 0},
-    {"errors.deadletterqueue.topic.name", "STRING", "Error Handling", "",
-     "Topic that receives records that failed.", 0, 0},
-    {"errors.deadletterqueue.topic.replication.factor", "SHORT", "Error Handling", "3",
-     "Replication factor of the dead letter queue topic when it is created.", 0, 0},
-    {"errors.deadletterqueue.context.headers.enable", "BOOLEAN", "Error Handling", "false",
-     "Add __connect.errors.* headers to dead letter queue records.", 0, 0},
-};
-
 /* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'". */
 static void error_key(const char *line, char *out, size_t outsz)
 {
@@ -185,18 +152,17 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     lc_connector_free(c);
 
     json_t *configs = json_array(), *byname = json_object();
-    for (size_t i = 0; i < sizeof(common_defs) / sizeof(*common_defs); i++) {
-        const struct common_def *d = &common_defs[i];
-        if (d->sink_only && !is_sink) continue;
-        json_t *def = json_pack("{s:s,s:s,s:b,s:s?,s:s,s:s,s:s,s:s,s:s,s:[],s:i}", "name", d->name,
-                                "type", d->type, "required", d->required, "default_value", d->def,
-                                "importance", d->required ? "HIGH" : "MEDIUM", "documentation",
-                                d->doc, "group", d->group, "width", "MEDIUM", "display_name",
-                                d->name, "dependents", "order", (int)i + 1);
-        json_t *entry =
-            json_pack("{s:o,s:o}", "definition", def, "value", config_value(d->name, config, 0));
+    /* The keys the worker reads itself (core/config.c), then the script's own. */
+    size_t ndefs;
+    const lc_config_def_t *table = lc_config_defs(&ndefs);
+    int order = 0;
+    for (size_t i = 0; i < ndefs; i++) {
+        const lc_config_def_t *cd = &table[i];
+        if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink)) continue;
+        json_t *entry = json_pack("{s:o,s:o}", "definition", lc_config_def_json(cd, ++order),
+                                  "value", config_value(cd->name, config, 0));
         json_array_append(configs, entry);
-        json_object_set_new(byname, d->name, entry);
+        json_object_set_new(byname, cd->name, entry);
     }
     size_t i;
     json_t *d;

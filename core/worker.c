@@ -1,9 +1,9 @@
 /* worker: see worker.h. */
 #include "worker.h"
 #include "bridge.h"
+#include "config.h"
 #include "plugins.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +51,6 @@ void lc_worker_set_id(lc_worker_t *w, const char *id)
     snprintf(w->worker_id, sizeof(w->worker_id), "%s", id);
 }
 
-static int parse_long(const char *label, const char *key, const char *s, long min, long *out,
-                      char *errstr, size_t errsz)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    while (*end == ' ')
-        end++;
-    if (errno || end == s || *end || v < min) {
-        snprintf(errstr, errsz, "%s: key '%s': expected an integer >= %ld, got '%s'", label, key,
-                 min, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *errstr, size_t errsz)
 {
     lc_worker_t *w = calloc(1, sizeof(*w));
@@ -90,13 +73,15 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
                  label);
         goto err;
     }
-    if (parse_long(label, "offset.flush.interval.ms",
-                   lc_props_get_or(props, "offset.flush.interval.ms", "60000"), 1, &w->env.flush_ms,
-                   errstr, errsz) ||
-        parse_long(label, "task.shutdown.graceful.timeout.ms",
-                   lc_props_get_or(props, "task.shutdown.graceful.timeout.ms", "5000"), 0,
-                   &w->env.shutdown_ms, errstr, errsz))
+    size_t elen = 0;
+    errstr[0] = 0;
+    if (lc_config_long(props, "offset.flush.interval.ms", label, &w->env.flush_ms, errstr, errsz,
+                       &elen) ||
+        lc_config_long(props, "task.shutdown.graceful.timeout.ms", label, &w->env.shutdown_ms,
+                       errstr, errsz, &elen)) {
+        if (elen && errstr[elen - 1] == '\n') errstr[elen - 1] = 0;
         goto err;
+    }
     char cerr[1024];
     if (lc_converter_init(
             &w->key_conv,
@@ -106,15 +91,14 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
         goto err;
     }
     if (lc_converter_init(&w->value_conv,
-                          lc_props_get_or(props, "value.converter",
-                                          "org.apache.kafka.connect.json.JsonConverter"),
+                          lc_config_string(props, "value.converter"),
                           lc_props_get(props, "value.converter.schemas.enable"), cerr,
                           sizeof(cerr)) != 0) {
         snprintf(errstr, errsz, "%s: key 'value.converter': %s", label, cerr);
         goto err;
     }
     w->plugin_path = lc_plugin_path(lc_props_get(props, "plugin.path"));
-    const char *listeners = lc_props_get_or(props, "listeners", "http://127.0.0.1:8083");
+    const char *listeners = lc_config_string(props, "listeners");
     const char *hp = strstr(listeners, "://");
     snprintf(w->worker_id, sizeof(w->worker_id), "%s", hp ? hp + 3 : listeners);
     w->store = lc_store_open(off_file, errstr, errsz);

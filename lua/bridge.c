@@ -213,7 +213,7 @@ static int core_converter(lua_State *L)
 static int core_stopping(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
-    volatile int *flag = (volatile int *)lua_touserdata(L, -1);
+    atomic_int *flag = (atomic_int *)lua_touserdata(L, -1);
     lua_pushboolean(L, flag && *flag);
     return 1;
 }
@@ -247,7 +247,7 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
-    volatile int *flag = (volatile int *)lua_touserdata(L, -1);
+    atomic_int *flag = (atomic_int *)lua_touserdata(L, -1);
     lua_pop(L, 1);
     if (flag && *flag) luaL_error(L, "task is stopping: script interrupted");
 }
@@ -335,7 +335,7 @@ static char *build_package_path(const char *sdk_dir, const char *plugin_path)
     return out;
 }
 
-lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, volatile int *stop_flag,
+lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,
                       char *errstr, size_t errstr_size)
 {
     lua_State *L = luaL_newstate();

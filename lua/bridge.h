@@ -8,13 +8,14 @@
 #ifndef LC_BRIDGE_H
 #define LC_BRIDGE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <lua.h>
 
 /** Creates a sandboxed state whose require() searches sdk_dir then each directory of
  * plugin_path (comma-separated). stop_flag (may be NULL) is polled by the count hook: when
  * it becomes non-zero a running script raises "task is stopping". NULL with errstr on failure. */
-lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, volatile int *stop_flag,
+lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,
                       char *errstr, size_t errstr_size);
 /** Closes L; NULL is a no-op. */
 void lc_lua_close(lua_State *L);

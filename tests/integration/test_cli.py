@@ -127,3 +127,21 @@ def test_unreachable_broker_is_reported_and_retried_without_crash(tmp_path):
     assert "127.0.0.1:1" in log
     assert "2 records not acknowledged by Kafka within 1000 ms; their offsets are not committed" in log
     assert w.source_offset("s", {"filename": str(src)}) is None
+
+
+def test_configuration_docs_are_generated_from_the_key_table():
+    """docs/configuration.md is what `luaconnect config-docs` prints from core/config.c."""
+    rc, out, _ = run("config-docs")
+    assert rc == 0
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert out == doc, "docs/configuration.md is stale: run build/luaconnect config-docs > docs/configuration.md"
+    assert "| `offset.flush.interval.ms` | LONG | 60000 | >= 1 |" in out
+    assert "| `errors.tolerance` | STRING | none | none,all |" in out
+
+
+def test_worker_key_errors_name_file_and_key(tmp_path):
+    wf = worker_file(tmp_path, **{"offset.flush.interval.ms": "soon"})
+    rc, _, err = run("standalone", str(wf), timeout=20)
+    assert rc == 1
+    assert (f"worker config {wf}: key 'offset.flush.interval.ms': expected an integer >= 1, "
+            "got 'soon'") in err

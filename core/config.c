@@ -1,0 +1,212 @@
+/* config: see config.h. */
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define JSONC "org.apache.kafka.connect.json.JsonConverter"
+
+static const lc_config_def_t defs[] = {
+    /* The worker (connect-standalone.properties). */
+    {"bootstrap.servers", LC_CFG_LIST, "localhost:9092", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "Kafka brokers to connect to (host:port, comma-separated)."},
+    {"offset.storage.file.filename", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_WORKER, "Worker",
+     "The SQLite file that keeps source offsets, connector configs and statuses."},
+    {"offset.flush.interval.ms", LC_CFG_LONG, "60000", 1, NULL, 0, LC_CFG_WORKER, "Worker",
+     "How often source offsets acknowledged by the broker are committed to the store."},
+    {"task.shutdown.graceful.timeout.ms", LC_CFG_LONG, "5000", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "How long a stopping task may take to flush and commit (and again to close) before its "
+     "script is interrupted."},
+    {"listeners", LC_CFG_LIST, "http://127.0.0.1:8083", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "REST API listeners (http:// or https://host:port, comma-separated; port 0 picks one)."},
+    {"plugin.path", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "Directories searched for connector, transform and predicate scripts (the bundled ones "
+     "are always found)."},
+    {"rest.basic.auth.credentials.file", LC_CFG_STRING, NULL, 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "A user=password .properties file: the REST API then asks for HTTP basic authentication."},
+    {"hot.reload", LC_CFG_BOOLEAN, "true", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "Reload a connector when one of its scripts or its .properties file is saved."},
+    /* Every connector (Kafka Connect's ConnectorConfig and SinkConnectorConfig). */
+    {"name", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_CONNECTOR, "Common",
+     "Globally unique name to use for this connector."},
+    {"connector.class", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_CONNECTOR, "Common",
+     "Name or alias of the connector script (a Kafka Connect class name works too)."},
+    {"tasks.max", LC_CFG_INT, "1", 1, NULL, 0, LC_CFG_CONNECTOR, "Common",
+     "Maximum number of tasks to use for this connector."},
+    {"key.converter", LC_CFG_CLASS, JSONC, 0, NULL, 0, LC_CFG_WORKER | LC_CFG_CONNECTOR, "Common",
+     "Converter for record keys (JsonConverter, StringConverter, ByteArrayConverter)."},
+    {"value.converter", LC_CFG_CLASS, JSONC, 0, NULL, 0, LC_CFG_WORKER | LC_CFG_CONNECTOR, "Common",
+     "Converter for record values."},
+    {"topics", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
+     "Sink: list of topics to consume."},
+    {"topics.regex", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
+     "Sink: regular expression of topics to consume."},
+    {"transforms", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR, "Transforms",
+     "Aliases for the transformations to apply."},
+    {"predicates", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR, "Predicates",
+     "Aliases for the predicates used by transforms."},
+    {"errors.retry.timeout", LC_CFG_LONG, "0", -1, NULL, 0, LC_CFG_CONNECTOR, "Error Handling",
+     "Maximum duration in ms a failed operation is retried (-1: forever)."},
+    {"errors.retry.delay.max.ms", LC_CFG_LONG, "60000", 1, NULL, 0, LC_CFG_CONNECTOR,
+     "Error Handling", "Maximum delay in ms between retries."},
+    {"errors.tolerance", LC_CFG_STRING, "none", 0, "none,all", 0, LC_CFG_CONNECTOR,
+     "Error Handling", "none: an error fails the task; all: bad records are skipped."},
+    {"errors.log.enable", LC_CFG_BOOLEAN, "false", 0, NULL, 0, LC_CFG_CONNECTOR, "Error Handling",
+     "Log each error."},
+    {"errors.log.include.messages", LC_CFG_BOOLEAN, "false", 0, NULL, 0, LC_CFG_CONNECTOR,
+     "Error Handling", "Include the record in error logs."},
+    {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR,
+     "Error Handling", "Topic that receives records that failed."},
+    {"errors.deadletterqueue.topic.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0,
+     LC_CFG_CONNECTOR, "Error Handling",
+     "Replication factor of the dead letter queue topic when it is created."},
+    {"errors.deadletterqueue.context.headers.enable", LC_CFG_BOOLEAN, "false", 0, NULL, 0,
+     LC_CFG_CONNECTOR, "Error Handling",
+     "Add __connect.errors.* headers to dead letter queue records."},
+};
+
+const lc_config_def_t *lc_config_defs(size_t *n)
+{
+    *n = sizeof(defs) / sizeof(*defs);
+    return defs;
+}
+
+const lc_config_def_t *lc_config_find(const char *key)
+{
+    for (size_t i = 0; key && i < sizeof(defs) / sizeof(*defs); i++)
+        if (strcmp(defs[i].name, key) == 0) return &defs[i];
+    return NULL;
+}
+
+const char *lc_config_type_name(lc_config_type_t type)
+{
+    static const char *const names[] = {"STRING",  "INT",  "LONG",  "SHORT",
+                                        "BOOLEAN", "LIST", "CLASS", "PASSWORD"};
+    return names[type];
+}
+
+/* The definition of key; a key missing from the table is a programming error. */
+static const lc_config_def_t *def_of(const char *key)
+{
+    const lc_config_def_t *d = lc_config_find(key);
+    if (!d) {
+        fprintf(stderr, "luaconnect: config key '%s' is not in core/config.c's table\n", key);
+        abort();
+    }
+    return d;
+}
+
+const char *lc_config_string(const lc_props_t *p, const char *key)
+{
+    const char *v = lc_props_get(p, key);
+    return v ? v : def_of(key)->def;
+}
+
+int lc_config_long(const lc_props_t *p, const char *key, const char *label, long *out, char *errs,
+                   size_t errsz, size_t *elen)
+{
+    const lc_config_def_t *d = def_of(key);
+    const char *v = lc_props_get(p, key);
+    if (!v) v = d->def ? d->def : "0";
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (errno || end == v || *end || n < d->min) {
+        lc_appendf(errs, errsz, elen, "%s: key '%s': expected an integer >= %ld, got '%s'\n", label,
+                   key, d->min, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int lc_config_bool(const lc_props_t *p, const char *key, const char *label, int *out, char *errs,
+                   size_t errsz, size_t *elen)
+{
+    const lc_config_def_t *d = def_of(key);
+    const char *v = lc_props_get(p, key);
+    if (!v) v = d->def ? d->def : "false";
+    if (strcasecmp(v, "true") == 0) {
+        *out = 1;
+    } else if (strcasecmp(v, "false") == 0) {
+        *out = 0;
+    } else {
+        lc_appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
+                   label, key, v);
+        return -1;
+    }
+    return 0;
+}
+
+int lc_config_choice(const lc_props_t *p, const char *key, const char *label, int *out, char *errs,
+                     size_t errsz, size_t *elen)
+{
+    const lc_config_def_t *d = def_of(key);
+    const char *v = lc_config_string(p, key);
+    int n;
+    char **choices = lc_split_list(d->choices, &n);
+    char list[512];
+    size_t len = 0;
+    list[0] = 0;
+    *out = -1;
+    for (int i = 0; i < n; i++) {
+        if (v && strcmp(choices[i], v) == 0) *out = i;
+        lc_appendf(list, sizeof(list), &len, "%s%s", i ? ", " : "", choices[i]);
+    }
+    lc_free_list(choices, n);
+    if (*out >= 0) return 0;
+    lc_appendf(errs, errsz, elen, "%s: key '%s': must be one of %s, got '%s'\n", label, key, list,
+               v ? v : "");
+    return -1;
+}
+
+json_t *lc_config_def_json(const lc_config_def_t *d, int order)
+{
+    /* A connector key that falls back to the worker's value has no default of its own. */
+    const char *def = (d->scope & LC_CFG_WORKER) && (d->scope & LC_CFG_CONNECTOR) ? NULL : d->def;
+    return json_pack("{s:s,s:s,s:b,s:s?,s:s,s:s,s:s,s:s,s:s,s:[],s:i}", "name", d->name, "type",
+                     lc_config_type_name(d->type), "required", d->required, "default_value", def,
+                     "importance", d->required ? "HIGH" : "MEDIUM", "documentation", d->doc,
+                     "group", d->group, "width", "MEDIUM", "display_name", d->name, "dependents",
+                     "order", order);
+}
+
+void lc_config_write_docs(FILE *out)
+{
+    static const struct {
+        int scope;
+        const char *title;
+    } parts[] = {{LC_CFG_WORKER, "Worker keys (the worker .properties file)"},
+                 {LC_CFG_CONNECTOR, "Connector keys (every connector's config)"}};
+    fprintf(out, "# Configuration keys the core reads\n\n"
+                 "Generated by `luaconnect config-docs` from the table in core/config.c; do not "
+                 "edit by hand.\nKeys a connector, transform or predicate script defines are "
+                 "listed in docs/connectors.md\nand docs/transforms.md.\n");
+    for (size_t k = 0; k < sizeof(parts) / sizeof(*parts); k++) {
+        fprintf(out,
+                "\n## %s\n\n| key | type | default | valid values | description |\n"
+                "|---|---|---|---|---|\n",
+                parts[k].title);
+        for (size_t i = 0; i < sizeof(defs) / sizeof(*defs); i++) {
+            const lc_config_def_t *d = &defs[i];
+            if (!(d->scope & parts[k].scope)) continue;
+            char valid[256] = "";
+            if (d->choices)
+                snprintf(valid, sizeof(valid), "%s", d->choices);
+            else if (d->type == LC_CFG_INT || d->type == LC_CFG_LONG || d->type == LC_CFG_SHORT)
+                snprintf(valid, sizeof(valid), ">= %ld", d->min);
+            else if (d->type == LC_CFG_BOOLEAN)
+                snprintf(valid, sizeof(valid), "true, false");
+            fprintf(out, "| `%s` | %s | %s | %s | %s |\n", d->name, lc_config_type_name(d->type),
+                    d->required         ? "(required)"
+                    : d->def && *d->def ? d->def
+                                        : "",
+                    valid, d->doc);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+/* Unit tests for core/config.c (the key table and its typed getters) and core/kafka.c's
+ * client configs: defaults, the exact error texts, and the client.id of every task. */
+#include "config.h"
+#include "kafka.h"
+#include "lc_test.h"
+
+#include <stdlib.h>
+
+static lc_props_t *props(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    lc_props_t *p = lc_props_new();
+    if (k1) lc_props_set(p, k1, v1);
+    if (k2) lc_props_set(p, k2, v2);
+    return p;
+}
+
+TEST(defaults_come_from_the_table)
+{
+    lc_props_t *p = props(NULL, NULL, NULL, NULL);
+    char errs[512] = "";
+    size_t elen = 0;
+    long n = 0;
+    int b = -1, c = -1;
+    CHECK_INT(lc_config_long(p, "offset.flush.interval.ms", "w", &n, errs, sizeof(errs), &elen), 0);
+    CHECK_INT(n, 60000);
+    CHECK_INT(lc_config_bool(p, "hot.reload", "w", &b, errs, sizeof(errs), &elen), 0);
+    CHECK_INT(b, 1);
+    CHECK_INT(lc_config_choice(p, "errors.tolerance", "c", &c, errs, sizeof(errs), &elen), 0);
+    CHECK_INT(c, 0);
+    CHECK_STR(lc_config_string(p, "listeners"), "http://127.0.0.1:8083");
+    CHECK(lc_config_string(p, "offset.storage.file.filename") == NULL);
+    CHECK_STR(errs, "");
+    lc_props_destroy(p);
+}
+
+TEST(bad_values_name_the_key_and_every_error_is_listed)
+{
+    lc_props_t *p = props("tasks.max", "0", "errors.log.enable", "yes");
+    lc_props_set(p, "errors.tolerance", "some");
+    char errs[1024] = "";
+    size_t elen = 0;
+    long n = 7;
+    int b = 0, c = 0;
+    CHECK_INT(lc_config_long(p, "tasks.max", "connector 'x'", &n, errs, sizeof(errs), &elen), -1);
+    CHECK_INT(n, 7);
+    CHECK_INT(
+        lc_config_bool(p, "errors.log.enable", "connector 'x'", &b, errs, sizeof(errs), &elen), -1);
+    CHECK_INT(
+        lc_config_choice(p, "errors.tolerance", "connector 'x'", &c, errs, sizeof(errs), &elen),
+        -1);
+    CHECK_STR(errs,
+              "connector 'x': key 'tasks.max': expected an integer >= 1, got '0'\n"
+              "connector 'x': key 'errors.log.enable': expected boolean (true or false), "
+              "got 'yes'\n"
+              "connector 'x': key 'errors.tolerance': must be one of none, all, got 'some'\n");
+    lc_props_destroy(p);
+}
+
+TEST(validate_definitions_have_kafka_connects_shape)
+{
+    const lc_config_def_t *d = lc_config_find("tasks.max");
+    CHECK(d != NULL);
+    json_t *j = lc_config_def_json(d, 3);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_STR(s, "{\"default_value\":\"1\",\"dependents\":[],\"display_name\":\"tasks.max\","
+                 "\"documentation\":\"Maximum number of tasks to use for this connector.\","
+                 "\"group\":\"Common\",\"importance\":\"MEDIUM\",\"name\":\"tasks.max\","
+                 "\"order\":3,\"required\":false,\"type\":\"INT\",\"width\":\"MEDIUM\"}");
+    free(s);
+    json_decref(j);
+    /* A connector's key.converter falls back to the worker's: no default of its own. */
+    j = lc_config_def_json(lc_config_find("key.converter"), 1);
+    CHECK(json_is_null(json_object_get(j, "default_value")));
+    json_decref(j);
+}
+
+/* Kafka Connect names clients connector-producer-<c>-<task> / connector-consumer-<c>-<task>;
+ * every task used to end in -0. */
+TEST(client_id_carries_the_task_id)
+{
+    char err[512];
+    lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
+    lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
+    CHECK(k != NULL);
+    char v[256];
+    size_t vl = sizeof(v);
+    rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 3, NULL, 1, err, sizeof(err));
+    CHECK(c != NULL);
+    CHECK_INT(rd_kafka_conf_get(c, "client.id", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "connector-producer-orders-3");
+    rd_kafka_conf_destroy(c);
+    vl = sizeof(v);
+    c = lc_kafka_client_conf(k, "orders", 2, NULL, 0, err, sizeof(err));
+    CHECK_INT(rd_kafka_conf_get(c, "client.id", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "connector-consumer-orders-2");
+    vl = sizeof(v);
+    CHECK_INT(rd_kafka_conf_get(c, "group.id", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "connect-orders");
+    rd_kafka_conf_destroy(c);
+    lc_kafka_destroy(k);
+    lc_props_destroy(wp);
+}
+
+TEST(a_bad_override_names_the_connector_key)
+{
+    char err[512] = "";
+    lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
+    lc_props_t *cp = props("producer.override.acks", "several", NULL, NULL);
+    lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
+    CHECK(lc_kafka_client_conf(k, "orders", 0, cp, 1, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "connector config key 'acks'") != NULL);
+    lc_kafka_destroy(k);
+    lc_props_destroy(cp);
+    lc_props_destroy(wp);
+}
+
+int main(void)
+{
+    RUN(defaults_come_from_the_table);
+    RUN(bad_values_name_the_key_and_every_error_is_listed);
+    RUN(validate_definitions_have_kafka_connects_shape);
+    RUN(client_id_carries_the_task_id);
+    RUN(a_bad_override_names_the_connector_key);
+    return lc_test_summary("test_config");
+}
