@@ -19,8 +19,8 @@ int lc_errors_parse(lc_errors_t *e, const lc_props_t *p, const char *label, char
     memset(e, 0, sizeof(*e));
     bad |= lc_config_choice(p, "errors.tolerance", label, &e->tolerant, errs, errsz, elen);
     e->tolerant = e->tolerant == 1; /* choices: none, all */
-    bad |= lc_config_long(p, "errors.retry.timeout", label, &e->retry_timeout_ms, errs, errsz,
-                          elen);
+    bad |=
+        lc_config_long(p, "errors.retry.timeout", label, &e->retry_timeout_ms, errs, errsz, elen);
     bad |= lc_config_long(p, "errors.retry.delay.max.ms", label, &e->retry_delay_max_ms, errs,
                           errsz, elen);
     bad |= lc_config_bool(p, "errors.log.enable", label, &e->log_enable, errs, errsz, elen);
@@ -113,18 +113,21 @@ static void log_failure(const lc_errors_t *e, const char *connector, int task_id
                  f->key ? (const char *)f->key : "null", f->value ? (int)f->value_len : 4,
                  f->value ? (const char *)f->value : "null", f->trace ? f->trace : f->message);
     else
-        lc_error(ctx, "Error encountered in task %s-%d. Executing stage '%s' with class '%s', "
-                 "where %s: %s", connector, task_id, f->stage, f->class_name, rec,
+        lc_error(ctx,
+                 "Error encountered in task %s-%d. Executing stage '%s' with class '%s', "
+                 "where %s: %s",
+                 connector, task_id, f->stage, f->class_name, rec,
                  f->trace ? f->trace : f->message);
 }
 
 int lc_errors_report(const lc_errors_t *e, const char *connector, int task_id, const char *ctx,
-                     rd_kafka_t *rk, const lc_failure_t *f, void *opaque, char *errstr,
-                     size_t errsz)
+                     rd_kafka_t *rk, const lc_failure_t *f, void *opaque, atomic_int *abort,
+                     char *errstr, size_t errsz)
 {
     if (e->log_enable) log_failure(e, connector, task_id, ctx, f);
     if (!e->dlq_topic) return 0;
-    rd_kafka_headers_t *h = f->headers ? rd_kafka_headers_copy(f->headers) : rd_kafka_headers_new(11);
+    rd_kafka_headers_t *h =
+        f->headers ? rd_kafka_headers_copy(f->headers) : rd_kafka_headers_new(11);
     if (e->dlq_headers) {
         char num[32];
         add_header(h, "__connect.errors.topic", f->topic);
@@ -149,8 +152,8 @@ int lc_errors_report(const lc_errors_t *e, const char *connector, int task_id, c
                                 RD_KAFKA_V_VALUE((void *)f->value, f->value ? f->value_len : 0),
                                 RD_KAFKA_V_TIMESTAMP(f->timestamp > 0 ? f->timestamp : 0),
                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-        rd_kafka_poll(rk, 20);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || (abort && atomic_load(abort))) break;
+        rd_kafka_poll(rk, 20); /* back-pressure: wait for deliveries */
     }
     if (err) {
         rd_kafka_headers_destroy(h);

@@ -9,6 +9,7 @@
 #define LC_ERRORS_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,12 +33,12 @@ typedef struct lc_failure {
     const char *exception_class; /* org.apache.kafka.connect.errors.DataException, ... */
     const char *message;         /* one line */
     const char *trace;           /* full text with traceback, may be NULL */
-    const char *where;           /* "topic t partition 0 offset 5" or a source record's description */
-    const char *topic;           /* original topic (sink) or intended topic (source); may be NULL */
-    int32_t partition;           /* -1 when unknown (sources) */
-    int64_t offset;              /* -1 when unknown (sources) */
-    int64_t timestamp;           /* <= 0: none */
-    const void *key, *value;     /* bytes for the DLQ record (NULL: Kafka null) */
+    const char *where;       /* "topic t partition 0 offset 5" or a source record's description */
+    const char *topic;       /* original topic (sink) or intended topic (source); may be NULL */
+    int32_t partition;       /* -1 when unknown (sources) */
+    int64_t offset;          /* -1 when unknown (sources) */
+    int64_t timestamp;       /* <= 0: none */
+    const void *key, *value; /* bytes for the DLQ record (NULL: Kafka null) */
     size_t key_len, value_len;
     const rd_kafka_headers_t *headers; /* original headers to carry over, may be NULL */
 } lc_failure_t;
@@ -53,11 +54,12 @@ void lc_errors_free(lc_errors_t *e);
  * exist, through rk's admin API. 0, or -1 with errstr. */
 int lc_errors_ensure_dlq(const lc_errors_t *e, rd_kafka_t *rk, char *errstr, size_t errstr_size);
 /** Reports one tolerated failure: logs it when errors.log.enable, and produces it to the DLQ
- * through rk (opaque goes to the delivery report) when a DLQ topic is set.
+ * through rk (opaque goes to the delivery report) when a DLQ topic is set. While the
+ * producer queue is full it waits for deliveries, until *abort (may be NULL) is set.
  * Returns 1 when a DLQ record was handed to the producer, 0 when none was needed, -1 with
- * errstr when producing failed. */
+ * errstr when producing failed or was aborted. */
 int lc_errors_report(const lc_errors_t *e, const char *connector, int task_id, const char *ctx,
-                     rd_kafka_t *rk, const lc_failure_t *f, void *opaque, char *errstr,
-                     size_t errstr_size);
+                     rd_kafka_t *rk, const lc_failure_t *f, void *opaque, atomic_int *abort,
+                     char *errstr, size_t errstr_size);
 
 #endif

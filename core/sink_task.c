@@ -201,8 +201,8 @@ static int report_failure(snk_t *s, const rd_kafka_message_t *m, const char *sta
                       .value = m->payload,
                       .value_len = m->len,
                       .headers = hdrs};
-    return lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->dlq, &f, NULL, errstr,
-                            errsz) < 0
+    return lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->dlq, &f, NULL,
+                            &s->t->abort, errstr, errsz) < 0
                ? -1
                : 0;
 }

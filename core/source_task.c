@@ -245,7 +245,8 @@ static int report_failure(src_t *s, int rec, const char *stage, const char *clas
                       .value = vnull ? NULL : s->vbuf.data,
                       .value_len = s->vbuf.len,
                       .headers = hdrs};
-    rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, errstr, errsz);
+    rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, &s->t->abort,
+                          errstr, errsz);
     if (rc == 0) lc_tracker_ack(s->tracker, h, 1); /* nothing to wait for */
     if (rc < 0) lc_tracker_ack(s->tracker, h, 0);
     rd_kafka_headers_destroy(hdrs);
@@ -400,7 +401,6 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
                 continue;
             }
             lc_tracker_ack(s->tracker, h, 0);
-            if (hdrs) rd_kafka_headers_destroy(hdrs);
             stage = "KAFKA_PRODUCE";
             snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
             goto bad;
@@ -408,6 +408,7 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
         lua_settop(L, r - 1);
         continue;
     bad:
+        if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
         describe(L, r, i, n, what, sizeof(what));
         if (c->errors.tolerant && strstr(stage, "CONVERTER")) {
             const char *cls = strcmp(stage, "KEY_CONVERTER") == 0     ? c->key_conv_class
