@@ -4,8 +4,10 @@
 #include "bridge.h"
 #include "log.h"
 #include "util.h"
+#include "watchdog.h"
 
 #include <lauxlib.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,14 +170,50 @@ void lc_task_close_lua(lc_task_t *t, lua_State *L)
 
 /* Lifecycle ------------------------------------------------------------------------- */
 
+/* What the script was doing when an SDK call had to be interrupted. */
+static const char *script_function(const char *sdk_call)
+{
+    static const char *const names[][2] = {{"_source_poll", "poll() (or one of its transforms)"},
+                                           {"_sink_put", "put() (or one of its transforms)"},
+                                           {"_sink_flush", "flush()"},
+                                           {"_sink_open_partitions", "open_partitions()"},
+                                           {"_task_open", "open()"},
+                                           {"_task_close", "close()"},
+                                           {"_rechain", "a transform's setup"}};
+    for (size_t i = 0; sdk_call && i < sizeof(names) / sizeof(*names); i++)
+        if (strcmp(names[i][0], sdk_call) == 0) return names[i][1];
+    return sdk_call ? sdk_call : "(unknown)";
+}
+
+/* The thread: the source or sink loop, with a way out of a script that never returns. */
+static void *task_thread(void *arg)
+{
+    lc_task_t *t = arg;
+    sigjmp_buf escape;
+    if (sigsetjmp(escape, 1) == 0) {
+        lc_watchdog_arm(&escape);
+        (t->conn->is_source ? lc_source_task_main : lc_sink_task_main)(t);
+        lc_watchdog_arm(NULL);
+        return NULL;
+    }
+    char trace[4096];
+    snprintf(trace, sizeof(trace),
+             "%s: %s did not return within task.shutdown.graceful.timeout.ms=%ld ms after the "
+             "task was asked to stop (an endless loop?): interrupted; its Lua state and Kafka "
+             "client are left allocated",
+             t->conn->script_path, script_function(lc_lua_current_call()),
+             t->conn->env->shutdown_ms);
+    lc_task_set_state(t, LC_TASK_FAILED, trace);
+    return NULL;
+}
+
 void lc_task_start(lc_task_t *t)
 {
     lc_connector_t *c = t->conn;
     t->stop = t->abort = 0;
     t->pause = c->target == LC_TARGET_PAUSED;
     t->state = LC_TASK_UNASSIGNED;
-    if (pthread_create(&t->thread, NULL, c->is_source ? lc_source_task_main : lc_sink_task_main,
-                       t) == 0)
+    if (pthread_create(&t->thread, NULL, task_thread, t) == 0)
         t->started = 1;
     else
         lc_task_set_state(t, LC_TASK_FAILED, "cannot create the task thread");
@@ -195,25 +233,31 @@ static int join_until(lc_task_t *t, long long deadline_ms)
 
 void lc_tasks_stop(lc_connector_t *c, int only)
 {
+    long shutdown = c->env->shutdown_ms;
     for (int j = 0; j < c->ntasks; j++)
         if (only < 0 || j == only) c->tasks[j]->stop = 1;
-    long long deadline = lc_now_ms() + 2 * c->env->shutdown_ms + 1000;
+    /* A task gets task.shutdown.graceful.timeout.ms to finish its batch; a script still
+     * running then is interrupted (the count hook, and the watchdog for compiled code). C
+     * work in progress (a producer flush, close()) keeps the rest of the budget. */
+    long long start = lc_now_ms();
+    long long soft = start + shutdown + 500, hard = start + 2 * shutdown + 3000;
     for (int j = 0; j < c->ntasks; j++) {
         lc_task_t *t = c->tasks[j];
         if ((only >= 0 && j != only) || t->started != 1) continue;
-        if (join_until(t, deadline) == 0) {
+        if (join_until(t, soft) == 0) {
             t->started = 0;
             continue;
         }
         t->abort = 1;
-        if (join_until(t, lc_now_ms() + 2000) == 0) {
+        if (join_until(t, lc_now_ms() + 200) == 0 || lc_watchdog_interrupt(t->thread, 1000) == 0 ||
+            join_until(t, hard) == 0) {
             t->started = 0;
             continue;
         }
         lc_error(t->ctx,
                  "task did not stop within task.shutdown.graceful.timeout.ms=%ld; "
                  "abandoned",
-                 c->env->shutdown_ms);
+                 shutdown);
         pthread_detach(t->thread);
         t->started = -1;
         c->abandoned = 1;

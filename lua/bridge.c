@@ -259,7 +259,7 @@ static int traceback(lua_State *L)
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    /* Use debug.traceback from the registry copy; the global may be sandboxed away. */
+    /* Use debug.traceback from the registry copy; the global is not in the allow-list. */
     lua_getfield(L, LUA_REGISTRYINDEX, "luaconnect.traceback");
     lua_pushstring(L, msg);
     lua_pushinteger(L, 2);
@@ -296,6 +296,10 @@ int lc_lua_sdk(lua_State *L, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* The SDK function this thread is running (read by a signal handler: a plain pointer in
+ * initial-exec TLS, written before and after the call). */
+static __thread const char *volatile current_call;
+
 int lc_lua_call_sdk(lua_State *L, const char *name, int nargs, int nresults, char *errstr,
                     size_t errstr_size)
 {
@@ -311,7 +315,16 @@ int lc_lua_call_sdk(lua_State *L, const char *name, int nargs, int nresults, cha
         return -1;
     }
     lua_insert(L, -(nargs + 1));
-    return lc_lua_pcall(L, nargs, nresults, errstr, errstr_size);
+    const char *outer = current_call;
+    current_call = name;
+    int rc = lc_lua_pcall(L, nargs, nresults, errstr, errstr_size);
+    current_call = outer;
+    return rc;
+}
+
+const char *lc_lua_current_call(void)
+{
+    return current_call;
 }
 
 /* package.path from the SDK dir and plugin.path: "dir/?.lua;dir/?/init.lua;..." */
@@ -350,7 +363,8 @@ lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *
     lua_setfield(L, LUA_REGISTRYINDEX, "luaconnect.traceback");
     lua_pop(L, 1);
 
-    /* Sandbox: keep only the allow-listed globals. */
+    /* A tidy namespace, not a sandbox (plugins are trusted code, docs/lua-sdk.md): keep
+     * only the allow-listed globals so scripts do not lean on the rest by accident. */
     lua_newtable(L);
     for (int i = 0; allowed_globals[i]; i++) {
         lua_getglobal(L, allowed_globals[i]);

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <lua.h>
 
-/** Creates a sandboxed state whose require() searches sdk_dir then each directory of
- * plugin_path (comma-separated). stop_flag (may be NULL) is polled by the count hook: when
+/** Creates a state (allow-listed globals; not a sandbox: plugins are trusted code) whose
+ * require() searches sdk_dir then each directory of plugin_path (comma-separated). stop_flag (may be NULL) is polled by the count hook: when
  * it becomes non-zero a running script raises "task is stopping". NULL with errstr on failure. */
 lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,
                       char *errstr, size_t errstr_size);
@@ -28,5 +28,8 @@ int lc_lua_sdk(lua_State *L, char *errstr, size_t errstr_size);
  * already on the stack, keeping nresults. Returns 0 or -1 (errstr with traceback). */
 int lc_lua_call_sdk(lua_State *L, const char *name, int nargs, int nresults, char *errstr,
                     size_t errstr_size);
+/** The name of the SDK function (e.g. "_source_poll") this thread is inside, or NULL;
+ * async-signal-safe. */
+const char *lc_lua_current_call(void);
 
 #endif

@@ -3,7 +3,7 @@
 -- (connect.null, connect.float, connect.now_ms).
 --
 -- Why the FFI and not a C module: connectors are plugins, and the core stays free of code
--- that serves one connector (the sandbox also loads no C modules). LuaJIT compiles FFI
+-- that serves one connector (require loads no C modules). LuaJIT compiles FFI
 -- calls into direct C calls, so a loop over sqlite3_step/sqlite3_column_* runs as fast as a
 -- hand-written Lua C binding would, without a stack protocol in between. The core links the
 -- same libsqlite3.so.0 for its offset store, so the process holds one copy of SQLite.
