@@ -101,3 +101,50 @@ def test_a_script_stuck_in_a_compiled_loop_is_interrupted_and_the_worker_goes_on
         wait_for(lambda: len(file_lines(out)) >= 110, 60, "records after the stop", w.log)
         assert file_lines(out)[-1] == b"more 9"
         assert w.stop() == 0
+
+
+SLOW_CLOSE = (
+    'local connect = require "luaconnect"\n'
+    'local core = require "luaconnect.core"\n'
+    "return connect.source {\n"
+    "  poll = function(task) core.sleep_ms(20) return {} end,\n"
+    "  close = function(task) core.sleep_ms(3000) end,\n"
+    "}\n")
+
+
+def test_validate_does_not_wait_behind_a_connector_change(kafka, tmp_path):
+    """Validation plans in a scratch state: it used to share one static buffer under the
+    change lock, so it waited for a stopping connector's close()."""
+    import json
+    import threading
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow_close.lua").write_text(SLOW_CLOSE)
+    w = Worker(tmp_path, kafka, [{"name": "slow", "connector.class": "slow_close"}],
+               worker={"plugin.path": str(plugins)})
+    with w:
+        base = w.url()
+        wait_for(lambda: (w.status("slow", 0) or ("",))[0] == "RUNNING", 30, "the task", w.log)
+        done = {}
+
+        def stop():
+            req = urllib.request.Request(base + "/connectors/slow/stop", method="PUT")
+            with urllib.request.urlopen(req, timeout=30) as r:
+                done["stop"] = (r.status, time.monotonic())
+
+        th = threading.Thread(target=stop)
+        th.start()
+        time.sleep(0.5)  # the stop now holds the change lock while close() sleeps 3 s
+        body = json.dumps({"connector.class": "FileStreamSource", "name": "v", "file": "/x",
+                           "topic": "t"}).encode()
+        req = urllib.request.Request(
+            base + "/connector-plugins/FileStreamSource/config/validate", data=body,
+            method="PUT", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            answer = json.loads(r.read())
+        validated = time.monotonic()
+        th.join()
+        assert answer["error_count"] == 0, answer
+        assert done["stop"][0] == 204
+        assert validated < done["stop"][1], "validate waited for the stop to finish"
+        assert w.stop() == 0
