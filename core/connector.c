@@ -17,7 +17,8 @@ const char *const lc_target_names[] = {"STARTED", "PAUSED", "STOPPED"};
 const char *const lc_task_state_names[] = {"UNASSIGNED", "RUNNING", "PAUSED",
                                            "FAILED",     "STOPPED", "RESTARTING"};
 
-lc_task_t *lc_connector_task_new(lc_connector_t *c, int id, char *config_json)
+/* A task of c, not started, with config_json (taken over). */
+static lc_task_t *task_new(lc_connector_t *c, int id, char *config_json)
 {
     lc_task_t *t = calloc(1, sizeof(*t));
     pthread_mutex_init(&t->trace_lock, NULL);
@@ -128,7 +129,7 @@ static int plan_tasks(const lc_worker_t *w, lc_connector_t *c, const char *label
             goto out;
         }
         lua_pop(L, 1);
-        c->tasks[c->ntasks++] = lc_connector_task_new(c, i, b.data);
+        c->tasks[c->ntasks++] = task_new(c, i, b.data);
     }
     /* Transforms are validated here too, so a bad one is an error before anything runs. */
     if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
@@ -337,7 +338,7 @@ lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connec
     if (bad) goto err;
     n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
     for (int i = 0; i < c->ntasks; i++)
-        n->tasks[n->ntasks++] = lc_connector_task_new(n, i, strdup(c->tasks[i]->config_json));
+        n->tasks[n->ntasks++] = task_new(n, i, strdup(c->tasks[i]->config_json));
     /* Chain scripts get their new hashes; the others keep the ones that run. */
     n->files = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(char *));
     n->hashes = calloc((size_t)c->nfiles + (size_t)n->chain_len * 2 + 1, sizeof(*n->hashes));

@@ -111,8 +111,6 @@ int lc_connector_is_chain_file(const lc_connector_t *c, const char *path);
 int lc_connector_same_tasks(const lc_connector_t *a, const lc_connector_t *b);
 /** 1 when key's value must be masked: a password definition or a secret-looking name. */
 int lc_connector_is_secret(const lc_connector_t *c, const char *key);
-/** A task of c, not started, with config_json (takes ownership). */
-lc_task_t *lc_connector_task_new(lc_connector_t *c, int id, char *config_json);
 /** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
 void lc_connector_tasks_free(lc_task_t **tasks, int n);
 /** Frees a connector whose tasks are not running; NULL is a no-op. */

@@ -56,7 +56,8 @@ static void find_home(void)
     snprintf(sdk_dir, sizeof(sdk_dir), "%s/lua", home_dir);
 }
 
-const char *lc_home(void)
+/* The installation's root (holds lua/, scripts/, transforms/); never NULL. */
+static const char *lc_home(void)
 {
     pthread_once(&home_once, find_home);
     return home_dir;

@@ -14,8 +14,6 @@ typedef struct lc_plugin_info {
     char *path, *name, *kind, *version, *doc, *aliases; /* aliases comma-joined */
 } lc_plugin_info_t;
 
-/** The installation's root (holds lua/, scripts/, transforms/); never NULL. */
-const char *lc_home(void);
 /** The SDK directory (HOME/lua). */
 const char *lc_sdk_dir(void);
 /** The plugin path to use: user entries (comma-separated, non-directories are skipped with

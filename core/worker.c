@@ -9,7 +9,6 @@
 #include <string.h>
 
 struct lc_worker {
-    lc_props_t *props;
     char *plugin_path;
     char worker_id[128];
     lc_store_t *store;
@@ -18,10 +17,6 @@ struct lc_worker {
     lc_task_env_t env;
 };
 
-const lc_props_t *lc_worker_props(const lc_worker_t *w)
-{
-    return w->props;
-}
 lc_store_t *lc_worker_store(const lc_worker_t *w)
 {
     return w->store;
@@ -60,7 +55,6 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
         snprintf(errstr, errsz, "out of memory");
         return NULL;
     }
-    w->props = lc_props_copy(props);
     if (*lc_props_source(props)) {
         snprintf(label_buf, sizeof(label_buf), "worker config %s", lc_props_source(props));
         label = label_buf;
@@ -82,20 +76,16 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
         if (elen && errstr[elen - 1] == '\n') errstr[elen - 1] = 0;
         goto err;
     }
-    char cerr[1024];
-    if (lc_converter_init(
-            &w->key_conv,
-            lc_props_get_or(props, "key.converter", "org.apache.kafka.connect.json.JsonConverter"),
-            lc_props_get(props, "key.converter.schemas.enable"), cerr, sizeof(cerr)) != 0) {
-        snprintf(errstr, errsz, "%s: key 'key.converter': %s", label, cerr);
-        goto err;
-    }
-    if (lc_converter_init(&w->value_conv,
-                          lc_config_string(props, "value.converter"),
-                          lc_props_get(props, "value.converter.schemas.enable"), cerr,
-                          sizeof(cerr)) != 0) {
-        snprintf(errstr, errsz, "%s: key 'value.converter': %s", label, cerr);
-        goto err;
+    for (int i = 0; i < 2; i++) {
+        const char *which = i ? "value" : "key";
+        char key[64], flag[64], cerr[1024];
+        snprintf(key, sizeof(key), "%s.converter", which);
+        snprintf(flag, sizeof(flag), "%s.converter.schemas.enable", which);
+        if (lc_converter_init(i ? &w->value_conv : &w->key_conv, lc_config_string(props, key),
+                              lc_props_get(props, flag), cerr, sizeof(cerr)) != 0) {
+            snprintf(errstr, errsz, "%s: key '%s': %s", label, key, cerr);
+            goto err;
+        }
     }
     w->plugin_path = lc_plugin_path(lc_props_get(props, "plugin.path"));
     const char *listeners = lc_config_string(props, "listeners");
@@ -121,7 +111,6 @@ void lc_worker_destroy(lc_worker_t *w)
     if (!w) return;
     lc_kafka_destroy(w->kafka);
     lc_store_close(w->store);
-    lc_props_destroy(w->props);
     free(w->plugin_path);
     free(w);
 }

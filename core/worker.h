@@ -21,8 +21,6 @@ typedef struct lc_worker lc_worker_t;
  * NULL with errstr naming the file and key on failure. */
 lc_worker_t *lc_worker_new(const lc_props_t *worker_props, int embedded_kafka, char *errstr,
                            size_t errstr_size);
-/** The worker's properties. */
-const lc_props_t *lc_worker_props(const lc_worker_t *w);
 /** The store (offsets, connector configs, statuses). */
 lc_store_t *lc_worker_store(const lc_worker_t *w);
 /** The Kafka settings, embedded broker and admin client. */
