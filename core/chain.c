@@ -131,46 +131,54 @@ void lc_chain_free(lc_chain_spec_t *c, int n)
 }
 
 
-static void push_props(lua_State *L, const lc_props_t *p)
+lc_kv_t lc_chain_kv(const lc_props_t *p)
 {
-    lua_createtable(L, 0, p ? (int)lc_props_count(p) : 0);
-    for (size_t i = 0; p && i < lc_props_count(p); i++) {
-        lua_pushstring(L, lc_props_value(p, i));
-        lua_setfield(L, -2, lc_props_key(p, i));
+    size_t n = p ? lc_props_count(p) : 0;
+    const char **keys = calloc(n + 1, sizeof(char *)), **values = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; keys && values && i < n; i++) {
+        keys[i] = lc_props_key(p, i);
+        values[i] = lc_props_value(p, i);
     }
+    return (lc_kv_t){keys, values, keys && values ? n : 0};
 }
 
-void lc_chain_push(lua_State *L, const lc_chain_spec_t *chain, int n)
+void lc_chain_kv_free(lc_kv_t *kv)
 {
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        const lc_chain_spec_t *s = &chain[i];
-        lua_createtable(L, 0, 5);
-        lua_pushstring(L, s->alias);
-        lua_setfield(L, -2, "alias");
-        lua_pushstring(L, s->path);
-        lua_setfield(L, -2, "path");
-        lua_pushstring(L, s->type);
-        lua_setfield(L, -2, "type");
-        push_props(L, s->config);
-        lua_setfield(L, -2, "config");
-        lua_pushboolean(L, s->negate);
-        lua_setfield(L, -2, "negate");
-        if (s->variant) {
-            lua_pushstring(L, s->variant);
-            lua_setfield(L, -2, "variant");
-        }
-        if (s->pred_path) {
-            lua_createtable(L, 0, 3);
-            lua_pushstring(L, s->pred_alias);
-            lua_setfield(L, -2, "alias");
-            lua_pushstring(L, s->pred_path);
-            lua_setfield(L, -2, "path");
-            push_props(L, s->pred_config);
-            lua_setfield(L, -2, "config");
-            lua_setfield(L, -2, "predicate");
-        }
-        lua_rawseti(L, -2, i + 1);
-    }
+    free((void *)kv->keys);
+    free((void *)kv->values);
+    *kv = (lc_kv_t){0};
 }
 
+lc_chain_step_t *lc_chain_steps(const lc_chain_spec_t *specs, int n)
+{
+    lc_chain_step_t *steps = calloc((size_t)(n > 0 ? n : 1), sizeof(*steps));
+    for (int i = 0; steps && i < n; i++) {
+        const lc_chain_spec_t *s = &specs[i];
+        steps[i] = (lc_chain_step_t){.alias = s->alias,
+                                     .path = s->path,
+                                     .type = s->type,
+                                     .variant = s->variant,
+                                     .config = lc_chain_kv(s->config),
+                                     .negate = s->negate,
+                                     .pred_alias = s->pred_alias,
+                                     .pred_path = s->pred_path,
+                                     .pred_config = lc_chain_kv(s->pred_config)};
+    }
+    return steps;
+}
+
+void lc_chain_steps_free(lc_chain_step_t *steps, int n)
+{
+    for (int i = 0; steps && i < n; i++) {
+        lc_chain_kv_free(&steps[i].config);
+        lc_chain_kv_free(&steps[i].pred_config);
+    }
+    free(steps);
+}
+
+void lc_chain_push(lua_State *L, const lc_chain_spec_t *specs, int n)
+{
+    lc_chain_step_t *steps = lc_chain_steps(specs, n);
+    lc_chain_api_push(L, steps, n);
+    lc_chain_steps_free(steps, n);
+}
