@@ -130,3 +130,8 @@ void lc_task_api_free(lua_State *L)
 {
     lc_lua_close(L);
 }
+
+const void *lc_task_api_vm_address(void)
+{
+    return (const void *)lua_pcall;
+}
