@@ -175,10 +175,3 @@ void lc_chain_steps_free(lc_chain_step_t *steps, int n)
     }
     free(steps);
 }
-
-void lc_chain_push(lua_State *L, const lc_chain_spec_t *specs, int n)
-{
-    lc_chain_step_t *steps = lc_chain_steps(specs, n);
-    lc_chain_api_push(L, steps, n);
-    lc_chain_steps_free(steps, n);
-}

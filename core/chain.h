@@ -6,7 +6,6 @@
 #ifndef LC_CHAIN_H
 #define LC_CHAIN_H
 
-#include <lua.h>
 #include <stddef.h>
 
 #include "chain_api.h"
@@ -40,8 +39,5 @@ void lc_chain_steps_free(lc_chain_step_t *steps, int n);
 lc_kv_t lc_chain_kv(const lc_props_t *p);
 /** Frees the arrays of kv (not the strings). */
 void lc_chain_kv_free(lc_kv_t *kv);
-/** Pushes the specs as the Lua list luaconnect._chain expects (until its callers use the
- * binding's typed functions). */
-void lc_chain_push(lua_State *L, const lc_chain_spec_t *specs, int n);
 
 #endif
