@@ -3,7 +3,7 @@
  * {alias, path, type, config, negate, variant?, predicate?} tables luaconnect._chain builds
  * the chain from. The core converts its own data (props, chain specs) to these types, so
  * the binding never sees core structures.
- * Depends on LuaJIT. */
+ * Depends on LuaJIT, bridge. */
 #ifndef LC_CHAIN_API_H
 #define LC_CHAIN_API_H
 
