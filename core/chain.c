@@ -16,7 +16,8 @@ static lc_props_t *sub_props(const lc_props_t *p, const char *prefix, const char
         const char *k = lc_props_key(p, i);
         if (strncmp(k, prefix, pl) != 0) continue;
         int skipped = 0;
-        for (int j = 0; skip && skip[j]; j++) skipped |= strcmp(k + pl, skip[j]) == 0;
+        for (int j = 0; skip && skip[j]; j++)
+            skipped |= strcmp(k + pl, skip[j]) == 0;
         if (!skipped) lc_props_set(out, k + pl, lc_props_value(p, i));
     }
     return out;
@@ -52,8 +53,9 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         if (dollar && strcmp(dollar, "$Key") == 0) variant = "key";
         if (dollar && strcmp(dollar, "$Value") == 0) variant = "value";
         if (dollar && !variant) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n",
-                    label, key, dollar);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n", label, key,
+                       dollar);
             bad = 1;
             continue;
         }
@@ -72,8 +74,9 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         snprintf(key, sizeof(key), "transforms.%s.negate", aliases[i]);
         const char *neg = lc_props_get_or(props, key, "false");
         if (strcmp(neg, "true") && strcmp(neg, "false")) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
-                    label, key, neg);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': expected boolean (true or false), got '%s'\n", label, key,
+                       neg);
             bad = 1;
         }
         s->negate = strcmp(neg, "true") == 0;
@@ -82,10 +85,12 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         len++;
         if (!pred || !*pred) continue;
         int listed = 0;
-        for (int j = 0; j < np; j++) listed |= strcmp(preds[j], pred) == 0;
+        for (int j = 0; j < np; j++)
+            listed |= strcmp(preds[j], pred) == 0;
         if (!listed) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': predicate '%s' is not listed in 'predicates'\n",
-                    label, key, pred);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': predicate '%s' is not listed in 'predicates'\n", label, key,
+                       pred);
             bad = 1;
             continue;
         }
@@ -114,7 +119,6 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
     return bad ? -1 : 0;
 }
 
-
 void lc_chain_free(lc_chain_spec_t *c, int n)
 {
     for (int i = 0; c && i < n; i++) {
@@ -129,7 +133,6 @@ void lc_chain_free(lc_chain_spec_t *c, int n)
     }
     free(c);
 }
-
 
 lc_kv_t lc_chain_kv(const lc_props_t *p)
 {

@@ -14,8 +14,8 @@
 /** One step of a transform chain as configured (transforms.<alias>.*). */
 typedef struct lc_chain_spec {
     char *alias, *path;
-    char *type;                  /* as configured, e.g. org.apache...InsertField$Value */
-    char *variant;               /* "key" or "value" for Kafka's X$Key / X$Value, or NULL */
+    char *type;    /* as configured, e.g. org.apache...InsertField$Value */
+    char *variant; /* "key" or "value" for Kafka's X$Key / X$Value, or NULL */
     lc_props_t *config;
     char *pred_alias, *pred_path;
     lc_props_t *pred_config;

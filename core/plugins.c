@@ -78,9 +78,11 @@ char *lc_plugin_path(const char *user)
     out[0] = 0;
     for (char *save = NULL, *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
          tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t') tok++;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
         size_t len = strlen(tok);
-        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) tok[--len] = 0;
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            tok[--len] = 0;
         if (!len) continue;
         if (!is_dir(tok)) {
             lc_warn(NULL, "plugin.path entry '%s' is not a directory; ignored", tok);
@@ -235,8 +237,8 @@ int lc_plugins_resolve(const char *plugin_path, const char *name, const char *ki
             return -1;
         }
         if (!path_inside(plugin_path, real)) {
-            snprintf(errstr, errstr_size, "%s script '%s' is outside plugin.path (%s)", kind,
-                     name, plugin_path);
+            snprintf(errstr, errstr_size, "%s script '%s' is outside plugin.path (%s)", kind, name,
+                     plugin_path);
             return -1;
         }
         snprintf(out, out_size, "%s", real);
