@@ -16,7 +16,8 @@ static lc_props_t *sub_props(const lc_props_t *p, const char *prefix, const char
         const char *k = lc_props_key(p, i);
         if (strncmp(k, prefix, pl) != 0) continue;
         int skipped = 0;
-        for (int j = 0; skip && skip[j]; j++) skipped |= strcmp(k + pl, skip[j]) == 0;
+        for (int j = 0; skip && skip[j]; j++)
+            skipped |= strcmp(k + pl, skip[j]) == 0;
         if (!skipped) lc_props_set(out, k + pl, lc_props_value(p, i));
     }
     return out;
@@ -52,8 +53,9 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         if (dollar && strcmp(dollar, "$Key") == 0) variant = "key";
         if (dollar && strcmp(dollar, "$Value") == 0) variant = "value";
         if (dollar && !variant) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n",
-                    label, key, dollar);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': unknown variant '%s' (use $Key or $Value)\n", label, key,
+                       dollar);
             bad = 1;
             continue;
         }
@@ -72,8 +74,9 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         snprintf(key, sizeof(key), "transforms.%s.negate", aliases[i]);
         const char *neg = lc_props_get_or(props, key, "false");
         if (strcmp(neg, "true") && strcmp(neg, "false")) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': expected boolean (true or false), got '%s'\n",
-                    label, key, neg);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': expected boolean (true or false), got '%s'\n", label, key,
+                       neg);
             bad = 1;
         }
         s->negate = strcmp(neg, "true") == 0;
@@ -82,10 +85,12 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         len++;
         if (!pred || !*pred) continue;
         int listed = 0;
-        for (int j = 0; j < np; j++) listed |= strcmp(preds[j], pred) == 0;
+        for (int j = 0; j < np; j++)
+            listed |= strcmp(preds[j], pred) == 0;
         if (!listed) {
-            lc_appendf(errs, errsz, elen, "%s: key '%s': predicate '%s' is not listed in 'predicates'\n",
-                    label, key, pred);
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': predicate '%s' is not listed in 'predicates'\n", label, key,
+                       pred);
             bad = 1;
             continue;
         }
@@ -114,7 +119,6 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
     return bad ? -1 : 0;
 }
 
-
 void lc_chain_free(lc_chain_spec_t *c, int n)
 {
     for (int i = 0; c && i < n; i++) {
@@ -130,47 +134,47 @@ void lc_chain_free(lc_chain_spec_t *c, int n)
     free(c);
 }
 
-
-static void push_props(lua_State *L, const lc_props_t *p)
+lc_kv_t lc_chain_kv(const lc_props_t *p)
 {
-    lua_createtable(L, 0, p ? (int)lc_props_count(p) : 0);
-    for (size_t i = 0; p && i < lc_props_count(p); i++) {
-        lua_pushstring(L, lc_props_value(p, i));
-        lua_setfield(L, -2, lc_props_key(p, i));
+    size_t n = p ? lc_props_count(p) : 0;
+    const char **keys = calloc(n + 1, sizeof(char *)), **values = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; keys && values && i < n; i++) {
+        keys[i] = lc_props_key(p, i);
+        values[i] = lc_props_value(p, i);
     }
+    return (lc_kv_t){keys, values, keys && values ? n : 0};
 }
 
-void lc_chain_push(lua_State *L, const lc_chain_spec_t *chain, int n)
+void lc_chain_kv_free(lc_kv_t *kv)
 {
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        const lc_chain_spec_t *s = &chain[i];
-        lua_createtable(L, 0, 5);
-        lua_pushstring(L, s->alias);
-        lua_setfield(L, -2, "alias");
-        lua_pushstring(L, s->path);
-        lua_setfield(L, -2, "path");
-        lua_pushstring(L, s->type);
-        lua_setfield(L, -2, "type");
-        push_props(L, s->config);
-        lua_setfield(L, -2, "config");
-        lua_pushboolean(L, s->negate);
-        lua_setfield(L, -2, "negate");
-        if (s->variant) {
-            lua_pushstring(L, s->variant);
-            lua_setfield(L, -2, "variant");
-        }
-        if (s->pred_path) {
-            lua_createtable(L, 0, 3);
-            lua_pushstring(L, s->pred_alias);
-            lua_setfield(L, -2, "alias");
-            lua_pushstring(L, s->pred_path);
-            lua_setfield(L, -2, "path");
-            push_props(L, s->pred_config);
-            lua_setfield(L, -2, "config");
-            lua_setfield(L, -2, "predicate");
-        }
-        lua_rawseti(L, -2, i + 1);
-    }
+    free((void *)kv->keys);
+    free((void *)kv->values);
+    *kv = (lc_kv_t){0};
 }
 
+lc_chain_step_t *lc_chain_steps(const lc_chain_spec_t *specs, int n)
+{
+    lc_chain_step_t *steps = calloc((size_t)(n > 0 ? n : 1), sizeof(*steps));
+    for (int i = 0; steps && i < n; i++) {
+        const lc_chain_spec_t *s = &specs[i];
+        steps[i] = (lc_chain_step_t){.alias = s->alias,
+                                     .path = s->path,
+                                     .type = s->type,
+                                     .variant = s->variant,
+                                     .config = lc_chain_kv(s->config),
+                                     .negate = s->negate,
+                                     .pred_alias = s->pred_alias,
+                                     .pred_path = s->pred_path,
+                                     .pred_config = lc_chain_kv(s->pred_config)};
+    }
+    return steps;
+}
+
+void lc_chain_steps_free(lc_chain_step_t *steps, int n)
+{
+    for (int i = 0; steps && i < n; i++) {
+        lc_chain_kv_free(&steps[i].config);
+        lc_chain_kv_free(&steps[i].pred_config);
+    }
+    free(steps);
+}

@@ -1,13 +1,12 @@
-/* connector: see connector.h. Connector configs are validated in a scratch lua_State (the
- * script's own config definitions) before any task thread starts. */
+/* connector: see connector.h. Connector configs are validated in a scratch Lua state (the
+ * script's own config definitions, lua/plan_api.c) before any task thread starts. */
 #include "connector.h"
-#include "bridge.h"
 #include "config.h"
+#include "plan_api.h"
 #include "plugins.h"
 #include "util.h"
 #include "worker.h"
 
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,84 +75,43 @@ static int init_converter(lc_converter_t *conv, const lc_converter_t *worker_def
 static int plan_tasks(const lc_worker_t *w, lc_connector_t *c, const char *label, int max_tasks,
                       char *errs, size_t errsz, size_t *elen)
 {
-    char err[8192];
-    int rc = -1;
-    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, err, sizeof(err));
-    if (!L) {
-        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
-        return -1;
+    lc_plan_t plan;
+    lc_chain_step_t *steps = lc_chain_steps(c->chain, c->chain_len);
+    lc_plan_in_t in = {.sdk_dir = lc_sdk_dir(),
+                       .plugin_path = lc_worker_plugin_path(w),
+                       .script_path = c->script_path,
+                       .label = label,
+                       .config = lc_chain_kv(c->props),
+                       .max_tasks = max_tasks,
+                       .chain = steps,
+                       .chain_len = c->chain_len,
+                       .check_chain = !c->chain_unchecked};
+    int rc = lc_plan_run(&in, &plan, errs, errsz, elen);
+    lc_chain_kv_free(&in.config);
+    lc_chain_steps_free(steps, c->chain_len);
+    if (rc != 0) goto out;
+    /* The connector takes over what was planned. */
+    c->is_source = plan.is_source;
+    c->secrets = plan.secrets;
+    c->nsecrets = plan.nsecrets;
+    plan.secrets = NULL;
+    plan.nsecrets = 0;
+    c->tasks = calloc((size_t)plan.ntasks, sizeof(*c->tasks));
+    for (int i = 0; i < plan.ntasks; i++) {
+        c->tasks[c->ntasks++] = task_new(c, i, plan.task_configs[i]);
+        plan.task_configs[i] = NULL;
     }
-    lua_pushstring(L, c->script_path);
-    lua_pushstring(L, label);
-    lua_createtable(L, 0, (int)lc_props_count(c->props));
-    for (size_t i = 0; i < lc_props_count(c->props); i++) {
-        lua_pushstring(L, lc_props_value(c->props, i));
-        lua_setfield(L, -2, lc_props_key(c->props, i));
-    }
-    lua_pushinteger(L, max_tasks);
-    if (lc_lua_call_sdk(L, "_plan", 4, 4, err, sizeof(err)) != 0) {
-        lc_appendf(errs, errsz, elen, "%s: %s\n", label, err);
-        goto out;
-    }
-    if (lua_istable(L, -1)) {
-        int ns = (int)lua_objlen(L, -1);
-        c->secrets = calloc((size_t)ns + 1, sizeof(char *));
-        for (int i = 1; i <= ns; i++) {
-            lua_rawgeti(L, -1, i);
-            c->secrets[c->nsecrets++] = strdup(lua_tostring(L, -1));
-            lua_pop(L, 1);
+    c->files = calloc((size_t)plan.nfiles + 1, sizeof(char *));
+    c->hashes = calloc((size_t)plan.nfiles + 1, sizeof(*c->hashes));
+    for (int i = 0; i < plan.nfiles; i++)
+        if (lc_file_hash(plan.files[i], &c->hashes[c->nfiles]) == 0) {
+            c->files[c->nfiles++] = plan.files[i];
+            plan.files[i] = NULL;
         }
-    }
-    lua_pop(L, 1);
-    int nerr = (int)lua_objlen(L, -1);
-    for (int i = 1; i <= nerr; i++) {
-        lua_rawgeti(L, -1, i);
-        lc_appendf(errs, errsz, elen, "%s\n", lua_tostring(L, -1));
-        lua_pop(L, 1);
-    }
-    if (nerr) goto out;
-    c->is_source = strcmp(lua_tostring(L, -3), "source") == 0;
-    int n = (int)lua_objlen(L, -2);
-    if (n < 1) {
-        lc_appendf(errs, errsz, elen, "%s: task_configs() returned no task configs\n", label);
-        goto out;
-    }
-    c->tasks = calloc((size_t)n, sizeof(*c->tasks));
-    for (int i = 0; i < n; i++) {
-        lc_buf_t b = {0};
-        lua_rawgeti(L, -2, i + 1);
-        if (lc_json_encode_sorted(L, -1, &b, err, sizeof(err)) != 0 ||
-            lc_buf_append(&b, "", 1) != 0) {
-            lc_appendf(errs, errsz, elen, "%s: task config %d: %s\n", label, i, err);
-            lc_buf_free(&b);
-            goto out;
-        }
-        lua_pop(L, 1);
-        c->tasks[c->ntasks++] = task_new(c, i, b.data);
-    }
-    /* Transforms are validated here too, so a bad one is an error before anything runs. */
-    if (c->chain_unchecked) goto out; /* their config did not parse; errors are listed */
-    lua_pushstring(L, label);
-    lc_chain_push(L, c->chain, c->chain_len);
-    if (lc_lua_call_sdk(L, "_chain", 2, 0, err, sizeof(err)) != 0) {
-        lc_appendf(errs, errsz, elen, "%s\n", err);
-        goto out;
-    }
-    if (lc_lua_call_sdk(L, "_script_files", 0, 1, err, sizeof(err)) == 0) {
-        int nf = (int)lua_objlen(L, -1);
-        c->files = calloc((size_t)nf + 1, sizeof(char *));
-        c->hashes = calloc((size_t)nf + 1, sizeof(*c->hashes));
-        for (int i = 1; i <= nf; i++) {
-            lua_rawgeti(L, -1, i);
-            const char *f = lua_tostring(L, -1);
-            if (f && lc_file_hash(f, &c->hashes[c->nfiles]) == 0) c->files[c->nfiles++] = strdup(f);
-            lua_pop(L, 1);
-        }
-    }
     c->loaded_at_ms = lc_wall_ms();
-    rc = 0;
+    rc = c->chain_unchecked ? -1 : 0; /* the chain's errors are listed already */
 out:
-    lc_lua_close(L);
+    lc_plan_free(&plan);
     return rc;
 }
 
@@ -329,12 +287,10 @@ lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connec
         lc_chain_parse(lc_worker_plugin_path(w), n->props, label, &n->chain, &n->chain_len, errs,
                        errsz, &elen) != 0)
         goto err;
-    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, errs, errsz);
-    if (!L) goto err;
-    lua_pushstring(L, label);
-    lc_chain_push(L, n->chain, n->chain_len);
-    int bad = lc_lua_call_sdk(L, "_chain", 2, 0, errs, errsz) != 0;
-    lc_lua_close(L);
+    lc_chain_step_t *steps = lc_chain_steps(n->chain, n->chain_len);
+    int bad = lc_plan_check_chain(lc_sdk_dir(), lc_worker_plugin_path(w), label, steps,
+                                  n->chain_len, errs, errsz) != 0;
+    lc_chain_steps_free(steps, n->chain_len);
     if (bad) goto err;
     n->tasks = calloc((size_t)c->ntasks + 1, sizeof(*n->tasks));
     for (int i = 0; i < c->ntasks; i++)

@@ -2,7 +2,7 @@
  * validates a connector's config exactly as a create does — the worker-level keys, converters,
  * errors.*, the transform chain, and the script's own definitions and task_configs() in a scratch
  * lua_State — and yields a connector whose tasks are laid out but not started.
- * Depends on worker (defaults), config, chain, errors, plugins, bridge, codec. */
+ * Depends on worker (defaults), config, chain, errors, plugins, plan_api, codec. */
 #ifndef LC_CONNECTOR_H
 #define LC_CONNECTOR_H
 

@@ -5,9 +5,8 @@
  *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
  *   luaconnect config-docs             the core's config keys as Markdown
  *   luaconnect --help | --version */
-#include "bridge.h"
 #include "chain.h"
-#include "codec.h"
+#include "cli_api.h"
 #include "config.h"
 #include "lc_build.h"
 #include "log.h"
@@ -18,9 +17,7 @@
 #include "standalone.h"
 #include "worker.h"
 
-#include <lauxlib.h>
 #include <librdkafka/rdkafka.h>
-#include <luajit.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,69 +96,37 @@ static int cmd_lua(int argc, char **argv)
         return 2;
     }
     char *pp = lc_plugin_path(NULL);
-    lua_State *L = lc_lua_new(lc_sdk_dir(), pp, NULL, err, sizeof(err));
+    int status = 0;
+    int rc = lc_cli_api_run_file(lc_sdk_dir(), pp, argc, argv, &status, err, sizeof(err));
     free(pp);
-    if (!L) {
+    if (rc != 0) {
         fprintf(stderr, "luaconnect: %s\n", err);
         return 1;
     }
-    lua_createtable(L, argc, 0);
-    for (int i = 0; i < argc; i++) {
-        lua_pushstring(L, argv[i]);
-        lua_rawseti(L, -2, i);
-    }
-    lua_setglobal(L, "arg");
-    int rc = 1;
-    if (luaL_loadfile(L, argv[0]) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", lua_tostring(L, -1));
-        goto out;
-    }
-    for (int i = 1; i < argc; i++)
-        lua_pushstring(L, argv[i]);
-    if (lc_lua_pcall(L, argc - 1, 1, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", err);
-        goto out;
-    }
-    rc = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 0;
-out:
-    lc_lua_close(L);
-    return rc;
+    return status;
 }
 
-/* Pushes a converter object for part ("key"/"value"): the connector's converter, else the
- * worker's, else JsonConverter; schemas.enable defaults to false offline. */
-static int push_converter(lua_State *L, const lc_props_t *cp, const lc_props_t *wp,
-                          const char *part, int *is_json, char *err, size_t errsz)
+/* The converter of part ("key"/"value"): the connector's, else the worker's, else
+ * JsonConverter; schemas.enable defaults to false offline. */
+static void test_converter(const lc_props_t *cp, const lc_props_t *wp, const char *part,
+                           const char **cls, const char **schemas)
 {
     char key[64], skey[64];
     snprintf(key, sizeof(key), "%s.converter", part);
     snprintf(skey, sizeof(skey), "%s.converter.schemas.enable", part);
     const lc_props_t *from = lc_props_get(cp, key) ? cp : wp;
-    const char *cls = lc_props_get_or(from, key, "org.apache.kafka.connect.json.JsonConverter");
-    const char *schemas = lc_props_get_or(from, skey, "false");
-    lc_converter_t probe;
-    if (lc_converter_init(&probe, cls, schemas, err, errsz) != 0) return -1;
-    /* 1: schemaless JSON (printed with sorted keys, so output lines are stable), 2: JSON
-     * envelope (printed as the converter wrote it) */
-    *is_json = probe.kind != LC_CONV_JSON ? 0 : probe.schemas_enable ? 2 : 1;
-    lua_getglobal(L, "require");
-    lua_pushstring(L, "luaconnect.core");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "converter");
-    lua_remove(L, -2);
-    lua_pushstring(L, cls);
-    lua_pushstring(L, schemas);
-    return lc_lua_pcall(L, 2, 1, err, errsz);
+    *cls = lc_props_get_or(from, key, "org.apache.kafka.connect.json.JsonConverter");
+    *schemas = lc_props_get_or(from, skey, "false");
 }
 
 static int cmd_test(int argc, char **argv)
 {
     char err[16384];
     size_t elen = 0;
-    int rc = 1, i = 0, nspecs = 0, kjson = 0, vjson = 0;
+    int rc = 1, i = 0, nspecs = 0, failed = 0;
     lc_props_t *wp = NULL, *cp = NULL;
     lc_chain_spec_t *specs = NULL;
-    lua_State *L = NULL;
+    lc_chain_step_t *steps = NULL;
     char *pp = NULL;
     if (argc >= 2 && strcmp(argv[0], "--worker") == 0) {
         if (!(wp = load_props(argv[1]))) return 1;
@@ -184,32 +149,23 @@ static int cmd_test(int argc, char **argv)
         fprintf(stderr, "luaconnect: %s: %s", argv[i], err);
         goto out;
     }
-    L = lc_lua_new(lc_sdk_dir(), pp, NULL, err, sizeof(err));
-    if (!L || lc_lua_sdk(L, err, sizeof(err)) != 0) {
+    steps = lc_chain_steps(specs, nspecs);
+    lc_cli_test_in_t in = {.sdk_dir = lc_sdk_dir(),
+                           .plugin_path = pp,
+                           .label = label,
+                           .chain = steps,
+                           .chain_len = nspecs,
+                           .connector_file = argv[i],
+                           .input = argc - i == 2 ? argv[i + 1] : NULL};
+    test_converter(cp, wp, "key", &in.key_class, &in.key_schemas);
+    test_converter(cp, wp, "value", &in.value_class, &in.value_schemas);
+    if (lc_cli_api_test(&in, &failed, err, sizeof(err)) != 0) {
         fprintf(stderr, "luaconnect: %s\n", err);
         goto out;
     }
-    lua_pop(L, 1);
-    lua_pushstring(L, label);
-    lc_chain_push(L, specs, nspecs);
-    if (push_converter(L, cp, wp, "key", &kjson, err, sizeof(err)) != 0 ||
-        push_converter(L, cp, wp, "value", &vjson, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s: %s\n", argv[i], err);
-        goto out;
-    }
-    lua_pushinteger(L, kjson);
-    lua_pushinteger(L, vjson);
-    if (argc - i == 2)
-        lua_pushstring(L, argv[i + 1]);
-    else
-        lua_pushnil(L);
-    if (lc_lua_call_sdk(L, "_test_run", 7, 1, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", err);
-        goto out;
-    }
-    rc = lua_tointeger(L, -1) > 0 ? 1 : 0;
+    rc = failed > 0 ? 1 : 0;
 out:
-    lc_lua_close(L);
+    lc_chain_steps_free(steps, nspecs);
     lc_chain_free(specs, nspecs);
     free(pp);
     lc_props_destroy(cp);
@@ -319,7 +275,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("luaconnect %s (%s, librdkafka %s)\n", LC_VERSION, LUAJIT_VERSION,
+        printf("luaconnect %s (%s, librdkafka %s)\n", LC_VERSION, lc_cli_api_luajit_version(),
                rd_kafka_version_str());
         return 0;
     }

@@ -1,12 +1,12 @@
-/* plugins: see plugins.h. A scan loads each script once in a scratch lua_State; the
- * result is cached per plugin path because every connector start needs it. */
+/* plugins: see plugins.h. A scan loads each script once in a scratch Lua state
+ * (lua/plugin_api.c); the result is cached per plugin path because every connector start
+ * needs it. */
 #include "plugins.h"
-#include "bridge.h"
 #include "lc_build.h"
 #include "log.h"
+#include "plugin_api.h"
 
 #include <dirent.h>
-#include <lauxlib.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,9 +79,11 @@ char *lc_plugin_path(const char *user)
     out[0] = 0;
     for (char *save = NULL, *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
          tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t') tok++;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
         size_t len = strlen(tok);
-        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) tok[--len] = 0;
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            tok[--len] = 0;
         if (!len) continue;
         if (!is_dir(tok)) {
             lc_warn(NULL, "plugin.path entry '%s' is not a directory; ignored", tok);
@@ -100,15 +102,6 @@ static char *cache_path;
 static lc_plugin_info_t *cache_list;
 static size_t cache_n;
 
-static char *dup_field(lua_State *L, int idx, const char *key)
-{
-    lua_getfield(L, idx, key);
-    const char *s = lua_tostring(L, -1);
-    char *out = strdup(s ? s : "");
-    lua_pop(L, 1);
-    return out;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -119,10 +112,10 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
     char err[1024];
     size_t n = 0, cap = 0;
     lc_plugin_info_t *list = NULL;
-    lua_State *L = lc_lua_new(lc_sdk_dir(), plugin_path, NULL, err, sizeof(err));
+    lc_plugin_api_t *api = lc_plugin_api_new(lc_sdk_dir(), plugin_path, err, sizeof(err));
     char *copy = strdup(plugin_path);
     *n_out = 0;
-    if (!L || !copy || lc_lua_sdk(L, err, sizeof(err)) != 0) {
+    if (!api || !copy) {
         lc_error(NULL, "cannot scan plugin.path: %s", err);
         goto out;
     }
@@ -156,8 +149,8 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
             pi->path = strdup(path);
             names[i][strlen(names[i]) - 4] = 0;
             pi->name = names[i];
-            lua_pushstring(L, path);
-            if (lc_lua_call_sdk(L, "_describe", 1, 1, err, sizeof(err)) != 0) {
+            lc_plugin_desc_t desc;
+            if (lc_plugin_api_describe(api, path, &desc, err, sizeof(err)) != 0) {
                 char *nl = strchr(err, '\n');
                 if (nl) *nl = 0;
                 pi->kind = strdup("error");
@@ -166,32 +159,17 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
                 pi->aliases = strdup("");
                 continue;
             }
-            int t = lua_gettop(L);
-            pi->kind = dup_field(L, t, "kind");
-            pi->version = dup_field(L, t, "version");
-            pi->doc = dup_field(L, t, "doc");
-            lua_getfield(L, t, "aliases");
-            char joined[4096];
-            size_t jn = 0;
-            joined[0] = 0;
-            for (int k = 1;; k++) {
-                lua_rawgeti(L, -1, k);
-                const char *a = lua_tostring(L, -1);
-                lua_pop(L, 1);
-                if (!a) break;
-                jn += (size_t)snprintf(joined + jn, sizeof(joined) - jn, "%s%s", jn ? "," : "",
-                                       a);
-                if (jn >= sizeof(joined)) break;
-            }
-            pi->aliases = strdup(joined);
-            lua_settop(L, t - 1);
+            pi->kind = desc.kind;
+            pi->version = desc.version;
+            pi->doc = desc.doc;
+            pi->aliases = desc.aliases;
         }
         free(names);
     }
     *n_out = n;
 out:
     free(copy);
-    lc_lua_close(L);
+    lc_plugin_api_destroy(api);
     return list;
 }
 
@@ -260,8 +238,8 @@ int lc_plugins_resolve(const char *plugin_path, const char *name, const char *ki
             return -1;
         }
         if (!path_inside(plugin_path, real)) {
-            snprintf(errstr, errstr_size, "%s script '%s' is outside plugin.path (%s)", kind,
-                     name, plugin_path);
+            snprintf(errstr, errstr_size, "%s script '%s' is outside plugin.path (%s)", kind, name,
+                     plugin_path);
             return -1;
         }
         snprintf(out, out_size, "%s", real);

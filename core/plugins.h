@@ -4,7 +4,8 @@
  * DIR/NAME.lua, then as an alias a script declares (aliases = {"FileStreamSource",
  * "org.apache.kafka.connect.file.FileStreamSourceConnector"}), which is how Kafka Connect
  * class names reach our scripts. Also locates the installation (the SDK directory and the
- * default plugin.path). Depends on bridge (scripts describe themselves by being loaded). */
+ * default plugin.path). Depends on plugin_api (scripts describe themselves by being
+ * loaded), log. */
 #ifndef LC_PLUGINS_H
 #define LC_PLUGINS_H
 

@@ -1,19 +1,17 @@
-/* task: what source and sink task threads share — the Lua side of a task (state,
- * task table, task.offsets) and status reporting. */
+/* task: what source and sink task threads share — the Lua side of a task (its state,
+ * opened through lua/task_api.c, and what task.offsets reads) and status reporting. */
 #include "task.h"
 #include "bridge.h"
 #include "log.h"
+#include "task_api.h"
 #include "util.h"
 #include "watchdog.h"
 
-#include <lauxlib.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define TASK_KEY "luaconnect.task"
 
 #define state_names lc_task_state_names
 
@@ -43,86 +41,35 @@ char *lc_task_trace(lc_task_t *t)
     return s;
 }
 
-/* Offset key in Kafka Connect's format: ["<connector>",{partition}] */
-static int offset_key(lua_State *L, lc_task_t *t, int part_idx, lc_buf_t *key, char *err,
-                      size_t errsz)
+/* task.offsets:get: the offset stored under key (the task thread's own connector). */
+static char *offsets_get(void *opaque, const char *key)
 {
-    lua_pushstring(L, t->conn->name);
-    int rc = lc_json_encode_sorted(L, -1, key, err, errsz);
-    lua_pop(L, 1);
-    if (rc != 0) return -1;
-    lc_buf_t part = {0};
-    if (lc_json_encode_sorted(L, part_idx, &part, err, errsz) != 0) {
-        lc_buf_free(&part);
-        return -1;
-    }
-    lc_buf_t out = {0};
-    rc = lc_buf_append(&out, "[", 1) || lc_buf_append(&out, key->data, key->len) ||
-         lc_buf_append(&out, ",", 1) || lc_buf_append(&out, part.data, part.len) ||
-         lc_buf_append(&out, "]", 2);
-    lc_buf_free(&part);
-    lc_buf_free(key);
-    *key = out;
-    return rc ? -1 : 0;
-}
-
-/* task.offsets:get(partition) -> the committed offset table, or nil. */
-static int offsets_get(lua_State *L)
-{
-    lc_task_t *t = *(lc_task_t **)luaL_checkudata(L, 1, "luaconnect.offsets");
-    luaL_checktype(L, 2, LUA_TTABLE);
-    char err[512];
-    lc_buf_t key = {0};
-    if (offset_key(L, t, 2, &key, err, sizeof(err)) != 0) {
-        lc_buf_free(&key);
-        return luaL_error(L, "task.offsets:get: %s", err);
-    }
+    lc_task_t *t = opaque;
     lc_offset_store_t *os = lc_store_offsets(t->conn->env->store);
-    char *value = os->get(os, key.data);
-    lc_buf_free(&key);
-    if (!value) {
-        lua_pushnil(L);
-        return 1;
-    }
-    int rc = lc_json_decode(L, value, strlen(value), err, sizeof(err));
-    free(value);
-    if (rc != 0) return luaL_error(L, "task.offsets:get: stored offset is not JSON: %s", err);
-    return 1;
+    return os->get(os, key);
 }
 
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size)
 {
-    const lc_task_env_t *env = t->conn->env;
-    lua_State *L = lc_lua_new(env->sdk_dir, env->plugin_path, &t->abort, errstr, errstr_size);
-    if (!L) return NULL;
-    lua_pushstring(L, t->conn->script_path);
-    if (lc_json_decode(L, t->config_json, strlen(t->config_json), errstr, errstr_size) != 0)
-        goto err;
-    lua_pushinteger(L, t->id);
-    lua_pushstring(L, t->conn->name);
-    lc_task_t **ud = lua_newuserdata(L, sizeof(*ud));
-    *ud = t;
-    if (luaL_newmetatable(L, "luaconnect.offsets")) {
-        lua_newtable(L);
-        lua_pushcfunction(L, offsets_get);
-        lua_setfield(L, -2, "get");
-        lua_setfield(L, -2, "__index");
-    }
-    lua_setmetatable(L, -2);
-    lc_chain_push(L, t->conn->chain, t->conn->chain_len);
-    lua_createtable(L, 0, 3);
-    lua_pushboolean(L, t->conn->errors.tolerant);
-    lua_setfield(L, -2, "tolerant");
-    lua_pushnumber(L, (lua_Number)t->conn->errors.retry_timeout_ms);
-    lua_setfield(L, -2, "retry_timeout");
-    lua_pushnumber(L, (lua_Number)t->conn->errors.retry_delay_max_ms);
-    lua_setfield(L, -2, "retry_delay_max");
-    if (lc_lua_call_sdk(L, "_task_open", 7, 1, errstr, errstr_size) != 0) goto err;
-    lua_setfield(L, LUA_REGISTRYINDEX, TASK_KEY);
+    const lc_connector_t *c = t->conn;
+    lc_chain_step_t *steps = lc_chain_steps(c->chain, c->chain_len);
+    lc_task_api_in_t in = {.sdk_dir = c->env->sdk_dir,
+                           .plugin_path = c->env->plugin_path,
+                           .stop_flag = &t->abort,
+                           .script_path = c->script_path,
+                           .config_json = t->config_json,
+                           .id = t->id,
+                           .name = c->name,
+                           .chain = steps,
+                           .chain_len = c->chain_len,
+                           .tolerant = c->errors.tolerant,
+                           .retry_timeout_ms = c->errors.retry_timeout_ms,
+                           .retry_delay_max_ms = c->errors.retry_delay_max_ms,
+                           .offsets_get = offsets_get,
+                           .offsets_opaque = t};
+    lua_State *L = lc_task_api_open(&in, errstr, errstr_size);
+    lc_chain_steps_free(steps, c->chain_len);
     return L;
-err:
-    lc_lua_close(L);
-    return NULL;
 }
 
 int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
@@ -131,9 +78,9 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
     int rc = 0;
     long long t0 = lc_now_ms();
     if (t->swap_mode == LC_SWAP_CHAIN) {
-        lc_task_push(*L);
-        lc_chain_push(*L, n->chain, n->chain_len);
-        rc = lc_lua_call_sdk(*L, "_rechain", 2, 0, errstr, errsz);
+        lc_chain_step_t *steps = lc_chain_steps(n->chain, n->chain_len);
+        rc = lc_task_api_rechain(*L, steps, n->chain_len, errstr, errsz);
+        lc_chain_steps_free(steps, n->chain_len);
         t->conn = n;
         free(t->swap_config);
     } else {
@@ -153,19 +100,15 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
 
 void lc_task_push(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, TASK_KEY);
+    lc_task_api_push(L);
 }
 
 void lc_task_close_lua(lc_task_t *t, lua_State *L)
 {
     char err[4096];
     if (!L) return;
-    /* close() must run even when the stop flag interrupted the script. */
-    lua_sethook(L, NULL, 0, 0);
-    lc_task_push(L);
-    if (lc_lua_call_sdk(L, "_task_close", 1, 0, err, sizeof(err)) != 0)
-        lc_warn(t->ctx, "close() failed: %s", err);
-    lc_lua_close(L);
+    if (lc_task_api_close(L, err, sizeof(err)) != 0) lc_warn(t->ctx, "close() failed: %s", err);
+    lc_task_api_free(L);
 }
 
 /* Lifecycle ------------------------------------------------------------------------- */

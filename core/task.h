@@ -3,15 +3,17 @@
  * side, status reporting, reload hand-over) and the thread lifecycle a herder drives
  * (start, stop and join). A task reads its connector (connector.h) and its
  * environment (task_env.h) and never calls back into a herder.
- * Depends on connector (the data model), bridge, codec, store, kafka, log. */
+ * Depends on connector (the data model), task_api (the Lua side), bridge, store, kafka, log. */
 #ifndef LC_TASK_H
 #define LC_TASK_H
 
 #include <librdkafka/rdkafka.h>
-#include <lua.h>
 #include <pthread.h>
 
 #include "connector.h"
+
+/* The task's Lua state, opaque here: only lua/ operates on it (lua/task_api.h). */
+typedef struct lua_State lua_State;
 
 /* Lifecycle (the herder's side). */
 /** Starts t's thread (paused when its connector's target is PAUSED); a thread that cannot

@@ -1,12 +1,11 @@
 /* validate: see validate.h. */
 #include "validate.h"
-#include "bridge.h"
 #include "config.h"
 #include "connector.h"
 #include "lc_build.h"
+#include "plugin_api.h"
 #include "plugins.h"
 
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,21 +64,14 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
 static json_t *script_defs(const lc_worker_t *w, const char *path, char *kind, size_t kindsz,
                            char *errstr, size_t errsz)
 {
-    lua_State *L = lc_lua_new(lc_sdk_dir(), lc_worker_plugin_path(w), NULL, errstr, errsz);
-    json_t *out = NULL;
-    if (!L) return NULL;
-    lua_pushstring(L, path);
-    if (lc_lua_call_sdk(L, "_plugin_config", 1, 2, errstr, errsz) == 0) {
-        lc_buf_t b = {0};
-        snprintf(kind, kindsz, "%s", lua_tostring(L, -2));
-        if (lc_json_encode_sorted(L, -1, &b, errstr, errsz) == 0) {
-            json_error_t je;
-            out = json_loadb(b.data, b.len, 0, &je);
-            if (!out) snprintf(errstr, errsz, "definitions: %s", je.text);
-        }
-        lc_buf_free(&b);
-    }
-    lc_lua_close(L);
+    char *defs;
+    if (lc_plugin_api_config(lc_sdk_dir(), lc_worker_plugin_path(w), path, kind, kindsz, &defs,
+                             errstr, errsz) != 0)
+        return NULL;
+    json_error_t je;
+    json_t *out = json_loads(defs, 0, &je);
+    if (!out) snprintf(errstr, errsz, "definitions: %s", je.text);
+    free(defs);
     return out;
 }
 
@@ -144,7 +136,7 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     lc_props_set(props, "connector.class", cls ? cls : plugin);
     int named = lc_props_get(props, "name") && *lc_props_get(props, "name");
     if (!named) lc_props_set(props, "name", "(unnamed)");
-    /* Planning runs in its own scratch lua_State: validations never wait for each other or
+    /* Planning runs in its own scratch Lua state: validations never wait for each other or
      * for connector changes. */
     size_t errs_size = 65536;
     char *errs = malloc(errs_size);

@@ -2,7 +2,7 @@
  * definitions (Kafka Connect's ConfigKeyInfo) and Kafka Connect's config validation
  * ({name, error_count, groups, configs}), which plans the config exactly as a create would
  * in a scratch lua_State, without starting anything.
- * Depends on worker (plugin.path), connector (planning), plugins, bridge, codec, jansson. */
+ * Depends on worker (plugin.path), connector (planning), plugins, plugin_api, jansson. */
 #ifndef LC_VALIDATE_H
 #define LC_VALIDATE_H
 

@@ -1,10 +1,10 @@
 /* watchdog: see watchdog.h. */
 #include "watchdog.h"
 #include "bridge.h"
+#include "task_api.h"
 
 #include <dlfcn.h>
 #include <link.h>
-#include <lua.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -41,7 +41,7 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *luajit_base)
 static void load_ranges(void)
 {
     Dl_info di;
-    void *luajit_base = dladdr((void *)lua_pcall, &di) ? di.dli_fbase : NULL;
+    void *luajit_base = dladdr(lc_task_api_vm_address(), &di) ? di.dli_fbase : NULL;
     pthread_mutex_lock(&ranges_lock);
     nunsafe = 0;
     dl_iterate_phdr(add_object, luajit_base);

@@ -7,7 +7,8 @@
  * lua_State and Kafka client it leaves are never touched again (their memory stays
  * allocated): plugins are trusted code, and this is the last resort after
  * task.shutdown.graceful.timeout.ms.
- * Depends on bridge (lc_lua_current_call), pthreads, the dynamic loader. */
+ * Depends on bridge (lc_lua_current_call), task_api (where LuaJIT's code is), pthreads, the
+ * dynamic loader. */
 #ifndef LC_WATCHDOG_H
 #define LC_WATCHDOG_H
 
