@@ -35,43 +35,91 @@ typedef struct req {
     int too_big;
 } req_t;
 
+/* One request as the handlers see it: from an HTTP connection (handle()) or given as
+ * strings (lc_rest_handle(), used by the fuzzer), and the answer they fill in. */
 typedef struct ctx {
-    lc_rest_t *r;
-    struct MHD_Connection *conn;
+    lc_herder_t *h;
+    struct MHD_Connection *conn; /* NULL: query and content_type below */
+    const char *query;           /* "a=b&c=d", values as given */
+    const char *content_type;
     const char *method;
-    req_t *q;
+    const char *body;
+    size_t len;
     char *seg[MAX_SEGS];
     int nseg;
+    int code;            /* the answer: status, */
+    char *text;          /* JSON body or NULL (malloc'd), */
+    char location[1024]; /* Location header or "" */
+    char qvalue[1024];   /* query_value's answer */
 } ctx_t;
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int code, json_t *body)
+/* Sets the answer (takes body). */
+static enum MHD_Result send_json(ctx_t *c, int code, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    free(c->text);
+    c->text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(body);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
-                                        text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)code, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    c->code = code;
+    return MHD_YES;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *fmt, ...)
+static enum MHD_Result send_error(ctx_t *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static enum MHD_Result send_error(struct MHD_Connection *conn, int code, const char *fmt, ...)
+static enum MHD_Result send_error(ctx_t *c, int code, const char *fmt, ...)
 {
     char msg[16384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return send_json(conn, code, json_pack("{s:i,s:s}", "error_code", code, "message", msg));
+    return send_json(c, code, json_pack("{s:i,s:s}", "error_code", code, "message", msg));
+}
+
+struct query_find {
+    const char *key;
+    char *out;
+    size_t outsz;
+    int found;
+};
+
+static enum MHD_Result query_find(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct query_find *f = cls;
+    (void)kind;
+    if (f->found || !key || strcmp(key, f->key) != 0) return MHD_YES;
+    snprintf(f->out, f->outsz, "%s", value ? value : "");
+    f->found = 1;
+    return MHD_NO;
+}
+
+/* Calls fn for every query argument, in order. */
+static void query_each(ctx_t *c, MHD_KeyValueIterator fn, void *arg)
+{
+    if (c->conn) {
+        MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, fn, arg);
+        return;
+    }
+    char *q = strdup(c->query ? c->query : "");
+    for (char *save = NULL, *tok = strtok_r(q, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq) *eq = 0;
+        if (fn(arg, MHD_GET_ARGUMENT_KIND, tok, eq ? eq + 1 : NULL) != MHD_YES) break;
+    }
+    free(q);
+}
+
+/* The first value of query argument key, or NULL; valid until the next call. */
+static const char *query_value(ctx_t *c, const char *key)
+{
+    struct query_find f = {key, c->qvalue, sizeof(c->qvalue), 0};
+    query_each(c, query_find, &f);
+    return f.found ? c->qvalue : NULL;
 }
 
 static enum MHD_Result not_allowed(ctx_t *c)
 {
-    return send_error(c->conn, 405, "HTTP 405 Method Not Allowed");
+    return send_error(c, 405, "HTTP 405 Method Not Allowed");
 }
 
 static int is(const ctx_t *c, const char *method)
@@ -82,18 +130,19 @@ static int is(const ctx_t *c, const char *method)
 /* Parses the JSON body; on failure answers and returns NULL with *sent set. */
 static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
 {
-    const char *ct =
-        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = c->conn ? MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                           MHD_HTTP_HEADER_CONTENT_TYPE)
+                             : c->content_type;
     if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-        *sent = send_error(c->conn, 415,
+        *sent = send_error(c, 415,
                            "HTTP 415 Unsupported Media Type: send the body as "
                            "Content-Type: application/json");
         return NULL;
     }
     json_error_t je;
-    json_t *j = json_loadb(c->q->body ? c->q->body : "", c->q->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(c->body ? c->body : "", c->len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        *sent = send_error(c->conn, 400,
+        *sent = send_error(c, 400,
                            "Cannot deserialize the request body: %s at line %d, column %d "
                            "(position %d)",
                            je.text, je.line, je.column, je.position);
@@ -158,11 +207,11 @@ static lc_props_t *props_of(json_t *config)
 /* Kafka Connect's 400 for a config that does not validate. */
 static enum MHD_Result invalid_config(ctx_t *c, int code, const char *errs)
 {
-    if (code != 400) return send_error(c->conn, code, "%s", errs);
+    if (code != 400) return send_error(c, code, "%s", errs);
     int n = 1;
     for (const char *p = errs; *p; p++)
         n += *p == '\n';
-    return send_error(c->conn, 400,
+    return send_error(c, 400,
                       "Connector configuration is invalid and contains the following %d "
                       "error(s):\n%s\nYou can also find the above list of errors at the endpoint "
                       "`/connector-plugins/{connectorType}/config/validate`",
@@ -174,26 +223,17 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
 {
     char errs[32768];
     lc_props_t *props = props_of(config);
-    int code = c->r->h->ops->put_connector(c->r->h, name, props, mode, target, errs, sizeof(errs));
+    int code = c->h->ops->put_connector(c->h, name, props, mode, target, errs, sizeof(errs));
     lc_props_destroy(props);
     if (code == 200 || code == 201) {
-        json_t *info = c->r->h->ops->connector_info(c->r->h, name);
+        json_t *info = c->h->ops->connector_info(c->h, name);
         if (!info) /* deleted by another request since */
-            return send_error(c->conn, 404, "Connector %s not found", name);
+            return send_error(c, 404, "Connector %s not found", name);
         if (code == 201 && created_code == 201) {
-            char *text = json_dumps(info, JSON_COMPACT);
-            json_decref(info);
-            struct MHD_Response *resp =
-                MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-            char loc[2048];
-            snprintf(loc, sizeof(loc), "/connectors/%s", name);
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
-            enum MHD_Result rc = MHD_queue_response(c->conn, 201, resp);
-            MHD_destroy_response(resp);
-            return rc;
+            snprintf(c->location, sizeof(c->location), "/connectors/%s", name);
+            return send_json(c, 201, info);
         }
-        return send_json(c->conn, code, info);
+        return send_json(c, code, info);
     }
     return invalid_config(c, code, errs);
 }
@@ -219,9 +259,9 @@ static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char
 static enum MHD_Result list_connectors(ctx_t *c)
 {
     struct expand e = {0, 0};
-    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, expand_arg, &e);
-    json_t *names = c->r->h->ops->connector_names(c->r->h);
-    if (!e.status && !e.info) return send_json(c->conn, 200, names);
+    query_each(c, expand_arg, &e);
+    json_t *names = c->h->ops->connector_names(c->h);
+    if (!e.status && !e.info) return send_json(c, 200, names);
     json_t *out = json_object();
     size_t i;
     json_t *n;
@@ -229,8 +269,8 @@ static enum MHD_Result list_connectors(ctx_t *c)
     {
         const char *name = json_string_value(n);
         json_t *o = json_object();
-        json_t *st = e.status ? c->r->h->ops->connector_status(c->r->h, name) : NULL;
-        json_t *in = e.info ? c->r->h->ops->connector_info(c->r->h, name) : NULL;
+        json_t *st = e.status ? c->h->ops->connector_status(c->h, name) : NULL;
+        json_t *in = e.info ? c->h->ops->connector_info(c->h, name) : NULL;
         if ((e.status && !st) || (e.info && !in)) { /* deleted meanwhile */
             json_decref(st);
             json_decref(in);
@@ -242,7 +282,7 @@ static enum MHD_Result list_connectors(ctx_t *c)
         json_object_set_new(out, name, o);
     }
     json_decref(names);
-    return send_json(c->conn, 200, out);
+    return send_json(c, 200, out);
 }
 
 static enum MHD_Result create_connector(ctx_t *c)
@@ -256,33 +296,33 @@ static enum MHD_Result create_connector(ctx_t *c)
     char err[512];
     int target = LC_TARGET_STARTED;
     if (!json_is_object(body)) {
-        rc = send_error(c->conn, 400,
+        rc = send_error(c, 400,
                         "the request body must be a JSON object {\"name\": ..., "
                         "\"config\": {...}}");
     } else if (!json_is_string(name) || !*json_string_value(name)) {
-        rc = send_error(c->conn, 400,
+        rc = send_error(c, 400,
                         "Connector name is required (\"name\" must be a non-empty "
                         "string)");
     } else if (!json_is_object(config)) {
-        rc = send_error(c->conn, 400,
+        rc = send_error(c, 400,
                         "Connector config is required (\"config\" must be an "
                         "object of strings)");
     } else if (init && !json_is_null(init) &&
                (!json_is_string(init) || (strcmp(json_string_value(init), "RUNNING") != 0 &&
                                           strcmp(json_string_value(init), "PAUSED") != 0 &&
                                           strcmp(json_string_value(init), "STOPPED") != 0))) {
-        rc = send_error(c->conn, 400, "initial_state must be one of RUNNING, PAUSED, STOPPED");
+        rc = send_error(c, 400, "initial_state must be one of RUNNING, PAUSED, STOPPED");
     } else if (json_is_string(json_object_get(config, "name")) &&
                strcmp(json_string_value(json_object_get(config, "name")),
                       json_string_value(name)) != 0) {
         /* Kafka Connect's words, "URL" included, for POST too. */
         rc =
-            send_error(c->conn, 400,
+            send_error(c, 400,
                        "Connector name configuration (%s) doesn't match connector name in the "
                        "URL (%s)",
                        json_string_value(json_object_get(config, "name")), json_string_value(name));
     } else if (!config_ok(config, err, sizeof(err))) {
-        rc = send_error(c->conn, 400, "%s", err);
+        rc = send_error(c, 400, "%s", err);
     } else {
         if (json_is_string(init))
             target = strcmp(json_string_value(init), "PAUSED") == 0    ? LC_TARGET_PAUSED
@@ -297,9 +337,8 @@ static enum MHD_Result create_connector(ctx_t *c)
 static enum MHD_Result connector_config(ctx_t *c, const char *name)
 {
     if (is(c, "GET")) {
-        json_t *o = c->r->h->ops->connector_config(c->r->h, name);
-        return o ? send_json(c->conn, 200, o)
-                 : send_error(c->conn, 404, "Connector %s not found", name);
+        json_t *o = c->h->ops->connector_config(c->h, name);
+        return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
     }
     if (!is(c, "PUT") && !is(c, "PATCH")) return not_allowed(c);
     enum MHD_Result sent;
@@ -310,10 +349,10 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
     json_t *bname = json_object_get(body, "name");
     lc_props_t *check = lc_props_new();
     if (config_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
-        rc = send_error(c->conn, 400, "%s", err);
+        rc = send_error(c, 400, "%s", err);
     } else if (bname && !json_is_null(bname) &&
                (!json_is_string(bname) || strcmp(json_string_value(bname), name) != 0)) {
-        rc = send_error(c->conn, 400,
+        rc = send_error(c, 400,
                         "Connector name configuration (%s) doesn't match connector name in the "
                         "URL (%s)",
                         json_is_string(bname) ? json_string_value(bname) : "?", name);
@@ -321,23 +360,22 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
         rc = put_config(c, name, body, LC_PUT_ANY, -1, 201);
     } else {
         /* PATCH: merge into the stored config (unmasked), null removes a key. */
-        json_t *info = c->r->h->ops->connector_info(c->r->h, name);
+        json_t *info = c->h->ops->connector_info(c->h, name);
         if (!info) {
-            rc = send_error(c->conn, 404, "Connector %s not found", name);
+            rc = send_error(c, 404, "Connector %s not found", name);
         } else {
             json_decref(info);
             char errs[32768];
-            lc_props_t *merged = c->r->h->ops->connector_props(c->r->h, name);
+            lc_props_t *merged = c->h->ops->connector_props(c->h, name);
             if (!merged) {
-                rc = send_error(c->conn, 404, "Connector %s not found", name);
+                rc = send_error(c, 404, "Connector %s not found", name);
             } else {
                 config_from_json(body, merged, 1, err, sizeof(err));
-                int code = c->r->h->ops->put_connector(c->r->h, name, merged, LC_PUT_UPDATE, -1,
-                                                       errs, sizeof(errs));
+                int code = c->h->ops->put_connector(c->h, name, merged, LC_PUT_UPDATE, -1, errs,
+                                                    sizeof(errs));
                 lc_props_destroy(merged);
-                rc = code == 200
-                         ? send_json(c->conn, 200, c->r->h->ops->connector_info(c->r->h, name))
-                         : invalid_config(c, code, errs);
+                rc = code == 200 ? send_json(c, 200, c->h->ops->connector_info(c->h, name))
+                                 : invalid_config(c, code, errs);
             }
         }
     }
@@ -348,7 +386,7 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
 
 static int query_true(ctx_t *c, const char *key)
 {
-    const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, key);
+    const char *v = query_value(c, key);
     return v && strcasecmp(v, "true") == 0;
 }
 
@@ -358,8 +396,8 @@ static enum MHD_Result offsets(ctx_t *c, const char *name)
     json_t *out = NULL, *body = NULL;
     int code;
     if (is(c, "GET")) {
-        code = c->r->h->ops->offsets_get(c->r->h, name, &out, err, sizeof(err));
-        return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+        code = c->h->ops->offsets_get(c->h, name, &out, err, sizeof(err));
+        return code == 200 ? send_json(c, 200, out) : send_error(c, code, "%s", err);
     }
     if (is(c, "PATCH")) {
         enum MHD_Result sent;
@@ -367,10 +405,10 @@ static enum MHD_Result offsets(ctx_t *c, const char *name)
     } else if (!is(c, "DELETE")) {
         return not_allowed(c);
     }
-    code = c->r->h->ops->offsets_alter(c->r->h, name, body, err, sizeof(err));
+    code = c->h->ops->offsets_alter(c->h, name, body, err, sizeof(err));
     json_decref(body);
-    return code == 200 ? send_json(c->conn, 200, json_pack("{s:s}", "message", err))
-                       : send_error(c->conn, code, "%s", err);
+    return code == 200 ? send_json(c, 200, json_pack("{s:s}", "message", err))
+                       : send_error(c, code, "%s", err);
 }
 
 static int parse_task(const char *s)
@@ -382,7 +420,7 @@ static int parse_task(const char *s)
 
 static enum MHD_Result connectors(ctx_t *c)
 {
-    lc_herder_t *h = c->r->h;
+    lc_herder_t *h = c->h;
     char err[16384];
     if (c->nseg == 1) {
         if (is(c, "GET")) return list_connectors(c);
@@ -393,13 +431,11 @@ static enum MHD_Result connectors(ctx_t *c)
     if (c->nseg == 2) {
         if (is(c, "GET")) {
             json_t *o = h->ops->connector_info(h, name);
-            return o ? send_json(c->conn, 200, o)
-                     : send_error(c->conn, 404, "Connector %s not found", name);
+            return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (is(c, "DELETE")) {
             int code = h->ops->delete_connector(h, name, err, sizeof(err));
-            return code == 204 ? send_json(c->conn, 204, NULL)
-                               : send_error(c->conn, code, "%s", err);
+            return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
         return not_allowed(c);
     }
@@ -411,8 +447,7 @@ static enum MHD_Result connectors(ctx_t *c)
             if (!is(c, "GET")) return not_allowed(c);
             json_t *o =
                 what[0] == 's' ? h->ops->connector_status(h, name) : h->ops->task_configs(h, name);
-            return o ? send_json(c->conn, 200, o)
-                     : send_error(c->conn, 404, "Connector %s not found", name);
+            return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(what, "restart") == 0) {
             if (!is(c, "POST")) return not_allowed(c);
@@ -420,16 +455,14 @@ static enum MHD_Result connectors(ctx_t *c)
             json_t *status = NULL;
             int code = h->ops->restart(h, name, include, only, include || only ? &status : NULL,
                                        err, sizeof(err));
-            if (code == 202) return send_json(c->conn, 202, status);
-            return code == 204 ? send_json(c->conn, 204, NULL)
-                               : send_error(c->conn, code, "%s", err);
+            if (code == 202) return send_json(c, 202, status);
+            return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
             if (!is(c, "POST")) return not_allowed(c);
             int code = h->ops->reload(h, name, 1, err, sizeof(err));
-            return code == 200 || code == 204
-                       ? send_json(c->conn, 200, h->ops->connector_status(h, name))
-                       : send_error(c->conn, code, "%s", err);
+            return code == 200 || code == 204 ? send_json(c, 200, h->ops->connector_status(h, name))
+                                              : send_error(c, code, "%s", err);
         }
         int target = strcmp(what, "pause") == 0    ? LC_TARGET_PAUSED
                      : strcmp(what, "resume") == 0 ? LC_TARGET_STARTED
@@ -438,32 +471,29 @@ static enum MHD_Result connectors(ctx_t *c)
         if (target >= 0) {
             if (!is(c, "PUT")) return not_allowed(c);
             int code = h->ops->set_target(h, name, (lc_target_t)target, err, sizeof(err));
-            return code < 300 ? send_json(c->conn, code, NULL)
-                              : send_error(c->conn, code, "%s", err);
+            return code < 300 ? send_json(c, code, NULL) : send_error(c, code, "%s", err);
         }
-        return send_error(c->conn, 404, "HTTP 404 Not Found");
+        return send_error(c, 404, "HTTP 404 Not Found");
     }
     if (strcmp(what, "tasks") == 0 && c->nseg == 5) {
         int task = parse_task(c->seg[3]);
         if (strcmp(c->seg[4], "status") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
             json_t *o = task >= 0 ? h->ops->task_status(h, name, task) : NULL;
-            if (o) return send_json(c->conn, 200, o);
+            if (o) return send_json(c, 200, o);
             json_t *info = h->ops->connector_info(h, name);
             json_decref(info);
-            return info
-                       ? send_error(c->conn, 404, "No status found for task %s-%s", name, c->seg[3])
-                       : send_error(c->conn, 404, "Connector %s not found", name);
+            return info ? send_error(c, 404, "No status found for task %s-%s", name, c->seg[3])
+                        : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(c->seg[4], "restart") == 0) {
             if (!is(c, "POST")) return not_allowed(c);
-            if (task < 0) return send_error(c->conn, 404, "Task %s-%s not found", name, c->seg[3]);
+            if (task < 0) return send_error(c, 404, "Task %s-%s not found", name, c->seg[3]);
             int code = h->ops->restart_task(h, name, task, err, sizeof(err));
-            return code == 204 ? send_json(c->conn, 204, NULL)
-                               : send_error(c->conn, code, "%s", err);
+            return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
     }
-    return send_error(c->conn, 404, "HTTP 404 Not Found");
+    return send_error(c, 404, "HTTP 404 Not Found");
 }
 
 /* --- /connector-plugins, /admin/loggers, / ------------------------------------------ */
@@ -474,15 +504,13 @@ static enum MHD_Result plugins(ctx_t *c)
     json_t *out = NULL;
     if (c->nseg == 1) {
         if (!is(c, "GET")) return not_allowed(c);
-        const char *only =
-            MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "connectorsOnly");
-        return send_json(c->conn, 200,
-                         c->r->h->ops->plugins(c->r->h, !only || strcasecmp(only, "false") != 0));
+        const char *only = query_value(c, "connectorsOnly");
+        return send_json(c, 200, c->h->ops->plugins(c->h, !only || strcasecmp(only, "false") != 0));
     }
     if (c->nseg == 3 && strcmp(c->seg[2], "config") == 0) {
         if (!is(c, "GET")) return not_allowed(c);
-        int code = c->r->h->ops->plugin_config(c->r->h, c->seg[1], &out, err, sizeof(err));
-        return code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+        int code = c->h->ops->plugin_config(c->h, c->seg[1], &out, err, sizeof(err));
+        return code == 200 ? send_json(c, 200, out) : send_error(c, code, "%s", err);
     }
     if (c->nseg == 4 && strcmp(c->seg[2], "config") == 0 && strcmp(c->seg[3], "validate") == 0) {
         if (!is(c, "PUT")) return not_allowed(c);
@@ -492,16 +520,16 @@ static enum MHD_Result plugins(ctx_t *c)
         enum MHD_Result rc;
         lc_props_t *check = lc_props_new();
         if (config_from_json(body, check, 0, err, sizeof(err)) != 0) {
-            rc = send_error(c->conn, 400, "%s", err);
+            rc = send_error(c, 400, "%s", err);
         } else {
-            int code = c->r->h->ops->validate(c->r->h, c->seg[1], body, &out, err, sizeof(err));
-            rc = code == 200 ? send_json(c->conn, 200, out) : send_error(c->conn, code, "%s", err);
+            int code = c->h->ops->validate(c->h, c->seg[1], body, &out, err, sizeof(err));
+            rc = code == 200 ? send_json(c, 200, out) : send_error(c, code, "%s", err);
         }
         lc_props_destroy(check);
         json_decref(body);
         return rc;
     }
-    return send_error(c->conn, 404, "HTTP 404 Not Found");
+    return send_error(c, 404, "HTTP 404 Not Found");
 }
 
 static json_t *logger_json(lc_log_level_t level, long long modified)
@@ -526,15 +554,15 @@ static enum MHD_Result loggers(ctx_t *c)
         if (!is(c, "GET")) return not_allowed(c);
         json_t *o = json_object();
         lc_log_each(add_logger, o);
-        return send_json(c->conn, 200, o);
+        return send_json(c, 200, o);
     }
     if (c->nseg != 3 || strcmp(c->seg[1], "loggers") != 0)
-        return send_error(c->conn, 404, "HTTP 404 Not Found");
+        return send_error(c, 404, "HTTP 404 Not Found");
     const char *name = c->seg[2];
     if (is(c, "GET")) {
         long long modified;
         lc_log_level_t l = lc_log_named_level(name, &modified);
-        return send_json(c->conn, 200, logger_json(l, modified));
+        return send_json(c, 200, logger_json(l, modified));
     }
     if (!is(c, "PUT")) return not_allowed(c);
     enum MHD_Result sent;
@@ -544,7 +572,7 @@ static enum MHD_Result loggers(ctx_t *c)
     int l = level ? lc_log_level_parse(level) : -1;
     enum MHD_Result rc;
     if (l < 0) {
-        rc = send_error(c->conn, 400,
+        rc = send_error(c, 400,
                         "Invalid log level '%s'; must be one of ERROR, WARN, INFO, "
                         "DEBUG, TRACE",
                         level ? level : "(missing)");
@@ -552,7 +580,7 @@ static enum MHD_Result loggers(ctx_t *c)
         json_t *changed = json_array();
         lc_log_set_named(name, (lc_log_level_t)l, add_name, changed);
         lc_info(NULL, "logger '%s' set to %s", name, lc_log_level_name((lc_log_level_t)l));
-        rc = send_json(c->conn, 200, changed);
+        rc = send_json(c, 200, changed);
     }
     json_decref(body);
     return rc;
@@ -562,27 +590,27 @@ static enum MHD_Result route(ctx_t *c)
 {
     if (c->nseg == 0) {
         if (!is(c, "GET")) return not_allowed(c);
-        const char *id = c->r->h->ops->cluster_id(c->r->h);
-        return send_json(c->conn, 200,
+        const char *id = c->h->ops->cluster_id(c->h);
+        return send_json(c, 200,
                          json_pack("{s:s,s:s,s:o}", "version", LC_VERSION, "commit", LC_COMMIT,
                                    "kafka_cluster_id", id ? json_string(id) : json_null()));
     }
     const char *top = c->seg[0];
     if (strcmp(top, "health") == 0 && c->nseg == 1) {
         if (!is(c, "GET")) return not_allowed(c);
-        if (!c->r->h->ops->ready(c->r->h)) /* Kafka Connect's answer while it starts */
-            return send_json(c->conn, 503,
+        if (!c->h->ops->ready(c->h)) /* Kafka Connect's answer while it starts */
+            return send_json(c, 503,
                              json_pack("{s:s,s:s}", "status", "starting", "message",
                                        "Worker is still starting up."));
         return send_json(
-            c->conn, 200,
+            c, 200,
             json_pack("{s:s,s:s}", "status", "healthy", "message",
                       "Worker has completed startup and is ready to handle requests."));
     }
     if (strcmp(top, "connectors") == 0) return connectors(c);
     if (strcmp(top, "connector-plugins") == 0) return plugins(c);
     if (strcmp(top, "admin") == 0) return loggers(c);
-    return send_error(c->conn, 404, "HTTP 404 Not Found");
+    return send_error(c, 404, "HTTP 404 Not Found");
 }
 
 /* --- HTTP plumbing ------------------------------------------------------------------- */
@@ -607,6 +635,69 @@ static int authorized(lc_rest_t *r, struct MHD_Connection *conn)
     return ok;
 }
 
+/* Routes the request of c (path url) and fills c's answer. */
+static void answer(ctx_t *c, const char *url)
+{
+    char *path = strdup(url ? url : "/");
+    int too_deep = 0;
+    for (char *save = NULL, *tok = strtok_r(path, "/", &save); tok && !too_deep;
+         tok = strtok_r(NULL, "/", &save)) {
+        if (c->nseg == MAX_SEGS)
+            too_deep = 1;
+        else
+            c->seg[c->nseg++] = tok;
+    }
+    if (too_deep)
+        send_error(c, 404, "HTTP 404 Not Found");
+    else
+        route(c);
+    free(path);
+}
+
+/* Sends c's answer on conn and frees it. */
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c)
+{
+    char *text = c->text;
+    c->text = NULL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
+                                        text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (c->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, c->location);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)(c->code ? c->code : 500), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+int lc_rest_handle(lc_herder_t *h, const char *method, const char *url, const char *query,
+                   const char *content_type, const char *body, size_t len, char **out,
+                   char *location, size_t location_size)
+{
+    ctx_t c = {.h = h,
+               .method = method,
+               .query = query,
+               .content_type = content_type,
+               .body = body,
+               .len = len};
+    if (len > LC_REST_MAX_BODY)
+        send_error(&c, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+    else
+        answer(&c, url);
+    if (location) snprintf(location, location_size, "%s", c.location);
+    if (out)
+        *out = c.text;
+    else
+        free(c.text);
+    return c.code;
+}
+
+static enum MHD_Result too_large(struct MHD_Connection *conn)
+{
+    ctx_t c = {.conn = conn};
+    send_error(&c, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+    return queue_answer(conn, &c);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
@@ -622,7 +713,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > LC_REST_MAX_BODY) {
             q->too_big = 1;
-            return send_error(conn, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+            return too_large(conn);
         }
         return MHD_YES;
     }
@@ -647,8 +738,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    if (q->too_big)
-        return send_error(conn, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
+    if (q->too_big) return too_large(conn);
     if (!authorized(r, conn)) {
         json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
                                  "Authentication required (HTTP basic)");
@@ -661,20 +751,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         MHD_destroy_response(resp);
         return rc;
     }
-    ctx_t c = {.r = r, .conn = conn, .method = method, .q = q};
-    char *path = strdup(url ? url : "/");
-    for (char *save = NULL, *tok = strtok_r(path, "/", &save); tok;
-         tok = strtok_r(NULL, "/", &save)) {
-        if (c.nseg == MAX_SEGS) {
-            free(path);
-            return send_error(conn, 404, "HTTP 404 Not Found");
-        }
-        c.seg[c.nseg++] = tok;
-    }
-    enum MHD_Result rc = route(&c);
+    ctx_t c = {.h = r->h, .conn = conn, .method = method, .body = q->body, .len = q->len};
+    answer(&c, url);
     lc_debug(NULL, "REST %s %s", method, url);
-    free(path);
-    return rc;
+    return queue_answer(conn, &c);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **state,

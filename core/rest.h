@@ -22,6 +22,14 @@ const char *lc_rest_id(const lc_rest_t *r);
 /** Stops the listeners (waits for requests in progress); NULL is a no-op. */
 void lc_rest_stop(lc_rest_t *r);
 
+/** Answers one request without a socket (the fuzzer, tests): method, url path, query
+ * ("a=b&c=d", values as given), Content-Type and body. Returns the HTTP status; *out gets
+ * the JSON body (caller frees; NULL when none) and location the Location header ("" when
+ * none). Authentication is not checked. */
+int lc_rest_handle(lc_herder_t *h, const char *method, const char *url, const char *query,
+                   const char *content_type, const char *body, size_t len, char **out,
+                   char *location, size_t location_size);
+
 /** Largest request body accepted (413 above it). */
 #define LC_REST_MAX_BODY (1024 * 1024)
 
