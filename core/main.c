@@ -5,6 +5,7 @@
  *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
  *   luaconnect config-docs             the core's config keys as Markdown
  *   luaconnect --help | --version */
+#include "bridge.h"
 #include "chain.h"
 #include "cli_api.h"
 #include "config.h"
@@ -23,6 +24,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+_Static_assert((int)LC_LUA_LOG_ERROR == (int)LC_LOG_ERROR &&
+                   (int)LC_LUA_LOG_TRACE == (int)LC_LOG_TRACE,
+               "bridge.h numbers log levels as log.h does");
+
+/* Scripts' log lines (luaconnect.core.log) go to the worker's log: the bridge's sink. */
+static void script_log(int level, const char *ctx, const char *msg)
+{
+    lc_log((lc_log_level_t)level, ctx, "%s", msg);
+}
+
+static int script_log_level(void)
+{
+    return (int)lc_log_get_level();
+}
 
 static void usage(FILE *out)
 {
@@ -269,6 +285,7 @@ out:
 
 int main(int argc, char **argv)
 {
+    lc_lua_set_log(script_log, script_log_level);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

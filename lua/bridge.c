@@ -1,8 +1,6 @@
 /* bridge: see bridge.h. */
 #include "bridge.h"
 #include "codec.h"
-#include "log.h"
-#include "lc_build.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -14,6 +12,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef LC_VERSION
+#error "LC_VERSION comes from the build (CMake target lclua)"
+#endif
 
 #define STOP_KEY "luaconnect.stop_flag"
 #define SDK_KEY "luaconnect.sdk"
@@ -27,18 +29,33 @@ static const char *const allowed_globals[] = {
     "string",   "table",    "math",     "os",     "io",           "coroutine", "bit",
     "jit",      "package",  "load",     "loadstring", "collectgarbage", "debug", NULL};
 
+/* The log sink core installs (lc_lua_set_log): lua/ cannot include core's log.h. */
+static lc_lua_log_fn log_fn;
+static lc_lua_log_level_fn log_level_fn;
+
+/** Installs the sink of luaconnect.core.log and log_enabled (see bridge.h). */
+void lc_lua_set_log(lc_lua_log_fn log, lc_lua_log_level_fn level)
+{
+    log_fn = log;
+    log_level_fn = level;
+}
+
 static int core_log(lua_State *L)
 {
     int level = (int)luaL_checkinteger(L, 1);
     const char *ctx = luaL_optstring(L, 2, NULL);
     const char *msg = luaL_checkstring(L, 3);
-    lc_log((lc_log_level_t)level, ctx, "%s", msg);
+    if (log_fn)
+        log_fn(level, ctx, msg);
+    else if (level <= LC_LUA_LOG_INFO)
+        fprintf(stderr, "%s%s%s%s\n", ctx ? "[" : "", ctx ? ctx : "", ctx ? "] " : "", msg);
     return 0;
 }
 
 static int core_log_enabled(lua_State *L)
 {
-    lua_pushboolean(L, luaL_checkinteger(L, 1) <= (lua_Integer)lc_log_get_level());
+    int level = log_level_fn ? log_level_fn() : LC_LUA_LOG_INFO;
+    lua_pushboolean(L, luaL_checkinteger(L, 1) <= (lua_Integer)level);
     return 1;
 }
 

@@ -4,6 +4,7 @@
  * plugin.path, the codec, and the C module "luaconnect.core" that lua/luaconnect.lua
  * builds the public SDK on. Errors leave Lua through lc_lua_pcall with a traceback.
  * A count hook stops a runaway script when its task is asked to stop.
+ * Log lines go to the sink core installs with lc_lua_set_log (lua/ does not depend on core/).
  * Depends on LuaJIT and codec. */
 #ifndef LC_BRIDGE_H
 #define LC_BRIDGE_H
@@ -12,8 +13,19 @@
 #include <stddef.h>
 #include <lua.h>
 
+/* Levels of luaconnect.core.log, numbered as core's lc_log_level_t (ERROR 0 .. TRACE 4). */
+enum { LC_LUA_LOG_ERROR = 0, LC_LUA_LOG_WARN, LC_LUA_LOG_INFO, LC_LUA_LOG_DEBUG, LC_LUA_LOG_TRACE };
+/** Writes one log line from a script: level as above, ctx ("connector|task-0") may be NULL. */
+typedef void (*lc_lua_log_fn)(int level, const char *ctx, const char *msg);
+/** The most verbose level any logger enables (log_enabled compares against it). */
+typedef int (*lc_lua_log_level_fn)(void);
+/** Installs the log sink of every state; call once at startup, before any state exists.
+ * Until then (or with NULLs) lines up to INFO go to stderr as "[ctx] msg". */
+void lc_lua_set_log(lc_lua_log_fn log, lc_lua_log_level_fn level);
+
 /** Creates a state (allow-listed globals; not a sandbox: plugins are trusted code) whose
- * require() searches sdk_dir then each directory of plugin_path (comma-separated). stop_flag (may be NULL) is polled by the count hook: when
+ * require() searches sdk_dir then each directory of plugin_path (comma-separated).
+ * stop_flag (may be NULL) is polled by the count hook: when
  * it becomes non-zero a running script raises "task is stopping". NULL with errstr on failure. */
 lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,
                       char *errstr, size_t errstr_size);
