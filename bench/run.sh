@@ -43,7 +43,7 @@ records=${BENCH_RECORDS:-1000000}
 # Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake).
 for b in bench_codec bench_boundary; do
   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) "bench/$b.c" lua/codec.c \
-    $(pkg-config --libs luajit) -lm -o "$work/$b"
+    lua/headers.c $(pkg-config --libs luajit rdkafka) -lm -o "$work/$b"
 done
 echo "bench: micro-benchmarks"
 "$bin" lua bench/chain.lua "$records" | tee "$work/chain.txt"
