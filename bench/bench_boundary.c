@@ -46,7 +46,7 @@ static const char script[] =
     "    out[i] = { topic = 'bench-clean', key = nil, value = { text = proto.text, source = "
     "'bench' },\n"
     "               source_partition = { filename = 'in.txt' }, source_offset = { position = i },\n"
-    "               headers = hdrs and { a = '1', b = '2', c = '3' } or nil }\n"
+    "               headers = hdrs and { { 'a', '1' }, { 'b', '2' }, { 'a', '3' } } or nil }\n"
     "  end\n"
     "  return out\n"
     "end\n";
@@ -166,6 +166,8 @@ int main(int argc, char **argv)
     }
     L = bench_lua_new();
     if (!L) return 1;
+    lc_headers_open(L); /* the metatable sink headers get (its methods come from the SDK) */
+    lua_pop(L, 1);
     if (luaL_loadstring(L, script) ||
         lc_conv_to_lua(&conv, L, value, sizeof value - 1, err, sizeof err) ||
         (lua_pop(L, 1), lua_pcall(L, 1, 0, 0))) {
