@@ -126,13 +126,18 @@ function H.new(init)
     if v == nil then v = core.null end
     rawset(h, i, { e[1], v })
   end
-  local names = {}
+  local names = nil
   for k in pairs(init) do
-    if type(k) == "string" then names[#names + 1] = k end
+    if type(k) == "string" then
+      names = names or {}
+      names[#names + 1] = k
+    end
   end
-  sort(names)
-  local n = #h
-  for i, k in ipairs(names) do rawset(h, n + i, { k, init[k] }) end
+  if names then
+    sort(names)
+    local n = #h
+    for i, k in ipairs(names) do rawset(h, n + i, { k, init[k] }) end
+  end
   return h
 end
 
