@@ -8,14 +8,16 @@
  *   of records built in Lua; C reads topic/key/value of each with the Lua C API and
  *   encodes key and value with the JsonConverter, as source_task.c does before producing.
  * Each direction runs with batches of 1, 100 and 500 records, so the cost of one crossing
- * and the cost of one record can be told apart.
+ * and the cost of one record can be told apart; batch 500 runs again with three headers
+ * per record (a=1, b=2, a=3) pushed and read by lua/headers.c as the tasks do.
  *
  * Build (from the repository root; bench/run.sh does this):
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) \
- *       bench/bench_boundary.c $(ls lua/*.c | grep -v bridge.c) $(pkg-config --libs luajit) -lm \
- *       -o /tmp/bench_boundary
+ *       bench/bench_boundary.c $(ls lua/*.c | grep -v -e bridge.c -e _api.c) \
+ *       $(pkg-config --libs luajit rdkafka) -lm -o /tmp/bench_boundary
  *   /tmp/bench_boundary [records] */
 #include "bench.h"
+#include "headers.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -24,20 +26,27 @@
 #include <string.h>
 #include <time.h>
 
-static const char value[] = "{\"text\":\"000000042 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"source\":\"bench\"}";
+static const char value[] =
+    "{\"text\":\"000000042 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"source\":\"bench\"}";
 
 static const char script[] =
     "local put_seen = 0\n"
     "function put(records)\n"
-    "  for i = 1, #records do if records[i].value.source then put_seen = put_seen + 1 end end\n"
+    "  for i = 1, #records do\n"
+    "    local r = records[i]\n"
+    "    if r.value.source and r.headers == nil then put_seen = put_seen + 1 end\n"
+    "    if r.headers ~= nil then put_seen = put_seen + 1 end\n"
+    "  end\n"
     "end\n"
     "local proto = ...\n"
-    "function poll(n)\n"
+    "function poll(n, hdrs)\n"
     "  local out = {}\n"
     "  for i = 1, n do\n"
-    "    out[i] = { topic = 'bench-clean', key = nil, value = { text = proto.text, source = 'bench' },\n"
-    "               source_partition = { filename = 'in.txt' }, source_offset = { position = i } }\n"
+    "    out[i] = { topic = 'bench-clean', key = nil, value = { text = proto.text, source = "
+    "'bench' },\n"
+    "               source_partition = { filename = 'in.txt' }, source_offset = { position = i },\n"
+    "               headers = hdrs and { { 'a', '1' }, { 'b', '2' }, { 'a', '3' } } or nil }\n"
     "  end\n"
     "  return out\n"
     "end\n";
@@ -50,8 +59,8 @@ static void set_int(lua_State *L, int t, const char *name, double v)
 }
 
 /* C -> Lua: n records in batches of batch; 0, or -1 with err. */
-static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch, char *err,
-                     size_t errsz)
+static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch,
+                     const rd_kafka_headers_t *hdrs, char *err, size_t errsz)
 {
     for (long done = 0; done < n;) {
         int count = (int)(n - done < batch ? n - done : batch);
@@ -72,6 +81,10 @@ static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch, c
             if (lc_conv_to_lua(c, L, value, sizeof value - 1, err, errsz)) return -1;
             lua_setfield(L, r, "value_schema");
             lua_setfield(L, r, "value");
+            if (hdrs) {
+                lc_headers_push(L, hdrs);
+                lua_setfield(L, r, "headers");
+            }
             lua_rawseti(L, list, i);
         }
         if (lua_pcall(L, 1, 0, 0)) {
@@ -84,8 +97,8 @@ static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch, c
 
 /* Lua -> C: n records in batches of batch; 0, or -1 with err. *bytes gets the encoded
  * value bytes (so the work cannot be optimised away). */
-static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch, size_t *bytes,
-                       char *err, size_t errsz)
+static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch, int hdrs,
+                       size_t *bytes, char *err, size_t errsz)
 {
     lc_buf_t key = {0}, val = {0};
     int is_null, rc = -1;
@@ -93,7 +106,8 @@ static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch,
         int count = (int)(n - done < batch ? n - done : batch);
         lua_getglobal(L, "poll");
         lua_pushinteger(L, count);
-        if (lua_pcall(L, 1, 1, 0)) {
+        lua_pushboolean(L, hdrs);
+        if (lua_pcall(L, 2, 1, 0)) {
             snprintf(err, errsz, "poll: %s", lua_tostring(L, -1));
             goto out;
         }
@@ -106,6 +120,14 @@ static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch,
             lua_getfield(L, r, "key_schema");
             lua_getfield(L, r, "value");
             lua_getfield(L, r, "value_schema");
+            lua_getfield(L, r, "headers");
+            rd_kafka_headers_t *h = NULL;
+            if (lua_istable(L, r + 6) && !(h = lc_headers_from_lua(L, r + 6, &val, err, errsz)))
+                goto out;
+            if (h) {
+                *bytes += rd_kafka_header_cnt(h);
+                rd_kafka_headers_destroy(h);
+            }
             size_t tlen;
             if (!lua_tolstring(L, r + 1, &tlen) ||
                 lc_conv_from_lua(c, L, r + 2, r + 3, &key, &is_null, err, errsz) ||
@@ -127,12 +149,16 @@ out:
 int main(int argc, char **argv)
 {
     lc_converter_t conv = {LC_CONV_JSON, 0};
-    static const int batches[] = {1, 100, 500};
+    static const int batches[] = {1, 100, 500, 500};
     char err[512], *end;
     long n = 1000000;
     size_t bytes = 0;
     lua_State *L;
     int rc = 1;
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3);
+    rd_kafka_header_add(hdrs, "a", -1, "1", 1);
+    rd_kafka_header_add(hdrs, "b", -1, "2", 1);
+    rd_kafka_header_add(hdrs, "a", -1, "3", 1);
 
     if (argc > 2 || (argc == 2 && ((n = strtol(argv[1], &end, 10)) <= 0 || *end))) {
         fprintf(stderr, "usage: %s [records > 0]\n", argv[0]);
@@ -140,29 +166,34 @@ int main(int argc, char **argv)
     }
     L = bench_lua_new();
     if (!L) return 1;
-    if (luaL_loadstring(L, script) || lc_conv_to_lua(&conv, L, value, sizeof value - 1, err,
-                                                     sizeof err) ||
+    lc_headers_open(L); /* the metatable sink headers get (its methods come from the SDK) */
+    lua_pop(L, 1);
+    if (luaL_loadstring(L, script) ||
+        lc_conv_to_lua(&conv, L, value, sizeof value - 1, err, sizeof err) ||
         (lua_pop(L, 1), lua_pcall(L, 1, 0, 0))) {
         fprintf(stderr, "script: %s\n", lua_gettop(L) ? lua_tostring(L, -1) : err);
         goto out;
     }
-    printf("C/Lua batch boundary, %ld records of %zu bytes (schemaless JSON value, null key)\n",
-           n, sizeof value - 1);
+    printf("C/Lua batch boundary, %ld records of %zu bytes (schemaless JSON value, null key)\n", n,
+           sizeof value - 1);
     for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+        int with_headers = b == 3;
         double t0 = now();
-        if (sink_side(L, &conv, n, batches[b], err, sizeof err)) goto fail;
+        if (sink_side(L, &conv, n, batches[b], with_headers ? hdrs : NULL, err, sizeof err))
+            goto fail;
         double sink = now() - t0;
         lua_gc(L, LUA_GCCOLLECT, 0);
         t0 = now();
-        if (source_side(L, &conv, n, batches[b], &bytes, err, sizeof err)) goto fail;
+        if (source_side(L, &conv, n, batches[b], with_headers, &bytes, err, sizeof err)) goto fail;
         double source = now() - t0;
         lua_gc(L, LUA_GCCOLLECT, 0);
-        printf("  batch %3d  C -> Lua (sink: build + decode + put)  %10.0f records/s %5.0f "
-               "ns/record\n"
-               "             Lua -> C (source: poll + read + encode) %10.0f records/s %5.0f "
-               "ns/record\n",
-               batches[b], (double)n / sink, sink * 1e9 / (double)n, (double)n / source,
-               source * 1e9 / (double)n);
+        printf(
+            "  batch %3d%s C -> Lua (sink: build + decode + put)  %10.0f records/s %5.0f "
+            "ns/record\n"
+            "                      Lua -> C (source: poll + read + encode) %10.0f records/s %5.0f "
+            "ns/record\n",
+            batches[b], with_headers ? " 3 headers" : "          ", (double)n / sink,
+            sink * 1e9 / (double)n, (double)n / source, source * 1e9 / (double)n);
     }
     rc = bytes ? 0 : 1;
     goto out;
@@ -170,5 +201,6 @@ fail:
     fprintf(stderr, "bench_boundary: %s\n", err);
 out:
     lua_close(L);
+    rd_kafka_headers_destroy(hdrs);
     return rc;
 }

@@ -8,7 +8,7 @@
  *
  * Build (from the repository root):
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) \
- *       bench/bench_codec.c $(ls lua/*.c | grep -v bridge.c) $(pkg-config --libs luajit) -lm \
+ *       bench/bench_codec.c $(ls lua/*.c | grep -v -e bridge.c -e _api.c) $(pkg-config --libs luajit rdkafka) -lm \
  *       -o /tmp/bench_codec
  *   /tmp/bench_codec [iterations [case]]
  *   perf record -g /tmp/bench_codec 1000000 "decode record" */

@@ -41,12 +41,12 @@ bin=${LC_BIN:-$root/build/luaconnect}
 records=${BENCH_RECORDS:-1000000}
 
 # Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake),
-# against the codec's files (every lua/*.c but the bridge).
-codec_src=$(ls lua/*.c | grep -v '/bridge\.c$')
+# against the codec's files and headers.c (lua/*.c but the bridge and the *_api.c bindings).
+codec_src=$(ls lua/*.c | grep -v -e '/bridge\.c$' -e '_api\.c$')
 for b in bench_codec bench_boundary; do
   # shellcheck disable=SC2086
   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) "bench/$b.c" $codec_src \
-    $(pkg-config --libs luajit) -lm -o "$work/$b"
+    $(pkg-config --libs luajit rdkafka) -lm -o "$work/$b"
 done
 echo "bench: micro-benchmarks"
 "$bin" lua bench/chain.lua "$records" | tee "$work/chain.txt"

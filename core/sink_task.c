@@ -5,6 +5,7 @@
  *
  * A consumer offset is committed only after flush() returned for everything before it. */
 #include "bridge.h"
+#include "headers.h"
 #include "log.h"
 #include "task.h"
 #include "util.h"
@@ -243,17 +244,7 @@ static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size
     lua_setfield(L, r, "value");
     rd_kafka_headers_t *hdrs = NULL;
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-        lua_newtable(L);
-        const char *name;
-        const void *val;
-        size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++) {
-            if (val)
-                lua_pushlstring(L, val, size);
-            else
-                lua_pushlightuserdata(L, NULL);
-            lua_setfield(L, -2, name);
-        }
+        lc_headers_push(L, hdrs);
         lua_setfield(L, r, "headers");
     }
     return 0;

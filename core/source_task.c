@@ -6,6 +6,7 @@
  * Offsets are committed only for records the broker acknowledged together with every
  * earlier record of their source partition (see tracker.h). */
 #include "bridge.h"
+#include "headers.h"
 #include "log.h"
 #include "task.h"
 #include "util.h"
@@ -153,40 +154,6 @@ static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_
 {
     b->len = 0;
     return lc_json_encode_sorted(L, idx, b, err, errsz) || lc_buf_append(b, "", 1);
-}
-
-/* Headers from the record's map: strings as they are, connect.null as a null header, any
- * other value as JSON text (what a string-based header converter would write). */
-static rd_kafka_headers_t *build_headers(lua_State *L, int idx, lc_buf_t *tmp, char *err,
-                                         size_t errsz)
-{
-    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (!k) {
-            snprintf(err, errsz, "header names must be strings, got a %s", luaL_typename(L, -2));
-            lua_pop(L, 2);
-            rd_kafka_headers_destroy(h);
-            return NULL;
-        }
-        size_t vl = 0;
-        const char *v = NULL;
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            v = lua_tolstring(L, -1, &vl);
-        } else if (!(lua_type(L, -1) == LUA_TLIGHTUSERDATA && !lua_touserdata(L, -1))) {
-            tmp->len = 0;
-            if (lc_json_encode_sorted(L, lua_gettop(L), tmp, err, errsz) != 0) {
-                lua_pop(L, 2);
-                rd_kafka_headers_destroy(h);
-                return NULL;
-            }
-            v = tmp->data, vl = tmp->len;
-        }
-        rd_kafka_header_add(h, k, -1, v, v ? (ssize_t)vl : 0);
-        lua_pop(L, 1);
-    }
-    return h;
 }
 
 /* Bytes for a DLQ record: the converter's, or plain JSON when the converter is what failed. */
@@ -360,7 +327,7 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
             goto bad;
         }
         if (lua_istable(L, r + 8) &&
-            !(hdrs = build_headers(L, r + 8, &s->obuf, err, sizeof(err)))) {
+            !(hdrs = lc_headers_from_lua(L, r + 8, &s->obuf, err, sizeof(err)))) {
             stage = "HEADER_CONVERTER";
             goto bad;
         }

@@ -1,6 +1,7 @@
 /* bridge: see bridge.h. */
 #include "bridge.h"
 #include "codec.h"
+#include "headers.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -255,6 +256,8 @@ static int open_core(lua_State *L)
     lua_setfield(L, -2, "null");
     luaL_newmetatable(L, "luaconnect.array");
     lua_setfield(L, -2, "array_mt");
+    lc_headers_open(L);
+    lua_setfield(L, -2, "headers_mt");
     lua_pushstring(L, LC_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -4,7 +4,7 @@
 --   return connect.source { version = "1.0.0", doc = "...", config = {...}, poll = function(task) ... end }
 --
 -- Public: connect.source, connect.sink, connect.transform, connect.predicate, connect.null,
--- connect.array, connect.is_null, connect.json, connect.log, connect.now_ms.
+-- connect.array, connect.is_null, connect.json, connect.log, connect.now_ms, connect.headers.
 -- Private functions (leading underscore) are what the C core calls, once per batch.
 local core = require "luaconnect.core"
 
@@ -15,6 +15,8 @@ M.json = { encode = core.json_encode, decode = core.json_decode }
 M.now_ms = core.now_ms
 M.stat = core.stat
 M.fsync = core.fsync
+--- Record headers: an ordered list of {name, value} pairs with map-style access (_headers.lua).
+M.headers = require "_headers"
 
 local array_mt = core.array_mt
 local float = require "luaconnect._float"
@@ -649,13 +651,14 @@ function M._test_run(label, specs, kconv, vconv, kjson, vjson, path)
     if type(obj) ~= "table" then
       fail("INPUT", jerr or "each line must be a JSON object")
     else
-      local rec, ok, e = { headers = {} }, true, nil
+      local rec, ok, e = {}, true, nil
       for _, f in ipairs(RECORD_FIELDS) do
         if obj[f] ~= nil and obj[f] ~= core.null then rec[f] = obj[f] end
       end
-      if type(obj.headers) == "table" then
-        for k, v in pairs(obj.headers) do rec.headers[k] = v end
-      end
+      -- headers: a list of [name, value] pairs (order and repeated names kept), or an object
+      local hok, h = pcall(M.headers.new, type(obj.headers) == "table" and obj.headers or nil)
+      if not hok then ok = false; fail("INPUT", "headers: " .. tostring(h)) end
+      rec.headers = h
       for _, part in ipairs({ "key", "value" }) do
         local conv, is_json = part == "key" and kconv or vconv, (part == "key" and kjson or vjson) > 0
         local raw = obj[part]
@@ -690,9 +693,8 @@ function M._test_run(label, specs, kconv, vconv, kjson, vjson, path)
               end
               parts[#parts + 1] = '"key":' .. line_value(kjson, kb)
               parts[#parts + 1] = '"value":' .. line_value(vjson, vb)
-              if r.headers and next(r.headers) ~= nil then
-                parts[#parts + 1] = '"headers":' .. core.json_encode(r.headers)
-              end
+              local hl = r.headers ~= nil and M.headers.to_list(r.headers)
+              if hl then parts[#parts + 1] = '"headers":' .. core.json_encode(hl) end
               out:write("{", concat(parts, ","), "}\n")
             end
           end

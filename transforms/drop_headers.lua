@@ -1,6 +1,7 @@
 --- DropHeaders: Kafka Connect's org.apache.kafka.connect.transforms.DropHeaders. Removes the
--- listed headers (every value of each, as in Kafka; our headers keep one value per name).
+-- listed headers: every header with one of the names, the others kept in order (as Kafka).
 local connect = require "luaconnect"
+local headers = connect.headers
 
 return connect.transform {
   version = "1.0.0",
@@ -13,12 +14,24 @@ return connect.transform {
       end },
   },
 
+  init = function(cfg)
+    cfg._drop = {} -- the names, as a set
+    for _, name in ipairs(cfg.headers) do cfg._drop[name] = true end
+    return cfg
+  end,
+
   apply = function(record, cfg)
-    local h = record.headers
-    if h ~= nil then
-      local names = cfg.headers
-      for i = 1, #names do h[names[i]] = nil end
+    if record.headers == nil then return record end
+    local h, drop = headers.of(record), cfg._drop
+    local n, j = #h, 0
+    for i = 1, n do
+      local e = h[i]
+      if not drop[e[1]] then
+        j = j + 1
+        h[j] = e
+      end
     end
+    for i = j + 1, n do h[i] = nil end
     return record
   end,
 }

@@ -2,6 +2,7 @@
 -- org.apache.kafka.connect.transforms.predicates.HasHeaderKey: true for records with a header
 -- called `name` (whatever its value, null included).
 local connect = require "luaconnect"
+local headers = connect.headers
 
 return connect.predicate {
   version = "1.0.0",
@@ -15,7 +16,6 @@ return connect.predicate {
   },
 
   test = function(record, cfg)
-    local h = record.headers
-    return h ~= nil and h[cfg.name] ~= nil
+    return headers.has(record.headers, cfg.name)
   end,
 }

@@ -2,13 +2,15 @@
 -- listed fields of the key or value into headers: fields[i] goes to headers[i]. With a
 -- schema, `move` also drops the fields from the struct schema.
 --
--- Our headers are a map name -> string, so a field value becomes the text Kafka's default
--- header converter (SimpleHeaderConverter, Values.convertToString) would write: strings as
--- they are, numbers and booleans as Java prints them, bytes as base64, structs, maps and
--- arrays as {"a":1,"b":"x"} / [1,2]; null is a header whose value is null (connect.null).
--- Unlike Kafka, a header name already present (or given twice) keeps only the last value.
+-- Each header is added after the record's headers, as Kafka does: a name already present
+-- (or listed twice) gets one more header, and every one is kept in order. Header values are
+-- text, so a field value becomes the text Kafka's default header converter
+-- (SimpleHeaderConverter, Values.convertToString) would write: strings as they are, numbers
+-- and booleans as Java prints them, bytes as base64, structs, maps and arrays as
+-- {"a":1,"b":"x"} / [1,2]; null is a header whose value is null (connect.null).
 local connect = require "luaconnect"
 local smt = require "_smt"
+local add_header, headers_of = connect.headers.add, connect.headers.of
 
 local null, json = connect.null, connect.json
 local format, concat, byte, sort = string.format, table.concat, string.byte, table.sort
@@ -167,12 +169,8 @@ return connect.transform {
         vals[i] = header_value(smt.get(value, f, with_default), f)
       end
     end
-    local h = record.headers
-    if h == nil then
-      h = {}
-      record.headers = h
-    end
-    for i = 1, n do h[headers[i]] = vals[i] end
+    local h = headers_of(record)
+    for i = 1, n do add_header(h, headers[i], vals[i]) end
     if cfg._move then
       for f in pairs(cfg._remove) do value[f] = nil end
       if schema ~= nil then

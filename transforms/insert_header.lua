@@ -1,11 +1,12 @@
---- InsertHeader: Kafka Connect's org.apache.kafka.connect.transforms.InsertHeader. Sets the
--- header `header` to `value.literal` on every record.
+--- InsertHeader: Kafka Connect's org.apache.kafka.connect.transforms.InsertHeader. Adds the
+-- header `header` with `value.literal` after the record's headers, as Kafka does, even when
+-- a header of that name is already there (both are kept, in order).
 --
--- Differences from Kafka, both from our headers being a map name -> string: a header of the
--- same name is replaced, not added a second time; and the literal is stored as its text,
--- where Kafka parses it with Values.parseString and the header converter writes it back
--- (the same bytes for strings, numbers and booleans; "[1, 2]" would come out as "[1,2]").
+-- One difference from Kafka: the literal is stored as its text, where Kafka parses it with
+-- Values.parseString and the header converter writes it back (the same bytes for strings,
+-- numbers and booleans; "[1, 2]" would come out as "[1,2]").
 local connect = require "luaconnect"
+local headers = connect.headers
 
 return connect.transform {
   version = "1.0.0",
@@ -18,12 +19,7 @@ return connect.transform {
   },
 
   apply = function(record, cfg)
-    local h = record.headers
-    if h == nil then
-      h = {}
-      record.headers = h
-    end
-    h[cfg.header] = cfg["value.literal"]
+    headers.add(headers.of(record), cfg.header, cfg["value.literal"])
     return record
   end,
 }

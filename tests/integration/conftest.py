@@ -19,7 +19,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import pytest
 
@@ -132,9 +132,12 @@ def _delimiter(blobs: Iterable[bytes]) -> bytes:
 
 def kcat_produce(bootstrap: str, topic: str, values: Sequence[Bytesish],
                  keys: Optional[Sequence[Optional[Bytesish]]] = None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0,
+                 headers: Sequence[Tuple[str, Optional[str]]] = ()) -> None:
     """Produce values (bytes or str, sent exactly; may contain newlines) in
     order to topic, optionally with keys; waits for delivery (acks=all).
+    headers: (name, value) pairs, in order, given to every message (kcat -H; a value
+    of None is a null header).
 
     kcat cannot send an empty value or key other than as NULL, so b"" is
     rejected here rather than silently dropped.
@@ -164,6 +167,8 @@ def kcat_produce(bootstrap: str, topic: str, values: Sequence[Bytesish],
            "-X", "acks=all"]
     if kdelim:
         cmd += ["-K", kdelim.decode("latin-1")]
+    for name, value in headers:
+        cmd += ["-H", name if value is None else f"{name}={value}"]  # no '=': a null header
     proc = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=timeout + 15)
     if proc.returncode != 0 or b"ERROR" in proc.stderr:
@@ -239,7 +244,8 @@ def kcat_consume(bootstrap: str, topic: str, count: int,
 def kcat_consume_json(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> List[dict]:
     """Up to count messages from the beginning of topic as kcat -J envelopes:
     {"partition", "offset", "key", "payload", "headers": {name: value}} (strings; None for
-    NULL). Retries until count messages exist or timeout passes."""
+    NULL; a repeated name keeps its last value), plus "header_list": every header as a
+    (name, value) pair, in order. Retries until count messages exist or timeout passes."""
     import json as _json
     deadline = time.monotonic() + timeout
     out: List[dict] = []
@@ -254,6 +260,7 @@ def kcat_consume_json(bootstrap: str, topic: str, count: int, timeout: float = 3
                 m = _json.loads(line)
                 h = m.get("headers") or []
                 m["headers"] = {h[i]: h[i + 1] for i in range(0, len(h), 2)}
+                m["header_list"] = [(h[i], h[i + 1]) for i in range(0, len(h), 2)]
                 out.append(m)
         if len(out) >= count or time.monotonic() >= deadline:
             return out

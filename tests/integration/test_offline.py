@@ -57,9 +57,28 @@ def test_transforms_and_predicates_run_offline(tmp_path):
     assert (rc, err) == (0, [])
     assert out == [
         '{"topic":"t-tagged","partition":1,"offset":7,"timestamp":1700000000000,"key":"k",'
-        '"value":{"big":9007199254740993,"f":1.0,"from":"t","n":1},"headers":{"h":"x"}}',
+        '"value":{"big":9007199254740993,"f":1.0,"from":"t","n":1},"headers":[["h","x"]]}',
         '{"topic":"t-tagged","key":null,"value":{"from":"t","n":3}}',
     ]
+
+
+def test_repeated_headers_kept_in_order(tmp_path):
+    """headers as a list of [name, value] pairs: repeated names and nulls survive, in order;
+    InsertHeader adds one more and DropHeaders removes every header of its name."""
+    worker, conn = setup(tmp_path, **{"transforms": "ins,drop", "transforms.ins.type": "InsertHeader",
+                                      "transforms.ins.header": "a", "transforms.ins.value.literal": "4",
+                                      "transforms.drop.type": "DropHeaders",
+                                      "transforms.drop.headers": "gone"})
+    rc, out, err = run(worker, conn, [
+        '{"topic":"t","value":1,"headers":[["a","1"],["gone","x"],["b","2"],["a","3"],["n",null],["gone","y"]]}',
+        '{"topic":"t","value":2,"headers":[["a"]]}',
+        '{"topic":"t","value":3,"headers":[[1,"x"]]}',
+    ])
+    assert out == ['{"topic":"t","key":null,"value":1,"headers":[["a","1"],["b","2"],["a","3"],["n",null],["a","4"]]}',
+                   '{"topic":"t","key":null,"value":2,"headers":[["a",null],["a","4"]]}']
+    assert rc == 1
+    assert err == ["error: record 3: INPUT: headers: connect.headers.new: entry 1 must be a {name, value} "
+                   "pair with a string name, got a number name"]
 
 
 def test_errors_name_record_and_stage_and_set_exit_status(tmp_path):

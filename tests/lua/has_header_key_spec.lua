@@ -29,6 +29,15 @@ describe("HasHeaderKey", function()
   it("counts a header whose value is null", function()
     local p = predicate(PATH, { name = "foo" })
     expect.eq(p({ topic = "t", headers = { foo = connect.null } }), true)
+    expect.eq(p({ topic = "t", headers = connect.headers.new({ { "foo", connect.null } }) }), true)
+  end)
+
+  it("finds a repeated name anywhere in the list", function()
+    local p = predicate(PATH, { name = "a" })
+    local h = connect.headers.new({ { "a", "1" }, { "b", "2" }, { "a", "3" } })
+    expect.eq(p({ topic = "t", headers = h }), true)
+    expect.eq(predicate(PATH, { name = "c" })({ topic = "t", headers = h }), false)
+    expect.same(h, { { "a", "1" }, { "b", "2" }, { "a", "3" } }) -- unchanged
   end)
 
   it("is found by Kafka's class names", function()

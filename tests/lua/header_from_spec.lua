@@ -1,6 +1,6 @@
 -- Specs for transforms/header_from.lua: Kafka's HeaderFromTest cases for $Key and $Value,
--- schemaless and with schemas, plus header texts and errors. Kafka keeps two headers of
--- one name; our headers are a map, so the last value wins (noted where a case differs).
+-- schemaless and with schemas, plus header texts and errors. Headers are added after the
+-- record's own, so a repeated name is kept twice, in order, as in Kafka.
 local connect = require "luaconnect"
 
 local PATH = "transforms/header_from.lua"
@@ -73,38 +73,44 @@ for _, target in ipairs({ "key", "value" }) do
     local existing = function() return { header1 = "existing-value" } end
 
     case("basic copy", TWO, cfg("field1", "inserted1", "copy"), TWO,
-      { header1 = "existing-value", inserted1 = "field1-value" }, existing)
+      { { "header1", "existing-value" }, { "inserted1", "field1-value" } }, existing)
     case("basic move", TWO, cfg("field1", "inserted1", "move"), { TWO[2] },
-      { header1 = "existing-value", inserted1 = "field1-value" }, existing)
-    -- Kafka: both "existing-value" and "field1-value" under inserted1.
+      { { "header1", "existing-value" }, { "inserted1", "field1-value" } }, existing)
     case("copy with preexisting header", TWO, cfg("field1", "inserted1", "copy"), TWO,
-      { inserted1 = "field1-value" }, function() return { inserted1 = "existing-value" } end)
+      { { "inserted1", "existing-value" }, { "inserted1", "field1-value" } },
+      function() return { inserted1 = "existing-value" } end)
     case("move with preexisting header", TWO, cfg("field1", "inserted1", "move"), { TWO[2] },
-      { inserted1 = "field1-value" }, function() return { inserted1 = "existing-value" } end)
+      { { "inserted1", "existing-value" }, { "inserted1", "field1-value" } },
+      function() return { inserted1 = "existing-value" } end)
+    case("copy after repeated headers (a=1, b=2, a=3)", TWO, cfg("field1", "a", "copy"), TWO,
+      { { "a", "1" }, { "b", "2" }, { "a", "3" }, { "a", "field1-value" } },
+      function() return connect.headers.new({ { "a", "1" }, { "b", "2" }, { "a", "3" } }) end)
     local STRUCT = { { "field1", FOO_SCHEMA, { foo = "foo-value" } }, TWO[2] }
     case("copy with struct value", STRUCT, cfg("field1", "inserted1", "copy"), STRUCT,
-      { header1 = "existing-value", inserted1 = '{"foo":"foo-value"}' }, existing)
+      { { "header1", "existing-value" }, { "inserted1", '{"foo":"foo-value"}' } }, existing)
     case("move with struct value", STRUCT, cfg("field1", "inserted1", "move"), { TWO[2] },
-      { header1 = "existing-value", inserted1 = '{"foo":"foo-value"}' }, existing)
+      { { "header1", "existing-value" }, { "inserted1", '{"foo":"foo-value"}' } }, existing)
     case("two headers from same field", TWO, cfg("field1,field1", "inserted1,inserted2", "move"),
-      { TWO[2] }, { header1 = "existing-value", inserted1 = "field1-value", inserted2 = "field1-value" },
-      existing)
-    -- Kafka: inserted1 twice, "field1-value" then "field2-value".
+      { TWO[2] }, { { "header1", "existing-value" }, { "inserted1", "field1-value" },
+        { "inserted2", "field1-value" } }, existing)
     case("two fields to same header", TWO, cfg("field1,field2", "inserted1,inserted1", "move"),
-      {}, { header1 = "existing-value", inserted1 = "field2-value" }, existing)
+      {}, { { "header1", "existing-value" }, { "inserted1", "field1-value" },
+        { "inserted1", "field2-value" } }, existing)
 
     local NULLS = { { "field1", OPT_DEFAULT, "field1-value" }, { "field2", OPT_DEFAULT, nil } }
     case("copy null field without default", NULLS, cfg("field1,field2", "inserted1,inserted2", "copy", false),
-      NULLS, { header1 = "existing-value", inserted1 = "field1-value", inserted2 = null }, existing)
+      NULLS, { { "header1", "existing-value" }, { "inserted1", "field1-value" }, { "inserted2", null } },
+      existing)
     case("move null field without default", NULLS, cfg("field1,field2", "inserted1,inserted2", "move", false),
-      {}, { header1 = "existing-value", inserted1 = "field1-value", inserted2 = null }, existing)
+      {}, { { "header1", "existing-value" }, { "inserted1", "field1-value" }, { "inserted2", null } },
+      existing)
 
     it("copies a null field's default when replace.null.with.default=true", function()
       local v, s = with_schema(NULLS)
       local r = run(target, cfg("field2", "h", "copy"), record(target, v, s))
-      expect.same(r.headers, { h = "default" })
+      expect.same(r.headers, { { "h", "default" } })
       r = run(target, cfg("field2", "h", "copy", false), record(target, with_schema(NULLS)))
-      expect.same(r.headers, { h = null })
+      expect.same(r.headers, { { "h", null } })
     end)
 
     it("fills defaults of the fields that stay when moving, unless told not to", function()
@@ -118,12 +124,12 @@ for _, target in ipairs({ "key", "value" }) do
 
     it("creates headers on a record without any", function()
       local r = run(target, cfg("field1", "h", "copy"), record(target, schemaless(TWO), nil, nil))
-      expect.same(r.headers, { h = "field1-value" })
+      expect.same(r.headers, { { "h", "field1-value" } })
     end)
 
     it("writes a missing schemaless field as a null header", function()
       local r = run(target, cfg("nope", "h", "move"), record(target, schemaless(TWO), nil, nil))
-      expect.same(r.headers, { h = null })
+      expect.same(r.headers, { { "h", null } })
       expect.same(r[target], schemaless(TWO))
     end)
 
