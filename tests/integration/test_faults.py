@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kcat_consume, unique_topic
+from conftest import kcat_consume, kcat_produce, unique_topic
 from worker import Worker, file_lines, wait_for
 
 
@@ -115,3 +115,63 @@ def test_unwritable_offset_store_keeps_offsets_and_commits_them_later(kafka, tmp
     doubled = len(got) - len(set(got))
     print(f"offset store unwritable: {len(got)} records, lost {lost}, doubled {doubled}")
     assert got == first + second
+
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+
+
+def flaky_sink(name: str, topic: str, out: Path, **props: str) -> dict:
+    conf = {"name": name, "connector.class": "flaky_sink", "topics": topic, "file": str(out),
+            "value.converter": STRING, "key.converter": STRING}
+    conf.update({k.replace("_", "."): v for k, v in props.items()})
+    return conf
+
+
+@pytest.mark.parametrize("timeout_ms", [0, 200])
+def test_retriable_put_redelivers_the_batch_until_it_succeeds(kafka, tmp_path, timeout_ms):
+    """put() raises connect.retriable() for its first 3 calls: each time the same batch comes
+    back after the next offset commit (Kafka's wait; offset.flush.interval.ms=1000), or after
+    task.timeout(200) when the script set it; every record arrives once, in order, and the
+    task never leaves RUNNING."""
+    topic, out = unique_topic("lc-retriable"), tmp_path / "out.txt"
+    values = [f"v{i:05d}" for i in range(2000)]
+    kcat_produce(kafka, topic, values)
+    w = Worker(tmp_path, kafka, [flaky_sink("flaky", topic, out, fail_times="3",
+                                                  timeout_ms=str(timeout_ms))],
+               worker={"plugin.path": str(PLUGINS)})
+    t0 = time.monotonic()
+    with w:
+        wait_for(lambda: len(file_lines(out)) >= len(values), 60, "every record in the file", w.log)
+        took = time.monotonic() - t0
+        time.sleep(1.5)  # a record delivered twice would arrive now
+        assert w.status("flaky", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    got = [l.decode() for l in file_lines(out)]
+    log = w.log()
+    print(f"retriable put: 3 retries, {len(got)} records, lost {len(set(values) - set(got))}, "
+          f"doubled {len(got) - len(set(got))}, all delivered after {took:.1f} s")
+    assert got == values
+    assert log.count("put() raised a retriable error; its ") == 3
+    assert "records refused" in log and "service busy: put() call 3 of " in log
+    assert "records were delivered after 3 retries" in log
+    assert "task FAILED" not in log
+    if timeout_ms:
+        assert log.count("records are delivered again in 200 ms") == 3
+
+
+def test_plain_error_from_put_fails_the_task_with_its_traceback(kafka, tmp_path):
+    topic, out = unique_topic("lc-put-error"), tmp_path / "out.txt"
+    kcat_produce(kafka, topic, ["a", "b", "c"])
+    w = Worker(tmp_path, kafka, [flaky_sink("broken", topic, out, fail_times="1", fail_with="error")],
+               worker={"plugin.path": str(PLUGINS)})
+    with w:
+        wait_for(lambda: (w.status("broken", 0) or ("",))[0] == "FAILED", 60, "the task to fail", w.log)
+        trace = w.status("broken", 0)[1]
+        assert w.alive()
+        assert w.stop() == 0
+    assert trace.startswith("stage TASK_PUT: ")
+    assert "flaky_sink.lua:29: disk on fire: put() call 1 of 3 records refused" in trace
+    assert trace.count("stack traceback:") == 1, trace
+    assert "in function 'put'" in trace or "flaky_sink.lua:29: in function" in trace, trace
+    assert not out.exists() or file_lines(out) == []
