@@ -77,25 +77,38 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void collect_offset(void *opaque, const char *partition, const char *offset)
 {
     commit_batch_t *b = opaque;
-    size_t len = strlen(b->name_json) + strlen(partition) + 4;
-    char key[len];
-    snprintf(key, len, "[%s,%s]", b->name_json, partition);
+    /* On the heap: the partition is the script's and may be of any size. */
+    char *key = NULL;
+    if (asprintf(&key, "[%s,%s]", b->name_json, partition) < 0) goto oom;
     for (size_t i = b->n; i-- > 0;)
         if (strcmp(b->keys[i], key) == 0) { /* a newer offset of a pending partition */
+            free(key);
+            key = NULL;
             char *v = offset ? strdup(offset) : NULL; /* NULL: forget the partition */
-            if (offset && !v) return;
+            if (offset && !v) goto oom;
             free(b->values[i]);
             b->values[i] = v;
             return;
         }
     if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->keys = realloc(b->keys, b->cap * sizeof(char *));
-        b->values = realloc(b->values, b->cap * sizeof(char *));
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        char **keys = realloc(b->keys, cap * sizeof(char *));
+        if (keys) b->keys = keys;
+        char **values = keys ? realloc(b->values, cap * sizeof(char *)) : NULL;
+        if (values) b->values = values;
+        if (!keys || !values) goto oom;
+        b->cap = cap;
     }
-    b->keys[b->n] = strdup(key);
-    b->values[b->n] = offset ? strdup(offset) : NULL;
+    char *v = offset ? strdup(offset) : NULL;
+    if (offset && !v) goto oom;
+    b->keys[b->n] = key;
+    b->values[b->n] = v;
     b->n++;
+    return;
+oom:
+    /* Not committed now: its records may be sent again after a restart, none is lost. */
+    free(key);
+    lc_error(NULL, "out of memory keeping a source offset for the next commit");
 }
 
 /* Pops the acknowledged prefix of every partition into s->pending, so the tracker holds

@@ -148,3 +148,35 @@ def test_validate_does_not_wait_behind_a_connector_change(kafka, tmp_path):
         assert done["stop"][0] == 204
         assert validated < done["stop"][1], "validate waited for the stop to finish"
         assert w.stop() == 0
+
+
+HUGE_PARTITION = (
+    'local connect = require "luaconnect"\n'
+    "local sent = false\n"
+    "return connect.source {\n"
+    "  config = { topic = { type = 'string', required = true } },\n"
+    "  poll = function(task)\n"
+    "    if sent then return {} end\n"
+    "    sent = true\n"
+    "    return { { topic = task.config.topic, value = 'v',\n"
+    "               source_partition = { p = string.rep('x', 12 * 1024 * 1024) },\n"
+    "               source_offset = { n = 1 } } }\n"
+    "  end,\n"
+    "}\n")
+
+
+def test_a_source_partition_larger_than_a_thread_stack_is_committed(kafka, tmp_path):
+    """The offset key was built in a stack array sized by the script's partition: 12 MiB
+    overflowed the task thread's stack and crashed the worker."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "huge_partition.lua").write_text(HUGE_PARTITION)
+    topic = unique_topic("lc-hugepart")
+    w = Worker(tmp_path, kafka, [{"name": "huge", "connector.class": "huge_partition",
+                                  "topic": topic}],
+               worker={"plugin.path": str(plugins)})
+    with w:
+        wait_for(lambda: w.source_offset("huge", {"p": "x" * (12 * 1024 * 1024)}) is not None,
+                 60, "the offset commit", w.log)
+        assert w.source_offset("huge", {"p": "x" * (12 * 1024 * 1024)}) == {"n": 1}
+        assert w.stop() == 0
