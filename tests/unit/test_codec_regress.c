@@ -38,12 +38,12 @@ TEST(test_float32_out_of_range)
 {
     lua_State *L = new_state();
     char err[512];
-    CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":1e300}", err,
-                         sizeof(err)),
-              "payload: 1.0000000000000001e+300 is out of range for float");
-    CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":-3.5e38}", err,
-                         sizeof(err)),
-              "payload: -3.5e+38 is out of range for float");
+    CHECK_STR(
+        decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":1e300}", err, sizeof(err)),
+        "payload: 1.0000000000000001e+300 is out of range for float");
+    CHECK_STR(
+        decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":-3.5e38}", err, sizeof(err)),
+        "payload: -3.5e+38 is out of range for float");
     CHECK_STR(decode_err(L,
                          "{\"schema\":{\"type\":\"array\",\"items\":{\"type\":\"float\"}},"
                          "\"payload\":[1.5,3.4028236e38]}",
@@ -53,21 +53,47 @@ TEST(test_float32_out_of_range)
     CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":3.4028235e38}", err,
                          sizeof(err)),
               "(decoded)");
-    CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":1e-300}", err,
-                         sizeof(err)),
-              "(decoded)");
+    CHECK_STR(
+        decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":1e-300}", err, sizeof(err)),
+        "(decoded)");
     CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"float\"},\"payload\":9223372036854775807}",
                          err, sizeof(err)),
               "(decoded)");
-    CHECK_STR(decode_err(L, "{\"schema\":{\"type\":\"double\"},\"payload\":1e300}", err,
-                         sizeof(err)),
-              "(decoded)");
+    CHECK_STR(
+        decode_err(L, "{\"schema\":{\"type\":\"double\"},\"payload\":1e300}", err, sizeof(err)),
+        "(decoded)");
     CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
+/* fuzz_envelope: a schema version beyond int32 decoded (as a Lua number) and the encoder
+ * then refused it ("schema version must be an integer, got 9007199254740992"). Kafka
+ * Connect's versions are Java ints; the decoder now refuses the others. */
+TEST(test_schema_version_out_of_int32)
+{
+    lua_State *L = new_state();
+    char err[512];
+    CHECK_STR(decode_err(L,
+                         "{\"schema\":{\"type\":\"string\",\"version\":9007199254740993},"
+                         "\"payload\":\"x\"}",
+                         err, sizeof(err)),
+              "schema: schema version 9007199254740993 is out of range for int32");
+    CHECK_STR(decode_err(L,
+                         "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"field\":\"a\",\"type\":"
+                         "\"int8\",\"version\":-2147483649}]},\"payload\":{\"a\":1}}",
+                         err, sizeof(err)),
+              "schema.fields[1]: schema version -2147483649 is out of range for int32");
+    CHECK_STR(decode_err(L,
+                         "{\"schema\":{\"type\":\"string\",\"version\":2147483647},"
+                         "\"payload\":\"x\"}",
+                         err, sizeof(err)),
+              "(decoded)");
     lua_close(L);
 }
 
 int main(void)
 {
     RUN(test_float32_out_of_range);
+    RUN(test_schema_version_out_of_int32);
     return lc_test_summary("test_codec_regress");
 }
