@@ -27,10 +27,15 @@ if [ "${1:-}" = --smoke ]; then
 fi
 
 command -v clang >/dev/null || { echo "fuzz: clang not found (tools/deps.sh installs it)" >&2; exit 2; }
+# Two runs at once (e.g. two targets in two terminals) must not build at the same time.
+mkdir -p "$build"
+exec 9>"$build/.fuzz-build.lock"
+flock 9
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLC_FUZZ=ON \
   -DLC_WERROR=$werror >/dev/null &&
   cmake --build "$build" -j "$jobs" --target fuzzers 2>&1 | grep -v '^\['
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: build failed" >&2; exit 2; }
+flock -u 9
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -66,6 +71,8 @@ for t in "${targets[@]}"; do
     args=(-max_total_time="$seconds")
   fi
   mkdir -p "$corpus"
+  dict="$root/tests/fuzz/dict/$t.dict"
+  [ -f "$dict" ] && args+=(-dict="$dict")
   before=$(find "$findings" -type f | wc -l)
   start=$(date +%s.%N)
   # Absolute paths: fuzz_plugins changes its working directory.
