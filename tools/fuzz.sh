@@ -14,6 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${FUZZ_BUILD:-build-fuzz}
+case $build in /*) ;; *) build="$root/$build" ;; esac
 seconds=${FUZZ_SECONDS:-180}
 runs=${FUZZ_RUNS:-2000}
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -53,21 +54,21 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 summary=()
 for t in "${targets[@]}"; do
-  bin="$root/$build/tests/fuzz/fuzz_$t"
+  bin="$build/tests/fuzz/fuzz_$t"
   seeds="$root/tests/fuzz/corpus/$t"
   [ -x "$bin" ] || { echo "fuzz: no harness fuzz_$t" >&2; failed=1; continue; }
   [ -d "$seeds" ] || { echo "fuzz: no seed corpus $seeds" >&2; failed=1; continue; }
-  findings="$root/$build/fuzz-findings/$t"
-  log="$root/$build/fuzz-$t.log"
+  findings="$build/fuzz-findings/$t"
+  log="$build/fuzz-$t.log"
   mkdir -p "$findings"
   if [ $smoke -eq 1 ]; then
     # New inputs go to a scratch directory, never into the committed seeds.
-    corpus="$root/$build/fuzz-smoke/$t"
+    corpus="$build/fuzz-smoke/$t"
     rm -rf "$corpus"
     nseeds=$(find "$seeds" -type f | wc -l)
     args=(-runs=$((nseeds + runs)) -seed=1)
   else
-    corpus="$root/$build/fuzz-corpus/$t"
+    corpus="$build/fuzz-corpus/$t"
     args=(-max_total_time="$seconds")
   fi
   mkdir -p "$corpus"
