@@ -10,8 +10,11 @@ ifeq ($(CI),true)
   CMAKE_FLAGS += -DLC_WERROR=ON
 endif
 TEST_FILE ?=
+# make fuzz: seconds per harness, and which harnesses (default: all of tests/fuzz)
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak bench format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak fuzz bench format clean
 
 all: build
 
@@ -43,11 +46,15 @@ SOAK_CYCLES ?= 100
 soak: build
 	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
 
+# libFuzzer harnesses (tests/fuzz, clang, build-fuzz), FUZZ_SECONDS each; see docs/fuzzing.md.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
+
 bench: deps build
 	@bench/run.sh
 
 format:
-	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h
+	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

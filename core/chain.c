@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest transform or predicate alias: every "transforms.<alias>.<key>" the parser builds
+ * must fit its key buffer, or it would read a cut key (found by tests/fuzz/fuzz_chain). */
+#define LC_CHAIN_ALIAS_MAX 256
+
 /* Copies keys "<prefix>x" to x, except the ones listed in skip. */
 static lc_props_t *sub_props(const lc_props_t *p, const char *prefix, const char *const *skip)
 {
@@ -34,8 +38,16 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
     static const char *const t_skip[] = {"type", "predicate", "negate", NULL};
     static const char *const p_skip[] = {"type", NULL};
     lc_chain_spec_t *chain = calloc((size_t)(n ? n : 1), sizeof(*chain));
-    int len = 0;
-    for (int i = 0; i < n; i++) {
+    int len = 0, too_long = 0;
+    for (int i = 0; i < n + np; i++)
+        if (strlen(i < n ? aliases[i] : preds[i - n]) > LC_CHAIN_ALIAS_MAX) {
+            lc_appendf(errs, errsz, elen,
+                       "%s: key '%s': alias '%.40s...' is too long (at most %d characters)\n",
+                       label, i < n ? "transforms" : "predicates", i < n ? aliases[i] : preds[i - n],
+                       LC_CHAIN_ALIAS_MAX);
+            bad = too_long = 1;
+        }
+    for (int i = 0; i < n && !too_long; i++) {
         lc_chain_spec_t *s = &chain[len];
         snprintf(key, sizeof(key), "transforms.%s.type", aliases[i]);
         const char *type = lc_props_get(props, key);

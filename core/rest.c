@@ -72,7 +72,13 @@ static enum MHD_Result send_error(ctx_t *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return send_json(c, code, json_pack("{s:i,s:s}", "error_code", code, "message", msg));
+    json_t *body = json_pack("{s:i,s:s}", "error_code", code, "message", msg);
+    if (!body) { /* not UTF-8 (a name from the URL, say): JSON strings must be */
+        for (unsigned char *p = (unsigned char *)msg; *p; p++)
+            if (*p >= 0x80) *p = '?';
+        body = json_pack("{s:i,s:s}", "error_code", code, "message", msg);
+    }
+    return send_json(c, code, body);
 }
 
 struct query_find {

@@ -386,8 +386,8 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(knull ? NULL : s->kbuf.data, knull ? 0 : s->kbuf.len),
-                RD_KAFKA_V_VALUE(vnull ? NULL : s->vbuf.data, vnull ? 0 : s->vbuf.len),
+                RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
+                RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
                 RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
                 RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;

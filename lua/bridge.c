@@ -347,25 +347,28 @@ const char *lc_lua_current_call(void)
     return current_call;
 }
 
-/* package.path from the SDK dir and plugin.path: "dir/?.lua;dir/?/init.lua;..." */
+/* package.path from the SDK dir and plugin.path: "dir/?.lua;dir/?/init.lua;..."
+ * Built in a growing buffer: a fixed-size estimate overflowed with many short entries. */
 static char *build_package_path(const char *sdk_dir, const char *plugin_path)
 {
-    size_t cap = strlen(sdk_dir) * 2 + (plugin_path ? strlen(plugin_path) * 2 : 0) + 256;
-    char *out = malloc(cap + 64 * 4);
-    if (!out) return NULL;
-    size_t n = (size_t)snprintf(out, cap, "%s/?.lua", sdk_dir);
+    lc_buf_t b = {0};
+    int ok =
+        lc_buf_append(&b, sdk_dir, strlen(sdk_dir)) == 0 && lc_buf_append(&b, "/?.lua", 6) == 0;
     const char *p = plugin_path;
-    while (p && *p) {
+    while (ok && p && *p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         while (len && (*p == ' ' || *p == '\t')) p++, len--;
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
         if (len)
-            n += (size_t)snprintf(out + n, cap + 256 - n, ";%.*s/?.lua;%.*s/?/init.lua", (int)len,
-                                  p, (int)len, p);
+            ok = lc_buf_append(&b, ";", 1) == 0 && lc_buf_append(&b, p, len) == 0 &&
+                 lc_buf_append(&b, "/?.lua;", 7) == 0 && lc_buf_append(&b, p, len) == 0 &&
+                 lc_buf_append(&b, "/?/init.lua", 11) == 0;
         p = comma ? comma + 1 : NULL;
     }
-    return out;
+    if (ok && lc_buf_append(&b, "", 1) == 0) return b.data; /* caller frees */
+    lc_buf_free(&b);
+    return NULL;
 }
 
 lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,

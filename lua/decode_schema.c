@@ -292,6 +292,9 @@ int sp_value(codec_ctx_t *x, const sch_node_t *s, int top)
     case ST_FLOAT64:
         if (c != '-' && !is_digit(c)) break;
         if (jp_number(x, &v)) return -1;
+        /* What the encoder refuses (get_double) must not come in. */
+        if (s->type == ST_FLOAT32 && !v.is_int && !isfinite((float)v.d))
+            return ctx_fail(x, "%.17g is out of range for float", v.d);
         lua_pushnumber(L, v.is_int ? (double)v.i : v.d);
         return 0;
     case ST_STRING:

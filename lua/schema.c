@@ -250,6 +250,9 @@ static int sch_build(codec_ctx_t *x, sch_entry_t *en, sch_field_t *fld, sch_node
     if (at[K_VERSION] && (*at[K_VERSION] == '-' || is_digit(*at[K_VERSION]))) {
         x->p = at[K_VERSION];
         if (jp_number(x, &v)) return -1;
+        /* Connect's versions are Java ints; the encoder (write_schema) refuses others. */
+        if (v.is_int && (v.i < INT32_MIN || v.i > INT32_MAX))
+            return ctx_fail(x, "schema version %lld is out of range for int32", (long long)v.i);
         if (v.is_int) {
             lua_pushnumber(L, (double)v.i);
             rawset_k(x, t, K_VERSION);

@@ -11,6 +11,9 @@ packages=(
   openjdk-17-jdk-headless maven python3 python3-pytest
   # make bench: the ratio chart
   gnuplot-nox
+  # tests/fuzz (make fuzz, make test): clang, and libFuzzer + sanitizer runtimes, which
+  # clang-14 only recommends
+  clang libclang-rt-14-dev
 )
 
 missing=()

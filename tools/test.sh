@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: build, unit + Lua specs, integration tests on a real Apache Kafka broker, then
 # the same unit and integration tests on an AddressSanitizer + UBSan build. One broker
-# serves both rounds. A sanitizer report anywhere fails the run.
+# serves both rounds. A sanitizer report anywhere fails the run. Last, each libFuzzer
+# harness of tests/fuzz runs over its seed corpus plus 2000 mutations (tools/fuzz.sh --smoke).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -65,6 +66,11 @@ if [ "$rc" -eq 0 ]; then
     result sanitizer-reports 0
   fi
 fi
+
+# Its own ASAN_OPTIONS: the harnesses must abort on a finding, not log to $work/san.
+step "fuzz harnesses: seed corpus + ${FUZZ_RUNS:-2000} runs each (tools/fuzz.sh --smoke)"
+env -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS tools/fuzz.sh --smoke
+result fuzz-smoke $?
 
 echo
 echo "test suites: $passed passed, $failed failed"

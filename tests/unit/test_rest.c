@@ -24,8 +24,15 @@ static json_t *no_info(lc_herder_t *h, const char *name)
     return NULL;
 }
 
-static const lc_herder_ops_t racing_ops = {.put_connector = put_then_gone,
-                                           .connector_info = no_info};
+static int unknown_target(lc_herder_t *h, const char *name, lc_target_t target, char *errstr,
+                          size_t errsz)
+{
+    snprintf(errstr, errsz, "Connector %s not found", name);
+    return 404;
+}
+
+static const lc_herder_ops_t racing_ops = {
+    .put_connector = put_then_gone, .connector_info = no_info, .set_target = unknown_target};
 
 /* Sends one HTTP request to host:port and returns the response (caller frees). */
 static char *http(const char *id, const char *request)
@@ -76,8 +83,22 @@ TEST(put_of_a_connector_deleted_meanwhile_is_a_404_not_a_crash)
     lc_props_destroy(p);
 }
 
+/* Found by tests/fuzz/fuzz_rest: a name that is not UTF-8 made the error body empty
+ * (jansson refuses such strings). */
+TEST(an_error_about_a_name_that_is_not_utf8_still_has_a_body)
+{
+    lc_herder_t h = {&racing_ops};
+    char *out = NULL, loc[64];
+    int code = lc_rest_handle(&h, "PUT", "/connectors/a\xff\xfe/pause", NULL, NULL, NULL, 0, &out,
+                              loc, sizeof(loc));
+    CHECK_INT(code, 404);
+    CHECK_STR(out, "{\"error_code\":404,\"message\":\"Connector a?? not found\"}");
+    free(out);
+}
+
 int main(void)
 {
+    RUN(an_error_about_a_name_that_is_not_utf8_still_has_a_body);
     RUN(put_of_a_connector_deleted_meanwhile_is_a_404_not_a_crash);
     return lc_test_summary("test_rest");
 }

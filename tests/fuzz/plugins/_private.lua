@@ -1,0 +1,2 @@
+-- Fuzz fixture: a private module, never listed as a plugin.
+return {}
