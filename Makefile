@@ -11,7 +11,7 @@ ifeq ($(CI),true)
 endif
 TEST_FILE ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan bench format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak bench format clean
 
 all: build
 
@@ -36,6 +36,12 @@ test-unit test-lua: build
 
 test-integration: build
 	@LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
+
+# kill -9 of the worker mid-stream, SOAK_CYCLES times (100), on a real broker (LC_KAFKA_BOOTSTRAP,
+# or one started for the run); prints cycles, records, lost and duplicated. make test runs 5.
+SOAK_CYCLES ?= 100
+soak: build
+	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
 
 bench: deps build
 	@bench/run.sh

@@ -28,6 +28,8 @@ typedef struct snk {
     char error[8192];
     long long last_commit;
     int paused;                           /* assigned partitions are paused */
+    int redelivering;                     /* paused to deliver a batch again (retriable put) */
+    int revocations;                      /* partitions revoked so far */
 } snk_t;
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
@@ -102,9 +104,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
             rd_kafka_assign(rk, parts);
-        if (s->paused) rd_kafka_pause_partitions(rk, parts);
+        if (s->paused || s->redelivering) rd_kafka_pause_partitions(rk, parts);
         return;
     }
+    s->revocations++;
     /* Revoked: make everything put so far durable and commit it before letting go. */
     flush_commit(s);
     for (int i = 0; i < parts->cnt; i++)
@@ -274,6 +277,71 @@ static int set_paused(snk_t *s, int pause)
     return 0;
 }
 
+/* Seeks the assigned partitions of a batch that is given up back to its first records, so
+ * they are consumed again (revoked partitions start at their committed offsets anyway). */
+static void rewind_batch(snk_t *s, rd_kafka_message_t **batch, int n)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL, *seek = rd_kafka_topic_partition_list_new(n);
+    if (rd_kafka_assignment(s->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < n; i++) {
+            const char *topic = rd_kafka_topic_name(batch[i]->rkt);
+            if (rd_kafka_topic_partition_list_find(parts, topic, batch[i]->partition) &&
+                !rd_kafka_topic_partition_list_find(seek, topic, batch[i]->partition))
+                rd_kafka_topic_partition_list_add(seek, topic, batch[i]->partition)->offset =
+                    batch[i]->offset;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    if (seek->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, seek, 5000);
+        if (e) {
+            s->failed = 1;
+            snprintf(s->error, sizeof(s->error), "rewinding a batch given up: %s",
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+}
+
+/* put() raised connect.retriable(msg): as Kafka's WorkerSinkTask does for a
+ * RetriableException, every assigned partition is paused (no new records, but the consumer
+ * keeps polling, so it stays in the group and serves rebalances), offsets of what was put
+ * before are still committed on time, and after the next commit or the task.timeout(ms) the
+ * script set the same records are delivered again. 0: deliver again; 1: the batch is given
+ * up (the task stops, or partitions were revoked) and is consumed again later. */
+static int wait_redelivery(snk_t *s, rd_kafka_message_t **batch, int n, const char *msg,
+                           long timeout_ms)
+{
+    long flush_ms = s->t->conn->env->flush_ms;
+    int revocations = s->revocations;
+    long long until = s->last_commit + flush_ms, now = lc_now_ms();
+    if (timeout_ms > 0 && now + timeout_ms < until) until = now + timeout_ms;
+    if (!s->redelivering) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (rd_kafka_assignment(s->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_pause_partitions(s->rk, parts);
+            rd_kafka_topic_partition_list_destroy(parts);
+        }
+        s->redelivering = 1;
+    }
+    lc_error(s->t->ctx,
+             "put() raised a retriable error; its %d records are delivered again in %lld ms: %s", n,
+             until > now ? until - now : 0, msg);
+    while (!s->t->stop && s->revocations == revocations && !s->failed) {
+        now = lc_now_ms();
+        if (now >= s->last_commit + flush_ms && flush_commit(s) != 0) break;
+        if (now >= until) return 0;
+        rd_kafka_message_t *m =
+            rd_kafka_consumer_poll(s->rk, (int)(until - now < 100 ? until - now : 100));
+        if (m && !m->err) /* fetched before the pause: read it again after the batch */
+            rd_kafka_seek(m->rkt, m->partition, m->offset, 0);
+        if (m) rd_kafka_message_destroy(m);
+    }
+    if (s->revocations != revocations) rewind_batch(s, batch, n);
+    return 1;
+}
+
 static int cmp_failure(const void *a, const void *b)
 {
     return ((const pending_failure_t *)a)->bi - ((const pending_failure_t *)b)->bi;
@@ -325,9 +393,19 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
             strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
             "org.apache.kafka.connect.errors.DataException", strdup(msg), NULL};
     }
-    for (int i = 0; i < n; i++)
-        track_position(s, batch[i]);
-    if (lc_sink_api_put(&b, add_put_failure, &fs, errstr, errsz) != 0) {
+    const char *retry_msg = NULL;
+    long retry_timeout = 0;
+    int retried = 0, rc_put = lc_sink_api_put(&b, &retry_msg, &retry_timeout, errstr, errsz);
+    while (rc_put == 1) { /* put() raised connect.retriable() */
+        int gave_up = wait_redelivery(s, batch, n, retry_msg, retry_timeout);
+        retried++;
+        if (gave_up) {
+            rc = 0; /* nothing of the batch counts as put: it is consumed again */
+            goto resume;
+        }
+        rc_put = lc_sink_api_redeliver(&b, &retry_msg, &retry_timeout, errstr, errsz);
+    }
+    if (rc_put != 0) {
         if (!strstr(errstr, ": stage ")) {
             char tmp[8192];
             snprintf(tmp, sizeof(tmp), "stage TASK_PUT: %s", errstr);
@@ -335,11 +413,24 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
         }
         goto out;
     }
+    if (retried) lc_info(s->t->ctx, "the %d records were delivered after %d retries", n, retried);
+    for (int i = 0; i < n; i++)
+        track_position(s, batch[i]);
+    lc_sink_api_failures(&b, add_put_failure, &fs);
     qsort(fails, (size_t)fs.n, sizeof(*fails), cmp_failure);
     rc = 0;
     for (int k = 0; k < fs.n && rc == 0; k++)
         rc = report_failure(s, batch[fails[k].bi], fails[k].stage, fails[k].class_name,
                             fails[k].exception, fails[k].message, fails[k].trace, errstr, errsz);
+resume:
+    if (s->redelivering) { /* the partitions the task itself paused stay paused */
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (!s->paused && rd_kafka_assignment(s->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_resume_partitions(s->rk, parts);
+            rd_kafka_topic_partition_list_destroy(parts);
+        }
+        s->redelivering = 0;
+    }
 out:
     for (int k = 0; k < fs.n; k++) {
         free(fails[k].message);

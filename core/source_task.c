@@ -36,6 +36,7 @@ typedef struct src {
     char delivery_error[1024];
     long long last_commit;
     long long last_broker_warn;
+    long long commit_failed_since; /* first failed commit of the offsets still pending, or 0 */
     lc_buf_t name_json;     /* the connector name as JSON, for offset keys */
     commit_batch_t pending; /* acknowledged offsets waiting for the next commit */
 } src_t;
@@ -79,8 +80,8 @@ static void collect_offset(void *opaque, const char *partition, const char *offs
     snprintf(key, len, "[%s,%s]", b->name_json, partition);
     for (size_t i = b->n; i-- > 0;)
         if (strcmp(b->keys[i], key) == 0) { /* a newer offset of a pending partition */
-            char *v = strdup(offset);
-            if (!v) return;
+            char *v = offset ? strdup(offset) : NULL; /* NULL: forget the partition */
+            if (offset && !v) return;
             free(b->values[i]);
             b->values[i] = v;
             return;
@@ -91,7 +92,7 @@ static void collect_offset(void *opaque, const char *partition, const char *offs
         b->values = realloc(b->values, b->cap * sizeof(char *));
     }
     b->keys[b->n] = strdup(key);
-    b->values[b->n] = strdup(offset);
+    b->values[b->n] = offset ? strdup(offset) : NULL;
     b->n++;
 }
 
@@ -109,20 +110,34 @@ static void take_acked(src_t *s)
     lc_tracker_take(s->tracker, collect_offset, &s->pending);
 }
 
-/* Writes every committable offset to the offset store in one transaction. */
+/* Writes every committable offset to the offset store in one transaction. When the store
+ * cannot be written (read-only, full disk) the offsets stay pending, newer ones replacing
+ * older ones per partition, and the next commit tries again: dropping them would send their
+ * records again after a restart although Kafka has them. */
 static void commit_offsets(src_t *s)
 {
-    char err[512];
+    char err[1024];
     s->last_commit = lc_now_ms();
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {
         lc_offset_store_t *os = lc_store_offsets(s->t->conn->env->store);
         if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
-                    sizeof(err)) != 0)
-            lc_error(s->t->ctx, "cannot commit source offsets: %s", err);
+                    sizeof(err)) != 0) {
+            if (!s->commit_failed_since) s->commit_failed_since = s->last_commit;
+            lc_error(s->t->ctx,
+                     "cannot commit source offsets of %zu source partitions to the offset store: "
+                     "%s (kept; tried again at the next commit)",
+                     b.n, err);
+            return;
+        }
+        if (s->commit_failed_since)
+            lc_info(s->t->ctx,
+                    "committed the source offsets kept since the offset store failed %lld ms ago",
+                    s->last_commit - s->commit_failed_since);
         else
             lc_debug(s->t->ctx, "committed offsets of %zu source partitions", b.n);
+        s->commit_failed_since = 0;
     }
     for (size_t i = 0; i < b.n; i++) {
         free(b.keys[i]);
@@ -381,6 +396,11 @@ done:
                     lc_tracker_in_flight(s.tracker), timeout);
         rd_kafka_poll(s.rk, 0);
         commit_offsets(&s);
+        if (s.pending.n)
+            lc_error(t->ctx,
+                     "the offsets of %zu source partitions could not be committed before the task "
+                     "stopped; their records are sent again after a restart",
+                     s.pending.n);
         rd_kafka_purge(s.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(s.rk, 0);
         rd_kafka_destroy(s.rk);
@@ -390,6 +410,10 @@ done:
     lc_tracker_destroy(s.tracker);
     for (int i = 0; i < s.nknown; i++) free(s.known[i]);
     free(s.known);
+    for (size_t i = 0; i < s.pending.n; i++) {
+        free(s.pending.keys[i]);
+        free(s.pending.values[i]);
+    }
     free(s.pending.keys);
     free(s.pending.values);
     lc_buf_free(&s.name_json);

@@ -29,9 +29,12 @@ static const char *const schema_sql =
     " state TEXT NOT NULL, trace TEXT, worker_id TEXT, updated_ms INTEGER NOT NULL,"
     " PRIMARY KEY(connector, task));";
 
+/* "offset store /path/x.db: disk I/O error": the file too, so a user sees which one to fix. */
 static void set_err(char *errstr, size_t n, const char *what, sqlite3 *db)
 {
-    snprintf(errstr, n, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+    snprintf(errstr, n, "%s%s%s: %s", what, file && *file ? " " : "", file ? file : "",
+             db ? sqlite3_errmsg(db) : "out of memory");
 }
 
 static char *column_dup(sqlite3_stmt *st, int col)

@@ -577,6 +577,9 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
       class = def.aliases[1] or def._path, message = message:match("^[^\n]*"),
       trace = traceback(message, 2), record = record }
   end
+  --- Kafka's SinkTaskContext.timeout(ms): after put() raised connect.retriable(), wait at
+  -- most ms before the batch is delivered again (by default: until the next offset commit).
+  function task.timeout(ms) task._timeout = tonumber(ms) end
   if def.open then def.open(task) end
   return task
 end
@@ -590,21 +593,54 @@ function M._source_poll(task)
   return (M._apply_chain(task._chain, records, task._errors, true))
 end
 
---- One sink batch: the transform chain then put(). Returns the tolerated failures (entries
--- whose index is the record's position in the batch) or nil.
-function M._sink_put(task, records)
-  local index = {}
-  for i = 1, #records do index[records[i]] = i end
-  task._batch_index, task._reported = index, nil
-  local out, failures = M._apply_chain(task._chain, records, task._errors, false)
-  if out[1] ~= nil then task._def.put(task, out) end
-  task._batch_index = nil
+-- An error re-raised from put(): its text already carries the traceback, so the core's
+-- handler must not add a second one (it uses __tostring for tables).
+local raised_mt = { __tostring = function(e) return e.text end }
+
+-- Calls put() on the transformed records. A retriable error (connect.retriable) keeps them in
+-- task._redeliver and returns nil, its message and the wait the script asked for with
+-- task.timeout(ms); any other error is raised with put()'s traceback. On success returns the
+-- batch's failures: the chain's (task._failures) then what put() reported (task.report).
+local function sink_deliver(task, out)
+  task._reported, task._timeout = nil, nil
+  local ok, err = xpcall(task._def.put, on_error, task, out)
+  if not ok then
+    if type(err) == "table" and err.retriable then
+      task._redeliver = out
+      return nil, err.message, task._timeout
+    end
+    error(setmetatable({ text = tostring(err) }, raised_mt), 0)
+  end
+  local failures = task._failures
   for _, entry in ipairs(task._reported or {}) do
     failures = failures or {}
     failures[#failures + 1] = entry
   end
-  task._reported = nil
+  task._batch_index, task._redeliver, task._failures, task._reported = nil, nil, nil, nil
   return failures
+end
+
+--- One sink batch: the transform chain then put(). Returns the tolerated failures (entries
+-- whose index is the record's position in the batch) or nil; when put() raised
+-- connect.retriable() also its message and task.timeout() (see _sink_redeliver).
+function M._sink_put(task, records)
+  local index = {}
+  for i = 1, #records do index[records[i]] = i end
+  task._batch_index = index
+  local out, failures = M._apply_chain(task._chain, records, task._errors, false)
+  if out[1] == nil then
+    task._batch_index = nil
+    return failures
+  end
+  task._failures = failures
+  return sink_deliver(task, out)
+end
+
+--- Delivers the batch whose put() raised connect.retriable() again, the same records as
+-- transformed the first time (Kafka's WorkerSinkTask redelivers its messageBatch). Returns
+-- as _sink_put does.
+function M._sink_redeliver(task)
+  return sink_deliver(task, task._redeliver)
 end
 
 --- Partitions assigned to a sink task: the script's open_partitions(task, partitions) may

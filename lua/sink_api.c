@@ -54,11 +54,39 @@ bad:
     return -1;
 }
 
-int lc_sink_api_put(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque, char *errstr,
+/* The results of _sink_put/_sink_redeliver (failures, retriable message, timeout) on the
+ * stack: 1 with the message when put() raised connect.retriable(), else 0 with the
+ * failures list left on top. */
+static int put_result(lua_State *L, const char **retry_msg, long *timeout_ms)
+{
+    if (!lua_isnil(L, -2)) {
+        *retry_msg = lua_tostring(L, -2);
+        *timeout_ms = (long)lua_tonumber(L, -1);
+        return 1;
+    }
+    lua_pop(L, 2);
+    return 0;
+}
+
+int lc_sink_api_put(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms, char *errstr,
                     size_t errstr_size)
 {
+    if (lc_lua_call_sdk(b->L, "_sink_put", 2, 3, errstr, errstr_size) != 0) return -1;
+    return put_result(b->L, retry_msg, timeout_ms);
+}
+
+int lc_sink_api_redeliver(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms,
+                          char *errstr, size_t errstr_size)
+{
+    lua_settop(b->L, 0);
+    lc_task_api_push(b->L);
+    if (lc_lua_call_sdk(b->L, "_sink_redeliver", 1, 3, errstr, errstr_size) != 0) return -1;
+    return put_result(b->L, retry_msg, timeout_ms);
+}
+
+void lc_sink_api_failures(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque)
+{
     lua_State *L = b->L;
-    if (lc_lua_call_sdk(L, "_sink_put", 2, 1, errstr, errstr_size) != 0) return -1;
     int flist = lua_gettop(L);
     for (int k = 1; lua_istable(L, flist); k++) {
         lua_rawgeti(L, flist, k);
@@ -78,7 +106,6 @@ int lc_sink_api_put(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque, cha
         lua_settop(L, f - 1);
         if (stop) break;
     }
-    return 0;
 }
 
 void lc_sink_api_end(lc_sink_batch_t *b)

@@ -2,7 +2,8 @@
  * the core keeps every librdkafka call) becomes one list of record tables — key and value
  * through the connector's converters, headers through lua/headers.c — handed to
  * luaconnect._sink_put (the chain and put(): one call into Lua per batch), whose tolerated
- * failures come back as typed values indexed into the batch. _sink_flush and
+ * failures come back as typed values indexed into the batch; a batch whose put() raised
+ * connect.retriable() goes to put() again through _sink_redeliver. _sink_flush and
  * _sink_open_partitions take and give plain (topic, partition, offset) triples.
  * Depends on bridge, codec, headers, task_api. */
 #ifndef LC_SINK_API_H
@@ -40,16 +41,24 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n);
 int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                     const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char **stage,
                     char *errstr, size_t errstr_size);
+/** Runs _sink_put(task, records) on the batch. Returns 0 (its tolerated failures are read
+ * with lc_sink_api_failures), 1 when put() raised connect.retriable(msg): *retry_msg is msg
+ * (valid until the next call into the state) and *timeout_ms what task.timeout() set (0:
+ * none), or -1 with errstr (the SDK's error text). */
+int lc_sink_api_put(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms, char *errstr,
+                    size_t errstr_size);
+/** Runs _sink_redeliver(task): the batch whose put() raised connect.retriable() goes to
+ * put() again (the SDK kept it). Returns as lc_sink_api_put. */
+int lc_sink_api_redeliver(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms,
+                          char *errstr, size_t errstr_size);
 /** Called for each record the chain or put() failed, in the SDK's order: index is its
  * position among the added records (1-based), put is 1 for stage TASK_PUT and 0 for
  * TRANSFORMATION; class_name outlives the batch (it belongs to the chain or the script),
  * message and trace only the call. Returns nonzero to read no further failures. */
 typedef int (*lc_sink_failure_fn)(void *opaque, int index, int put, const char *class_name,
                                   const char *message, const char *trace);
-/** Runs _sink_put(task, records) on the batch and reports its tolerated failures to fn.
- * Returns 0, or -1 with errstr (the SDK's error text). */
-int lc_sink_api_put(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque, char *errstr,
-                    size_t errstr_size);
+/** Gives fn each tolerated failure of the put that returned 0. */
+void lc_sink_api_failures(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque);
 /** Ends the batch, put or not: L's stack is left empty. */
 void lc_sink_api_end(lc_sink_batch_t *b);
 /** Runs _sink_flush(task, offsets) with the next offset to commit of each partition in

@@ -64,11 +64,12 @@ class Worker:
         return self
 
     def url(self, timeout: float = 30) -> str:
-        """The REST API's base URL, read from the worker's 'REST API listening on' line."""
+        """The REST API's base URL, read from the worker's last 'REST API listening on' line
+        (the log accumulates across restarts, and each start may listen on a new port)."""
         found = []
 
         def listening():
-            for line in self.log().splitlines():
+            for line in reversed(self.log().splitlines()):
                 if "REST API listening on " in line:
                     found.append(line.split("REST API listening on ", 1)[1].split()[0].rstrip("/"))
                     return True

@@ -250,3 +250,49 @@ describe("error tolerance", function()
     end, "not yet %(1%)")
   end)
 end)
+
+describe("sink put() and connect.retriable", function()
+  local dir = tmpdir()
+  local function script(name, body)
+    local p = dir .. "/" .. name .. ".lua"
+    local f = assert(io.open(p, "wb"))
+    f:write('local connect = require "luaconnect"\nreturn connect.sink {\n', body, "\n}\n")
+    f:close()
+    return p
+  end
+
+  it("keeps the transformed batch for redelivery and passes task.timeout()", function()
+    local p = script("busy", [[
+  open = function(task) task.seen = {} end,
+  put = function(task, records)
+    task.seen[#task.seen + 1] = records
+    if #task.seen < 3 then task.timeout(250); connect.retriable("busy " .. #task.seen) end
+  end,]])
+    local task = connect._task_open(p, {}, 0, "busy", nil, {})
+    local batch = { { topic = "t", partition = 0, offset = 7, value = "a" } }
+    local failures, retry, timeout = connect._sink_put(task, batch)
+    expect.eq(failures, nil)
+    expect.eq(retry, "busy 1")
+    expect.eq(timeout, 250)
+    failures, retry = connect._sink_redeliver(task)
+    expect.eq(retry, "busy 2")
+    failures, retry, timeout = connect._sink_redeliver(task)
+    expect.eq(retry, nil)
+    expect.eq(timeout, nil)
+    expect.eq(#task.seen, 3)
+    expect.truthy(task.seen[3] == task.seen[1]) -- the same records, not transformed again
+    expect.eq(task._redeliver, nil)
+  end)
+
+  it("raises any other error once, with put()'s traceback", function()
+    local p = script("broken", [[
+  put = function(task, records) error("no space left") end,]])
+    local task = connect._task_open(p, {}, 0, "broken", nil, {})
+    local ok, err = pcall(connect._sink_put, task, { { topic = "t", value = "a" } })
+    expect.eq(ok, false)
+    err = tostring(err)
+    expect.truthy(err:find("broken.lua:3: no space left", 1, true), err)
+    local _, n = err:gsub("stack traceback:", "")
+    expect.eq(n, 1)
+  end)
+end)
