@@ -1,23 +1,27 @@
 /* bench_boundary: records/s across the C/Lua boundary as the task threads cross it (not a
  * test).
  *
- * sink direction (C -> Lua): C builds one record table per message as sink_task.c does
- *   (topic, partition, offset, timestamp, key and value decoded by the JsonConverter) into
- *   a batch list, then makes one lua_pcall per batch into a put() that reads every value.
+ * sink direction (C -> Lua): C builds one record table per message with lua/sink_api.c's
+ *   lc_sink_api_add, as sink_task.c does (topic, partition, offset, timestamp, key and
+ *   value decoded by the JsonConverter) into a batch list, then makes one lua_pcall per
+ *   batch into a put() that reads every value.
  * source direction (Lua -> C): one lua_pcall per batch into a poll() that returns a list
- *   of records built in Lua; C reads topic/key/value of each with the Lua C API and
- *   encodes key and value with the JsonConverter, as source_task.c does before producing.
+ *   of records built in Lua; C reads each with lua/source_api.c as source_task.c does
+ *   (the entry's fields, key and value encoded with the JsonConverter, headers, source
+ *   partition and offset as JSON text).
  * Each direction runs with batches of 1, 100 and 500 records, so the cost of one crossing
  * and the cost of one record can be told apart; batch 500 runs again with three headers
  * per record (a=1, b=2, a=3) pushed and read by lua/headers.c as the tasks do.
  *
  * Build (from the repository root; bench/run.sh does this):
- *   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) \
- *       bench/bench_boundary.c $(ls lua/*.c | grep -v -e bridge.c -e _api.c) \
- *       $(pkg-config --libs luajit rdkafka) -lm -o /tmp/bench_boundary
+ *   gcc -std=c11 -D_GNU_SOURCE -DLC_VERSION='"bench"' -O2 -Ilua \
+ *       $(pkg-config --cflags luajit) bench/bench_boundary.c lua/?*.c \
+ *       $(pkg-config --libs luajit rdkafka) -lm -ldl -o /tmp/bench_boundary
  *   /tmp/bench_boundary [records] */
 #include "bench.h"
 #include "headers.h"
+#include "sink_api.h"
+#include "source_api.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -51,14 +55,8 @@ static const char script[] =
     "  return out\n"
     "end\n";
 
-/* Sets field name of the table at t to the integer v. */
-static void set_int(lua_State *L, int t, const char *name, double v)
-{
-    lua_pushnumber(L, v);
-    lua_setfield(L, t, name);
-}
-
-/* C -> Lua: n records in batches of batch; 0, or -1 with err. */
+/* C -> Lua: n records in batches of batch; 0, or -1 with err. The batch is set up by hand
+ * (lc_sink_api_begin would push the task table of a task's state). */
 static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch,
                      const rd_kafka_headers_t *hdrs, char *err, size_t errsz)
 {
@@ -66,26 +64,17 @@ static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch,
         int count = (int)(n - done < batch ? n - done : batch);
         lua_getglobal(L, "put");
         lua_createtable(L, count, 0);
-        int list = lua_gettop(L);
+        lc_sink_batch_t b = {.L = L, .list = lua_gettop(L), .n = 0};
         for (int i = 1; i <= count; i++, done++) {
-            lua_createtable(L, 0, 10);
-            int r = lua_gettop(L);
-            lua_pushliteral(L, "bench-clean");
-            lua_setfield(L, r, "topic");
-            set_int(L, r, "partition", 0);
-            set_int(L, r, "offset", (double)done);
-            set_int(L, r, "timestamp", 1700000000000.0 + (double)done);
-            if (lc_conv_to_lua(c, L, NULL, 0, err, errsz)) return -1; /* null key */
-            lua_setfield(L, r, "key_schema");
-            lua_setfield(L, r, "key");
-            if (lc_conv_to_lua(c, L, value, sizeof value - 1, err, errsz)) return -1;
-            lua_setfield(L, r, "value_schema");
-            lua_setfield(L, r, "value");
-            if (hdrs) {
-                lc_headers_push(L, hdrs);
-                lua_setfield(L, r, "headers");
-            }
-            lua_rawseti(L, list, i);
+            const char *stage;
+            lc_sink_msg_t m = {.topic = "bench-clean",
+                               .partition = 0,
+                               .offset = done,
+                               .timestamp = 1700000000000 + done,
+                               .value = value,
+                               .value_len = sizeof value - 1,
+                               .headers = hdrs};
+            if (lc_sink_api_add(&b, c, c, &m, &stage, err, errsz)) return -1;
         }
         if (lua_pcall(L, 1, 0, 0)) {
             snprintf(err, errsz, "put: %s", lua_tostring(L, -1));
@@ -96,11 +85,12 @@ static int sink_side(lua_State *L, const lc_converter_t *c, long n, int batch,
 }
 
 /* Lua -> C: n records in batches of batch; 0, or -1 with err. *bytes gets the encoded
- * value bytes (so the work cannot be optimised away). */
+ * bytes (so the work cannot be optimised away). The batch is set up by hand
+ * (lc_source_api_poll would call the SDK's _source_poll). */
 static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch, int hdrs,
                        size_t *bytes, char *err, size_t errsz)
 {
-    lc_buf_t key = {0}, val = {0};
+    lc_buf_t key = {0}, val = {0}, pbuf = {0}, obuf = {0};
     int is_null, rc = -1;
     for (long done = 0; done < n;) {
         int count = (int)(n - done < batch ? n - done : batch);
@@ -111,31 +101,23 @@ static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch,
             snprintf(err, errsz, "poll: %s", lua_tostring(L, -1));
             goto out;
         }
-        int list = lua_gettop(L);
+        lua_checkstack(L, 40);
+        lc_source_batch_t b = {.L = L, .list = lua_gettop(L), .n = count};
         for (int i = 1; i <= count; i++, done++) {
-            lua_rawgeti(L, list, i);
-            int r = lua_gettop(L);
-            lua_getfield(L, r, "topic");
-            lua_getfield(L, r, "key");
-            lua_getfield(L, r, "key_schema");
-            lua_getfield(L, r, "value");
-            lua_getfield(L, r, "value_schema");
-            lua_getfield(L, r, "headers");
+            lc_source_entry_t e;
             rd_kafka_headers_t *h = NULL;
-            if (lua_istable(L, r + 6) && !(h = lc_headers_from_lua(L, r + 6, &val, err, errsz)))
+            if (lc_source_api_entry(&b, i, &e, err, errsz) || !e.topic ||
+                lc_source_api_convert(&b, 0, c, &key, &is_null, err, errsz) ||
+                lc_source_api_convert(&b, 1, c, &val, &is_null, err, errsz))
                 goto out;
+            *bytes += val.len + strlen(e.topic);
+            if (lc_source_api_headers(&b, &obuf, &h, err, errsz)) goto out;
             if (h) {
                 *bytes += rd_kafka_header_cnt(h);
                 rd_kafka_headers_destroy(h);
             }
-            size_t tlen;
-            if (!lua_tolstring(L, r + 1, &tlen) ||
-                lc_conv_from_lua(c, L, r + 2, r + 3, &key, &is_null, err, errsz) ||
-                lc_conv_from_lua(c, L, r + 4, r + 5, &val, &is_null, err, errsz))
-                goto out;
-            *bytes += val.len + tlen;
-            key.len = val.len = 0;
-            lua_settop(L, list);
+            if (lc_source_api_offset(&b, &pbuf, &obuf, err, errsz) < 0) goto out;
+            *bytes += obuf.len;
         }
         lua_settop(L, 0);
     }
@@ -143,6 +125,8 @@ static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch,
 out:
     lc_buf_free(&key);
     lc_buf_free(&val);
+    lc_buf_free(&pbuf);
+    lc_buf_free(&obuf);
     return rc;
 }
 

@@ -40,14 +40,18 @@ fi
 bin=${LC_BIN:-$root/build/luaconnect}
 records=${BENCH_RECORDS:-1000000}
 
-# Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake),
-# against the codec's files and headers.c (lua/*.c but the bridge and the *_api.c bindings).
+# Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake):
+# bench_codec against the codec's files (lua/*.c but the bridge and the *_api.c bindings),
+# bench_boundary against all of lua/ (it reads records through lua/source_api.c and
+# lua/sink_api.c, which link the bridge).
 codec_src=$(ls lua/*.c | grep -v -e '/bridge\.c$' -e '_api\.c$')
-for b in bench_codec bench_boundary; do
-  # shellcheck disable=SC2086
-  gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) "bench/$b.c" $codec_src \
-    $(pkg-config --libs luajit rdkafka) -lm -o "$work/$b"
-done
+# shellcheck disable=SC2086
+gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) bench/bench_codec.c $codec_src \
+  $(pkg-config --libs luajit rdkafka) -lm -o "$work/bench_codec"
+# shellcheck disable=SC2046
+gcc -std=c11 -D_GNU_SOURCE -DLC_VERSION='"bench"' -O2 -Ilua $(pkg-config --cflags luajit) \
+  bench/bench_boundary.c lua/*.c $(pkg-config --libs luajit rdkafka) -lm -ldl \
+  -o "$work/bench_boundary"
 echo "bench: micro-benchmarks"
 "$bin" lua bench/chain.lua "$records" | tee "$work/chain.txt"
 "$work/bench_codec" "$records" | tee "$work/codec.txt"

@@ -4,13 +4,11 @@
  *   Lua per batch) -> flush() at commit time -> commit consumer offsets
  *
  * A consumer offset is committed only after flush() returned for everything before it. */
-#include "bridge.h"
-#include "headers.h"
 #include "log.h"
+#include "sink_api.h"
 #include "task.h"
 #include "util.h"
 
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,21 +38,7 @@ static int flush_commit(snk_t *s)
     char err[8192];
     s->last_commit = lc_now_ms();
     if (!s->dirty || s->failed) return s->failed ? -1 : 0;
-    lua_State *L = s->L;
-    lc_task_push(L);
-    lua_createtable(L, s->pos->cnt, 0);
-    for (int i = 0; i < s->pos->cnt; i++) {
-        rd_kafka_topic_partition_t *p = &s->pos->elems[i];
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, p->topic);
-        lua_setfield(L, -2, "topic");
-        lua_pushinteger(L, p->partition);
-        lua_setfield(L, -2, "partition");
-        lua_pushnumber(L, (lua_Number)p->offset);
-        lua_setfield(L, -2, "offset");
-        lua_rawseti(L, -2, i + 1);
-    }
-    if (lc_lua_call_sdk(L, "_sink_flush", 2, 0, err, sizeof(err)) != 0) {
+    if (lc_sink_api_flush(s->L, s->pos, err, sizeof(err)) != 0) {
         snprintf(s->error, sizeof(s->error), "stage TASK_PUT: flush() failed: %s", err);
         s->failed = 1;
         return -1;
@@ -83,50 +67,29 @@ static int flush_commit(snk_t *s)
     return 0;
 }
 
+/* An offset open_partitions() returned: where partition starts, if it is in parts. */
+static void script_offset(void *opaque, const char *topic, int32_t partition, int64_t offset)
+{
+    void **a = opaque;
+    snk_t *s = a[0];
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(a[1], topic, partition);
+    if (!p) return;
+    p->offset = offset;
+    lc_info(s->t->ctx, "%s-%d starts at offset %lld (kept by the connector)", topic,
+            (int)p->partition, (long long)p->offset);
+}
+
 /* A sink that keeps its own offsets (open_partitions() returns them, e.g. stored in the same
  * transaction as its rows) starts each assigned partition there instead of at the group's
  * committed offset: that is what makes an exactly-once sink. */
 static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *parts)
 {
-    lua_State *L = s->L;
     char err[4096];
-    lc_task_push(L);
-    lua_createtable(L, parts->cnt, 0);
-    for (int i = 0; i < parts->cnt; i++) {
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, parts->elems[i].topic);
-        lua_setfield(L, -2, "topic");
-        lua_pushinteger(L, parts->elems[i].partition);
-        lua_setfield(L, -2, "partition");
-        lua_rawseti(L, -2, i + 1);
-    }
-    if (lc_lua_call_sdk(L, "_sink_open_partitions", 2, 1, err, sizeof(err)) != 0) {
+    void *a[2] = {s, parts};
+    if (lc_sink_api_open_partitions(s->L, parts, script_offset, a, err, sizeof(err)) != 0) {
         s->failed = 1;
         snprintf(s->error, sizeof(s->error), "stage TASK_PUT: open_partitions() failed: %s", err);
-        return;
     }
-    for (int k = 1; lua_istable(L, -1); k++) {
-        lua_rawgeti(L, -1, k);
-        if (!lua_istable(L, -1)) {
-            lua_pop(L, 1);
-            break;
-        }
-        lua_getfield(L, -1, "topic");
-        lua_getfield(L, -2, "partition");
-        lua_getfield(L, -3, "offset");
-        const char *topic = lua_tostring(L, -3);
-        if (topic && lua_isnumber(L, -2) && lua_isnumber(L, -1)) {
-            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
-                parts, topic, (int32_t)lua_tointeger(L, -2));
-            if (p) {
-                p->offset = (int64_t)lua_tonumber(L, -1);
-                lc_info(s->t->ctx, "%s-%d starts at offset %lld (kept by the connector)", topic,
-                        (int)p->partition, (long long)p->offset);
-            }
-        }
-        lua_pop(L, 4);
-    }
-    lua_settop(L, 0);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -211,51 +174,27 @@ static int report_failure(snk_t *s, const rd_kafka_message_t *m, const char *sta
                : 0;
 }
 
-/* Pushes one record table for message m; 0, or -1 with errstr naming the stage, *stage_out
- * the stage and err_out the bare message (for tolerated failures). */
-static int push_record(snk_t *s, const rd_kafka_message_t *m, char *errstr, size_t errsz,
-                       const char **stage_out, char *err, size_t err_size)
+/* Adds the record table of message m to the batch; 0, or -1 with errstr naming the stage,
+ * *stage_out the stage and err the bare message (for tolerated failures). */
+static int push_record(snk_t *s, lc_sink_batch_t *b, const rd_kafka_message_t *m, char *errstr,
+                       size_t errsz, const char **stage_out, char *err, size_t err_size)
 {
-    lua_State *L = s->L;
     lc_connector_t *c = s->t->conn;
-    const char *stage = NULL;
-    lua_createtable(L, 0, 10);
-    int r = lua_gettop(L);
-    lua_pushstring(L, rd_kafka_topic_name(m->rkt));
-    lua_setfield(L, r, "topic");
-    lua_pushinteger(L, m->partition);
-    lua_setfield(L, r, "partition");
-    lua_pushnumber(L, (lua_Number)m->offset);
-    lua_setfield(L, r, "offset");
     rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    if (ts >= 0) {
-        lua_pushnumber(L, (lua_Number)ts);
-        lua_setfield(L, r, "timestamp");
-    }
-    if (lc_conv_to_lua(&c->key_conv, L, m->key, m->key_len, err, err_size) != 0) {
-        stage = "KEY_CONVERTER";
-        goto bad;
-    }
-    lua_setfield(L, r, "key_schema");
-    lua_setfield(L, r, "key");
-    if (lc_conv_to_lua(&c->value_conv, L, m->payload, m->len, err, err_size) != 0) {
-        stage = "VALUE_CONVERTER";
-        goto bad;
-    }
-    lua_setfield(L, r, "value_schema");
-    lua_setfield(L, r, "value");
     rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-        lc_headers_push(L, hdrs);
-        lua_setfield(L, r, "headers");
-    }
-    return 0;
-bad:
-    *stage_out = stage;
-    snprintf(errstr, errsz, "topic %s partition %d offset %lld: stage %s: %s",
-             rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, stage, err);
-    lua_settop(L, r - 1);
+    lc_sink_msg_t msg = {.topic = rd_kafka_topic_name(m->rkt),
+                         .partition = m->partition,
+                         .offset = m->offset,
+                         .timestamp = rd_kafka_message_timestamp(m, &tstype),
+                         .key = m->key,
+                         .key_len = m->key_len,
+                         .value = m->payload,
+                         .value_len = m->len};
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) msg.headers = hdrs;
+    if (lc_sink_api_add(b, &c->key_conv, &c->value_conv, &msg, stage_out, err, err_size) == 0)
+        return 0;
+    snprintf(errstr, errsz, "topic %s partition %d offset %lld: stage %s: %s", msg.topic,
+             (int)m->partition, (long long)m->offset, *stage_out, err);
     return -1;
 }
 
@@ -408,42 +347,63 @@ static int cmp_failure(const void *a, const void *b)
     return ((const pending_failure_t *)a)->bi - ((const pending_failure_t *)b)->bi;
 }
 
+/* The tolerated failures of a batch, as put_batch collects them. */
+typedef struct failures {
+    pending_failure_t list[SINK_BATCH_MAX];
+    int n;
+    const int *batch_index;
+} failures_t;
+
+/* A failure _sink_put reported (lc_sink_failure_fn). */
+static int add_put_failure(void *opaque, int index, int put, const char *class_name,
+                           const char *message, const char *trace)
+{
+    failures_t *fs = opaque;
+    /* class names belong to the chain or the script definition and outlive this call */
+    fs->list[fs->n++] = (pending_failure_t){fs->batch_index[index],
+                                            put ? "TASK_PUT" : "TRANSFORMATION",
+                                            class_name,
+                                            "luaconnect.LuaError",
+                                            strdup(message),
+                                            strdup(trace)};
+    return fs->n >= SINK_BATCH_MAX;
+}
+
 /* Converts a batch, runs chain + put() in one call into Lua, and reports tolerated failures
  * with the original messages, in batch order. 0, or -1 with errstr. */
 static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, size_t errsz)
 {
-    lua_State *L = s->L;
     lc_connector_t *c = s->t->conn;
-    int lua_to_batch[SINK_BATCH_MAX + 1], nl = 0, nf = 0, rc = -1;
-    pending_failure_t fails[SINK_BATCH_MAX];
+    int batch_index[SINK_BATCH_MAX + 1], rc = -1;
+    failures_t fs = {.n = 0, .batch_index = batch_index};
+    pending_failure_t *fails = fs.list;
+    lc_sink_batch_t b;
     char msg[2048];
-    lc_task_push(L);
-    lua_createtable(L, n, 0);
-    int list = lua_gettop(L);
+    lc_sink_api_begin(&b, s->L, n);
     for (int i = 0; i < n; i++) {
         const char *stage = NULL;
-        if (push_record(s, batch[i], errstr, errsz, &stage, msg, sizeof(msg)) == 0) {
-            lua_rawseti(L, list, ++nl);
-            lua_to_batch[nl] = i;
+        if (push_record(s, &b, batch[i], errstr, errsz, &stage, msg, sizeof(msg)) == 0) {
+            batch_index[b.n] = i;
             continue;
         }
         if (!c->errors.tolerant) goto out;
-        fails[nf++] = (pending_failure_t){
-            i, stage,
+        fails[fs.n++] = (pending_failure_t){
+            i,
+            stage,
             strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
             "org.apache.kafka.connect.errors.DataException", strdup(msg), NULL};
     }
-    int retried = 0, rc_put = lc_lua_call_sdk(L, "_sink_put", 2, 3, errstr, errsz);
-    while (rc_put == 0 && !lua_isnil(L, -2)) { /* put() raised connect.retriable() */
-        int gave_up = wait_redelivery(s, batch, n, lua_tostring(L, -2), (long)lua_tonumber(L, -1));
-        lua_settop(L, 0);
+    const char *retry_msg = NULL;
+    long retry_timeout = 0;
+    int retried = 0, rc_put = lc_sink_api_put(&b, &retry_msg, &retry_timeout, errstr, errsz);
+    while (rc_put == 1) { /* put() raised connect.retriable() */
+        int gave_up = wait_redelivery(s, batch, n, retry_msg, retry_timeout);
         retried++;
         if (gave_up) {
             rc = 0; /* nothing of the batch counts as put: it is consumed again */
             goto resume;
         }
-        lc_task_push(L);
-        rc_put = lc_lua_call_sdk(L, "_sink_redeliver", 1, 3, errstr, errsz);
+        rc_put = lc_sink_api_redeliver(&b, &retry_msg, &retry_timeout, errstr, errsz);
     }
     if (rc_put != 0) {
         if (!strstr(errstr, ": stage ")) {
@@ -454,35 +414,12 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
         goto out;
     }
     if (retried) lc_info(s->t->ctx, "the %d records were delivered after %d retries", n, retried);
-    lua_pop(L, 2);
     for (int i = 0; i < n; i++)
         track_position(s, batch[i]);
-    int flist = lua_gettop(L);
-    for (int k = 1; lua_istable(L, flist) && nf < SINK_BATCH_MAX; k++) {
-        lua_rawgeti(L, flist, k);
-        if (lua_isnil(L, -1)) break;
-        int f = lua_gettop(L);
-        lua_getfield(L, f, "index");
-        lua_getfield(L, f, "class");
-        lua_getfield(L, f, "message");
-        lua_getfield(L, f, "trace");
-        lua_getfield(L, f, "stage");
-        int idx = (int)lua_tointeger(L, f + 1);
-        const char *stage = lua_tostring(L, f + 5);
-        if (idx >= 1 && idx <= nl) {
-            /* class names belong to the chain or the script definition and outlive this call */
-            fails[nf++] = (pending_failure_t){lua_to_batch[idx],
-                                              stage && strcmp(stage, "TASK_PUT") == 0 ? "TASK_PUT"
-                                                                                       : "TRANSFORMATION",
-                                              lua_tostring(L, f + 2), "luaconnect.LuaError",
-                                              strdup(lua_tostring(L, f + 3)),
-                                              strdup(lua_tostring(L, f + 4))};
-        }
-        lua_settop(L, f - 1);
-    }
-    qsort(fails, (size_t)nf, sizeof(*fails), cmp_failure);
+    lc_sink_api_failures(&b, add_put_failure, &fs);
+    qsort(fails, (size_t)fs.n, sizeof(*fails), cmp_failure);
     rc = 0;
-    for (int k = 0; k < nf && rc == 0; k++)
+    for (int k = 0; k < fs.n && rc == 0; k++)
         rc = report_failure(s, batch[fails[k].bi], fails[k].stage, fails[k].class_name,
                             fails[k].exception, fails[k].message, fails[k].trace, errstr, errsz);
 resume:
@@ -495,11 +432,11 @@ resume:
         s->redelivering = 0;
     }
 out:
-    for (int k = 0; k < nf; k++) {
+    for (int k = 0; k < fs.n; k++) {
         free(fails[k].message);
         free(fails[k].trace);
     }
-    lua_settop(L, 0);
+    lc_sink_api_end(&b);
     return rc;
 }
 

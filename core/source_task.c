@@ -5,14 +5,12 @@
  *
  * Offsets are committed only for records the broker acknowledged together with every
  * earlier record of their source partition (see tracker.h). */
-#include "bridge.h"
-#include "headers.h"
 #include "log.h"
+#include "source_api.h"
 #include "task.h"
 #include "util.h"
 #include "tracker.h"
 
-#include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +28,7 @@ typedef struct src {
     rd_kafka_t *rk;
     lc_tracker_t *tracker;
     lc_buf_t kbuf, vbuf, pbuf, obuf;
-    const void *last_part; /* the source_partition table pbuf was encoded from */
+    lc_source_batch_t batch; /* the batch being produced (its Lua side) */
     char last_topic[256];  /* last topic checked with lc_kafka_ensure_topic */
     char **known;          /* topics whose metadata this producer asked for (warm_topic) */
     int nknown;
@@ -118,10 +116,8 @@ static void take_acked(src_t *s)
 {
     char err[512];
     if (!s->pending.name_json) {
-        lua_pushstring(s->L, s->t->conn->name);
-        int rc = lc_json_encode_sorted(s->L, -1, &s->name_json, err, sizeof(err));
-        lua_pop(s->L, 1);
-        if (rc != 0 || lc_buf_append(&s->name_json, "", 1) != 0) return;
+        if (lc_source_api_json_string(s->L, s->t->conn->name, &s->name_json, err, sizeof(err)) != 0)
+            return;
         s->pending.name_json = s->name_json.data;
     }
     lc_tracker_take(s->tracker, collect_offset, &s->pending);
@@ -163,63 +159,21 @@ static void commit_offsets(src_t *s)
     s->pending.n = 0;
 }
 
-/* "record 3 of 10 (source partition {...}, offset {...})" from the SDK, for errors. */
-static void describe(lua_State *L, int rec, int i, int n, char *out, size_t outsz)
-{
-    char err[256];
-    lua_pushvalue(L, rec);
-    lua_pushinteger(L, i);
-    lua_pushinteger(L, n);
-    if (lc_lua_call_sdk(L, "_describe_record", 3, 1, err, sizeof(err)) != 0) {
-        snprintf(out, outsz, "record %d of %d", i, n);
-        return;
-    }
-    snprintf(out, outsz, "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
-}
-
-static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_t errsz)
-{
-    b->len = 0;
-    return lc_json_encode_sorted(L, idx, b, err, errsz) || lc_buf_append(b, "", 1);
-}
-
-/* Bytes for a DLQ record: the converter's, or plain JSON when the converter is what failed. */
-static void encode_for_dlq(const lc_converter_t *cv, lua_State *L, int v, int sch, lc_buf_t *b,
-                           int *is_null)
-{
-    char err[256];
-    if (lc_conv_from_lua(cv, L, v, sch, b, is_null, err, sizeof(err)) == 0) return;
-    b->len = 0;
-    *is_null = lua_isnil(L, v);
-    if (!*is_null && lc_json_encode_sorted(L, v, b, err, sizeof(err)) != 0) *is_null = 1;
-}
-
-/* Reports a tolerated failure of the source record at rec (errors.log, DLQ) and registers
- * its source offset, which commits once the DLQ has the record (or at once without a DLQ).
- * 0, or -1 with errstr when even the report failed. */
-static int report_failure(src_t *s, int rec, const char *stage, const char *class_name,
+/* Reports a tolerated failure of the current entry's record (errors.log, DLQ) and
+ * registers its source offset, which commits once the DLQ has the record (or at once
+ * without a DLQ). 0, or -1 with errstr when even the report failed. */
+static int report_failure(src_t *s, const char *stage, const char *class_name,
                           const char *exception, const char *message, const char *trace,
                           const char *where, char *errstr, size_t errsz)
 {
-    lua_State *L = s->L;
     lc_connector_t *c = s->t->conn;
-    char err[512];
-    int top = lua_gettop(L), knull = 1, vnull = 1, rc;
-    lua_getfield(L, rec, "topic");            /* top+1 */
-    lua_getfield(L, rec, "key");              /* top+2 */
-    lua_getfield(L, rec, "key_schema");       /* top+3 */
-    lua_getfield(L, rec, "value");            /* top+4 */
-    lua_getfield(L, rec, "value_schema");     /* top+5 */
-    lua_getfield(L, rec, "source_partition"); /* top+6 */
-    lua_getfield(L, rec, "source_offset");    /* top+7 */
-    encode_for_dlq(&c->key_conv, L, top + 2, top + 3, &s->kbuf, &knull);
-    encode_for_dlq(&c->value_conv, L, top + 4, top + 5, &s->vbuf, &vnull);
+    int rc;
+    lc_source_failed_t fr;
+    lc_source_api_failed(&s->batch, &c->key_conv, &c->value_conv, &s->kbuf, &s->vbuf, &s->pbuf,
+                         &s->obuf, &fr);
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
     lc_tracked_t *h;
-    s->last_part = NULL; /* pbuf is reused below */
-    if (lua_istable(L, top + 6) && encode_json_cstr(L, top + 6, &s->pbuf, err, sizeof(err)) == 0 &&
-        encode_json_cstr(L, top + 7, &s->obuf, err, sizeof(err)) == 0) {
+    if (fr.has_offset) {
         rd_kafka_header_add(hdrs, "__connect.errors.source.partition", -1, s->pbuf.data, -1);
         rd_kafka_header_add(hdrs, "__connect.errors.source.offset", -1, s->obuf.data, -1);
         h = lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data);
@@ -232,12 +186,12 @@ static int report_failure(src_t *s, int rec, const char *stage, const char *clas
                       .message = message,
                       .trace = trace,
                       .where = where,
-                      .topic = lua_tostring(L, top + 1),
+                      .topic = fr.topic,
                       .partition = -1,
                       .offset = -1,
-                      .key = knull ? NULL : s->kbuf.data,
+                      .key = fr.key_null ? NULL : s->kbuf.data,
                       .key_len = s->kbuf.len,
-                      .value = vnull ? NULL : s->vbuf.data,
+                      .value = fr.value_null ? NULL : s->vbuf.data,
                       .value_len = s->vbuf.len,
                       .headers = hdrs};
     rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, &s->t->abort,
@@ -245,38 +199,20 @@ static int report_failure(src_t *s, int rec, const char *stage, const char *clas
     if (rc == 0) lc_tracker_ack(s->tracker, h, 1); /* nothing to wait for */
     if (rc < 0) lc_tracker_ack(s->tracker, h, 0);
     rd_kafka_headers_destroy(hdrs);
-    lua_settop(L, top);
     return rc < 0 ? -1 : 0;
 }
 
 /* An entry the chain left in place of a record: "skip" (dropped; its offset still counts)
  * or "error" (a tolerated transform failure). 0, or -1 with errstr. */
-static int handle_marker(src_t *s, int r, const char *kind, char *errstr, size_t errsz)
+static int handle_marker(src_t *s, const lc_source_entry_t *e, char *errstr, size_t errsz)
 {
-    lua_State *L = s->L;
-    char err[512];
-    if (strcmp(kind, "skip") == 0) {
-        lua_getfield(L, r, "source_partition");
-        lua_getfield(L, r, "source_offset");
-        int top = lua_gettop(L);
-        s->last_part = NULL;
-        if (encode_json_cstr(L, top - 1, &s->pbuf, err, sizeof(err)) == 0 &&
-            encode_json_cstr(L, top, &s->obuf, err, sizeof(err)) == 0)
+    if (e->kind == LC_SOURCE_SKIP) {
+        if (lc_source_api_skip_offset(&s->batch, &s->pbuf, &s->obuf) == 0)
             lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
-        lua_pop(L, 2);
         return 0;
     }
-    lua_getfield(L, r, "record");
-    lua_getfield(L, r, "class");
-    lua_getfield(L, r, "message");
-    lua_getfield(L, r, "trace");
-    lua_getfield(L, r, "where");
-    int top = lua_gettop(L);
-    int rc = report_failure(s, top - 4, "TRANSFORMATION", lua_tostring(L, top - 3),
-                            "luaconnect.LuaError", lua_tostring(L, top - 2), lua_tostring(L, top - 1),
-                            lua_tostring(L, top), errstr, errsz);
-    lua_settop(L, top - 5);
-    return rc;
+    return report_failure(s, "TRANSFORMATION", e->class_name, "luaconnect.LuaError", e->message,
+                          e->trace, e->where, errstr, errsz);
 }
 
 /* Asks for topic's metadata once per producer, before its first record. librdkafka 2.0
@@ -298,85 +234,50 @@ static void warm_topic(src_t *s, const char *topic)
     if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
-/* Converts and produces every record of the list at idx. 0, or -1 with errstr. */
-static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
+/* Converts and produces every record of the polled batch. 0, or -1 with errstr. */
+static int produce_batch(src_t *s, char *errstr, size_t errsz)
 {
-    lua_State *L = s->L;
     lc_connector_t *c = s->t->conn;
-    int n = (int)lua_objlen(L, list);
+    lc_source_batch_t *b = &s->batch;
+    int n = b->n;
     char err[2048], what[1024];
-    s->last_part = NULL;
     for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, list, i);
-        int r = lua_gettop(L);
+        lc_source_entry_t ent;
         const char *stage = NULL;
-        if (!lua_istable(L, r)) {
-            snprintf(errstr, errsz, "poll() returned a %s at position %d of %d; records are tables",
-                     luaL_typename(L, r), i, n);
-            return -1;
-        }
-        lua_getfield(L, r, "_lc");
-        if (!lua_isnil(L, -1)) {
-            int rc = handle_marker(s, r, lua_tostring(L, -1), errstr, errsz);
-            lua_settop(L, r - 1);
-            if (rc != 0) return -1;
+        if (lc_source_api_entry(b, i, &ent, errstr, errsz) != 0) return -1;
+        if (ent.kind != LC_SOURCE_RECORD) {
+            if (handle_marker(s, &ent, errstr, errsz) != 0) return -1;
             continue;
         }
-        lua_pop(L, 1);
-        lua_getfield(L, r, "topic");          /* r+1 */
-        lua_getfield(L, r, "partition");      /* r+2 */
-        lua_getfield(L, r, "timestamp");      /* r+3 */
-        lua_getfield(L, r, "key");            /* r+4 */
-        lua_getfield(L, r, "key_schema");     /* r+5 */
-        lua_getfield(L, r, "value");          /* r+6 */
-        lua_getfield(L, r, "value_schema");   /* r+7 */
-        lua_getfield(L, r, "headers");        /* r+8 */
-        lua_getfield(L, r, "source_partition"); /* r+9 */
-        lua_getfield(L, r, "source_offset");  /* r+10 */
-        const char *topic = lua_type(L, r + 1) == LUA_TSTRING ? lua_tostring(L, r + 1) : NULL;
-        int32_t partition =
-            lua_isnumber(L, r + 2) ? (int32_t)lua_tointeger(L, r + 2) : RD_KAFKA_PARTITION_UA;
-        int64_t ts = lua_isnumber(L, r + 3) ? (int64_t)lua_tonumber(L, r + 3) : 0;
-        int knull = 0, vnull = 0;
+        const char *topic = ent.topic;
+        int32_t partition = ent.partition;
+        int64_t ts = ent.timestamp;
+        int knull = 0, vnull = 0, has_offset;
         rd_kafka_headers_t *hdrs = NULL;
         if (!topic || !*topic) {
             stage = "TASK_POLL";
             snprintf(err, sizeof(err), "record has no topic");
             goto bad;
         }
-        if (lc_conv_from_lua(&c->key_conv, L, r + 4, r + 5, &s->kbuf, &knull, err,
-                             sizeof(err)) != 0) {
+        if (lc_source_api_convert(b, 0, &c->key_conv, &s->kbuf, &knull, err, sizeof(err)) != 0) {
             stage = "KEY_CONVERTER";
             goto bad;
         }
-        if (lc_conv_from_lua(&c->value_conv, L, r + 6, r + 7, &s->vbuf, &vnull, err,
-                             sizeof(err)) != 0) {
+        if (lc_source_api_convert(b, 1, &c->value_conv, &s->vbuf, &vnull, err, sizeof(err)) != 0) {
             stage = "VALUE_CONVERTER";
             goto bad;
         }
-        if (lua_istable(L, r + 8) &&
-            !(hdrs = lc_headers_from_lua(L, r + 8, &s->obuf, err, sizeof(err)))) {
+        if (lc_source_api_headers(b, &s->obuf, &hdrs, err, sizeof(err)) != 0) {
             stage = "HEADER_CONVERTER";
             goto bad;
         }
         lc_tracked_t *h;
-        if (lua_istable(L, r + 9)) {
-            const void *p = lua_topointer(L, r + 9);
-            if (p != s->last_part) {
-                if (encode_json_cstr(L, r + 9, &s->pbuf, err, sizeof(err)) != 0) {
-                    stage = "TASK_POLL";
-                    goto bad;
-                }
-                s->last_part = p;
-            }
-            if (encode_json_cstr(L, r + 10, &s->obuf, err, sizeof(err)) != 0) {
-                stage = "TASK_POLL";
-                goto bad;
-            }
-            h = lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data);
-        } else {
-            h = lc_tracker_add(s->tracker, NULL, NULL);
+        if ((has_offset = lc_source_api_offset(b, &s->pbuf, &s->obuf, err, sizeof(err))) < 0) {
+            stage = "TASK_POLL";
+            goto bad;
         }
+        h = has_offset ? lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data)
+                       : lc_tracker_add(s->tracker, NULL, NULL);
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
             lc_kafka_ensure_topic(c->env->kafka, topic);
             warm_topic(s, topic);
@@ -400,23 +301,20 @@ static int produce_batch(src_t *s, int list, char *errstr, size_t errsz)
             snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
             goto bad;
         }
-        lua_settop(L, r - 1);
         continue;
     bad:
         if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
-        describe(L, r, i, n, what, sizeof(what));
+        lc_source_api_describe(b, i, what, sizeof(what));
         if (c->errors.tolerant && strstr(stage, "CONVERTER")) {
             const char *cls = strcmp(stage, "KEY_CONVERTER") == 0     ? c->key_conv_class
                               : strcmp(stage, "VALUE_CONVERTER") == 0 ? c->value_conv_class
                                                                       : "header";
-            int rc = report_failure(s, r, stage, cls, "org.apache.kafka.connect.errors.DataException",
-                                    err, NULL, what, errstr, errsz);
-            lua_settop(L, r - 1);
-            if (rc != 0) return -1;
+            if (report_failure(s, stage, cls, "org.apache.kafka.connect.errors.DataException", err,
+                               NULL, what, errstr, errsz) != 0)
+                return -1;
             continue;
         }
         snprintf(errstr, errsz, "%s: stage %s: %s", what, stage, err);
-        lua_settop(L, r - 1);
         return -1;
     }
     return 0;
@@ -477,8 +375,8 @@ void *lc_source_task_main(void *arg)
             continue;
         }
         if (t->state == LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_RUNNING, NULL);
-        lc_task_push(s.L);
-        if (lc_lua_call_sdk(s.L, "_source_poll", 1, 1, err, sizeof(err)) != 0) {
+        int polled = lc_source_api_poll(s.L, &s.batch, err, sizeof(err));
+        if (polled < 0) {
             if (!strstr(err, ": stage ")) {
                 char tmp[8192];
                 snprintf(tmp, sizeof(tmp), "stage TASK_POLL: %s", err);
@@ -486,15 +384,14 @@ void *lc_source_task_main(void *arg)
             }
             goto fail;
         }
-        if (lua_isnil(s.L, -1)) {
-            lua_settop(s.L, 0);
+        if (polled == 0) {
             idle_ms = idle_ms ? (idle_ms * 2 > 64 ? 64 : idle_ms * 2) : 1;
             rd_kafka_poll(s.rk, idle_ms);
             continue;
         }
         idle_ms = 0;
-        int rc = produce_batch(&s, lua_gettop(s.L), err, sizeof(err));
-        lua_settop(s.L, 0);
+        int rc = produce_batch(&s, err, sizeof(err));
+        lc_source_api_end(&s.batch);
         if (rc != 0) goto fail;
     }
     goto done;

@@ -98,11 +98,6 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
     return rc;
 }
 
-void lc_task_push(lua_State *L)
-{
-    lc_task_api_push(L);
-}
-
 void lc_task_close_lua(lc_task_t *t, lua_State *L)
 {
     char err[4096];

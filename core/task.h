@@ -40,10 +40,8 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errstr_s
 /** Copy of the task's FAILED trace (caller frees), or NULL. */
 char *lc_task_trace(lc_task_t *t);
 /** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the
- * task table in the registry (see lc_task_push). NULL with errstr on failure. */
+ * task table in the registry (lua/task_api.h). NULL with errstr on failure. */
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);
-/** Pushes the task table created by lc_task_open_lua. */
-void lc_task_push(lua_State *L);
 /** Runs the script's close() and closes L; errors are logged. */
 void lc_task_close_lua(lc_task_t *t, lua_State *L);
 

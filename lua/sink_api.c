@@ -1,0 +1,166 @@
+/* sink_api: see sink_api.h. */
+#include "sink_api.h"
+#include "bridge.h"
+#include "task_api.h"
+
+#include <string.h>
+
+void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
+{
+    b->L = L;
+    b->n = 0;
+    lc_task_api_push(L);
+    lua_createtable(L, n, 0);
+    b->list = lua_gettop(L);
+}
+
+int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
+                    const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char **stage,
+                    char *errstr, size_t errstr_size)
+{
+    lua_State *L = b->L;
+    lua_createtable(L, 0, 10);
+    int r = lua_gettop(L);
+    lua_pushstring(L, m->topic);
+    lua_setfield(L, r, "topic");
+    lua_pushinteger(L, m->partition);
+    lua_setfield(L, r, "partition");
+    lua_pushnumber(L, (lua_Number)m->offset);
+    lua_setfield(L, r, "offset");
+    if (m->timestamp >= 0) {
+        lua_pushnumber(L, (lua_Number)m->timestamp);
+        lua_setfield(L, r, "timestamp");
+    }
+    if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
+        *stage = "KEY_CONVERTER";
+        goto bad;
+    }
+    lua_setfield(L, r, "key_schema");
+    lua_setfield(L, r, "key");
+    if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
+        *stage = "VALUE_CONVERTER";
+        goto bad;
+    }
+    lua_setfield(L, r, "value_schema");
+    lua_setfield(L, r, "value");
+    if (m->headers) {
+        lc_headers_push(L, m->headers);
+        lua_setfield(L, r, "headers");
+    }
+    lua_rawseti(L, b->list, ++b->n);
+    return 0;
+bad:
+    lua_settop(L, r - 1);
+    return -1;
+}
+
+/* The results of _sink_put/_sink_redeliver (failures, retriable message, timeout) on the
+ * stack: 1 with the message when put() raised connect.retriable(), else 0 with the
+ * failures list left on top. */
+static int put_result(lua_State *L, const char **retry_msg, long *timeout_ms)
+{
+    if (!lua_isnil(L, -2)) {
+        *retry_msg = lua_tostring(L, -2);
+        *timeout_ms = (long)lua_tonumber(L, -1);
+        return 1;
+    }
+    lua_pop(L, 2);
+    return 0;
+}
+
+int lc_sink_api_put(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms, char *errstr,
+                    size_t errstr_size)
+{
+    if (lc_lua_call_sdk(b->L, "_sink_put", 2, 3, errstr, errstr_size) != 0) return -1;
+    return put_result(b->L, retry_msg, timeout_ms);
+}
+
+int lc_sink_api_redeliver(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms,
+                          char *errstr, size_t errstr_size)
+{
+    lua_settop(b->L, 0);
+    lc_task_api_push(b->L);
+    if (lc_lua_call_sdk(b->L, "_sink_redeliver", 1, 3, errstr, errstr_size) != 0) return -1;
+    return put_result(b->L, retry_msg, timeout_ms);
+}
+
+void lc_sink_api_failures(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque)
+{
+    lua_State *L = b->L;
+    int flist = lua_gettop(L);
+    for (int k = 1; lua_istable(L, flist); k++) {
+        lua_rawgeti(L, flist, k);
+        if (lua_isnil(L, -1)) break;
+        int f = lua_gettop(L);
+        lua_getfield(L, f, "index");
+        lua_getfield(L, f, "class");
+        lua_getfield(L, f, "message");
+        lua_getfield(L, f, "trace");
+        lua_getfield(L, f, "stage");
+        int idx = (int)lua_tointeger(L, f + 1);
+        const char *stage = lua_tostring(L, f + 5);
+        int stop = 0;
+        if (idx >= 1 && idx <= b->n)
+            stop = fn(opaque, idx, stage && strcmp(stage, "TASK_PUT") == 0, lua_tostring(L, f + 2),
+                      lua_tostring(L, f + 3), lua_tostring(L, f + 4));
+        lua_settop(L, f - 1);
+        if (stop) break;
+    }
+}
+
+void lc_sink_api_end(lc_sink_batch_t *b)
+{
+    lua_settop(b->L, 0);
+}
+
+int lc_sink_api_flush(lua_State *L, const rd_kafka_topic_partition_list_t *pos, char *errstr,
+                      size_t errstr_size)
+{
+    lc_task_api_push(L);
+    lua_createtable(L, pos->cnt, 0);
+    for (int i = 0; i < pos->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &pos->elems[i];
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, p->topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, p->partition);
+        lua_setfield(L, -2, "partition");
+        lua_pushnumber(L, (lua_Number)p->offset);
+        lua_setfield(L, -2, "offset");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return lc_lua_call_sdk(L, "_sink_flush", 2, 0, errstr, errstr_size);
+}
+
+int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                lc_sink_offset_fn fn, void *opaque, char *errstr,
+                                size_t errstr_size)
+{
+    lc_task_api_push(L);
+    lua_createtable(L, parts->cnt, 0);
+    for (int i = 0; i < parts->cnt; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, parts->elems[i].topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, parts->elems[i].partition);
+        lua_setfield(L, -2, "partition");
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (lc_lua_call_sdk(L, "_sink_open_partitions", 2, 1, errstr, errstr_size) != 0) return -1;
+    for (int k = 1; lua_istable(L, -1); k++) {
+        lua_rawgeti(L, -1, k);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_getfield(L, -1, "topic");
+        lua_getfield(L, -2, "partition");
+        lua_getfield(L, -3, "offset");
+        const char *topic = lua_tostring(L, -3);
+        if (topic && lua_isnumber(L, -2) && lua_isnumber(L, -1))
+            fn(opaque, topic, (int32_t)lua_tointeger(L, -2), (int64_t)lua_tonumber(L, -1));
+        lua_pop(L, 4);
+    }
+    lua_settop(L, 0);
+    return 0;
+}

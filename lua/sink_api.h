@@ -1,0 +1,77 @@
+/* sink_api: the Lua side of a sink task. A batch of consumed messages (typed C values;
+ * the core keeps every librdkafka call) becomes one list of record tables — key and value
+ * through the connector's converters, headers through lua/headers.c — handed to
+ * luaconnect._sink_put (the chain and put(): one call into Lua per batch), whose tolerated
+ * failures come back as typed values indexed into the batch; a batch whose put() raised
+ * connect.retriable() goes to put() again through _sink_redeliver. _sink_flush and
+ * _sink_open_partitions take and give plain (topic, partition, offset) triples.
+ * Depends on bridge, codec, headers, task_api. */
+#ifndef LC_SINK_API_H
+#define LC_SINK_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "headers.h"
+
+/** One consumed message, as its record table is built from it; everything is borrowed. */
+typedef struct lc_sink_msg {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;       /* < 0: none */
+    const void *key, *value; /* NULL: a Kafka null */
+    size_t key_len, value_len;
+    const rd_kafka_headers_t *headers; /* NULL: none */
+} lc_sink_msg_t;
+
+/** A batch being built. Its fields are the binding's (the core only passes it along). */
+typedef struct lc_sink_batch {
+    lua_State *L;
+    int list; /* stack slot of the list of record tables */
+    int n;    /* records added */
+} lc_sink_batch_t;
+
+/** Starts a batch of up to n records in L, the task's state. */
+void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n);
+/** Adds the record table of m as record b->n + 1. Returns 0, or -1 with *stage
+ * ("KEY_CONVERTER" or "VALUE_CONVERTER") and errstr (the converter's text); nothing is
+ * added then. */
+int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
+                    const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char **stage,
+                    char *errstr, size_t errstr_size);
+/** Runs _sink_put(task, records) on the batch. Returns 0 (its tolerated failures are read
+ * with lc_sink_api_failures), 1 when put() raised connect.retriable(msg): *retry_msg is msg
+ * (valid until the next call into the state) and *timeout_ms what task.timeout() set (0:
+ * none), or -1 with errstr (the SDK's error text). */
+int lc_sink_api_put(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms, char *errstr,
+                    size_t errstr_size);
+/** Runs _sink_redeliver(task): the batch whose put() raised connect.retriable() goes to
+ * put() again (the SDK kept it). Returns as lc_sink_api_put. */
+int lc_sink_api_redeliver(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms,
+                          char *errstr, size_t errstr_size);
+/** Called for each record the chain or put() failed, in the SDK's order: index is its
+ * position among the added records (1-based), put is 1 for stage TASK_PUT and 0 for
+ * TRANSFORMATION; class_name outlives the batch (it belongs to the chain or the script),
+ * message and trace only the call. Returns nonzero to read no further failures. */
+typedef int (*lc_sink_failure_fn)(void *opaque, int index, int put, const char *class_name,
+                                  const char *message, const char *trace);
+/** Gives fn each tolerated failure of the put that returned 0. */
+void lc_sink_api_failures(lc_sink_batch_t *b, lc_sink_failure_fn fn, void *opaque);
+/** Ends the batch, put or not: L's stack is left empty. */
+void lc_sink_api_end(lc_sink_batch_t *b);
+/** Runs _sink_flush(task, offsets) with the next offset to commit of each partition in
+ * pos. Returns 0, or -1 with errstr. */
+int lc_sink_api_flush(lua_State *L, const rd_kafka_topic_partition_list_t *pos, char *errstr,
+                      size_t errstr_size);
+/** Called for each {topic, partition, offset} open_partitions() returned. */
+typedef void (*lc_sink_offset_fn)(void *opaque, const char *topic, int32_t partition,
+                                  int64_t offset);
+/** Runs _sink_open_partitions(task, partitions) with the topics and partitions of parts and
+ * gives fn each offset the script keeps itself. Returns 0, or -1 with errstr. */
+int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                lc_sink_offset_fn fn, void *opaque, char *errstr,
+                                size_t errstr_size);
+
+#endif

@@ -1,0 +1,211 @@
+/* source_api: see source_api.h. */
+#include "source_api.h"
+#include "bridge.h"
+#include "task_api.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Stack slots of a record's fields after lc_source_api_entry, relative to the entry. */
+enum {
+    F_TOPIC = 1,
+    F_PARTITION,
+    F_TIMESTAMP,
+    F_KEY,
+    F_KEY_SCHEMA,
+    F_VALUE,
+    F_VALUE_SCHEMA,
+    F_HEADERS,
+    F_SOURCE_PARTITION,
+    F_SOURCE_OFFSET
+};
+
+static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_t errsz)
+{
+    b->len = 0;
+    return lc_json_encode_sorted(L, idx, b, err, errsz) || lc_buf_append(b, "", 1);
+}
+
+int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t errstr_size)
+{
+    lc_task_api_push(L);
+    if (lc_lua_call_sdk(L, "_source_poll", 1, 1, errstr, errstr_size) != 0) return -1;
+    if (lua_isnil(L, -1)) {
+        lua_settop(L, 0);
+        return 0;
+    }
+    /* An entry, its fields and a failure report's fields stay on the stack together. */
+    lua_checkstack(L, 40);
+    b->L = L;
+    b->list = lua_gettop(L);
+    b->n = (int)lua_objlen(L, b->list);
+    b->r = b->failed_rec = 0;
+    b->last_part = NULL;
+    return 1;
+}
+
+int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char *errstr,
+                        size_t errstr_size)
+{
+    lua_State *L = b->L;
+    lua_settop(L, b->list);
+    lua_rawgeti(L, b->list, i);
+    int r = b->r = b->failed_rec = lua_gettop(L);
+    if (!lua_istable(L, r)) {
+        snprintf(errstr, errstr_size,
+                 "poll() returned a %s at position %d of %d; records are tables",
+                 luaL_typename(L, r), i, b->n);
+        return -1;
+    }
+    memset(e, 0, sizeof(*e));
+    lua_getfield(L, r, "_lc"); /* r+1 */
+    if (!lua_isnil(L, -1)) {
+        const char *kind = lua_tostring(L, -1);
+        if (kind && strcmp(kind, "skip") == 0) {
+            e->kind = LC_SOURCE_SKIP;
+            return 0;
+        }
+        e->kind = LC_SOURCE_ERROR;
+        lua_getfield(L, r, "record");  /* r+2 */
+        lua_getfield(L, r, "class");   /* r+3 */
+        lua_getfield(L, r, "message"); /* r+4 */
+        lua_getfield(L, r, "trace");   /* r+5 */
+        lua_getfield(L, r, "where");   /* r+6 */
+        b->failed_rec = r + 2;
+        e->class_name = lua_tostring(L, r + 3);
+        e->message = lua_tostring(L, r + 4);
+        e->trace = lua_tostring(L, r + 5);
+        e->where = lua_tostring(L, r + 6);
+        return 0;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, r, "topic");
+    lua_getfield(L, r, "partition");
+    lua_getfield(L, r, "timestamp");
+    lua_getfield(L, r, "key");
+    lua_getfield(L, r, "key_schema");
+    lua_getfield(L, r, "value");
+    lua_getfield(L, r, "value_schema");
+    lua_getfield(L, r, "headers");
+    lua_getfield(L, r, "source_partition");
+    lua_getfield(L, r, "source_offset");
+    e->kind = LC_SOURCE_RECORD;
+    e->topic = lua_type(L, r + F_TOPIC) == LUA_TSTRING ? lua_tostring(L, r + F_TOPIC) : NULL;
+    e->partition = lua_isnumber(L, r + F_PARTITION) ? (int32_t)lua_tointeger(L, r + F_PARTITION)
+                                                    : RD_KAFKA_PARTITION_UA;
+    e->timestamp = lua_isnumber(L, r + F_TIMESTAMP) ? (int64_t)lua_tonumber(L, r + F_TIMESTAMP) : 0;
+    return 0;
+}
+
+int lc_source_api_convert(lc_source_batch_t *b, int value, const lc_converter_t *cv, lc_buf_t *out,
+                          int *is_null, char *errstr, size_t errstr_size)
+{
+    int v = b->r + (value ? F_VALUE : F_KEY);
+    return lc_conv_from_lua(cv, b->L, v, v + 1, out, is_null, errstr, errstr_size);
+}
+
+int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_t **out,
+                          char *errstr, size_t errstr_size)
+{
+    int h = b->r + F_HEADERS;
+    *out = NULL;
+    if (!lua_istable(b->L, h)) return 0;
+    *out = lc_headers_from_lua(b->L, h, tmp, errstr, errstr_size);
+    return *out ? 0 : -1;
+}
+
+int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
+                         size_t errstr_size)
+{
+    lua_State *L = b->L;
+    int p = b->r + F_SOURCE_PARTITION;
+    if (!lua_istable(L, p)) return 0;
+    const void *t = lua_topointer(L, p);
+    if (t != b->last_part) {
+        if (encode_json_cstr(L, p, pbuf, errstr, errstr_size) != 0) return -1;
+        b->last_part = t;
+    }
+    if (encode_json_cstr(L, b->r + F_SOURCE_OFFSET, obuf, errstr, errstr_size) != 0) return -1;
+    return 1;
+}
+
+int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf)
+{
+    lua_State *L = b->L;
+    char err[512];
+    lua_getfield(L, b->r, "source_partition");
+    lua_getfield(L, b->r, "source_offset");
+    int top = lua_gettop(L);
+    b->last_part = NULL; /* pbuf is reused */
+    int rc = encode_json_cstr(L, top - 1, pbuf, err, sizeof(err)) == 0 &&
+                     encode_json_cstr(L, top, obuf, err, sizeof(err)) == 0
+                 ? 0
+                 : -1;
+    lua_pop(L, 2);
+    return rc;
+}
+
+void lc_source_api_describe(lc_source_batch_t *b, int i, char *out, size_t outsz)
+{
+    lua_State *L = b->L;
+    char err[256];
+    lua_pushvalue(L, b->r);
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, b->n);
+    if (lc_lua_call_sdk(L, "_describe_record", 3, 1, err, sizeof(err)) != 0) {
+        snprintf(out, outsz, "record %d of %d", i, b->n);
+        return;
+    }
+    snprintf(out, outsz, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+/* Bytes for a DLQ record: the converter's, or plain JSON when the converter is what failed. */
+static void encode_for_dlq(const lc_converter_t *cv, lua_State *L, int v, int sch, lc_buf_t *b,
+                           int *is_null)
+{
+    char err[256];
+    if (lc_conv_from_lua(cv, L, v, sch, b, is_null, err, sizeof(err)) == 0) return;
+    b->len = 0;
+    *is_null = lua_isnil(L, v);
+    if (!*is_null && lc_json_encode_sorted(L, v, b, err, sizeof(err)) != 0) *is_null = 1;
+}
+
+void lc_source_api_failed(lc_source_batch_t *b, const lc_converter_t *key_conv,
+                          const lc_converter_t *value_conv, lc_buf_t *kbuf, lc_buf_t *vbuf,
+                          lc_buf_t *pbuf, lc_buf_t *obuf, lc_source_failed_t *out)
+{
+    lua_State *L = b->L;
+    char err[512];
+    int rec = b->failed_rec, top = lua_gettop(L);
+    lua_getfield(L, rec, "topic");            /* top+1 */
+    lua_getfield(L, rec, "key");              /* top+2 */
+    lua_getfield(L, rec, "key_schema");       /* top+3 */
+    lua_getfield(L, rec, "value");            /* top+4 */
+    lua_getfield(L, rec, "value_schema");     /* top+5 */
+    lua_getfield(L, rec, "source_partition"); /* top+6 */
+    lua_getfield(L, rec, "source_offset");    /* top+7 */
+    out->key_null = out->value_null = 1;
+    encode_for_dlq(key_conv, L, top + 2, top + 3, kbuf, &out->key_null);
+    encode_for_dlq(value_conv, L, top + 4, top + 5, vbuf, &out->value_null);
+    b->last_part = NULL; /* pbuf is reused */
+    out->has_offset = lua_istable(L, top + 6) &&
+                      encode_json_cstr(L, top + 6, pbuf, err, sizeof(err)) == 0 &&
+                      encode_json_cstr(L, top + 7, obuf, err, sizeof(err)) == 0;
+    out->topic = lua_tostring(L, top + 1);
+}
+
+void lc_source_api_end(lc_source_batch_t *b)
+{
+    if (b->L) lua_settop(b->L, 0);
+}
+
+int lc_source_api_json_string(lua_State *L, const char *s, lc_buf_t *out, char *errstr,
+                              size_t errstr_size)
+{
+    lua_pushstring(L, s);
+    int rc = lc_json_encode_sorted(L, -1, out, errstr, errstr_size);
+    lua_pop(L, 1);
+    return rc != 0 || lc_buf_append(out, "", 1) != 0 ? -1 : 0;
+}

@@ -1,0 +1,93 @@
+/* source_api: the Lua side of a source task's batch. One call into Lua per batch
+ * (luaconnect._source_poll: the script's poll() and the transform chain); then the core
+ * walks the batch's entries as typed C values — a record, or the marker the chain left in
+ * place of a dropped (skip) or failed (error) record — and takes each part of a record in
+ * the order it needs it: key and value as bytes through the connector's converters,
+ * headers as librdkafka headers, source partition and offset as JSON text. Reading an
+ * entry never calls into Lua (except _describe_record, for an error text).
+ *
+ * Strings an entry gives (topic, class, message, trace, where) stay valid until the next
+ * lc_source_api_entry or lc_source_api_end. Depends on bridge, codec, headers, task_api. */
+#ifndef LC_SOURCE_API_H
+#define LC_SOURCE_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "headers.h"
+
+/** A polled batch being read. Zero-initialise it once per task; its fields are the
+ * binding's (the core only passes it along). */
+typedef struct lc_source_batch {
+    lua_State *L;
+    int n;                 /* entries in the batch */
+    int list;              /* stack slot of the batch's list */
+    int r;                 /* stack slot of the current entry (or of a marker's record) */
+    int failed_rec;        /* stack slot of the record a failure report reads */
+    const void *last_part; /* the source partition table pbuf was last encoded from */
+} lc_source_batch_t;
+
+/** What an entry of the batch is. */
+typedef enum { LC_SOURCE_RECORD, LC_SOURCE_SKIP, LC_SOURCE_ERROR } lc_source_kind_t;
+
+/** One entry of the batch. For a record: topic (NULL when not a string), partition (-1,
+ * librdkafka's RD_KAFKA_PARTITION_UA, when not a number), timestamp (0 when not a number).
+ * For an error marker (a tolerated transform failure): class, message, trace, where. */
+typedef struct lc_source_entry {
+    lc_source_kind_t kind;
+    const char *topic;
+    int32_t partition;
+    int64_t timestamp;
+    const char *class_name, *message, *trace, *where;
+} lc_source_entry_t;
+
+/** Runs _source_poll(task) in L, the task's state. Returns 1 with a batch of b->n entries
+ * to read, 0 when poll() returned nothing, -1 with errstr (the SDK's error text). */
+int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t errstr_size);
+/** Reads entry i (1-based) of the batch into e. Returns 0, or -1 with errstr when the
+ * entry is not a table ("poll() returned a ... at position i of n; records are tables"). */
+int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char *errstr,
+                        size_t errstr_size);
+/** Converts the current record's key (value when value != 0) with cv into out (*is_null
+ * for a Kafka null). Returns 0, or -1 with errstr (the converter's text). */
+int lc_source_api_convert(lc_source_batch_t *b, int value, const lc_converter_t *cv, lc_buf_t *out,
+                          int *is_null, char *errstr, size_t errstr_size);
+/** The current record's headers to produce in *out (NULL when it has none; the caller
+ * owns them); tmp is scratch. Returns 0, or -1 with errstr naming the header. */
+int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_t **out,
+                          char *errstr, size_t errstr_size);
+/** The current record's source partition and offset as NUL-terminated JSON text in pbuf
+ * and obuf; pbuf is not encoded again while records share one partition table. Returns 1
+ * when the record has a source partition, 0 when not, -1 with errstr. */
+int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
+                         size_t errstr_size);
+/** The source partition and offset of a skip marker, as lc_source_api_offset without the
+ * check for a partition table. Returns 0, or -1 when either cannot be encoded. */
+int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf);
+/** "record 3 of 10 (source partition {...}, offset {...})" for the current entry, from the
+ * SDK's _describe_record ("record i of n" when that fails). */
+void lc_source_api_describe(lc_source_batch_t *b, int i, char *out, size_t outsz);
+
+/** What a failure report (errors.log, DLQ) needs from the failed record. */
+typedef struct lc_source_failed {
+    const char *topic; /* NULL when not a string */
+    int key_null, value_null;
+    int has_offset; /* pbuf and obuf hold the source partition and offset */
+} lc_source_failed_t;
+
+/** Reads the failed record — the current record, or an error marker's record — for a
+ * report: key and value as the converters' bytes, or plain JSON when the converter is what
+ * failed (null when even that fails); source partition and offset as JSON text when the
+ * record has a partition table. */
+void lc_source_api_failed(lc_source_batch_t *b, const lc_converter_t *key_conv,
+                          const lc_converter_t *value_conv, lc_buf_t *kbuf, lc_buf_t *vbuf,
+                          lc_buf_t *pbuf, lc_buf_t *obuf, lc_source_failed_t *out);
+/** Ends the batch: L's stack is left empty. */
+void lc_source_api_end(lc_source_batch_t *b);
+/** The JSON text of the string s in out (NUL-terminated), for offset keys. Returns 0, or
+ * -1 with errstr. */
+int lc_source_api_json_string(lua_State *L, const char *s, lc_buf_t *out, char *errstr,
+                              size_t errstr_size);
+
+#endif

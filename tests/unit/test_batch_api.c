@@ -1,0 +1,173 @@
+/* test_batch_api: lua/source_api.c and lua/sink_api.c, what the task loops read and build
+ * per record. A polled batch is walked as typed entries (records, skip and error markers),
+ * a record's parts come out as the bytes the tasks produce, the source partition is encoded
+ * once while records share its table, a failure report gets the marker's record (plain
+ * JSON when the converter is what failed), and a sink record table holds what the message
+ * held. The SDK calls (_source_poll, _sink_put) run in the integration tests. */
+#include "lc_test.h"
+#include "bridge.h"
+#include "plugins.h"
+#include "sink_api.h"
+#include "source_api.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
+static lua_State *new_state(void)
+{
+    char err[512] = "";
+    lua_State *L = lc_lua_new(lc_sdk_dir(), NULL, NULL, err, sizeof err);
+    if (!L || lc_lua_sdk(L, err, sizeof err) != 0) {
+        fprintf(stderr, "state: %s\n", err);
+        exit(1);
+    }
+    lua_setglobal(L, "connect");
+    return L;
+}
+
+/* Leaves the value of Lua expression expr on the stack as a batch to read. */
+static void batch_of(lua_State *L, lc_source_batch_t *b, const char *expr)
+{
+    char code[2048];
+    snprintf(code, sizeof code, "return %s", expr);
+    if (luaL_dostring(L, code)) {
+        fprintf(stderr, "batch: %s\n", lua_tostring(L, -1));
+        exit(1);
+    }
+    *b = (lc_source_batch_t){.L = L, .list = lua_gettop(L), .n = (int)lua_objlen(L, -1)};
+}
+
+static char *str(const lc_buf_t *b)
+{
+    static char out[512];
+    snprintf(out, sizeof out, "%.*s", (int)b->len, b->data ? b->data : "");
+    return out;
+}
+
+TEST(test_source_entries)
+{
+    lua_State *L = new_state();
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    lc_buf_t k = {0}, v = {0}, p = {0}, o = {0};
+    lc_source_batch_t b;
+    lc_source_entry_t e;
+    rd_kafka_headers_t *h;
+    char err[512];
+    int knull, vnull;
+    batch_of(
+        L, &b,
+        "(function() local part = {file = 'a'}\n"
+        "return {{topic = 't', partition = 2, timestamp = 5, key = 'k', value = {x = 1},\n"
+        "         headers = {{'h', 'v'}}, source_partition = part, source_offset = {pos = 1}},\n"
+        "        {topic = 't', value = 'y', source_partition = part, source_offset = {pos = 2}},\n"
+        "        {_lc = 'skip', source_partition = {file = 'b'}, source_offset = {pos = 9}},\n"
+        "        {_lc = 'error', record = {topic = 'u', key = 'kk', value = {z = true}},\n"
+        "         class = 'Cls', message = 'boom', trace = 'tb', where = 'record 4'},\n"
+        "        42} end)()");
+    CHECK_INT(b.n, 5);
+
+    CHECK_INT(lc_source_api_entry(&b, 1, &e, err, sizeof err), 0);
+    CHECK_INT(e.kind, LC_SOURCE_RECORD);
+    CHECK_STR(e.topic, "t");
+    CHECK_INT(e.partition, 2);
+    CHECK_INT(e.timestamp, 5);
+    CHECK_INT(lc_source_api_convert(&b, 0, &json, &k, &knull, err, sizeof err), 0);
+    CHECK_STR(str(&k), "\"k\"");
+    CHECK_INT(lc_source_api_convert(&b, 1, &json, &v, &vnull, err, sizeof err), 0);
+    CHECK_STR(str(&v), "{\"x\":1}");
+    CHECK_INT(lc_source_api_headers(&b, &o, &h, err, sizeof err), 0);
+    CHECK(h && rd_kafka_header_cnt(h) == 1);
+    if (h) rd_kafka_headers_destroy(h);
+    CHECK_INT(lc_source_api_offset(&b, &p, &o, err, sizeof err), 1);
+    CHECK_STR(p.data, "{\"file\":\"a\"}");
+    CHECK_STR(o.data, "{\"pos\":1}");
+
+    /* Same partition table: pbuf is not encoded again (a marker here would show it). */
+    p.data[2] = 'X';
+    CHECK_INT(lc_source_api_entry(&b, 2, &e, err, sizeof err), 0);
+    CHECK_INT(e.partition, -1);
+    CHECK_INT(e.timestamp, 0);
+    CHECK_INT(lc_source_api_headers(&b, &o, &h, err, sizeof err), 0);
+    CHECK(h == NULL);
+    CHECK_INT(lc_source_api_offset(&b, &p, &o, err, sizeof err), 1);
+    CHECK_STR(p.data, "{\"Xile\":\"a\"}");
+    CHECK_STR(o.data, "{\"pos\":2}");
+
+    CHECK_INT(lc_source_api_entry(&b, 3, &e, err, sizeof err), 0);
+    CHECK_INT(e.kind, LC_SOURCE_SKIP);
+    CHECK_INT(lc_source_api_skip_offset(&b, &p, &o), 0);
+    CHECK_STR(p.data, "{\"file\":\"b\"}");
+    CHECK_STR(o.data, "{\"pos\":9}");
+
+    /* An error marker's failure report reads its record; a converter that cannot encode
+     * the value (a string converter given a table) leaves plain JSON for the DLQ. */
+    lc_converter_t string = {LC_CONV_STRING, 0};
+    lc_source_failed_t f;
+    CHECK_INT(lc_source_api_entry(&b, 4, &e, err, sizeof err), 0);
+    CHECK_INT(e.kind, LC_SOURCE_ERROR);
+    CHECK_STR(e.class_name, "Cls");
+    CHECK_STR(e.message, "boom");
+    CHECK_STR(e.trace, "tb");
+    CHECK_STR(e.where, "record 4");
+    lc_source_api_failed(&b, &string, &string, &k, &v, &p, &o, &f);
+    CHECK_STR(f.topic, "u");
+    CHECK_INT(f.key_null, 0);
+    CHECK_STR(str(&k), "kk");
+    CHECK_INT(f.value_null, 0);
+    CHECK_STR(str(&v), "{\"z\":true}");
+    CHECK_INT(f.has_offset, 0);
+
+    CHECK_INT(lc_source_api_entry(&b, 5, &e, err, sizeof err), -1);
+    CHECK_STR(err, "poll() returned a number at position 5 of 5; records are tables");
+    lc_source_api_end(&b);
+    CHECK_INT(lua_gettop(L), 0);
+    lc_buf_free(&k);
+    lc_buf_free(&v);
+    lc_buf_free(&p);
+    lc_buf_free(&o);
+    lc_lua_close(L);
+}
+
+TEST(test_sink_records)
+{
+    lua_State *L = new_state();
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+    rd_kafka_header_add(hdrs, "a", -1, "1", 1);
+    char err[512];
+    const char *stage = NULL;
+    lua_newtable(L); /* stands for the task table lc_sink_api_begin pushes */
+    lua_createtable(L, 2, 0);
+    lc_sink_batch_t b = {.L = L, .list = lua_gettop(L), .n = 0};
+    lc_sink_msg_t m = {.topic = "t",
+                       .partition = 3,
+                       .offset = 7,
+                       .timestamp = -1,
+                       .key = "\"k\"",
+                       .key_len = 3,
+                       .value = "{\"x\":1}",
+                       .value_len = 7,
+                       .headers = hdrs};
+    CHECK_INT(lc_sink_api_add(&b, &json, &json, &m, &stage, err, sizeof err), 0);
+    m.value = "{bad";
+    m.value_len = 4;
+    CHECK_INT(lc_sink_api_add(&b, &json, &json, &m, &stage, err, sizeof err), -1);
+    CHECK_STR(stage, "VALUE_CONVERTER");
+    CHECK_INT(b.n, 1);
+    CHECK_INT(lua_gettop(L), b.list);
+    lua_setglobal(L, "records");
+    CHECK_INT(luaL_dostring(L, "local r = records[1]\n"
+                               "return table.concat({#records, r.topic, r.partition, r.offset,\n"
+                               "  tostring(r.timestamp), r.key, r.value.x, r.headers.a}, ',')"),
+              0);
+    CHECK_STR(lua_tostring(L, -1), "1,t,3,7,nil,k,1,1");
+    rd_kafka_headers_destroy(hdrs);
+    lc_lua_close(L);
+}
+
+int main(void)
+{
+    RUN(test_source_entries);
+    RUN(test_sink_records);
+    return lc_test_summary("test_batch_api");
+}
