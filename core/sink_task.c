@@ -231,6 +231,21 @@ typedef struct pending_failure {
     char *message, *trace;
 } pending_failure_t;
 
+/* Seeks the consumer to the offsets of seek and frees it; a failure fails the task with
+ * what it was for. */
+static void seek_to(snk_t *s, rd_kafka_topic_partition_list_t *seek, const char *what)
+{
+    if (seek->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, seek, 5000);
+        if (e) {
+            s->failed = 1;
+            snprintf(s->error, sizeof(s->error), "%s: %s", what, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+}
+
 /* After a script reload: the new script's open_partitions() may choose where each assigned
  * partition continues (an exactly-once sink resumes from its own stored offsets). */
 static void reopen_partitions(snk_t *s)
@@ -245,16 +260,7 @@ static void reopen_partitions(snk_t *s)
             rd_kafka_topic_partition_list_add(seek, parts->elems[i].topic,
                                               parts->elems[i].partition)
                 ->offset = parts->elems[i].offset;
-    if (seek->cnt) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, seek, 5000);
-        if (e) {
-            s->failed = 1;
-            snprintf(s->error, sizeof(s->error), "reload: seeking to the script's offsets: %s",
-                     rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(seek);
+    seek_to(s, seek, "reload: seeking to the script's offsets");
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
@@ -292,16 +298,7 @@ static void rewind_batch(snk_t *s, rd_kafka_message_t **batch, int n)
         }
         rd_kafka_topic_partition_list_destroy(parts);
     }
-    if (seek->cnt) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(s->rk, seek, 5000);
-        if (e) {
-            s->failed = 1;
-            snprintf(s->error, sizeof(s->error), "rewinding a batch given up: %s",
-                     rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(seek);
+    seek_to(s, seek, "rewinding a batch given up");
 }
 
 /* put() raised connect.retriable(msg): as Kafka's WorkerSinkTask does for a
