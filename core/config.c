@@ -14,7 +14,8 @@ static const lc_config_def_t defs[] = {
     {"bootstrap.servers", LC_CFG_LIST, "localhost:9092", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "Kafka brokers to connect to (host:port, comma-separated)."},
     {"offset.storage.file.filename", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_WORKER, "Worker",
-     "The SQLite file that keeps source offsets, connector configs and statuses."},
+     "Standalone: the SQLite file that keeps source offsets, connector configs and statuses "
+     "(distributed mode keeps them in Kafka topics)."},
     {"offset.flush.interval.ms", LC_CFG_LONG, "60000", 1, NULL, 0, LC_CFG_WORKER, "Worker",
      "How often source offsets acknowledged by the broker are committed to the store."},
     {"task.shutdown.graceful.timeout.ms", LC_CFG_LONG, "5000", 0, NULL, 0, LC_CFG_WORKER, "Worker",
@@ -29,6 +30,69 @@ static const lc_config_def_t defs[] = {
      "A user=password .properties file: the REST API then asks for HTTP basic authentication."},
     {"hot.reload", LC_CFG_BOOLEAN, "true", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "Reload a connector when one of its scripts or its .properties file is saved."},
+    /* The distributed worker (connect-distributed.properties). */
+    {"group.id", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
+     "A unique string that identifies the Connect cluster group this worker belongs to."},
+    {"config.storage.topic", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
+     "The name of the Kafka topic where connector configurations are stored (1 partition, "
+     "compacted)."},
+    {"config.storage.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "Replication factor used when creating the configuration storage topic (-1: the broker's "
+     "default)."},
+    {"offset.storage.topic", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
+     "The name of the Kafka topic where source connector offsets are stored (compacted)."},
+    {"offset.storage.partitions", LC_CFG_INT, "25", -1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The number of partitions used when creating the offset storage topic (-1: the broker's "
+     "default)."},
+    {"offset.storage.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "Replication factor used when creating the offset storage topic (-1: the broker's default)."},
+    {"status.storage.topic", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
+     "The name of the Kafka topic where connector and task status are stored (compacted)."},
+    {"status.storage.partitions", LC_CFG_INT, "5", -1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The number of partitions used when creating the status storage topic (-1: the broker's "
+     "default)."},
+    {"status.storage.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "Replication factor used when creating the status storage topic (-1: the broker's default)."},
+    {"luaconnect.coordination.topic", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "The 1-partition compacted topic the workers' group membership and the leader's assignments "
+     "use (default: <config.storage.topic>-luaconnect)."},
+    {"session.timeout.ms", LC_CFG_INT, "10000", 1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The timeout used to detect worker failures: a worker that sends no heartbeat for this long "
+     "leaves the group."},
+    {"heartbeat.interval.ms", LC_CFG_INT, "3000", 1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The expected time between heartbeats to the group coordinator."},
+    {"rebalance.timeout.ms", LC_CFG_INT, "60000", 1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The maximum time each worker is allowed to take to join the group once a rebalance has "
+     "begun."},
+    {"scheduled.rebalance.max.delay.ms", LC_CFG_INT, "300000", 0, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "How long the work of a departed worker stays unassigned, waiting for it to return, before it "
+     "is reassigned to the others (docs/distributed.md)."},
+    {"worker.sync.timeout.ms", LC_CFG_INT, "3000", 1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "How long a worker waits to catch up with the config topic before it gives up, leaves the "
+     "group and waits a backoff."},
+    {"rest.advertised.host.name", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The host name other workers use to reach this worker's REST API (default: the listener's "
+     "host)."},
+    {"rest.advertised.port", LC_CFG_INT, "0", 0, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The port other workers use to reach this worker's REST API (default: the listener's port)."},
+    {"rest.advertised.listener", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The listener (http or https) other workers use (default: the first listener)."},
+    {"inter.worker.key.generation.algorithm", LC_CFG_STRING, "HmacSHA256", 0, NULL, 0,
+     LC_CFG_DISTRIBUTED, "Distributed",
+     "The algorithm used to generate the session key that signs internal requests."},
+    {"inter.worker.key.size", LC_CFG_INT, "0", 0, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
+     "The size in bits of the session key (0: the algorithm's default)."},
+    {"inter.worker.key.ttl.ms", LC_CFG_INT, "3600000", 0, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed", "How long a session key is used before the leader makes a new one."},
+    {"inter.worker.signature.algorithm", LC_CFG_STRING, "HmacSHA256", 0, NULL, 0,
+     LC_CFG_DISTRIBUTED, "Distributed", "The algorithm used to sign internal requests."},
+    {"inter.worker.verification.algorithms", LC_CFG_LIST, "HmacSHA256", 0, NULL, 0,
+     LC_CFG_DISTRIBUTED, "Distributed", "The algorithms accepted on internal requests."},
     /* Every connector (Kafka Connect's ConnectorConfig and SinkConnectorConfig). */
     {"name", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_CONNECTOR, "Common",
      "Globally unique name to use for this connector."},
@@ -182,6 +246,8 @@ void lc_config_write_docs(FILE *out)
         int scope;
         const char *title;
     } parts[] = {{LC_CFG_WORKER, "Worker keys (the worker .properties file)"},
+                 {LC_CFG_DISTRIBUTED,
+                  "Distributed worker keys (`luaconnect distributed`, as connect-distributed)"},
                  {LC_CFG_CONNECTOR, "Connector keys (every connector's config)"}};
     fprintf(out, "# Configuration keys the core reads\n\n"
                  "Generated by `luaconnect config-docs` from the table in core/config.c; do not "

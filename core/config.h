@@ -26,9 +26,10 @@ typedef enum {
 
 /** Where a key applies. */
 enum {
-    LC_CFG_WORKER = 1,    /* the worker .properties file */
-    LC_CFG_CONNECTOR = 2, /* every connector's config */
-    LC_CFG_SINK = 4       /* sink connectors only */
+    LC_CFG_WORKER = 1,     /* the worker .properties file */
+    LC_CFG_CONNECTOR = 2,  /* every connector's config */
+    LC_CFG_SINK = 4,       /* sink connectors only */
+    LC_CFG_DISTRIBUTED = 8 /* the worker file of `luaconnect distributed` only */
 };
 
 typedef struct lc_config_def {

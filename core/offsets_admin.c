@@ -131,7 +131,7 @@ int lc_offsets_get(lc_worker_t *w, const char *name, int is_source, int known, j
     int rc;
     if (is_source) {
         struct src_offsets s = {name, list, NULL, 0};
-        lc_offset_store_t *os = lc_store_offsets(lc_worker_store(w));
+        lc_offset_store_t *os = lc_worker_task_env(w)->offsets;
         rc = os->each(os, "[", collect_source_offset, &s, errstr, errsz);
     } else {
         char group[1024];
@@ -242,7 +242,7 @@ out:
 static int source_offsets_alter(lc_worker_t *w, const char *name, json_t *offsets, char *errstr,
                                 size_t errsz)
 {
-    lc_offset_store_t *os = lc_store_offsets(lc_worker_store(w));
+    lc_offset_store_t *os = lc_worker_task_env(w)->offsets;
     struct src_offsets s = {name, NULL, NULL, 0};
     char **values = NULL;
     int rc = 400;

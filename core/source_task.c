@@ -134,7 +134,7 @@ static void commit_offsets(src_t *s)
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {
-        lc_offset_store_t *os = lc_store_offsets(s->t->conn->env->store);
+        lc_offset_store_t *os = s->t->conn->env->offsets;
         if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
                     sizeof(err)) != 0) {
             if (!s->commit_failed_since) s->commit_failed_since = s->last_commit;

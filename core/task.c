@@ -18,7 +18,7 @@
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
 {
     char err[512];
-    lc_status_store_t *ss = lc_store_statuses(t->conn->env->store);
+    lc_status_store_t *ss = t->conn->env->statuses;
     pthread_mutex_lock(&t->trace_lock);
     free(t->trace);
     t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
@@ -45,7 +45,7 @@ char *lc_task_trace(lc_task_t *t)
 static char *offsets_get(void *opaque, const char *key)
 {
     lc_task_t *t = opaque;
-    lc_offset_store_t *os = lc_store_offsets(t->conn->env->store);
+    lc_offset_store_t *os = t->conn->env->offsets;
     return os->get(os, key);
 }
 

@@ -1,7 +1,7 @@
 /* task_env: the fixed environment a task thread gets when it starts — everything it needs
  * from the worker (stores, Kafka settings, directories, ids, timeouts), so that task
  * threads never call back into a worker or a herder. Header only.
- * Depends on store, kafka. */
+ * Depends on store (its interfaces), kafka. */
 #ifndef LC_TASK_ENV_H
 #define LC_TASK_ENV_H
 
@@ -9,7 +9,8 @@
 #include "store.h"
 
 typedef struct lc_task_env {
-    lc_store_t *store;       /* offsets and statuses */
+    lc_offset_store_t *offsets;  /* source offsets (SQLite, or the offsets topic) */
+    lc_status_store_t *statuses; /* statuses (SQLite, or the status topic) */
     lc_kafka_t *kafka;       /* client configs, embedded broker topics */
     const char *sdk_dir;     /* where require "luaconnect" is found */
     const char *plugin_path; /* where scripts and their modules are found */

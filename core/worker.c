@@ -15,7 +15,18 @@ struct lc_worker {
     lc_kafka_t *kafka;
     lc_converter_t key_conv, value_conv;
     lc_task_env_t env;
+    lc_props_t *props;
 };
+
+void lc_worker_set_stores(lc_worker_t *w, lc_offset_store_t *offsets, lc_status_store_t *statuses)
+{
+    w->env.offsets = offsets;
+    w->env.statuses = statuses;
+}
+const lc_props_t *lc_worker_props(const lc_worker_t *w)
+{
+    return w->props;
+}
 
 lc_store_t *lc_worker_store(const lc_worker_t *w)
 {
@@ -46,7 +57,8 @@ void lc_worker_set_id(lc_worker_t *w, const char *id)
     snprintf(w->worker_id, sizeof(w->worker_id), "%s", id);
 }
 
-lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *errstr, size_t errsz)
+static lc_worker_t *worker_new(const lc_props_t *props, int embedded_kafka, int distributed,
+                               char *errstr, size_t errsz)
 {
     lc_worker_t *w = calloc(1, sizeof(*w));
     const char *label = "worker config";
@@ -59,8 +71,9 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
         snprintf(label_buf, sizeof(label_buf), "worker config %s", lc_props_source(props));
         label = label_buf;
     }
+    w->props = lc_props_copy(props);
     const char *off_file = lc_props_get(props, "offset.storage.file.filename");
-    if (!off_file || !*off_file) {
+    if (!distributed && (!off_file || !*off_file)) {
         snprintf(errstr, errsz,
                  "%s: missing required key 'offset.storage.file.filename' (the "
                  "SQLite file that keeps source offsets, connector configs and statuses)",
@@ -91,11 +104,14 @@ lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *er
     const char *listeners = lc_config_string(props, "listeners");
     const char *hp = strstr(listeners, "://");
     snprintf(w->worker_id, sizeof(w->worker_id), "%s", hp ? hp + 3 : listeners);
-    w->store = lc_store_open(off_file, errstr, errsz);
-    if (!w->store) goto err;
+    if (!distributed) {
+        w->store = lc_store_open(off_file, errstr, errsz);
+        if (!w->store) goto err;
+        w->env.offsets = lc_store_offsets(w->store);
+        w->env.statuses = lc_store_statuses(w->store);
+    }
     w->kafka = lc_kafka_new(props, embedded_kafka, errstr, errsz);
     if (!w->kafka) goto err;
-    w->env.store = w->store;
     w->env.kafka = w->kafka;
     w->env.sdk_dir = lc_sdk_dir();
     w->env.plugin_path = w->plugin_path;
@@ -106,9 +122,20 @@ err:
     return NULL;
 }
 
+lc_worker_t *lc_worker_new(const lc_props_t *props, int embedded_kafka, char *errstr, size_t errsz)
+{
+    return worker_new(props, embedded_kafka, 0, errstr, errsz);
+}
+
+lc_worker_t *lc_worker_new_distributed(const lc_props_t *props, char *errstr, size_t errsz)
+{
+    return worker_new(props, 0, 1, errstr, errsz);
+}
+
 void lc_worker_destroy(lc_worker_t *w)
 {
     if (!w) return;
+    lc_props_destroy(w->props);
     lc_kafka_destroy(w->kafka);
     lc_store_close(w->store);
     free(w->plugin_path);

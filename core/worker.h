@@ -21,8 +21,17 @@ typedef struct lc_worker lc_worker_t;
  * NULL with errstr naming the file and key on failure. */
 lc_worker_t *lc_worker_new(const lc_props_t *worker_props, int embedded_kafka, char *errstr,
                            size_t errstr_size);
-/** The store (offsets, connector configs, statuses). */
+/** The same for distributed mode: no SQLite store (offset.storage.file.filename is not
+ * read); the herder gives the Kafka-topic stores with lc_worker_set_stores. */
+lc_worker_t *lc_worker_new_distributed(const lc_props_t *worker_props, char *errstr,
+                                       size_t errstr_size);
+/** The SQLite store (offsets, connector configs, statuses); NULL in distributed mode. */
 lc_store_t *lc_worker_store(const lc_worker_t *w);
+/** Sets the offset and status stores task threads use (distributed mode), before any task
+ * starts; they must outlive every task. */
+void lc_worker_set_stores(lc_worker_t *w, lc_offset_store_t *offsets, lc_status_store_t *statuses);
+/** The worker properties as given. */
+const lc_props_t *lc_worker_props(const lc_worker_t *w);
 /** The Kafka settings, embedded broker and admin client. */
 lc_kafka_t *lc_worker_kafka(const lc_worker_t *w);
 /** plugin.path as resolved (the bundled scripts and transforms included). */
