@@ -1,0 +1,197 @@
+/* membership: see membership.h. */
+#include "membership.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lc_membership {
+    rd_kafka_t *rk;
+    char group[256];
+    pthread_t thread;
+    atomic_int stop;
+    pthread_mutex_t mu; /* guards view */
+    lc_member_view_t view;
+    void (*notify)(void *arg);
+    void *arg;
+};
+
+static void set_view(lc_membership_t *m, int joined, int leader, int rebalanced, int lost)
+{
+    pthread_mutex_lock(&m->mu);
+    m->view.joined = joined;
+    m->view.leader = leader;
+    if (rebalanced) m->view.rebalances++;
+    if (lost) m->view.losses++;
+    pthread_mutex_unlock(&m->mu);
+    if (m->notify) m->notify(m->arg);
+}
+
+/* Runs inside rd_kafka_consumer_poll on the membership thread. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    lc_membership_t *m = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        int leader = 0;
+        for (int i = 0; i < parts->cnt; i++)
+            if (parts->elems[i].partition == 0) leader = 1;
+        /* Nothing is read through this consumer: the coordination topic is read by a log. */
+        if (parts->cnt) rd_kafka_pause_partitions(rk, parts);
+        lc_info(NULL, "cluster: joined group '%s' as %s", m->group, leader ? "leader" : "follower");
+        set_view(m, 1, leader, 1, 0);
+    } else {
+        int lost = rd_kafka_assignment_lost(rk);
+        rd_kafka_assign(rk, NULL);
+        if (lost) lc_warn(NULL, "cluster: membership of group '%s' was lost", m->group);
+        set_view(m, !lost, 0, 0, lost);
+    }
+}
+
+static void *run(void *arg)
+{
+    lc_membership_t *m = arg;
+    while (!atomic_load(&m->stop)) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(m->rk, 200);
+        if (!msg) continue;
+        if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            const char *e = rd_kafka_message_errstr(msg);
+            if (msg->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED ||
+                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+                lc_warn(NULL, "cluster: left group '%s': %s", m->group, e);
+                set_view(m, 0, 0, 0, 1);
+            } else {
+                lc_debug(NULL, "cluster: group '%s': %s", m->group, e);
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    return NULL;
+}
+
+static int set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr,
+               size_t errsz)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
+    snprintf(errstr, errsz, "cluster membership: %s=%s: %s", key, value, err);
+    return -1;
+}
+
+lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, const char *group_id,
+                                     const char *topic, const char *worker_id,
+                                     void (*notify)(void *arg), void *arg, char *errstr,
+                                     size_t errsz)
+{
+    lc_membership_t *m = calloc(1, sizeof(*m));
+    char err[512];
+    snprintf(m->group, sizeof(m->group), "%s", group_id);
+    pthread_mutex_init(&m->mu, NULL);
+    m->notify = notify;
+    m->arg = arg;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", lc_kafka_bootstrap(k), errstr, errsz) ||
+        set(conf, "client.id", worker_id, errstr, errsz) ||
+        set(conf, "group.id", group_id, errstr, errsz) ||
+        set(conf, "session.timeout.ms", lc_props_get_or(props, "session.timeout.ms", "10000"),
+            errstr, errsz) ||
+        set(conf, "heartbeat.interval.ms", lc_props_get_or(props, "heartbeat.interval.ms", "3000"),
+            errstr, errsz) ||
+        set(conf, "max.poll.interval.ms", lc_props_get_or(props, "rebalance.timeout.ms", "60000"),
+            errstr, errsz) ||
+        set(conf, "partition.assignment.strategy", "range", errstr, errsz) ||
+        set(conf, "enable.auto.commit", "false", errstr, errsz) ||
+        set(conf, "enable.auto.offset.store", "false", errstr, errsz) ||
+        set(conf, "auto.offset.reset", "latest", errstr, errsz) ||
+        set(conf, "log_level", "4", errstr, errsz)) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_opaque(conf, m);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    m->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!m->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(errstr, errsz, "cluster membership: %s", err);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(m->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(m->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(errstr, errsz, "cluster membership: cannot subscribe to '%s': %s", topic,
+                 rd_kafka_err2str(e));
+        goto fail;
+    }
+    if (pthread_create(&m->thread, NULL, run, m) != 0) {
+        snprintf(errstr, errsz, "cluster membership: cannot start its thread");
+        goto fail;
+    }
+    return m;
+fail:
+    if (m->rk) rd_kafka_destroy(m->rk);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+    return NULL;
+}
+
+lc_member_view_t lc_membership_view(lc_membership_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    lc_member_view_t v = m->view;
+    pthread_mutex_unlock(&m->mu);
+    return v;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *lc_membership_members(lc_membership_t *m, char *errstr, size_t errsz)
+{
+    const struct rd_kafka_group_list *groups = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(m->rk, m->group, &groups, 5000);
+    if (err) {
+        snprintf(errstr, errsz, "cannot list the members of group '%s': %s", m->group,
+                 rd_kafka_err2str(err));
+        return NULL;
+    }
+    json_t *out = NULL;
+    if (groups->group_cnt != 1 || groups->groups[0].err) {
+        snprintf(errstr, errsz, "cannot list the members of group '%s': %s", m->group,
+                 groups->group_cnt ? rd_kafka_err2str(groups->groups[0].err) : "no such group");
+    } else if (strcmp(groups->groups[0].state, "Stable") != 0) {
+        snprintf(errstr, errsz, "group '%s' is %s", m->group, groups->groups[0].state);
+    } else {
+        const struct rd_kafka_group_info *g = &groups->groups[0];
+        const char **ids = calloc((size_t)g->member_cnt + 1, sizeof(*ids));
+        for (int i = 0; i < g->member_cnt; i++)
+            ids[i] = g->members[i].client_id;
+        qsort(ids, (size_t)g->member_cnt, sizeof(*ids), cmp_str);
+        out = json_array();
+        for (int i = 0; i < g->member_cnt; i++)
+            if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0)
+                json_array_append_new(out, json_string(ids[i]));
+        free(ids);
+    }
+    rd_kafka_group_list_destroy(groups);
+    return out;
+}
+
+void lc_membership_stop(lc_membership_t *m)
+{
+    if (!m) return;
+    atomic_store(&m->stop, 1);
+    pthread_join(m->thread, NULL);
+    rd_kafka_consumer_close(m->rk); /* leaves the group: the others rebalance now */
+    rd_kafka_destroy(m->rk);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
