@@ -315,3 +315,75 @@ err:
     lc_connector_free(n);
     return NULL;
 }
+
+void lc_connector_set_tasks(lc_connector_t *c, json_t *configs)
+{
+    lc_connector_tasks_free(c->tasks, c->ntasks);
+    c->ntasks = 0;
+    size_t n = json_array_size(configs);
+    c->tasks = calloc(n + 1, sizeof(*c->tasks));
+    for (size_t i = 0; i < n; i++)
+        c->tasks[c->ntasks++] = task_new(
+            c, (int)i, json_dumps(json_array_get(configs, i), JSON_COMPACT | JSON_PRESERVE_ORDER));
+}
+
+/* A task config value as Kafka Connect's string (NULL for null). */
+static char *as_string(json_t *v)
+{
+    char buf[64];
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return strdup(json_string_value(v));
+    case JSON_INTEGER:
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return strdup(buf);
+    case JSON_REAL:
+        snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+        return strdup(buf);
+    case JSON_TRUE:
+        return strdup("true");
+    case JSON_FALSE:
+        return strdup("false");
+    case JSON_NULL:
+        return NULL;
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *e;
+        int plain = 1;
+        json_array_foreach(v, i, e) if (!json_is_string(e)) plain = 0;
+        if (plain) {
+            size_t len = 1;
+            json_array_foreach(v, i, e) len += strlen(json_string_value(e)) + 1;
+            char *out = calloc(1, len);
+            json_array_foreach(v, i, e)
+            {
+                if (i) strcat(out, ",");
+                strcat(out, json_string_value(e));
+            }
+            return out;
+        }
+        return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    default:
+        return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+}
+
+json_t *lc_connector_task_strings(const lc_connector_t *c)
+{
+    json_t *out = json_array();
+    for (int i = 0; i < c->ntasks; i++) {
+        json_t *cfg = json_loads(c->tasks[i]->config_json, 0, NULL), *m = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach(cfg, k, v)
+        {
+            char *s = as_string(v);
+            json_object_set_new(m, k, s ? json_string(s) : json_null());
+            free(s);
+        }
+        json_decref(cfg);
+        json_array_append_new(out, m);
+    }
+    return out;
+}

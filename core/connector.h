@@ -6,6 +6,7 @@
 #ifndef LC_CONNECTOR_H
 #define LC_CONNECTOR_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -111,6 +112,12 @@ int lc_connector_is_chain_file(const lc_connector_t *c, const char *path);
 int lc_connector_same_tasks(const lc_connector_t *a, const lc_connector_t *b);
 /** 1 when key's value must be masked: a password definition or a secret-looking name. */
 int lc_connector_is_secret(const lc_connector_t *c, const char *key);
+/** Replaces the (not started) tasks of c with one task per config of configs (an array of
+ * objects, e.g. read from Kafka Connect's config topic). */
+void lc_connector_set_tasks(lc_connector_t *c, json_t *configs);
+/** The planned task configs of c as Kafka Connect's string maps (an array of objects of
+ * strings: numbers and booleans as text, lists comma-joined, other values as JSON). */
+json_t *lc_connector_task_strings(const lc_connector_t *c);
 /** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
 void lc_connector_tasks_free(lc_task_t **tasks, int n);
 /** Frees a connector whose tasks are not running; NULL is a no-op. */

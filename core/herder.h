@@ -85,6 +85,19 @@ typedef struct lc_herder_ops {
     const char *(*worker_id)(lc_herder_t *h);
     /** The Kafka cluster id, or NULL when the broker cannot be reached. */
     const char *(*cluster_id)(lc_herder_t *h);
+
+    /* Distributed mode only (NULL in a standalone herder). */
+    /** NULL when this worker handles changes itself (it is the leader); else the leader's URL
+     * to forward them to (caller frees), or "" when no leader is known (409). */
+    char *(*leader_url)(lc_herder_t *h);
+    /** The internal endpoint POST /connectors/<c>/tasks: task configs (a JSON array of string
+     * maps) from the worker that runs connector name, signed as KIP-507 says (signature and
+     * algorithm are the X-Connect-Authorization and X-Connect-Request-Signature-Algorithm
+     * headers, either may be NULL). 204, 400 (unsigned, bad body), 403 (bad signature), 404,
+     * 409. */
+    int (*put_task_configs)(lc_herder_t *h, const char *name, const char *body, size_t len,
+                            const char *signature, const char *algorithm, char *errstr,
+                            size_t errstr_size);
 } lc_herder_ops_t;
 
 /** A herder: its operations; implementations embed this as their first member. */

@@ -1,6 +1,7 @@
 /* main: the luaconnect command line.
  *
  *   luaconnect standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...
+ *   luaconnect distributed WORKER.properties
  *   luaconnect plugins [WORKER.properties]
  *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
  *   luaconnect config-docs             the core's config keys as Markdown
@@ -15,6 +16,7 @@
 #include "props.h"
 #include "rest.h"
 #include "watch.h"
+#include "distributed.h"
 #include "standalone.h"
 #include "worker.h"
 
@@ -50,6 +52,11 @@ static void usage(FILE *out)
             "        Run a standalone worker with the given connectors (Kafka Connect's\n"
             "        connect-standalone arguments). --embedded-kafka starts an in-memory\n"
             "        broker for trying things out; its data is lost on exit.\n"
+            "  distributed WORKER.properties\n"
+            "        Run a worker of a cluster (Kafka Connect's connect-distributed arguments\n"
+            "        and worker keys): workers with the same group.id share connectors and\n"
+            "        tasks through Kafka Connect's config, offset and status topics\n"
+            "        (docs/distributed.md).\n"
             "  plugins [WORKER.properties]\n"
             "        List the connectors, transforms and predicates on plugin.path.\n"
             "  test [--worker WORKER.properties] CONNECTOR.properties [INPUT.jsonl]\n"
@@ -283,6 +290,86 @@ out:
     return rc;
 }
 
+/* The advertised REST identity of a distributed worker: id "host:port" and its URL. */
+static void advertised(const lc_props_t *wp, const char *rest_id, char *id, size_t idsz, char *url,
+                       size_t urlsz)
+{
+    const char *host = lc_config_string(wp, "rest.advertised.host.name");
+    const char *port = lc_props_get(wp, "rest.advertised.port");
+    const char *lst = lc_config_string(wp, "rest.advertised.listener");
+    const char *colon = strrchr(rest_id, ':');
+    char h[256];
+    snprintf(h, sizeof(h), "%.*s", colon ? (int)(colon - rest_id) : (int)strlen(rest_id), rest_id);
+    snprintf(id, idsz, "%s:%s", host && *host ? host : h,
+             port && *port && strcmp(port, "0") != 0 ? port : colon ? colon + 1 : "8083");
+    const char *scheme = lst && *lst ? lst
+                         : strncmp(lc_config_string(wp, "listeners"), "https", 5) == 0 ? "https"
+                                                                                         : "http";
+    snprintf(url, urlsz, "%s://%s", scheme, id);
+}
+
+static int cmd_distributed(int argc, char **argv)
+{
+    int rc = 1;
+    char err[16384], id[512], url[600];
+    lc_props_t *wp = NULL;
+    lc_worker_t *w = NULL;
+    lc_distributed_t *dh = NULL;
+    lc_rest_t *rest = NULL;
+    sigset_t sigs;
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: luaconnect distributed WORKER.properties\n");
+        return 2;
+    }
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!(wp = load_props(argv[0]))) goto out;
+    const char *level = getenv("LUACONNECT_LOG_LEVEL");
+    if (level && lc_log_level_parse(level) >= 0) lc_log_set_level(lc_log_level_parse(level));
+    w = lc_worker_new_distributed(wp, err, sizeof(err));
+    if (!w || !(dh = lc_distributed_new(w, err, sizeof(err)))) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        goto out;
+    }
+    rest = lc_rest_start(lc_distributed_herder(dh), wp, err, sizeof(err));
+    if (!rest) {
+        fprintf(stderr, "luaconnect: worker config %s: %s\n", lc_props_source(wp), err);
+        goto out;
+    }
+    advertised(wp, lc_rest_id(rest), id, sizeof(id), url, sizeof(url));
+    lc_worker_set_id(w, id);
+    lc_info(NULL, "luaconnect %s distributed worker %s started (bootstrap.servers=%s)", LC_VERSION,
+            url, lc_kafka_bootstrap(lc_worker_kafka(w)));
+    if (lc_distributed_start(dh, url, err, sizeof(err)) != 0) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        lc_error(NULL, "%s", err);
+        goto out;
+    }
+    for (;;) {
+        struct timespec ts = {1, 0};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+    }
+    lc_rest_stop(rest);
+    rest = NULL;
+    lc_distributed_stop(dh);
+    lc_info(NULL, "worker stopped");
+    rc = 0;
+out:
+    lc_rest_stop(rest);
+    lc_distributed_destroy(dh);
+    lc_worker_destroy(w);
+    lc_props_destroy(wp);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     lc_lua_set_log(script_log, script_log_level);
@@ -297,6 +384,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "standalone") == 0) return cmd_standalone(argc - 2, argv + 2);
+    if (strcmp(argv[1], "distributed") == 0) return cmd_distributed(argc - 2, argv + 2);
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
     if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);

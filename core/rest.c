@@ -1,6 +1,8 @@
 /* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
  * {"error_code": N, "message": "..."} as in Kafka Connect. */
 #include "rest.h"
+#include "forward.h"
+#include "rest_tls.h"
 #include "config.h"
 #include "lc_build.h"
 #include "log.h"
@@ -424,10 +426,59 @@ static int parse_task(const char *s)
     return *s && !*end && v >= 0 && v < 1000000 ? (int)v : -1;
 }
 
+static const char *header(ctx_t *c, const char *name)
+{
+    return c->conn ? MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    if (key && strcmp(key, "forward") != 0)
+        json_object_set_new(cls, key, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+/* Distributed mode: a change that reached a follower goes to the leader (forward.h). */
+static enum MHD_Result forward(ctx_t *c, char *leader)
+{
+    json_t *query = json_object();
+    query_each(c, collect_query, query);
+    lc_fwd_req_t r = {.method = c->method,
+                      .seg = c->seg,
+                      .nseg = c->nseg,
+                      .forward = query_value(c, "forward"),
+                      .query = query,
+                      .authorization = header(c, "Authorization"),
+                      .signature = header(c, "X-Connect-Authorization"),
+                      .signature_alg = header(c, "X-Connect-Request-Signature-Algorithm"),
+                      .body = c->body,
+                      .len = c->len};
+    char *out = NULL;
+    c->code = lc_forward(leader, &r, &out);
+    free(c->text);
+    c->text = out;
+    if (c->code == 201 && c->nseg == 1 && out) {
+        json_t *o = json_loads(out, 0, NULL);
+        const char *name = json_string_value(json_object_get(o, "name"));
+        if (name) snprintf(c->location, sizeof(c->location), "/connectors/%s", name);
+        json_decref(o);
+    }
+    json_decref(query);
+    free(leader);
+    return MHD_YES;
+}
+
 static enum MHD_Result connectors(ctx_t *c)
 {
     lc_herder_t *h = c->h;
     char err[16384];
+    /* Changes go to the leader; a task restart goes to the task's worker (the herder). */
+    if (h->ops->leader_url && !is(c, "GET") && !is(c, "HEAD") && c->nseg != 5) {
+        char *leader = h->ops->leader_url(h);
+        if (leader) return forward(c, leader);
+    }
     if (c->nseg == 1) {
         if (is(c, "GET")) return list_connectors(c);
         if (is(c, "POST")) return create_connector(c);
@@ -449,6 +500,12 @@ static enum MHD_Result connectors(ctx_t *c)
     if (c->nseg == 3) {
         if (strcmp(what, "config") == 0) return connector_config(c, name);
         if (strcmp(what, "offsets") == 0) return offsets(c, name);
+        if (strcmp(what, "tasks") == 0 && is(c, "POST") && h->ops->put_task_configs) {
+            int code = h->ops->put_task_configs(
+                h, name, c->body ? c->body : "", c->len, header(c, "X-Connect-Authorization"),
+                header(c, "X-Connect-Request-Signature-Algorithm"), err, sizeof(err));
+            return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
+        }
         if (strcmp(what, "status") == 0 || strcmp(what, "tasks") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
             json_t *o =
@@ -786,39 +843,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     lc_debug(NULL, "REST server: %s", msg);
 }
 
-static char *read_file(const char *path, char *errstr, size_t errsz, const char *key)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errstr, errsz, "worker config key '%s': cannot read '%s'", key, path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            buf = realloc(buf, cap);
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(f);
-    if (!buf) buf = calloc(1, 1);
-    buf[len] = 0;
-    return buf;
-}
-
-/* listeners.https.<key>, else <key>. */
-static const char *tls_key(const lc_props_t *p, const char *key)
-{
-    char full[256];
-    snprintf(full, sizeof(full), "listeners.https.%s", key);
-    const char *v = lc_props_get(p, full);
-    return v ? v : lc_props_get(p, key);
-}
-
 static int load_tls(lc_rest_t *r, const lc_props_t *p, char *errstr, size_t errsz)
 {
     if (r->tls_pem) return 0;
@@ -826,34 +850,7 @@ static int load_tls(lc_rest_t *r, const lc_props_t *p, char *errstr, size_t errs
         snprintf(errstr, errsz, "listeners: https needs libmicrohttpd built with TLS (GnuTLS)");
         return -1;
     }
-    const char *type = tls_key(p, "ssl.keystore.type");
-    const char *loc = tls_key(p, "ssl.keystore.location");
-    if (!loc || !*loc) {
-        snprintf(errstr, errsz,
-                 "listeners: an https listener needs 'listeners.https.ssl.keystore."
-                 "location' (a PEM file with the private key and the certificate "
-                 "chain)");
-        return -1;
-    }
-    if (type && strcasecmp(type, "PEM") != 0) {
-        snprintf(errstr, errsz,
-                 "worker config key 'ssl.keystore.type': only PEM is supported, got "
-                 "'%s' (convert with: openssl pkcs12 -in store.p12 -nodes -out "
-                 "store.pem)",
-                 type);
-        return -1;
-    }
-    if (!(r->tls_pem = read_file(loc, errstr, errsz, "ssl.keystore.location"))) return -1;
-    if (!strstr(r->tls_pem, "PRIVATE KEY-----") || !strstr(r->tls_pem, "BEGIN CERTIFICATE")) {
-        snprintf(errstr, errsz,
-                 "worker config key 'ssl.keystore.location': '%s' must hold a PEM "
-                 "private key and certificate",
-                 loc);
-        return -1;
-    }
-    const char *pass = tls_key(p, "ssl.key.password");
-    if (pass && *pass) r->tls_pass = strdup(pass);
-    return 0;
+    return lc_rest_tls_load(p, &r->tls_pem, &r->tls_pass, errstr, errsz);
 }
 
 static int start_listener(lc_rest_t *r, const lc_props_t *p, const char *listener, char *errstr,

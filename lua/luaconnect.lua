@@ -557,8 +557,24 @@ end
 --- Creates the task context a script sees: task.config, task.id, task.name, task.log,
 -- task.offsets (set by the core), and runs the script's open().
 -- errors (from the errors.* keys): {tolerant, retry_timeout, retry_delay_max}.
+-- A task config read from Kafka Connect's config topic is a map of strings (distributed
+-- mode, or written by Kafka Connect itself): give the keys the script defines their types
+-- again, as validation gave them when the config was planned.
+local function retype(defs, config)
+  for key, value in pairs(config) do
+    local d = defs and defs[key]
+    if d and type(value) == "string" and d.type ~= "string" and d.type ~= "password"
+        and d.type ~= "class" then
+      local v = coerce(d, value)
+      if v ~= nil then config[key] = v end
+    end
+  end
+  return config
+end
+
 function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   local def = M._load(path, "connector")
+  config = retype(def.config, config)
   local ctx = format("%s|task-%d", name, id)
   local task = {
     config = config, id = id, name = name, log = M.logger(ctx), offsets = offsets,
