@@ -89,3 +89,36 @@ def murmur2(data: bytes) -> int:
 def default_partition(key: bytes, n: int) -> int:
     """The partition the Java producer's default partitioner gives a keyed record."""
     return (murmur2(key) & 0x7FFFFFFF) % n
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int = 1,
+                 configs: Optional[Dict[str, str]] = None) -> None:
+    """Creates topic (replication 1: the test broker is one node) with topic-level configs,
+    by CreateTopics v2 to the bootstrap broker; an existing topic is an error."""
+    import socket
+    import struct
+
+    def s16(s):
+        b = s.encode()
+        return struct.pack(">h", len(b)) + b
+    cfg = configs or {}
+    body = (struct.pack(">i", 1) + s16(topic) + struct.pack(">ihi", partitions, 1, 0)
+            + struct.pack(">i", len(cfg)) + b"".join(s16(k) + s16(v) for k, v in cfg.items())
+            + struct.pack(">ib", 30000, 0))
+    host, port = bootstrap.split(",")[0].rsplit(":", 1)
+    client = b"lc-tests"
+    req = struct.pack(">hhih", 19, 2, 1, len(client)) + client + body
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(struct.pack(">i", len(req)) + req)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack_from(">i", buf)[0]:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("broker closed the connection")
+            buf += chunk
+    resp = buf[4:]
+    pos = 4 + 4 + 4  # correlation id, throttle, topics array length
+    pos += 2 + struct.unpack_from(">h", resp, pos)[0]
+    err = struct.unpack_from(">h", resp, pos)[0]
+    if err:
+        raise RuntimeError(f"CreateTopics {topic}: Kafka error code {err}")
