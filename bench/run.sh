@@ -16,21 +16,9 @@ root=$PWD
 work=$(mktemp -d /tmp/luaconnect-bench.XXXXXX)
 trap 'tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-# Kafka Connect's jars from Maven Central, resolved once per pom into the cache.
-connect_cache=${LC_CONNECT_CACHE:-$HOME/.cache/luaconnect/connect}
-connect_lib=$connect_cache/lib
-want=$(sha256sum bench/connect/pom.xml | cut -d' ' -f1)
-if [ "$(cat "$connect_cache/lib.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$connect_lib" ]; then
-  echo "bench: resolving Kafka Connect's jars with Maven into $connect_lib"
-  mkdir -p "$connect_cache"
-  rm -rf "$connect_lib.tmp"
-  # shellcheck disable=SC2086
-  mvn -B -q -Dstyle.color=never -f bench/connect/pom.xml ${LC_MVN_ARGS:-} \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$connect_lib.tmp" </dev/null
-  ls "$connect_lib.tmp"/connect-runtime-*.jar >/dev/null
-  rm -rf "$connect_lib" && mv "$connect_lib.tmp" "$connect_lib"
-  echo "$want" >"$connect_cache/lib.stamp"
-fi
+# Kafka Connect's jars from Maven Central, resolved once per pom into the cache
+# (tests/kafka/connect_jars.py; the integration tests that run Connect use it too).
+connect_lib=$(python3 tests/kafka/connect_jars.py)
 
 if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh deps
