@@ -787,8 +787,8 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
     }
     json_t *next = lc_assign(alive, prev, names, tasks);
     const char *lw = json_string_value(json_object_get(prev_rec, "leader"));
-    int same_leader = lw && strcmp(lw, lc_worker_id(cl->w)) == 0 &&
-                      json_equal(json_object_get(prev_rec, "leader_url"), json_string(cl->url));
+    const char *lu = json_string_value(json_object_get(prev_rec, "leader_url"));
+    int same_leader = lw && strcmp(lw, lc_worker_id(cl->w)) == 0 && lu && strcmp(lu, cl->url) == 0;
     if (json_equal(next, prev) && same_leader) {
         json_decref(next);
         goto out;

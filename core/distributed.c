@@ -241,6 +241,21 @@ static json_t *config_json(const lc_props_t *p)
     return o;
 }
 
+/* Waits (at most ms) until the tick thread planned connector name from config, so the answer
+ * to a change shows the connector's type and masks its secrets. */
+static void await_planned(lc_cluster_t *d, const char *name, json_t *config, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        pthread_mutex_lock(&d->mu);
+        lc_dconn_t *c = lc_cluster_find(d, name);
+        int done = c && c->config && json_equal(c->config, config);
+        pthread_mutex_unlock(&d->mu);
+        if (done) return;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *config, int mode,
                          int target, char *errs, size_t errsz)
 {
@@ -273,8 +288,9 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
     batch_free(b);
     free(b);
     json_decref(tasks);
-    json_decref(cfg);
     lc_connector_free(c);
+    if (rc == 0) await_planned(d, name, cfg, 3000);
+    json_decref(cfg);
     if (rc != 0) return 409;
     return exists ? 200 : 201;
 }
@@ -526,8 +542,9 @@ static int put_task_configs(lc_herder_t *h, const char *name, const char *body, 
     pthread_mutex_unlock(&d->mu);
     int code = 0;
     if (!k) {
-        snprintf(errs, errsz, "Cannot complete request because no session key is known yet");
-        code = 409;
+        snprintf(errs, errsz, "This worker is still starting up and has not been able to read a "
+                              "session key from the config topic yet");
+        code = 503;
     } else {
         code = lc_signature_verify(k, a, body, len, signature, algorithm, errs, errsz);
     }
