@@ -1,6 +1,7 @@
 /* klog: see klog.h. */
 #include "klog.h"
 #include "log.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -240,8 +241,15 @@ int lc_klog_read_to_end(lc_klog_t *l, int timeout_ms, char *errstr, size_t errsz
         int64_t lo = 0, hi = 0;
         /* read_committed: the end is the last stable offset, which the high watermark bounds;
          * a fetch reaches past transaction markers, so compare positions with it. */
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(l->consumer, l->topic, p, &lo, &hi, timeout_ms);
+        rd_kafka_resp_err_t e;
+        /* A topic just created has no partition leader for a moment: retry until timeout. */
+        long long give_up = lc_now_ms() + timeout_ms;
+        while ((e = rd_kafka_query_watermark_offsets(l->consumer, l->topic, p, &lo, &hi,
+                                                     timeout_ms)) != RD_KAFKA_RESP_ERR_NO_ERROR &&
+               lc_now_ms() < give_up && !atomic_load(&l->stop)) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (e) {
             snprintf(errstr, errsz, "topic '%s' partition %d: cannot read its end offset: %s",
                      l->topic, p, rd_kafka_err2str(e));
