@@ -273,10 +273,16 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
         snprintf(errs, errsz, "Connector %s not found", name);
         return 404;
     }
-    lc_connector_t *c = lc_connector_plan(d->w, config, errs, errsz);
-    if (!c) return 400;
+    lc_props_t *props = lc_props_copy(config);
+    lc_props_set(props, "name", name); /* Kafka Connect keeps the name in the config */
+    lc_connector_t *c = lc_connector_plan(d->w, props, errs, errsz);
+    json_t *cfg = config_json(props);
+    lc_props_destroy(props);
+    if (!c) {
+        json_decref(cfg);
+        return 400;
+    }
     int t = target >= 0 ? target : cur_target;
-    json_t *cfg = config_json(config);
     batch_t *b = calloc(1, sizeof(*b));
     if (target >= 0 || !exists)
         batch_add(b, d->config_topic, fmt("target-state-%s%.0d", name, 0),

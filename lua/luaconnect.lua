@@ -561,6 +561,11 @@ end
 -- mode, or written by Kafka Connect itself): give the keys the script defines their types
 -- again, as validation gave them when the config was planned.
 local function retype(defs, config)
+  -- A config written by Kafka Connect holds only what its connector put there: defaults
+  -- the script defines fill the rest, as validation fills them.
+  for key, d in pairs(defs or {}) do
+    if config[key] == nil and d.default ~= nil then config[key] = d.default end
+  end
   for key, value in pairs(config) do
     local d = defs and defs[key]
     if d and type(value) == "string" and d.type ~= "string" and d.type ~= "password"
