@@ -474,6 +474,9 @@ static enum MHD_Result connectors(ctx_t *c)
 {
     lc_herder_t *h = c->h;
     char err[16384];
+    /* A distributed worker answers once it has read the cluster's topics to their end. */
+    if (h->ops->leader_url && !h->ops->ready(h))
+        return send_error(c, 503, "Worker is still starting up.");
     /* Changes go to the leader; a task restart goes to the task's worker (the herder). */
     if (h->ops->leader_url && !is(c, "GET") && !is(c, "HEAD") && c->nseg != 5) {
         char *leader = h->ops->leader_url(h);
