@@ -176,7 +176,8 @@ static int required(const lc_props_t *p, const char *key, char *out, size_t outs
 {
     const char *v = lc_props_get(p, key);
     if (!v || !*v) {
-        snprintf(errs, errsz, "%s: Missing required configuration \"%s\" which has no default value.",
+        snprintf(errs, errsz,
+                 "%s: Missing required configuration \"%s\" which has no default value.",
                  *lc_props_source(p) ? lc_props_source(p) : "worker config", key);
         return -1;
     }
@@ -362,7 +363,8 @@ static void submit_tasks(lc_cluster_t *cl, const char *name, json_t *planned)
         json_t *ids = json_array();
         int n = (int)json_array_size(planned);
         lc_txrecord_t *recs = calloc((size_t)n + 1, sizeof(*recs));
-        char **keys = calloc((size_t)n + 1, sizeof(char *)), **vals = calloc((size_t)n + 1, sizeof(char *));
+        char **keys = calloc((size_t)n + 1, sizeof(char *)),
+             **vals = calloc((size_t)n + 1, sizeof(char *));
         for (int i = 0; i <= n; i++) {
             char key[1200];
             if (i < n) {
@@ -399,11 +401,13 @@ static void submit_tasks(lc_cluster_t *cl, const char *name, json_t *planned)
             const char *hdrs[] = {h1, h2, NULL};
             snprintf(url, sizeof(url), "%s/connectors/%s/tasks?forward=true", leader, name);
             char *resp = NULL;
-            int code = lc_http_request("POST", url, hdrs, body, strlen(body), SYNC_MS, &resp,
-                                       errs, sizeof(errs));
+            int code = lc_http_request("POST", url, hdrs, body, strlen(body), SYNC_MS, &resp, errs,
+                                       sizeof(errs));
             if (code < 200 || code >= 300)
                 lc_warn(name, "the leader did not take the task configs (%d): %s", code,
-                        code < 0 ? errs : resp ? resp : "");
+                        code < 0 ? errs
+                        : resp   ? resp
+                                 : "");
             free(resp);
         }
         free(body);
@@ -470,7 +474,8 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
 
     for (int i = 0; i < ngone; i++) {
         stop_tasks(cl, gone[i], -1);
-        if (gone[i]->owned) lc_kstores_statuses(cl->stores)->clear(lc_kstores_statuses(cl->stores), gone[i]->name);
+        if (gone[i]->owned)
+            lc_kstores_statuses(cl->stores)->clear(lc_kstores_statuses(cl->stores), gone[i]->name);
         lc_info(NULL, "cluster: connector '%s' deleted", gone[i]->name);
         free_dconn(gone[i]);
     }
@@ -589,8 +594,8 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         snprintf(key, sizeof(key), "ack-%s", me);
         snprintf(val, sizeof(val), "{\"generation\":%lld}", gen);
         lc_kstores_set_generation(cl->stores, (int)gen);
-        if (lc_klog_send(cl->coord_log, key, strlen(key), val, strlen(val), -1, err,
-                         sizeof(err)) == 0 &&
+        if (lc_klog_send(cl->coord_log, key, strlen(key), val, strlen(val), -1, err, sizeof(err)) ==
+                0 &&
             lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0)
             cl->applied_gen = gen;
         else
@@ -598,7 +603,8 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     }
 }
 
-/* The leader's duties --------------------------------------------------------------------------- */
+/* The leader's duties ---------------------------------------------------------------------------
+ */
 
 static void ensure_writer(lc_cluster_t *cl)
 {
@@ -607,7 +613,8 @@ static void ensure_writer(lc_cluster_t *cl)
     pthread_mutex_unlock(&cl->wmu);
     if (have) return;
     char err[512];
-    lc_txwriter_t *w = lc_txwriter_start(lc_worker_kafka(cl->w), cl->txid, SYNC_MS, err, sizeof(err));
+    lc_txwriter_t *w =
+        lc_txwriter_start(lc_worker_kafka(cl->w), cl->txid, SYNC_MS, err, sizeof(err));
     if (!w) {
         lc_warn(NULL, "cluster: %s", err);
         return;
@@ -692,7 +699,8 @@ static json_t *without(json_t *prev, json_t *revoked)
             json_array_foreach(list, i, e)
             {
                 int drop = 0;
-                json_array_foreach(json_object_get(r, kinds[k]), j, x) if (json_equal(e, x)) drop = 1;
+                json_array_foreach(json_object_get(r, kinds[k]), j, x) if (json_equal(e, x)) drop =
+                    1;
                 if (!drop) json_array_append(keep, e);
             }
             json_object_set_new(a, kinds[k], keep);
@@ -741,8 +749,10 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
     pthread_mutex_unlock(&cl->mu);
 
     json_t *prev = json_object_get(prev_rec, "assignments");
-    if (!prev) prev = json_object();
-    else json_incref(prev);
+    if (!prev)
+        prev = json_object();
+    else
+        json_incref(prev);
     long long gen = generation_of(prev_rec);
     if (gen < 0) gen = 0;
     /* Workers gone keep their share, unassigned, for scheduled.rebalance.max.delay.ms. */
@@ -765,7 +775,8 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
                         "(scheduled.rebalance.max.delay.ms) before it moves",
                         wid, cl->delay_ms);
         }
-        if (now - json_integer_value(since) < cl->delay_ms) json_array_append_new(alive, json_string(wid));
+        if (now - json_integer_value(since) < cl->delay_ms)
+            json_array_append_new(alive, json_string(wid));
     }
 
     if (cl->pending) {

@@ -1,6 +1,8 @@
 /* distributed: see distributed.h. */
 #include "distributed.h"
 #include "cluster.h"
+#include "config.h"
+#include "util.h"
 #include "http_client.h"
 #include "log.h"
 #include "offsets_admin.h"
@@ -101,7 +103,8 @@ static lc_props_t *props_of(json_t *config)
     lc_props_t *p = lc_props_new();
     const char *k;
     json_t *v;
-    json_object_foreach(config, k, v) if (json_is_string(v)) lc_props_set(p, k, json_string_value(v));
+    json_object_foreach(config, k, v) if (json_is_string(v))
+        lc_props_set(p, k, json_string_value(v));
     return p;
 }
 
@@ -536,8 +539,7 @@ static char *leader_url(lc_herder_t *h)
 /* The internal endpoint POST /connectors/<c>/tasks (KIP-507 signed): task configs computed by
  * the worker that owns the connector, written by the leader. */
 static int put_task_configs(lc_herder_t *h, const char *name, const char *body, size_t len,
-                            const char *signature, const char *algorithm, char *errs,
-                            size_t errsz)
+                            const char *signature, const char *algorithm, char *errs, size_t errsz)
 {
     lc_cluster_t *d = D(h);
     pthread_mutex_lock(&d->mu);
@@ -547,9 +549,21 @@ static int put_task_configs(lc_herder_t *h, const char *name, const char *body, 
     int exists = lc_cfgtopic_target(d->cfg, name) >= 0;
     pthread_mutex_unlock(&d->mu);
     int code = 0;
-    if (!k) {
-        snprintf(errs, errsz, "This worker is still starting up and has not been able to read a "
-                              "session key from the config topic yet");
+    /* inter.worker.verification.algorithms: what this worker accepts. */
+    const char *allowed =
+        lc_config_string(lc_worker_props(d->w), "inter.worker.verification.algorithms");
+    if (algorithm && !lc_list_contains(allowed, algorithm)) {
+        snprintf(errs, errsz,
+                 "This worker does not support the '%s' key signing algorithm used by other "
+                 "workers. This worker is currently configured to use: [%s]. Check that all "
+                 "workers' configuration files permit the same set of signature algorithms, and "
+                 "correct any misconfigured worker and restart it.",
+                 algorithm, allowed);
+        code = 400;
+    } else if (!k) {
+        snprintf(errs, errsz,
+                 "This worker is still starting up and has not been able to read a "
+                 "session key from the config topic yet");
         code = 503;
     } else {
         code = lc_signature_verify(k, a, body, len, signature, algorithm, errs, errsz);
@@ -575,7 +589,6 @@ static int put_task_configs(lc_herder_t *h, const char *name, const char *body, 
     json_decref(configs);
     return rc == 0 ? 204 : 409;
 }
-
 
 static const lc_herder_ops_t distributed_ops = {
     .put_connector = put_connector,

@@ -77,3 +77,13 @@ long long lc_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int lc_list_contains(const char *s, const char *item)
+{
+    int n, found = 0;
+    char **list = lc_split_list(s ? s : "", &n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], item) == 0) found = 1;
+    lc_free_list(list, n);
+    return found;
+}

@@ -8,6 +8,8 @@
 /** Splits a comma-separated list into trimmed, non-empty items; *n gets the count.
  * Free with lc_free_list. */
 char **lc_split_list(const char *s, int *n);
+/** 1 when the comma-separated list s holds item (items trimmed). */
+int lc_list_contains(const char *s, const char *item);
 /** Frees a list from lc_split_list; NULL is a no-op. */
 void lc_free_list(char **list, int n);
 /** Appends formatted text to buf (size bytes) at *len, never past the end. Returns 0, or -1
