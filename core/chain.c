@@ -43,8 +43,8 @@ int lc_chain_parse(const char *plugin_path, const lc_props_t *props, const char 
         if (strlen(i < n ? aliases[i] : preds[i - n]) > LC_CHAIN_ALIAS_MAX) {
             lc_appendf(errs, errsz, elen,
                        "%s: key '%s': alias '%.40s...' is too long (at most %d characters)\n",
-                       label, i < n ? "transforms" : "predicates", i < n ? aliases[i] : preds[i - n],
-                       LC_CHAIN_ALIAS_MAX);
+                       label, i < n ? "transforms" : "predicates",
+                       i < n ? aliases[i] : preds[i - n], LC_CHAIN_ALIAS_MAX);
             bad = too_long = 1;
         }
     for (int i = 0; i < n && !too_long; i++) {

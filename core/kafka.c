@@ -215,3 +215,12 @@ void lc_kafka_destroy(lc_kafka_t *k)
     pthread_mutex_destroy(&k->admin_lock);
     free(k);
 }
+
+int lc_kafka_set(rd_kafka_conf_t *conf, const char *what, const char *key, const char *value,
+                 char *errstr, size_t errsz)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
+    snprintf(errstr, errsz, "%s: %s=%s: %s", what, key, value, err);
+    return -1;
+}

@@ -28,6 +28,10 @@ const char *lc_kafka_bootstrap(const lc_kafka_t *k);
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,
                                       size_t errstr_size);
+/** Sets key=value on an internal client's conf (what names the client in the error:
+ * "what: key=value: reason"). 0, or -1 with errstr. */
+int lc_kafka_set(rd_kafka_conf_t *conf, const char *what, const char *key, const char *value,
+                 char *errstr, size_t errstr_size);
 /** With the embedded broker, creates topic with one partition before its first use (as a
  * fresh Kafka with num.partitions=1); a no-op on a real broker. */
 void lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic);

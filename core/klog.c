@@ -29,10 +29,9 @@ struct lc_klog {
 static int set(rd_kafka_conf_t *conf, const char *key, const char *value, const char *topic,
                char *errstr, size_t errsz)
 {
-    char err[512];
-    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
-    snprintf(errstr, errsz, "topic '%s': client setting %s=%s: %s", topic, key, value, err);
-    return -1;
+    char what[300];
+    snprintf(what, sizeof(what), "topic '%s': client setting", topic);
+    return lc_kafka_set(conf, what, key, value, errstr, errsz);
 }
 
 /* The client settings of the worker's <prefix>* keys (Kafka Connect's config.storage.* etc.),

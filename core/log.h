@@ -4,7 +4,13 @@
 #ifndef LC_LOG_H
 #define LC_LOG_H
 
-typedef enum { LC_LOG_ERROR = 0, LC_LOG_WARN, LC_LOG_INFO, LC_LOG_DEBUG, LC_LOG_TRACE } lc_log_level_t;
+typedef enum {
+    LC_LOG_ERROR = 0,
+    LC_LOG_WARN,
+    LC_LOG_INFO,
+    LC_LOG_DEBUG,
+    LC_LOG_TRACE
+} lc_log_level_t;
 
 /** Writes one log line if level is enabled; ctx may be NULL (no [ctx] part). */
 void lc_log(lc_log_level_t level, const char *ctx, const char *fmt, ...)

@@ -196,6 +196,31 @@ out:
     return rc;
 }
 
+/* Signals go to the main thread only (sigwait below); task threads inherit the mask. */
+static void block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Waits for the next signal of sigs: 1 for SIGHUP, 0 for SIGINT or SIGTERM (stop). */
+static int next_signal(sigset_t *sigs)
+{
+    for (;;) {
+        struct timespec ts = {1, 0};
+        int sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig == SIGHUP) return 1;
+        if (sig == SIGINT || sig == SIGTERM) {
+            lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return 0;
+        }
+    }
+}
+
 static int cmd_standalone(int argc, char **argv)
 {
     int embedded = 0, i = 0, rc = 1;
@@ -219,13 +244,7 @@ static int cmd_standalone(int argc, char **argv)
                         "CONNECTOR.properties...\n");
         return 2;
     }
-    /* Signals go to the main thread only (sigwait below); task threads inherit the mask. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_signals(&sigs);
 
     if (!(wp = load_props(argv[i]))) goto out;
     const char *level = getenv("LUACONNECT_LOG_LEVEL");
@@ -262,17 +281,9 @@ static int cmd_standalone(int argc, char **argv)
     if (strcmp(lc_config_string(wp, "hot.reload"), "false") != 0 &&
         !(watch = lc_watch_start(sh, err, sizeof(err))))
         lc_warn(NULL, "%s; reload with SIGHUP or POST /connectors/NAME/reload instead", err);
-    for (;;) {
-        struct timespec ts = {1, 0};
-        int sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGHUP) {
-            lc_info(NULL, "received SIGHUP; reloading what changed");
-            lc_standalone_reload_changed(sh);
-        }
-        if (sig == SIGINT || sig == SIGTERM) {
-            lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
-        }
+    while (next_signal(&sigs)) {
+        lc_info(NULL, "received SIGHUP; reloading what changed");
+        lc_standalone_reload_changed(sh);
     }
     lc_watch_stop(watch);
     watch = NULL;
@@ -301,10 +312,12 @@ static void advertised(const lc_props_t *wp, const char *rest_id, char *id, size
     char h[256];
     snprintf(h, sizeof(h), "%.*s", colon ? (int)(colon - rest_id) : (int)strlen(rest_id), rest_id);
     snprintf(id, idsz, "%s:%s", host && *host ? host : h,
-             port && *port && strcmp(port, "0") != 0 ? port : colon ? colon + 1 : "8083");
-    const char *scheme = lst && *lst ? lst
+             port && *port && strcmp(port, "0") != 0 ? port
+             : colon                                 ? colon + 1
+                                                     : "8083");
+    const char *scheme = lst && *lst                                                   ? lst
                          : strncmp(lc_config_string(wp, "listeners"), "https", 5) == 0 ? "https"
-                                                                                         : "http";
+                                                                                       : "http";
     snprintf(url, urlsz, "%s://%s", scheme, id);
 }
 
@@ -321,12 +334,7 @@ static int cmd_distributed(int argc, char **argv)
         fprintf(stderr, "usage: luaconnect distributed WORKER.properties\n");
         return 2;
     }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_signals(&sigs);
     if (!(wp = load_props(argv[0]))) goto out;
     const char *level = getenv("LUACONNECT_LOG_LEVEL");
     if (level && lc_log_level_parse(level) >= 0) lc_log_set_level(lc_log_level_parse(level));
@@ -349,14 +357,8 @@ static int cmd_distributed(int argc, char **argv)
         lc_error(NULL, "%s", err);
         goto out;
     }
-    for (;;) {
-        struct timespec ts = {1, 0};
-        int sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM) {
-            lc_info(NULL, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
-        }
-    }
+    while (next_signal(&sigs))
+        lc_info(NULL, "received SIGHUP: nothing to reload in distributed mode");
     lc_rest_stop(rest);
     rest = NULL;
     lc_distributed_stop(dh);

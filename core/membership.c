@@ -76,10 +76,7 @@ static void *run(void *arg)
 static int set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr,
                size_t errsz)
 {
-    char err[512];
-    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
-    snprintf(errstr, errsz, "cluster membership: %s=%s: %s", key, value, err);
-    return -1;
+    return lc_kafka_set(conf, "cluster membership", key, value, errstr, errsz);
 }
 
 lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, const char *group_id,

@@ -19,7 +19,7 @@ typedef struct snk {
     lc_task_t *t;
     lua_State *L;
     rd_kafka_t *rk;
-    rd_kafka_t *dlq;                      /* producer for errors.deadletterqueue.topic.name */
+    rd_kafka_t *dlq; /* producer for errors.deadletterqueue.topic.name */
     int dlq_failed;
     char dlq_error[512];
     rd_kafka_topic_partition_list_t *pos; /* next offset to commit per partition */
@@ -27,9 +27,9 @@ typedef struct snk {
     int failed;
     char error[8192];
     long long last_commit;
-    int paused;                           /* assigned partitions are paused */
-    int redelivering;                     /* paused to deliver a batch again (retriable put) */
-    int revocations;                      /* partitions revoked so far */
+    int paused;       /* assigned partitions are paused */
+    int redelivering; /* paused to deliver a batch again (retriable put) */
+    int revocations;  /* partitions revoked so far */
 } snk_t;
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
@@ -46,7 +46,8 @@ static int flush_commit(snk_t *s)
     /* Records sent to the DLQ must be there before their offsets are committed. */
     if (s->dlq) {
         long timeout = s->t->conn->env->shutdown_ms;
-        if (rd_kafka_flush(s->dlq, (int)(timeout > 30000 ? timeout : 30000)) != 0 && !s->dlq_failed) {
+        if (rd_kafka_flush(s->dlq, (int)(timeout > 30000 ? timeout : 30000)) != 0 &&
+            !s->dlq_failed) {
             s->dlq_failed = 1;
             snprintf(s->dlq_error, sizeof(s->dlq_error), "records not acknowledged in time");
         }
@@ -111,8 +112,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Revoked: make everything put so far durable and commit it before letting go. */
     flush_commit(s);
     for (int i = 0; i < parts->cnt; i++)
-        rd_kafka_topic_partition_list_del(s->pos, parts->elems[i].topic,
-                                          parts->elems[i].partition);
+        rd_kafka_topic_partition_list_del(s->pos, parts->elems[i].topic, parts->elems[i].partition);
     if (cooperative)
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
     else
@@ -201,8 +201,7 @@ static int push_record(snk_t *s, lc_sink_batch_t *b, const rd_kafka_message_t *m
 static void track_position(snk_t *s, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    rd_kafka_topic_partition_t *p =
-        rd_kafka_topic_partition_list_find(s->pos, topic, m->partition);
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->pos, topic, m->partition);
     if (!p) p = rd_kafka_topic_partition_list_add(s->pos, topic, m->partition);
     p->offset = m->offset + 1;
 }
@@ -252,7 +251,8 @@ static void reopen_partitions(snk_t *s)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(s->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return;
-    for (int i = 0; i < parts->cnt; i++) parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
     if (parts->cnt) seek_to_script_offsets(s, parts);
     rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(parts->cnt + 1);
     for (int i = 0; i < parts->cnt; i++)
@@ -388,7 +388,9 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
             i,
             stage,
             strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
-            "org.apache.kafka.connect.errors.DataException", strdup(msg), NULL};
+            "org.apache.kafka.connect.errors.DataException",
+            strdup(msg),
+            NULL};
     }
     const char *retry_msg = NULL;
     long retry_timeout = 0;
@@ -449,8 +451,8 @@ void *lc_sink_task_main(void *arg)
     s.pos = rd_kafka_topic_partition_list_new(16);
     s.L = lc_task_open_lua(t, err, sizeof(err));
     if (!s.L) goto fail;
-    conf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 0, err,
-                                sizeof(err));
+    conf =
+        lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 0, err, sizeof(err));
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -504,7 +506,8 @@ void *lc_sink_task_main(void *arg)
         if (s.failed) goto fail_s;
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));
-            for (int i = 0; i < n; i++) rd_kafka_message_destroy(batch[i]);
+            for (int i = 0; i < n; i++)
+                rd_kafka_message_destroy(batch[i]);
             if (bad) goto fail;
             s.dirty = 1;
         }

@@ -29,16 +29,16 @@ typedef struct src {
     lc_tracker_t *tracker;
     lc_buf_t kbuf, vbuf, pbuf, obuf;
     lc_source_batch_t batch; /* the batch being produced (its Lua side) */
-    char last_topic[256];  /* last topic checked with lc_kafka_ensure_topic */
-    char **known;          /* topics whose metadata this producer asked for (warm_topic) */
+    char last_topic[256];    /* last topic checked with lc_kafka_ensure_topic */
+    char **known;            /* topics whose metadata this producer asked for (warm_topic) */
     int nknown;
     int delivery_failed;
     char delivery_error[1024];
     long long last_commit;
     long long last_broker_warn;
     long long commit_failed_since; /* first failed commit of the offsets still pending, or 0 */
-    lc_buf_t name_json;     /* the connector name as JSON, for offset keys */
-    commit_batch_t pending; /* acknowledged offsets waiting for the next commit */
+    lc_buf_t name_json;            /* the connector name as JSON, for offset keys */
+    commit_batch_t pending;        /* acknowledged offsets waiting for the next commit */
 } src_t;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -331,8 +331,8 @@ void *lc_source_task_main(void *arg)
 
     s.L = lc_task_open_lua(t, err, sizeof(err));
     if (!s.L) goto fail;
-    conf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 1, err,
-                                sizeof(err));
+    conf =
+        lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 1, err, sizeof(err));
     if (!conf) goto fail;
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -421,7 +421,8 @@ done:
     if (conf) rd_kafka_conf_destroy(conf);
     lc_task_close_lua(t, s.L);
     lc_tracker_destroy(s.tracker);
-    for (int i = 0; i < s.nknown; i++) free(s.known[i]);
+    for (int i = 0; i < s.nknown; i++)
+        free(s.known[i]);
     free(s.known);
     for (size_t i = 0; i < s.pending.n; i++) {
         free(s.pending.keys[i]);

@@ -11,12 +11,12 @@
 typedef struct lc_task_env {
     lc_offset_store_t *offsets;  /* source offsets (SQLite, or the offsets topic) */
     lc_status_store_t *statuses; /* statuses (SQLite, or the status topic) */
-    lc_kafka_t *kafka;       /* client configs, embedded broker topics */
-    const char *sdk_dir;     /* where require "luaconnect" is found */
-    const char *plugin_path; /* where scripts and their modules are found */
-    const char *worker_id;   /* "host:port" of this worker, for statuses */
-    long flush_ms;           /* offset.flush.interval.ms */
-    long shutdown_ms;        /* task.shutdown.graceful.timeout.ms */
+    lc_kafka_t *kafka;           /* client configs, embedded broker topics */
+    const char *sdk_dir;         /* where require "luaconnect" is found */
+    const char *plugin_path;     /* where scripts and their modules are found */
+    const char *worker_id;       /* "host:port" of this worker, for statuses */
+    long flush_ms;               /* offset.flush.interval.ms */
+    long shutdown_ms;            /* task.shutdown.graceful.timeout.ms */
 } lc_task_env_t;
 
 #endif

@@ -13,10 +13,7 @@ struct lc_txwriter {
 static int set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr,
                size_t errsz)
 {
-    char err[512];
-    if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
-    snprintf(errstr, errsz, "leader producer: %s=%s: %s", key, value, err);
-    return -1;
+    return lc_kafka_set(conf, "leader producer", key, value, errstr, errsz);
 }
 
 /* Fills errstr from a transactional error; marks the writer fenced when it is fatal. */
