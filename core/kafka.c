@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct lc_kafka {
     char *bootstrap;
@@ -166,10 +167,10 @@ rd_kafka_t *lc_kafka_admin(lc_kafka_t *k, char *errstr, size_t errsz)
 {
     pthread_mutex_lock(&k->admin_lock);
     if (!k->admin) {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char err[512];
-        int bad = rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstrap, err, sizeof(err)) ||
-                  rd_kafka_conf_set(conf, "client.id", "luaconnect-admin", err, sizeof(err));
+        rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, "luaconnect-admin", err, sizeof(err));
+        int bad = conf == NULL;
+        if (bad) conf = rd_kafka_conf_new();
         for (size_t i = 0; !bad && i < lc_props_count(k->props); i++) {
             const char *key = lc_props_key(k->props, i);
             if (strncmp(key, "admin.", 6) == 0 && key[6])
@@ -223,4 +224,30 @@ int lc_kafka_set(rd_kafka_conf_t *conf, const char *what, const char *key, const
     if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK) return 0;
     snprintf(errstr, errsz, "%s: %s=%s: %s", what, key, value, err);
     return -1;
+}
+
+rd_kafka_conf_t *lc_kafka_internal_conf(lc_kafka_t *k, const char *client_id, char *errstr,
+                                        size_t errsz)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (conf_set(conf, "bootstrap.servers", k->bootstrap, "bootstrap.servers", errstr, errsz) ||
+        conf_set(conf, "client.id", client_id, "client.id", errstr, errsz) ||
+        conf_set(conf, "log_level", "4", "log_level", errstr, errsz))
+        goto err;
+    const char *proto = lc_props_get(k->props, "security.protocol");
+    if (proto && *proto && strcasecmp(proto, "PLAINTEXT") != 0) {
+        if (conf_set(conf, "security.protocol", proto, "worker config key", errstr, errsz))
+            goto err;
+        for (size_t i = 0; i < lc_props_count(k->props); i++) {
+            const char *key = lc_props_key(k->props, i);
+            if ((strncmp(key, "ssl.", 4) == 0 || strncmp(key, "sasl.", 5) == 0) &&
+                conf_set(conf, key, lc_props_value(k->props, i), "worker config key", errstr,
+                         errsz) != 0)
+                goto err;
+        }
+    }
+    return conf;
+err:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
 }

@@ -28,6 +28,12 @@ const char *lc_kafka_bootstrap(const lc_kafka_t *k);
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,
                                       size_t errstr_size);
+/** The base config of a worker's own client (distributed mode's topic readers and writers,
+ * group membership, the leader's producer): bootstrap.servers, client_id, and — as Kafka
+ * Connect's internal clients take them — the worker's top-level security.protocol with its
+ * ssl.* and sasl.* keys. NULL with errstr naming the key. */
+rd_kafka_conf_t *lc_kafka_internal_conf(lc_kafka_t *k, const char *client_id, char *errstr,
+                                        size_t errstr_size);
 /** Sets key=value on an internal client's conf (what names the client in the error:
  * "what: key=value: reason"). 0, or -1 with errstr. */
 int lc_kafka_set(rd_kafka_conf_t *conf, const char *what, const char *key, const char *value,

@@ -64,16 +64,9 @@ static int pass_through(rd_kafka_conf_t *conf, const lc_klog_opts_t *o, int prod
 static rd_kafka_conf_t *base_conf(lc_kafka_t *k, const lc_klog_opts_t *o, const char *suffix,
                                   char *errstr, size_t errsz)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char cid[512];
     snprintf(cid, sizeof(cid), "%s%s", o->client_id ? o->client_id : "luaconnect-log", suffix);
-    if (set(conf, "bootstrap.servers", lc_kafka_bootstrap(k), o->topic, errstr, errsz) ||
-        set(conf, "client.id", cid, o->topic, errstr, errsz) ||
-        set(conf, "log_level", "4", o->topic, errstr, errsz)) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    return conf;
+    return lc_kafka_internal_conf(k, cid, errstr, errsz);
 }
 
 static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)

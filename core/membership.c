@@ -90,10 +90,9 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
     pthread_mutex_init(&m->mu, NULL);
     m->notify = notify;
     m->arg = arg;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set(conf, "bootstrap.servers", lc_kafka_bootstrap(k), errstr, errsz) ||
-        set(conf, "client.id", worker_id, errstr, errsz) ||
-        set(conf, "group.id", group_id, errstr, errsz) ||
+    rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, worker_id, errstr, errsz);
+    if (!conf) goto fail;
+    if (set(conf, "group.id", group_id, errstr, errsz) ||
         set(conf, "session.timeout.ms", lc_props_get_or(props, "session.timeout.ms", "10000"),
             errstr, errsz) ||
         set(conf, "heartbeat.interval.ms", lc_props_get_or(props, "heartbeat.interval.ms", "3000"),
@@ -103,8 +102,7 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
         set(conf, "partition.assignment.strategy", "range", errstr, errsz) ||
         set(conf, "enable.auto.commit", "false", errstr, errsz) ||
         set(conf, "enable.auto.offset.store", "false", errstr, errsz) ||
-        set(conf, "auto.offset.reset", "latest", errstr, errsz) ||
-        set(conf, "log_level", "4", errstr, errsz)) {
+        set(conf, "auto.offset.reset", "latest", errstr, errsz)) {
         rd_kafka_conf_destroy(conf);
         goto fail;
     }

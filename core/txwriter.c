@@ -34,12 +34,14 @@ lc_txwriter_t *lc_txwriter_start(lc_kafka_t *k, const char *txid, int timeout_ms
     lc_txwriter_t *w = calloc(1, sizeof(*w));
     char err[512], cid[512];
     snprintf(cid, sizeof(cid), "%s-leader", txid);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set(conf, "bootstrap.servers", lc_kafka_bootstrap(k), errstr, errsz) ||
-        set(conf, "client.id", cid, errstr, errsz) ||
-        set(conf, "transactional.id", txid, errstr, errsz) ||
+    rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, cid, errstr, errsz);
+    if (!conf) {
+        free(w);
+        return NULL;
+    }
+    if (set(conf, "transactional.id", txid, errstr, errsz) ||
         set(conf, "partitioner", "murmur2_random", errstr, errsz) ||
-        set(conf, "linger.ms", "0", errstr, errsz) || set(conf, "log_level", "4", errstr, errsz)) {
+        set(conf, "linger.ms", "0", errstr, errsz)) {
         rd_kafka_conf_destroy(conf);
         free(w);
         return NULL;
