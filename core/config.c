@@ -30,6 +30,11 @@ static const lc_config_def_t defs[] = {
      "A user=password .properties file: the REST API then asks for HTTP basic authentication."},
     {"hot.reload", LC_CFG_BOOLEAN, "true", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "Reload a connector when one of its scripts or its .properties file is saved."},
+    {"exactly.once.source.support", LC_CFG_STRING, "disabled", 0, "disabled,preparing,enabled", 0,
+     LC_CFG_WORKER, "Worker",
+     "enabled: every source task writes its records and their offsets in one Kafka transaction "
+     "(exactly-once, KIP-618; in standalone mode too, with the offsets in a Kafka topic); "
+     "preparing: the step of a rolling upgrade (no task transactions yet)."},
     /* The distributed worker (connect-distributed.properties). */
     {"group.id", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
      "A unique string that identifies the Connect cluster group this worker belongs to."},
@@ -41,7 +46,9 @@ static const lc_config_def_t defs[] = {
      "Replication factor used when creating the configuration storage topic (-1: the broker's "
      "default)."},
     {"offset.storage.topic", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_DISTRIBUTED, "Distributed",
-     "The name of the Kafka topic where source connector offsets are stored (compacted)."},
+     "The name of the Kafka topic where source connector offsets are stored (compacted). A "
+     "standalone worker with exactly.once.source.support=enabled uses it too (default there: "
+     "connect-offsets)."},
     {"offset.storage.partitions", LC_CFG_INT, "25", -1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
      "The number of partitions used when creating the offset storage topic (-1: the broker's "
      "default)."},
@@ -112,6 +119,20 @@ static const lc_config_def_t defs[] = {
      "Aliases for the transformations to apply."},
     {"predicates", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR, "Predicates",
      "Aliases for the predicates used by transforms."},
+    {"exactly.once.support", LC_CFG_STRING, "requested", 0, "requested,required", 0,
+     LC_CFG_CONNECTOR, "Exactly Once Support",
+     "required: refuse to run unless the worker runs source tasks exactly-once."},
+    {"transaction.boundary", LC_CFG_STRING, "poll", 0, "poll,interval,connector", 0,
+     LC_CFG_CONNECTOR, "Exactly Once Support",
+     "Where exactly-once transactions end: after every poll() batch, every "
+     "transaction.boundary.interval.ms, or where the script says (task.transaction)."},
+    {"transaction.boundary.interval.ms", LC_CFG_LONG, "-1", -1, NULL, 0, LC_CFG_CONNECTOR,
+     "Exactly Once Support",
+     "With transaction.boundary=interval: how often a transaction commits (-1: the worker's "
+     "offset.flush.interval.ms)."},
+    {"offsets.storage.topic", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR,
+     "Exactly Once Support",
+     "Accepted for Kafka Connect compatibility; offsets go to the worker's offsets topic."},
     {"errors.retry.timeout", LC_CFG_LONG, "0", -1, NULL, 0, LC_CFG_CONNECTOR, "Error Handling",
      "Maximum duration in ms a failed operation is retried (-1: forever)."},
     {"errors.retry.delay.max.ms", LC_CFG_LONG, "60000", 1, NULL, 0, LC_CFG_CONNECTOR,

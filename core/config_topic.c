@@ -350,3 +350,8 @@ char *lc_cfgtopic_session_key_value(const char *key_b64, const char *algorithm, 
     return dump(json_pack("{s:s,s:s,s:I}", "key", key_b64, "algorithm", algorithm,
                           "creation-timestamp", (json_int_t)created_ms));
 }
+
+char *lc_cfgtopic_fencing_value(int n)
+{
+    return dump(json_pack("{s:i}", "task-count", n));
+}

@@ -68,6 +68,8 @@ char *lc_cfgtopic_target_value(int target);
 char *lc_cfgtopic_commit_value(int n);
 /** {"include-tasks":...,"only-failed":...}. */
 char *lc_cfgtopic_restart_value(int include_tasks, int only_failed);
+/** {"task-count":n} (tasks-fencing-<c>: the task generation fenced). */
+char *lc_cfgtopic_fencing_value(int n);
 /** {"key":...,"algorithm":...,"creation-timestamp":...}. */
 char *lc_cfgtopic_session_key_value(const char *key_b64, const char *algorithm, int64_t created_ms);
 

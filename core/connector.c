@@ -175,6 +175,29 @@ static int sink_topics(lc_connector_t *c, const char *label, char *errs, size_t 
     return 0;
 }
 
+/* Kafka Connect's exactly-once connector keys (KIP-618): their values, and
+ * exactly.once.support=required only where the worker runs sources exactly-once. */
+static int exactly_once_keys(lc_connector_t *c, const lc_props_t *props, const char *label,
+                             char *errs, size_t errsz, size_t *elen)
+{
+    int support, boundary, bad = 0;
+    long interval;
+    bad |= lc_config_choice(props, "exactly.once.support", label, &support, errs, errsz, elen) != 0;
+    bad |=
+        lc_config_choice(props, "transaction.boundary", label, &boundary, errs, errsz, elen) != 0;
+    bad |= lc_config_long(props, "transaction.boundary.interval.ms", label, &interval, errs, errsz,
+                          elen) != 0;
+    if (!bad && support == 1 && !c->env->exactly_once) {
+        lc_appendf(errs, errsz, elen,
+                   "%s: key 'exactly.once.support': 'required', but this worker does not run "
+                   "source tasks exactly-once (worker key 'exactly.once.source.support' is not "
+                   "'enabled')\n",
+                   label);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
 lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props, char *errs,
                                   size_t errsz)
 {
@@ -214,6 +237,7 @@ lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props,
     c->key_conv_class = converter_class(&c->key_conv);
     c->value_conv_class = converter_class(&c->value_conv);
     bad |= lc_errors_parse(&c->errors, props, label, errs, errsz, &elen) != 0;
+    bad |= exactly_once_keys(c, props, label, errs, errsz, &elen) != 0;
     int bad_chain = lc_chain_parse(lc_worker_plugin_path(w), c->props, label, &c->chain,
                                    &c->chain_len, errs, errsz, &elen) != 0;
     /* The script's own checks run too, so one answer lists every error. */

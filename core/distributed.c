@@ -221,6 +221,28 @@ static void add_tasks(lc_cluster_t *d, batch_t *b, const char *name, json_t *con
               lc_cfgtopic_commit_value((int)json_array_size(configs)));
 }
 
+/* Exactly-once sources: before a new generation of tasks is written, the transactional ids of
+ * the old tasks that will not exist any more are fenced (those that stay are fenced by their
+ * new instance claiming the id), then the tasks-fencing-<c> record says so (KIP-618). */
+static int fence_old(lc_cluster_t *d, batch_t *b, const char *name, int is_source, int new_count,
+                     char *errs, size_t errsz)
+{
+    const lc_task_env_t *env = lc_worker_task_env(d->w);
+    if (!env->exactly_once || !is_source) return 0;
+    pthread_mutex_lock(&d->mu);
+    int old = lc_cfgtopic_task_count(d->cfg, name);
+    pthread_mutex_unlock(&d->mu);
+    for (int n = new_count; n < old; n++) {
+        char txid[1200];
+        snprintf(txid, sizeof(txid), "%s-%s-%d", env->txn_prefix, name, n);
+        if (lc_txwriter_fence(lc_worker_kafka(d->w), txid, 30000, errs, errsz) != 0) return -1;
+        lc_info(name, "fenced the transactional.id %s of a task that no longer exists", txid);
+    }
+    batch_add(b, d->config_topic, fmt("tasks-fencing-%s%.0d", name, 0),
+              lc_cfgtopic_fencing_value(new_count));
+    return 0;
+}
+
 static int valid_name(const char *name, char *errs, size_t errsz)
 {
     if (!name || !*name) {
@@ -293,6 +315,14 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
     batch_add(b, d->config_topic, fmt("connector-%s%.0d", name, 0), lc_cfgtopic_config_value(cfg));
     json_t *tasks = t == LC_TARGET_STOPPED ? json_array() : lc_connector_task_strings(c);
     add_tasks(d, b, name, tasks);
+    if (fence_old(d, b, name, c->is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
+        batch_free(b);
+        free(b);
+        json_decref(tasks);
+        json_decref(cfg);
+        lc_connector_free(c);
+        return 409;
+    }
     int rc = lc_cluster_leader_write(d, b->recs, b->n, errs, errsz);
     batch_free(b);
     free(b);
@@ -351,6 +381,19 @@ static int set_target(lc_herder_t *h, const char *name, lc_target_t target, char
             tasks = lc_connector_task_strings(c);
             add_tasks(d, b, name, tasks);
             lc_connector_free(c);
+        }
+    }
+    if (tasks) {
+        pthread_mutex_lock(&d->mu);
+        lc_dconn_t *dc = lc_cluster_find(d, name);
+        int is_source = dc && dc->c && dc->c->is_source;
+        pthread_mutex_unlock(&d->mu);
+        if (fence_old(d, b, name, is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
+            batch_free(b);
+            free(b);
+            json_decref(tasks);
+            json_decref(config);
+            return 409;
         }
     }
     batch_add(b, d->config_topic, fmt("target-state-%s%.0d", name, 0),

@@ -196,3 +196,15 @@ int lc_internal_topics_ensure(lc_kafka_t *k, const lc_props_t *p, char *errstr, 
         }
     return check_compacted(rk, t, 4, errstr, errsz);
 }
+
+int lc_internal_topic_ensure(lc_kafka_t *k, const char *topic, const char *property,
+                             const char *purpose, int partitions, int replication, char *errstr,
+                             size_t errsz)
+{
+    rd_kafka_t *rk = lc_kafka_admin(k, errstr, errsz);
+    if (!rk) return -1;
+    itopic_t t[1] = {{topic, property, purpose, partitions, replication, 0, 0}};
+    if (describe(rk, t, 1, errstr, errsz) != 0 || create_missing(rk, t, 1, errstr, errsz) != 0)
+        return -1;
+    return check_compacted(rk, t, 1, errstr, errsz);
+}

@@ -22,4 +22,11 @@
 int lc_internal_topics_ensure(lc_kafka_t *k, const lc_props_t *worker_props, char *errstr,
                               size_t errstr_size);
 
+/** Creates topic (property: the key that names it) when missing — compacted, partitions and
+ * replication as given (-1: the broker's defaults) — and checks an existing one is compacted.
+ * 0 or -1 with errstr. */
+int lc_internal_topic_ensure(lc_kafka_t *k, const char *topic, const char *property,
+                             const char *purpose, int partitions, int replication, char *errstr,
+                             size_t errstr_size);
+
 #endif

@@ -72,6 +72,9 @@ static void on_status(void *arg, int32_t partition, int64_t offset, const void *
 
 /* Offsets ------------------------------------------------------------------------------------- */
 
+static void offsets_note(lc_offset_store_t *os, const char *const *keys, const char *const *values,
+                         size_t n);
+
 static int offsets_put(lc_offset_store_t *os, const char *const *keys, const char *const *values,
                        size_t n, char *errstr, size_t errsz)
 {
@@ -93,7 +96,16 @@ static int offsets_put(lc_offset_store_t *os, const char *const *keys, const cha
         }
     }
     if (lc_klog_flush(s->olog, SYNC_MS, errstr, errsz) != 0) return -1;
-    /* Acknowledged: visible to get() at once (the reader applies the same records later). */
+    offsets_note(os, keys, values, n);
+    return 0;
+}
+
+/* Records written (acknowledged, or committed in a task's transaction) are visible to get()
+ * at once; the reader applies the same records later. */
+static void offsets_note(lc_offset_store_t *os, const char *const *keys, const char *const *values,
+                         size_t n)
+{
+    lc_kstores_t *s = (lc_kstores_t *)os->impl;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < n; i++) {
         char *norm = normalize(keys[i], strlen(keys[i]));
@@ -107,7 +119,6 @@ static int offsets_put(lc_offset_store_t *os, const char *const *keys, const cha
         free(norm);
     }
     pthread_mutex_unlock(&s->mu);
-    return 0;
 }
 
 static char *offsets_get(lc_offset_store_t *os, const char *key)
@@ -223,8 +234,44 @@ static int status_clear(lc_status_store_t *ss, const char *connector)
 
 /* Lifecycle ----------------------------------------------------------------------------------- */
 
+static lc_kstores_t *start(lc_kafka_t *k, const lc_props_t *p, const char *offsets_topic,
+                           const char *status_topic, const char *worker_id, char *errstr,
+                           size_t errsz);
+
 lc_kstores_t *lc_kstores_start(lc_kafka_t *k, const lc_props_t *p, const char *worker_id,
                                char *errstr, size_t errsz)
+{
+    return start(k, p, lc_props_get(p, "offset.storage.topic"),
+                 lc_props_get(p, "status.storage.topic"), worker_id, errstr, errsz);
+}
+
+lc_kstores_t *lc_kstores_start_offsets(lc_kafka_t *k, const lc_props_t *p, const char *topic,
+                                       const char *worker_id, char *errstr, size_t errsz)
+{
+    return start(k, p, topic, NULL, worker_id, errstr, errsz);
+}
+
+static char *offsets_key_bytes(lc_offset_store_t *os, const char *key)
+{
+    lc_kstores_t *s = (lc_kstores_t *)os->impl;
+    char *norm = normalize(key, strlen(key));
+    pthread_mutex_lock(&s->mu);
+    const char *raw = norm ? json_string_value(json_object_get(s->raws, norm)) : NULL;
+    char *out = strdup(raw ? raw : key);
+    pthread_mutex_unlock(&s->mu);
+    free(norm);
+    return out;
+}
+
+static int offsets_sync(lc_offset_store_t *os, char *errstr, size_t errsz)
+{
+    lc_kstores_t *s = (lc_kstores_t *)os->impl;
+    return lc_klog_read_to_end(s->olog, SYNC_MS, errstr, errsz);
+}
+
+static lc_kstores_t *start(lc_kafka_t *k, const lc_props_t *p, const char *offsets_topic,
+                           const char *status_topic, const char *worker_id, char *errstr,
+                           size_t errsz)
 {
     lc_kstores_t *s = calloc(1, sizeof(*s));
     snprintf(s->worker_id, sizeof(s->worker_id), "%s", worker_id);
@@ -232,13 +279,18 @@ lc_kstores_t *lc_kstores_start(lc_kafka_t *k, const lc_props_t *p, const char *w
     s->offs = json_object();
     s->raws = json_object();
     s->stats = json_object();
-    s->offsets = (lc_offset_store_t){
-        .put = offsets_put, .get = offsets_get, .each = offsets_each, .impl = (lc_store_t *)s};
+    s->offsets = (lc_offset_store_t){.put = offsets_put,
+                                     .get = offsets_get,
+                                     .each = offsets_each,
+                                     .sync = offsets_sync,
+                                     .key_bytes = offsets_key_bytes,
+                                     .note = offsets_note,
+                                     .impl = (lc_store_t *)s};
     s->statuses =
         (lc_status_store_t){.put = status_put, .clear = status_clear, .impl = (lc_store_t *)s};
     char cid[512];
     snprintf(cid, sizeof(cid), "%s-offsets", worker_id);
-    lc_klog_opts_t oo = {.topic = lc_props_get(p, "offset.storage.topic"),
+    lc_klog_opts_t oo = {.topic = offsets_topic,
                          .client_id = cid,
                          .fn = on_offset,
                          .arg = s,
@@ -248,14 +300,14 @@ lc_kstores_t *lc_kstores_start(lc_kafka_t *k, const lc_props_t *p, const char *w
     if (!(s->olog = lc_klog_start(k, &oo, errstr, errsz))) goto fail;
     char cid2[512];
     snprintf(cid2, sizeof(cid2), "%s-statuses", worker_id);
-    lc_klog_opts_t so = {.topic = lc_props_get(p, "status.storage.topic"),
+    lc_klog_opts_t so = {.topic = status_topic,
                          .client_id = cid2,
                          .fn = on_status,
                          .arg = s,
                          .producer = 1,
                          .worker_props = p,
                          .prefix = "status.storage."};
-    if (!(s->slog = lc_klog_start(k, &so, errstr, errsz))) goto fail;
+    if (status_topic && !(s->slog = lc_klog_start(k, &so, errstr, errsz))) goto fail;
     if (lc_kstores_read_to_end(s, SYNC_MS, errstr, errsz) != 0) goto fail;
     return s;
 fail:
@@ -294,7 +346,7 @@ json_t *lc_kstores_status(lc_kstores_t *s, const char *connector, int task)
 int lc_kstores_read_to_end(lc_kstores_t *s, int timeout_ms, char *errstr, size_t errsz)
 {
     if (lc_klog_read_to_end(s->olog, timeout_ms, errstr, errsz) != 0) return -1;
-    return lc_klog_read_to_end(s->slog, timeout_ms, errstr, errsz);
+    return s->slog ? lc_klog_read_to_end(s->slog, timeout_ms, errstr, errsz) : 0;
 }
 
 void lc_kstores_stop(lc_kstores_t *s)

@@ -25,6 +25,11 @@ lc_kstores_t *lc_kstores_start(lc_kafka_t *k, const lc_props_t *worker_props, co
  * callers use) so a Connect-written key with another field order is found; a put() for a key
  * first seen with Connect's bytes reuses those exact bytes, so Connect finds it too. */
 lc_offset_store_t *lc_kstores_offsets(lc_kstores_t *s);
+/** Offsets alone (a standalone worker's exactly-once sources): the offsets log of topic, read
+ * to its end. NULL with errstr. */
+lc_kstores_t *lc_kstores_start_offsets(lc_kafka_t *k, const lc_props_t *worker_props,
+                                       const char *topic, const char *worker_id, char *errstr,
+                                       size_t errstr_size);
 /** The status store: put() writes status-connector-<c> (task -1) or status-task-<c>-<n> with
  * {"state","trace","worker_id","generation"} (JsonConverter, no schema); clear() writes
  * tombstones for every known status of the connector. */

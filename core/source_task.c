@@ -4,7 +4,17 @@
  *   -> delivery report -> tracker -> offset store every offset.flush.interval.ms and on stop
  *
  * Offsets are committed only for records the broker acknowledged together with every
- * earlier record of their source partition (see tracker.h). */
+ * earlier record of their source partition (see tracker.h).
+ *
+ * Exactly-once (exactly.once.source.support=enabled, KIP-618): the producer is transactional
+ * (transactional.id <prefix>-<connector>-<task>; claiming it fences any older instance of the
+ * task), and a transaction holds the records of one or more batches plus their source offsets,
+ * written to the offsets topic by the same producer: a record is visible to read_committed
+ * consumers if and only if its offset is committed. transaction.boundary says where a
+ * transaction ends: after every poll() batch, every transaction.boundary.interval.ms, or where
+ * the script says (task.transaction). Any transaction error fails the task, which then
+ * resumes from the last committed offsets. */
+#include "config.h"
 #include "log.h"
 #include "source_api.h"
 #include "task.h"
@@ -39,6 +49,14 @@ typedef struct src {
     long long commit_failed_since; /* first failed commit of the offsets still pending, or 0 */
     lc_buf_t name_json;            /* the connector name as JSON, for offset keys */
     commit_batch_t pending;        /* acknowledged offsets waiting for the next commit */
+    /* Exactly-once. */
+    int eos;
+    int boundary;              /* 0 poll, 1 interval, 2 connector */
+    long boundary_ms;          /* transaction.boundary.interval.ms */
+    int in_txn;                /* a transaction is open */
+    long long txn_started;     /* when it began */
+    rd_kafka_topic_t *offsets; /* the offsets topic, partitioned as Java's client does */
+    char txid[600];
 } src_t;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -157,6 +175,138 @@ static void commit_offsets(src_t *s)
         free(b.values[i]);
     }
     s->pending.n = 0;
+}
+
+/* Exactly-once ------------------------------------------------------------------------------- */
+
+#define TXN_MS 60000 /* transaction.timeout.ms, and how long a commit may take */
+
+static int txn_error(src_t *s, rd_kafka_error_t *e, const char *what, char *errstr, size_t errsz)
+{
+    int fenced = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED ||
+                 rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                 rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s (transactional.id %s): %s%s", what, s->txid,
+             rd_kafka_error_string(e),
+             fenced ? "; a newer instance of this task fenced this one, which stops without "
+                      "committing anything more"
+                    : "");
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+static int txn_begin(src_t *s, char *errstr, size_t errsz)
+{
+    if (!s->eos || s->in_txn) return 0;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(s->rk);
+    if (e) return txn_error(s, e, "cannot begin a transaction", errstr, errsz);
+    s->in_txn = 1;
+    s->txn_started = lc_now_ms();
+    return 0;
+}
+
+/* Ends the open transaction: every record acknowledged, their offsets written to the offsets
+ * topic in it, then the commit. 0, or -1 with errstr (the task fails). */
+static int txn_commit(src_t *s, char *errstr, size_t errsz)
+{
+    if (!s->in_txn) return 0;
+    rd_kafka_resp_err_t fe = rd_kafka_flush(s->rk, TXN_MS);
+    if (fe || s->delivery_failed) {
+        snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s",
+                 s->delivery_failed ? s->delivery_error : "records not acknowledged in time");
+        return -1;
+    }
+    take_acked(s);
+    lc_offset_store_t *os = s->t->conn->env->offsets;
+    for (size_t i = 0; i < s->pending.n; i++) {
+        char *kb =
+            os->key_bytes ? os->key_bytes(os, s->pending.keys[i]) : strdup(s->pending.keys[i]);
+        const char *v = s->pending.values[i];
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->offsets), RD_KAFKA_V_KEY(kb, strlen(kb)),
+                              RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        free(kb);
+        if (e) {
+            snprintf(errstr, errsz, "stage KAFKA_PRODUCE: cannot write source offsets to '%s': %s",
+                     s->t->conn->env->offsets_topic, rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, TXN_MS);
+    if (e) return txn_error(s, e, "cannot commit the transaction", errstr, errsz);
+    s->in_txn = 0;
+    if (os->note)
+        os->note(os, (const char *const *)s->pending.keys, (const char *const *)s->pending.values,
+                 s->pending.n);
+    for (size_t i = 0; i < s->pending.n; i++) {
+        free(s->pending.keys[i]);
+        free(s->pending.values[i]);
+    }
+    s->pending.n = 0;
+    s->last_commit = lc_now_ms();
+    return 0;
+}
+
+/* The script asked for an abort: the open transaction's records and offsets are discarded. */
+static int txn_abort(src_t *s, char *errstr, size_t errsz)
+{
+    if (!s->in_txn) return 0;
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, TXN_MS);
+    if (e) return txn_error(s, e, "cannot abort the transaction", errstr, errsz);
+    s->in_txn = 0;
+    rd_kafka_poll(s->rk, 0);
+    lc_tracker_destroy(s->tracker); /* the aborted records will never count */
+    s->tracker = lc_tracker_new();
+    for (size_t i = 0; i < s->pending.n; i++) {
+        free(s->pending.keys[i]);
+        free(s->pending.values[i]);
+    }
+    s->pending.n = 0;
+    lc_info(s->t->ctx, "transaction aborted by the connector");
+    return 0;
+}
+
+/* After a batch: ends the transaction where transaction.boundary says. */
+static int txn_after_batch(src_t *s, char *errstr, size_t errsz)
+{
+    if (!s->eos) return 0;
+    int req = s->boundary == 2 ? lc_source_api_txn_request(s->L) : 0;
+    if (req == 2) return txn_abort(s, errstr, errsz);
+    if (s->boundary == 0 || req == 1 ||
+        (s->boundary == 1 && lc_now_ms() - s->txn_started >= s->boundary_ms))
+        return txn_commit(s, errstr, errsz);
+    return 0;
+}
+
+/* Sets up the transactional producer's side before the script opens: the transactional.id
+ * claimed (fencing older instances), then the offsets read to their end, so open() sees what
+ * the last instance committed. 0, or -1 with errstr. */
+static int txn_setup(src_t *s, char *errstr, size_t errsz)
+{
+    lc_connector_t *c = s->t->conn;
+    const lc_task_env_t *env = c->env;
+    size_t elen = 0;
+    char label[600];
+    snprintf(label, sizeof(label), "connector '%s'", c->name);
+    if (lc_config_choice(c->props, "transaction.boundary", label, &s->boundary, errstr, errsz,
+                         &elen) != 0 ||
+        lc_config_long(c->props, "transaction.boundary.interval.ms", label, &s->boundary_ms, errstr,
+                       errsz, &elen) != 0)
+        return -1;
+    if (s->boundary_ms < 0) s->boundary_ms = env->flush_ms;
+    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+    char err[512];
+    rd_kafka_topic_conf_set(tc, "partitioner", "murmur2_random", err, sizeof(err));
+    s->offsets = rd_kafka_topic_new(s->rk, env->offsets_topic, tc);
+    rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, TXN_MS);
+    if (e) return txn_error(s, e, "cannot claim the task's transactional.id", errstr, errsz);
+    lc_info(s->t->ctx, "exactly-once: transactional.id %s claimed; transactions end %s", s->txid,
+            s->boundary == 0   ? "after every poll() batch"
+            : s->boundary == 1 ? "every transaction.boundary.interval.ms"
+                               : "where the connector says");
+    if (env->offsets->sync && env->offsets->sync(env->offsets, errstr, errsz) != 0) return -1;
+    return 0;
 }
 
 /* Reports a tolerated failure of the current entry's record (errors.log, DLQ) and
@@ -329,11 +479,25 @@ void *lc_source_task_main(void *arg)
     int failed = 0;
     rd_kafka_conf_t *conf = NULL;
 
-    s.L = lc_task_open_lua(t, err, sizeof(err));
-    if (!s.L) goto fail;
+    s.eos = env->exactly_once;
+    if (!s.eos) {
+        s.L = lc_task_open_lua(t, err, sizeof(err));
+        if (!s.L) goto fail;
+    }
     conf =
         lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 1, err, sizeof(err));
     if (!conf) goto fail;
+    if (s.eos) {
+        snprintf(s.txid, sizeof(s.txid), "%s-%s-%d", env->txn_prefix, t->conn->name, t->id);
+        char e2[512];
+        /* Transactions need a bounded delivery time within the transaction's. */
+        if (rd_kafka_conf_set(conf, "transactional.id", s.txid, e2, sizeof(e2)) ||
+            rd_kafka_conf_set(conf, "transaction.timeout.ms", "60000", e2, sizeof(e2)) ||
+            rd_kafka_conf_set(conf, "message.timeout.ms", "60000", e2, sizeof(e2))) {
+            snprintf(err, sizeof(err), "exactly-once producer: %s", e2);
+            goto fail;
+        }
+    }
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -341,6 +505,11 @@ void *lc_source_task_main(void *arg)
     if (!s.rk) goto fail;
     conf = NULL; /* owned by rk now */
     s.tracker = lc_tracker_new();
+    if (s.eos) {
+        if (txn_setup(&s, err, sizeof(err)) != 0) goto fail;
+        s.L = lc_task_open_lua(t, err, sizeof(err));
+        if (!s.L) goto fail;
+    }
     if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
@@ -354,7 +523,13 @@ void *lc_source_task_main(void *arg)
             snprintf(err, sizeof(err), "%s", s.delivery_error);
             goto fail;
         }
-        if (lc_now_ms() - s.last_commit >= flush_ms) commit_offsets(&s);
+        if (s.eos) {
+            if (s.in_txn && s.boundary == 1 && lc_now_ms() - s.txn_started >= s.boundary_ms &&
+                txn_commit(&s, err, sizeof(err)) != 0)
+                goto fail;
+        } else if (lc_now_ms() - s.last_commit >= flush_ms) {
+            commit_offsets(&s);
+        }
         if (atomic_load_explicit(&t->swap_conn, memory_order_acquire) && !t->stop) {
             if (t->swap_mode == LC_SWAP_FULL) {
                 /* Every record handed to the producer is acknowledged and its offset
@@ -362,7 +537,8 @@ void *lc_source_task_main(void *arg)
                 while (rd_kafka_outq_len(s.rk) > 0 && !t->stop && !s.delivery_failed)
                     rd_kafka_flush(s.rk, 100);
                 if (t->stop || s.delivery_failed) continue;
-                commit_offsets(&s);
+                if (s.eos ? txn_commit(&s, err, sizeof(err)) != 0 : (commit_offsets(&s), 0))
+                    goto fail;
             }
             if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
             if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
@@ -371,6 +547,7 @@ void *lc_source_task_main(void *arg)
         if (t->pause) {
             /* Paused: no poll(), but deliveries still complete and get committed. */
             if (t->state != LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_PAUSED, NULL);
+            if (s.eos && txn_commit(&s, err, sizeof(err)) != 0) goto fail;
             rd_kafka_poll(s.rk, 100);
             continue;
         }
@@ -385,20 +562,42 @@ void *lc_source_task_main(void *arg)
             goto fail;
         }
         if (polled == 0) {
+            if (s.eos && s.boundary == 2 && txn_after_batch(&s, err, sizeof(err)) != 0) goto fail;
             idle_ms = idle_ms ? (idle_ms * 2 > 64 ? 64 : idle_ms * 2) : 1;
             rd_kafka_poll(s.rk, idle_ms);
             continue;
         }
         idle_ms = 0;
+        if (txn_begin(&s, err, sizeof(err)) != 0) goto fail;
         int rc = produce_batch(&s, err, sizeof(err));
         lc_source_api_end(&s.batch);
         if (rc != 0) goto fail;
+        if (txn_after_batch(&s, err, sizeof(err)) != 0) goto fail;
     }
     goto done;
 fail:
     failed = 1;
     lc_task_set_state(t, LC_TASK_FAILED, err);
 done:
+    if (s.rk && s.eos) {
+        /* Exactly-once: a clean stop commits the open transaction; a failure aborts it (the
+         * next instance resumes from the last committed offsets). */
+        char e2[1024];
+        if (!failed && s.in_txn && txn_commit(&s, e2, sizeof(e2)) != 0) {
+            lc_error(t->ctx, "%s", e2);
+            failed = 1;
+            lc_task_set_state(t, LC_TASK_FAILED, e2);
+        }
+        if (s.in_txn) {
+            rd_kafka_error_t *e = rd_kafka_abort_transaction(s.rk, 5000);
+            if (e) rd_kafka_error_destroy(e);
+        }
+        rd_kafka_purge(s.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(s.rk, 0);
+        if (s.offsets) rd_kafka_topic_destroy(s.offsets);
+        rd_kafka_destroy(s.rk);
+        s.rk = NULL;
+    }
     if (s.rk) {
         long timeout = env->shutdown_ms;
         /* A failed task still delivers what it handed to the producer, as Kafka Connect does. */

@@ -253,7 +253,8 @@ lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
         sqlite3_free(msg);
         goto err;
     }
-    s->offsets = (lc_offset_store_t){offsets_put, offsets_get, offsets_each, s};
+    s->offsets = (lc_offset_store_t){
+        .put = offsets_put, .get = offsets_get, .each = offsets_each, .impl = s};
     s->configs = (lc_config_store_t){configs_put, configs_del, configs_each, s};
     s->statuses = (lc_status_store_t){statuses_put, statuses_clear, s};
     return s;

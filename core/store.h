@@ -23,6 +23,15 @@ typedef struct lc_offset_store {
     int (*each)(struct lc_offset_store *s, const char *prefix,
                 void (*fn)(void *arg, const char *key, const char *value), void *arg, char *errstr,
                 size_t errstr_size);
+    /** Optional (Kafka stores): reads the offsets written elsewhere to the end before a task
+     * opens. 0 or -1 (errstr). */
+    int (*sync)(struct lc_offset_store *s, char *errstr, size_t errstr_size);
+    /** Optional (Kafka stores): the key bytes to write for key — Kafka Connect's own when it
+     * wrote the partition first (another field order) — caller frees. */
+    char *(*key_bytes)(struct lc_offset_store *s, const char *key);
+    /** Optional (Kafka stores): offsets a task committed in its own transaction, for get(). */
+    void (*note)(struct lc_offset_store *s, const char *const *keys, const char *const *values,
+                 size_t n);
     lc_store_t *impl;
 } lc_offset_store_t;
 

@@ -17,6 +17,12 @@ typedef struct lc_task_env {
     const char *worker_id;       /* "host:port" of this worker, for statuses */
     long flush_ms;               /* offset.flush.interval.ms */
     long shutdown_ms;            /* task.shutdown.graceful.timeout.ms */
+    /* Exactly-once sources (exactly.once.source.support=enabled): each source task writes its
+     * records and their offsets to offsets_topic in one transaction, with transactional.id
+     * <txn_prefix>-<connector>-<task>. */
+    int exactly_once;
+    const char *txn_prefix;
+    const char *offsets_topic;
 } lc_task_env_t;
 
 #endif

@@ -115,3 +115,11 @@ void lc_txwriter_stop(lc_txwriter_t *w)
     rd_kafka_destroy(w->rk);
     free(w);
 }
+
+int lc_txwriter_fence(lc_kafka_t *k, const char *txid, int timeout_ms, char *errstr, size_t errsz)
+{
+    lc_txwriter_t *w = lc_txwriter_start(k, txid, timeout_ms, errstr, errsz);
+    if (!w) return -1;
+    lc_txwriter_stop(w);
+    return 0;
+}

@@ -31,6 +31,10 @@ int lc_txwriter_write(lc_txwriter_t *w, const lc_txrecord_t *recs, int n, int ti
                       char *errstr, size_t errstr_size);
 /** 1 once the writer hit a fatal error (fenced by a newer leader). */
 int lc_txwriter_fenced(const lc_txwriter_t *w);
+/** Fences every producer that used transactional_id (exactly-once source tasks of an older
+ * generation): claims the id once and lets it go. 0, or -1 with errstr. */
+int lc_txwriter_fence(lc_kafka_t *k, const char *transactional_id, int timeout_ms, char *errstr,
+                      size_t errstr_size);
 /** Frees the producer; NULL is a no-op. */
 void lc_txwriter_stop(lc_txwriter_t *w);
 

@@ -2,6 +2,8 @@
 #include "worker.h"
 #include "bridge.h"
 #include "config.h"
+#include "internal_topics.h"
+#include "kafka_stores.h"
 #include "plugins.h"
 
 #include <stdio.h>
@@ -16,6 +18,7 @@ struct lc_worker {
     lc_converter_t key_conv, value_conv;
     lc_task_env_t env;
     lc_props_t *props;
+    lc_kstores_t *eos_offsets; /* standalone exactly-once: offsets in a Kafka topic */
 };
 
 void lc_worker_set_stores(lc_worker_t *w, lc_offset_store_t *offsets, lc_status_store_t *statuses)
@@ -112,6 +115,27 @@ static lc_worker_t *worker_new(const lc_props_t *props, int embedded_kafka, int 
     }
     w->kafka = lc_kafka_new(props, embedded_kafka, errstr, errsz);
     if (!w->kafka) goto err;
+    int eos;
+    if (lc_config_choice(props, "exactly.once.source.support", label, &eos, errstr, errsz, &elen) !=
+        0) {
+        if (elen && errstr[elen - 1] == '\n') errstr[elen - 1] = 0;
+        goto err;
+    }
+    w->env.exactly_once = eos == 2;
+    const char *group = lc_props_get(w->props, "group.id");
+    w->env.txn_prefix = group && *group ? group : "luaconnect-standalone";
+    w->env.offsets_topic = lc_props_get_or(w->props, "offset.storage.topic", "connect-offsets");
+    if (w->env.exactly_once && !distributed) {
+        /* Standalone exactly-once: source offsets live in a Kafka topic, written in each task's
+         * transaction; the SQLite store keeps connector configs and statuses. */
+        if (lc_internal_topic_ensure(w->kafka, w->env.offsets_topic, "offset.storage.topic",
+                                     "source connector offsets", 25, -1, errstr, errsz) != 0)
+            goto err;
+        w->eos_offsets = lc_kstores_start_offsets(w->kafka, props, w->env.offsets_topic,
+                                                  w->worker_id, errstr, errsz);
+        if (!w->eos_offsets) goto err;
+        w->env.offsets = lc_kstores_offsets(w->eos_offsets);
+    }
     w->env.kafka = w->kafka;
     w->env.sdk_dir = lc_sdk_dir();
     w->env.plugin_path = w->plugin_path;
@@ -135,6 +159,7 @@ lc_worker_t *lc_worker_new_distributed(const lc_props_t *props, char *errstr, si
 void lc_worker_destroy(lc_worker_t *w)
 {
     if (!w) return;
+    lc_kstores_stop(w->eos_offsets);
     lc_props_destroy(w->props);
     lc_kafka_destroy(w->kafka);
     lc_store_close(w->store);

@@ -23,12 +23,41 @@
 
 /* Globals a script may see; everything else (dofile, loadfile, module, ...) is removed
  * because scripts load other code only through require on plugin.path. */
-static const char *const allowed_globals[] = {
-    "_G",       "_VERSION", "assert",   "error",  "getmetatable", "ipairs",  "next",
-    "pairs",    "pcall",    "print",    "rawequal", "rawget",     "rawset",  "require",
-    "select",   "setmetatable", "tonumber", "tostring", "type",   "unpack",  "xpcall",
-    "string",   "table",    "math",     "os",     "io",           "coroutine", "bit",
-    "jit",      "package",  "load",     "loadstring", "collectgarbage", "debug", NULL};
+static const char *const allowed_globals[] = {"_G",
+                                              "_VERSION",
+                                              "assert",
+                                              "error",
+                                              "getmetatable",
+                                              "ipairs",
+                                              "next",
+                                              "pairs",
+                                              "pcall",
+                                              "print",
+                                              "rawequal",
+                                              "rawget",
+                                              "rawset",
+                                              "require",
+                                              "select",
+                                              "setmetatable",
+                                              "tonumber",
+                                              "tostring",
+                                              "type",
+                                              "unpack",
+                                              "xpcall",
+                                              "string",
+                                              "table",
+                                              "math",
+                                              "os",
+                                              "io",
+                                              "coroutine",
+                                              "bit",
+                                              "jit",
+                                              "package",
+                                              "load",
+                                              "loadstring",
+                                              "collectgarbage",
+                                              "debug",
+                                              NULL};
 
 /* The log sink core installs (lc_lua_set_log): lua/ cannot include core's log.h. */
 static lc_lua_log_fn log_fn;
@@ -358,8 +387,10 @@ static char *build_package_path(const char *sdk_dir, const char *plugin_path)
     while (ok && p && *p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && (*p == ' ' || *p == '\t')) p++, len--;
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
         if (len)
             ok = lc_buf_append(&b, ";", 1) == 0 && lc_buf_append(&b, p, len) == 0 &&
                  lc_buf_append(&b, "/?.lua;", 7) == 0 && lc_buf_append(&b, p, len) == 0 &&

@@ -127,6 +127,7 @@ local COMMON_KEYS = {
   ["value.converter"] = true, ["header.converter"] = true, ["config.action.reload"] = true,
   ["exactly.once.support"] = true, ["transaction.boundary"] = true,
   ["offsets.storage.topic"] = true, ["topic.creation.groups"] = true,
+  ["transaction.boundary.interval.ms"] = true,
 }
 local COMMON_PREFIXES = {
   "transforms.", "predicates.", "key.converter.", "value.converter.", "header.converter.",
@@ -301,6 +302,13 @@ end
 function M._plan(path, label, raw, max_tasks)
   local def = M._load(path, "connector")
   local cfg, errors = M._validate(label, def.config, raw, true)
+  -- KIP-618: transaction.boundary=connector only with a script that ends its own transactions
+  -- (connect.source { transactions = true, ... } and task.transaction:commit()).
+  if raw["transaction.boundary"] == "connector" and not def.transactions then
+    errors[#errors + 1] = format("%s: key 'transaction.boundary': 'connector' needs a connector "
+      .. "that defines its own transactions (transactions = true in its connect.source{} and "
+      .. "task.transaction:commit()); %s does not", label, path)
+  end
   if #errors > 0 then return def._kind, nil, errors, secrets_of(def.config) end
   local tasks = { cfg }
   if def.task_configs then
@@ -598,6 +606,13 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
       class = def.aliases[1] or def._path, message = message:match("^[^\n]*"),
       trace = traceback(message, 2), record = record }
   end
+  --- Kafka Connect's TransactionContext for transaction.boundary=connector (exactly-once
+  -- sources): commit() or abort() ends the open transaction once the current poll() batch is
+  -- written (with abort, that batch and the rest of the transaction are discarded).
+  task.transaction = {
+    commit = function() task._txn = "commit" end,
+    abort = function() task._txn = "abort" end,
+  }
   --- Kafka's SinkTaskContext.timeout(ms): after put() raised connect.retriable(), wait at
   -- most ms before the batch is delivered again (by default: until the next offset commit).
   function task.timeout(ms) task._timeout = tonumber(ms) end
@@ -609,7 +624,12 @@ end
 -- order: records, and with errors.tolerance=all the error and skip entries described at
 -- _apply_chain.
 function M._source_poll(task)
-  local records = task._def.poll(task)
+  local records, opts = task._def.poll(task)
+  -- transaction.boundary=connector: `return records, { commit = true }` (or abort) ends the
+  -- transaction after this batch, as task.transaction:commit() does.
+  if type(opts) == "table" then
+    if opts.abort then task._txn = "abort" elseif opts.commit then task._txn = "commit" end
+  end
   if records == nil or records[1] == nil then return nil end
   return (M._apply_chain(task._chain, records, task._errors, true))
 end

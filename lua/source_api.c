@@ -209,3 +209,18 @@ int lc_source_api_json_string(lua_State *L, const char *s, lc_buf_t *out, char *
     lua_pop(L, 1);
     return rc != 0 || lc_buf_append(out, "", 1) != 0 ? -1 : 0;
 }
+
+int lc_source_api_txn_request(lua_State *L)
+{
+    lc_task_api_push(L);
+    lua_getfield(L, -1, "_txn");
+    const char *v = lua_tostring(L, -1);
+    int r = !v ? 0 : strcmp(v, "abort") == 0 ? 2 : 1;
+    lua_pop(L, 1);
+    if (r) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, "_txn");
+    }
+    lua_pop(L, 1);
+    return r;
+}

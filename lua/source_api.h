@@ -90,4 +90,8 @@ void lc_source_api_end(lc_source_batch_t *b);
 int lc_source_api_json_string(lua_State *L, const char *s, lc_buf_t *out, char *errstr,
                               size_t errstr_size);
 
+/** transaction.boundary=connector: what the script asked for since the last call (0 nothing,
+ * 1 commit, 2 abort), cleared. */
+int lc_source_api_txn_request(lua_State *L);
+
 #endif
