@@ -6,81 +6,171 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+/* A response larger than this is refused: worker-to-worker answers are small JSON bodies. */
+#define LC_HTTP_MAX_RESPONSE (64u << 20)
 
-static void init(void)
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+static pthread_mutex_t truststore_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *truststore; /* owned; NULL: the system's trust store */
+
+/* curl_global_init is not thread-safe before curl 7.84: run it exactly once. */
+static void global_init(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-typedef struct buf {
-    char *p;
-    size_t len;
-} buf_t;
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
+int lc_http_client_set_truststore(const char *pem_path, char *errstr, size_t errstr_size)
 {
-    buf_t *b = arg;
-    size_t add = size * n;
-    char *p = realloc(b->p, b->len + add + 1);
-    if (!p) return 0;
-    memcpy(p + b->len, data, add);
-    b->p = p;
-    b->len += add;
-    b->p[b->len] = 0;
-    return add;
+    char *copy = NULL;
+    if (pem_path) {
+        if (access(pem_path, R_OK) != 0) {
+            snprintf(errstr, errstr_size, "truststore %s cannot be read", pem_path);
+            return -1;
+        }
+        copy = strdup(pem_path);
+        if (!copy) {
+            snprintf(errstr, errstr_size, "truststore %s: out of memory", pem_path);
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&truststore_mu);
+    free(truststore);
+    truststore = copy;
+    pthread_mutex_unlock(&truststore_mu);
+    return 0;
+}
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    int too_large;
+} lc_http_buf_t;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    lc_http_buf_t *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > LC_HTTP_MAX_RESPONSE) {
+        b->too_large = 1;
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* Sets the method and body on h: GET and HEAD as curl knows them, everything else as a custom
+ * method with the body (an empty one when NULL, so POST and PUT send Content-Length: 0). */
+static CURLcode set_method(CURL *h, const char *method, const char *body, size_t len)
+{
+    CURLcode rc = CURLE_OK;
+    if (strcmp(method, "GET") == 0 && !body) return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (strcmp(method, "HEAD") == 0) return curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+        if (!rc) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+    if (!rc && strcmp(method, "POST") != 0) rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    return rc;
 }
 
 int lc_http_request(const char *method, const char *url, const char *const *headers,
                     const char *body, size_t len, long timeout_ms, char **body_out, char *errstr,
-                    size_t errsz)
+                    size_t errstr_size)
 {
-    pthread_once(&once, init);
+    char curl_err[CURL_ERROR_SIZE] = "";
+    lc_http_buf_t buf = {0};
+    struct curl_slist *hdrs = NULL;
+    CURL *h = NULL;
+    CURLcode rc;
+    long status = -1;
+    int ret = -1;
+
     *body_out = NULL;
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(errstr, errsz, "cannot reach %s: out of memory", url);
+    if (!url || !method || !*method) {
+        snprintf(errstr, errstr_size, "cannot reach %s: no %s given", url ? url : "(no URL)",
+                 url ? "method" : "URL");
         return -1;
     }
-    buf_t b = {calloc(1, 1), 0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Accept: application/json");
-    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
-    for (int i = 0; headers && headers[i]; i++)
-        h = curl_slist_append(h, headers[i]);
-    char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(errstr, errstr_size, "cannot reach %s: curl_global_init failed: %s", url,
+                 curl_easy_strerror(global_rc));
+        return -1;
     }
-    /* Workers trust each other's certificates as the worker's own TLS settings say. */
-    const char *ca = getenv("LC_HTTP_CA_FILE");
-    if (ca && *ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-    CURLcode rc = curl_easy_perform(c);
-    long code = -1;
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        *body_out = b.p;
-        b.p = NULL;
-    } else {
-        snprintf(errstr, errsz, "cannot reach %s: %s", url,
-                 cerr[0] ? cerr : curl_easy_strerror(rc));
+    h = curl_easy_init();
+    if (!h) {
+        snprintf(errstr, errstr_size, "cannot reach %s: curl_easy_init failed", url);
+        return -1;
     }
-    free(b.p);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return (int)code;
+    hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    /* no "Expect: 100-continue" round trip before bodies over 1 KiB */
+    if (hdrs) hdrs = curl_slist_append(hdrs, "Expect:");
+    for (size_t i = 0; hdrs && headers && headers[i]; i++) {
+        struct curl_slist *more = curl_slist_append(hdrs, headers[i]);
+        if (!more) {
+            curl_slist_free_all(hdrs);
+            hdrs = NULL;
+        }
+        hdrs = more;
+    }
+    if (!hdrs) {
+        snprintf(errstr, errstr_size, "cannot reach %s: out of memory", url);
+        goto out;
+    }
+
+    pthread_mutex_lock(&truststore_mu);
+    rc = truststore ? curl_easy_setopt(h, CURLOPT_CAINFO, truststore) : CURLE_OK;
+    pthread_mutex_unlock(&truststore_mu);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    /* signals cannot interrupt name resolution in a multi-threaded process */
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROXY, "");
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    if (!rc) rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &buf);
+    if (!rc) rc = set_method(h, method, body, len);
+    if (!rc) rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        if (buf.too_large)
+            snprintf(errstr, errstr_size, "cannot reach %s: response larger than %u bytes", url,
+                     LC_HTTP_MAX_RESPONSE);
+        else
+            snprintf(errstr, errstr_size, "cannot reach %s: %s", url,
+                     curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    *body_out = buf.data ? buf.data : strdup("");
+    buf.data = NULL;
+    if (!*body_out) {
+        snprintf(errstr, errstr_size, "cannot reach %s: out of memory", url);
+        goto out;
+    }
+    ret = (int)status;
+out:
+    free(buf.data);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return ret;
 }

@@ -2,6 +2,8 @@
 #include "internal_topics.h"
 #include "log.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +19,40 @@ typedef struct itopic {
     int exists, found_partitions;
 } itopic_t;
 
-static int int_key(const lc_props_t *p, const char *key, int def)
+/* A partition count (INT) or replication factor (SHORT) as Kafka Connect's ConfigDef reads it:
+ * the value, the default when absent, or -2 with Connect's error text. */
+static int read_count(const lc_props_t *p, const char *key, int def, int is_short, char *errstr,
+                      size_t errsz)
 {
     const char *v = lc_props_get(p, key);
-    return v && *v ? atoi(v) : def;
+    if (!v) return def;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *s = buf, *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);)
+        *--e = 0;
+    errno = 0;
+    long n = strtol(s, &e, 10);
+    long lo = is_short ? -32768 : -2147483647L - 1, hi = is_short ? 32767 : 2147483647L;
+    if (!*s || *e || errno || n < lo || n > hi) {
+        /* ConfigDef parses the trimmed text and names the value as given */
+        snprintf(errstr, errsz, "Invalid value %s for configuration %s: Not a number of type %s", v,
+                 key, is_short ? "SHORT" : "INT");
+        return -2;
+    }
+    if (n != -1 && n < 1) {
+        snprintf(errstr, errsz, "Invalid value %ld for configuration %s: %s", n, key,
+                 is_short ? "Replication factor must be positive and not larger than the number "
+                            "of brokers in the Kafka cluster, or -1 to use the broker's default"
+                          : "Number of partitions must be positive, or -1 to use the broker's "
+                            "default");
+        return -2;
+    }
+    return (int)n;
 }
+
 
 /* Partition counts of the topics that exist. */
 static int describe(rd_kafka_t *rk, itopic_t *t, int n, char *errstr, size_t errsz)
@@ -162,26 +193,37 @@ static int check_compacted(rd_kafka_t *rk, itopic_t *t, int n, char *errstr, siz
 
 int lc_internal_topics_ensure(lc_kafka_t *k, const lc_props_t *p, char *errstr, size_t errsz)
 {
-    rd_kafka_t *rk = lc_kafka_admin(k, errstr, errsz);
-    if (!rk) return -1;
+    const char *keys[] = {"offset.storage.topic", "config.storage.topic", "status.storage.topic"};
+    for (int i = 0; i < 3; i++)
+        if (!lc_props_get(p, keys[i]) || !*lc_props_get(p, keys[i])) {
+            snprintf(errstr, errsz, "Missing required configuration \"%s\" which has no default value.",
+                     keys[i]);
+            return -1;
+        }
     const char *config = lc_props_get(p, "config.storage.topic");
-    const char *coord = lc_props_get(p, "luaconnect.coordination.topic");
-    char coord_buf[600];
-    if (!coord || !*coord) {
-        snprintf(coord_buf, sizeof(coord_buf), "%s-luaconnect", config);
-        coord = coord_buf;
-    }
-    int config_rf = int_key(p, "config.storage.replication.factor", 3);
+    char coord[600];
+    lc_internal_topics_coordination(p, coord, sizeof(coord));
+    /* DistributedConfig's definition order decides which bad value is reported first. */
+    int off_parts = read_count(p, "offset.storage.partitions", 25, 0, errstr, errsz);
+    if (off_parts == -2) return -1;
+    int off_rf = read_count(p, "offset.storage.replication.factor", 3, 1, errstr, errsz);
+    if (off_rf == -2) return -1;
+    int config_rf = read_count(p, "config.storage.replication.factor", 3, 1, errstr, errsz);
+    if (config_rf == -2) return -1;
+    int st_parts = read_count(p, "status.storage.partitions", 5, 0, errstr, errsz);
+    if (st_parts == -2) return -1;
+    int st_rf = read_count(p, "status.storage.replication.factor", 3, 1, errstr, errsz);
+    if (st_rf == -2) return -1;
     itopic_t t[4] = {
         {config, "config.storage.topic", "connector configurations", 1, config_rf, 0, 0},
         {lc_props_get(p, "offset.storage.topic"), "offset.storage.topic",
-         "source connector offsets", int_key(p, "offset.storage.partitions", 25),
-         int_key(p, "offset.storage.replication.factor", 3), 0, 0},
+         "source connector offsets", off_parts, off_rf, 0, 0},
         {lc_props_get(p, "status.storage.topic"), "status.storage.topic",
-         "connector and task statuses", int_key(p, "status.storage.partitions", 5),
-         int_key(p, "status.storage.replication.factor", 3), 0, 0},
+         "connector and task statuses", st_parts, st_rf, 0, 0},
         {coord, "luaconnect.coordination.topic", "the workers' assignments", 1, config_rf, 0, 0},
     };
+    rd_kafka_t *rk = lc_kafka_admin(k, errstr, errsz);
+    if (!rk) return -1;
     if (describe(rk, t, 4, errstr, errsz) != 0) return -1;
     if (create_missing(rk, t, 4, errstr, errsz) != 0) return -1;
     if (describe(rk, t, 4, errstr, errsz) != 0) return -1;
@@ -207,4 +249,16 @@ int lc_internal_topic_ensure(lc_kafka_t *k, const char *topic, const char *prope
     if (describe(rk, t, 1, errstr, errsz) != 0 || create_missing(rk, t, 1, errstr, errsz) != 0)
         return -1;
     return check_compacted(rk, t, 1, errstr, errsz);
+}
+
+void lc_internal_topics_coordination(const lc_props_t *p, char *out, size_t out_size)
+{
+    const char *coord = lc_props_get(p, "luaconnect.coordination.topic");
+    const char *config = lc_props_get(p, "config.storage.topic");
+    if (coord && *coord)
+        snprintf(out, out_size, "%s", coord);
+    else if (config && *config)
+        snprintf(out, out_size, "%s-luaconnect", config);
+    else if (out_size)
+        out[0] = 0;
 }

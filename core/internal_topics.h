@@ -22,6 +22,10 @@
 int lc_internal_topics_ensure(lc_kafka_t *k, const lc_props_t *worker_props, char *errstr,
                               size_t errstr_size);
 
+/** The coordination topic's name: luaconnect.coordination.topic, else
+ * "<config.storage.topic>-luaconnect" (written to out; "" when config.storage.topic is
+ * missing). */
+void lc_internal_topics_coordination(const lc_props_t *worker_props, char *out, size_t out_size);
 /** Creates topic (property: the key that names it) when missing — compacted, partitions and
  * replication as given (-1: the broker's defaults) — and checks an existing one is compacted.
  * 0 or -1 with errstr. */

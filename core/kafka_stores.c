@@ -21,8 +21,7 @@ struct lc_kstores {
     int generation;
 };
 
-/* A key ["<connector>",{partition}] re-dumped with sorted fields, or NULL when not JSON. */
-static char *normalize(const void *key, size_t len)
+char *lc_kstores_normalize(const void *key, size_t len)
 {
     json_t *k = json_loadb(key, len, JSON_DECODE_ANY, NULL);
     if (!k) return NULL;
@@ -38,7 +37,7 @@ static void on_offset(void *arg, int32_t partition, int64_t offset, const void *
     (void)partition;
     (void)offset;
     if (!key) return;
-    char *norm = normalize(key, keylen);
+    char *norm = lc_kstores_normalize(key, keylen);
     if (!norm) return;
     pthread_mutex_lock(&s->mu);
     if (!json_object_get(s->raws, norm))
@@ -80,7 +79,7 @@ static int offsets_put(lc_offset_store_t *os, const char *const *keys, const cha
 {
     lc_kstores_t *s = (lc_kstores_t *)os->impl;
     for (size_t i = 0; i < n; i++) {
-        char *norm = normalize(keys[i], strlen(keys[i]));
+        char *norm = lc_kstores_normalize(keys[i], strlen(keys[i]));
         pthread_mutex_lock(&s->mu);
         const char *raw = norm ? json_string_value(json_object_get(s->raws, norm)) : NULL;
         char *bytes = strdup(raw ? raw : keys[i]);
@@ -108,7 +107,7 @@ static void offsets_note(lc_offset_store_t *os, const char *const *keys, const c
     lc_kstores_t *s = (lc_kstores_t *)os->impl;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < n; i++) {
-        char *norm = normalize(keys[i], strlen(keys[i]));
+        char *norm = lc_kstores_normalize(keys[i], strlen(keys[i]));
         if (!norm) continue;
         if (!json_object_get(s->raws, norm))
             json_object_set_new(s->raws, norm, json_string(keys[i]));
@@ -124,7 +123,7 @@ static void offsets_note(lc_offset_store_t *os, const char *const *keys, const c
 static char *offsets_get(lc_offset_store_t *os, const char *key)
 {
     lc_kstores_t *s = (lc_kstores_t *)os->impl;
-    char *norm = normalize(key, strlen(key));
+    char *norm = lc_kstores_normalize(key, strlen(key));
     if (!norm) return NULL;
     pthread_mutex_lock(&s->mu);
     const char *v = json_string_value(json_object_get(s->offs, norm));
@@ -254,7 +253,7 @@ lc_kstores_t *lc_kstores_start_offsets(lc_kafka_t *k, const lc_props_t *p, const
 static char *offsets_key_bytes(lc_offset_store_t *os, const char *key)
 {
     lc_kstores_t *s = (lc_kstores_t *)os->impl;
-    char *norm = normalize(key, strlen(key));
+    char *norm = lc_kstores_normalize(key, strlen(key));
     pthread_mutex_lock(&s->mu);
     const char *raw = norm ? json_string_value(json_object_get(s->raws, norm)) : NULL;
     char *out = strdup(raw ? raw : key);

@@ -45,4 +45,8 @@ int lc_kstores_read_to_end(lc_kstores_t *s, int timeout_ms, char *errstr, size_t
 /** Stops and frees; NULL is a no-op. */
 void lc_kstores_stop(lc_kstores_t *s);
 
+/** The canonical form of an offsets key or value: the JSON text re-dumped with
+ * JSON_COMPACT|JSON_SORT_KEYS (caller frees), or NULL when it is not JSON. */
+char *lc_kstores_normalize(const void *json, size_t len);
+
 #endif

@@ -1,9 +1,9 @@
-/* klog: a Kafka topic read as a log, as Kafka Connect's KafkaBasedLog: a reader thread
- * follows every partition from the beginning (read_committed, no group) and hands each
- * record to a callback; "read to the end" compares the reader's position with each
- * partition's high watermark (never the last offset seen + 1: compaction gaps and
- * transaction markers); an optional idempotent producer writes with Java's murmur2
- * partitioner. Depends on kafka, props, log, librdkafka. */
+/* klog: a Kafka topic read as a log (Kafka Connect's KafkaBasedLog). A consumer assigned to
+ * every partition from the beginning (no group, read_committed, no commits) feeds each record
+ * to a callback on a thread of its own; read_to_end waits until every record below the high
+ * watermarks of the moment was handed over. An optional producer (acks=all, idempotent,
+ * Java's murmur2 partitioning) writes to the same topic.
+ * Depends on kafka, props, log, librdkafka. */
 #ifndef LC_KLOG_H
 #define LC_KLOG_H
 
@@ -31,6 +31,7 @@ typedef struct lc_klog_opts {
                                        settings (not .topic/.partitions/.replication.factor) are
                                        passed to the clients; may be NULL */
 } lc_klog_opts_t;
+
 /** Starts reading topic from the beginning on every partition (assign, no group,
  * isolation.level=read_committed, no commits), on a thread of its own. NULL with errstr. */
 lc_klog_t *lc_klog_start(lc_kafka_t *k, const lc_klog_opts_t *o, char *errstr, size_t errstr_size);
@@ -48,5 +49,12 @@ int lc_klog_flush(lc_klog_t *l, int timeout_ms, char *errstr, size_t errstr_size
 int lc_klog_partitions(const lc_klog_t *l);
 /** Stops the reader thread and frees the clients; NULL is a no-op. */
 void lc_klog_stop(lc_klog_t *l);
+
+/** Kafka's Utils.murmur2 of key (Java's int, wrapped as Java wraps it). */
+int32_t lc_klog_murmur2(const void *key, size_t keylen);
+/** The partition Java's default partitioner picks for a non-null key:
+ * toPositive(Utils.murmur2(key)) % partitions (librdkafka's murmur2_random does the same);
+ * -1 when partitions <= 0. */
+int32_t lc_klog_java_partition(const void *key, size_t keylen, int partitions);
 
 #endif

@@ -1,6 +1,9 @@
-/* signature: see signature.h. */
+/* signature: see signature.h. The messages are Kafka Connect's (DistributedHerder,
+ * InternalRequestSignature) and the JDK's (javax.crypto.Mac, KeyGenerator) word for word, so a
+ * mixed cluster answers alike. */
 #include "signature.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -9,105 +12,219 @@
 #include <string.h>
 #include <strings.h>
 
-/* Java's Mac algorithm names and the digests they use. */
-static const EVP_MD *digest_of(const char *algorithm)
+typedef struct {
+    const char *java;    /* javax.crypto.Mac name */
+    const char *openssl; /* EVP digest name */
+    int key_bits;        /* the JDK KeyGenerator's default size */
+} lc_hmac_alg_t;
+
+/* The HMACs of the JDK's SunJCE provider (Java 17), with KeyGenerator's default key sizes. */
+static const lc_hmac_alg_t ALGS[] = {
+    {"HmacMD5", "MD5", 512},
+    {"HmacSHA1", "SHA1", 512},
+    {"HmacSHA224", "SHA224", 224},
+    {"HmacSHA256", "SHA256", 256},
+    {"HmacSHA384", "SHA384", 384},
+    {"HmacSHA512", "SHA512", 512},
+    {"HmacSHA512/224", "SHA512-224", 224},
+    {"HmacSHA512/256", "SHA512-256", 256},
+    {"HmacSHA3-224", "SHA3-224", 224},
+    {"HmacSHA3-256", "SHA3-256", 256},
+    {"HmacSHA3-384", "SHA3-384", 384},
+    {"HmacSHA3-512", "SHA3-512", 512},
+};
+
+/* The JCE finds algorithms case-insensitively: so does this. NULL for unknown. */
+static const lc_hmac_alg_t *find_alg(const char *name)
 {
-    if (!algorithm) return NULL;
-    if (strcasecmp(algorithm, "HmacSHA256") == 0) return EVP_sha256();
-    if (strcasecmp(algorithm, "HmacSHA1") == 0) return EVP_sha1();
-    if (strcasecmp(algorithm, "HmacSHA224") == 0) return EVP_sha224();
-    if (strcasecmp(algorithm, "HmacSHA384") == 0) return EVP_sha384();
-    if (strcasecmp(algorithm, "HmacSHA512") == 0) return EVP_sha512();
-    if (strcasecmp(algorithm, "HmacMD5") == 0) return EVP_md5();
+    if (!name) return NULL;
+    for (size_t i = 0; i < sizeof(ALGS) / sizeof(ALGS[0]); i++)
+        if (strcasecmp(ALGS[i].java, name) == 0) return &ALGS[i];
     return NULL;
 }
 
-static char *b64(const unsigned char *in, size_t len)
+int lc_signature_algorithm_known(const char *algorithm)
 {
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    const lc_hmac_alg_t *a = find_alg(algorithm);
+    return a && EVP_get_digestbyname(a->openssl) != NULL;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* java.util.Base64.getDecoder(): the basic alphabet, no whitespace, '=' padding optional but
+ * only at the end, no dangling single character. Returns a malloc'd buffer (caller frees) and
+ * *n, or NULL when s is not base64 (or on OOM). */
+static unsigned char *b64_decode(const char *s, size_t *n)
+{
+    size_t len = strlen(s), pad = 0;
+    while (len > 0 && s[len - 1] == '=' && pad < 2) {
+        len--;
+        pad++;
+    }
+    if (len % 4 == 1 || (pad && (len + pad) % 4 != 0)) return NULL;
+    unsigned char *out = malloc(len / 4 * 3 + 3);
+    if (!out) return NULL;
+    size_t o = 0;
+    unsigned int acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_value((unsigned char)s[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *n = o;
     return out;
 }
 
-/* Decodes base64 into out (at least 3/4 of the text); returns the length or -1. */
-static int unb64(const char *in, unsigned char *out)
+/* base64 of n bytes (padded, no line breaks) into out; 0, or -1 when out is too small. */
+static int b64_encode(const unsigned char *in, size_t n, char *out, size_t out_size)
 {
-    size_t len = strlen(in);
-    if (len % 4) return -1;
-    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-    if (n < 0) return -1;
-    if (len >= 1 && in[len - 1] == '=') n--;
-    if (len >= 2 && in[len - 2] == '=') n--;
-    return n;
+    if (out_size < (n + 2) / 3 * 4 + 1 || n > 0x7fffffff) return -1;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return 0;
 }
 
-char *lc_signature_new_key(const char *algorithm, int size_bits, char *errstr, size_t errsz)
+char *lc_signature_new_key(const char *algorithm, int size_bits, char *errstr, size_t errstr_size)
 {
-    const EVP_MD *md = digest_of(algorithm);
-    if (!md) {
-        snprintf(errstr, errsz, "unknown key generation algorithm '%s'",
-                 algorithm ? algorithm : "");
+    const lc_hmac_alg_t *a = find_alg(algorithm);
+    if (!a) {
+        snprintf(errstr, errstr_size, "%s KeyGenerator not available",
+                 algorithm ? algorithm : "null");
         return NULL;
     }
-    /* Java's KeyGenerator default for HmacSHA* is the digest's output size. */
-    int bytes = size_bits > 0 ? (size_bits + 7) / 8 : EVP_MD_get_size(md);
-    unsigned char key[512];
-    if (bytes > (int)sizeof(key)) bytes = (int)sizeof(key);
-    if (RAND_bytes(key, bytes) != 1) {
-        snprintf(errstr, errsz, "no random bytes for a session key");
+    if (size_bits == 0) size_bits = a->key_bits;
+    if (size_bits < 40 || size_bits > 65536) {
+        snprintf(errstr, errstr_size, "%s: Key length must be at least 40 bits%s", a->java,
+                 size_bits > 65536 ? " and at most 65536" : "");
         return NULL;
     }
-    return b64(key, (size_t)bytes);
+    size_t n = ((size_t)size_bits + 7) / 8; /* the JDK rounds up to whole bytes too */
+    unsigned char *raw = malloc(n);
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (!raw || !out || RAND_bytes(raw, (int)n) != 1) {
+        snprintf(errstr, errstr_size, "%s: cannot generate a session key: %s", a->java,
+                 raw && out ? "RAND_bytes failed" : "out of memory");
+        free(raw);
+        free(out);
+        return NULL;
+    }
+    b64_encode(raw, n, out, (n + 2) / 3 * 4 + 1);
+    OPENSSL_cleanse(raw, n);
+    free(raw);
+    return out;
+}
+
+/* HMAC of body under the decoded key into mac (EVP_MAX_MD_SIZE bytes); its length, or -1. */
+static int hmac(const lc_hmac_alg_t *a, const unsigned char *key, size_t keylen, const void *body,
+                size_t len, unsigned char *mac)
+{
+    const EVP_MD *md = EVP_get_digestbyname(a->openssl);
+    unsigned int maclen = 0;
+    if (!md || keylen > 0x7fffffff) return -1;
+    /* HMAC() wants a non-NULL data pointer even for an empty body */
+    if (!HMAC(md, key, (int)keylen, body ? body : (const void *)"", len, mac, &maclen)) return -1;
+    return (int)maclen;
 }
 
 int lc_signature_sign(const char *key_b64, const char *algorithm, const void *body, size_t len,
                       char *out, size_t out_size)
 {
-    const EVP_MD *md = digest_of(algorithm);
-    unsigned char key[1024], mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    if (!md || !key_b64 || strlen(key_b64) > sizeof(key) * 4 / 3) return -1;
-    int klen = unb64(key_b64, key);
-    if (klen < 0) return -1;
-    if (!HMAC(md, key, klen, body, len, mac, &maclen)) return -1;
-    char *s = b64(mac, maclen);
-    int rc = strlen(s) < out_size ? 0 : -1;
-    if (rc == 0) memcpy(out, s, strlen(s) + 1);
-    free(s);
+    const lc_hmac_alg_t *a = find_alg(algorithm);
+    size_t keylen = 0;
+    unsigned char *key = key_b64 ? b64_decode(key_b64, &keylen) : NULL;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    int rc = -1;
+    if (a && key) {
+        int n = hmac(a, key, keylen, body, len, mac);
+        if (n >= 0) rc = b64_encode(mac, (size_t)n, out, out_size);
+    }
+    if (key) OPENSSL_cleanse(key, keylen);
+    free(key);
+    return rc;
+}
+
+int lc_signature_verify_allowed(const char *key_b64, const char *const *allowed, const void *body,
+                                size_t len, const char *signature, const char *algorithm,
+                                char *errstr, size_t errstr_size)
+{
+    if (!signature || !algorithm) {
+        snprintf(errstr, errstr_size, "Internal request missing required signature");
+        return 400;
+    }
+    const lc_hmac_alg_t *a = find_alg(algorithm);
+    if (!a || !EVP_get_digestbyname(a->openssl)) {
+        snprintf(errstr, errstr_size, "Algorithm %s not available", algorithm);
+        return 400;
+    }
+    /* Mac.getAlgorithm() is the name as requested, so the list is matched case-sensitively */
+    int ok = 0;
+    for (size_t i = 0; allowed && allowed[i]; i++)
+        if (strcmp(allowed[i], algorithm) == 0) ok = 1;
+    if (!ok) {
+        /* the list as Java's List.toString() prints it */
+        char list[256];
+        size_t off = 0;
+        list[off++] = '[';
+        list[off] = '\0';
+        for (size_t i = 0; allowed && allowed[i] && off < sizeof(list); i++)
+            off +=
+                (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", allowed[i]);
+        if (off < sizeof(list) - 1) snprintf(list + off, sizeof(list) - off, "]");
+        snprintf(errstr, errstr_size,
+                 "This worker does not support the '%s' key signing algorithm used by other "
+                 "workers. This worker is currently configured to use: %s. Check that all "
+                 "workers' configuration files permit the same set of signature algorithms, "
+                 "and correct any misconfigured worker and restart it.",
+                 algorithm, list);
+        return 400;
+    }
+    if (!key_b64) {
+        snprintf(errstr, errstr_size,
+                 "This worker is still starting up and has not been able "
+                 "to read a session key from the config topic yet");
+        return 503;
+    }
+    size_t keylen = 0, siglen = 0;
+    unsigned char *key = b64_decode(key_b64, &keylen);
+    unsigned char *sig = b64_decode(signature, &siglen);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    int n = key ? hmac(a, key, keylen, body, len, mac) : -1, rc = 0;
+    if (!key || n < 0) {
+        snprintf(errstr, errstr_size, "cannot compute %s of the request with the session key%s",
+                 a->java, key ? "" : " (not base64)");
+        rc = 500;
+    } else if (!sig || siglen != (size_t)n || CRYPTO_memcmp(sig, mac, siglen) != 0) {
+        snprintf(errstr, errstr_size, "Internal request contained invalid signature.");
+        rc = 403;
+    }
+    if (key) OPENSSL_cleanse(key, keylen);
+    free(key);
+    free(sig);
     return rc;
 }
 
 int lc_signature_verify(const char *key_b64, const char *key_algorithm, const void *body,
                         size_t len, const char *signature, const char *algorithm, char *errstr,
-                        size_t errsz)
+                        size_t errstr_size)
 {
-    (void)key_algorithm;
-    if (!signature || !algorithm) {
-        snprintf(errstr, errsz, "Internal request missing required signature");
-        return 400;
-    }
-    if (!digest_of(algorithm)) {
-        snprintf(errstr, errsz,
-                 "This worker does not support the '%s' key signing algorithm used by other "
-                 "workers. This worker is currently configured to use: [HmacSHA256]. Check that "
-                 "all workers' configuration files permit the same set of signature algorithms, "
-                 "and correct any misconfigured worker and restart it.",
-                 algorithm);
-        return 400;
-    }
-    char want[256];
-    if (lc_signature_sign(key_b64, algorithm, body, len, want, sizeof(want)) != 0) {
-        snprintf(errstr, errsz, "Internal request contained invalid signature.");
-        return 403;
-    }
-    /* Constant time in the signature's length. */
-    size_t a = strlen(want), b = strlen(signature);
-    unsigned char diff = a != b;
-    for (size_t i = 0; i < a && i < b; i++)
-        diff |= (unsigned char)(want[i] ^ signature[i]);
-    if (diff) {
-        snprintf(errstr, errsz, "Internal request contained invalid signature.");
-        return 403;
-    }
-    return 0;
+    const char *allowed[] = {key_algorithm, NULL};
+    return lc_signature_verify_allowed(key_b64, allowed, body, len, signature, algorithm, errstr,
+                                       errstr_size);
 }

@@ -76,7 +76,7 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   file(TOUCH_NOCREATE "/work/main/build2/CMakeFiles/cmake.verify_globs")
 endif()
 
-# LC_LUA_SPECS at CMakeLists.txt:94 (file)
+# LC_LUA_SPECS at CMakeLists.txt:97 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/lua/*_spec.lua")
 set(OLD_GLOB
   "/work/main/tests/lua/_datetime_spec.lua"
@@ -117,6 +117,7 @@ endif()
 # LC_UNIT_TESTS at CMakeLists.txt:79 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/unit/test_assignor.c"
   "/work/main/tests/unit/test_batch_api.c"
   "/work/main/tests/unit/test_bridge.c"
   "/work/main/tests/unit/test_chain.c"
@@ -126,8 +127,13 @@ set(OLD_GLOB
   "/work/main/tests/unit/test_config_topic.c"
   "/work/main/tests/unit/test_errors.c"
   "/work/main/tests/unit/test_headers.c"
+  "/work/main/tests/unit/test_http_client.c"
+  "/work/main/tests/unit/test_internal_topics.c"
+  "/work/main/tests/unit/test_kafka_stores.c"
+  "/work/main/tests/unit/test_klog.c"
   "/work/main/tests/unit/test_props.c"
   "/work/main/tests/unit/test_rest.c"
+  "/work/main/tests/unit/test_signature.c"
   "/work/main/tests/unit/test_tracker.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
