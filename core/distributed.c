@@ -223,7 +223,9 @@ static void add_tasks(lc_cluster_t *d, batch_t *b, const char *name, json_t *con
 
 /* Exactly-once sources: before a new generation of tasks is written, the transactional ids of
  * the old tasks that will not exist any more are fenced (those that stay are fenced by their
- * new instance claiming the id), then the tasks-fencing-<c> record says so (KIP-618). */
+ * new instance claiming the id), then the tasks-fencing-<c> record says so (KIP-618). A task
+ * fenced so while it still runs fails at its next commit: its open transaction is aborted, and
+ * its source partitions resume from their last committed offsets in their new task. */
 static int fence_old(lc_cluster_t *d, batch_t *b, const char *name, int is_source, int new_count,
                      char *errs, size_t errsz)
 {
@@ -383,7 +385,8 @@ static int set_target(lc_herder_t *h, const char *name, lc_target_t target, char
             lc_connector_free(c);
         }
     }
-    if (tasks) {
+    /* A stop fences nothing: its tasks stop cleanly, committing their last transaction. */
+    if (tasks && target != LC_TARGET_STOPPED) {
         pthread_mutex_lock(&d->mu);
         lc_dconn_t *dc = lc_cluster_find(d, name);
         int is_source = dc && dc->c && dc->c->is_source;
