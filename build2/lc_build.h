@@ -2,7 +2,7 @@
 #ifndef LC_BUILD_H
 #define LC_BUILD_H
 #define LC_VERSION "0.1.0"
-#define LC_COMMIT "e5cd858809bc"
+#define LC_COMMIT "79b9dc002776"
 #define LC_SOURCE_DIR "/work/main"
 #define LC_INSTALL_PREFIX "/usr/local"
 #endif

@@ -568,7 +568,9 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
                        : w->target == LC_TARGET_PAUSED ? LC_TASK_PAUSED
                                                        : LC_TASK_RUNNING,
                        NULL);
-            if (d->c && w->target != LC_TARGET_STOPPED && (w->task_count < 0 || w->inconsistent)) {
+            if (d->c && w->target != LC_TARGET_STOPPED && (w->task_count < 0 || w->inconsistent) &&
+                lc_now_ms() - d->submitted_ms >= 2000) {
+                d->submitted_ms = lc_now_ms();
                 if (!planned) {
                     rebuild(cl, d, w->config, w->tasks, w->task_gen, w->target, &planned);
                     (void)rebuilt;

@@ -36,13 +36,14 @@
  * tasks need) with the committed task configs as its tasks. */
 typedef struct lc_dconn {
     char *name;
-    json_t *config;    /* as in the config topic */
-    int task_gen;      /* the task generation its tasks were built from */
-    int target;        /* the target state its tasks run with */
-    lc_connector_t *c; /* NULL when the config does not plan */
-    char *plan_error;  /* why it does not plan */
-    int owned;         /* this worker runs the connector itself */
-    int reported;      /* connector state last written to the status topic, or -1 */
+    json_t *config;         /* as in the config topic */
+    int task_gen;           /* the task generation its tasks were built from */
+    int target;             /* the target state its tasks run with */
+    lc_connector_t *c;      /* NULL when the config does not plan */
+    char *plan_error;       /* why it does not plan */
+    int owned;              /* this worker runs the connector itself */
+    int reported;           /* connector state last written to the status topic, or -1 */
+    long long submitted_ms; /* owner: when it last sent task configs to the leader */
 } lc_dconn_t;
 
 typedef struct lc_cluster {

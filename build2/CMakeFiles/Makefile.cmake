@@ -68,7 +68,6 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/test_headers.dir/DependInfo.cmake"
   "CMakeFiles/test_http_client.dir/DependInfo.cmake"
   "CMakeFiles/test_internal_topics.dir/DependInfo.cmake"
-  "CMakeFiles/test_kafka_stores.dir/DependInfo.cmake"
   "CMakeFiles/test_klog.dir/DependInfo.cmake"
   "CMakeFiles/test_props.dir/DependInfo.cmake"
   "CMakeFiles/test_rest.dir/DependInfo.cmake"

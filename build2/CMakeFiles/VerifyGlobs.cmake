@@ -129,7 +129,6 @@ set(OLD_GLOB
   "/work/main/tests/unit/test_headers.c"
   "/work/main/tests/unit/test_http_client.c"
   "/work/main/tests/unit/test_internal_topics.c"
-  "/work/main/tests/unit/test_kafka_stores.c"
   "/work/main/tests/unit/test_klog.c"
   "/work/main/tests/unit/test_props.c"
   "/work/main/tests/unit/test_rest.c"
