@@ -62,7 +62,8 @@ for i in 2 3; do
   curl -fsS "$(url "$i")/connectors?expand=status"; echo
 done
 echo "$(wc -l <"$work/out.txt" 2>/dev/null || echo 0) of 1000 lines in $work/out.txt"
-echo "try: kill -9 one worker's pid (${pids[*]}) and watch its tasks move:"
+echo "try: kill -9 one worker's pid (${pids[*]}); after session.timeout.ms (10 s) and"
+echo "     scheduled.rebalance.max.delay.ms (10 s here) its tasks run on the others:"
 echo "     curl -s $(url 2)/connectors?expand=status"
 echo "Ctrl-C stops the cluster."
 wait
