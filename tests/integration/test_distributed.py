@@ -183,6 +183,29 @@ def test_kill_9_under_load_loses_no_sequence_number(kafka, tmp_path):
     assert dups <= bound
 
 
+# ---------------------------------------------------------------- heartbeats
+def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path):
+    """poll() computes for 20 s, three times the session timeout: the worker's membership is
+    kept by a thread that never waits on a task, so nothing is reassigned."""
+    topic = f"lc-dist-busy-{uuid.uuid4().hex[:8]}"
+    with Cluster(tmp_path, kafka, n=2) as c:
+        c.start()
+        a = c.workers[0]
+        a.rest("POST", "/connectors", {"name": "busy", "config": {
+            "connector.class": "busy_source", "tasks.max": "1", "topic": topic,
+            "busy.ms": "20000", "value.converter": STRING}})
+        wait_for(lambda: running(a, "busy", 1), 60, "busy RUNNING", a.log)
+        owner = a.rest("GET", "/connectors/busy/status")["tasks"][0]["worker_id"]
+        assignments = lambda: sum(w.log().count("cluster: assignment ") for w in c.workers)
+        before = assignments()
+        time.sleep(20)  # the task is inside poll() the whole time; session.timeout.ms is 6 s
+        st = a.rest("GET", "/connectors/busy/status")
+        assert st["tasks"][0] == {"id": 0, "state": "RUNNING", "worker_id": owner}
+        assert assignments() == before, "an assignment changed while the script was busy"
+        assert not any("membership lost" in w.log() or "left group" in w.log()
+                       for w in c.workers)
+
+
 # ---------------------------------------------------------------- fencing
 def test_leader_paused_past_its_session_is_fenced_and_rejoins_as_follower(kafka, tmp_path):
     topic = f"lc-dist-fence-{uuid.uuid4().hex[:8]}"
