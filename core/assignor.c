@@ -104,7 +104,7 @@ static int balance(const char **members, size_t nm, json_t *prev, int tasks, con
         for (size_t j = 0; j < json_array_size(held); j++) {
             item_t it;
             if (parse_item(json_array_get(held, j), tasks, &it) != 0) continue;
-            const item_t *found = bsearch(&it, items, n, sizeof(*items), item_cmp);
+            const item_t *found = n ? bsearch(&it, items, n, sizeof(*items), item_cmp) : NULL;
             if (found && owner[found - items] < 0) {
                 owner[found - items] = (int)m;
                 count[m]++;

@@ -860,7 +860,7 @@ static void stop_all(lc_cluster_t *cl)
     pthread_mutex_lock(&cl->mu);
     int n = cl->nconns;
     lc_dconn_t **list = calloc((size_t)n + 1, sizeof(*list));
-    memcpy(list, cl->conns, (size_t)n * sizeof(*list));
+    if (n) memcpy(list, cl->conns, (size_t)n * sizeof(*list));
     pthread_mutex_unlock(&cl->mu);
     for (int i = 0; i < n; i++)
         stop_tasks(cl, list[i], -1);
