@@ -261,13 +261,25 @@ class Cluster:
         return self
 
     def __exit__(self, *exc) -> None:
+        # A clean stop (SIGTERM), so a sanitizer build also checks the shutdown for leaks.
         for w in self.workers:
             if w.alive():
                 if w.stopped:
                     w.sigcont()
-                w.proc.kill()
-                w.proc.wait(30)
+                w.proc.terminate()
+        for w in self.workers:
+            if w.proc is not None:
+                try:
+                    w.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    w.proc.kill()
+                    w.proc.wait(30)
             w._close_log()
+        # A sanitizer build writes what it finds to the worker's log: a finding fails the test.
+        found = [f"{w.name}: {line}" for w in self.workers for line in w.log().splitlines()
+                 if "runtime error:" in line or "ERROR: AddressSanitizer" in line]
+        if found and not exc[0]:
+            raise AssertionError("sanitizer findings in worker logs:\n" + "\n".join(found[:20]))
 
 
 # ---------------------------------------------------------------- Kafka protocol
