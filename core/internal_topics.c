@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ADMIN_MS 30000
 
@@ -226,7 +227,17 @@ int lc_internal_topics_ensure(lc_kafka_t *k, const lc_props_t *p, char *errstr, 
     if (!rk) return -1;
     if (describe(rk, t, 4, errstr, errsz) != 0) return -1;
     if (create_missing(rk, t, 4, errstr, errsz) != 0) return -1;
-    if (describe(rk, t, 4, errstr, errsz) != 0) return -1;
+    /* A topic created a moment ago (here or by another client) may not be in the metadata
+     * yet: ask again until all four are, so the partition check below never skips one. */
+    for (int tries = 0;; tries++) {
+        if (describe(rk, t, 4, errstr, errsz) != 0) return -1;
+        int all = 1;
+        for (int i = 0; i < 4; i++)
+            all &= t[i].exists && t[i].found_partitions > 0;
+        if (all || tries >= 100) break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     for (int i = 0; i < 4; i += 3)
         if (t[i].exists && t[i].found_partitions > 1) {
             snprintf(errstr, errsz,
