@@ -1,2 +1,0 @@
-# Empty dependencies file for luaconnect.
-# This may be replaced when dependencies are built.

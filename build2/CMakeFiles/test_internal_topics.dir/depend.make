@@ -1,2 +1,0 @@
-# Empty dependencies file for test_internal_topics.
-# This may be replaced when dependencies are built.
