@@ -411,3 +411,18 @@ json_t *lc_connector_task_strings(const lc_connector_t *c)
     }
     return out;
 }
+
+int lc_connector_valid_name(const char *name, char *errs, size_t errsz)
+{
+    if (!name || !*name) {
+        snprintf(errs, errsz, "Connector name is required");
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/') {
+            snprintf(errs, errsz, "Connector name '%s' must not contain '/' or control characters",
+                     name);
+            return 0;
+        }
+    return 1;
+}

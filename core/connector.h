@@ -118,6 +118,9 @@ void lc_connector_set_tasks(lc_connector_t *c, json_t *configs);
 /** The planned task configs of c as Kafka Connect's string maps (an array of objects of
  * strings: numbers and booleans as text, lists comma-joined, other values as JSON). */
 json_t *lc_connector_task_strings(const lc_connector_t *c);
+/** 1 when name can name a connector (not empty, no '/' or control characters); else 0 with
+ * the error in errs. */
+int lc_connector_valid_name(const char *name, char *errs, size_t errs_size);
 /** Frees n tasks whose threads are not running, and the array; NULL is a no-op. */
 void lc_connector_tasks_free(lc_task_t **tasks, int n);
 /** Frees a connector whose tasks are not running; NULL is a no-op. */

@@ -245,21 +245,6 @@ static int fence_old(lc_cluster_t *d, batch_t *b, const char *name, int is_sourc
     return 0;
 }
 
-static int valid_name(const char *name, char *errs, size_t errsz)
-{
-    if (!name || !*name) {
-        snprintf(errs, errsz, "Connector name is required");
-        return 0;
-    }
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == '/') {
-            snprintf(errs, errsz, "Connector name '%s' must not contain '/' or control characters",
-                     name);
-            return 0;
-        }
-    return 1;
-}
-
 static json_t *config_json(const lc_props_t *p)
 {
     json_t *o = json_object();
@@ -287,7 +272,7 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
                          int target, char *errs, size_t errsz)
 {
     lc_cluster_t *d = D(h);
-    if (!valid_name(name, errs, errsz)) return 400;
+    if (!lc_connector_valid_name(name, errs, errsz)) return 400;
     pthread_mutex_lock(&d->mu);
     int exists = lc_cfgtopic_target(d->cfg, name) >= 0;
     int cur_target = exists ? lc_cfgtopic_target(d->cfg, name) : LC_TARGET_STARTED;

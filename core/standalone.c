@@ -141,28 +141,13 @@ static void install(lc_standalone_t *s, int idx, lc_connector_t *c)
     activate(s, c);
 }
 
-static int valid_name(const char *name, char *errs, size_t errsz)
-{
-    if (!name || !*name) {
-        snprintf(errs, errsz, "Connector name is required");
-        return 0;
-    }
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == '/') {
-            snprintf(errs, errsz, "Connector name '%s' must not contain '/' or control characters",
-                     name);
-            return 0;
-        }
-    return 1;
-}
-
 static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *config, int mode,
                          int target, char *errs, size_t errsz)
 {
     lc_standalone_t *s = (lc_standalone_t *)h;
     int rc;
     errs[0] = 0;
-    if (!valid_name(name, errs, errsz)) return 400;
+    if (!lc_connector_valid_name(name, errs, errsz)) return 400;
     lc_props_t *props = lc_props_copy(config);
     lc_props_set(props, "name", name);
     pthread_mutex_lock(&s->op);
