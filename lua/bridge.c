@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -156,6 +157,28 @@ static int core_fsync(lua_State *L)
     return 1;
 }
 
+/* lock(file, "ex"|"un") -> true or nil, message: an advisory lock (flock) on the whole file, so
+ * several sink tasks (and workers) appending to one file never interleave inside a line and
+ * the repair of a half-written last line after a kill -9 cannot cut another writer's lines. */
+static int core_lock(lua_State *L)
+{
+    FILE **fp = (FILE **)luaL_checkudata(L, 1, "FILE*");
+    const char *mode = luaL_checkstring(L, 2);
+    int op;
+    if (!*fp) return luaL_argerror(L, 1, "file is closed");
+    if (strcmp(mode, "ex") == 0) op = LOCK_EX;
+    else if (strcmp(mode, "un") == 0) op = LOCK_UN;
+    else return luaL_argerror(L, 2, "expected \"ex\" or \"un\"");
+    while (flock(fileno(*fp), op) != 0) {
+        if (errno == EINTR) continue;
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int core_now_ms(lua_State *L)
 {
     struct timeval tv;
@@ -273,6 +296,7 @@ static int open_core(lua_State *L)
                                    {"json_decode", core_json_decode},
                                    {"stat", core_stat},
                                    {"fsync", core_fsync},
+                                   {"lock", core_lock},
                                    {"now_ms", core_now_ms},
                                    {"sleep_ms", core_sleep_ms},
                                    {"loadfile", core_loadfile},

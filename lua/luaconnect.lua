@@ -15,6 +15,8 @@ M.json = { encode = core.json_encode, decode = core.json_decode }
 M.now_ms = core.now_ms
 M.stat = core.stat
 M.fsync = core.fsync
+--- lock(file, "ex"|"un"): an advisory whole-file lock (flock) shared by every process.
+M.lock = core.lock
 --- Record headers: an ordered list of {name, value} pairs with map-style access (_headers.lua).
 M.headers = require "_headers"
 

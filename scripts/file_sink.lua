@@ -18,6 +18,8 @@ end
 
 -- After a kill -9 the file may end inside a line whose record was never committed (it
 -- comes again from Kafka); cut that partial line so the redelivered one starts clean.
+-- Called under the file's lock: every writer appends under it, so a partial line seen here
+-- is an unclean stop's and no other task's lines can be appended while it is cut.
 local function cut_partial_line(task, path)
   local f = io.open(path, "rb")
   if not f then return end
@@ -59,8 +61,12 @@ return connect.sink {
   open = function(task)
     local file = task.config.file
     if file then
-      cut_partial_line(task, file)
       task.f = assert(io.open(file, "ab"))
+      task.locked = true
+      assert(connect.lock(task.f, "ex"))
+      local ok, err = pcall(cut_partial_line, task, file)
+      assert(connect.lock(task.f, "un"))
+      if not ok then error(err, 0) end
     else
       task.f = io.stdout
     end
@@ -71,9 +77,14 @@ return connect.sink {
     local lines = {}
     for i = 1, #records do lines[i] = line_of(records[i].value) end
     lines[#lines + 1] = ""
-    -- One write per batch so readers see lines promptly; fsync waits for flush().
-    assert(task.f:write(concat(lines, "\n")))
-    assert(task.f:flush())
+    -- One write per batch so readers see lines promptly; fsync waits for flush(). Tasks of
+    -- one connector (on any worker of a cluster) may share the file: the lock keeps a batch
+    -- larger than the buffer from interleaving with another task's inside a line.
+    if task.locked then assert(connect.lock(task.f, "ex")) end
+    local ok, err = task.f:write(concat(lines, "\n"))
+    if ok then ok, err = task.f:flush() end
+    if task.locked then assert(connect.lock(task.f, "un")) end
+    assert(ok, err)
   end,
 
   flush = function(task)
