@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak fuzz bench format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos format clean
 
 all: build
 
@@ -46,12 +46,28 @@ SOAK_CYCLES ?= 100
 soak: build
 	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
 
+# Exactly-once sources under the issue's 20 kill -9 of random workers (3-worker cluster) and 20
+# standalone kill -9 cycles, plus the zombie and connector-transaction tests; make test runs
+# the same file with 3 and 5 kills.
+EOS_KILLS ?= 20
+test-eos: build
+	@LC_EOS_KILLS=$(EOS_KILLS) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_exactly_once.py
+
 # libFuzzer harnesses (tests/fuzz, clang, build-fuzz), FUZZ_SECONDS each; see docs/fuzzing.md.
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
 
 bench: deps build
 	@bench/run.sh
+
+# A 3-worker luaconnect cluster beside a 3-worker Kafka Connect cluster: failover after kill -9,
+# a worker joining, pipeline (a) throughput, CPU and RSS per worker (bench/distributed.py).
+bench-distributed: deps build
+	@bench/cluster_run.sh distributed
+
+# Exactly-once off vs on for each transaction.boundary, beside Kafka Connect's (bench/eos.py).
+bench-eos: deps build
+	@bench/cluster_run.sh eos
 
 format:
 	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h

@@ -299,14 +299,27 @@ static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only)
     (void)cl;
     if (!d->c) return;
     int any = 0;
+    char *ran = calloc((size_t)d->c->ntasks + 1, 1);
     for (int i = 0; i < d->c->ntasks; i++)
-        if ((only < 0 || i == only) && d->c->tasks[i]->started == 1) any = 1;
-    if (!any) return;
+        if ((only < 0 || i == only) && d->c->tasks[i]->started == 1) any = ran[i] = 1;
+    if (!any) {
+        free(ran);
+        return;
+    }
     lc_tasks_stop(d->c, only);
-    for (int i = 0; i < d->c->ntasks; i++)
-        if ((only < 0 || i == only) && d->c->tasks[i]->started == 0 &&
-            atomic_load(&d->c->tasks[i]->state) != LC_TASK_FAILED)
-            lc_task_set_state(d->c->tasks[i], LC_TASK_UNASSIGNED, NULL);
+    /* Only the tasks that ran here report UNASSIGNED: the others are another worker's. */
+    for (int i = 0; i < d->c->ntasks; i++) {
+        lc_task_t *tk = d->c->tasks[i];
+        if (ran[i] && tk->started == 0) {
+            /* A task that failed stays FAILED (its status stays) while it is assigned here; once
+             * revoked, as in Connect, a later assignment starts it afresh. */
+            if (atomic_load(&tk->state) == LC_TASK_FAILED)
+                atomic_store(&tk->state, LC_TASK_UNASSIGNED);
+            else
+                lc_task_set_state(tk, LC_TASK_UNASSIGNED, NULL);
+        }
+    }
+    free(ran);
 }
 
 static void free_dconn(lc_dconn_t *d)
@@ -726,6 +739,7 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
     if (view.rebalances != cl->seen_rebalances || !cl->members || cl->pending ||
         now - cl->last_members_ms > 5000) {
         json_t *m = lc_membership_members(cl->member, err, sizeof(err));
+        cl->retry_soon = m == NULL;
         if (!m) {
             lc_debug(NULL, "cluster: %s", err);
             return;
@@ -876,7 +890,8 @@ static void *tick_main(void *arg)
         if (cl->changes == seen) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 500 * 1000000L;
+            /* 50 ms while the leader waits for the group to settle: a failover's last step */
+            ts.tv_nsec += (cl->retry_soon ? 50 : 500) * 1000000L;
             if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             pthread_cond_timedwait(&cl->cv, &cl->mu, &ts);
         }
@@ -896,11 +911,17 @@ static void *tick_main(void *arg)
             drop_writer(cl);
         }
         if (view.leader) {
+            cl->lead_rebalances = view.rebalances;
             ensure_writer(cl);
             ensure_session_key(cl);
             lead(cl, view);
         } else {
-            drop_writer(cl);
+            cl->retry_soon = 0;
+            /* Between the revocation and the next assignment of a rebalance the leader keeps its
+             * transactional writer (write_as_leader refuses meanwhile): if partition 0 comes
+             * back it leads again at once, without a new init_transactions and read to end. A
+             * worker that took over would fence it anyway (same transactional.id). */
+            if (!view.joined || view.rebalances != cl->lead_rebalances) drop_writer(cl);
         }
         reconcile(cl, view);
         if (view.joined) atomic_store(&cl->ready, 1);

@@ -80,6 +80,8 @@ typedef struct lc_cluster {
     long long applied_gen; /* the assignment generation this worker applied last */
     long long wait_gen;    /* after losing membership: nothing runs below this generation */
     long long last_members_ms;
+    long lead_rebalances; /* view.rebalances when this worker last held partition 0 */
+    int retry_soon; /* the leader could not see the group's members (rebalancing): tick soon */
     json_t *members;
 
     pthread_t tick;

@@ -171,8 +171,10 @@ static int status_put(lc_status_store_t *ss, const char *connector, int task, co
     pthread_mutex_lock(&s->mu);
     int gen = s->generation;
     json_t *cur = json_object_get(s->stats, key);
-    /* Kafka Connect's putSafe for UNASSIGNED: never over a newer owner's status. */
-    int safe = !cur || strcmp(state, "UNASSIGNED") != 0 ||
+    /* Kafka Connect's putSafe for UNASSIGNED and FAILED (its onShutdown and onFailure): never
+     * over a newer owner's status, so a task failing on a worker that lost its membership (a
+     * fenced zombie) cannot hide the RUNNING of the instance that replaced it. */
+    int safe = !cur || (strcmp(state, "UNASSIGNED") != 0 && strcmp(state, "FAILED") != 0) ||
                strcmp(json_string_value(json_object_get(cur, "worker_id")) ?: "", worker_id) == 0 ||
                json_integer_value(json_object_get(cur, "generation")) <= gen;
     pthread_mutex_unlock(&s->mu);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HEARTBEAT_MAX_MS 1000L
+
 struct lc_membership {
     rd_kafka_t *rk;
     char group[256];
@@ -92,11 +94,17 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
     m->arg = arg;
     rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, worker_id, errstr, errsz);
     if (!conf) goto fail;
+    /* Heartbeats at most HEARTBEAT_MAX_MS apart (heartbeat.interval.ms when lower): a member
+     * learns that the group rebalances from its next heartbeat, so this bounds how long after
+     * a dead worker's session times out the survivors take over its work (Connect's default
+     * 3000 ms would add up to 3 s). One small request a second per worker. */
+    char hb[32];
+    long hb_ms = strtol(lc_props_get_or(props, "heartbeat.interval.ms", "3000"), NULL, 10);
+    snprintf(hb, sizeof(hb), "%ld", hb_ms > 0 && hb_ms < HEARTBEAT_MAX_MS ? hb_ms : HEARTBEAT_MAX_MS);
     if (set(conf, "group.id", group_id, errstr, errsz) ||
         set(conf, "session.timeout.ms", lc_props_get_or(props, "session.timeout.ms", "10000"),
             errstr, errsz) ||
-        set(conf, "heartbeat.interval.ms", lc_props_get_or(props, "heartbeat.interval.ms", "3000"),
-            errstr, errsz) ||
+        set(conf, "heartbeat.interval.ms", hb, errstr, errsz) ||
         set(conf, "max.poll.interval.ms", lc_props_get_or(props, "rebalance.timeout.ms", "60000"),
             errstr, errsz) ||
         set(conf, "partition.assignment.strategy", "range", errstr, errsz) ||

@@ -54,6 +54,7 @@ typedef struct src {
     int boundary;              /* 0 poll, 1 interval, 2 connector */
     long boundary_ms;          /* transaction.boundary.interval.ms */
     int in_txn;                /* a transaction is open */
+    int aborting;              /* the script's abort runs: purged records are expected */
     long long txn_started;     /* when it began */
     rd_kafka_topic_t *offsets; /* the offsets topic, partitioned as Java's client does */
     char txid[600];
@@ -63,6 +64,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     src_t *s = opaque;
     (void)rk;
+    /* Records of a transaction the script aborted come back purged: neither acknowledged nor
+     * a failure (the tracker they were counted in is dropped with the transaction). */
+    if (s->aborting && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                        m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+        return;
     if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
     if (m->err && !s->delivery_failed) {
         s->delivery_failed = 1;
@@ -75,11 +81,18 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     src_t *s = opaque;
-    if (rd_kafka_fatal_error(rk, NULL, 0)) {
+    rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, NULL, 0);
+    if (fatal) {
         if (!s->delivery_failed) {
             s->delivery_failed = 1;
+            char who[640] = "";
+            if (s->eos) snprintf(who, sizeof(who), " (transactional.id %s)", s->txid);
             snprintf(s->delivery_error, sizeof(s->delivery_error),
-                     "stage KAFKA_PRODUCE: fatal producer error: %s", reason);
+                     "stage KAFKA_PRODUCE: fatal producer error%s: %s%s", who, reason,
+                     fatal == RD_KAFKA_RESP_ERR__FENCED
+                         ? "; a newer instance of this task fenced this one, which stops without "
+                           "committing anything more"
+                         : "");
         }
         return;
     }
@@ -212,8 +225,9 @@ static int txn_commit(src_t *s, char *errstr, size_t errsz)
     if (!s->in_txn) return 0;
     rd_kafka_resp_err_t fe = rd_kafka_flush(s->rk, TXN_MS);
     if (fe || s->delivery_failed) {
-        snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s",
-                 s->delivery_failed ? s->delivery_error : "records not acknowledged in time");
+        snprintf(errstr, errsz, "%s",
+                 s->delivery_failed ? s->delivery_error
+                                    : "stage KAFKA_PRODUCE: records not acknowledged in time");
         return -1;
     }
     take_acked(s);
@@ -252,10 +266,23 @@ static int txn_commit(src_t *s, char *errstr, size_t errsz)
 static int txn_abort(src_t *s, char *errstr, size_t errsz)
 {
     if (!s->in_txn) return 0;
+    /* The records are delivered (into the transaction) before the abort: an abort that purges
+     * requests still in flight can meet the broker mid-AddPartitionsToTxn and fail with
+     * INVALID_TXN_STATE. An abort is rare; its cost is one round trip. */
+    rd_kafka_flush(s->rk, TXN_MS);
+    s->aborting = 1;
     rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, TXN_MS);
-    if (e) return txn_error(s, e, "cannot abort the transaction", errstr, errsz);
+    if (e) {
+        s->aborting = 0;
+        return txn_error(s, e, "cannot abort the transaction", errstr, errsz);
+    }
     s->in_txn = 0;
+    /* Every delivery report of the aborted records is served before their tracker goes. */
+    long long until = lc_now_ms() + TXN_MS;
+    while (rd_kafka_outq_len(s->rk) > 0 && lc_now_ms() < until)
+        rd_kafka_poll(s->rk, 10);
     rd_kafka_poll(s->rk, 0);
+    s->aborting = 0;
     lc_tracker_destroy(s->tracker); /* the aborted records will never count */
     s->tracker = lc_tracker_new();
     for (size_t i = 0; i < s->pending.n; i++) {

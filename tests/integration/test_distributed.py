@@ -209,7 +209,7 @@ def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path)
 
 
 # ---------------------------------------------------------------- fencing
-def test_leader_paused_past_its_session_is_fenced_and_rejoins_as_follower(kafka, tmp_path):
+def test_leader_paused_past_its_session_is_fenced_and_rejoins(kafka, tmp_path):
     topic = f"lc-dist-fence-{uuid.uuid4().hex[:8]}"
     with Cluster(tmp_path, kafka, n=3) as c:
         c.start()
@@ -223,7 +223,7 @@ def test_leader_paused_past_its_session_is_fenced_and_rejoins_as_follower(kafka,
         old.sigstop()
         wait_for(lambda: (c.leader_id() or old.worker_id) != old.worker_id, SESSION_S * 3,
                  "another worker to lead", follower.log)
-        new = c.leader()
+        c.leader()
         # a write sent to the frozen leader: it reaches it only once it runs again
         answer = {}
         t = threading.Thread(target=lambda: answer.update(
@@ -235,7 +235,9 @@ def test_leader_paused_past_its_session_is_fenced_and_rejoins_as_follower(kafka,
         t.join(70)
         wait_for(lambda: old.worker_id in c.members(), SESSION_S * 4, "the old leader back in the group",
                  old.log)
-        assert c.leader_id() == new.worker_id, "the old leader took the lead back"
+        # Once back it may lead again (partition 0 goes to the first member id in order), but
+        # only through a new transactional writer: nothing it wrote while frozen lands.
+        c.leader()
         time.sleep(3)
         after = dump_topic(kafka, config_topic)[n_before:]
         keys = Counter(r["key"].decode() for r in after if r["key"])

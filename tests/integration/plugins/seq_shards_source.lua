@@ -3,7 +3,8 @@
 -- "k:000000000", "k:000000001", ... with the source offset {next = i + 1} in partition
 -- {source = "seq", shard = k}, so a task moved to another worker continues from its committed
 -- offset, and every gap or repeat per shard is the cluster's doing. At most `rate` records
--- per second per task.
+-- per second per task. With keyed=true the key is the shard ("k"), so one shard's records
+-- stay in one partition, in order (tests of ordering); else keys are null.
 local connect = require "luaconnect"
 
 return connect.source {
@@ -13,6 +14,7 @@ return connect.source {
     topic = { type = "string", required = true, doc = "Where the numbers go" },
     rate = { type = "int", default = 1000, doc = "Records per second per task at most" },
     shard = { type = "int", default = 0, doc = "This task's counter (set by task_configs)" },
+    keyed = { type = "boolean", default = false, doc = "Key each record with its shard" },
   },
 
   task_configs = function(cfg, max_tasks)
@@ -38,9 +40,10 @@ return connect.source {
     local allowed = math.floor((connect.now_ms() - task.since) * task.config.rate / 1000) - task.sent
     if allowed <= 0 then return nil end
     local out, topic, shard = {}, task.config.topic, task.config.shard
+    local key = task.config.keyed and tostring(shard) or nil
     for k = 1, math.min(allowed, 500) do
       local i = task.next
-      out[k] = { topic = topic, value = string.format("%d:%09d", shard, i),
+      out[k] = { topic = topic, key = key, value = string.format("%d:%09d", shard, i),
                  source_partition = task.partition, source_offset = { next = i + 1 } }
       task.next = i + 1
     end
