@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 from benchlib import EndOffsets, proc_stats  # noqa: E402
+from compare import Bench  # noqa: E402
 
 SESSION_MS = 10000
 GROUP = {"session.timeout.ms": str(SESSION_MS), "heartbeat.interval.ms": "3000",
@@ -61,22 +62,11 @@ WAIT = 180
 
 
 def file_source(path, topic):
-    """Pipeline (a)'s connector, as in bench/compare.py."""
-    return {
-        "connector.class": "FileStreamSource", "tasks.max": "1", "file": str(path),
-        "topic": topic,
-        "transforms": "hoist,insert,rename,route",
-        "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
-        "transforms.hoist.field": "line",
-        "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
-        "transforms.insert.static.field": "source",
-        "transforms.insert.static.value": "bench",
-        "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
-        "transforms.rename.renames": "line:text",
-        "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
-        "transforms.route.regex": "(.*)-raw",
-        "transforms.route.replacement": "$1-clean",
-    }
+    """Pipeline (a)'s connector, bench/compare.py's, writing to topic."""
+    cfg = Bench.file_source("", str(path), "")
+    del cfg["name"]
+    cfg["topic"] = topic
+    return cfg
 
 
 def wait(pred, timeout, what):

@@ -100,7 +100,8 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
      * 3000 ms would add up to 3 s). One small request a second per worker. */
     char hb[32];
     long hb_ms = strtol(lc_props_get_or(props, "heartbeat.interval.ms", "3000"), NULL, 10);
-    snprintf(hb, sizeof(hb), "%ld", hb_ms > 0 && hb_ms < HEARTBEAT_MAX_MS ? hb_ms : HEARTBEAT_MAX_MS);
+    if (hb_ms <= 0 || hb_ms > HEARTBEAT_MAX_MS) hb_ms = HEARTBEAT_MAX_MS;
+    snprintf(hb, sizeof(hb), "%ld", hb_ms);
     if (set(conf, "group.id", group_id, errstr, errsz) ||
         set(conf, "session.timeout.ms", lc_props_get_or(props, "session.timeout.ms", "10000"),
             errstr, errsz) ||
