@@ -31,11 +31,20 @@ def call(method: str, url: str, body: Any = None, timeout: float = 30) -> Tuple[
         return status, raw.decode(errors="replace")
 
 
+def _rebalance_expected(answer: Tuple[int, Any]) -> bool:
+    status, body = answer
+    return (status == 500 and isinstance(body, dict)
+            and "rebalance is expected" in str(body.get("message", "")))
+
+
 def call_ok(method: str, url: str, body: Any = None, timeout: float = 60,
             ok: Tuple[int, ...] = (200, 201, 202, 204)) -> Any:
     """call() retried while the cluster answers 409 (rebalance in progress / no leader
-    known), 503 (still starting) or cannot be reached, until timeout; returns the body of
-    the first answer in ok, raises AssertionError with the last answer otherwise."""
+    known), 503 (still starting), Kafka Connect's transient 500 "Request cannot be
+    completed because a rebalance is expected" (RebalanceNeededException, answered between
+    a config change and the rebalance it causes) or cannot be reached, until timeout;
+    returns the body of the first answer in ok, raises AssertionError with the last answer
+    otherwise."""
     deadline = time.monotonic() + timeout
     last: Optional[Tuple[int, Any]] = None
     while True:
@@ -43,7 +52,7 @@ def call_ok(method: str, url: str, body: Any = None, timeout: float = 60,
             last = call(method, url, body)
             if last[0] in ok:
                 return last[1]
-            if last[0] not in (409, 503):
+            if last[0] not in (409, 503) and not _rebalance_expected(last):
                 break
         except OSError as e:
             last = (-1, str(e))
