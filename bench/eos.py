@@ -43,12 +43,13 @@ RUNS = {"off": None, "poll": {"transaction.boundary": "poll"},
 
 
 class Counter(threading.Thread):
-    """kcat -C from the beginning, read_committed, one byte per record: counts records."""
+    """kcat -C from the beginning, read_committed, one byte per record, unbuffered (-u: a pipe
+    would otherwise hold back the last few thousand records): counts records."""
 
     def __init__(self, bootstrap, topic):
         super().__init__(daemon=True)
         self.n = 0
-        self.p = subprocess.Popen(["kcat", "-q", "-b", bootstrap, "-C", "-t", topic, "-o",
+        self.p = subprocess.Popen(["kcat", "-q", "-u", "-b", bootstrap, "-C", "-t", topic, "-o",
                                    "beginning", "-X", "isolation.level=read_committed",
                                    "-f", "x"], stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
@@ -77,7 +78,7 @@ def one_side(kind, tmp, bootstrap, n, runs):
         extra = {"offset.flush.interval.ms": "10000",
                  "exactly.once.source.support": "enabled" if eos else "disabled"}
         if kind == "luaconnect":
-            extra["plugin.path"] = str(HERE / "plugins")
+            extra["plugin.path"] = f"{HERE / 'plugins'},{HERE.parent / 'scripts'}"
         side = d.Side(kind, tmp, bootstrap, extra)
         offs = EndOffsets(bootstrap)
         try:

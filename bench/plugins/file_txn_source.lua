@@ -3,8 +3,9 @@
 -- after every `commit.records` records, to measure connector-defined boundaries on pipeline (a).
 local connect = require "luaconnect"
 
-local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
-local base = dofile(here .. "/../../scripts/file_source.lua")
+-- scripts/ is on plugin.path beside bench/plugins (bench/eos.py), so the shipped
+-- FileStreamSource loads as a module
+local base = require "file_source"
 
 local def = {}
 for k, v in pairs(base) do def[k] = v end
