@@ -1,6 +1,7 @@
 /* membership: see membership.h. */
 #include "membership.h"
 #include "log.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,9 +10,19 @@
 #include <string.h>
 
 #define HEARTBEAT_MAX_MS 1000L
+/* client.id of a membership: CLIENT_PREFIX, the join time in ms (13 digits), '-', the
+ * worker id. The range assignor gives partition 0 to the first member id in order, and a
+ * member id starts with the client.id, so the oldest membership leads. */
+#define CLIENT_PREFIX "luaconnect-"
+#define CLIENT_TIME_DIGITS 13
 
 struct lc_membership {
-    rd_kafka_t *rk;
+    rd_kafka_t *rk;     /* the member; replaced by the membership thread after a loss */
+    rd_kafka_t *lister; /* lists the group's members (any thread) */
+    lc_kafka_t *k;
+    const lc_props_t *props;
+    char topic[256], worker_id[256];
+    int retire; /* membership lost: this handle leaves, a new one (a new join time) joins */
     char group[256];
     pthread_t thread;
     atomic_int stop;
@@ -32,6 +43,18 @@ static void set_view(lc_membership_t *m, int joined, int leader, int rebalanced,
     if (m->notify) m->notify(m->arg);
 }
 
+/* After a loss (session timeout, a SIGSTOP, a partition) the handle must not simply rejoin:
+ * its old join time would sort first and take the leadership back from the worker that
+ * took over (Connect's rule: a member that comes back joins as a follower). It stops
+ * joining here, and the membership thread replaces it with a handle that has a new join
+ * time. */
+static void retire(lc_membership_t *m)
+{
+    if (m->retire) return;
+    m->retire = 1;
+    rd_kafka_unsubscribe(m->rk);
+}
+
 /* Runs inside rd_kafka_consumer_poll on the membership thread. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -44,20 +67,40 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (parts->elems[i].partition == 0) leader = 1;
         /* Nothing is read through this consumer: the coordination topic is read by a log. */
         if (parts->cnt) rd_kafka_pause_partitions(rk, parts);
+        if (m->retire) return; /* a lost membership's handle never leads again */
         lc_info(NULL, "cluster: joined group '%s' as %s", m->group, leader ? "leader" : "follower");
         set_view(m, 1, leader, 1, 0);
     } else {
         int lost = rd_kafka_assignment_lost(rk);
         rd_kafka_assign(rk, NULL);
-        if (lost) lc_warn(NULL, "cluster: membership of group '%s' was lost", m->group);
+        if (lost) {
+            lc_warn(NULL, "cluster: membership of group '%s' was lost; joining again as a new member",
+                    m->group);
+            retire(m);
+        }
         set_view(m, !lost, 0, 0, lost);
     }
 }
+
+static rd_kafka_t *join(lc_membership_t *m, char *errstr, size_t errsz);
 
 static void *run(void *arg)
 {
     lc_membership_t *m = arg;
     while (!atomic_load(&m->stop)) {
+        if (m->retire) {
+            char err[512];
+            rd_kafka_consumer_close(m->rk);
+            rd_kafka_destroy(m->rk);
+            m->retire = 0;
+            while (!(m->rk = join(m, err, sizeof(err))) && !atomic_load(&m->stop)) {
+                lc_error(NULL, "cluster: %s (trying again in 1 s)", err);
+                for (int i = 0; i < 10 && !atomic_load(&m->stop); i++)
+                    rd_kafka_poll(m->lister, 100);
+            }
+            if (!m->rk) break;
+            continue;
+        }
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(m->rk, 200);
         if (!msg) continue;
         if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -65,6 +108,7 @@ static void *run(void *arg)
             if (msg->err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED ||
                 msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
                 lc_warn(NULL, "cluster: left group '%s': %s", m->group, e);
+                retire(m);
                 set_view(m, 0, 0, 0, 1);
             } else {
                 lc_debug(NULL, "cluster: group '%s': %s", m->group, e);
@@ -81,28 +125,25 @@ static int set(rd_kafka_conf_t *conf, const char *key, const char *value, char *
     return lc_kafka_set(conf, "cluster membership", key, value, errstr, errsz);
 }
 
-lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, const char *group_id,
-                                     const char *topic, const char *worker_id,
-                                     void (*notify)(void *arg), void *arg, char *errstr,
-                                     size_t errsz)
+/* A new member handle: a consumer of the coordination topic in the group, with a client.id
+ * that carries the join time. NULL with errstr. */
+static rd_kafka_t *join(lc_membership_t *m, char *errstr, size_t errsz)
 {
-    lc_membership_t *m = calloc(1, sizeof(*m));
-    char err[512];
-    snprintf(m->group, sizeof(m->group), "%s", group_id);
-    pthread_mutex_init(&m->mu, NULL);
-    m->notify = notify;
-    m->arg = arg;
-    rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, worker_id, errstr, errsz);
-    if (!conf) goto fail;
+    char cid[512], err[512];
+    snprintf(cid, sizeof(cid), CLIENT_PREFIX "%0*lld-%s", CLIENT_TIME_DIGITS,
+             (long long)lc_wall_ms(), m->worker_id);
+    rd_kafka_conf_t *conf = lc_kafka_internal_conf(m->k, cid, errstr, errsz);
+    if (!conf) return NULL;
     /* Heartbeats at most HEARTBEAT_MAX_MS apart (heartbeat.interval.ms when lower): a member
      * learns that the group rebalances from its next heartbeat, so this bounds how long after
      * a dead worker's session times out the survivors take over its work (Connect's default
      * 3000 ms would add up to 3 s). One small request a second per worker. */
     char hb[32];
+    const lc_props_t *props = m->props;
     long hb_ms = strtol(lc_props_get_or(props, "heartbeat.interval.ms", "3000"), NULL, 10);
     if (hb_ms <= 0 || hb_ms > HEARTBEAT_MAX_MS) hb_ms = HEARTBEAT_MAX_MS;
     snprintf(hb, sizeof(hb), "%ld", hb_ms);
-    if (set(conf, "group.id", group_id, errstr, errsz) ||
+    if (set(conf, "group.id", m->group, errstr, errsz) ||
         set(conf, "session.timeout.ms", lc_props_get_or(props, "session.timeout.ms", "10000"),
             errstr, errsz) ||
         set(conf, "heartbeat.interval.ms", hb, errstr, errsz) ||
@@ -113,26 +154,56 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
         set(conf, "enable.auto.offset.store", "false", errstr, errsz) ||
         set(conf, "auto.offset.reset", "latest", errstr, errsz)) {
         rd_kafka_conf_destroy(conf);
-        goto fail;
+        return NULL;
     }
     rd_kafka_conf_set_opaque(conf, m);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    m->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (!m->rk) {
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(errstr, errsz, "cluster membership: %s", err);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, m->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(errstr, errsz, "cluster membership: cannot subscribe to '%s': %s", m->topic,
+                 rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, const char *group_id,
+                                     const char *topic, const char *worker_id,
+                                     void (*notify)(void *arg), void *arg, char *errstr,
+                                     size_t errsz)
+{
+    lc_membership_t *m = calloc(1, sizeof(*m));
+    char err[512];
+    snprintf(m->group, sizeof(m->group), "%s", group_id);
+    snprintf(m->topic, sizeof(m->topic), "%s", topic);
+    snprintf(m->worker_id, sizeof(m->worker_id), "%s", worker_id);
+    m->k = k;
+    m->props = props;
+    pthread_mutex_init(&m->mu, NULL);
+    m->notify = notify;
+    m->arg = arg;
+    char cid[512];
+    snprintf(cid, sizeof(cid), "%s-members", worker_id);
+    rd_kafka_conf_t *conf = lc_kafka_internal_conf(k, cid, errstr, errsz);
+    if (!conf) goto fail;
+    m->lister = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!m->lister) {
         rd_kafka_conf_destroy(conf);
         snprintf(errstr, errsz, "cluster membership: %s", err);
         goto fail;
     }
-    rd_kafka_poll_set_consumer(m->rk);
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(m->rk, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (e) {
-        snprintf(errstr, errsz, "cluster membership: cannot subscribe to '%s': %s", topic,
-                 rd_kafka_err2str(e));
-        goto fail;
-    }
+    if (!(m->rk = join(m, errstr, errsz))) goto fail;
     if (pthread_create(&m->thread, NULL, run, m) != 0) {
         snprintf(errstr, errsz, "cluster membership: cannot start its thread");
         goto fail;
@@ -140,9 +211,21 @@ lc_membership_t *lc_membership_start(lc_kafka_t *k, const lc_props_t *props, con
     return m;
 fail:
     if (m->rk) rd_kafka_destroy(m->rk);
+    if (m->lister) rd_kafka_destroy(m->lister);
     pthread_mutex_destroy(&m->mu);
     free(m);
     return NULL;
+}
+
+/** The worker id in a membership's client.id (see join()), or NULL for another client. */
+const char *lc_membership_worker_id(const char *client_id)
+{
+    size_t n = strlen(CLIENT_PREFIX);
+    if (!client_id || strncmp(client_id, CLIENT_PREFIX, n) != 0) return NULL;
+    for (size_t i = 0; i < CLIENT_TIME_DIGITS; i++)
+        if (client_id[n + i] < '0' || client_id[n + i] > '9') return NULL;
+    if (client_id[n + CLIENT_TIME_DIGITS] != '-') return NULL;
+    return client_id + n + CLIENT_TIME_DIGITS + 1;
 }
 
 lc_member_view_t lc_membership_view(lc_membership_t *m)
@@ -161,7 +244,7 @@ static int cmp_str(const void *a, const void *b)
 json_t *lc_membership_members(lc_membership_t *m, char *errstr, size_t errsz)
 {
     const struct rd_kafka_group_list *groups = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_list_groups(m->rk, m->group, &groups, 5000);
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(m->lister, m->group, &groups, 5000);
     if (err) {
         snprintf(errstr, errsz, "cannot list the members of group '%s': %s", m->group,
                  rd_kafka_err2str(err));
@@ -176,11 +259,14 @@ json_t *lc_membership_members(lc_membership_t *m, char *errstr, size_t errsz)
     } else {
         const struct rd_kafka_group_info *g = &groups->groups[0];
         const char **ids = calloc((size_t)g->member_cnt + 1, sizeof(*ids));
-        for (int i = 0; i < g->member_cnt; i++)
-            ids[i] = g->members[i].client_id;
-        qsort(ids, (size_t)g->member_cnt, sizeof(*ids), cmp_str);
+        size_t n = 0;
+        for (int i = 0; i < g->member_cnt; i++) {
+            const char *wid = lc_membership_worker_id(g->members[i].client_id);
+            if (wid) ids[n++] = wid;
+        }
+        qsort(ids, n, sizeof(*ids), cmp_str);
         out = json_array();
-        for (int i = 0; i < g->member_cnt; i++)
+        for (size_t i = 0; i < n; i++)
             if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0)
                 json_array_append_new(out, json_string(ids[i]));
         free(ids);
@@ -194,8 +280,11 @@ void lc_membership_stop(lc_membership_t *m)
     if (!m) return;
     atomic_store(&m->stop, 1);
     pthread_join(m->thread, NULL);
-    rd_kafka_consumer_close(m->rk); /* leaves the group: the others rebalance now */
-    rd_kafka_destroy(m->rk);
+    if (m->rk) {
+        rd_kafka_consumer_close(m->rk); /* leaves the group: the others rebalance now */
+        rd_kafka_destroy(m->rk);
+    }
+    rd_kafka_destroy(m->lister);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }

@@ -11,6 +11,7 @@ machine has no Kafka client library for Python) names it."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -214,12 +215,12 @@ class Cluster:
 
     # ------------------------------------------------------------ leadership
     def leader_id(self) -> Optional[str]:
-        """The worker id (client.id) of the member assigned the coordination topic's
+        """The worker id of the member assigned the coordination topic's
         partition 0, or None when the group has no such member now (rebalancing, empty)."""
         for m in describe_group(self.bootstrap, self.group_id):
             for topic, parts in m["assignment"]:
                 if topic == self.coordination_topic and 0 in parts:
-                    return m["client_id"]
+                    return m["worker_id"]
         return None
 
     def leader(self, timeout: float = 60) -> LcWorker:
@@ -236,8 +237,9 @@ class Cluster:
                              f"{describe_group(self.bootstrap, self.group_id)}")
 
     def members(self) -> List[str]:
-        """Client ids (worker ids) of the group's members now."""
-        return sorted(m["client_id"] for m in describe_group(self.bootstrap, self.group_id))
+        """Worker ids of the group's members now."""
+        return sorted(m["worker_id"] for m in describe_group(self.bootstrap, self.group_id)
+                      if m["worker_id"])
 
     # ------------------------------------------------------------ where work runs
     def task_workers(self, connectors: List[str], via: Optional[LcWorker] = None) -> Dict[str, list]:
@@ -332,10 +334,15 @@ def _consumer_assignment(raw: Optional[bytes]) -> List[tuple]:
     return out
 
 
+_MEMBER_CLIENT = re.compile(r"^luaconnect-[0-9]{13}-(.+)$")
+
+
 def describe_group(bootstrap: str, group: str) -> List[dict]:
-    """Members of a consumer group, [{"client_id", "member_id", "assignment": [(topic,
-    [partitions])]}], by DescribeGroups v1 to the bootstrap broker (the test broker is one
-    node, so it is the coordinator)."""
+    """Members of a consumer group, [{"client_id", "worker_id", "member_id", "assignment":
+    [(topic, [partitions])]}], by DescribeGroups v1 to the bootstrap broker (the test broker
+    is one node, so it is the coordinator). A worker's membership has the client.id
+    luaconnect-<join time in ms>-<worker id> (core/membership.c); worker_id is None for
+    other clients."""
     host, port = bootstrap.split(",")[0].rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=10) as s:
         client = b"lc-tests"
@@ -367,7 +374,9 @@ def describe_group(bootstrap: str, group: str) -> List[dict]:
             r.string()  # host
             r.bytes_()  # metadata
             assignment = r.bytes_()
+            m = _MEMBER_CLIENT.match(client_id)
             members.append({"member_id": member_id, "client_id": client_id,
+                            "worker_id": m.group(1) if m else None,
                             "protocol": protocol,
                             "assignment": _consumer_assignment(assignment)})
     return members

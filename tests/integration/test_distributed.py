@@ -235,10 +235,13 @@ def test_leader_paused_past_its_session_is_fenced_and_rejoins(kafka, tmp_path):
         t.join(70)
         wait_for(lambda: old.worker_id in c.members(), SESSION_S * 4, "the old leader back in the group",
                  old.log)
-        # Once back it may lead again (partition 0 goes to the first member id in order), but
-        # only through a new transactional writer: nothing it wrote while frozen lands.
-        c.leader()
+        # It comes back as a follower (a new membership, a later join time); the worker that
+        # took over keeps leading, and nothing the old leader wrote while frozen lands.
+        new_leader = c.leader()
+        assert new_leader is not old, f"{old.worker_id} leads again after rejoining"
         time.sleep(3)
+        assert c.leader_id() == new_leader.worker_id
+        assert "joining again as a new member" in old.log()
         after = dump_topic(kafka, config_topic)[n_before:]
         keys = Counter(r["key"].decode() for r in after if r["key"])
         # whatever was written after the freeze is the new leader's handling of "during",
