@@ -74,7 +74,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         int lost = rd_kafka_assignment_lost(rk);
         rd_kafka_assign(rk, NULL);
         if (lost) {
-            lc_warn(NULL, "cluster: membership of group '%s' was lost; joining again as a new member",
+            lc_warn(NULL,
+                    "cluster: membership of group '%s' was lost; joining again as a new member",
                     m->group);
             retire(m);
         }

@@ -3,8 +3,8 @@
  * group.id subscribed to the 1-partition coordination topic with the range assignor: the
  * member the broker's assignment gives partition 0 is the leader. The client.id carries the
  * join time, so the oldest membership leads; a worker whose membership was lost joins again
- * with a new handle (a new join time) and so as a follower, as in Connect. A thread of its own polls
- * the consumer (so rebalances and heartbeats never wait on a task or a script) and publishes
+ * with a new handle (a new join time) and so as a follower, as in Connect. A thread of its own
+ * polls the consumer (so rebalances and heartbeats never wait on a task or a script) and publishes
  * what it learns: leader or not, a rebalance count, and whether membership was lost (session
  * timeout). The members are listed through the group coordinator (each member's client.id
  * holds its worker id). Depends on kafka, log, librdkafka, jansson. */
