@@ -9,6 +9,7 @@
 #include "bridge.h"
 #include "chain.h"
 #include "cli_api.h"
+#include "cli_spec.h"
 #include "cli_test.h"
 #include "config.h"
 #include "lc_build.h"
@@ -71,6 +72,10 @@ static void usage(FILE *out)
             "        (--batch-size N, 500) and flush() over the input lines. Errors on stderr as\n"
             "        'error: record N: STAGE: message', then the offsets it would commit;\n"
             "        exit status 1 if anything failed.\n"
+            "  spec [FILES|DIRS]\n"
+            "        Run *_spec.lua files (those under the current directory when none are\n"
+            "        given) with the SDK's spec runner, each in a Lua state of its own; exit\n"
+            "        status 1 if any failed.\n"
             "  lua FILE [ARGS...]\n"
             "        Run a Lua file with the luaconnect SDK available (used by the specs).\n"
             "  config-docs\n"
@@ -329,6 +334,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
     if (strcmp(argv[1], "test") == 0) return lc_cli_test_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "spec") == 0) return lc_cli_spec_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "config-docs") == 0) {
         lc_config_write_docs(stdout);
         return 0;
