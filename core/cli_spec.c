@@ -1,6 +1,7 @@
 /* cli_spec: see cli_spec.h. */
 #include "cli_spec.h"
 #include "cli_api.h"
+#include "log.h"
 #include "plugins.h"
 
 #include <dirent.h>
@@ -70,6 +71,10 @@ int lc_cli_spec_main(int argc, char **argv)
     char cwd[PATH_MAX], err[8192];
     int rc = 1, failed = 0;
     char *pp = NULL;
+    /* Scripts' info lines would bury the output; LUACONNECT_LOG_LEVEL shows them. */
+    const char *level = getenv("LUACONNECT_LOG_LEVEL");
+    lc_log_set_level(level && lc_log_level_parse(level) >= 0 ? lc_log_level_parse(level)
+                                                             : LC_LOG_WARN);
     for (int i = 0; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) {

@@ -4,6 +4,7 @@
 #include "cli_api.h"
 #include "plan_api.h"
 #include "plugin_api.h"
+#include "log.h"
 #include "plugins.h"
 #include "props.h"
 
@@ -109,6 +110,10 @@ int lc_cli_test_main(int argc, char **argv)
     char *pp = NULL;
     const char *worker = NULL, *offsets = NULL;
     long max_records = 100, idle_ms = 1000, batch_size = 500;
+    /* Scripts' info lines would bury the output; LUACONNECT_LOG_LEVEL shows them. */
+    const char *level = getenv("LUACONNECT_LOG_LEVEL");
+    lc_log_set_level(level && lc_log_level_parse(level) >= 0 ? lc_log_level_parse(level)
+                                                             : LC_LOG_WARN);
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "--connector") == 0) {

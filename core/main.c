@@ -9,6 +9,7 @@
 #include "bridge.h"
 #include "chain.h"
 #include "cli_api.h"
+#include "cli_new.h"
 #include "cli_spec.h"
 #include "cli_test.h"
 #include "config.h"
@@ -72,6 +73,9 @@ static void usage(FILE *out)
             "        (--batch-size N, 500) and flush() over the input lines. Errors on stderr as\n"
             "        'error: record N: STAGE: message', then the offsets it would commit;\n"
             "        exit status 1 if anything failed.\n"
+            "  new source|sink|transform|predicate NAME [DIR]\n"
+            "        Create a plugin in DIR (./NAME): the script, its spec, an example\n"
+            "        connector and worker .properties and a README, ready to run.\n"
             "  spec [FILES|DIRS]\n"
             "        Run *_spec.lua files (those under the current directory when none are\n"
             "        given) with the SDK's spec runner, each in a Lua state of its own; exit\n"
@@ -334,6 +338,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
     if (strcmp(argv[1], "test") == 0) return lc_cli_test_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "new") == 0) return lc_cli_new_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "spec") == 0) return lc_cli_spec_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "config-docs") == 0) {
         lc_config_write_docs(stdout);
