@@ -66,10 +66,10 @@ int lc_cli_new_main(int argc, char **argv)
         return 1;
     }
     snprintf(runner, sizeof(runner), "%s/_new.lua", lc_sdk_dir());
-    char *args[] = {runner, argv[0], argv[1], (char *)dir};
+    char *args[] = {runner, argv[0], argv[1], (char *)dir, (char *)lc_sdk_dir()};
     int status = 0;
     char *pp = lc_plugin_path(NULL);
-    int rc = lc_cli_api_run_file(lc_sdk_dir(), pp, 4, args, &status, err, sizeof(err));
+    int rc = lc_cli_api_run_file(lc_sdk_dir(), pp, 5, args, &status, err, sizeof(err));
     free(pp);
     if (rc != 0) {
         fprintf(stderr, "luaconnect new: %s\n", err);

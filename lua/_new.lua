@@ -1,10 +1,11 @@
 --- _new: the templates of `luaconnect new source|sink|transform|predicate NAME [DIR]`.
--- Run by core/cli_new.c as `_new.lua KIND NAME DIR` once DIR exists: writes the plugin
+-- Run by core/cli_new.c as `_new.lua KIND NAME DIR SDK_DIR` once DIR exists: writes the plugin
 -- script, its spec, an example connector .properties, a worker.properties whose plugin.path
--- is the directory itself, an example input where the kind reads records, and a README; each
+-- is the directory itself, an example input where the kind reads records, a .luarc.json
+-- pointing lua-language-server at the SDK's annotations (SDK_DIR/types), and a README; each
 -- runs as generated (`luaconnect spec` passes, `luaconnect test` works on the example).
 -- Returns the exit status; refuses to overwrite a file.
-local kind, name, dir = ...
+local kind, name, dir, sdk_dir = ...
 
 local T = {}
 
@@ -345,7 +346,16 @@ Run it against a throw-away in-memory broker:
 
 Editing `{{NAME}}.lua` while the worker runs reloads it (docs/hot-reload.md). The SDK is
 described in docs/lua-sdk.md; with lua-language-server, the SDK's annotations
-(`share/luaconnect/lua/types`) give completion and type checks.
+(installed in `share/luaconnect/lua/types`, which `.luarc.json` points to) give completion
+and type checks in any editor.
+]]
+
+-- lua-language-server: the SDK's annotations, and LuaJIT's dialect.
+T.luarc = [[
+{
+  "runtime.version": "LuaJIT",
+  "workspace.library": [{{TYPES}}]
+}
 ]]
 
 local function fill(text, vars)
@@ -359,7 +369,8 @@ if not t then
   return 2
 end
 
-local vars = { NAME = name, KIND = kind, ABOUT = "" }
+local vars = { NAME = name, KIND = kind, ABOUT = "",
+  TYPES = require("luaconnect").json.encode((sdk_dir or ".") .. "/types") }
 vars.ABOUT = fill(t.about, vars):gsub("^%l", string.upper)
 vars.TRY = fill(t.try, vars)
 vars.INPUT_ROW = t.input and "| `example.jsonl` | example input records for `luaconnect test` |\n" or ""
@@ -371,6 +382,7 @@ local files = {
   { "worker.properties", T.worker },
 }
 if t.input then files[#files + 1] = { "example.jsonl", t.input } end
+files[#files + 1] = { ".luarc.json", T.luarc }
 files[#files + 1] = { "README.md", T.readme }
 
 local prefix = dir == "." and "" or dir .. "/"

@@ -34,6 +34,7 @@ def test_new_source_is_ready_to_run(tmp_path):
                    "created counter/counter_spec.lua\n"
                    "created counter/counter.properties\n"
                    "created counter/worker.properties\n"
+                   "created counter/.luarc.json\n"
                    "created counter/README.md\n"
                    "next: cd counter && luaconnect spec && "
                    "luaconnect test --worker worker.properties counter.properties\n")
@@ -43,6 +44,11 @@ def test_new_source_is_ready_to_run(tmp_path):
     assert (rc, err) == (0, 'offsets: {"offsets":[{"partition":{"source":"counter"},"offset":{"position":3}}]}\n')
     assert out == "".join('{"topic":"counter","key":"%d","value":{"message":"hello from counter","n":%d}}\n'
                           % (i, i) for i in (1, 2, 3))
+    # lua-language-server finds the SDK's annotations the build installs
+    luarc = json.loads((d / ".luarc.json").read_text())
+    assert luarc["runtime.version"] == "LuaJIT"
+    types = Path(luarc["workspace.library"][0])
+    assert (types / "luaconnect.lua").read_text().startswith("---@meta luaconnect\n")
     # the README's commands are the ones that work
     readme = (d / "README.md").read_text()
     assert "    luaconnect spec\n" in readme
