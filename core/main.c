@@ -3,7 +3,8 @@
  *   luaconnect standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...
  *   luaconnect distributed WORKER.properties
  *   luaconnect plugins [WORKER.properties]
- *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
+ *   luaconnect test / spec / new       offline runs, specs, scaffolding (core/cli_*.c)
+ *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (tools)
  *   luaconnect config-docs             the core's config keys as Markdown
  *   luaconnect --help | --version */
 #include "bridge.h"
@@ -81,7 +82,7 @@ static void usage(FILE *out)
             "        given) with the SDK's spec runner, each in a Lua state of its own; exit\n"
             "        status 1 if any failed.\n"
             "  lua FILE [ARGS...]\n"
-            "        Run a Lua file with the luaconnect SDK available (used by the specs).\n"
+            "        Run a Lua file with the luaconnect SDK available (tools, scripts).\n"
             "  config-docs\n"
             "        Print the worker and connector keys the core reads, as Markdown\n"
             "        (docs/configuration.md).\n"
