@@ -160,6 +160,12 @@ def test_sink_put_failure_stops_like_the_task(tmp_path):
     assert (rc, out) == (1, "")
     assert err.startswith("error: records 1-2: TASK_PUT: ") and err.endswith("down.lua:2: database is down\n")
     assert err.count("\n") == 1
+    # connect.retriable(): the worker would deliver the batch again later; offline that is the end
+    (d / "down.lua").write_text('local connect = require "luaconnect"\n'
+                                "return connect.sink { put = function() connect.retriable('busy, try later') end }\n")
+    rc, out, err = run("test", "--worker", "worker.properties", "--connector", "down.properties",
+                       cwd=d, stdin='{"topic":"a","value":1}\n')
+    assert (rc, out, err) == (1, "", "error: records 1-1: TASK_PUT: retriable: busy, try later\n")
 
 
 def test_new_transform_and_predicate_run_on_their_examples(tmp_path):
