@@ -96,7 +96,7 @@ int lc_cli_spec_main(int argc, char **argv)
     /* require() finds the modules of the repository the specs run in (its private _x.lua). */
     if (!getcwd(cwd, sizeof(cwd)) || !(pp = lc_plugin_path(cwd))) goto oom;
     char runner[PATH_MAX];
-    snprintf(runner, sizeof(runner), "%s/_spec.lua", lc_sdk_dir());
+    snprintf(runner, sizeof(runner), "%s/_spec_runner.lua", lc_sdk_dir());
     for (size_t i = 0; i < l.n; i++) {
         char *args[] = {runner, l.paths[i]};
         int status = 0;

@@ -1,5 +1,5 @@
 /* cli_spec: the `luaconnect spec [FILES|DIRS]` command — runs *_spec.lua files with the spec
- * runner the SDK ships (lua/_spec.lua, the one the project's own tests/lua use), each file
+ * runner the SDK ships (lua/_spec_runner.lua, the one the project's own tests/lua use), each file
  * in a Lua state of its own, so a connector repository's CI is one line. Depends on
  * plugins, cli_api. */
 #ifndef LC_CLI_SPEC_H

@@ -1,4 +1,4 @@
---- _spec: the spec runner of `luaconnect spec` (the project's own tests/lua and a connector
+--- _spec_runner: the spec runner of `luaconnect spec` (the project's own tests/lua and a connector
 -- repository's specs alike): describe/it/before_each, an `expect` vocabulary, and helpers
 -- that drive transforms, predicates and connectors the way the worker does.
 -- Run with: luaconnect spec [FILES|DIRS] (each spec file in a Lua state of its own).
