@@ -48,7 +48,10 @@ static int walk(spec_list_t *l, const char *dir)
         char path[PATH_MAX];
         struct stat st;
         if (e->d_name[0] == '.' || strcmp(e->d_name, "build") == 0) continue;
-        snprintf(path, sizeof(path), "%s/%s", strcmp(dir, ".") == 0 ? "." : dir, e->d_name);
+        size_t dl = strlen(dir);
+        while (dl > 1 && dir[dl - 1] == '/') /* "tests/" names "tests/x_spec.lua" */
+            dl--;
+        snprintf(path, sizeof(path), "%.*s/%s", (int)dl, dir, e->d_name);
         const char *shown = strncmp(path, "./", 2) == 0 ? path + 2 : path;
         if (stat(path, &st) != 0) continue;
         if (S_ISDIR(st.st_mode))
