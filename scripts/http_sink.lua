@@ -87,8 +87,8 @@ local function send(task, method, url, body, n)
     if attempt == S.max_retries then
       error(format("%s %s failed after %d retries: %s", method, url, S.max_retries, why), 0)
     end
-    task.log.warn("%s %s with %d records failed (%s); retry %d of %d in %d ms", method, url, n, why,
-      attempt + 1, S.max_retries, delay)
+    task.log.warn("%s %s with %d record%s failed (%s); retry %d of %d in %d ms", method, url, n,
+      n == 1 and "" or "s", why, attempt + 1, S.max_retries, delay)
     sleep_ms(delay)
     delay = math.min(delay * 2, S.backoff_max)
   end
