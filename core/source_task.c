@@ -54,6 +54,7 @@ typedef struct src {
     int boundary;              /* 0 poll, 1 interval, 2 connector */
     long boundary_ms;          /* transaction.boundary.interval.ms */
     int in_txn;                /* a transaction is open */
+    int fenced;                /* a newer instance of this task fenced this one */
     int aborting;              /* the script's abort runs: purged records are expected */
     long long txn_started;     /* when it began */
     rd_kafka_topic_t *offsets; /* the offsets topic, partitioned as Java's client does */
@@ -66,8 +67,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     /* Records of a transaction the script aborted come back purged: neither acknowledged nor
      * a failure (the tracker they were counted in is dropped with the transaction). */
-    if (s->aborting && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                        m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+    if (s->aborting &&
+        (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
         return;
     if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
     if (m->err && !s->delivery_failed) {
@@ -89,7 +90,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             if (s->eos) snprintf(who, sizeof(who), " (transactional.id %s)", s->txid);
             snprintf(s->delivery_error, sizeof(s->delivery_error),
                      "stage KAFKA_PRODUCE: fatal producer error%s: %s%s", who, reason,
-                     fatal == RD_KAFKA_RESP_ERR__FENCED
+                     (s->fenced = fatal == RD_KAFKA_RESP_ERR__FENCED)
                          ? "; a newer instance of this task fenced this one, which stops without "
                            "committing anything more"
                          : "");
@@ -199,6 +200,7 @@ static int txn_error(src_t *s, rd_kafka_error_t *e, const char *what, char *errs
     int fenced = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED ||
                  rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
                  rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    if (fenced) s->fenced = 1;
     snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s (transactional.id %s): %s%s", what, s->txid,
              rd_kafka_error_string(e),
              fenced ? "; a newer instance of this task fenced this one, which stops without "
@@ -604,7 +606,10 @@ void *lc_source_task_main(void *arg)
     goto done;
 fail:
     failed = 1;
-    lc_task_set_state(t, LC_TASK_FAILED, err);
+    if (s.fenced)
+        lc_task_set_state_local(t, LC_TASK_FAILED, err);
+    else
+        lc_task_set_state(t, LC_TASK_FAILED, err);
 done:
     if (s.rk && s.eos) {
         /* Exactly-once: a clean stop commits the open transaction; a failure aborts it (the
@@ -613,7 +618,10 @@ done:
         if (!failed && s.in_txn && txn_commit(&s, e2, sizeof(e2)) != 0) {
             lc_error(t->ctx, "%s", e2);
             failed = 1;
-            lc_task_set_state(t, LC_TASK_FAILED, e2);
+            if (s.fenced)
+                lc_task_set_state_local(t, LC_TASK_FAILED, e2);
+            else
+                lc_task_set_state(t, LC_TASK_FAILED, e2);
         }
         if (s.in_txn) {
             rd_kafka_error_t *e = rd_kafka_abort_transaction(s.rk, 5000);

@@ -15,7 +15,7 @@
 
 #define state_names lc_task_state_names
 
-void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
+static void set_state(lc_task_t *t, lc_task_state_t state, const char *trace, int publish)
 {
     char err[512];
     lc_status_store_t *ss = t->conn->env->statuses;
@@ -24,13 +24,24 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
     t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
     t->state = state;
     pthread_mutex_unlock(&t->trace_lock);
-    if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, t->conn->env->worker_id, err,
-                sizeof(err)) != 0)
+    if (publish && ss->put(ss, t->conn->name, t->id, state_names[state], trace,
+                           t->conn->env->worker_id, err, sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
     if (state == LC_TASK_FAILED)
-        lc_error(t->ctx, "task FAILED: %s", trace ? trace : "(no trace)");
+        lc_error(t->ctx, "task FAILED%s: %s", publish ? "" : " (status left to the newer instance)",
+                 trace ? trace : "(no trace)");
     else
         lc_info(t->ctx, "task %s", state_names[state]);
+}
+
+void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
+{
+    set_state(t, state, trace, 1);
+}
+
+void lc_task_set_state_local(lc_task_t *t, lc_task_state_t state, const char *trace)
+{
+    set_state(t, state, trace, 0);
 }
 
 char *lc_task_trace(lc_task_t *t)
