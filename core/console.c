@@ -26,8 +26,7 @@ static int accepts_html(const char *accept)
 
 int lc_console_wants(struct MHD_Connection *conn, const char *method, const char *url)
 {
-    if (!method || !url || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
-        return 0;
+    if (!method || !url || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) return 0;
     if (strcmp(url, "/ui") == 0 || strcmp(url, "/ui/") == 0 || strcmp(url, "/ui/index.html") == 0)
         return 1;
     if (strcmp(url, "/") != 0) return 0;

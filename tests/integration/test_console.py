@@ -204,7 +204,7 @@ def test_console_create_run_pause_fail_validate(tmp_path, kafka, workers, browse
         wait_row_state(page, "lines", "STOPPED")
         page.click("[data-act=reset]")
         page.locator("#banner", has_text="reset lines").wait_for(timeout=STEP_TIMEOUT_MS)
-        assert "FAILED" not in page.locator("#banner").get_attribute("class")
+        assert "info" in page.locator("#banner").get_attribute("class")  # green: it worked
         shots(page, "offsets-reset")
 
         # a failed task's trace: a sink whose file cannot be opened
