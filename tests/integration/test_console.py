@@ -5,7 +5,8 @@ and what it shows is read back from the page.
 
 Screenshots of each step go to $LC_CONSOLE_ARTIFACTS, else tests/integration/artifacts/
 (ignored by git); the directory is printed. Without Playwright or a Chromium that starts,
-the browser tests skip and say why (tools/deps.sh installs both).
+the browser tests skip and say why (tools/deps.sh installs both). $LC_CHROMIUM names another
+Chromium binary.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ STEP_TIMEOUT_MS = 30_000  # how long the page may take to show a state; not a pe
 
 
 def chromium_path() -> str:
+    """$LC_CHROMIUM, else Debian's chromium on PATH."""
+    if os.environ.get("LC_CHROMIUM"):
+        return os.environ["LC_CHROMIUM"]
     for name in ("chromium", "chromium-browser"):
         p = shutil.which(name)
         if p:
