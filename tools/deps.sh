@@ -27,11 +27,11 @@ done
 filtered=()
 for p in "${missing[@]}"; do
   case "$p" in
+    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
     openjdk-17-jdk-headless) command -v java >/dev/null && java -version 2>&1 | grep -q '"1[7-9]\|"2[0-9]' && continue ;;
     maven) command -v mvn >/dev/null && continue ;;
     python3-pytest) python3 -c 'import pytest' 2>/dev/null && continue ;;
     python3) command -v python3 >/dev/null && continue ;;
-    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
   esac
   filtered+=("$p")
 done
