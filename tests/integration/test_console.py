@@ -170,8 +170,9 @@ def test_console_create_run_pause_fail_validate(tmp_path, kafka, workers, browse
         # /metrics: charts when the worker has it, a quiet "no metrics" when it answers 404
         if api.get("/metrics").code == 404:
             assert r.locator("td.chart").inner_text() == "no metrics"
-        else:
+        else:  # the 3 lines written, as the worker's counters say
             r.locator("td.chart svg").wait_for(timeout=STEP_TIMEOUT_MS)
+            r.locator("td.chart", has_text=" · 3 rec · 0 err").wait_for(timeout=STEP_TIMEOUT_MS)
         shots(page, "running")
 
         # pause it
