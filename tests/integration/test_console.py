@@ -163,9 +163,9 @@ def test_console_create_run_pause_fail_validate(tmp_path, kafka, workers, browse
         assert r.locator("td").nth(1).inner_text() == "source"
         assert r.locator("td").nth(2).inner_text() == "FileStreamSourceConnector"
         assert r.locator("td").nth(3).inner_text() == topic
-        assert r.locator("td.tasks").inner_text() == "1 running"
+        r.locator("td.tasks", has_text=re.compile("^1 running$")).wait_for(timeout=STEP_TIMEOUT_MS)
         page.locator("#d-tasks tr.task .state.RUNNING").wait_for(timeout=STEP_TIMEOUT_MS)
-        assert page.locator("#d-name").inner_text() == "lines"
+        page.locator("#d-name", has_text=re.compile("^lines$")).wait_for(timeout=STEP_TIMEOUT_MS)  # selected
         assert "file_source.lua" in page.locator("#d-scripts").inner_text()
         # /metrics: charts when the worker has it, a quiet "no metrics" when it answers 404
         if api.get("/metrics").code == 404:
