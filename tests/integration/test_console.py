@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, unique_topic
-from test_rest import wait_status, workers  # noqa: F401  (fixture)
+from test_rest import PLUGINS, wait_status, workers  # noqa: F401  (fixture)
 from worker import wait_for
 
 ARTIFACTS = Path(os.environ.get("LC_CONSOLE_ARTIFACTS", REPO_ROOT / "tests" / "integration" / "artifacts"))
@@ -287,6 +287,39 @@ def test_console_with_basic_auth(tmp_path, kafka, workers, browser, shots):
             auth=("alice", "wonder land"))
         wait_row_state(page, "m", "RUNNING")
         shots(page, "auth")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_console_shows_failed_reload(tmp_path, kafka, workers, browser, shots):
+    """A broken save of a running connector's script: the page shows the reload error (as
+    text: the bad line holds HTML) while the old code keeps running."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    script = plugins / "marker_source.lua"
+    shutil.copy(PLUGINS / "marker_source.lua", script)
+    (tmp_path / "markers").mkdir()
+    w, api = workers(tmp_path, kafka, worker={"plugin.path": str(plugins)})
+    assert api.post("/connectors", {"name": "m", "config": {
+        "connector.class": "MarkerSource", "marker.dir": str(tmp_path / "markers")}}).code == 201
+    wait_status(api, "m", "RUNNING", ["RUNNING"], w=w)
+    context, page, errors = open_console(browser, w.url())
+    try:
+        row(page, "m").click()
+        page.locator("#d-scripts", has_text=str(script)).wait_for(timeout=STEP_TIMEOUT_MS)
+        assert page.locator("#d-reload").is_hidden()
+        script.write_text(script.read_text() + "\nthis is not Lua <b id=reloadinj>\n")
+        api.post("/connectors/m/reload")  # as SIGHUP or the watcher would
+        wait_for(lambda: "reload_error" in api.get("/connectors/m/status").json["connector"], 30,
+                 "the failed reload in the status", w.log)
+        page.locator("#d-reload").wait_for(timeout=STEP_TIMEOUT_MS)
+        want = api.get("/connectors/m/status").json["connector"]["reload_error"]
+        assert want.startswith("reload failed: ") and str(script) in want
+        assert page.locator("#d-reload-error").inner_text() == want
+        assert page.locator("#reloadinj").count() == 0
+        wait_row_state(page, "m", "RUNNING")
+        shots(page, "reload-failed")
         assert errors == []
     finally:
         context.close()
