@@ -1,6 +1,7 @@
 /* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
  * {"error_code": N, "message": "..."} as in Kafka Connect. */
 #include "rest.h"
+#include "console.h"
 #include "forward.h"
 #include "rest_tls.h"
 #include "config.h"
@@ -817,6 +818,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         MHD_destroy_response(resp);
         return rc;
     }
+    if (lc_console_wants(conn, method, url)) return lc_console_send(conn); /* the web console */
     ctx_t c = {.h = r->h, .conn = conn, .method = method, .body = q->body, .len = q->len};
     answer(&c, url);
     lc_debug(NULL, "REST %s %s", method, url);

@@ -14,6 +14,9 @@ packages=(
   # tests/fuzz (make fuzz, make test): clang, and libFuzzer + sanitizer runtimes, which
   # clang-14 only recommends
   clang libclang-rt-14-dev
+  # tests/integration/test_console.py: the web console in a real browser (Playwright for
+  # Python, from PyPI below, drives this Chromium; it downloads no browser of its own)
+  chromium python3-pip
 )
 
 missing=()
@@ -24,6 +27,7 @@ done
 filtered=()
 for p in "${missing[@]}"; do
   case "$p" in
+    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
     openjdk-17-jdk-headless) command -v java >/dev/null && java -version 2>&1 | grep -q '"1[7-9]\|"2[0-9]' && continue ;;
     maven) command -v mvn >/dev/null && continue ;;
     python3-pytest) python3 -c 'import pytest' 2>/dev/null && continue ;;
@@ -32,16 +36,23 @@ for p in "${missing[@]}"; do
   filtered+=("$p")
 done
 
-if [ ${#filtered[@]} -eq 0 ]; then
-  exit 0
+if [ ${#filtered[@]} -gt 0 ]; then
+  echo "deps: installing ${filtered[*]}"
+  SUDO=
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root to run: apt-get install ${filtered[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+  echo "deps: done"
 fi
-echo "deps: installing ${filtered[*]}"
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "deps: need root to run: apt-get install ${filtered[*]}" >&2; exit 1; }
-  SUDO=sudo
+
+# Playwright for Python (the web console's browser test), into the python3 the tests run
+# with; Debian's own python3 is "externally managed", hence the second try.
+if ! python3 -c 'import playwright' 2>/dev/null; then
+  echo "deps: pip install playwright"
+  python3 -m pip install -q playwright 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages playwright
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
-echo "deps: done"
