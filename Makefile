@@ -38,20 +38,20 @@ test-unit test-lua: build
 	@cd $(BUILD) && ctest --output-on-failure -R '^$(subst test-,,$@)/'
 
 test-integration: build
-	@LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
+	@LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
 
 # kill -9 of the worker mid-stream, SOAK_CYCLES times (100), on a real broker (LC_KAFKA_BOOTSTRAP,
 # or one started for the run); prints cycles, records, lost and duplicated. make test runs 5.
 SOAK_CYCLES ?= 100
 soak: build
-	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
+	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
 
 # Exactly-once sources under the issue's 20 kill -9 of random workers (3-worker cluster) and 20
 # standalone kill -9 cycles, plus the zombie and connector-transaction tests; make test runs
 # the same file with 3 and 5 kills.
 EOS_KILLS ?= 20
 test-eos: build
-	@LC_EOS_KILLS=$(EOS_KILLS) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_exactly_once.py
+	@LC_EOS_KILLS=$(EOS_KILLS) LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -s -p no:cacheprovider tests/integration/test_exactly_once.py
 
 # libFuzzer harnesses (tests/fuzz, clang, build-fuzz), FUZZ_SECONDS each; see docs/fuzzing.md.
 fuzz: deps

@@ -15,8 +15,9 @@ packages=(
   # clang-14 only recommends
   clang libclang-rt-14-dev
   # tests/integration/test_console.py: the web console in a real browser (Playwright for
-  # Python, from PyPI below, drives this Chromium; it downloads no browser of its own)
-  chromium python3-pip
+  # Python, pip-installed into the test venv by tools/test_python.sh, drives this Chromium;
+  # it downloads no browser of its own)
+  chromium python3-venv
 )
 
 missing=()
@@ -27,7 +28,7 @@ done
 filtered=()
 for p in "${missing[@]}"; do
   case "$p" in
-    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
+    python3-venv) python3 -c 'import ensurepip, venv' 2>/dev/null && continue ;;
     openjdk-17-jdk-headless) command -v java >/dev/null && java -version 2>&1 | grep -q '"1[7-9]\|"2[0-9]' && continue ;;
     maven) command -v mvn >/dev/null && continue ;;
     python3-pytest) python3 -c 'import pytest' 2>/dev/null && continue ;;
@@ -49,10 +50,5 @@ if [ ${#filtered[@]} -gt 0 ]; then
   echo "deps: done"
 fi
 
-# Playwright for Python (the web console's browser test), into the python3 the tests run
-# with; Debian's own python3 is "externally managed", hence the second try.
-if ! python3 -c 'import playwright' 2>/dev/null; then
-  echo "deps: pip install playwright"
-  python3 -m pip install -q playwright 2>/dev/null ||
-    python3 -m pip install -q --break-system-packages playwright
-fi
+# The test venv and the PyPI test tools in it (tools/test_python.sh).
+"$(dirname "$0")/test_python.sh" >/dev/null
