@@ -153,3 +153,49 @@ def test_kill_9_cycles_leave_every_offset_in_exactly_one_committed_file(kafka, t
     assert temp_files(root) == []
     print(f"\npartitioned_sink, {KILLS} kill -9 cycles: {len(seen)} records in "
           f"{len(committed(root))} files, each offset exactly once")
+
+
+def test_duckdb_reads_the_lake_as_hive_partitioned_tables(kafka, tmp_path):
+    duckdb = __import__("pytest").importorskip("duckdb")
+    topic = f"lc-lake-duck-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka, topic, 2)
+    day = 86400000
+    t0 = 1704067200000  # 2024-01-01T00:00:00Z
+    rows = {p: [{"id": p * 100 + i, "region": "eu" if i % 3 else "us", "amount": i * 7 + p,
+                 "note": 'a,"quoted" é' if i == 4 else "", "at": t0 + (i % 4) * day}
+                for i in range(40)] for p in range(2)}
+    for p in range(2):
+        produce(kafka, topic, p, rows[p])
+    csv_root, json_root = tmp_path / "csv", tmp_path / "json"
+    w = Worker(tmp_path, kafka, [
+        lake_connector("lake-csv", topic, csv_root, **{
+            "connector.class": "PartitionedSink", "flush.size": "20", "format.class": "csv",
+            "partitioner.class": "FieldPartitioner", "partition.field.name": "region"}),
+        lake_connector("lake-json", topic, json_root, **{
+            "connector.class": "io.confluent.connect.s3.S3SinkConnector", "flush.size": "40",
+            "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+            "s3.compression.type": "gzip", "partitioner.class": "DailyPartitioner",
+            "timezone": "UTC", "timestamp.extractor": "RecordField", "timestamp.field": "at"}),
+    ])
+    with w:
+        def n_files(root):
+            return len([f for f in root.rglob("*") if f.is_file() and "+tmp" not in f.parts])
+        wait_for(lambda: n_files(csv_root) == 8 and n_files(json_root) == 8, 60, "all files committed", w.log)
+        assert w.stop() == 0
+    allrows = rows[0] + rows[1]
+    want = {r: (sum(1 for x in allrows if x["region"] == r), sum(x["amount"] for x in allrows if x["region"] == r))
+            for r in ("eu", "us")}
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT region, count(*), sum(amount) FROM read_csv('{csv_root}/{topic}/*/*.csv', "
+        "hive_partitioning=true, header=true) GROUP BY region ORDER BY region").fetchall()
+    assert {r: (c, s) for r, c, s in got} == want
+    notes = con.execute(f"SELECT DISTINCT note FROM read_csv('{csv_root}/{topic}/*/*.csv', "
+                        "hive_partitioning=true, header=true) WHERE note IS NOT NULL").fetchall()
+    assert notes == [('a,"quoted" é',)]
+    got = con.execute(
+        f"SELECT day, count(*), sum(amount) FROM read_json('{json_root}/{topic}/*/*/*/*.json.gz', "
+        "hive_partitioning=true) GROUP BY day ORDER BY day").fetchall()
+    want_days = [(f"{d + 1:02d}", sum(1 for x in allrows if (x["at"] - t0) // day == d),
+                  sum(x["amount"] for x in allrows if (x["at"] - t0) // day == d)) for d in range(4)]
+    assert [(f"{int(d):02d}", c, s) for d, c, s in got] == want_days
