@@ -132,6 +132,38 @@ int lc_sink_api_flush(lua_State *L, const rd_kafka_topic_partition_list_t *pos, 
     return lc_lua_call_sdk(L, "_sink_flush", 2, 0, errstr, errstr_size);
 }
 
+/* Pushes {{topic=, partition=}, ...} of parts. */
+static void push_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts)
+{
+    lua_createtable(L, parts->cnt, 0);
+    for (int i = 0; i < parts->cnt; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, parts->elems[i].topic);
+        lua_setfield(L, -2, "topic");
+        lua_pushinteger(L, parts->elems[i].partition);
+        lua_setfield(L, -2, "partition");
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+int lc_sink_api_close_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                 char *errstr, size_t errstr_size)
+{
+    lc_task_api_push(L);
+    push_partitions(L, parts);
+    int rc = lc_lua_call_sdk(L, "_sink_close_partitions", 2, 0, errstr, errstr_size);
+    lua_settop(L, 0);
+    return rc;
+}
+
+int lc_sink_api_idle(lua_State *L, char *errstr, size_t errstr_size)
+{
+    lc_task_api_push(L);
+    int rc = lc_lua_call_sdk(L, "_sink_idle", 1, 0, errstr, errstr_size);
+    lua_settop(L, 0);
+    return rc;
+}
+
 int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
                                 lc_sink_offset_fn fn, void *opaque, char *errstr,
                                 size_t errstr_size)

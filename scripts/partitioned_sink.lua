@@ -378,37 +378,37 @@ return connect.sink {
     return out
   end,
 
+  close_partitions = function(task, partitions)
+    -- Revoked: their open files are dropped, uncommitted, as Confluent's close() does; the
+    -- next owner resumes after the last committed file.
+    local L = task.lake
+    for _, p in ipairs(partitions) do
+      local k = tp_key(p.topic, p.partition)
+      if L.tps[k] then discard(L, L.tps[k]); L.tps[k] = nil end
+    end
+  end,
+
   put = function(task, records)
     local L = task.lake
     local now = connect.now_ms()
-    local seen = {}
     for i = 1, #records do
       local rec = records[i]
       local ok, err = pcall(write_one, task, L, rec, now)
       if not ok then task.report(rec, tostring(err)) end
-      seen[tp_key(rec.topic, rec.partition)] = true
     end
-    -- Only partitions that just had records (so surely still ours) rotate on the clock here.
-    for k in pairs(seen) do maybe_scheduled(task, L, L.tps[k], now) end
+    for _, tp in pairs(L.tps) do maybe_scheduled(task, L, tp, now) end
   end,
 
-  flush = function(task, offsets)
-    -- Files are committed by rotation only (as Confluent's sinks): consumer offsets do not
-    -- decide where a partition resumes, committed file names do. What flush learns here is
-    -- which partitions are still assigned: the files of any other were revoked and are dropped.
+  -- No record for a while: files still rotate on the wall clock (rotate.schedule.interval.ms).
+  idle = function(task)
     local L = task.lake
-    local assigned = {}
-    for _, o in ipairs(offsets or {}) do assigned[tp_key(o.topic, o.partition)] = true end
     local now = connect.now_ms()
-    for k, tp in pairs(L.tps) do
-      if assigned[k] then
-        maybe_scheduled(task, L, tp, now)
-      elseif next(tp.files) then
-        discard(L, tp)
-        L.tps[k] = nil
-      end
-    end
+    for _, tp in pairs(L.tps) do maybe_scheduled(task, L, tp, now) end
   end,
+
+  -- Files are committed by rotation only (as Confluent's sinks): committed file names, not
+  -- consumer offsets, decide where a partition resumes, so flush() has nothing to do.
+  flush = function() end,
 
   close = function(task)
     local L = task.lake

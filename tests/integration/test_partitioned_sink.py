@@ -199,3 +199,18 @@ def test_duckdb_reads_the_lake_as_hive_partitioned_tables(kafka, tmp_path):
     want_days = [(f"{d + 1:02d}", sum(1 for x in allrows if (x["at"] - t0) // day == d),
                   sum(x["amount"] for x in allrows if (x["at"] - t0) // day == d)) for d in range(4)]
     assert [(f"{int(d):02d}", c, s) for d, c, s in got] == want_days
+
+
+def test_rotate_schedule_commits_an_idle_partition_on_the_wall_clock(kafka, tmp_path):
+    topic = f"lc-lake-sched-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka, topic, 1)
+    produce(kafka, topic, 0, [{"id": i} for i in range(3)])
+    root = tmp_path / "topics"
+    w = Worker(tmp_path, kafka, [lake_connector("lake", topic, root, **{
+        "flush.size": "1000", "rotate.schedule.interval.ms": "2000", "timezone": "UTC"})])
+    with w:
+        # No more records come: only the clock (idle()) can commit the three.
+        wait_for(lambda: len(committed(root)) == 1, 60, "the scheduled rotation", w.log)
+        assert w.stop() == 0
+    assert committed(root) == {
+        f"{topic}/partition=0/{topic}+0+0000000000+0000000002.json": [{"id": i} for i in range(3)]}
