@@ -214,3 +214,45 @@ def test_rotate_schedule_commits_an_idle_partition_on_the_wall_clock(kafka, tmp_
         assert w.stop() == 0
     assert committed(root) == {
         f"{topic}/partition=0/{topic}+0+0000000000+0000000002.json": [{"id": i} for i in range(3)]}
+
+
+def test_binary_values_tombstones_and_schema_csv(kafka, tmp_path):
+    topic = f"lc-lake-bin-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka, topic, 1)
+    blobs = [bytes([0, 255, 128, 7]), "é€😀".encode(), bytes(range(11, 40))]
+    # a tombstone (kcat -Z: an empty value is NULL) between the binary values
+    payload = b"".join(b"k:" + v + b"\x01" for v in (blobs[0], b"", blobs[1], blobs[2]))
+    p = subprocess.run(["kcat", "-q", "-b", kafka, "-P", "-t", topic, "-p", "0", "-Z", "-K", ":",
+                        "-D", "\x01", "-X", "acks=all"], input=payload, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    struct_topic = f"lc-lake-struct-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka, struct_topic, 1)
+    schema = {"type": "struct", "fields": [{"field": "name", "type": "string"},
+                                           {"field": "qty", "type": "int32"}]}
+    produce(kafka, struct_topic, 0, [{"schema": schema, "payload": {"name": n, "qty": q}}
+                                      for n, q in (("plain", 1), ("with,comma", 2), ("é", 3))])
+    root = tmp_path / "lake"
+    w = Worker(tmp_path, kafka, [
+        lake_connector("bin", topic, root, **{
+            "connector.class": "io.confluent.connect.s3.S3SinkConnector", "flush.size": "3",
+            "format.class": "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+            "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "behavior.on.null.values": "ignore", "format.bytearray.separator": "|"}),
+        lake_connector("csv", struct_topic, root, **{
+            "flush.size": "3", "format.class": "csv", "value.converter.schemas.enable": "true"}),
+        lake_connector("fail", topic, tmp_path / "fail", **{"flush.size": "3",
+            "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "format.class": "bytes"}),
+    ])
+    with w:
+        wait_for(lambda: len(list(root.rglob("*.bin"))) == 1 and len(list(root.rglob("*.csv"))) == 1,
+                 60, "the bytes and CSV files", w.log)
+        wait_for(lambda: (w.status("fail", 0) or ("",))[0] == "FAILED", 60, "the task failing on the tombstone", w.log)
+        trace = w.status("fail", 0)[1]
+        assert f"record (topic {topic}, partition 0, offset 1): null value (tombstone)" in trace, trace
+        w.stop()
+    # offsets 0, 2, 3 are the blobs; the tombstone (1) is skipped, the file still spans 0-3
+    f = root / topic / "partition=0" / f"{topic}+0+0000000000+0000000003.bin"
+    assert f.read_bytes() == b"|".join(blobs) + b"|"
+    c = root / struct_topic / "partition=0" / f"{struct_topic}+0+0000000000+0000000002.csv"
+    assert c.read_text(encoding="utf-8") == 'name,qty\nplain,1\n"with,comma",2\né,3\n'
