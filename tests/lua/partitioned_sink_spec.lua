@@ -199,6 +199,24 @@ describe("partitioned_sink", function()
     connect._task_close(task)
   end)
 
+  it("commits the partition of the oldest open file when luaconnect.max.open.files is reached", function()
+    local dir = tmpdir() .. "/lake5"
+    local task = open(dir, { ["flush.size"] = "100", ["luaconnect.max.open.files"] = "2",
+      ["partitioner.class"] = "FieldPartitioner", ["partition.field.name"] = "k" })
+    connect._sink_open_partitions(task, { { topic = "t", partition = 0 }, { topic = "t", partition = 1 } })
+    connect._sink_put(task, {
+      { topic = "t", partition = 0, offset = 0, value = { k = "a" } },
+      { topic = "t", partition = 0, offset = 1, value = { k = "b" } },
+      { topic = "t", partition = 1, offset = 0, value = { k = "a" } }, -- a third file: p0 commits
+    })
+    expect.same(tree(dir), {
+      ["t/k=a/t+0+0000000000+0000000000.json"] = '{"k":"a"}\n',
+      ["t/k=b/t+0+0000000001+0000000001.json"] = '{"k":"b"}\n',
+    })
+    expect.eq(task.lake.open_files, 1)
+    connect._task_close(task)
+  end)
+
   it("refuses keys of other stores with a clear error", function()
     local def = connect._load(path, "connector")
     local function errors(extra)
