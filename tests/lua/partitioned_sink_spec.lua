@@ -217,6 +217,18 @@ describe("partitioned_sink", function()
     connect._task_close(task)
   end)
 
+  it("rotates on record time with rotate.interval.ms, the record past the interval opening the next file", function()
+    local dir = tmpdir() .. "/lake6"
+    local task = open(dir, { ["flush.size"] = "100", ["rotate.interval.ms"] = "1000" })
+    connect._sink_open_partitions(task, { { topic = "t", partition = 0 } })
+    local rs = recs("t", 0, 0, 3)
+    for i, r in ipairs(rs) do r.timestamp = ({ 5000, 5500, 5999, 6000 })[i] end
+    connect._sink_put(task, rs)
+    expect.same(tree(dir), {
+      ["t/partition=0/t+0+0000000000+0000000002.json"] = '{"n":0}\n{"n":1}\n{"n":2}\n' })
+    connect._task_close(task)
+  end)
+
   it("refuses keys of other stores with a clear error", function()
     local def = connect._load(path, "connector")
     local function errors(extra)
