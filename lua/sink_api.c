@@ -169,15 +169,7 @@ int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_lis
                                 size_t errstr_size)
 {
     lc_task_api_push(L);
-    lua_createtable(L, parts->cnt, 0);
-    for (int i = 0; i < parts->cnt; i++) {
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, parts->elems[i].topic);
-        lua_setfield(L, -2, "topic");
-        lua_pushinteger(L, parts->elems[i].partition);
-        lua_setfield(L, -2, "partition");
-        lua_rawseti(L, -2, i + 1);
-    }
+    push_partitions(L, parts);
     if (lc_lua_call_sdk(L, "_sink_open_partitions", 2, 1, errstr, errstr_size) != 0) return -1;
     for (int k = 1; lua_istable(L, -1); k++) {
         lua_rawgeti(L, -1, k);
