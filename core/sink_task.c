@@ -27,9 +27,10 @@ typedef struct snk {
     int failed;
     char error[8192];
     long long last_commit;
-    int paused;       /* assigned partitions are paused */
-    int redelivering; /* paused to deliver a batch again (retriable put) */
-    int revocations;  /* partitions revoked so far */
+    int paused;          /* assigned partitions are paused */
+    int redelivering;    /* paused to deliver a batch again (retriable put) */
+    int revocations;     /* partitions revoked so far */
+    long long last_idle; /* when idle() last ran */
 } snk_t;
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
@@ -111,6 +112,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     s->revocations++;
     /* Revoked: make everything put so far durable and commit it before letting go. */
     flush_commit(s);
+    /* Then the script lets go of them (Kafka's SinkTask.close): e.g. drops uncommitted files. */
+    if (!s->failed) {
+        char why[4096];
+        if (lc_sink_api_close_partitions(s->L, parts, why, sizeof(why)) != 0) {
+            s->failed = 1;
+            snprintf(s->error, sizeof(s->error), "stage TASK_PUT: close_partitions() failed: %s",
+                     why);
+        }
+    }
     for (int i = 0; i < parts->cnt; i++)
         rd_kafka_topic_partition_list_del(s->pos, parts->elems[i].topic, parts->elems[i].partition);
     if (cooperative)
@@ -510,6 +520,15 @@ void *lc_sink_task_main(void *arg)
                 rd_kafka_message_destroy(batch[i]);
             if (bad) goto fail;
             s.dirty = 1;
+        }
+        /* Kafka calls put() with no records when none came; idle() is that call, at most
+         * once a second (a sink rotating files on the clock needs it). */
+        if (!n && lc_now_ms() - s.last_idle >= 1000) {
+            s.last_idle = lc_now_ms();
+            if (lc_sink_api_idle(s.L, err, sizeof(err)) != 0) {
+                snprintf(s.error, sizeof(s.error), "stage TASK_PUT: idle() failed: %s", err);
+                goto fail_s;
+            }
         }
         if (s.dlq) rd_kafka_poll(s.dlq, 0);
         if (lc_now_ms() - s.last_commit >= flush_ms && flush_commit(&s) != 0) goto fail_s;

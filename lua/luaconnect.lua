@@ -693,6 +693,17 @@ function M._sink_open_partitions(task, partitions)
   return nil
 end
 
+--- Partitions revoked from a sink task, after their last flush: the script's
+-- close_partitions(task, partitions) lets go of what it holds for them (Kafka's close()).
+function M._sink_close_partitions(task, partitions)
+  if task._def.close_partitions then task._def.close_partitions(task, partitions) end
+end
+
+--- No record came for a while (Kafka's put() of no records): the script's idle(task), if any.
+function M._sink_idle(task)
+  if task._def.idle then task._def.idle(task) end
+end
+
 --- Sink flush before offsets are committed; offsets is a list of {topic, partition, offset}.
 function M._sink_flush(task, offsets)
   if task._def.flush then task._def.flush(task, offsets) end
