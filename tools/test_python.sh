@@ -3,7 +3,8 @@
 # (${LC_VENV:-$HOME/.cache/luaconnect/venv}, made on first use with the system's site
 # packages, so Debian's pytest is seen) holding the test tools that come from PyPI:
 # Playwright, which drives the system's Chromium in tests/integration/test_console.py and
-# downloads no browser. When the venv cannot be made (no network on first use), it prints
+# downloads no browser, and DuckDB, which queries the partitioned sink's files in
+# tests/integration/test_partitioned_sink.py. When the venv cannot be made (no network on first use), it prints
 # python3 and says why on stderr; the browser tests then skip, naming the reason.
 set -uo pipefail
 venv=${LC_VENV:-$HOME/.cache/luaconnect/venv}
@@ -16,9 +17,11 @@ if [ ! -x "$venv/bin/python" ]; then
     exit 0
   fi
 fi
-if ! "$venv/bin/python" -c 'import playwright' 2>/dev/null; then
-  echo "test_python: pip install playwright into $venv" >&2
-  "$venv/bin/python" -m pip install -q playwright >&2 ||
-    echo "test_python: pip install playwright failed; the browser tests will skip" >&2
-fi
+for mod in playwright duckdb; do
+  if ! "$venv/bin/python" -c "import $mod" 2>/dev/null; then
+    echo "test_python: pip install $mod into $venv" >&2
+    "$venv/bin/python" -m pip install -q "$mod" >&2 ||
+      echo "test_python: pip install $mod failed; the tests that need it will skip" >&2
+  fi
+done
 echo "$venv/bin/python"
