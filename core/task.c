@@ -24,6 +24,7 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
     t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
     t->state = state;
     pthread_mutex_unlock(&t->trace_lock);
+    lc_task_metrics_state(&t->metrics, state == LC_TASK_RUNNING, state == LC_TASK_PAUSED);
     if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, t->conn->env->worker_id, err,
                 sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
@@ -92,6 +93,7 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
         rc = *L ? 0 : -1;
     }
     t->swap_config = NULL;
+    lc_task_metrics_add(&t->metrics, rc == 0 ? LC_TM_RELOADS : LC_TM_RELOAD_FAILURES, 1);
     lc_info(t->ctx, "reloaded (%s) in %lld ms",
             t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script", lc_now_ms() - t0);
     atomic_store_explicit(&t->swap_conn, NULL, memory_order_release);
@@ -152,6 +154,7 @@ void lc_task_start(lc_task_t *t)
     t->stop = t->abort = 0;
     t->pause = c->target == LC_TARGET_PAUSED;
     t->state = LC_TASK_UNASSIGNED;
+    lc_task_metrics_register(&t->metrics, c->name, t->id, c->is_source);
     if (pthread_create(&t->thread, NULL, task_thread, t) == 0)
         t->started = 1;
     else

@@ -1,0 +1,86 @@
+/* task_metrics: see task_metrics.h. */
+#include "task_metrics.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct entry {
+    lc_task_metrics_t *m;
+    char *connector;
+    int id;
+    int is_source;
+    struct entry *next;
+} entry_t;
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static entry_t *registry;
+
+uint64_t lc_task_metrics_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lc_task_metrics_state(lc_task_metrics_t *m, int running, int paused)
+{
+    uint64_t now = (uint64_t)lc_wall_ms();
+    uint64_t rs = lc_task_metrics_get(m, LC_TM_RUNNING_SINCE);
+    uint64_t ps = lc_task_metrics_get(m, LC_TM_PAUSED_SINCE);
+    if (rs && now > rs) lc_task_metrics_add(m, LC_TM_RUNNING_MS, now - rs);
+    if (ps && now > ps) lc_task_metrics_add(m, LC_TM_PAUSED_MS, now - ps);
+    lc_task_metrics_set(m, LC_TM_RUNNING_SINCE, running ? now : 0);
+    lc_task_metrics_set(m, LC_TM_PAUSED_SINCE, paused ? now : 0);
+}
+
+void lc_task_metrics_register(lc_task_metrics_t *m, const char *connector, int id, int is_source)
+{
+    pthread_mutex_lock(&registry_mu);
+    entry_t *e = registry;
+    while (e && e->m != m)
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+        e->m = m;
+        e->next = registry;
+        registry = e;
+    }
+    if (e) {
+        char *name = strdup(connector);
+        if (name) {
+            free(e->connector);
+            e->connector = name;
+        }
+        e->id = id;
+        e->is_source = is_source;
+    }
+    if (!lc_task_metrics_get(m, LC_TM_STARTED_MS))
+        lc_task_metrics_set(m, LC_TM_STARTED_MS, (uint64_t)lc_wall_ms());
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_unregister(lc_task_metrics_t *m)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (entry_t **p = &registry; *p; p = &(*p)->next) {
+        if ((*p)->m != m) continue;
+        entry_t *e = *p;
+        *p = e->next;
+        free(e->connector);
+        free(e);
+        break;
+    }
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,
+                                        const lc_task_metrics_t *m),
+                             void *arg)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (entry_t *e = registry; e; e = e->next)
+        if (e->connector) fn(arg, e->connector, e->id, e->is_source, e->m);
+    pthread_mutex_unlock(&registry_mu);
+}
