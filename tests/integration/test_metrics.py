@@ -16,7 +16,7 @@ from typing import Dict, Tuple
 
 import pytest
 
-from conftest import kcat_consume, kcat_produce, unique_topic
+from conftest import kcat_consume, kcat_produce, luaconnect_bin, unique_topic
 from test_errors import plugins_dir
 from worker import Worker, file_lines, wait_for
 
@@ -186,6 +186,23 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(samples(om), "kafka_connect_source_task_metrics_source_record_write_total",
                      **src_t) == N
         openmetrics_check(om)
+
+        # luaconnect status: the same figures in a terminal view of 80 columns
+        r = subprocess.run([str(luaconnect_bin()), "status", "--url", url, "--interval", "0.5"],
+                           capture_output=True, timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode == 0, out + r.stderr.decode()
+        print(out)
+        lines = out.splitlines()
+        assert all(len(l) <= 80 for l in lines), out
+        assert lines[0].split() == ["CONNECTOR", "TYPE", "STATE", "TASKS", "REC/S", "RECORDS",
+                                    "ERRORS"], out
+        rows = {l.split()[0]: l.split() for l in lines[1:] if not l.startswith(" ")}
+        assert rows["m-source"] == ["m-source", "source", "RUNNING", "1/1", "0", str(N), "0"], out
+        assert rows["m-sink"] == ["m-sink", "sink", "RUNNING", "1/1", "0", str(N - bad),
+                                  str(bad)], out
+        task_rows = [l.split() for l in lines if l.startswith("  task ")]
+        assert len(task_rows) == 2 and all(t[3] == "RUNNING" for t in task_rows), out
         assert w.stop() == 0
 
 
@@ -199,3 +216,14 @@ def test_metrics_share_the_api_auth(kafka, tmp_path):
             scrape(url)
         assert e.value.code == 401
         assert w.stop() == 0
+
+
+def test_status_names_an_unreachable_worker(tmp_path):
+    r = subprocess.run([str(luaconnect_bin()), "status", "--url", "http://127.0.0.1:1"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.decode().startswith("luaconnect status: cannot reach http://127.0.0.1:1/"), r.stderr
+    assert r.stdout == b""
+    r = subprocess.run([str(luaconnect_bin()), "status", "--bogus"], capture_output=True, timeout=60)
+    assert r.returncode == 2
+    assert b"usage: luaconnect status [--url URL] [--interval SECONDS]" in r.stderr
