@@ -77,7 +77,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                         m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
         return;
     if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
-    if (rd_kafka_topic_name(m->rkt) && c_is_dlq(s, rd_kafka_topic_name(m->rkt))) {
+    if (s->t->conn->errors.dlq_topic && c_is_dlq(s, rd_kafka_topic_name(m->rkt))) {
         if (m->err) lc_task_metrics_add(&s->t->metrics, LC_TM_DLQ_FAILURES, 1);
     } else if (m->_private) {
         lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, (uint64_t)-1);
