@@ -7,6 +7,7 @@
 #include "log.h"
 #include "signature.h"
 #include "task.h"
+#include "task_metrics.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -611,8 +612,10 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         lc_kstores_set_generation(cl->stores, (int)gen);
         if (lc_klog_send(cl->coord_log, key, strlen(key), val, strlen(val), -1, err, sizeof(err)) ==
                 0 &&
-            lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0)
+            lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0) {
             cl->applied_gen = gen;
+            lc_task_metrics_rebalanced(gen);
+        }
         else
             lc_warn(NULL, "cluster: cannot acknowledge assignment %lld: %s", gen, err);
     }

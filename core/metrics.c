@@ -179,6 +179,8 @@ COUNTER_FN(dropped, LC_TM_DROPPED)
 COUNTER_FN(reloads, LC_TM_RELOADS)
 COUNTER_FN(reload_failures, LC_TM_RELOAD_FAILURES)
 COUNTER_FN(batch_max, LC_TM_BATCH_MAX)
+COUNTER_FN(lag_max, LC_TM_LAG_MAX)
+COUNTER_FN(lua_bytes, LC_TM_LUA_BYTES)
 
 static double active(const page_t *p, const task_snap_t *t)
 {
@@ -291,6 +293,9 @@ static const task_metric_t task_metrics[] = {
      "The maximum time taken by this task to put a batch of sinks records."},
     {SI "partition_count", "gauge", SINK_TASK, partitions,
      "The number of topic partitions assigned to this task."},
+    {SI "sink_record_lag_max", "gauge", SINK_TASK, lag_max,
+     "The maximum lag in terms of number of records that the sink task is behind the consumer's "
+     "position for any topic partitions (at the last offset commit)."},
     {SI "offset_commit_completion_total", "counter", SINK_TASK, commit_ok,
      "The number of offset commit completions that were completed successfully."},
     {SI "offset_commit_skip_total", "counter", SINK_TASK, commit_skip,
@@ -311,6 +316,8 @@ static const task_metric_t task_metrics[] = {
      "The epoch timestamp when this task last encountered an error, in milliseconds."},
     {"luaconnect_transform_records_dropped_total", "counter", ANY_TASK, dropped,
      "Records a transform or predicate of the chain dropped (luaconnect)."},
+    {"luaconnect_task_lua_memory_bytes", "gauge", ANY_TASK, lua_bytes,
+     "Memory of the task's Lua state at its last offset commit, bytes (luaconnect)."},
     {"luaconnect_task_reloads_total", "counter", ANY_TASK, reloads,
      "Hot reloads this task took (luaconnect)."},
     {"luaconnect_task_reload_failures_total", "counter", ANY_TASK, reload_failures,
@@ -450,6 +457,42 @@ static void render_worker(page_t *p, lc_herder_t *h, json_t *names, json_t *stat
     family(p, "kafka_connect_worker_task_count", "gauge",
            "The number of tasks run in this worker.");
     put(&p->b, "kafka_connect_worker_task_count %ld\n", tasks);
+
+    lc_worker_counters_t w = lc_task_metrics_worker();
+    double done = (double)(w.task_startup_success + w.task_startup_failure);
+    family(p, "kafka_connect_worker_task_startup_attempts_total", "counter",
+           "The total number of task startups that this worker has attempted.");
+    put(&p->b, "kafka_connect_worker_task_startup_attempts_total %llu\n",
+        (unsigned long long)w.task_startup_attempts);
+    family(p, "kafka_connect_worker_task_startup_success_total", "counter",
+           "The total number of task starts that succeeded.");
+    put(&p->b, "kafka_connect_worker_task_startup_success_total %llu\n",
+        (unsigned long long)w.task_startup_success);
+    family(p, "kafka_connect_worker_task_startup_failure_total", "counter",
+           "The total number of task starts that failed.");
+    put(&p->b, "kafka_connect_worker_task_startup_failure_total %llu\n",
+        (unsigned long long)w.task_startup_failure);
+    family(p, "kafka_connect_worker_task_startup_success_percentage", "gauge",
+           "The average percentage of this worker's tasks starts that succeeded.");
+    put(&p->b, "kafka_connect_worker_task_startup_success_percentage %.6g\n",
+        done > 0 ? (double)w.task_startup_success / done : 0);
+    family(p, "kafka_connect_worker_task_startup_failure_percentage", "gauge",
+           "The average percentage of this worker's tasks starts that failed.");
+    put(&p->b, "kafka_connect_worker_task_startup_failure_percentage %.6g\n",
+        done > 0 ? (double)w.task_startup_failure / done : 0);
+
+    if (!h->ops->leader_url) return; /* worker-rebalance: distributed mode only */
+    family(p, "kafka_connect_worker_rebalance_completed_rebalances_total", "counter",
+           "The total number of rebalances completed by this worker.");
+    put(&p->b, "kafka_connect_worker_rebalance_completed_rebalances_total %llu\n",
+        (unsigned long long)w.completed_rebalances);
+    family(p, "kafka_connect_worker_rebalance_epoch", "gauge",
+           "The epoch or generation number of this worker.");
+    put(&p->b, "kafka_connect_worker_rebalance_epoch %lld\n", w.epoch);
+    family(p, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms", "gauge",
+           "The time in milliseconds since this worker completed the most recent rebalance.");
+    put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms %lld\n",
+        w.last_rebalance_ms ? p->now_ms - w.last_rebalance_ms : -1);
 }
 
 int lc_metrics_wants_openmetrics(const char *accept)

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "sink_api.h"
 #include "task.h"
+#include "task_api.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -32,11 +33,30 @@ typedef struct snk {
     int revocations;  /* partitions revoked so far */
 } snk_t;
 
+/* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
+ * librdkafka's cached ones (no request). */
+static void note_lag_and_memory(snk_t *s)
+{
+    int64_t max = 0;
+    for (int i = 0; s->rk && i < s->pos->cnt; i++) {
+        int64_t lo, hi;
+        const rd_kafka_topic_partition_t *p = &s->pos->elems[i];
+        if (p->offset >= 0 &&
+            rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi - p->offset > max)
+            max = hi - p->offset;
+    }
+    lc_task_metrics_set(&s->t->metrics, LC_TM_LAG_MAX, (uint64_t)max);
+    if (s->L) lc_task_metrics_set(&s->t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(s->L));
+}
+
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
 static int flush_commit(snk_t *s)
 {
     char err[8192];
     s->last_commit = lc_now_ms();
+    note_lag_and_memory(s);
     if (!s->dirty && !s->failed) lc_task_metrics_add(&s->t->metrics, LC_TM_COMMIT_SKIP, 1);
     if (!s->dirty || s->failed) return s->failed ? -1 : 0;
     uint64_t t0 = lc_task_metrics_now_ns();

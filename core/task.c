@@ -25,6 +25,7 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
     t->state = state;
     pthread_mutex_unlock(&t->trace_lock);
     lc_task_metrics_state(&t->metrics, state == LC_TASK_RUNNING, state == LC_TASK_PAUSED);
+    if (state == LC_TASK_FAILED) lc_task_metrics_start_failed(&t->metrics);
     if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, t->conn->env->worker_id, err,
                 sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
@@ -155,6 +156,7 @@ void lc_task_start(lc_task_t *t)
     t->pause = c->target == LC_TARGET_PAUSED;
     t->state = LC_TASK_UNASSIGNED;
     lc_task_metrics_register(&t->metrics, c->name, t->id, c->is_source);
+    lc_task_metrics_start(&t->metrics);
     if (pthread_create(&t->thread, NULL, task_thread, t) == 0)
         t->started = 1;
     else

@@ -17,6 +17,8 @@ typedef struct entry {
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *registry;
+/* Worker-level counters: changed a few times per task start or rebalance, under the mutex. */
+static lc_worker_counters_t worker = {.epoch = -1};
 
 uint64_t lc_task_metrics_now_ns(void)
 {
@@ -34,6 +36,46 @@ void lc_task_metrics_state(lc_task_metrics_t *m, int running, int paused)
     if (ps && now > ps) lc_task_metrics_add(m, LC_TM_PAUSED_MS, now - ps);
     lc_task_metrics_set(m, LC_TM_RUNNING_SINCE, running ? now : 0);
     lc_task_metrics_set(m, LC_TM_PAUSED_SINCE, paused ? now : 0);
+    if ((running || paused) && lc_task_metrics_get(m, LC_TM_STARTING)) {
+        lc_task_metrics_set(m, LC_TM_STARTING, 0);
+        pthread_mutex_lock(&registry_mu);
+        worker.task_startup_success++;
+        pthread_mutex_unlock(&registry_mu);
+    }
+}
+
+void lc_task_metrics_start(lc_task_metrics_t *m)
+{
+    lc_task_metrics_set(m, LC_TM_STARTING, 1);
+    pthread_mutex_lock(&registry_mu);
+    worker.task_startup_attempts++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_start_failed(lc_task_metrics_t *m)
+{
+    if (!lc_task_metrics_get(m, LC_TM_STARTING)) return;
+    lc_task_metrics_set(m, LC_TM_STARTING, 0);
+    pthread_mutex_lock(&registry_mu);
+    worker.task_startup_failure++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalanced(long long epoch)
+{
+    pthread_mutex_lock(&registry_mu);
+    worker.epoch = epoch;
+    worker.completed_rebalances++;
+    worker.last_rebalance_ms = lc_wall_ms();
+    pthread_mutex_unlock(&registry_mu);
+}
+
+lc_worker_counters_t lc_task_metrics_worker(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    lc_worker_counters_t w = worker;
+    pthread_mutex_unlock(&registry_mu);
+    return w;
 }
 
 void lc_task_metrics_register(lc_task_metrics_t *m, const char *connector, int id, int is_source)

@@ -45,6 +45,9 @@ enum {
     LC_TM_PAUSED_MS,       /* ms spent PAUSED before paused_since */
     LC_TM_RUNNING_SINCE,   /* wall ms of the switch to RUNNING, or 0 */
     LC_TM_PAUSED_SINCE,    /* wall ms of the switch to PAUSED, or 0 */
+    LC_TM_STARTING,        /* 1 from a start until the task first runs or fails */
+    LC_TM_LAG_MAX,         /* sink: the largest partition lag at the last commit */
+    LC_TM_LUA_BYTES,       /* the task's Lua memory at the last commit, bytes */
     LC_TM_COUNT
 };
 
@@ -124,6 +127,24 @@ void lc_task_metrics_state(lc_task_metrics_t *m, int running, int paused);
 void lc_task_metrics_register(lc_task_metrics_t *m, const char *connector, int id, int is_source);
 /** Removes m from the registry; the caller may free it afterwards. Unknown m is a no-op. */
 void lc_task_metrics_unregister(lc_task_metrics_t *m);
+
+/** The worker-level counters (connect-worker-metrics, connect-worker-rebalance-metrics). */
+typedef struct lc_worker_counters {
+    uint64_t task_startup_attempts, task_startup_success, task_startup_failure;
+    long long epoch;               /* the assignment generation applied, -1 before any */
+    uint64_t completed_rebalances; /* assignments applied by this worker */
+    long long last_rebalance_ms;   /* wall clock of the last one, 0 before any */
+} lc_worker_counters_t;
+
+/** Counts a task start (the herder's thread); the task thread reports how it went through
+ * lc_task_metrics_state (first RUNNING/PAUSED: success) or lc_task_metrics_start_failed. */
+void lc_task_metrics_start(lc_task_metrics_t *m);
+/** The task failed before it ever ran: a failed startup (once per start). */
+void lc_task_metrics_start_failed(lc_task_metrics_t *m);
+/** A distributed worker applied assignment generation epoch (a completed rebalance). */
+void lc_task_metrics_rebalanced(long long epoch);
+/** A copy of the worker-level counters. */
+lc_worker_counters_t lc_task_metrics_worker(void);
 
 /** Calls fn for every registered task, under the registry's lock (fn must not register). */
 void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,

@@ -131,6 +131,11 @@ void lc_task_api_free(lua_State *L)
     lc_lua_close(L);
 }
 
+size_t lc_task_api_memory(lua_State *L)
+{
+    return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+}
+
 const void *lc_task_api_vm_address(void)
 {
     return (const void *)lua_pcall;

@@ -175,6 +175,12 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "kafka_connect_worker_connector_count") == 2
         assert value(s, "kafka_connect_worker_task_count") == 2
         assert value(s, "luaconnect_transform_records_dropped_total", **src_t) == 0
+        assert value(s, "luaconnect_task_lua_memory_bytes", **snk_t) > 0
+        assert value(s, "kafka_connect_sink_task_metrics_sink_record_lag_max", **snk_t) == 0
+        assert value(s, "kafka_connect_worker_task_startup_attempts_total") == 2
+        assert value(s, "kafka_connect_worker_task_startup_success_total") == 2
+        assert value(s, "kafka_connect_worker_task_startup_failure_total") == 0
+        assert not any(n.startswith("kafka_connect_worker_rebalance") for n, _ in s)  # standalone
         assert "# TYPE kafka_connect_source_task_metrics_source_record_write_total counter" in text
         promtool_check(text)
 
@@ -227,3 +233,35 @@ def test_status_names_an_unreachable_worker(tmp_path):
     r = subprocess.run([str(luaconnect_bin()), "status", "--bogus"], capture_output=True, timeout=60)
     assert r.returncode == 2
     assert b"usage: luaconnect status [--url URL] [--interval SECONDS]" in r.stderr
+
+
+def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka, tmp_path):
+    from cluster import Cluster
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(b"d %d\n" % i for i in range(N)))
+    topic = unique_topic("lc-m-dist")
+    with Cluster(tmp_path, kafka, n=2) as c:
+        c.start()
+        a, b = c.workers
+        a.rest("POST", "/connectors", {"name": "d-src", "config": {
+            "connector.class": "FileStreamSource", "tasks.max": "1", "file": str(src),
+            "topic": topic, "value.converter": "org.apache.kafka.connect.storage.StringConverter"}})
+        key = ("kafka_connect_source_task_metrics_source_record_write_total",
+               frozenset({("connector", "d-src"), ("task", "0")}))
+        wait_for(lambda: sum(samples(scrape(w.url)[1]).get(key, 0) for w in c.workers) == N, 60,
+                 "N records written, counted on the worker running the task", a.log)
+        status = a.rest("GET", "/connectors/d-src/status")
+        runs = status["tasks"][0]["worker_id"]
+        for w in c.workers:
+            text = scrape(w.url)[1]
+            s = samples(text)
+            assert value(s, "kafka_connect_worker_rebalance_completed_rebalances_total") >= 1
+            assert value(s, "kafka_connect_worker_rebalance_epoch") >= 0
+            assert value(s, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms") >= 0
+            mine = w.worker_id == runs
+            assert (key in s) == mine, (w.worker_id, runs)
+            assert value(s, "kafka_connect_worker_task_count") == (1 if mine else 0)
+            if mine:
+                assert value(s, "kafka_connect_connector_task_metrics_status", connector="d-src",
+                             task=0, status="running") == 1
+            promtool_check(text)
