@@ -411,6 +411,24 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
     }
     json_decref(plugins);
 
+    /* luaconnect_connector_reloads_total / _reload_failures_total: hot reloads of each
+     * connector, including those refused before any task saw them. */
+    for (int k = 0; k < 2; k++) {
+        const char *name =
+            k ? "luaconnect_connector_reload_failures_total" : "luaconnect_connector_reloads_total";
+        family(p, name, "counter",
+               k ? "Hot reloads of the connector that failed (the old code stays) (luaconnect)."
+                 : "Hot reloads of the connector that succeeded (luaconnect).");
+        for (size_t i = 0; i < json_array_size(names); i++) {
+            uint64_t ok, failed;
+            const char *cname = json_string_value(json_array_get(names, i));
+            lc_task_metrics_connector_reloads(cname, &ok, &failed);
+            put(&p->b, "%s{", name);
+            put_label(&p->b, "connector", cname);
+            value(p, (double)(k ? failed : ok));
+        }
+    }
+
     int header = 0;
     for (size_t i = 0; i < json_array_size(names); i++) {
         json_t *st = json_array_get(statuses, i), *task;

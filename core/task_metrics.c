@@ -20,6 +20,14 @@ static entry_t *registry;
 /* Worker-level counters: changed a few times per task start or rebalance, under the mutex. */
 static lc_worker_counters_t worker = {.epoch = -1};
 
+/* Hot reloads per connector name (kept while the process runs; a few per connector). */
+typedef struct reloads {
+    char *connector;
+    uint64_t ok, failed;
+    struct reloads *next;
+} reloads_t;
+static reloads_t *reload_counts;
+
 uint64_t lc_task_metrics_now_ns(void)
 {
     struct timespec ts;
@@ -67,6 +75,34 @@ void lc_task_metrics_rebalanced(long long epoch)
     worker.epoch = epoch;
     worker.completed_rebalances++;
     worker.last_rebalance_ms = lc_wall_ms();
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_connector_reload(const char *connector, int ok)
+{
+    pthread_mutex_lock(&registry_mu);
+    reloads_t *r = reload_counts;
+    while (r && strcmp(r->connector, connector) != 0)
+        r = r->next;
+    if (!r && (r = calloc(1, sizeof(*r))) != NULL) {
+        if ((r->connector = strdup(connector)) == NULL) {
+            free(r);
+            r = NULL;
+        } else {
+            r->next = reload_counts;
+            reload_counts = r;
+        }
+    }
+    if (r) ok ? r->ok++ : r->failed++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_connector_reloads(const char *connector, uint64_t *ok, uint64_t *failed)
+{
+    *ok = *failed = 0;
+    pthread_mutex_lock(&registry_mu);
+    for (reloads_t *r = reload_counts; r; r = r->next)
+        if (strcmp(r->connector, connector) == 0) *ok = r->ok, *failed = r->failed;
     pthread_mutex_unlock(&registry_mu);
 }
 

@@ -146,6 +146,11 @@ void lc_task_metrics_rebalanced(long long epoch);
 /** A copy of the worker-level counters. */
 lc_worker_counters_t lc_task_metrics_worker(void);
 
+/** Counts a hot reload of connector (ok, or failed: the old code stays or the task fails). */
+void lc_task_metrics_connector_reload(const char *connector, int ok);
+/** The hot reloads of connector so far: *ok and *failed (0 when none). */
+void lc_task_metrics_connector_reloads(const char *connector, uint64_t *ok, uint64_t *failed);
+
 /** Calls fn for every registered task, under the registry's lock (fn must not register). */
 void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,
                                         const lc_task_metrics_t *m),

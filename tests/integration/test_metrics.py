@@ -265,3 +265,44 @@ def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka,
                 assert value(s, "kafka_connect_connector_task_metrics_status", connector="d-src",
                              task=0, status="running") == 1
             promtool_check(text)
+
+
+IDENTITY = ('local connect = require "luaconnect"\n'
+            'return connect.transform { apply = function(r) return r end }  -- @V@\n')
+
+
+def test_hot_reloads_are_counted(kafka, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    tag = plugins / "tag.lua"
+    tag.write_text(IDENTITY.replace("@V@", "1"))
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"a\nb\n")
+    w = Worker(tmp_path, kafka, [
+        {"name": "r-src", "connector.class": "FileStreamSource", "file": str(src),
+         "topic": unique_topic("lc-m-reload"), "transforms": "tag", "transforms.tag.type": "tag",
+         "value.converter": "org.apache.kafka.connect.storage.StringConverter"}],
+        worker={"plugin.path": str(plugins)})
+    conn, task = {"connector": "r-src"}, {"connector": "r-src", "task": 0}
+    with w:
+        url = w.url()
+        wait_for(lambda: w.status("r-src", 0) and w.status("r-src", 0)[0] == "RUNNING", 60,
+                 "the task running", w.log)
+
+        def metric(name, **labels):
+            s = samples(scrape(url)[1])
+            return s.get((name, frozenset((k, str(v)) for k, v in labels.items())))
+
+        assert metric("luaconnect_connector_reloads_total", **conn) == 0
+        tag.write_text("this is not Lua\n")  # refused: the old code stays
+        wait_for(lambda: metric("luaconnect_connector_reload_failures_total", **conn) == 1, 30,
+                 "a failed reload counted", w.log)
+        assert metric("luaconnect_task_reloads_total", **task) == 0
+        tag.write_text(IDENTITY.replace("@V@", "2"))
+        wait_for(lambda: metric("luaconnect_connector_reloads_total", **conn) == 1, 30,
+                 "a reload counted", w.log)
+        wait_for(lambda: metric("luaconnect_task_reloads_total", **task) == 1, 30,
+                 "the task took the new transform", w.log)
+        assert metric("luaconnect_connector_reload_failures_total", **conn) == 1
+        assert metric("luaconnect_task_reload_failures_total", **task) == 0
+        assert w.stop() == 0
