@@ -62,6 +62,8 @@ typedef struct task_snap {
     char *connector;
     int id, is_source;
     uint64_t v[LC_TM_COUNT];
+    lc_partition_lag_t *lags;
+    int nlags;
 } task_snap_t;
 
 typedef struct page {
@@ -89,6 +91,12 @@ static void snap_one(void *arg, const char *connector, int id, int is_source,
     t->is_source = is_source;
     for (int k = 0; k < LC_TM_COUNT; k++)
         t->v[k] = lc_task_metrics_get(m, k);
+    t->nlags = 0;
+    t->lags = m->nlags ? malloc((size_t)m->nlags * sizeof(*t->lags)) : NULL;
+    if (t->lags) {
+        memcpy(t->lags, m->lags, (size_t)m->nlags * sizeof(*t->lags));
+        t->nlags = m->nlags;
+    }
     p->ntasks++;
 }
 
@@ -331,6 +339,27 @@ static void task_labels(page_t *p, const char *name, const task_snap_t *t)
     put(&p->b, ",task=\"%d\"", t->id);
 }
 
+/* luaconnect_consumer_lag: a sink task's lag per partition at its last offset commit. */
+static void render_lags(page_t *p)
+{
+    int header = 0;
+    for (int i = 0; i < p->ntasks; i++) {
+        const task_snap_t *t = &p->tasks[i];
+        for (int j = 0; j < t->nlags; j++) {
+            if (!header)
+                family(p, "luaconnect_consumer_lag", "gauge",
+                       "Records in the partition after the sink task's position, at its last "
+                       "offset commit (luaconnect).");
+            header = 1;
+            task_labels(p, "luaconnect_consumer_lag", t);
+            put(&p->b, ",");
+            put_label(&p->b, "topic", t->lags[j].topic);
+            put(&p->b, ",partition=\"%d\"", (int)t->lags[j].partition);
+            value(p, (double)t->lags[j].lag);
+        }
+    }
+}
+
 /* Every per-task metric of the tasks in the snapshot. */
 static void render_tasks(page_t *p)
 {
@@ -537,10 +566,13 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
     render_worker(&p, h, names, statuses);
     render_statuses(&p, h, names, statuses, infos);
     render_tasks(&p);
+    render_lags(&p);
     if (p.om) put(&p.b, "# EOF\n");
 
-    for (int k = 0; k < p.ntasks; k++)
+    for (int k = 0; k < p.ntasks; k++) {
         free(p.tasks[k].connector);
+        free(p.tasks[k].lags);
+    }
     free(p.tasks);
     json_decref(names);
     json_decref(statuses);

@@ -38,16 +38,24 @@ typedef struct snk {
 static void note_lag_and_memory(snk_t *s)
 {
     int64_t max = 0;
+    int n = 0;
+    lc_partition_lag_t *lags = s->pos->cnt ? calloc((size_t)s->pos->cnt, sizeof(*lags)) : NULL;
     for (int i = 0; s->rk && i < s->pos->cnt; i++) {
         int64_t lo, hi;
         const rd_kafka_topic_partition_t *p = &s->pos->elems[i];
-        if (p->offset >= 0 &&
-            rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &lo, &hi) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi - p->offset > max)
-            max = hi - p->offset;
+        if (p->offset < 0 || rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &lo,
+                                                            &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        int64_t lag = hi > p->offset ? hi - p->offset : 0;
+        if (lag > max) max = lag;
+        if (!lags) continue;
+        snprintf(lags[n].topic, sizeof(lags[n].topic), "%s", p->topic);
+        lags[n].partition = p->partition;
+        lags[n++].lag = lag;
     }
     lc_task_metrics_set(&s->t->metrics, LC_TM_LAG_MAX, (uint64_t)max);
+    lc_task_metrics_set_lags(&s->t->metrics, lags, n);
+    free(lags);
     if (s->L) lc_task_metrics_set(&s->t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(s->L));
 }
 

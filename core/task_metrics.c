@@ -139,6 +139,17 @@ void lc_task_metrics_register(lc_task_metrics_t *m, const char *connector, int i
     pthread_mutex_unlock(&registry_mu);
 }
 
+void lc_task_metrics_set_lags(lc_task_metrics_t *m, const lc_partition_lag_t *lags, int n)
+{
+    lc_partition_lag_t *copy = n > 0 ? malloc((size_t)n * sizeof(*copy)) : NULL;
+    if (copy) memcpy(copy, lags, (size_t)n * sizeof(*copy));
+    pthread_mutex_lock(&registry_mu);
+    free(m->lags);
+    m->lags = copy;
+    m->nlags = copy ? n : 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
 void lc_task_metrics_unregister(lc_task_metrics_t *m)
 {
     pthread_mutex_lock(&registry_mu);
@@ -150,6 +161,9 @@ void lc_task_metrics_unregister(lc_task_metrics_t *m)
         free(e);
         break;
     }
+    free(m->lags);
+    m->lags = NULL;
+    m->nlags = 0;
     pthread_mutex_unlock(&registry_mu);
 }
 

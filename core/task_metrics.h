@@ -51,9 +51,18 @@ enum {
     LC_TM_COUNT
 };
 
+/** A sink task's consumer lag on one partition. */
+typedef struct lc_partition_lag {
+    char topic[256];
+    int32_t partition;
+    int64_t lag;
+} lc_partition_lag_t;
+
 /** One task's counters; zero-initialised. */
 typedef struct lc_task_metrics {
     _Atomic uint64_t v[LC_TM_COUNT];
+    lc_partition_lag_t *lags; /* sink: per partition, under the registry's lock */
+    int nlags;
 } lc_task_metrics_t;
 
 /** Adds n to counter k: only the owning thread may call it (single writer). */
@@ -150,6 +159,10 @@ lc_worker_counters_t lc_task_metrics_worker(void);
 void lc_task_metrics_connector_reload(const char *connector, int ok);
 /** The hot reloads of connector so far: *ok and *failed (0 when none). */
 void lc_task_metrics_connector_reloads(const char *connector, uint64_t *ok, uint64_t *failed);
+
+/** Replaces the task's per-partition consumer lags with a copy of lags[0..n) (the task
+ * thread, once per commit interval: it takes the registry's lock). */
+void lc_task_metrics_set_lags(lc_task_metrics_t *m, const lc_partition_lag_t *lags, int n);
 
 /** Calls fn for every registered task, under the registry's lock (fn must not register). */
 void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,

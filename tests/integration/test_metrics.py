@@ -177,6 +177,7 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "luaconnect_transform_records_dropped_total", **src_t) == 0
         assert value(s, "luaconnect_task_lua_memory_bytes", **snk_t) > 0
         assert value(s, "kafka_connect_sink_task_metrics_sink_record_lag_max", **snk_t) == 0
+        assert value(s, "luaconnect_consumer_lag", topic=sink_topic, partition=0, **snk_t) == 0
         assert value(s, "kafka_connect_worker_task_startup_attempts_total") == 2
         assert value(s, "kafka_connect_worker_task_startup_success_total") == 2
         assert value(s, "kafka_connect_worker_task_startup_failure_total") == 0
