@@ -64,6 +64,8 @@ typedef struct task_snap {
     uint64_t v[LC_TM_COUNT];
     lc_partition_lag_t *lags;
     int nlags;
+    lc_transform_dropped_t *drops;
+    int ndrops;
 } task_snap_t;
 
 typedef struct page {
@@ -96,6 +98,12 @@ static void snap_one(void *arg, const char *connector, int id, int is_source,
     if (t->lags) {
         memcpy(t->lags, m->lags, (size_t)m->nlags * sizeof(*t->lags));
         t->nlags = m->nlags;
+    }
+    t->ndrops = 0;
+    t->drops = m->ndrops ? malloc((size_t)m->ndrops * sizeof(*t->drops)) : NULL;
+    if (t->drops) {
+        memcpy(t->drops, m->drops, (size_t)m->ndrops * sizeof(*t->drops));
+        t->ndrops = m->ndrops;
     }
     p->ntasks++;
 }
@@ -339,6 +347,26 @@ static void task_labels(page_t *p, const char *name, const task_snap_t *t)
     put(&p->b, ",task=\"%d\"", t->id);
 }
 
+/* luaconnect_transform_dropped_total: records each transform of a task's chain dropped. */
+static void render_drops(page_t *p)
+{
+    int header = 0;
+    for (int i = 0; i < p->ntasks; i++) {
+        const task_snap_t *t = &p->tasks[i];
+        for (int j = 0; j < t->ndrops; j++) {
+            if (!header)
+                family(p, "luaconnect_transform_dropped_total", "counter",
+                       "Records the transform dropped (returned nil), since the task opened its "
+                       "chain or last reloaded it (luaconnect).");
+            header = 1;
+            task_labels(p, "luaconnect_transform_dropped_total", t);
+            put(&p->b, ",");
+            put_label(&p->b, "transform", t->drops[j].alias);
+            value(p, (double)t->drops[j].dropped);
+        }
+    }
+}
+
 /* luaconnect_consumer_lag: a sink task's lag per partition at its last offset commit. */
 static void render_lags(page_t *p)
 {
@@ -567,11 +595,13 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
     render_statuses(&p, h, names, statuses, infos);
     render_tasks(&p);
     render_lags(&p);
+    render_drops(&p);
     if (p.om) put(&p.b, "# EOF\n");
 
     for (int k = 0; k < p.ntasks; k++) {
         free(p.tasks[k].connector);
         free(p.tasks[k].lags);
+        free(p.tasks[k].drops);
     }
     free(p.tasks);
     json_decref(names);

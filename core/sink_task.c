@@ -7,7 +7,6 @@
 #include "log.h"
 #include "sink_api.h"
 #include "task.h"
-#include "task_api.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -56,7 +55,7 @@ static void note_lag_and_memory(snk_t *s)
     lc_task_metrics_set(&s->t->metrics, LC_TM_LAG_MAX, (uint64_t)max);
     lc_task_metrics_set_lags(&s->t->metrics, lags, n);
     free(lags);
-    if (s->L) lc_task_metrics_set(&s->t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(s->L));
+    lc_task_note_lua(s->t, s->L);
 }
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */

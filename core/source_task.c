@@ -18,7 +18,6 @@
 #include "log.h"
 #include "source_api.h"
 #include "task.h"
-#include "task_api.h"
 #include "util.h"
 #include "tracker.h"
 
@@ -175,7 +174,7 @@ static void commit_offsets(src_t *s)
 {
     char err[1024];
     s->last_commit = lc_now_ms();
-    if (s->L) lc_task_metrics_set(&s->t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(s->L));
+    lc_task_note_lua(s->t, s->L);
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {

@@ -101,6 +101,28 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
     return rc;
 }
 
+typedef struct drops {
+    lc_transform_dropped_t d[32]; /* a chain longer than this shows its first 32 */
+    int n;
+} drops_t;
+
+static void add_drop(void *opaque, const char *alias, double dropped)
+{
+    drops_t *d = opaque;
+    if (d->n == 32) return;
+    snprintf(d->d[d->n].alias, sizeof(d->d[d->n].alias), "%s", alias);
+    d->d[d->n++].dropped = dropped > 0 ? (uint64_t)dropped : 0;
+}
+
+void lc_task_note_lua(lc_task_t *t, lua_State *L)
+{
+    if (!L) return;
+    drops_t d = {.n = 0};
+    lc_task_metrics_set(&t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(L));
+    lc_task_api_chain_dropped(L, add_drop, &d);
+    lc_task_metrics_set_drops(&t->metrics, d.d, d.n);
+}
+
 void lc_task_close_lua(lc_task_t *t, lua_State *L)
 {
     char err[4096];

@@ -150,6 +150,17 @@ void lc_task_metrics_set_lags(lc_task_metrics_t *m, const lc_partition_lag_t *la
     pthread_mutex_unlock(&registry_mu);
 }
 
+void lc_task_metrics_set_drops(lc_task_metrics_t *m, const lc_transform_dropped_t *d, int n)
+{
+    lc_transform_dropped_t *copy = n > 0 ? malloc((size_t)n * sizeof(*copy)) : NULL;
+    if (copy) memcpy(copy, d, (size_t)n * sizeof(*copy));
+    pthread_mutex_lock(&registry_mu);
+    free(m->drops);
+    m->drops = copy;
+    m->ndrops = copy ? n : 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
 void lc_task_metrics_unregister(lc_task_metrics_t *m)
 {
     pthread_mutex_lock(&registry_mu);
@@ -164,6 +175,9 @@ void lc_task_metrics_unregister(lc_task_metrics_t *m)
     free(m->lags);
     m->lags = NULL;
     m->nlags = 0;
+    free(m->drops);
+    m->drops = NULL;
+    m->ndrops = 0;
     pthread_mutex_unlock(&registry_mu);
 }
 

@@ -58,11 +58,19 @@ typedef struct lc_partition_lag {
     int64_t lag;
 } lc_partition_lag_t;
 
+/** Records one transform of a task's chain dropped. */
+typedef struct lc_transform_dropped {
+    char alias[128];
+    uint64_t dropped;
+} lc_transform_dropped_t;
+
 /** One task's counters; zero-initialised. */
 typedef struct lc_task_metrics {
     _Atomic uint64_t v[LC_TM_COUNT];
     lc_partition_lag_t *lags; /* sink: per partition, under the registry's lock */
     int nlags;
+    lc_transform_dropped_t *drops; /* per transform, under the registry's lock */
+    int ndrops;
 } lc_task_metrics_t;
 
 /** Adds n to counter k: only the owning thread may call it (single writer). */
@@ -163,6 +171,10 @@ void lc_task_metrics_connector_reloads(const char *connector, uint64_t *ok, uint
 /** Replaces the task's per-partition consumer lags with a copy of lags[0..n) (the task
  * thread, once per commit interval: it takes the registry's lock). */
 void lc_task_metrics_set_lags(lc_task_metrics_t *m, const lc_partition_lag_t *lags, int n);
+
+/** Replaces the task's per-transform drop counts with a copy of d[0..n) (the task thread,
+ * once per commit interval). */
+void lc_task_metrics_set_drops(lc_task_metrics_t *m, const lc_transform_dropped_t *d, int n);
 
 /** Calls fn for every registered task, under the registry's lock (fn must not register). */
 void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,

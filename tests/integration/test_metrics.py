@@ -268,8 +268,12 @@ def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka,
             promtool_check(text)
 
 
+# drops the record "b"
 IDENTITY = ('local connect = require "luaconnect"\n'
-            'return connect.transform { apply = function(r) return r end }  -- @V@\n')
+            'return connect.transform { apply = function(r)\n'
+            '  if r.value == "b" then return nil end\n'
+            '  return r\n'
+            'end }  -- @V@\n')
 
 
 def test_hot_reloads_are_counted(kafka, tmp_path):
@@ -295,6 +299,9 @@ def test_hot_reloads_are_counted(kafka, tmp_path):
             return s.get((name, frozenset((k, str(v)) for k, v in labels.items())))
 
         assert metric("luaconnect_connector_reloads_total", **conn) == 0
+        wait_for(lambda: metric("luaconnect_transform_dropped_total", transform="tag", **task) == 1,
+                 30, "the dropped record counted for its transform", w.log)
+        assert metric("luaconnect_transform_records_dropped_total", **task) == 1
         tag.write_text("this is not Lua\n")  # refused: the old code stays
         wait_for(lambda: metric("luaconnect_connector_reload_failures_total", **conn) == 1, 30,
                  "a failed reload counted", w.log)
