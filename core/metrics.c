@@ -416,6 +416,19 @@ static const char *lower(char *dst, size_t size, const char *s)
     return dst;
 }
 
+/* 1 when connector.class value cls names plugin class pc: the class, or Kafka Connect's
+ * aliases (its simple name, with or without the "Connector" suffix). */
+static int same_plugin(const char *pc, const char *cls)
+{
+    if (!pc || !cls) return 0;
+    if (strcmp(pc, cls) == 0) return 1;
+    const char *simple = strrchr(pc, '.');
+    simple = simple ? simple + 1 : pc;
+    size_t n = strlen(cls);
+    return strcmp(simple, cls) == 0 ||
+           (strncmp(simple, cls, n) == 0 && strcmp(simple + n, "Connector") == 0);
+}
+
 /* Connector and task statuses of this worker, from the herder. */
 static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *statuses,
                             json_t *infos)
@@ -451,8 +464,7 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
                 json_t *pl;
                 json_array_foreach(plugins, j, pl)
                 {
-                    const char *pc = json_string_value(json_object_get(pl, "class"));
-                    if (pc && cls && strcmp(pc, cls) == 0)
+                    if (same_plugin(json_string_value(json_object_get(pl, "class")), cls))
                         val = json_string_value(json_object_get(pl, "version"));
                 }
             }

@@ -167,6 +167,9 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
                      connector_type="source") == 1
         assert value(s, "kafka_connect_connector_metrics_connector_class", connector="m-sink",
                      connector_class="FileStreamSink") == 1
+        versions = [dict(l) for n, l in s if n == "kafka_connect_connector_metrics_connector_version"]
+        assert {v["connector"] for v in versions} == {"m-source", "m-sink"}, versions
+        assert all(v["connector_version"] for v in versions), versions
         assert value(s, "kafka_connect_connector_task_metrics_status", connector="m-sink", task=0,
                      status="running") == 1
         assert 0 < value(s, "kafka_connect_connector_task_metrics_running_ratio", **snk_t) <= 1
