@@ -522,6 +522,45 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
 }
 
 /* kafka_connect_worker_*: this worker's connector and task counts. */
+/* kafka_connect_worker_connector_<state>_task_count{connector}: the connector's tasks on this
+ * worker by state (connect-worker-metrics,connector=*). */
+static void render_connector_task_counts(page_t *p, lc_herder_t *h, json_t *names, json_t *statuses)
+{
+    static const char *const states[] = {"total",      "running",    "paused",   "failed",
+                                         "unassigned", "restarting", "destroyed"};
+    const char *me = h->ops->worker_id(h);
+    for (int k = 0; k < 7; k++) {
+        char name[128], help[160];
+        snprintf(name, sizeof(name), "kafka_connect_worker_connector_%s_task_count", states[k]);
+        snprintf(help, sizeof(help), "The number of %s%stasks of the connector on the worker.",
+                 k ? states[k] : "", k ? " " : "");
+        int header = 0;
+        for (size_t i = 0; i < json_array_size(names); i++) {
+            json_t *st = json_array_get(statuses, i), *task;
+            const char *w =
+                json_string_value(json_object_get(json_object_get(st, "connector"), "worker_id"));
+            int here = st && (!w || !me || strcmp(w, me) == 0);
+            long n = 0;
+            size_t j;
+            char low[64];
+            json_array_foreach(json_object_get(st, "tasks"), j, task)
+            {
+                w = json_string_value(json_object_get(task, "worker_id"));
+                if (w && me && strcmp(w, me) != 0) continue;
+                here = 1;
+                const char *ts = json_string_value(json_object_get(task, "state"));
+                if (k == 0 || strcmp(lower(low, sizeof(low), ts), states[k]) == 0) n++;
+            }
+            if (!here) continue;
+            if (!header) family(p, name, "gauge", help);
+            header = 1;
+            put(&p->b, "%s{", name);
+            put_label(&p->b, "connector", json_string_value(json_array_get(names, i)));
+            value(p, (double)n);
+        }
+    }
+}
+
 static void render_worker(page_t *p, lc_herder_t *h, json_t *names, json_t *statuses)
 {
     const char *me = h->ops->worker_id(h);
@@ -605,6 +644,7 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
 
     render_worker(&p, h, names, statuses);
     render_statuses(&p, h, names, statuses, infos);
+    render_connector_task_counts(&p, h, names, statuses);
     render_tasks(&p);
     render_lags(&p);
     render_drops(&p);

@@ -176,6 +176,9 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "kafka_connect_connector_task_metrics_offset_commit_success_percentage",
                      **src_t) == 1
         assert value(s, "kafka_connect_worker_connector_count") == 2
+        assert value(s, "kafka_connect_worker_connector_running_task_count", connector="m-sink") == 1
+        assert value(s, "kafka_connect_worker_connector_total_task_count", connector="m-sink") == 1
+        assert value(s, "kafka_connect_worker_connector_failed_task_count", connector="m-sink") == 0
         assert value(s, "kafka_connect_worker_task_count") == 2
         assert value(s, "luaconnect_transform_records_dropped_total", **src_t) == 0
         assert value(s, "luaconnect_task_lua_memory_bytes", **snk_t) > 0
