@@ -167,15 +167,26 @@ static void rates(const samples_t *a, const samples_t *b, double dt, const char 
     number(errors, size, known, e);
 }
 
-static void first_line(char *out, size_t size, const char *trace)
+/* The first line of a trace, indented, on at most two lines of the width ('~' marks a cut). */
+static void print_trace(const char *trace)
 {
-    snprintf(out, size, "%s", trace ? trace : "");
-    out[strcspn(out, "\n")] = 0;
+    const int w = WIDTH - 4;
+    char line[WIDTH * 4];
+    snprintf(line, sizeof(line), "%s", trace);
+    line[strcspn(line, "\n")] = 0;
+    int len = (int)strlen(line);
+    if (len <= w) {
+        printf("    %s\n", line);
+    } else if (len <= 2 * w) {
+        printf("    %.*s\n    %s\n", w, line, line + w);
+    } else {
+        printf("    %.*s\n    %.*s~\n", w, line, w - 1, line + w);
+    }
 }
 
 static void print_view(json_t *all, const samples_t *a, const samples_t *b, double dt)
 {
-    char name[64], rate[32], total[32], errors[32], w[64], line[WIDTH * 4];
+    char name[64], rate[32], total[32], errors[32], w[64];
     printf("%-26s %-6s %-10s %5s %9s %10s %7s\n", "CONNECTOR", "TYPE", "STATE", "TASKS", "REC/S",
            "RECORDS", "ERRORS");
     const char *cname;
@@ -217,10 +228,7 @@ static void print_view(json_t *all, const samples_t *a, const samples_t *b, doub
                b->ok ? total : "-", b->ok ? errors : "-");
         const char *ctrace =
             json_string_value(json_object_get(json_object_get(st, "connector"), "trace"));
-        if (ctrace) {
-            first_line(line, sizeof(line), ctrace);
-            printf("    %s\n", fit(name, sizeof(name), line, WIDTH - 5));
-        }
+        if (ctrace) print_trace(ctrace);
         json_array_foreach(tasks, k, t)
         {
             int id = (int)json_integer_value(json_object_get(t, "id"));
@@ -232,10 +240,7 @@ static void print_view(json_t *all, const samples_t *a, const samples_t *b, doub
                    json_string_value(json_object_get(t, "state")), "", b->ok ? rate : "-",
                    b->ok ? total : "-", b->ok ? errors : "-");
             const char *trace = json_string_value(json_object_get(t, "trace"));
-            if (trace) {
-                first_line(line, sizeof(line), trace);
-                printf("    %s\n", fit(name, sizeof(name), line, WIDTH - 5));
-            }
+            if (trace) print_trace(trace);
         }
     }
     if (nn == 0) printf("(no connectors)\n");

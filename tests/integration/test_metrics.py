@@ -320,3 +320,40 @@ def test_hot_reloads_are_counted(kafka, tmp_path):
         assert metric("luaconnect_connector_reload_failures_total", **conn) == 1
         assert metric("luaconnect_task_reload_failures_total", **task) == 0
         assert w.stop() == 0
+
+
+def test_a_failed_task_in_metrics_and_status(kafka, tmp_path):
+    topic = unique_topic("lc-m-fail")
+    kcat_produce(kafka, topic, [b'{"n": 1}', b'{"n": 2, "broken": ', b'{"n": 3}'])
+    w = Worker(tmp_path, kafka, [
+        {"name": "f-sink", "connector.class": "FileStreamSink", "file": str(tmp_path / "o.txt"),
+         "topics": topic, "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+         "value.converter.schemas.enable": "false"}])
+    with w:
+        url = w.url()
+        wait_for(lambda: w.status("f-sink", 0) and w.status("f-sink", 0)[0] == "FAILED", 60,
+                 "the task FAILED on the malformed record", w.log)
+        text = scrape(url)[1]
+        s = samples(text)
+        t = {"connector": "f-sink", "task": 0}
+        assert value(s, "kafka_connect_connector_task_metrics_status", status="failed", **t) == 1
+        assert value(s, "kafka_connect_task_error_metrics_total_record_failures", **t) == 1
+        assert value(s, "kafka_connect_task_error_metrics_total_record_errors", **t) == 0
+        assert value(s, "kafka_connect_task_error_metrics_total_records_skipped", **t) == 0
+        assert value(s, "kafka_connect_task_error_metrics_last_error_timestamp", **t) > 1.6e12
+        assert value(s, "kafka_connect_worker_connector_failed_task_count", connector="f-sink") == 1
+        promtool_check(text)
+
+        r = subprocess.run([str(luaconnect_bin()), "status", "--url", url, "--interval", "0"],
+                           capture_output=True, timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode == 0, out + r.stderr.decode()
+        lines = out.splitlines()
+        assert all(len(l) <= 80 for l in lines), out
+        assert lines[1].split()[:4] == ["f-sink", "sink", "RUNNING", "0/1"], out
+        assert lines[2].split()[0:3] == ["task", "0", w.url().split("//")[1]], out
+        assert lines[2].split()[3] == "FAILED", out
+        # the first line of the trace under the task, on at most two lines of the width
+        assert lines[3].startswith("    ") and lines[4].startswith("    "), out
+        assert "stage VALUE_CONVERTER" in lines[3][4:] + lines[4][4:], out
+        assert w.stop() == 0
