@@ -312,6 +312,7 @@ static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only)
     for (int i = 0; i < d->c->ntasks; i++) {
         lc_task_t *tk = d->c->tasks[i];
         if (ran[i] && tk->started == 0) {
+            lc_task_metrics_unregister(&tk->metrics); /* another worker's metrics now */
             /* A task that failed stays FAILED (its status stays) while it is assigned here; once
              * revoked, as in Connect, a later assignment starts it afresh. */
             if (atomic_load(&tk->state) == LC_TASK_FAILED)
