@@ -3,7 +3,9 @@
  * metrics page reads them from. One writer per counter (the task's own thread) stores with
  * relaxed atomics: a plain load and store per batch, no lock and no read-modify-write on the
  * hot path. Readers (the REST thread) load relaxed; a value is at most one batch old.
- * The registry is touched only when a task starts or is freed (a mutex).
+ * The registry's mutex is taken when a task starts, stops or is freed, once per commit
+ * interval (per-partition lag, per-transform drops), and by the reader; never per record.
+ * Worker-level counters (task startups, rebalances, hot reloads per connector) live here too.
  * Depends on libc. */
 #ifndef LC_TASK_METRICS_H
 #define LC_TASK_METRICS_H

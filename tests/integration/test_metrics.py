@@ -272,6 +272,10 @@ def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka,
                 assert value(s, "kafka_connect_connector_task_metrics_status", connector="d-src",
                              task=0, status="running") == 1
             promtool_check(text)
+        # stopped: no worker shows the task's counters any more
+        a.rest("PUT", "/connectors/d-src/stop")
+        wait_for(lambda: all(key not in samples(scrape(w.url)[1]) for w in c.workers), 60,
+                 "the stopped task's counters gone from every worker", a.log)
 
 
 # drops the record "b"
