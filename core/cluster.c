@@ -616,9 +616,9 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
             lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0) {
             cl->applied_gen = gen;
             lc_task_metrics_rebalanced(gen);
-        }
-        else
+        } else {
             lc_warn(NULL, "cluster: cannot acknowledge assignment %lld: %s", gen, err);
+        }
     }
 }
 
