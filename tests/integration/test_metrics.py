@@ -5,6 +5,7 @@ promtool (Prometheus and OpenMetrics text)."""
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -228,6 +229,22 @@ def test_metrics_share_the_api_auth(kafka, tmp_path):
         with pytest.raises(urllib.error.HTTPError) as e:
             scrape(url)
         assert e.value.code == 401
+        req = urllib.request.Request(url + "/metrics", headers={
+            "Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200
+            assert "kafka_connect_worker_connector_count 0" in r.read().decode()
+        # luaconnect status takes the credentials in the URL
+        authed = url.replace("http://", "http://admin:secret@")
+        r = subprocess.run([str(luaconnect_bin()), "status", "--url", authed, "--interval", "0"],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.decode().splitlines()[1] == "(no connectors)"
+        r = subprocess.run([str(luaconnect_bin()), "status", "--url", url], capture_output=True,
+                           timeout=60)
+        assert r.returncode == 1
+        assert r.stderr.decode().startswith("luaconnect status: GET " + url +
+                                            "/connectors?expand=status&expand=info answered 401")
         assert w.stop() == 0
 
 
