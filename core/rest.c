@@ -1,6 +1,7 @@
 /* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
  * {"error_code": N, "message": "..."} as in Kafka Connect. */
 #include "rest.h"
+#include "props_json.h"
 #include "console.h"
 #include "forward.h"
 #include "rest_tls.h"
@@ -160,49 +161,10 @@ static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
     return j;
 }
 
-/* A config object (string values; numbers and booleans are taken as their text, as Kafka
- * Connect's JSON mapper does) into props. nulls are removed when allow_null (PATCH). */
-static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *err, size_t errsz)
-{
-    const char *k;
-    json_t *v;
-    if (!json_is_object(o)) {
-        snprintf(err, errsz, "the connector config must be a JSON object of strings");
-        return -1;
-    }
-    json_object_foreach(o, k, v)
-    {
-        char num[64];
-        const char *s = NULL;
-        if (json_is_string(v)) {
-            s = json_string_value(v);
-        } else if (json_is_integer(v)) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            s = num;
-        } else if (json_is_real(v)) {
-            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-            s = num;
-        } else if (json_is_boolean(v)) {
-            s = json_is_true(v) ? "true" : "false";
-        } else if (json_is_null(v) && allow_null) {
-            lc_props_unset(props, k);
-            continue;
-        } else {
-            snprintf(err, errsz, "config key '%s': the value must be a string, got %s", k,
-                     json_is_null(v)    ? "null"
-                     : json_is_array(v) ? "an array"
-                                        : "an object");
-            return -1;
-        }
-        lc_props_set(props, k, s);
-    }
-    return 0;
-}
-
 static int config_ok(json_t *config, char *err, size_t errsz)
 {
     lc_props_t *p = lc_props_new();
-    int ok = config_from_json(config, p, 0, err, errsz) == 0;
+    int ok = lc_props_from_json(config, p, 0, err, errsz) == 0;
     lc_props_destroy(p);
     return ok;
 }
@@ -211,7 +173,7 @@ static lc_props_t *props_of(json_t *config)
 {
     lc_props_t *p = lc_props_new();
     char err[256];
-    config_from_json(config, p, 0, err, sizeof(err));
+    lc_props_from_json(config, p, 0, err, sizeof(err));
     return p;
 }
 
@@ -359,7 +321,7 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
     enum MHD_Result rc;
     json_t *bname = json_object_get(body, "name");
     lc_props_t *check = lc_props_new();
-    if (config_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
+    if (lc_props_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
         rc = send_error(c, 400, "%s", err);
     } else if (bname && !json_is_null(bname) &&
                (!json_is_string(bname) || strcmp(json_string_value(bname), name) != 0)) {
@@ -381,7 +343,7 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
             if (!merged) {
                 rc = send_error(c, 404, "Connector %s not found", name);
             } else {
-                config_from_json(body, merged, 1, err, sizeof(err));
+                lc_props_from_json(body, merged, 1, err, sizeof(err));
                 int code = c->h->ops->put_connector(c->h, name, merged, LC_PUT_UPDATE, -1, errs,
                                                     sizeof(errs));
                 lc_props_destroy(merged);
@@ -588,7 +550,7 @@ static enum MHD_Result plugins(ctx_t *c)
         if (!body) return sent;
         enum MHD_Result rc;
         lc_props_t *check = lc_props_new();
-        if (config_from_json(body, check, 0, err, sizeof(err)) != 0) {
+        if (lc_props_from_json(body, check, 0, err, sizeof(err)) != 0) {
             rc = send_error(c, 400, "%s", err);
         } else {
             int code = c->h->ops->validate(c->h, c->seg[1], body, &out, err, sizeof(err));
