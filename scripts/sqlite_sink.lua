@@ -30,6 +30,7 @@
 -- retry.backoff.ms apart, then fails the task.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
+local jdbc = require "_jdbc"
 local ffi = require "ffi"
 
 local null, encode, is_float = connect.null, connect.json.encode, connect.is_float
@@ -1098,8 +1099,24 @@ return connect.sink {
     return out
   end,
 
-  open = open,
-  put = put,
-  open_partitions = open_partitions,
-  close = close,
+  open = function(task)
+    local d = jdbc.dialect_of(task.config["connection.url"])
+    if d then
+      task.jdbc = true
+      return jdbc.sink.open(d, task)
+    end
+    return open(task)
+  end,
+  put = function(task, records)
+    if task.jdbc then return jdbc.sink.put(task, records) end
+    return put(task, records)
+  end,
+  open_partitions = function(task, partitions)
+    if task.jdbc then return nil end
+    return open_partitions(task, partitions)
+  end,
+  close = function(task)
+    if task.jdbc then return jdbc.sink.close(task) end
+    return close(task)
+  end,
 }

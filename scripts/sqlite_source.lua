@@ -50,6 +50,7 @@
 -- returns what it has and tries again on the next poll; nothing is skipped.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
+local jdbc = require "_jdbc"
 local ffi = require "ffi"
 
 local C = sqlite.lib
@@ -97,8 +98,8 @@ local CONFIG = {
   ["dialect.name"] = { type = "string", default = "",
     doc = "The dialect; empty or SqliteDatabaseDialect",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" then
-        return "only SqliteDatabaseDialect is available, got '" .. v .. "'"
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect" then
+        return "SqliteDatabaseDialect or PostgreSqlDatabaseDialect, got '" .. v .. "'"
       end
     end },
   mode = { type = "string", required = true, values = MODES,
@@ -878,6 +879,8 @@ return connect.source {
   -- Splits the tables over the tasks as Confluent does; a query runs in one task.
   task_configs = function(cfg, max_tasks)
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then return jdbc.source.task_configs(d, cfg, max_tasks) end
     if the_query(cfg) ~= "" then
       local t = copy(cfg)
       t._task, t._tasks, t._tables, t._known = 0, 1, {}, {}
@@ -914,6 +917,11 @@ return connect.source {
   open = function(task)
     local cfg = task.config
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then
+      task.jdbc = true
+      return jdbc.source.open(d, task)
+    end
     task.qi = quoter(cfg)
     task.inc_map = parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
     task.ts_map = parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
@@ -945,6 +953,7 @@ return connect.source {
   end,
 
   poll = function(task)
+    if task.jdbc then return jdbc.source.poll(task) end
     local cfg = task.config
     local now = (task.now or now_ms)()
     refresh_tables(task, now)
@@ -986,6 +995,7 @@ return connect.source {
   end,
 
   close = function(task)
+    if task.jdbc then return jdbc.source.close(task) end
     if task.db then task.db:close() end
     task.db = nil
   end,

@@ -7,6 +7,8 @@ packages=(
   build-essential cmake pkg-config
   librdkafka-dev libluajit-5.1-dev luajit libsqlite3-dev sqlite3 libjansson-dev libmicrohttpd-dev
   kcat clang-format openssl libcurl4-openssl-dev libssl-dev
+  # the JDBC connectors' PostgreSQL dialect (libpq over FFI) and its tests' own server
+  libpq5 libpq-dev postgresql
   # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
   openjdk-17-jdk-headless maven python3 python3-pytest
   # make bench: the ratio chart
