@@ -303,6 +303,7 @@ local function new_querier(task, t)
   end
   if mode ~= "bulk" then
     local off = task.offsets:get(q.partition)
+    if off == nil and t then off = task.offsets:get({ table = t.name }) end -- protocol v0
     if off ~= nil then
       if off.incrementing ~= nil and off.incrementing ~= null then q.inc = tonumber(off.incrementing) end
       q.ts = M.stored_us(off)

@@ -183,3 +183,38 @@ def test_wrong_password_fails_the_task_with_the_server_message_and_is_masked(kaf
         assert "not-the-password" not in json.dumps(cfg)
         assert "not-the-password" not in w.log()
         assert w.stop() == 0
+
+
+def test_bulk_timestamp_and_query_modes(kafka, pg, tmp_path):
+    table = unique_topic("ev").replace("-", "_")
+    pg.psql(f'CREATE TABLE "{table}" (id INT NOT NULL, what TEXT, at TIMESTAMPTZ NOT NULL)')
+    pg.psql(f"""INSERT INTO "{table}" VALUES (1, 'a', '2024-01-01 00:00:00+00'), (2, 'b', '2024-01-01 00:00:00+00'),
+                (3, 'c', '2024-01-01 00:00:01.000001+00')""")
+    conns = [source(pg, "pgbulk", "bulk-", mode="bulk", table_whitelist=table, poll_interval_ms="600000"),
+             source(pg, "pgtsm", "tsm-", mode="timestamp", table_whitelist=table, timestamp_column_name="at"),
+             source(pg, "pgq", f"q-{table}", mode="incrementing", incrementing_column_name="id",
+                    query=f'SELECT id, upper(what) AS up FROM "{table}"')]
+    w = Worker(tmp_path, kafka, conns)
+    with w:
+        bulk = kcat_consume_records(kafka, "bulk-" + table, 3, timeout=30)
+        tsm = kcat_consume_records(kafka, "tsm-" + table, 3, timeout=30)
+        qr = kcat_consume_records(kafka, f"q-{table}", 3, timeout=30)
+        assert (len(bulk), len(tsm), len(qr)) == (3, 3, 3), w.log()[-3000:]
+        wait_for(lambda: w.source_offset("pgtsm", {"protocol": "1", "table": f"shop.public.{table}"})
+                 == {"timestamp": 1704067201000, "timestamp_nanos": 1000}, 20, "the timestamp offset", w.log)
+        wait_for(lambda: w.source_offset("pgq", {"query": "query"}) == {"incrementing": 3}, 20,
+                 "the query offset", w.log)
+        assert w.stop() == 0
+    assert [json.loads(r["value"])["payload"]["id"] for r in bulk] == [1, 2, 3]
+    assert [json.loads(r["value"])["payload"]["at"] for r in tsm] == [1704067200000, 1704067200000, 1704067201000]
+    assert [json.loads(r["value"])["payload"] for r in qr] == [{"id": 1, "up": "A"}, {"id": 2, "up": "B"},
+                                                               {"id": 3, "up": "C"}]
+
+
+def test_a_bad_query_fails_the_task_with_the_database_message(kafka, pg, tmp_path):
+    conf = source(pg, "pgbadq", "badq", mode="bulk", query="SELECT * FROM no_such_table")
+    w = Worker(tmp_path, kafka, [conf])
+    with w:
+        wait_for(lambda: (w.status("pgbadq", 0) or ("",))[0] == "FAILED", 60, "the task to fail", w.log)
+        assert 'relation "no_such_table" does not exist' in w.status("pgbadq", 0)[1]
+        assert w.stop() == 0
