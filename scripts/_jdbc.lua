@@ -23,6 +23,7 @@ local TIMESTAMP, DATE, TIME, DECIMAL = "org.apache.kafka.connect.data.Timestamp"
 function M.dialect_of(url)
   if type(url) ~= "string" then return nil end
   if url:find("^jdbc:postgresql:") then return require "_pg" end
+  if url:find("^jdbc:mysql:") or url:find("^jdbc:mariadb:") then return require "_mysql" end
   return nil
 end
 
@@ -206,12 +207,12 @@ end
 
 --- The Connect schema and converter of a result column under numeric.mapping.
 function M.column_schema(d, col, mapping, optional)
-  local kind, prec, scale = d.column_kind(col.oid, col.typmod)
+  local kind, prec, scale = d.column_kind(col.oid, col.typmod or col)
   local s = { type = kind, optional = optional, field = col.name }
   local conv
   if kind == "boolean" then
-    conv = function(v) return v == "t" end
-  elseif kind == "int16" or kind == "int32" or kind == "int64" then
+    conv = d.bool_of or function(v) return v == "t" end
+  elseif kind == "int8" or kind == "int16" or kind == "int32" or kind == "int64" then
     conv = int_of
   elseif kind == "float" or kind == "double" then
     conv = function(v) local n = tonumber(v) if n == floor(n) then return float(n) end return n end
@@ -289,7 +290,7 @@ local function new_querier(task, t)
     q.table = t.name
     q.from = task.qi(t.schema) .. "." .. task.qi(t.name)
     q.topic = cfg["topic.prefix"] .. t.name
-    q.partition = { protocol = "1", table = t.catalog .. "." .. t.schema .. "." .. t.name }
+    q.partition = { protocol = "1", table = t.fqn or (t.catalog .. "." .. t.schema .. "." .. t.name) }
   else
     q.topic = cfg["topic.prefix"]
     q.partition = { query = "query" }
@@ -605,7 +606,9 @@ local function ensure_table(S, tname, cols, pks)
       end
       local defs = {}
       for i, col in ipairs(cols) do
-        defs[i] = qi(col.name) .. " " .. sql_type(d, col.schema)
+        local ty = sql_type(d, col.schema)
+        if col.pk and col.schema.type == "string" and d.KEY_STRING_TYPE then ty = d.KEY_STRING_TYPE end
+        defs[i] = qi(col.name) .. " " .. ty
           .. ((col.pk or not col.schema.optional) and " NOT NULL" or " NULL")
       end
       local qpk = {}
@@ -705,6 +708,7 @@ function M.sink.open(d, task)
   }
   task.log.info("Initializing writer using SQL dialect: %s", d.name)
   task.sink.c = M.connect(d, cfg, task.log)
+  if d.default_schema then task.sink.schema = d.default_schema(task.sink.c) end
 end
 
 -- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index.

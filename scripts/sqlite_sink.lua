@@ -102,7 +102,7 @@ local CONFIG = {
   ["connection.url"] = { type = "string", required = true,
     doc = "jdbc:sqlite:PATH or a plain path; ?k=v&... sets PRAGMAs (journal_mode defaults to "
       .. "WAL, synchronous=NORMAL trades power-loss durability for speed), busy_timeout=MS the "
-      .. "lock wait (5000); or jdbc:postgresql://HOST[:PORT]/DB (the PostgreSQL dialect, _jdbc)" },
+      .. "lock wait (5000); or jdbc:postgresql:// / jdbc:mysql:// / jdbc:mariadb://HOST[:PORT]/DB (_jdbc's dialects)" },
   ["connection.user"] = { type = "string", doc = no_op("SQLite has no users") },
   ["connection.password"] = { type = "password", doc = no_op("SQLite has no passwords") },
   ["connection.attempts"] = { type = "int", default = 3, validate = at_least(1),
@@ -140,11 +140,12 @@ local CONFIG = {
     doc = no_op("the converter already replaces a null field by its schema default") },
   ["dialect.name"] = { type = "string", default = "",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect" then
-        return format("must be empty, SqliteDatabaseDialect or PostgreSqlDatabaseDialect, got '%s'", v)
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect"
+          and v ~= "MySqlDatabaseDialect" then
+        return format("must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got '%s'", v)
       end
     end,
-    doc = "Empty (from connection.url), SqliteDatabaseDialect or PostgreSqlDatabaseDialect" },
+    doc = "Empty (from connection.url), SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect" },
   ["db.timezone"] = { type = "string", default = "UTC",
     doc = no_op("Date/Time/Timestamp are stored as epoch milliseconds, as sqlite-jdbc does") },
   ["date.timezone"] = { type = "string", default = "DB_TIMEZONE", doc = no_op("see db.timezone") },

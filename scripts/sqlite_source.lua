@@ -90,16 +90,17 @@ end
 
 local CONFIG = {
   ["connection.url"] = { type = "string", required = true,
-    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path), jdbc:postgresql://HOST[:PORT]/DB" },
+    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path), jdbc:postgresql://HOST[:PORT]/DB, jdbc:mysql:// or jdbc:mariadb://HOST[:PORT]/DB" },
   ["connection.user"] = noop("string", nil, "JDBC connection user"),
   ["connection.password"] = noop("password", nil, "JDBC connection password"),
   ["connection.attempts"] = noop("int", 3, "Maximum number of attempts to retrieve a valid JDBC connection"),
   ["connection.backoff.ms"] = noop("long", 10000, "Backoff time in milliseconds between connection attempts"),
   ["dialect.name"] = { type = "string", default = "",
-    doc = "The dialect; empty (from connection.url), SqliteDatabaseDialect or PostgreSqlDatabaseDialect",
+    doc = "The dialect; empty (from connection.url), SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect" then
-        return "must be empty, SqliteDatabaseDialect or PostgreSqlDatabaseDialect, got '" .. v .. "'"
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect"
+          and v ~= "MySqlDatabaseDialect" then
+        return "must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got '" .. v .. "'"
       end
     end },
   mode = { type = "string", required = true, values = MODES,

@@ -9,6 +9,8 @@ packages=(
   kcat clang-format openssl libcurl4-openssl-dev libssl-dev
   # the JDBC connectors' PostgreSQL dialect (libpq over FFI) and its tests' own server
   libpq5 libpq-dev postgresql
+  # ... and its MySQL/MariaDB dialect (libmariadb over FFI) and that test server
+  libmariadb3 libmariadb-dev mariadb-server mariadb-client
   # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
   openjdk-17-jdk-headless maven python3 python3-pytest
   # make bench: the ratio chart
