@@ -494,7 +494,18 @@ function M.source.poll(task)
   for _, q in ipairs(task.queriers) do
     if #out >= max then break end
     if q.buf or now >= q.next_at then
-      if not q.buf then run_query(task, q, now) end
+      if not q.buf then
+        local ok, err = pcall(run_query, task, q, now)
+        if not ok then
+          -- A database that went away is reconnected (connection.attempts, then the task
+          -- FAILS with its message); any other error (a bad query) fails the task now.
+          if task.c:alive() then error(err, 0) end
+          task.log.warn("the database connection is lost (%s); reconnecting", tostring(err))
+          pcall(task.c.close, task.c)
+          task.c = M.connect(task.d, cfg, task.log)
+          return out[1] and out or nil
+        end
+      end
       if fetch(q, out, max - #out) then q.next_at = now + (cfg["poll.interval.ms"] or 5000) end
     end
   end

@@ -38,6 +38,7 @@ unsigned long *mysql_fetch_lengths(MYSQL_RES *r);
 void mysql_free_result(MYSQL_RES *r);
 unsigned long mysql_real_escape_string(MYSQL *m, char *to, const char *from, unsigned long len);
 int mysql_set_character_set(MYSQL *m, const char *cs);
+int mysql_ping(MYSQL *m);
 ]]
 
 local function load_lib()
@@ -157,6 +158,11 @@ function Conn:query(sql, params)
   end
   C.mysql_free_result(r)
   return out
+end
+
+--- True while the server connection is usable.
+function Conn:alive()
+  return self._h ~= nil and C.mysql_ping(self._h) == 0
 end
 
 --- Closes the connection.

@@ -159,6 +159,12 @@ function Conn:query(sql, params)
   return out
 end
 
+--- True while the server connection is usable (false after the server went away).
+function Conn:alive()
+  if not self._h or C.PQstatus(self._h) ~= CONNECTION_OK then return false end
+  return pcall(self.query, self, "SELECT 1")
+end
+
 --- Closes the connection.
 function Conn:close()
   if self._h then

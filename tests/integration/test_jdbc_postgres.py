@@ -218,3 +218,25 @@ def test_a_bad_query_fails_the_task_with_the_database_message(kafka, pg, tmp_pat
         wait_for(lambda: (w.status("pgbadq", 0) or ("",))[0] == "FAILED", 60, "the task to fail", w.log)
         assert 'relation "no_such_table" does not exist' in w.status("pgbadq", 0)[1]
         assert w.stop() == 0
+
+
+def test_database_restarted_mid_stream_loses_nothing(kafka, pg, tmp_path):
+    table = unique_topic("rs").replace("-", "_")
+    pg.psql(f"CREATE TABLE {table} (id INT PRIMARY KEY, v TEXT)")
+    pg.psql(f"INSERT INTO {table} SELECT g, 'x' FROM generate_series(1, 100) g")
+    conf = source(pg, "pgrs", "rs-", mode="incrementing", incrementing_column_name="id", table_whitelist=table,
+                  connection_attempts="30", connection_backoff_ms="500")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = "rs-" + table
+    with w:
+        assert len(kcat_consume_records(kafka, topic, 100, timeout=30)) == 100, w.log()[-3000:]
+        pg.pg_ctl("stop")
+        time.sleep(1.5)
+        pg.pg_ctl("start")
+        pg.psql(f"INSERT INTO {table} SELECT g, 'y' FROM generate_series(101, 150) g")
+        recs = kcat_consume_records(kafka, topic, 150, timeout=60)
+        assert len(recs) == 150, w.log()[-3000:]
+        assert w.status("pgrs", 0)[0] == "RUNNING"
+        assert "the database connection is lost" in w.log()
+        assert w.stop() == 0
+    assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 151))

@@ -85,3 +85,27 @@ describe("_jdbc time and decimals", function()
     end
   end)
 end)
+
+describe("_mysql dialect", function()
+  local my = require "_mysql"
+  it("reads jdbc:mysql:// and jdbc:mariadb:// URLs", function()
+    expect.same(my.parse_url("jdbc:mysql://h:3307/shop?useSSL=false"),
+      { host = "h", port = 3307, db = "shop", params = { useSSL = "false" } })
+    expect.eq(my.parse_url("jdbc:mariadb://h/shop").port, 3306)
+    expect.eq(jdbc.dialect_of("jdbc:mariadb://h/shop"), my)
+    expect.eq(jdbc.dialect_of("jdbc:mysql://h/shop"), my)
+  end)
+  it("quotes with backticks and upserts with ON DUPLICATE KEY UPDATE", function()
+    expect.eq(my.quote("a`b"), "`a``b`")
+    expect.eq(my.upsert_sql(my.quote, "`t`", { "id", "name" }, { "id" }),
+      "INSERT INTO `t`(`id`,`name`) VALUES($1,$2) ON DUPLICATE KEY UPDATE `name`=VALUES(`name`)")
+  end)
+  it("maps column types as Confluent's MySQL dialect (unsigned widens, BIT(1) is boolean)", function()
+    expect.eq(my.column_kind(1, { flags = 0 }), "int8")
+    expect.eq(my.column_kind(3, { flags = 32 }), "int64")
+    expect.eq(my.column_kind(16, { length = 1, binary = true }), "boolean")
+    expect.eq(my.column_kind(253, { binary = true }), "bytes")
+    expect.eq(my.column_kind(253, { binary = false }), "string")
+    expect.same({ my.column_kind(246, { length = 12, decimals = 2, flags = 0 }) }, { "numeric", 10, 2 })
+  end)
+end)
