@@ -752,6 +752,7 @@ function M.sink.put(task, records)
     if ok then return end
     err = tostring(err)
     local r = records[i or 1]
+    if i and not S.c:alive() then i = nil end -- the database went away: not the record's fault
     if i and S.tolerant then
       task.report(records[i], err)
       skipped = skipped or {}

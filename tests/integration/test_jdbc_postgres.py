@@ -240,3 +240,38 @@ def test_database_restarted_mid_stream_loses_nothing(kafka, pg, tmp_path):
         assert "the database connection is lost" in w.log()
         assert w.stop() == 0
     assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 151))
+
+
+def test_sink_bad_record_to_dlq_and_kafka_primary_keys(kafka, pg, tmp_path):
+    from conftest import kcat_consume_json
+    from test_sqlite_sink import PERSON
+    topic, ktopic, dlq = unique_topic("lc-pg-bad"), unique_topic("lc-pg-kpk"), unique_topic("lc-pg-dlq")
+    pg.psql('CREATE TABLE pg_orders (id BIGINT PRIMARY KEY, name TEXT NOT NULL, amount DOUBLE PRECISION, big BIGINT)')
+    kcat_produce(kafka, topic, [envelope(PERSON, {"id": 1, "name": "a"}), envelope(PERSON, {"id": 2}),
+                                envelope(PERSON, {"id": 3, "name": "c", "big": 2 ** 60})])
+    kcat_produce(kafka, ktopic, [envelope(PERSON, {"id": i, "name": f"k{i}"}) for i in range(3)])
+    bad = sink(pg, "pgbadrec", topic, table_name_format="pg_orders", pk_mode="record_value", pk_fields="id",
+               errors_tolerance="all")
+    bad.update({"errors.log.enable": "true", "errors.deadletterqueue.topic.name": dlq,
+                "errors.deadletterqueue.topic.replication.factor": "1",
+                "errors.deadletterqueue.context.headers.enable": "true"})
+    kpk = sink(pg, "pgkpk", ktopic, table_name_format="pg_kafka_pk", pk_mode="kafka", auto_create="true")
+    w = Worker(tmp_path, kafka, [bad, kpk])
+
+    def count(sql):
+        try:
+            return pg.psql(sql)
+        except RuntimeError:
+            return None
+    with w:
+        wait_for(lambda: count("SELECT id, big FROM pg_orders ORDER BY id") == [["1", ""], ["3", str(2 ** 60)]],
+                 60, "records 1 and 3", w.log)
+        wait_for(lambda: count("SELECT count(*) FROM pg_kafka_pk") == [["3"]], 60, "the kafka-keyed rows", w.log)
+        assert w.status("pgbadrec", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    msgs = kcat_consume_json(kafka, dlq, 1)
+    assert len(msgs) == 1
+    assert msgs[0]["payload"] == envelope(PERSON, {"id": 2}).decode(), "original bytes unchanged"
+    assert 'null value in column "name"' in msgs[0]["headers"]["__connect.errors.exception.message"]
+    assert pg.psql(f"SELECT __connect_topic, __connect_partition, __connect_offset, id, name FROM pg_kafka_pk "
+                   f"ORDER BY __connect_offset") == [[ktopic, "0", str(i), str(i), f"k{i}"] for i in range(3)]
