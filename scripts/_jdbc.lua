@@ -484,6 +484,36 @@ function M.source.open(d, task)
   end
   task.log.info("Using %s: mode %s, tables: %s", d.name, cfg.mode,
     #names > 0 and concat(names, ", ") or "(none)")
+  task.known = {}
+  for _, t in ipairs(tables) do task.known[t.schema .. "." .. t.name] = true end
+  task.next_table_poll = connect.now_ms() + (cfg["table.poll.interval.ms"] or 60000)
+end
+
+-- A stable hash of a table name, so each new table goes to exactly one task.
+local function name_hash(s)
+  local h = 5381
+  for i = 1, #s do h = (h * 33 + s:byte(i)) % 2147483647 end
+  return h
+end
+
+-- Every table.poll.interval.ms: tables created since are picked up (by one task each).
+local function refresh_tables(task, now)
+  local cfg = task.config
+  if the_query(cfg) ~= "" or now < task.next_table_poll then return end
+  task.next_table_poll = now + (cfg["table.poll.interval.ms"] or 60000)
+  for _, t in ipairs(source_tables(task)) do
+    local id = t.schema .. "." .. t.name
+    if not task.known[id] then
+      task.known[id] = true
+      if name_hash(id) % (cfg._tasks or 1) == (cfg._task or 0) then
+        task.schema_of[t.name] = t.schema
+        local q = new_querier(task, t)
+        q.from_schema = t.schema
+        task.queriers[#task.queriers + 1] = q
+        task.log.info("new table %s: now polled", id)
+      end
+    end
+  end
 end
 
 --- One poll: up to batch.max.rows records from the tables that are due.
@@ -491,6 +521,7 @@ function M.source.poll(task)
   local cfg = task.config
   local now = connect.now_ms()
   local out, max = {}, cfg["batch.max.rows"] or 1000
+  refresh_tables(task, now)
   for _, q in ipairs(task.queriers) do
     if #out >= max then break end
     if q.buf or now >= q.next_at then

@@ -275,3 +275,23 @@ def test_sink_bad_record_to_dlq_and_kafka_primary_keys(kafka, pg, tmp_path):
     assert 'null value in column "name"' in msgs[0]["headers"]["__connect.errors.exception.message"]
     assert pg.psql(f"SELECT __connect_topic, __connect_partition, __connect_offset, id, name FROM pg_kafka_pk "
                    f"ORDER BY __connect_offset") == [[ktopic, "0", str(i), str(i), f"k{i}"] for i in range(3)]
+
+
+def test_a_table_added_while_running_is_picked_up(kafka, pg, tmp_path):
+    pg.psql("CREATE SCHEMA IF NOT EXISTS added")
+    first = unique_topic("a").replace("-", "_")
+    pg.psql(f"CREATE TABLE added.{first} (id INT PRIMARY KEY)")
+    pg.psql(f"INSERT INTO added.{first} VALUES (1)")
+    conf = source(pg, "pgadd", "add-", mode="incrementing", incrementing_column_name="id",
+                  schema_pattern="added", table_poll_interval_ms="500")
+    w = Worker(tmp_path, kafka, [conf])
+    with w:
+        assert len(kcat_consume_records(kafka, "add-" + first, 1, timeout=30)) == 1, w.log()[-3000:]
+        second = unique_topic("b").replace("-", "_")
+        pg.psql(f"CREATE TABLE added.{second} (id INT PRIMARY KEY, v TEXT)")
+        pg.psql(f"INSERT INTO added.{second} VALUES (1, 'new')")
+        recs = kcat_consume_records(kafka, "add-" + second, 1, timeout=30)
+        assert len(recs) == 1, w.log()[-3000:]
+        assert f"new table added.{second}: now polled" in w.log()
+        assert w.stop() == 0
+    assert json.loads(recs[0]["value"])["payload"] == {"id": 1, "v": "new"}
