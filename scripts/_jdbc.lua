@@ -503,7 +503,7 @@ local function refresh_tables(task, now)
   task.next_table_poll = now + (cfg["table.poll.interval.ms"] or 60000)
   for _, t in ipairs(source_tables(task)) do
     local id = t.schema .. "." .. t.name
-    if not task.known[id] then
+    if not task.known[id] or task.known[id] == "gone" then
       task.known[id] = true
       if name_hash(id) % (cfg._tasks or 1) == (cfg._task or 0) then
         task.schema_of[t.name] = t.schema
@@ -524,13 +524,24 @@ function M.source.poll(task)
   refresh_tables(task, now)
   for _, q in ipairs(task.queriers) do
     if #out >= max then break end
-    if q.buf or now >= q.next_at then
+    if not q.gone and (q.buf or now >= q.next_at) then
       if not q.buf then
         local ok, err = pcall(run_query, task, q, now)
         if not ok then
           -- A database that went away is reconnected (connection.attempts, then the task
           -- FAILS with its message); any other error (a bad query) fails the task now.
-          if task.c:alive() then error(err, 0) end
+          if task.c:alive() then
+            if not q.table or the_query(cfg) ~= "" then error(err, 0) end
+            local still = false
+            for _, t in ipairs(source_tables(task)) do
+              if t.name == q.table and t.schema == q.from_schema then still = true end
+            end
+            if still then error(err, 0) end
+            task.log.info("table %s.%s is gone; no longer polled", q.from_schema, q.table)
+            q.gone = true
+            task.known[q.from_schema .. "." .. q.table] = "gone" -- taken again if re-created
+            goto continue
+          end
           task.log.warn("the database connection is lost (%s); reconnecting", tostring(err))
           pcall(task.c.close, task.c)
           task.c = M.connect(task.d, cfg, task.log)
@@ -539,6 +550,7 @@ function M.source.poll(task)
       end
       if fetch(q, out, max - #out) then q.next_at = now + (cfg["poll.interval.ms"] or 5000) end
     end
+    ::continue::
   end
   if out[1] == nil then return nil end
   return out

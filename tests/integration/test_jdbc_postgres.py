@@ -293,5 +293,11 @@ def test_a_table_added_while_running_is_picked_up(kafka, pg, tmp_path):
         recs = kcat_consume_records(kafka, "add-" + second, 1, timeout=30)
         assert len(recs) == 1, w.log()[-3000:]
         assert f"new table added.{second}: now polled" in w.log()
+        # a dropped table stops being polled; the others go on
+        pg.psql(f"DROP TABLE added.{first}")
+        pg.psql(f"INSERT INTO added.{second} VALUES (2, 'after')")
+        assert len(kcat_consume_records(kafka, "add-" + second, 2, timeout=30)) == 2, w.log()[-3000:]
+        wait_for(lambda: f"table added.{first} is gone; no longer polled" in w.log(), 20, "the drop", w.log)
+        assert w.status("pgadd", 0)[0] == "RUNNING"
         assert w.stop() == 0
     assert json.loads(recs[0]["value"])["payload"] == {"id": 1, "v": "new"}
