@@ -763,6 +763,53 @@ function M.sink.open(d, task)
   task.log.info("Initializing writer using SQL dialect: %s", d.name)
   task.sink.c = M.connect(d, cfg, task.log)
   if d.default_schema then task.sink.schema = d.default_schema(task.sink.c) end
+  local S = task.sink
+  S.name, S.next_offsets = task.name, {}
+  if cfg["exactly.once"] == true then
+    S.eos = true
+    S.offsets_table = d.quote(cfg["exactly.once.offsets.table"] or "__luaconnect_offsets")
+    S.c:query("CREATE TABLE IF NOT EXISTS " .. S.offsets_table .. " (connector VARCHAR(255) NOT NULL, "
+      .. "topic VARCHAR(255) NOT NULL, " .. d.quote("partition") .. " INT NOT NULL, next_offset BIGINT NOT NULL, "
+      .. "PRIMARY KEY(connector, topic, " .. d.quote("partition") .. "))")
+  end
+end
+
+-- exactly.once: the stored next offsets of this connector -> S.next_offsets[topic][partition].
+local function load_offsets(S)
+  local r = S.c:query("SELECT topic, " .. S.d.quote("partition") .. ", next_offset FROM " .. S.offsets_table
+    .. " WHERE connector = $1", { S.name, n = 1 })
+  local out = {}
+  for _, row in ipairs(r.rows) do
+    out[row[1]] = out[row[1]] or {}
+    out[row[1]][tonumber(row[2])] = tonumber(row[3])
+  end
+  S.next_offsets = out
+end
+
+-- exactly.once: stores the next offset of every partition of records[1..n] in the open
+-- transaction; returns them for the cache (updated once the transaction committed).
+local function store_offsets(S, records, n)
+  local hi, list = {}, {}
+  for i = 1, n do
+    local rec = records[i]
+    if rec.offset ~= nil then
+      hi[rec.topic] = hi[rec.topic] or {}
+      local cur = hi[rec.topic][rec.partition]
+      if cur == nil or rec.offset + 1 > cur then hi[rec.topic][rec.partition] = rec.offset + 1 end
+    end
+  end
+  local sql = S.d.upsert_sql(S.d.quote, S.offsets_table, { "connector", "topic", "partition", "next_offset" },
+    { "connector", "topic", "partition" })
+  for topic, by_p in pairs(hi) do
+    for p, nx in pairs(by_p) do
+      local old = S.next_offsets[topic] and S.next_offsets[topic][p]
+      if old == nil or nx > old then
+        S.c:query(sql, { S.name, topic, p, nx, n = 4 })
+        list[#list + 1] = { topic, p, nx }
+      end
+    end
+  end
+  return list
 end
 
 -- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index.
@@ -770,7 +817,9 @@ local function transaction(S, records, n, skipped)
   local ok, err = pcall(S.c.query, S.c, "BEGIN")
   if not ok then return false, err end
   for i = 1, n do
-    if not (skipped and skipped[i]) then
+    local rec = records[i]
+    local done = S.eos and S.next_offsets[rec.topic] and S.next_offsets[rec.topic][rec.partition]
+    if not (skipped and skipped[i]) and not (done and rec.offset and rec.offset < done) then
       local ok2, err2 = pcall(write_record, S, records[i])
       if not ok2 then
         pcall(S.c.query, S.c, "ROLLBACK")
@@ -779,9 +828,34 @@ local function transaction(S, records, n, skipped)
       end
     end
   end
+  local stored = {}
+  if S.eos then
+    ok, err = pcall(function() stored = store_offsets(S, records, n) end)
+    if not ok then
+      pcall(S.c.query, S.c, "ROLLBACK")
+      return false, err
+    end
+  end
   ok, err = pcall(S.c.query, S.c, "COMMIT")
   if not ok then return false, err end
+  for _, t in ipairs(stored) do
+    S.next_offsets[t[1]] = S.next_offsets[t[1]] or {}
+    S.next_offsets[t[1]][t[2]] = t[3]
+  end
   return true
+end
+
+--- exactly.once: where each assigned partition resumes (the stored next offsets).
+function M.sink.open_partitions(task, partitions)
+  local S = task.sink
+  if not S.eos then return nil end
+  load_offsets(S)
+  local out = {}
+  for _, tp in ipairs(partitions) do
+    local nx = S.next_offsets[tp.topic] and S.next_offsets[tp.topic][tp.partition]
+    if nx then out[#out + 1] = { topic = tp.topic, partition = tp.partition, offset = nx } end
+  end
+  return out
 end
 
 --- One put(): a transaction; a bad record goes to task.report() (errors.tolerance=all) or fails

@@ -1113,7 +1113,7 @@ return connect.sink {
     return put(task, records)
   end,
   open_partitions = function(task, partitions)
-    if task.jdbc then return nil end
+    if task.jdbc then return jdbc.sink.open_partitions(task, partitions) end
     return open_partitions(task, partitions)
   end,
   close = function(task)

@@ -301,3 +301,41 @@ def test_a_table_added_while_running_is_picked_up(kafka, pg, tmp_path):
         assert w.status("pgadd", 0)[0] == "RUNNING"
         assert w.stop() == 0
     assert json.loads(recs[0]["value"])["payload"] == {"id": 1, "v": "new"}
+
+
+def test_sink_exactly_once_across_kill_9s(kafka, pg, tmp_path):
+    """Plain INSERTs without a key (a record written twice would be a second row), the worker
+    killed with SIGKILL 5 times while it writes: each record is in the table once."""
+    import random
+    topic, n = unique_topic("lc-pg-eos"), 20_000
+    schema = {"type": "struct", "optional": False, "fields": [
+        {"field": "id", "type": "int64", "optional": False}, {"field": "text", "type": "string", "optional": False}]}
+    kcat_produce(kafka, topic, [envelope(schema, {"id": i, "text": f"row {i}"}) for i in range(n)])
+    conf = sink(pg, "pgeos", topic, auto_create="true", table_name_format="pg_eos")
+    conf["exactly.once"] = "true"
+    w = Worker(tmp_path, kafka, [conf])
+
+    def count():
+        try:
+            return int(pg.psql("SELECT count(*) FROM pg_eos")[0][0])
+        except RuntimeError:
+            return 0
+    kills = 0
+    rnd = random.Random(7)
+    while kills < 5:
+        w.start()
+        wait_for(lambda: count() > 0 or not w.alive(), 60, "rows", w.log)
+        time.sleep(rnd.uniform(0.05, 0.5))
+        if count() >= n:
+            break
+        w.kill()
+        kills += 1
+    with w:
+        wait_for(lambda: count() >= n, 120, "every row", w.log)
+        time.sleep(1)
+        assert w.stop() == 0
+    assert pg.psql("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM pg_eos") == [
+        [str(n), str(n), "0", str(n - 1)]]
+    assert pg.psql(f"SELECT next_offset FROM __luaconnect_offsets WHERE connector = 'pgeos' AND topic = '{topic}'") \
+        == [[str(n)]]
+    assert kills > 0
