@@ -157,3 +157,41 @@ def test_wrong_password_fails_the_task_with_the_server_message(kafka, my, tmp_pa
         assert "Access denied for user 'lc'" in trace, trace
         assert "not-the-password" not in w.log()
         assert w.stop() == 0
+
+
+def test_sink_exactly_once_across_kill_9s(kafka, my, tmp_path):
+    """Plain INSERTs without a key, the worker killed with SIGKILL 5 times while it writes:
+    each record is in the table once."""
+    import random
+    from conftest import kcat_produce
+    topic, n = unique_topic("lc_my_eos").replace("-", "_"), 20_000
+    schema = {"type": "struct", "optional": False, "fields": [
+        {"field": "id", "type": "int64", "optional": False}, {"field": "text", "type": "string", "optional": False}]}
+    kcat_produce(kafka, topic, [envelope(schema, {"id": i, "text": f"row {i}"}) for i in range(n)])
+    conf = {"name": "myeos", "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "tasks.max": "1",
+            "topics": topic, "connection.url": my.url(), "connection.user": my.user,
+            "connection.password": my.password, "auto.create": "true", "table.name.format": "my_eos",
+            "exactly.once": "true"}
+    w = Worker(tmp_path, kafka, [conf])
+
+    def count():
+        try:
+            return int(my.client("SELECT count(*) FROM my_eos")[0][0])
+        except RuntimeError:
+            return 0
+    kills, rnd = 0, random.Random(7)
+    while kills < 5:
+        w.start()
+        wait_for(lambda: count() > 0 or not w.alive(), 60, "rows", w.log)
+        time.sleep(rnd.uniform(0.05, 0.5))
+        if count() >= n:
+            break
+        w.kill()
+        kills += 1
+    with w:
+        wait_for(lambda: count() >= n, 120, "every row", w.log)
+        time.sleep(1)
+        assert w.stop() == 0
+    assert my.client("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM my_eos") == [
+        [str(n), str(n), "0", str(n - 1)]]
+    assert kills > 0
