@@ -1,6 +1,6 @@
---- _jdbc: the JDBC core for server databases (PostgreSQL today): Confluent's JDBC source
+--- _jdbc: the JDBC core for server databases (PostgreSQL, MySQL/MariaDB): Confluent's JDBC source
 -- modes and offsets and its sink's insert/upsert/pk.mode/auto.create/auto.evolve/delete,
--- written once over a dialect module (_pg) that owns the driver, quoting, type mapping and
+-- written once over a dialect module (_pg, _mysql) that owns the driver, quoting, type mapping and
 -- upsert syntax. sqlite_source / sqlite_sink hand a connector to this core when its
 -- connection.url is not a SQLite one, so the class names JdbcSourceConnector and
 -- JdbcSinkConnector serve every database.
@@ -345,6 +345,13 @@ local function run_query(task, q, now)
   local cfg = task.config
   if not q.sql then
     q.sql = M.build_sql(q, task.qi, the_query(cfg), cfg["query.suffix"])
+    -- Modes whose WHERE clause resumes exactly after the last row read can page with LIMIT,
+    -- so a large table is never held in memory whole (timestamp alone cannot: rows sharing
+    -- the last timestamp would be cut).
+    if (q.mode == "incrementing" or q.mode == "timestamp+incrementing") and (cfg["query.suffix"] or "") == "" then
+      q.limit = (cfg["batch.max.rows"] or 1000) * 10
+      q.sql = q.sql .. " LIMIT " .. q.limit
+    end
     if cfg.query ~= "" or q.table then task.log.info("%s: %s", q.table and ("table " .. q.table) or "query", q.sql) end
   end
   local params = { n = 0 }
@@ -389,6 +396,7 @@ local function run_query(task, q, now)
   end
   q.schema = { type = "struct", fields = fields, optional = false, name = q.table }
   q.convs, q.cols, q.buf, q.pos = convs, r.columns, r.rows, 0
+  q.full = q.limit ~= nil and #r.rows >= q.limit -- more rows wait: query again at once
 end
 
 local function row_ts(q, row)
@@ -548,7 +556,9 @@ function M.source.poll(task)
           return out[1] and out or nil
         end
       end
-      if fetch(q, out, max - #out) then q.next_at = now + (cfg["poll.interval.ms"] or 5000) end
+      if fetch(q, out, max - #out) then
+        q.next_at = q.full and now or now + (cfg["poll.interval.ms"] or 5000)
+      end
     end
     ::continue::
   end

@@ -28,6 +28,10 @@
 -- and a dead letter queue receives the original record, stage TASK_PUT.
 -- "database is locked" (after the busy timeout) retries the whole batch max.retries times,
 -- retry.backoff.ms apart, then fails the task.
+--
+-- Server databases: a connection.url of jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://
+-- hands the task to the JDBC core (_jdbc, with its _pg / _mysql dialects), so the class name
+-- JdbcSinkConnector serves every database; everything above describes SQLite.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
 local jdbc = require "_jdbc"

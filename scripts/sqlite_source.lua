@@ -48,6 +48,10 @@
 -- keeps its ResultSet), which in rollback-journal mode makes writers wait until it is read;
 -- use WAL (PRAGMA journal_mode=WAL) for busy tables. A poll that meets a locked database
 -- returns what it has and tries again on the next poll; nothing is skipped.
+--
+-- Server databases: a connection.url of jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://
+-- hands the task to the JDBC core (_jdbc, with its _pg / _mysql dialects), so the class name
+-- JdbcSourceConnector serves every database; everything above describes SQLite.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
 local jdbc = require "_jdbc"

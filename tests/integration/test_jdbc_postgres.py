@@ -97,8 +97,9 @@ def test_timestamp_incrementing_restart_resumes_without_loss_or_duplicates(kafka
     pg.psql(f"CREATE INDEX ON {table} (modified, id)")
     pg.psql(f"INSERT INTO {table} SELECT g, 'new', TIMESTAMP '2024-01-01' + g * INTERVAL '1 millisecond' "
             f"FROM generate_series(1, 300) g")
+    # batch.max.rows=7: the query pages with LIMIT 70, so 300 rows take 5 queries
     conf = source(pg, "pgts", "pg-", mode="timestamp+incrementing", incrementing_column_name="id",
-                  timestamp_column_name="modified", table_whitelist=table, batch_max_rows="50")
+                  timestamp_column_name="modified", table_whitelist=table, batch_max_rows="7")
     w = Worker(tmp_path, kafka, [conf])
     topic = "pg-" + table
     part = {"protocol": "1", "table": f"shop.public.{table}"}
