@@ -195,3 +195,28 @@ def test_sink_exactly_once_across_kill_9s(kafka, my, tmp_path):
     assert my.client("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM my_eos") == [
         [str(n), str(n), "0", str(n - 1)]]
     assert kills > 0
+
+
+def test_bad_query_fails_and_a_restarted_server_loses_nothing(kafka, my, tmp_path):
+    table = unique_topic("rs").replace("-", "_")
+    my.client(f"CREATE TABLE {table} (id INT PRIMARY KEY, v TEXT)")
+    my.client(f"INSERT INTO {table} SELECT seq, 'x' FROM seq_1_to_100")
+    good = source(my, "myrs", "rs-", mode="incrementing", incrementing_column_name="id", table_whitelist=table,
+                  connection_attempts="30", connection_backoff_ms="500")
+    bad = source(my, "mybadq", "badq", mode="bulk", query="SELECT * FROM no_such_table")
+    w = Worker(tmp_path, kafka, [good, bad])
+    topic = "rs-" + table
+    with w:
+        assert len(kcat_consume_records(kafka, topic, 100, timeout=30)) == 100, w.log()[-3000:]
+        wait_for(lambda: (w.status("mybadq", 0) or ("",))[0] == "FAILED", 60, "the bad query to fail", w.log)
+        assert "Table 'shop.no_such_table' doesn't exist" in w.status("mybadq", 0)[1]
+        my.stop()
+        time.sleep(1.5)
+        my.launch()
+        my.client(f"INSERT INTO {table} SELECT seq, 'y' FROM seq_101_to_150")
+        recs = kcat_consume_records(kafka, topic, 150, timeout=60)
+        assert len(recs) == 150, w.log()[-3000:]
+        assert w.status("myrs", 0)[0] == "RUNNING"
+        assert "the database connection is lost" in w.log()
+        assert w.stop() == 0
+    assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 151))
