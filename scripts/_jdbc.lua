@@ -702,6 +702,15 @@ local function ensure_table(S, tname, cols, pks)
   end
 end
 
+-- Creates or widens the table of rec before the transaction starts (for a dialect whose DDL
+-- commits the open transaction, as MySQL's does).
+local function prepare_table(S, rec)
+  if rec.value == nil or rec.value == null then return end
+  local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
+  local cols, pks = record_columns(S, rec, false)
+  ensure_table(S, tname, cols, pks)
+end
+
 local function write_record(S, rec)
   local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
   local qi, d = S.qi, S.d
@@ -824,6 +833,19 @@ end
 
 -- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index.
 local function transaction(S, records, n, skipped)
+  if S.d.ddl_commits then
+    -- MySQL ends the transaction at CREATE/ALTER TABLE: all DDL happens before BEGIN, so the
+    -- rows and the offsets of exactly.once still commit together.
+    for i = 1, n do
+      if not (skipped and skipped[i]) then
+        local ok, err = pcall(prepare_table, S, records[i])
+        if not ok then
+          S.tables = {}
+          return false, err, i
+        end
+      end
+    end
+  end
   local ok, err = pcall(S.c.query, S.c, "BEGIN")
   if not ok then return false, err end
   for i = 1, n do

@@ -49,7 +49,8 @@ local function load_lib()
   error("cannot load libmariadb (install the libmariadb3 package)", 0)
 end
 
-local M = { name = "MySqlDatabaseDialect" }
+-- ddl_commits: CREATE/ALTER TABLE commit the open transaction (the core runs DDL before it).
+local M = { name = "MySqlDatabaseDialect", ddl_commits = true }
 local C
 local format, concat = string.format, table.concat
 
