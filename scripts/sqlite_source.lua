@@ -48,8 +48,13 @@
 -- keeps its ResultSet), which in rollback-journal mode makes writers wait until it is read;
 -- use WAL (PRAGMA journal_mode=WAL) for busy tables. A poll that meets a locked database
 -- returns what it has and tries again on the next poll; nothing is skipped.
+--
+-- Server databases: a connection.url of jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://
+-- hands the task to the JDBC core (_jdbc, with its _pg / _mysql dialects), so the class name
+-- JdbcSourceConnector serves every database; everything above describes SQLite.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
+local jdbc = require "_jdbc"
 local ffi = require "ffi"
 
 local C = sqlite.lib
@@ -89,16 +94,17 @@ end
 
 local CONFIG = {
   ["connection.url"] = { type = "string", required = true,
-    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path)" },
+    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path), jdbc:postgresql://HOST[:PORT]/DB, jdbc:mysql:// or jdbc:mariadb://HOST[:PORT]/DB" },
   ["connection.user"] = noop("string", nil, "JDBC connection user"),
   ["connection.password"] = noop("password", nil, "JDBC connection password"),
   ["connection.attempts"] = noop("int", 3, "Maximum number of attempts to retrieve a valid JDBC connection"),
   ["connection.backoff.ms"] = noop("long", 10000, "Backoff time in milliseconds between connection attempts"),
   ["dialect.name"] = { type = "string", default = "",
-    doc = "The dialect; empty or SqliteDatabaseDialect",
+    doc = "The dialect; empty (from connection.url), SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" then
-        return "only SqliteDatabaseDialect is available, got '" .. v .. "'"
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect"
+          and v ~= "MySqlDatabaseDialect" then
+        return "must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got '" .. v .. "'"
       end
     end },
   mode = { type = "string", required = true, values = MODES,
@@ -878,6 +884,8 @@ return connect.source {
   -- Splits the tables over the tasks as Confluent does; a query runs in one task.
   task_configs = function(cfg, max_tasks)
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then return jdbc.source.task_configs(d, cfg, max_tasks) end
     if the_query(cfg) ~= "" then
       local t = copy(cfg)
       t._task, t._tasks, t._tables, t._known = 0, 1, {}, {}
@@ -914,6 +922,11 @@ return connect.source {
   open = function(task)
     local cfg = task.config
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then
+      task.jdbc = true
+      return jdbc.source.open(d, task)
+    end
     task.qi = quoter(cfg)
     task.inc_map = parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
     task.ts_map = parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
@@ -945,6 +958,7 @@ return connect.source {
   end,
 
   poll = function(task)
+    if task.jdbc then return jdbc.source.poll(task) end
     local cfg = task.config
     local now = (task.now or now_ms)()
     refresh_tables(task, now)
@@ -986,6 +1000,7 @@ return connect.source {
   end,
 
   close = function(task)
+    if task.jdbc then return jdbc.source.close(task) end
     if task.db then task.db:close() end
     task.db = nil
   end,

@@ -7,6 +7,10 @@ packages=(
   build-essential cmake pkg-config
   librdkafka-dev libluajit-5.1-dev luajit libsqlite3-dev sqlite3 libjansson-dev libmicrohttpd-dev
   kcat clang-format openssl libcurl4-openssl-dev libssl-dev
+  # the JDBC connectors' PostgreSQL dialect (libpq over FFI) and its tests' own server
+  libpq5 libpq-dev postgresql
+  # ... and its MySQL/MariaDB dialect (libmariadb over FFI) and that test server
+  libmariadb3 libmariadb-dev mariadb-server mariadb-client
   # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
   openjdk-17-jdk-headless maven python3 python3-pytest
   # tests/integration/test_metrics.py: promtool check metrics
