@@ -172,7 +172,9 @@ def test_sink_exactly_once_across_kill_9s(kafka, my, tmp_path):
             "topics": topic, "connection.url": my.url(), "connection.user": my.user,
             "connection.password": my.password, "auto.create": "true", "table.name.format": "my_eos",
             "exactly.once": "true"}
-    w = Worker(tmp_path, kafka, [conf])
+    # A killed worker's consumer stays in the group until its session expires: 6 s, not the
+    # default 45 s, before the next worker's sink gets the partition.
+    w = Worker(tmp_path, kafka, [conf], worker={"consumer.session.timeout.ms": "6000"})
 
     def count():
         try:

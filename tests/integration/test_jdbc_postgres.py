@@ -314,7 +314,9 @@ def test_sink_exactly_once_across_kill_9s(kafka, pg, tmp_path):
     kcat_produce(kafka, topic, [envelope(schema, {"id": i, "text": f"row {i}"}) for i in range(n)])
     conf = sink(pg, "pgeos", topic, auto_create="true", table_name_format="pg_eos")
     conf["exactly.once"] = "true"
-    w = Worker(tmp_path, kafka, [conf])
+    # A killed worker's consumer stays in the group until its session expires: 6 s, not the
+    # default 45 s, before the next worker's sink gets the partition.
+    w = Worker(tmp_path, kafka, [conf], worker={"consumer.session.timeout.ms": "6000"})
 
     def count():
         try:
