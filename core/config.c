@@ -143,13 +143,13 @@ static const lc_config_def_t defs[] = {
      "Log each error."},
     {"errors.log.include.messages", LC_CFG_BOOLEAN, "false", 0, NULL, 0, LC_CFG_CONNECTOR,
      "Error Handling", "Include the record in error logs."},
-    {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR,
-     "Error Handling", "Topic that receives records that failed."},
+    {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0,
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling", "Topic that receives records that failed."},
     {"errors.deadletterqueue.topic.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0,
-     LC_CFG_CONNECTOR, "Error Handling",
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling",
      "Replication factor of the dead letter queue topic when it is created."},
     {"errors.deadletterqueue.context.headers.enable", LC_CFG_BOOLEAN, "false", 0, NULL, 0,
-     LC_CFG_CONNECTOR, "Error Handling",
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling",
      "Add __connect.errors.* headers to dead letter queue records."},
 };
 
@@ -258,7 +258,7 @@ json_t *lc_config_def_json(const lc_config_def_t *d, int order)
                      lc_config_type_name(d->type), "required", d->required, "default_value", def,
                      "importance", d->required ? "HIGH" : "MEDIUM", "documentation", d->doc,
                      "group", d->group, "width", "MEDIUM", "display_name", d->name, "dependents",
-                     "order", order);
+                     "order_in_group", order);
 }
 
 void lc_config_write_docs(FILE *out)

@@ -82,8 +82,32 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
     if (lc_plugins_resolve(lc_worker_plugin_path(w), plugin, "any", path, sizeof(path), errstr,
                            errsz) != 0)
         return 404;
-    *out = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
-    return *out ? 200 : 500;
+    json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
+    if (!defs) return 500;
+    *out = json_array();
+    int is_sink = strcmp(kind, "sink") == 0;
+    if (is_sink || strcmp(kind, "source") == 0) {
+        /* Connect lists the common connector keys before the plugin's own. */
+        size_t ndefs;
+        const lc_config_def_t *table = lc_config_defs(&ndefs);
+        int order = 0;
+        for (size_t i = 0; i < ndefs; i++) {
+            const lc_config_def_t *cd = &table[i];
+            if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink))
+                continue;
+            json_array_append_new(*out, lc_config_def_json(cd, ++order));
+        }
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d)
+    {
+        /* Connect's ConfigKeyInfo has no recommended_values. */
+        json_object_del(d, "recommended_values");
+        json_array_append(*out, d);
+    }
+    json_decref(defs);
+    return 200;
 }
 
 /* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'". */
@@ -166,8 +190,13 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
             json_object_set_new(d, "group", json_string("Connector"));
         const char *type = json_string_value(json_object_get(d, "type"));
         int secret = type && strcmp(type, "PASSWORD") == 0;
-        json_t *entry =
-            json_pack("{s:O,s:o}", "definition", d, "value", config_value(name, config, secret));
+        json_t *value = config_value(name, config, secret);
+        /* Connect's definitions have no recommended_values: a script's choices go to the
+         * value, where Connect puts them. */
+        json_t *rec = json_object_get(d, "recommended_values");
+        if (json_is_array(rec)) json_object_set(value, "recommended_values", rec);
+        json_object_del(d, "recommended_values");
+        json_t *entry = json_pack("{s:O,s:o}", "definition", d, "value", value);
         json_array_append(configs, entry);
         json_object_set_new(byname, name, entry);
     }
@@ -191,7 +220,7 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
                           "name", key, "type", "STRING", "required", 0, "default_value",
                           "importance", "LOW", "documentation", "not a key of this connector",
                           "group", "Connector", "width", "NONE", "display_name", key, "dependents",
-                          "order", -1, "value", config_value(key, config, 0));
+                          "order_in_group", -1, "value", config_value(key, config, 0));
             json_array_append(configs, entry);
             json_object_set_new(byname, key, entry);
         }

@@ -353,7 +353,7 @@ function M._plugin_config(path)
       default_value = default == nil and M.null or default,
       importance = d.importance or (d.required and "HIGH" or "MEDIUM"),
       documentation = d.doc or "", group = d.group or M.null, width = "NONE",
-      display_name = d.display_name or key, dependents = M.array{}, order = i,
+      display_name = d.display_name or key, dependents = M.array{}, order_in_group = i,
       recommended_values = M.array(d.values or {}),
     }
   end

@@ -684,7 +684,15 @@ def test_connector_plugins(tmp_path, kafka, workers):
     r = api.get("/connector-plugins/FileStreamSource/config")
     assert r.code == 200
     defs = {d["name"]: d for d in r.json}
-    assert set(defs) == {"batch.size", "file", "topic"}
+    # Like Connect: the common connector keys (source ones, no errors.deadletterqueue.*), then
+    # the plugin's own; each exactly Connect's ConfigKeyInfo fields.
+    assert {"batch.size", "file", "topic", "connector.class", "tasks.max", "key.converter",
+            "value.converter", "transforms", "predicates", "errors.tolerance"} <= set(defs), set(defs)
+    assert not any(n.startswith("errors.deadletterqueue.") for n in defs), set(defs)
+    for d in r.json:
+        assert set(d) == {"name", "type", "required", "default_value", "importance",
+                          "documentation", "group", "order_in_group", "width", "display_name",
+                          "dependents"}, d
     bs = defs["batch.size"]
     assert {k: bs[k] for k in ("name", "type", "required", "default_value", "importance",
                                "documentation", "display_name", "dependents")} == {
@@ -716,8 +724,10 @@ def test_validate(tmp_path, kafka, workers):
     assert "Common" in r.json["groups"]
     for c in r.json["configs"]:
         assert set(c) == {"definition", "value"}
-        assert {"name", "type", "required", "default_value", "importance", "documentation",
-                "group", "width", "display_name", "dependents", "order"} <= set(c["definition"])
+        # Exactly Kafka Connect's ConfigKeyInfo fields (order_in_group, not order).
+        assert set(c["definition"]) == {"name", "type", "required", "default_value", "importance",
+                                         "documentation", "group", "order_in_group", "width",
+                                         "display_name", "dependents"}
         assert set(c["value"]) == {"name", "value", "recommended_values", "errors", "visible"}
         assert c["value"]["errors"] == []
         assert c["definition"]["group"] in r.json["groups"]
