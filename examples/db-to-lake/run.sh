@@ -38,9 +38,11 @@ kill -INT $pid
 wait $pid && rc=0 || rc=$?
 trap - EXIT
 
-if python3 -c 'import duckdb' 2>/dev/null; then
+# PYTHON: the Python that has duckdb (default python3; the tests pass their own).
+py=${PYTHON:-python3}
+if "$py" -c 'import duckdb' 2>/dev/null; then
   say "5. DuckDB reads the directories as a table partitioned by year/month/day:"
-  python3 - <<'PY'
+  "$py" - <<'PY'
 import duckdb
 q = ("SELECT day, count(*) AS orders, sum(amount) AS amount FROM "
      "read_csv('lake/shop-orders/*/*/*/*.csv', hive_partitioning=true, header=true) "

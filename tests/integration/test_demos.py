@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import luaconnect_bin
@@ -52,7 +53,8 @@ def test_hot_reload_demo():
 
 
 def test_db_to_lake_demo():
-    out = run_demo("db-to-lake")
+    # the demo queries with DuckDB from the Python that runs the tests (the test venv's)
+    out = run_demo("db-to-lake", PYTHON=sys.executable)
     for day, first, last in (("01", 0, 1), ("02", 2, 3), ("03", 4, 5)):
         assert (f"lake/shop-orders/year=2024/month=03/day={day}/"
                 f"shop-orders+0+{first:010d}+{last:010d}.csv") in out
