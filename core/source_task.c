@@ -264,7 +264,9 @@ static int txn_commit(src_t *s, char *errstr, size_t errsz)
     return 0;
 }
 
-/* The script asked for an abort: the open transaction's records and offsets are discarded. */
+/* The script asked for an abort: the open transaction's records are discarded, and their
+ * source offsets are committed in a transaction of their own so the task does not read the
+ * same records again, as Kafka Connect does for TransactionContext.abortTransaction(). */
 static int txn_abort(src_t *s, char *errstr, size_t errsz)
 {
     if (!s->in_txn) return 0;
@@ -272,6 +274,7 @@ static int txn_abort(src_t *s, char *errstr, size_t errsz)
      * requests still in flight can meet the broker mid-AddPartitionsToTxn and fail with
      * INVALID_TXN_STATE. An abort is rare; its cost is one round trip. */
     rd_kafka_flush(s->rk, TXN_MS);
+    take_acked(s);
     s->aborting = 1;
     rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, TXN_MS);
     if (e) {
@@ -287,13 +290,10 @@ static int txn_abort(src_t *s, char *errstr, size_t errsz)
     s->aborting = 0;
     lc_tracker_destroy(s->tracker); /* the aborted records will never count */
     s->tracker = lc_tracker_new();
-    for (size_t i = 0; i < s->pending.n; i++) {
-        free(s->pending.keys[i]);
-        free(s->pending.values[i]);
-    }
-    s->pending.n = 0;
     lc_info(s->t->ctx, "transaction aborted by the connector");
-    return 0;
+    if (!s->pending.n) return 0;
+    if (txn_begin(s, errstr, errsz) != 0) return -1;
+    return txn_commit(s, errstr, errsz);
 }
 
 /* After a batch: ends the transaction where transaction.boundary says. */
@@ -613,9 +613,12 @@ fail:
 done:
     if (s.rk && s.eos) {
         /* Exactly-once: a clean stop commits the open transaction; a failure aborts it (the
-         * next instance resumes from the last committed offsets). */
+         * next instance resumes from the last committed offsets). With connector-defined
+         * boundaries only the connector ends a transaction, as in Kafka Connect: an open one
+         * is committed at stop only if the connector asked for it, else it is aborted. */
         char e2[1024];
-        if (!failed && s.in_txn && txn_commit(&s, e2, sizeof(e2)) != 0) {
+        int commit_final = s.boundary != 2 || (s.L && lc_source_api_txn_request(s.L) == 1);
+        if (!failed && s.in_txn && commit_final && txn_commit(&s, e2, sizeof(e2)) != 0) {
             lc_error(t->ctx, "%s", e2);
             failed = 1;
             if (s.fenced)
