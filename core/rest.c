@@ -8,6 +8,7 @@
 #include "config.h"
 #include "lc_build.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -55,6 +56,7 @@ typedef struct ctx {
     char *text;          /* JSON body or NULL (malloc'd), */
     char location[1024]; /* Location header or "" */
     char qvalue[1024];   /* query_value's answer */
+    const char *ctype;   /* Content-Type of text when not JSON (GET /metrics) */
 } ctx_t;
 
 /* Sets the answer (takes body). */
@@ -615,6 +617,18 @@ static enum MHD_Result loggers(ctx_t *c)
     return rc;
 }
 
+/* GET /metrics (metrics.h); the format follows the Accept header. */
+static enum MHD_Result metrics(ctx_t *c)
+{
+    if (!is(c, "GET")) return not_allowed(c);
+    free(c->text);
+    c->text = lc_metrics_page(
+        c->h, c->conn ? MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Accept") : NULL,
+        &c->ctype);
+    c->code = c->text ? 200 : 500;
+    return MHD_YES;
+}
+
 static enum MHD_Result route(ctx_t *c)
 {
     if (c->nseg == 0) {
@@ -636,6 +650,7 @@ static enum MHD_Result route(ctx_t *c)
             json_pack("{s:s,s:s}", "status", "healthy", "message",
                       "Worker has completed startup and is ready to handle requests."));
     }
+    if (strcmp(top, "metrics") == 0 && c->nseg == 1) return metrics(c);
     if (strcmp(top, "connectors") == 0) return connectors(c);
     if (strcmp(top, "connector-plugins") == 0) return plugins(c);
     if (strcmp(top, "admin") == 0) return loggers(c);
@@ -691,7 +706,9 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c)
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
                                         text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (text)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                c->ctype ? c->ctype : "application/json");
     if (c->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, c->location);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)(c->code ? c->code : 500), resp);
     MHD_destroy_response(resp);

@@ -61,6 +61,13 @@ typedef struct src {
     char txid[600];
 } src_t;
 
+/* 1 when topic is the connector's dead letter queue (its deliveries are not records written). */
+static int c_is_dlq(const src_t *s, const char *topic)
+{
+    const char *dlq = s->t->conn->errors.dlq_topic;
+    return dlq && strcmp(dlq, topic) == 0;
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     src_t *s = opaque;
@@ -71,6 +78,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
         return;
     if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
+    if (s->t->conn->errors.dlq_topic && c_is_dlq(s, rd_kafka_topic_name(m->rkt))) {
+        if (m->err) lc_task_metrics_add(&s->t->metrics, LC_TM_DLQ_FAILURES, 1);
+    } else if (m->_private) {
+        lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, (uint64_t)-1);
+    }
     if (m->err && !s->delivery_failed) {
         s->delivery_failed = 1;
         snprintf(s->delivery_error, sizeof(s->delivery_error),
@@ -163,12 +175,16 @@ static void commit_offsets(src_t *s)
 {
     char err[1024];
     s->last_commit = lc_now_ms();
+    lc_task_note_lua(s->t, s->L);
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {
         lc_offset_store_t *os = s->t->conn->env->offsets;
-        if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
-                    sizeof(err)) != 0) {
+        uint64_t t0 = lc_task_metrics_now_ns();
+        int bad = os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
+                          sizeof(err)) != 0;
+        lc_task_metrics_commit(&s->t->metrics, !bad, lc_task_metrics_now_ns() - t0);
+        if (bad) {
             if (!s->commit_failed_since) s->commit_failed_since = s->last_commit;
             lc_error(s->t->ctx,
                      "cannot commit source offsets of %zu source partitions to the offset store: "
@@ -375,6 +391,8 @@ static int report_failure(src_t *s, const char *stage, const char *class_name,
                       .headers = hdrs};
     rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, &s->t->abort,
                           errstr, errsz);
+    lc_task_metrics_failure(&s->t->metrics, 1, c->errors.log_enable, rc == 1,
+                            (uint64_t)lc_wall_ms());
     if (rc == 0) lc_tracker_ack(s->tracker, h, 1); /* nothing to wait for */
     if (rc < 0) lc_tracker_ack(s->tracker, h, 0);
     rd_kafka_headers_destroy(hdrs);
@@ -386,6 +404,7 @@ static int report_failure(src_t *s, const char *stage, const char *class_name,
 static int handle_marker(src_t *s, const lc_source_entry_t *e, char *errstr, size_t errsz)
 {
     if (e->kind == LC_SOURCE_SKIP) {
+        lc_task_metrics_add(&s->t->metrics, LC_TM_DROPPED, 1);
         if (lc_source_api_skip_offset(&s->batch, &s->pbuf, &s->obuf) == 0)
             lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
         return 0;
@@ -420,12 +439,20 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
     lc_source_batch_t *b = &s->batch;
     int n = b->n;
     char err[2048], what[1024];
+    uint64_t written = 0;
+    int rc = 0;
     for (int i = 1; i <= n; i++) {
         lc_source_entry_t ent;
         const char *stage = NULL;
-        if (lc_source_api_entry(b, i, &ent, errstr, errsz) != 0) return -1;
+        if (lc_source_api_entry(b, i, &ent, errstr, errsz) != 0) {
+            rc = -1;
+            goto out;
+        }
         if (ent.kind != LC_SOURCE_RECORD) {
-            if (handle_marker(s, &ent, errstr, errsz) != 0) return -1;
+            if (handle_marker(s, &ent, errstr, errsz) != 0) {
+                rc = -1;
+                goto out;
+            }
             continue;
         }
         const char *topic = ent.topic;
@@ -470,7 +497,11 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
                 RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
                 RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
                 RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                written++;
+                lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
+                break;
+            }
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->t->abort) {
                 rd_kafka_poll(s->rk, 20); /* back-pressure: wait for deliveries */
                 continue;
@@ -489,14 +520,21 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
                               : strcmp(stage, "VALUE_CONVERTER") == 0 ? c->value_conv_class
                                                                       : "header";
             if (report_failure(s, stage, cls, "org.apache.kafka.connect.errors.DataException", err,
-                               NULL, what, errstr, errsz) != 0)
-                return -1;
+                               NULL, what, errstr, errsz) != 0) {
+                rc = -1;
+                goto out;
+            }
             continue;
         }
         snprintf(errstr, errsz, "%s: stage %s: %s", what, stage, err);
-        return -1;
+        lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+        rc = -1;
+        goto out;
     }
-    return 0;
+out:
+    /* Once per batch: one store, not one per record. */
+    lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
+    return rc;
 }
 
 void *lc_source_task_main(void *arg)
@@ -581,6 +619,7 @@ void *lc_source_task_main(void *arg)
             continue;
         }
         if (t->state == LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_RUNNING, NULL);
+        uint64_t t0 = lc_task_metrics_now_ns();
         int polled = lc_source_api_poll(s.L, &s.batch, err, sizeof(err));
         if (polled < 0) {
             if (!strstr(err, ": stage ")) {
@@ -597,6 +636,8 @@ void *lc_source_task_main(void *arg)
             continue;
         }
         idle_ms = 0;
+        lc_task_metrics_add(&t->metrics, LC_TM_POLL_TOTAL, (uint64_t)s.batch.n);
+        lc_task_metrics_batch(&t->metrics, (uint64_t)s.batch.n, lc_task_metrics_now_ns() - t0);
         if (txn_begin(&s, err, sizeof(err)) != 0) goto fail;
         int rc = produce_batch(&s, err, sizeof(err));
         lc_source_api_end(&s.batch);

@@ -5,6 +5,7 @@
 #include "offsets_admin.h"
 #include "reload.h"
 #include "task.h"
+#include "task_metrics.h"
 #include "util.h"
 #include "validate.h"
 
@@ -500,6 +501,7 @@ static void set_reload_error(lc_standalone_t *s, lc_connector_t *c, char *errs)
     char msg[16384];
     snprintf(msg, sizeof(msg), "reload failed: %s", lc_reload_strip_error(errs, c->name));
     lc_error(NULL, "connector '%s': %s (the running code stays)", c->name, msg);
+    lc_task_metrics_connector_reload(c->name, 0);
     pthread_mutex_lock(&s->mu);
     free(c->reload_error);
     c->reload_error = strdup(msg);
@@ -618,6 +620,7 @@ static int reload(lc_herder_t *h, const char *name, int force, char *errs, size_
         }
     }
     lc_info(NULL, "connector '%s': reloaded, %s, in %lld ms", name, how, lc_now_ms() - t0);
+    lc_task_metrics_connector_reload(name, 1);
     rc = 200;
 out:
     lc_props_destroy(props);

@@ -47,6 +47,9 @@ char *lc_task_trace(lc_task_t *t);
 /** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the
  * task table in the registry (lua/task_api.h). NULL with errstr on failure. */
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);
+/** Samples what the metrics page shows of the task's Lua state (its memory, the records each
+ * transform dropped); the task thread calls it once per commit interval. */
+void lc_task_note_lua(lc_task_t *t, lua_State *L);
 /** Runs the script's close() and closes L; errors are logged. */
 void lc_task_close_lua(lc_task_t *t, lua_State *L);
 

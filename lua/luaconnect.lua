@@ -383,7 +383,7 @@ local function build_step(label, spec)
     cfg = res or cfg
   end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
-    negate = spec.negate }
+    negate = spec.negate, dropped = 0 }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -460,7 +460,10 @@ local function run_chain(chain, rec, from, out)
     current_step = step
     if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
       local r = step.apply(rec, step.cfg)
-      if r == nil then return end
+      if r == nil then
+        step.dropped = step.dropped + 1 -- the metrics page reads it (_chain_dropped)
+        return
+      end
       if is_record_list(r) then
         for _, each in ipairs(r) do run_chain(chain, each, i + 1, out) end
         return

@@ -13,6 +13,8 @@ packages=(
   libmariadb3 libmariadb-dev mariadb-server mariadb-client
   # tests: a real Kafka broker runs on Java 17 with jars from Maven Central
   openjdk-17-jdk-headless maven python3 python3-pytest
+  # tests/integration/test_metrics.py: promtool check metrics
+  prometheus
   # make bench: the ratio chart
   gnuplot-nox
   # tests/fuzz (make fuzz, make test): clang, and libFuzzer + sanitizer runtimes, which
@@ -37,6 +39,7 @@ for p in "${missing[@]}"; do
     maven) command -v mvn >/dev/null && continue ;;
     python3-pytest) python3 -c 'import pytest' 2>/dev/null && continue ;;
     python3) command -v python3 >/dev/null && continue ;;
+    prometheus) command -v promtool >/dev/null && continue ;;
   esac
   filtered+=("$p")
 done
