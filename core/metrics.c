@@ -640,7 +640,7 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
         json_array_append_new(infos, info ? info : json_null());
     }
     lc_task_metrics_foreach(snap_one, &p);
-    qsort(p.tasks, (size_t)p.ntasks, sizeof(*p.tasks), cmp_snap);
+    if (p.ntasks > 1) qsort(p.tasks, (size_t)p.ntasks, sizeof(*p.tasks), cmp_snap);
 
     render_worker(&p, h, names, statuses);
     render_statuses(&p, h, names, statuses, infos);
