@@ -537,7 +537,9 @@ void *lc_sink_task_main(void *arg)
             rd_kafka_conf_destroy(dconf);
             goto fail;
         }
-        if (lc_errors_ensure_dlq(&t->conn->errors, s.dlq, err, sizeof(err)) != 0) goto fail;
+        if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.dlq, err, sizeof(err)) !=
+            0)
+            goto fail;
     }
     if (subscribe(&s, err, sizeof(err)) != 0) goto fail;
     s.last_commit = lc_now_ms();

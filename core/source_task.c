@@ -577,7 +577,8 @@ void *lc_source_task_main(void *arg)
         s.L = lc_task_open_lua(t, err, sizeof(err));
         if (!s.L) goto fail;
     }
-    if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
+    if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.rk, err, sizeof(err)) != 0)
+        goto fail;
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
 
@@ -608,7 +609,9 @@ void *lc_source_task_main(void *arg)
                     goto fail;
             }
             if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
-            if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
+            if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.rk, err,
+                                     sizeof(err)) != 0)
+                goto fail;
             continue;
         }
         if (t->pause) {
