@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake format clean
 
 all: build
 
@@ -68,6 +68,11 @@ bench-distributed: deps build
 # Exactly-once off vs on for each transaction.boundary, beside Kafka Connect's (bench/eos.py).
 bench-eos: deps build
 	@bench/cluster_run.sh eos
+
+# The partitioned file sink: 1,000,000 JSON records from Kafka into hourly files, fsync on
+# (bench/lake.py; luaconnect only: Confluent's HDFS/S3 sinks need HDFS or S3).
+bench-lake: deps build
+	@bench/cluster_run.sh lake
 
 format:
 	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
