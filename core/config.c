@@ -23,6 +23,11 @@ static const lc_config_def_t defs[] = {
      "script is interrupted."},
     {"listeners", LC_CFG_LIST, "http://127.0.0.1:8083", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "REST API listeners (http:// or https://host:port, comma-separated; port 0 picks one)."},
+    {"access.control.allow.origin", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "CORS: origins allowed to call the REST API from a browser, comma-separated: '*' or "
+     "regular expressions matched against the Origin header (Kafka Connect's key; empty: off)."},
+    {"access.control.allow.methods", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "CORS: the methods allowed in cross-origin requests, comma-separated (empty: GET,POST,HEAD)."},
     {"plugin.path", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "Directories searched for connector, transform and predicate scripts (the bundled ones "
      "are always found)."},

@@ -4,6 +4,7 @@
 #include "props_json.h"
 #include "console.h"
 #include "forward.h"
+#include "rest_cors.h"
 #include "rest_tls.h"
 #include "config.h"
 #include "lc_build.h"
@@ -32,6 +33,7 @@ struct lc_rest {
     lc_props_t *users; /* user -> password; NULL: no authentication */
     char *tls_pem;
     char *tls_pass;
+    lc_cors_t *cors; /* NULL: CORS off */
 };
 
 typedef struct req {
@@ -698,8 +700,9 @@ static void answer(ctx_t *c, const char *url)
     free(path);
 }
 
-/* Sends c's answer on conn and frees it. */
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c)
+/* Sends c's answer on conn (with the CORS headers of cors) and frees it. */
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c, const lc_cors_t *cors,
+                                    const char *method)
 {
     char *text = c->text;
     c->text = NULL;
@@ -710,6 +713,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 c->ctype ? c->ctype : "application/json");
     if (c->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, c->location);
+    lc_cors_add_headers(cors, conn, method, resp);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)(c->code ? c->code : 500), resp);
     MHD_destroy_response(resp);
     return rc;
@@ -737,11 +741,12 @@ int lc_rest_handle(lc_herder_t *h, const char *method, const char *url, const ch
     return c.code;
 }
 
-static enum MHD_Result too_large(struct MHD_Connection *conn)
+static enum MHD_Result too_large(struct MHD_Connection *conn, const lc_cors_t *cors,
+                                 const char *method)
 {
     ctx_t c = {.conn = conn};
     send_error(&c, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
-    return queue_answer(conn, &c);
+    return queue_answer(conn, &c, cors, method);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -759,7 +764,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > LC_REST_MAX_BODY) {
             q->too_big = 1;
-            return too_large(conn);
+            return too_large(conn, r->cors, method);
         }
         return MHD_YES;
     }
@@ -784,7 +789,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    if (q->too_big) return too_large(conn);
+    if (q->too_big) return too_large(conn, r->cors, method);
+    if (lc_cors_is_preflight(r->cors, conn, method)) {
+        /* A browser's preflight carries no credentials; Connect delivers it and answers 200. */
+        ctx_t c = {.conn = conn, .code = 200};
+        return queue_answer(conn, &c, r->cors, method);
+    }
     if (!authorized(r, conn)) {
         json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
                                  "Authentication required (HTTP basic)");
@@ -793,6 +803,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        lc_cors_add_headers(r->cors, conn, method, resp);
         enum MHD_Result rc = MHD_queue_basic_auth_fail_response(conn, "luaconnect", resp);
         MHD_destroy_response(resp);
         return rc;
@@ -801,7 +812,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     ctx_t c = {.h = r->h, .conn = conn, .method = method, .body = q->body, .len = q->len};
     answer(&c, url);
     lc_debug(NULL, "REST %s %s", method, url);
-    return queue_answer(conn, &c);
+    return queue_answer(conn, &c, r->cors, method);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -930,6 +941,12 @@ lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size
             goto err;
         }
     }
+    char cerr[512];
+    r->cors = lc_cors_new(p, cerr, sizeof(cerr));
+    if (!r->cors && cerr[0]) {
+        snprintf(errstr, errsz, "%s", cerr);
+        goto err;
+    }
     int n;
     char **list = lc_split_list(lc_config_string(p, "listeners"), &n);
     int bad = n == 0 || n > MAX_LISTENERS;
@@ -957,6 +974,7 @@ void lc_rest_stop(lc_rest_t *r)
     for (int i = 0; i < r->n; i++)
         MHD_stop_daemon(r->d[i]);
     lc_props_destroy(r->users);
+    lc_cors_free(r->cors);
     free(r->tls_pem);
     free(r->tls_pass);
     free(r);

@@ -1090,6 +1090,56 @@ def test_basic_auth(tmp_path, kafka, workers):
     assert "wonder land" not in w.log() and "builder" not in w.log()
 
 
+def test_cors_as_connect(tmp_path, kafka, workers):
+    """access.control.allow.origin / access.control.allow.methods, answered as Kafka Connect's
+    Jetty CrossOriginHandler does: a matching Origin is echoed with credentials allowed, a
+    preflight (no credentials, as browsers send it) gets the methods and headers, another
+    origin gets no CORS headers, and Vary: Origin is always there."""
+    users = _credentials(tmp_path)
+    w, api = workers(tmp_path, kafka, worker={
+        "access.control.allow.origin": "https://ui\\.example\\.com,http://localhost:[0-9]+",
+        "access.control.allow.methods": "GET,POST,PUT,DELETE",
+        "rest.basic.auth.credentials.file": str(users)})
+    ok = ("alice", "wonder land")
+    r = api.get("/connectors", auth=ok, headers={"Origin": "https://UI.example.com"})
+    assert r.code == 200 and r.json == []
+    assert r.headers["access-control-allow-origin"] == "https://UI.example.com"
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert r.headers["vary"] == "Origin"
+    assert "access-control-allow-methods" not in r.headers
+    r = api.request("OPTIONS", "/connectors/x/config", headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type"})
+    assert r.code == 200, r
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert r.headers["access-control-allow-methods"] == "GET,POST,PUT,DELETE"
+    assert r.headers["access-control-allow-headers"] == "Content-Type"
+    assert r.headers["access-control-max-age"] == "60"
+    # Not an allowed origin: served as usual (auth applies), without CORS headers.
+    r = api.get("/connectors", auth=ok, headers={"Origin": "https://evil.example.org"})
+    assert r.code == 200 and "access-control-allow-origin" not in r.headers
+    r = api.request("OPTIONS", "/connectors", headers={
+        "Origin": "https://evil.example.org", "Access-Control-Request-Method": "DELETE"})
+    assert r.code == 401 and "access-control-allow-origin" not in r.headers
+    # A 401 to an allowed origin carries the headers, so the page can read the error.
+    r = api.get("/connectors", headers={"Origin": "https://ui.example.com"})
+    assert r.code == 401 and r.headers["access-control-allow-origin"] == "https://ui.example.com"
+    w.stop()
+    # Off by default: no CORS headers at all.
+    w2, api2 = workers(tmp_path, kafka, name="w2")
+    r = api2.get("/connectors", headers={"Origin": "https://ui.example.com"})
+    assert r.code == 200 and "access-control-allow-origin" not in r.headers
+    assert "vary" not in r.headers
+
+
+def test_cors_origin_that_is_not_a_regex_is_named(tmp_path, kafka):
+    w = Worker(tmp_path, kafka, [], worker={"access.control.allow.origin": "https://(unclosed"})
+    w.start()
+    assert w.proc.wait(30) != 0
+    assert ("worker config key 'access.control.allow.origin': 'https://(unclosed' is not a "
+            "regular expression") in w.log()
+
+
 def _keystore(tmp_path: Path, password: Optional[str] = None):
     """A self-signed certificate for 127.0.0.1 and a PEM keystore (key + certificate)."""
     key, cert, store = tmp_path / "key.pem", tmp_path / "cert.pem", tmp_path / "keystore.pem"
