@@ -37,24 +37,43 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
     size_t n;
     lc_plugin_info_t *list = lc_plugins_scan(lc_worker_plugin_path(w), &n);
     json_t *out = json_array();
-    static const char *const kinds[] = {"source", "sink", "transform", "predicate"};
+    /* Connect's order: sinks, sources, transformations, predicates, converters, header
+     * converters; a transform with variants is listed as Connect lists it, Cast$Key and
+     * Cast$Value (the bare class is not a plugin there). */
+    static const char *const kinds[] = {"sink", "source", "transform", "predicate"};
     for (int k = 0; k < (connectors_only ? 2 : 4); k++)
         for (size_t i = 0; i < n; i++) {
             if (strcmp(list[i].kind, kinds[k]) != 0) continue;
-            char cls[512];
+            char cls[512], v[600];
             plugin_class(&list[i], cls, sizeof(cls));
-            json_array_append_new(out,
-                                  json_pack("{s:s,s:s,s:s}", "class", cls, "type",
-                                            plugin_type(list[i].kind), "version", list[i].version));
+            for (int s = 0; s < (list[i].variants ? 2 : 1); s++) {
+                snprintf(v, sizeof(v), "%s%s", cls,
+                         !list[i].variants ? "" : s == 0 ? "$Key" : "$Value");
+                json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", v, "type",
+                                                     plugin_type(list[i].kind), "version",
+                                                     list[i].version));
+            }
         }
     if (!connectors_only) {
+        /* The converters a connector or worker config may name (value/key converters, and
+         * the header converters of header.converter). */
         static const char *const converters[] = {
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
             "org.apache.kafka.connect.json.JsonConverter",
-            "org.apache.kafka.connect.storage.StringConverter",
-            "org.apache.kafka.connect.converters.ByteArrayConverter"};
+            "org.apache.kafka.connect.storage.StringConverter"};
+        /* Header values are kept as their bytes (strings to scripts): what these three
+         * write and read for byte and string values (docs/rest-api.md). */
+        static const char *const header_converters[] = {
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            "org.apache.kafka.connect.storage.StringConverter"};
         for (size_t i = 0; i < 3; i++)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", converters[i], "type",
                                                  "converter", "version", LC_VERSION));
+        for (size_t i = 0; i < 3; i++)
+            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", header_converters[i],
+                                                 "type", "header_converter", "version",
+                                                 LC_VERSION));
     }
     lc_plugins_free(list, n);
     return out;

@@ -286,7 +286,8 @@ end
 --- Describes the plugin at path for `luaconnect plugins` and the worker's class lookup.
 function M._describe(path)
   local def = M._load(path)
-  return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases }
+  return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases,
+    variants = def.variants and true or false }
 end
 
 local function secrets_of(defs)

@@ -672,14 +672,22 @@ def test_connector_plugins(tmp_path, kafka, workers):
 
     r = api.get("/connector-plugins?connectorsOnly=false")
     assert r.code == 200
-    types = {p["type"] for p in r.json}
-    assert types == {"source", "sink", "transformation", "predicate", "converter"}
+    # Connect's order of types, and its names of the key/value forms of a transformation.
+    order = [p["type"] for p in r.json]
+    assert sorted(set(order), key=order.index) == [
+        "sink", "source", "transformation", "predicate", "converter", "header_converter"], order
     classes = {p["class"] for p in r.json}
-    assert {"org.apache.kafka.connect.transforms.InsertField",
+    assert {"org.apache.kafka.connect.transforms.InsertField$Key",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+            "org.apache.kafka.connect.transforms.Cast$Value",
+            "org.apache.kafka.connect.transforms.RegexRouter",
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
             "org.apache.kafka.connect.json.JsonConverter",
             "org.apache.kafka.connect.storage.StringConverter",
             "org.apache.kafka.connect.converters.ByteArrayConverter"} <= classes, classes
+    assert "org.apache.kafka.connect.transforms.InsertField" not in classes
+    assert "org.apache.kafka.connect.transforms.RegexRouter$Key" not in classes
 
     r = api.get("/connector-plugins/FileStreamSource/config")
     assert r.code == 200
