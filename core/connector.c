@@ -131,6 +131,7 @@ void lc_connector_free(lc_connector_t *c)
     free(c->files);
     free(c->hashes);
     free(c->reload_error);
+    free(c->detached_from);
     lc_chain_free(c->chain, c->chain_len);
     lc_errors_free(&c->errors);
     lc_props_destroy(c->props);

@@ -94,6 +94,7 @@ typedef struct lc_connector {
     int nfiles;
     long long loaded_at_ms; /* wall clock */
     char *reload_error;     /* "reload failed: ..." until the next good reload */
+    char *detached_from;    /* standalone: the .properties file a REST change detached it from */
 } lc_connector_t;
 
 /** Validates props exactly as a create would, without starting anything: returns the

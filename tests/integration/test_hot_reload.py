@@ -103,8 +103,10 @@ def save_truncate(path: Path, text: str) -> None:
         f.write(text[len(text) // 2:])
 
 
-def rest(url: str, method: str = "GET"):
-    req = urllib.request.Request(url, method=method)
+def rest(url: str, method: str = "GET", body=None):
+    req = urllib.request.Request(url, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -292,6 +294,46 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
             f.write("c\n")
         from conftest import kcat_consume
         assert kcat_consume(kafka, topic2, 1, timeout=30) == [b"c"]
+        assert w.stop() == 0
+
+
+def test_a_rest_change_detaches_a_connector_from_its_file(kafka, tmp_path):
+    """A connector from a .properties file, then changed over REST: the REST change stays.
+    Saving the file afterwards no longer overwrites it, and the log and the status say why."""
+    src_file = tmp_path / "in.txt"
+    src_file.write_text("a\n")
+    topic, topic2, topic3 = (unique_topic("detach"), unique_topic("detach-rest"),
+                             unique_topic("detach-file"))
+    w = Worker(tmp_path, kafka, [{"name": "d", "connector.class": "FileStreamSource",
+                                  "file": str(src_file), "topic": topic}],
+               worker={"value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    props = w.connector_files[0]
+    with w:
+        base = w.url()
+        wait_for(lambda: rest(f"{base}/connectors/d/status")["tasks"][0]["state"] == "RUNNING",
+                 30, "the task to run", w.log)
+        # The same config again (GET then PUT) changes nothing and detaches nothing.
+        rest(f"{base}/connectors/d/config", "PUT", rest(f"{base}/connectors/d/config"))
+        assert "detached" not in w.log()
+        cfg = rest(f"{base}/connectors/d/config")
+        cfg["topic"] = topic2
+        rest(f"{base}/connectors/d/config", "PUT", cfg)
+        wait_for(lambda: "detached from" in w.log(), 15, "the detach log line", w.log)
+        line = next(x for x in w.log().splitlines() if "detached from" in x)
+        assert (f"connector 'd': config changed over the REST API: detached from "
+                f"{props.resolve()} (saving that file no longer changes it") in line, line
+        st = rest(f"{base}/connectors/d/status")
+        assert st["connector"]["detached_from"] == str(props.resolve()), st
+        props.write_text(props.read_text().replace(topic, topic3))
+        w.proc.send_signal(1)  # as a save the watcher saw, and SIGHUP on top
+        time.sleep(2)
+        assert rest(f"{base}/connectors/d/config")["topic"] == topic2
+        assert "reload_error" not in rest(f"{base}/connectors/d/status")["connector"]
+        with open(src_file, "a") as f:
+            f.write("b\n")
+        from conftest import kcat_consume
+        # "a" went to the first topic; the file's offset carried over to the REST config.
+        assert kcat_consume(kafka, topic2, 1, timeout=30) == [b"b"]
         assert w.stop() == 0
 
 
