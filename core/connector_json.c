@@ -104,3 +104,15 @@ json_t *lc_connector_json_task_configs(const lc_connector_t *c)
     }
     return out;
 }
+
+json_t *lc_connector_json_strip_extras(json_t *o)
+{
+    if (!json_is_object(o)) return o;
+    json_object_del(o, "scripts");
+    json_t *conn = json_object_get(o, "connector");
+    if (json_is_object(conn)) {
+        json_object_del(conn, "reload_error");
+        json_object_del(conn, "detached_from");
+    }
+    return o;
+}

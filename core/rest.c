@@ -4,6 +4,7 @@
 #include "props_json.h"
 #include "console.h"
 #include "forward.h"
+#include "connector_json.h"
 #include "rest_cors.h"
 #include "rest_tls.h"
 #include "config.h"
@@ -216,7 +217,7 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
 /* --- /connectors ---------------------------------------------------------------------- */
 
 struct expand {
-    int status, info;
+    int status, info, scripts; /* scripts: ours too (scripts, reload_error, detached_from) */
 };
 
 static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -227,13 +228,22 @@ static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char
     if (key && value && strcmp(key, "expand") == 0) {
         e->status |= strcmp(value, "status") == 0;
         e->info |= strcmp(value, "info") == 0;
+        e->scripts |= strcmp(value, "scripts") == 0;
     }
     return MHD_YES;
 }
 
+/* o in Connect's shape, unless the request asks for ours too (?expand=scripts). */
+static json_t *extras(ctx_t *c, json_t *o)
+{
+    struct expand e = {0, 0, 0};
+    query_each(c, expand_arg, &e);
+    return e.scripts ? o : lc_connector_json_strip_extras(o);
+}
+
 static enum MHD_Result list_connectors(ctx_t *c)
 {
-    struct expand e = {0, 0};
+    struct expand e = {0, 0, 0};
     query_each(c, expand_arg, &e);
     json_t *names = c->h->ops->connector_names(c->h);
     if (!e.status && !e.info) return send_json(c, 200, names);
@@ -252,8 +262,9 @@ static enum MHD_Result list_connectors(ctx_t *c)
             json_decref(o);
             continue;
         }
-        if (st) json_object_set_new(o, "status", st);
-        if (in) json_object_set_new(o, "info", in);
+        if (st)
+            json_object_set_new(o, "status", e.scripts ? st : lc_connector_json_strip_extras(st));
+        if (in) json_object_set_new(o, "info", e.scripts ? in : lc_connector_json_strip_extras(in));
         json_object_set_new(out, name, o);
     }
     json_decref(names);
@@ -457,7 +468,7 @@ static enum MHD_Result connectors(ctx_t *c)
     const char *name = c->seg[1];
     if (c->nseg == 2) {
         if (is(c, "GET")) {
-            json_t *o = h->ops->connector_info(h, name);
+            json_t *o = extras(c, h->ops->connector_info(h, name));
             return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (is(c, "DELETE")) {
@@ -478,8 +489,8 @@ static enum MHD_Result connectors(ctx_t *c)
         }
         if (strcmp(what, "status") == 0 || strcmp(what, "tasks") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
-            json_t *o =
-                what[0] == 's' ? h->ops->connector_status(h, name) : h->ops->task_configs(h, name);
+            json_t *o = what[0] == 's' ? extras(c, h->ops->connector_status(h, name))
+                                       : h->ops->task_configs(h, name);
             return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(what, "restart") == 0) {
@@ -488,7 +499,7 @@ static enum MHD_Result connectors(ctx_t *c)
             json_t *status = NULL;
             int code = h->ops->restart(h, name, include, only, include || only ? &status : NULL,
                                        err, sizeof(err));
-            if (code == 202) return send_json(c, 202, status);
+            if (code == 202) return send_json(c, 202, extras(c, status));
             return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */

@@ -311,10 +311,10 @@ def test_console_shows_failed_reload(tmp_path, kafka, workers, browser, shots):
         assert page.locator("#d-reload").is_hidden()
         script.write_text(script.read_text() + "\nthis is not Lua <b id=reloadinj>\n")
         api.post("/connectors/m/reload")  # as SIGHUP or the watcher would
-        wait_for(lambda: "reload_error" in api.get("/connectors/m/status").json["connector"], 30,
+        wait_for(lambda: "reload_error" in api.get("/connectors/m/status?expand=scripts").json["connector"], 30,
                  "the failed reload in the status", w.log)
         page.locator("#d-reload").wait_for(timeout=STEP_TIMEOUT_MS)
-        want = api.get("/connectors/m/status").json["connector"]["reload_error"]
+        want = api.get("/connectors/m/status?expand=scripts").json["connector"]["reload_error"]
         assert want.startswith("reload failed: ") and str(script) in want
         assert page.locator("#d-reload-error").inner_text() == want
         assert page.locator("#reloadinj").count() == 0

@@ -324,6 +324,16 @@ def test_connector_lifecycle_file_source(tmp_path, kafka, workers):
     status = status_json("src", wid, "RUNNING", ["RUNNING"], "source")
     r = api.get("/connectors/src/status")
     assert (r.code, r.json) == (200, status)
+    # Exactly Connect's fields by default; ours (the scripts that run) when asked for.
+    assert "scripts" not in json.loads(r.text) and "scripts" not in json.loads(
+        api.get("/connectors/src").text)
+    ours = json.loads(api.get("/connectors/src/status?expand=scripts").text)
+    assert [x["path"].rsplit("/", 1)[-1] for x in ours["scripts"]][-1] == "file_source.lua", ours
+    assert "scripts" in json.loads(api.get("/connectors/src?expand=scripts").text)
+    listed = json.loads(api.get("/connectors?expand=status&expand=info").text)["src"]
+    assert "scripts" not in listed["status"] and "scripts" not in listed["info"]
+    listed = json.loads(api.get("/connectors?expand=status&expand=scripts").text)["src"]
+    assert "scripts" in listed["status"]
     r = api.get("/connectors/src/tasks/0/status")
     assert (r.code, r.json) == (200, {"id": 0, "state": "RUNNING", "worker_id": wid})
     r = api.get("/connectors/src/tasks")
