@@ -711,7 +711,9 @@ local function prepare_table(S, rec)
   ensure_table(S, tname, cols, pks)
 end
 
-local function write_record(S, rec)
+-- Writes rec, or, when group is given and rec is an insert or upsert, returns the statement
+-- (sql, the placeholder list "$1,...,$n" in it, params, key) for a multi-row statement.
+local function write_record(S, rec, group)
   local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
   local qi, d = S.qi, S.d
   local tombstone = rec.value == nil or rec.value == null
@@ -752,7 +754,50 @@ local function write_record(S, rec)
     for i, n in ipairs(names) do qc[i] = qi(n); ph[i] = "$" .. i end
     sql = format("INSERT INTO %s (%s) VALUES (%s)", qi(tname), concat(qc, ","), concat(ph, ","))
   end
+  if group and S.insert_mode ~= "update" then
+    local ph, key = {}, {}
+    for i = 1, #names do ph[i] = "$" .. i end
+    for i, col in ipairs(cols) do
+      if col.pk then key[#key + 1] = tostring(params[i]) end
+    end
+    return sql, concat(ph, ","), params, #key > 0 and concat(key, "\0") or nil
+  end
   S.c:query(sql, params)
+end
+
+-- Multi-row statements: consecutive records for the same statement (same table, columns and
+-- mode) become one INSERT of up to batch.size rows, as Confluent's sink sends them as one JDBC
+-- batch. A key seen twice ends the group first, so an upsert never touches a row twice in one
+-- statement and the changes to a row keep their order. Parameters stay under 65,535.
+local function flush_group(S, g)
+  if g.rows == 0 then return end
+  local sql, params = g.sql, g.params
+  if g.rows > 1 then
+    local groups, k = {}, 0
+    for r = 1, g.rows do
+      local ph = {}
+      for i = 1, g.width do k = k + 1; ph[i] = "$" .. k end
+      groups[r] = concat(ph, ",")
+    end
+    local at = sql:find(g.ph, 1, true)
+    sql = sql:sub(1, at - 1) .. concat(groups, "),(") .. sql:sub(at + #g.ph)
+  end
+  params.n = g.rows * g.width
+  S.c:query(sql, params)
+  g.rows, g.params, g.keys, g.sql = 0, { n = 0 }, {}, nil
+end
+
+local function add_to_group(S, g, sql, ph, params, key)
+  local width = params.n
+  if g.rows > 0 and (g.sql ~= sql or g.rows >= g.max or (g.rows + 1) * width > 65535
+      or (key and g.keys[key])) then
+    flush_group(S, g)
+  end
+  if g.rows == 0 then g.sql, g.ph, g.width = sql, ph, width end
+  local base = g.rows * width
+  for i = 1, width do g.params[base + i] = params[i] end
+  g.rows = g.rows + 1
+  if key then g.keys[key] = true end
 end
 
 M.sink = {}
@@ -778,6 +823,7 @@ function M.sink.open(d, task)
     qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote,
     max_retries = cfg["max.retries"] or 10, retry_backoff_ms = cfg["retry.backoff.ms"] or 3000,
     tolerant = type(tol) == "string" and tol:lower() == "all",
+    batch_size = cfg["batch.size"] or 3000,
   }
   task.log.info("Initializing writer using SQL dialect: %s", d.name)
   task.sink.c = M.connect(d, cfg, task.log)
@@ -831,8 +877,10 @@ local function store_offsets(S, records, n)
   return list
 end
 
--- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index.
-local function transaction(S, records, n, skipped)
+-- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index. Unless
+-- single, inserts and upserts go in multi-row statements; a failed one answers index "group"
+-- (the caller runs the batch again record by record to name the record).
+local function transaction(S, records, n, skipped, single)
   if S.d.ddl_commits then
     -- MySQL ends the transaction at CREATE/ALTER TABLE: all DDL happens before BEGIN, so the
     -- rows and the offsets of exactly.once still commit together.
@@ -848,17 +896,33 @@ local function transaction(S, records, n, skipped)
   end
   local ok, err = pcall(S.c.query, S.c, "BEGIN")
   if not ok then return false, err end
+  local g = not single and S.batch_size > 1 and S.insert_mode ~= "update"
+    and { rows = 0, params = { n = 0 }, keys = {}, max = S.batch_size } or nil
+  local function fail(e, where)
+    pcall(S.c.query, S.c, "ROLLBACK")
+    S.tables = {}
+    return false, e, where
+  end
   for i = 1, n do
     local rec = records[i]
     local done = S.eos and S.next_offsets[rec.topic] and S.next_offsets[rec.topic][rec.partition]
     if not (skipped and skipped[i]) and not (done and rec.offset and rec.offset < done) then
-      local ok2, err2 = pcall(write_record, S, records[i])
-      if not ok2 then
-        pcall(S.c.query, S.c, "ROLLBACK")
-        S.tables = {}
-        return false, err2, i
+      if g and g.rows > 0 and (rec.value == nil or rec.value == null) then
+        -- a delete goes out on its own: the rows before it first, in order
+        local okf, errf = pcall(flush_group, S, g)
+        if not okf then return fail(errf, "group") end
+      end
+      local ok2, sql, ph, params, key = pcall(write_record, S, rec, g)
+      if not ok2 then return fail(sql, g and g.rows > 0 and "group" or i) end
+      if sql then
+        ok2, sql = pcall(add_to_group, S, g, sql, ph, params, key)
+        if not ok2 then return fail(sql, "group") end
       end
     end
+  end
+  if g then
+    ok, err = pcall(flush_group, S, g)
+    if not ok then return fail(err, "group") end
   end
   local stored = {}
   if S.eos then
@@ -895,11 +959,20 @@ end
 function M.sink.put(task, records)
   local S = task.sink
   local n = #records
-  local skipped, retries = nil, 0
+  local skipped, retries, single = nil, 0, false
   while true do
-    local ok, err, i = transaction(S, records, n, skipped)
+    local ok, err, i = transaction(S, records, n, skipped, single)
     if ok then return end
     err = tostring(err)
+    if i == "group" then
+      -- A multi-row statement failed: the same batch record by record names the record (or
+      -- shows the database went away).
+      i = nil
+      if S.c:alive() then
+        single = true
+        goto again
+      end
+    end
     local r = records[i or 1]
     if i and not S.c:alive() then i = nil end -- the database went away: not the record's fault
     if i and S.tolerant then
@@ -917,6 +990,7 @@ function M.sink.put(task, records)
       pcall(function() S.c:close() end)
       S.c = M.connect(S.d, task.config, task.log)
     end
+    ::again::
   end
 end
 

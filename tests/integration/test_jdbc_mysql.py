@@ -172,7 +172,7 @@ def test_sink_exactly_once_across_kill_9s(kafka, my, tmp_path):
     each record is in the table once."""
     import random
     from conftest import kcat_produce
-    topic, n = unique_topic("lc_my_eos").replace("-", "_"), 20_000
+    topic, n = unique_topic("lc_my_eos").replace("-", "_"), 100_000
     schema = {"type": "struct", "optional": False, "fields": [
         {"field": "id", "type": "int64", "optional": False}, {"field": "text", "type": "string", "optional": False}]}
     kcat_produce(kafka, topic, [envelope(schema, {"id": i, "text": f"row {i}"}) for i in range(n)])

@@ -308,7 +308,7 @@ def test_sink_exactly_once_across_kill_9s(kafka, pg, tmp_path):
     """Plain INSERTs without a key (a record written twice would be a second row), the worker
     killed with SIGKILL 5 times while it writes: each record is in the table once."""
     import random
-    topic, n = unique_topic("lc-pg-eos"), 20_000
+    topic, n = unique_topic("lc-pg-eos"), 100_000
     schema = {"type": "struct", "optional": False, "fields": [
         {"field": "id", "type": "int64", "optional": False}, {"field": "text", "type": "string", "optional": False}]}
     kcat_produce(kafka, topic, [envelope(schema, {"id": i, "text": f"row {i}"}) for i in range(n)])
