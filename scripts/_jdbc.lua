@@ -283,6 +283,69 @@ local function source_tables(task)
   return out
 end
 
+--- Parses timestamp.columns.mapping (multi: regex:[col1|col2]) or incrementing.column.mapping
+-- (regex:col) into { {re, cols}, ... }; raises naming the key and the item.
+function M.parse_mappings(list, key, multi)
+  local out = {}
+  if #list == 0 then return out end
+  local regex = require "_regex"
+  for _, item in ipairs(list) do
+    local re_text, cols = item:match("^(.-):(.*)$")
+    if not re_text or cols:find(":", 1, true) then
+      error(format("%s: invalid format in '%s'. Expected '%s'", key, item,
+        multi and "regex:[col1|col2|...]" or "regex:columnName"), 0)
+    end
+    local re, err = regex.compile((re_text:gsub("^%s+", ""):gsub("%s+$", "")))
+    if not re then error(format("%s: invalid regular expression '%s': %s", key, re_text, err), 0) end
+    cols = cols:gsub("^%s+", ""):gsub("%s+$", "")
+    local names = {}
+    if multi then
+      if not cols:match("^%[.*%]$") then
+        error(format("%s: columns list must be enclosed in square brackets in '%s'", key, item), 0)
+      end
+      for c in (cols:sub(2, -2) .. "|"):gmatch("([^|]*)|") do
+        c = c:gsub("^%s+", ""):gsub("%s+$", "")
+        if c == "" then error(format("%s: every column name should be non-empty in '%s'", key, item), 0) end
+        names[#names + 1] = c
+      end
+    else
+      if cols == "" then error(format("%s: column name cannot be empty in '%s'", key, item), 0) end
+      names[1] = cols
+    end
+    out[#out + 1] = { re = re, cols = names }
+  end
+  return out
+end
+
+--- The incrementing column and timestamp columns of table name: from task.inc_map /
+-- task.ts_map (the parsed mappings) when set, else incrementing.column.name and
+-- timestamp.column.name.
+function M.columns_for(task, name)
+  local cfg = task.config
+  local inc, ts = cfg["incrementing.column.name"] or "", cfg["timestamp.column.name"] or {}
+  local function pick(list, key)
+    local found
+    for _, m in ipairs(list) do
+      if m.re:matches(name) then
+        if found then error(format("%s: table '%s' matches more than one mapping", key, name), 0) end
+        found = m.cols
+      end
+    end
+    return found
+  end
+  if name and #task.inc_map > 0 then
+    local cols = pick(task.inc_map, "incrementing.column.mapping")
+    if not cols then error(format("incrementing.column.mapping: no mapping matches table '%s'", name), 0) end
+    inc = cols[1]
+  end
+  if name and #task.ts_map > 0 then
+    local cols = pick(task.ts_map, "timestamp.columns.mapping")
+    if not cols then error(format("timestamp.columns.mapping: no mapping matches table '%s'", name), 0) end
+    ts = cols
+  end
+  return inc, ts
+end
+
 local function new_querier(task, t)
   local cfg, mode = task.config, task.config.mode
   local q = { mode = mode, next_at = 0, buf = nil }
@@ -295,8 +358,7 @@ local function new_querier(task, t)
     q.topic = cfg["topic.prefix"]
     q.partition = { query = "query" }
   end
-  q.inc_col = cfg["incrementing.column.name"] or ""
-  q.ts_cols = cfg["timestamp.column.name"] or {}
+  q.inc_col, q.ts_cols = M.columns_for(task, t and t.name)
   q.uses_inc = mode == "incrementing" or mode == "timestamp+incrementing"
   q.uses_ts = mode == "timestamp" or mode == "timestamp+incrementing"
   if q.uses_inc and q.inc_col == "" then
@@ -386,11 +448,12 @@ local function run_query(task, q, now)
     q.ts_i = {}
     for i, c in ipairs(q.ts_cols) do q.ts_i[i] = find(c, "Timestamp") end
     if cfg["validate.non.null"] ~= false and q.table then
-      for _, c in ipairs(q.ts_cols) do
-        if not notnull[c] then
-          error(format("Cannot make incremental queries using timestamp columns [%s] on %s because "
-            .. "all of these columns are nullable.", concat(q.ts_cols, ", "), q.table), 0)
-        end
+      -- Confluent's rule: at least one of the timestamp columns is NOT NULL.
+      local one = false
+      for _, c in ipairs(q.ts_cols) do one = one or notnull[c] end
+      if not one then
+        error(format("Cannot make incremental queries using timestamp columns [%s] on %s because "
+          .. "all of these columns are nullable.", concat(q.ts_cols, ", "), q.table), 0)
       end
     end
   end
@@ -470,6 +533,8 @@ function M.source.open(d, task)
   local cfg = task.config
   task.d = d
   task.qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote
+  task.inc_map = M.parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
+  task.ts_map = M.parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
   task.c = M.connect(d, cfg, task.log)
   task.queriers, task.schema_of = {}, {}
   if the_query(cfg) ~= "" then

@@ -55,6 +55,7 @@
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
 local jdbc = require "_jdbc"
+local parse_mappings = jdbc.parse_mappings
 local ffi = require "ffi"
 
 local C = sqlite.lib
@@ -193,37 +194,6 @@ local function the_query(cfg)
 end
 
 -- Mapping lists: "regex:[a|b]" (timestamps) or "regex:col" (incrementing).
-local function parse_mappings(list, key, multi)
-  local out = {}
-  if #list == 0 then return out end
-  local regex = require "_regex"
-  for _, item in ipairs(list) do
-    local re_text, cols = item:match("^(.-):(.*)$")
-    if not re_text or cols:find(":", 1, true) then
-      error(format("%s: invalid format in '%s'. Expected '%s'", key, item,
-        multi and "regex:[col1|col2|...]" or "regex:columnName"), 0)
-    end
-    local re, err = regex.compile((re_text:gsub("^%s+", ""):gsub("%s+$", "")))
-    if not re then error(format("%s: invalid regular expression '%s': %s", key, re_text, err), 0) end
-    cols = cols:gsub("^%s+", ""):gsub("%s+$", "")
-    local names = {}
-    if multi then
-      if not cols:match("^%[.*%]$") then
-        error(format("%s: columns list must be enclosed in square brackets in '%s'", key, item), 0)
-      end
-      for c in (cols:sub(2, -2) .. "|"):gmatch("([^|]*)|") do
-        c = c:gsub("^%s+", ""):gsub("%s+$", "")
-        if c == "" then error(format("%s: every column name should be non-empty in '%s'", key, item), 0) end
-        names[#names + 1] = c
-      end
-    else
-      if cols == "" then error(format("%s: column name cannot be empty in '%s'", key, item), 0) end
-      names[1] = cols
-    end
-    out[#out + 1] = { re = re, cols = names }
-  end
-  return out
-end
 
 -- Raises on a combination of keys that cannot work (ConfigException in Confluent).
 local function check_config(cfg)
@@ -361,32 +331,7 @@ local function quoter(cfg)
   return sqlite.quote
 end
 
--- Incrementing and timestamp columns of a table (mappings first, then the plain keys).
-local function columns_for(task, name)
-  local cfg = task.config
-  local inc, ts = cfg["incrementing.column.name"] or "", cfg["timestamp.column.name"] or {}
-  local function pick(list, key)
-    local found
-    for _, m in ipairs(list) do
-      if m.re:matches(name) then
-        if found then error(format("%s: table '%s' matches more than one mapping", key, name), 0) end
-        found = m.cols
-      end
-    end
-    return found
-  end
-  if name and #task.inc_map > 0 then
-    local cols = pick(task.inc_map, "incrementing.column.mapping")
-    if not cols then error(format("incrementing.column.mapping: no mapping matches table '%s'", name), 0) end
-    inc = cols[1]
-  end
-  if name and #task.ts_map > 0 then
-    local cols = pick(task.ts_map, "timestamp.columns.mapping")
-    if not cols then error(format("timestamp.columns.mapping: no mapping matches table '%s'", name), 0) end
-    ts = cols
-  end
-  return inc, ts
-end
+local columns_for = jdbc.columns_for
 
 local function new_querier(task, name)
   local cfg, mode = task.config, task.config.mode

@@ -212,6 +212,44 @@ def test_bulk_timestamp_and_query_modes(kafka, pg, tmp_path):
                                                                {"id": 3, "up": "C"}]
 
 
+def test_column_mappings_pick_each_tables_columns(kafka, pg, tmp_path):
+    """timestamp.columns.mapping / incrementing.column.mapping: each table its own columns,
+    by regex on the table name; a table no mapping matches fails the task naming it."""
+    tag = unique_topic("m").replace("-", "_")
+    a, b = f"orders_{tag}", f"users_{tag}"
+    pg.psql(f'CREATE TABLE "{a}" (oid INT NOT NULL, changed TIMESTAMPTZ NOT NULL)')
+    pg.psql(f'CREATE TABLE "{b}" (uid INT NOT NULL, modified TIMESTAMPTZ, created TIMESTAMPTZ NOT NULL)')
+    pg.psql(f"""INSERT INTO "{a}" VALUES (1, '2024-01-01 00:00:01+00'), (2, '2024-01-01 00:00:02+00')""")
+    pg.psql(f"""INSERT INTO "{b}" VALUES (7, NULL, '2024-01-01 00:00:05+00'),
+                (8, '2024-01-01 00:00:09+00', '2024-01-01 00:00:03+00')""")
+    conn = source(pg, "pgmap", "map-", mode="timestamp+incrementing", table_whitelist=f"{a},{b}")
+    conn["incrementing.column.mapping"] = f"orders_.*:oid,users_.*:uid"
+    conn["timestamp.columns.mapping"] = f"orders_.*:[changed],users_.*:[modified|created]"
+    w = Worker(tmp_path, kafka, [conn])
+    with w:
+        ra = kcat_consume_records(kafka, "map-" + a, 2, timeout=30)
+        rb = kcat_consume_records(kafka, "map-" + b, 2, timeout=30)
+        assert (len(ra), len(rb)) == (2, 2), w.log()[-3000:]
+        # users: COALESCE(modified, created) orders 7 (00:05) before 8 (00:09)
+        wait_for(lambda: w.source_offset("pgmap", {"protocol": "1", "table": f"shop.public.{b}"})
+                 == {"timestamp": 1704067209000, "timestamp_nanos": 0, "incrementing": 8}, 20,
+                 "the users offset", w.log)
+        assert w.source_offset("pgmap", {"protocol": "1", "table": f"shop.public.{a}"}) == {
+            "timestamp": 1704067202000, "timestamp_nanos": 0, "incrementing": 2}
+        assert w.stop() == 0
+    assert [json.loads(r["value"])["payload"]["oid"] for r in ra] == [1, 2]
+    assert [json.loads(r["value"])["payload"]["uid"] for r in rb] == [7, 8]
+    bad = source(pg, "pgmapbad", "mapbad-", mode="incrementing", table_whitelist=a)
+    bad["incrementing.column.mapping"] = "nomatch_.*:id"
+    (tmp_path / "w2").mkdir()
+    w2 = Worker(tmp_path / "w2", kafka, [bad])
+    with w2:
+        wait_for(lambda: (w2.status("pgmapbad", 0) or ("",))[0] == "FAILED", 30, "the task FAILED",
+                 w2.log)
+        assert (f"incrementing.column.mapping: no mapping matches table '{a}'"
+                in w2.status("pgmapbad", 0)[1]), w2.status("pgmapbad", 0)
+
+
 def test_a_bad_query_fails_the_task_with_the_database_message(kafka, pg, tmp_path):
     conf = source(pg, "pgbadq", "badq", mode="bulk", query="SELECT * FROM no_such_table")
     w = Worker(tmp_path, kafka, [conf])
