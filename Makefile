@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake format clean
 
 all: build
 
@@ -38,20 +38,20 @@ test-unit test-lua: build
 	@cd $(BUILD) && ctest --output-on-failure -R '^$(subst test-,,$@)/'
 
 test-integration: build
-	@LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
+	@LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
 
 # kill -9 of the worker mid-stream, SOAK_CYCLES times (100), on a real broker (LC_KAFKA_BOOTSTRAP,
 # or one started for the run); prints cycles, records, lost and duplicated. make test runs 5.
 SOAK_CYCLES ?= 100
 soak: build
-	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
+	@LC_SOAK_CYCLES=$(SOAK_CYCLES) LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -s -p no:cacheprovider tests/integration/test_soak.py
 
 # Exactly-once sources under the issue's 20 kill -9 of random workers (3-worker cluster) and 20
 # standalone kill -9 cycles, plus the zombie and connector-transaction tests; make test runs
 # the same file with 3 and 5 kills.
 EOS_KILLS ?= 20
 test-eos: build
-	@LC_EOS_KILLS=$(EOS_KILLS) LC_BIN=$(abspath $(BUILD))/luaconnect python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_exactly_once.py
+	@LC_EOS_KILLS=$(EOS_KILLS) LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -s -p no:cacheprovider tests/integration/test_exactly_once.py
 
 # libFuzzer harnesses (tests/fuzz, clang, build-fuzz), FUZZ_SECONDS each; see docs/fuzzing.md.
 fuzz: deps
@@ -68,6 +68,11 @@ bench-distributed: deps build
 # Exactly-once off vs on for each transaction.boundary, beside Kafka Connect's (bench/eos.py).
 bench-eos: deps build
 	@bench/cluster_run.sh eos
+
+# The partitioned file sink: 1,000,000 JSON records from Kafka into hourly files, fsync on
+# (bench/lake.py; luaconnect only: Confluent's HDFS/S3 sinks need HDFS or S3).
+bench-lake: deps build
+	@bench/cluster_run.sh lake
 
 format:
 	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make bench-distributed / make bench-eos: runs bench/<name>.py (distributed.py or eos.py) on
-# the real test broker beside Apache Kafka Connect 4.x in distributed mode. Results go to
+# make bench-distributed / make bench-eos / make bench-lake: runs bench/<name>.py (distributed.py,
+# eos.py or lake.py) on the real test broker, the first two beside Apache Kafka Connect 4.x in
+# distributed mode (lake.py: luaconnect alone; it ignores --sides). Results go to
 # bench/results/<name>.md and .json.
 #
 # Environment:
@@ -12,12 +13,12 @@
 #   LC_BIN              the luaconnect binary (default build/luaconnect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: bench/cluster_run.sh distributed|eos}
+name=${1:?usage: bench/cluster_run.sh distributed|eos|lake}
 work=$(mktemp -d /tmp/luaconnect-bench-$name.XXXXXX)
 trap 'tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # Kafka Connect's jars from Maven Central, resolved once into the cache (as make bench does).
-python3 tests/kafka/connect_jars.py >/dev/null
+[ "$name" = lake ] || python3 tests/kafka/connect_jars.py >/dev/null
 if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh deps
   tests/kafka/kafka.sh start "$work/kafka"

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "signature.h"
 #include "task.h"
+#include "task_metrics.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -311,6 +312,7 @@ static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only)
     for (int i = 0; i < d->c->ntasks; i++) {
         lc_task_t *tk = d->c->tasks[i];
         if (ran[i] && tk->started == 0) {
+            lc_task_metrics_unregister(&tk->metrics); /* another worker's metrics now */
             /* A task that failed stays FAILED (its status stays) while it is assigned here; once
              * revoked, as in Connect, a later assignment starts it afresh. */
             if (atomic_load(&tk->state) == LC_TASK_FAILED)
@@ -611,10 +613,12 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         lc_kstores_set_generation(cl->stores, (int)gen);
         if (lc_klog_send(cl->coord_log, key, strlen(key), val, strlen(val), -1, err, sizeof(err)) ==
                 0 &&
-            lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0)
+            lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0) {
             cl->applied_gen = gen;
-        else
+            lc_task_metrics_rebalanced(gen);
+        } else {
             lc_warn(NULL, "cluster: cannot acknowledge assignment %lld: %s", gen, err);
+        }
     }
 }
 

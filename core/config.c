@@ -23,6 +23,11 @@ static const lc_config_def_t defs[] = {
      "script is interrupted."},
     {"listeners", LC_CFG_LIST, "http://127.0.0.1:8083", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "REST API listeners (http:// or https://host:port, comma-separated; port 0 picks one)."},
+    {"access.control.allow.origin", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "CORS: origins allowed to call the REST API from a browser, comma-separated: '*' or "
+     "regular expressions matched against the Origin header (Kafka Connect's key; empty: off)."},
+    {"access.control.allow.methods", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
+     "CORS: the methods allowed in cross-origin requests, comma-separated (empty: GET,POST,HEAD)."},
     {"plugin.path", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_WORKER, "Worker",
      "Directories searched for connector, transform and predicate scripts (the bundled ones "
      "are always found)."},
@@ -143,13 +148,13 @@ static const lc_config_def_t defs[] = {
      "Log each error."},
     {"errors.log.include.messages", LC_CFG_BOOLEAN, "false", 0, NULL, 0, LC_CFG_CONNECTOR,
      "Error Handling", "Include the record in error logs."},
-    {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR,
-     "Error Handling", "Topic that receives records that failed."},
+    {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0,
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling", "Topic that receives records that failed."},
     {"errors.deadletterqueue.topic.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0,
-     LC_CFG_CONNECTOR, "Error Handling",
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling",
      "Replication factor of the dead letter queue topic when it is created."},
     {"errors.deadletterqueue.context.headers.enable", LC_CFG_BOOLEAN, "false", 0, NULL, 0,
-     LC_CFG_CONNECTOR, "Error Handling",
+     LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling",
      "Add __connect.errors.* headers to dead letter queue records."},
 };
 
@@ -258,7 +263,7 @@ json_t *lc_config_def_json(const lc_config_def_t *d, int order)
                      lc_config_type_name(d->type), "required", d->required, "default_value", def,
                      "importance", d->required ? "HIGH" : "MEDIUM", "documentation", d->doc,
                      "group", d->group, "width", "MEDIUM", "display_name", d->name, "dependents",
-                     "order", order);
+                     "order_in_group", order);
 }
 
 void lc_config_write_docs(FILE *out)

@@ -67,7 +67,7 @@ int lc_config_bool(const lc_props_t *p, const char *key, const char *label, int 
 int lc_config_choice(const lc_props_t *p, const char *key, const char *label, int *out, char *errs,
                      size_t errs_size, size_t *elen);
 /** Kafka Connect's ConfigKeyInfo of d ({name, type, required, default_value, importance,
- * documentation, group, width, display_name, dependents, order}). */
+ * documentation, group, width, display_name, dependents, order_in_group}). */
 json_t *lc_config_def_json(const lc_config_def_t *d, int order);
 /** Writes the table as Markdown (docs/configuration.md). */
 void lc_config_write_docs(FILE *out);

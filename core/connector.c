@@ -31,6 +31,7 @@ static lc_task_t *task_new(lc_connector_t *c, int id, char *config_json)
 void lc_connector_tasks_free(lc_task_t **tasks, int n)
 {
     for (int i = 0; i < n; i++) {
+        lc_task_metrics_unregister(&tasks[i]->metrics);
         free(tasks[i]->config_json);
         free(tasks[i]->swap_config);
         free(tasks[i]->trace);
@@ -130,6 +131,7 @@ void lc_connector_free(lc_connector_t *c)
     free(c->files);
     free(c->hashes);
     free(c->reload_error);
+    free(c->detached_from);
     lc_chain_free(c->chain, c->chain_len);
     lc_errors_free(&c->errors);
     lc_props_destroy(c->props);

@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "errors.h"
 #include "props.h"
+#include "task_metrics.h"
 #include "task_env.h"
 
 typedef struct lc_worker lc_worker_t;
@@ -54,6 +55,7 @@ typedef struct lc_task {
     _Atomic(struct lc_connector *) swap_conn;
     char *swap_config;
     int swap_mode;
+    lc_task_metrics_t metrics; /* written by the task thread only (task_metrics.h) */
 } lc_task_t;
 
 /** What the user asked a connector to be (Kafka Connect's TargetState). */
@@ -92,6 +94,7 @@ typedef struct lc_connector {
     int nfiles;
     long long loaded_at_ms; /* wall clock */
     char *reload_error;     /* "reload failed: ..." until the next good reload */
+    char *detached_from;    /* standalone: the .properties file a REST change detached it from */
 } lc_connector_t;
 
 /** Validates props exactly as a create would, without starting anything: returns the

@@ -72,6 +72,7 @@ json_t *lc_connector_json_status(const lc_connector_t *c, const char *worker_id)
     for (int i = 0; i < c->ntasks; i++)
         json_array_append_new(tasks, lc_connector_json_task_status(c->tasks[i], worker_id));
     if (c->reload_error) json_object_set_new(conn, "reload_error", json_string(c->reload_error));
+    if (c->detached_from) json_object_set_new(conn, "detached_from", json_string(c->detached_from));
     return json_pack("{s:s,s:o,s:o,s:s,s:o}", "name", c->name, "connector", conn, "tasks", tasks,
                      "type", type_of(c), "scripts", scripts_json(c));
 }
@@ -102,4 +103,16 @@ json_t *lc_connector_json_task_configs(const lc_connector_t *c)
                                              "task", i, "config", flat));
     }
     return out;
+}
+
+json_t *lc_connector_json_strip_extras(json_t *o)
+{
+    if (!json_is_object(o)) return o;
+    json_object_del(o, "scripts");
+    json_t *conn = json_object_get(o, "connector");
+    if (json_is_object(conn)) {
+        json_object_del(conn, "reload_error");
+        json_object_del(conn, "detached_from");
+    }
+    return o;
 }

@@ -43,11 +43,13 @@ void lc_errors_free(lc_errors_t *e)
     e->dlq_topic = NULL;
 }
 
-int lc_errors_ensure_dlq(const lc_errors_t *e, rd_kafka_t *rk, char *errstr, size_t errsz)
+int lc_errors_ensure_dlq(const lc_errors_t *e, lc_kafka_t *k, rd_kafka_t *rk, char *errstr,
+                         size_t errsz)
 {
     char err[512];
     int rc = -1;
     if (!e->dlq_topic) return 0;
+    if (lc_kafka_ensure_topic(k, e->dlq_topic)) return 0;
     rd_kafka_NewTopic_t *nt =
         rd_kafka_NewTopic_new(e->dlq_topic, 1, e->dlq_replication, err, sizeof(err));
     if (!nt) {

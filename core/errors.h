@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kafka.h"
 #include "props.h"
 
 typedef struct lc_errors {
@@ -51,8 +52,9 @@ int lc_errors_parse(lc_errors_t *e, const lc_props_t *p, const char *label, char
 /** Frees what lc_errors_parse allocated; safe on a zeroed struct. */
 void lc_errors_free(lc_errors_t *e);
 /** Creates the DLQ topic (1 partition, the configured replication factor) when it does not
- * exist, through rk's admin API. 0, or -1 with errstr. */
-int lc_errors_ensure_dlq(const lc_errors_t *e, rd_kafka_t *rk, char *errstr, size_t errstr_size);
+ * exist, through rk's admin API (on the embedded broker, through k). 0, or -1 with errstr. */
+int lc_errors_ensure_dlq(const lc_errors_t *e, lc_kafka_t *k, rd_kafka_t *rk, char *errstr,
+                         size_t errstr_size);
 /** Reports one tolerated failure: logs it when errors.log.enable, and produces it to the DLQ
  * through rk (opaque goes to the delivery report) when a DLQ topic is set. While the
  * producer queue is full it waits for deliveries, until *abort (may be NULL) is set.

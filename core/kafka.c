@@ -69,14 +69,14 @@ const char *lc_kafka_bootstrap(const lc_kafka_t *k)
     return k->bootstrap;
 }
 
-void lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic)
+int lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic)
 {
-    if (!k->mock) return;
+    if (!k || !k->mock) return 0;
     pthread_mutex_lock(&k->topics_lock);
     for (int i = 0; i < k->ntopics; i++)
         if (strcmp(k->topics[i], topic) == 0) {
             pthread_mutex_unlock(&k->topics_lock);
-            return;
+            return 1;
         }
     /* A fresh Kafka auto-creates topics with num.partitions=1; the mock would use more. */
     rd_kafka_mock_topic_create(k->mock, topic, 1, 1);
@@ -86,6 +86,7 @@ void lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic)
         k->topics[k->ntopics++] = strdup(topic);
     }
     pthread_mutex_unlock(&k->topics_lock);
+    return 1;
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, const char *origin,

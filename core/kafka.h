@@ -39,8 +39,10 @@ rd_kafka_conf_t *lc_kafka_internal_conf(lc_kafka_t *k, const char *client_id, ch
 int lc_kafka_set(rd_kafka_conf_t *conf, const char *what, const char *key, const char *value,
                  char *errstr, size_t errstr_size);
 /** With the embedded broker, creates topic with one partition before its first use (as a
- * fresh Kafka with num.partitions=1); a no-op on a real broker. */
-void lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic);
+ * fresh Kafka with num.partitions=1) and returns 1; on a real broker a no-op returning 0. The
+ * in-process broker answers no CreateTopics as a controller, so every topic the worker
+ * creates on it goes through here. */
+int lc_kafka_ensure_topic(lc_kafka_t *k, const char *topic);
 /** The shared admin client (created on first call with the worker's admin.* keys), or NULL
  * with errstr. */
 rd_kafka_t *lc_kafka_admin(lc_kafka_t *k, char *errstr, size_t errstr_size);

@@ -22,6 +22,7 @@
 #include "watch.h"
 #include "distributed.h"
 #include "standalone.h"
+#include "status_cli.h"
 #include "worker.h"
 
 #include <librdkafka/rdkafka.h>
@@ -83,6 +84,8 @@ static void usage(FILE *out)
             "        status 1 if any failed.\n"
             "  lua FILE [ARGS...]\n"
             "        Run a Lua file with the luaconnect SDK available (tools, scripts).\n"
+            "  status [--url URL] [--interval SECONDS]\n"
+            "        A worker's connectors and tasks: states, records/s, totals, errors.\n"
             "  config-docs\n"
             "        Print the worker and connector keys the core reads, as Markdown\n"
             "        (docs/configuration.md).\n"
@@ -338,6 +341,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "distributed") == 0) return cmd_distributed(argc - 2, argv + 2);
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
+    if (strcmp(argv[1], "status") == 0) return lc_status_cli_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "test") == 0) return lc_cli_test_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "new") == 0) return lc_cli_new_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "spec") == 0) return lc_cli_spec_main(argc - 2, argv + 2);

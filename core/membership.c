@@ -91,8 +91,10 @@ static void *run(void *arg)
     while (!atomic_load(&m->stop)) {
         if (m->retire) {
             char err[512];
-            rd_kafka_consumer_close(m->rk);
-            rd_kafka_destroy(m->rk);
+            /* The membership is gone already and the handle stopped joining (retire()):
+             * nothing to leave, and a close would wait for the unsubscribe to settle (6 s
+             * measured) before the new handle could join. */
+            rd_kafka_destroy_flags(m->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
             m->retire = 0;
             while (!(m->rk = join(m, err, sizeof(err))) && !atomic_load(&m->stop)) {
                 lc_error(NULL, "cluster: %s (trying again in 1 s)", err);

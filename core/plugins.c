@@ -163,6 +163,7 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
             pi->version = desc.version;
             pi->doc = desc.doc;
             pi->aliases = desc.aliases;
+            pi->variants = desc.variants;
         }
         free(names);
     }

@@ -13,6 +13,7 @@
 
 typedef struct lc_plugin_info {
     char *path, *name, *kind, *version, *doc, *aliases; /* aliases comma-joined */
+    int variants; /* a transform with $Key/$Value variants */
 } lc_plugin_info_t;
 
 /** The SDK directory (HOME/lua). */

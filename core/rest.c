@@ -1,11 +1,16 @@
 /* rest: see rest.h. Routing is a table of path shapes; every answer is JSON, errors are
  * {"error_code": N, "message": "..."} as in Kafka Connect. */
 #include "rest.h"
+#include "props_json.h"
+#include "console.h"
 #include "forward.h"
+#include "connector_json.h"
+#include "rest_cors.h"
 #include "rest_tls.h"
 #include "config.h"
 #include "lc_build.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -29,6 +34,7 @@ struct lc_rest {
     lc_props_t *users; /* user -> password; NULL: no authentication */
     char *tls_pem;
     char *tls_pass;
+    lc_cors_t *cors; /* NULL: CORS off */
 };
 
 typedef struct req {
@@ -53,6 +59,7 @@ typedef struct ctx {
     char *text;          /* JSON body or NULL (malloc'd), */
     char location[1024]; /* Location header or "" */
     char qvalue[1024];   /* query_value's answer */
+    const char *ctype;   /* Content-Type of text when not JSON (GET /metrics) */
 } ctx_t;
 
 /* Sets the answer (takes body). */
@@ -157,49 +164,10 @@ static json_t *body_json(ctx_t *c, enum MHD_Result *sent)
     return j;
 }
 
-/* A config object (string values; numbers and booleans are taken as their text, as Kafka
- * Connect's JSON mapper does) into props. nulls are removed when allow_null (PATCH). */
-static int config_from_json(json_t *o, lc_props_t *props, int allow_null, char *err, size_t errsz)
-{
-    const char *k;
-    json_t *v;
-    if (!json_is_object(o)) {
-        snprintf(err, errsz, "the connector config must be a JSON object of strings");
-        return -1;
-    }
-    json_object_foreach(o, k, v)
-    {
-        char num[64];
-        const char *s = NULL;
-        if (json_is_string(v)) {
-            s = json_string_value(v);
-        } else if (json_is_integer(v)) {
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            s = num;
-        } else if (json_is_real(v)) {
-            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-            s = num;
-        } else if (json_is_boolean(v)) {
-            s = json_is_true(v) ? "true" : "false";
-        } else if (json_is_null(v) && allow_null) {
-            lc_props_unset(props, k);
-            continue;
-        } else {
-            snprintf(err, errsz, "config key '%s': the value must be a string, got %s", k,
-                     json_is_null(v)    ? "null"
-                     : json_is_array(v) ? "an array"
-                                        : "an object");
-            return -1;
-        }
-        lc_props_set(props, k, s);
-    }
-    return 0;
-}
-
 static int config_ok(json_t *config, char *err, size_t errsz)
 {
     lc_props_t *p = lc_props_new();
-    int ok = config_from_json(config, p, 0, err, errsz) == 0;
+    int ok = lc_props_from_json(config, p, 0, err, errsz) == 0;
     lc_props_destroy(p);
     return ok;
 }
@@ -208,7 +176,7 @@ static lc_props_t *props_of(json_t *config)
 {
     lc_props_t *p = lc_props_new();
     char err[256];
-    config_from_json(config, p, 0, err, sizeof(err));
+    lc_props_from_json(config, p, 0, err, sizeof(err));
     return p;
 }
 
@@ -249,7 +217,7 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
 /* --- /connectors ---------------------------------------------------------------------- */
 
 struct expand {
-    int status, info;
+    int status, info, scripts; /* scripts: ours too (scripts, reload_error, detached_from) */
 };
 
 static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -260,13 +228,22 @@ static enum MHD_Result expand_arg(void *cls, enum MHD_ValueKind kind, const char
     if (key && value && strcmp(key, "expand") == 0) {
         e->status |= strcmp(value, "status") == 0;
         e->info |= strcmp(value, "info") == 0;
+        e->scripts |= strcmp(value, "scripts") == 0;
     }
     return MHD_YES;
 }
 
+/* o in Connect's shape, unless the request asks for ours too (?expand=scripts). */
+static json_t *extras(ctx_t *c, json_t *o)
+{
+    struct expand e = {0, 0, 0};
+    query_each(c, expand_arg, &e);
+    return e.scripts ? o : lc_connector_json_strip_extras(o);
+}
+
 static enum MHD_Result list_connectors(ctx_t *c)
 {
-    struct expand e = {0, 0};
+    struct expand e = {0, 0, 0};
     query_each(c, expand_arg, &e);
     json_t *names = c->h->ops->connector_names(c->h);
     if (!e.status && !e.info) return send_json(c, 200, names);
@@ -285,8 +262,9 @@ static enum MHD_Result list_connectors(ctx_t *c)
             json_decref(o);
             continue;
         }
-        if (st) json_object_set_new(o, "status", st);
-        if (in) json_object_set_new(o, "info", in);
+        if (st)
+            json_object_set_new(o, "status", e.scripts ? st : lc_connector_json_strip_extras(st));
+        if (in) json_object_set_new(o, "info", e.scripts ? in : lc_connector_json_strip_extras(in));
         json_object_set_new(out, name, o);
     }
     json_decref(names);
@@ -356,7 +334,7 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
     enum MHD_Result rc;
     json_t *bname = json_object_get(body, "name");
     lc_props_t *check = lc_props_new();
-    if (config_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
+    if (lc_props_from_json(body, check, is(c, "PATCH"), err, sizeof(err)) != 0) {
         rc = send_error(c, 400, "%s", err);
     } else if (bname && !json_is_null(bname) &&
                (!json_is_string(bname) || strcmp(json_string_value(bname), name) != 0)) {
@@ -378,7 +356,7 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
             if (!merged) {
                 rc = send_error(c, 404, "Connector %s not found", name);
             } else {
-                config_from_json(body, merged, 1, err, sizeof(err));
+                lc_props_from_json(body, merged, 1, err, sizeof(err));
                 int code = c->h->ops->put_connector(c->h, name, merged, LC_PUT_UPDATE, -1, errs,
                                                     sizeof(errs));
                 lc_props_destroy(merged);
@@ -490,7 +468,7 @@ static enum MHD_Result connectors(ctx_t *c)
     const char *name = c->seg[1];
     if (c->nseg == 2) {
         if (is(c, "GET")) {
-            json_t *o = h->ops->connector_info(h, name);
+            json_t *o = extras(c, h->ops->connector_info(h, name));
             return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (is(c, "DELETE")) {
@@ -511,8 +489,8 @@ static enum MHD_Result connectors(ctx_t *c)
         }
         if (strcmp(what, "status") == 0 || strcmp(what, "tasks") == 0) {
             if (!is(c, "GET")) return not_allowed(c);
-            json_t *o =
-                what[0] == 's' ? h->ops->connector_status(h, name) : h->ops->task_configs(h, name);
+            json_t *o = what[0] == 's' ? extras(c, h->ops->connector_status(h, name))
+                                       : h->ops->task_configs(h, name);
             return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(what, "restart") == 0) {
@@ -521,7 +499,7 @@ static enum MHD_Result connectors(ctx_t *c)
             json_t *status = NULL;
             int code = h->ops->restart(h, name, include, only, include || only ? &status : NULL,
                                        err, sizeof(err));
-            if (code == 202) return send_json(c, 202, status);
+            if (code == 202) return send_json(c, 202, extras(c, status));
             return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
@@ -585,7 +563,7 @@ static enum MHD_Result plugins(ctx_t *c)
         if (!body) return sent;
         enum MHD_Result rc;
         lc_props_t *check = lc_props_new();
-        if (config_from_json(body, check, 0, err, sizeof(err)) != 0) {
+        if (lc_props_from_json(body, check, 0, err, sizeof(err)) != 0) {
             rc = send_error(c, 400, "%s", err);
         } else {
             int code = c->h->ops->validate(c->h, c->seg[1], body, &out, err, sizeof(err));
@@ -652,6 +630,18 @@ static enum MHD_Result loggers(ctx_t *c)
     return rc;
 }
 
+/* GET /metrics (metrics.h); the format follows the Accept header. */
+static enum MHD_Result metrics(ctx_t *c)
+{
+    if (!is(c, "GET")) return not_allowed(c);
+    free(c->text);
+    c->text = lc_metrics_page(
+        c->h, c->conn ? MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Accept") : NULL,
+        &c->ctype);
+    c->code = c->text ? 200 : 500;
+    return MHD_YES;
+}
+
 static enum MHD_Result route(ctx_t *c)
 {
     if (c->nseg == 0) {
@@ -673,6 +663,7 @@ static enum MHD_Result route(ctx_t *c)
             json_pack("{s:s,s:s}", "status", "healthy", "message",
                       "Worker has completed startup and is ready to handle requests."));
     }
+    if (strcmp(top, "metrics") == 0 && c->nseg == 1) return metrics(c);
     if (strcmp(top, "connectors") == 0) return connectors(c);
     if (strcmp(top, "connector-plugins") == 0) return plugins(c);
     if (strcmp(top, "admin") == 0) return loggers(c);
@@ -720,16 +711,20 @@ static void answer(ctx_t *c, const char *url)
     free(path);
 }
 
-/* Sends c's answer on conn and frees it. */
-static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c)
+/* Sends c's answer on conn (with the CORS headers of cors) and frees it. */
+static enum MHD_Result queue_answer(struct MHD_Connection *conn, ctx_t *c, const lc_cors_t *cors,
+                                    const char *method)
 {
     char *text = c->text;
     c->text = NULL;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
                                         text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (text) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (text)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                c->ctype ? c->ctype : "application/json");
     if (c->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, c->location);
+    lc_cors_add_headers(cors, conn, method, resp);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)(c->code ? c->code : 500), resp);
     MHD_destroy_response(resp);
     return rc;
@@ -757,11 +752,12 @@ int lc_rest_handle(lc_herder_t *h, const char *method, const char *url, const ch
     return c.code;
 }
 
-static enum MHD_Result too_large(struct MHD_Connection *conn)
+static enum MHD_Result too_large(struct MHD_Connection *conn, const lc_cors_t *cors,
+                                 const char *method)
 {
     ctx_t c = {.conn = conn};
     send_error(&c, 413, "Request body larger than %d bytes", LC_REST_MAX_BODY);
-    return queue_answer(conn, &c);
+    return queue_answer(conn, &c, cors, method);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -779,7 +775,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > LC_REST_MAX_BODY) {
             q->too_big = 1;
-            return too_large(conn);
+            return too_large(conn, r->cors, method);
         }
         return MHD_YES;
     }
@@ -804,7 +800,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    if (q->too_big) return too_large(conn);
+    if (q->too_big) return too_large(conn, r->cors, method);
+    if (lc_cors_is_preflight(r->cors, conn, method)) {
+        /* A browser's preflight carries no credentials; Connect delivers it and answers 200. */
+        ctx_t c = {.conn = conn, .code = 200};
+        return queue_answer(conn, &c, r->cors, method);
+    }
     if (!authorized(r, conn)) {
         json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
                                  "Authentication required (HTTP basic)");
@@ -813,14 +814,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        lc_cors_add_headers(r->cors, conn, method, resp);
         enum MHD_Result rc = MHD_queue_basic_auth_fail_response(conn, "luaconnect", resp);
         MHD_destroy_response(resp);
         return rc;
     }
+    if (lc_console_wants(conn, method, url)) return lc_console_send(conn); /* the web console */
     ctx_t c = {.h = r->h, .conn = conn, .method = method, .body = q->body, .len = q->len};
     answer(&c, url);
     lc_debug(NULL, "REST %s %s", method, url);
-    return queue_answer(conn, &c);
+    return queue_answer(conn, &c, r->cors, method);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -949,6 +952,12 @@ lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size
             goto err;
         }
     }
+    char cerr[512];
+    r->cors = lc_cors_new(p, cerr, sizeof(cerr));
+    if (!r->cors && cerr[0]) {
+        snprintf(errstr, errsz, "%s", cerr);
+        goto err;
+    }
     int n;
     char **list = lc_split_list(lc_config_string(p, "listeners"), &n);
     int bad = n == 0 || n > MAX_LISTENERS;
@@ -976,6 +985,7 @@ void lc_rest_stop(lc_rest_t *r)
     for (int i = 0; i < r->n; i++)
         MHD_stop_daemon(r->d[i]);
     lc_props_destroy(r->users);
+    lc_cors_free(r->cors);
     free(r->tls_pem);
     free(r->tls_pass);
     free(r);

@@ -27,17 +27,47 @@ typedef struct snk {
     int failed;
     char error[8192];
     long long last_commit;
-    int paused;       /* assigned partitions are paused */
-    int redelivering; /* paused to deliver a batch again (retriable put) */
-    int revocations;  /* partitions revoked so far */
+    int paused;          /* assigned partitions are paused */
+    int redelivering;    /* paused to deliver a batch again (retriable put) */
+    int revocations;     /* partitions revoked so far */
+    long long last_idle; /* when idle() last ran */
 } snk_t;
+
+/* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
+ * librdkafka's cached ones (no request). */
+static void note_lag_and_memory(snk_t *s)
+{
+    int64_t max = 0;
+    int n = 0;
+    lc_partition_lag_t *lags = s->pos->cnt ? calloc((size_t)s->pos->cnt, sizeof(*lags)) : NULL;
+    for (int i = 0; s->rk && i < s->pos->cnt; i++) {
+        int64_t lo, hi;
+        const rd_kafka_topic_partition_t *p = &s->pos->elems[i];
+        if (p->offset < 0 || rd_kafka_get_watermark_offsets(s->rk, p->topic, p->partition, &lo,
+                                                            &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        int64_t lag = hi > p->offset ? hi - p->offset : 0;
+        if (lag > max) max = lag;
+        if (!lags) continue;
+        snprintf(lags[n].topic, sizeof(lags[n].topic), "%s", p->topic);
+        lags[n].partition = p->partition;
+        lags[n++].lag = lag;
+    }
+    lc_task_metrics_set(&s->t->metrics, LC_TM_LAG_MAX, (uint64_t)max);
+    lc_task_metrics_set_lags(&s->t->metrics, lags, n);
+    free(lags);
+    lc_task_note_lua(s->t, s->L);
+}
 
 /* flush() then commit the positions reached. 0, or -1 with s->error set. */
 static int flush_commit(snk_t *s)
 {
     char err[8192];
     s->last_commit = lc_now_ms();
+    note_lag_and_memory(s);
+    if (!s->dirty && !s->failed) lc_task_metrics_add(&s->t->metrics, LC_TM_COMMIT_SKIP, 1);
     if (!s->dirty || s->failed) return s->failed ? -1 : 0;
+    uint64_t t0 = lc_task_metrics_now_ns();
     if (lc_sink_api_flush(s->L, s->pos, err, sizeof(err)) != 0) {
         snprintf(s->error, sizeof(s->error), "stage TASK_PUT: flush() failed: %s", err);
         s->failed = 1;
@@ -60,6 +90,8 @@ static int flush_commit(snk_t *s)
         }
     }
     rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, s->pos, 0);
+    lc_task_metrics_commit(&s->t->metrics, !e || e == RD_KAFKA_RESP_ERR__NO_OFFSET,
+                           lc_task_metrics_now_ns() - t0);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         lc_warn(s->t->ctx, "offset commit failed (records will be delivered again): %s",
                 rd_kafka_err2str(e));
@@ -93,6 +125,16 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
     }
 }
 
+/* The number of partitions assigned to the consumer now (sink-task partition-count). */
+static uint64_t assigned_count(rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts) return 0;
+    uint64_t n = (uint64_t)parts->cnt;
+    rd_kafka_topic_partition_list_destroy(parts);
+    return n;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -106,17 +148,28 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         else
             rd_kafka_assign(rk, parts);
         if (s->paused || s->redelivering) rd_kafka_pause_partitions(rk, parts);
+        lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, assigned_count(rk));
         return;
     }
     s->revocations++;
     /* Revoked: make everything put so far durable and commit it before letting go. */
     flush_commit(s);
+    /* Then the script lets go of them (Kafka's SinkTask.close): e.g. drops uncommitted files. */
+    if (!s->failed) {
+        char why[4096];
+        if (lc_sink_api_close_partitions(s->L, parts, why, sizeof(why)) != 0) {
+            s->failed = 1;
+            snprintf(s->error, sizeof(s->error), "stage TASK_PUT: close_partitions() failed: %s",
+                     why);
+        }
+    }
     for (int i = 0; i < parts->cnt; i++)
         rd_kafka_topic_partition_list_del(s->pos, parts->elems[i].topic, parts->elems[i].partition);
     if (cooperative)
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
     else
         rd_kafka_assign(rk, NULL);
+    lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, assigned_count(rk));
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -134,6 +187,7 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     snk_t *s = opaque;
     (void)rk;
+    if (m->err) lc_task_metrics_add(&s->t->metrics, LC_TM_DLQ_FAILURES, 1);
     if (m->err && !s->dlq_failed) {
         s->dlq_failed = 1;
         snprintf(s->dlq_error, sizeof(s->dlq_error), "%s", rd_kafka_err2str(m->err));
@@ -168,10 +222,11 @@ static int report_failure(snk_t *s, const rd_kafka_message_t *m, const char *sta
                       .value = m->payload,
                       .value_len = m->len,
                       .headers = hdrs};
-    return lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->dlq, &f, NULL,
-                            &s->t->abort, errstr, errsz) < 0
-               ? -1
-               : 0;
+    int rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->dlq, &f, NULL,
+                              &s->t->abort, errstr, errsz);
+    lc_task_metrics_failure(&s->t->metrics, 1, c->errors.log_enable, rc == 1,
+                            (uint64_t)lc_wall_ms());
+    return rc < 0 ? -1 : 0;
 }
 
 /* Adds the record table of message m to the batch; 0, or -1 with errstr naming the stage,
@@ -377,13 +432,17 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
     lc_sink_batch_t b;
     char msg[2048];
     lc_sink_api_begin(&b, s->L, n);
+    lc_task_metrics_add(&s->t->metrics, LC_TM_READ_TOTAL, (uint64_t)n);
     for (int i = 0; i < n; i++) {
         const char *stage = NULL;
         if (push_record(s, &b, batch[i], errstr, errsz, &stage, msg, sizeof(msg)) == 0) {
             batch_index[b.n] = i;
             continue;
         }
-        if (!c->errors.tolerant) goto out;
+        if (!c->errors.tolerant) {
+            lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+            goto out;
+        }
         fails[fs.n++] = (pending_failure_t){
             i,
             stage,
@@ -394,10 +453,12 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
     }
     const char *retry_msg = NULL;
     long retry_timeout = 0;
+    uint64_t t0 = lc_task_metrics_now_ns();
     int retried = 0, rc_put = lc_sink_api_put(&b, &retry_msg, &retry_timeout, errstr, errsz);
     while (rc_put == 1) { /* put() raised connect.retriable() */
         int gave_up = wait_redelivery(s, batch, n, retry_msg, retry_timeout);
         retried++;
+        lc_task_metrics_add(&s->t->metrics, LC_TM_RETRIES, 1);
         if (gave_up) {
             rc = 0; /* nothing of the batch counts as put: it is consumed again */
             goto resume;
@@ -405,6 +466,7 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
         rc_put = lc_sink_api_redeliver(&b, &retry_msg, &retry_timeout, errstr, errsz);
     }
     if (rc_put != 0) {
+        lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
         if (!strstr(errstr, ": stage ")) {
             char tmp[8192];
             snprintf(tmp, sizeof(tmp), "stage TASK_PUT: %s", errstr);
@@ -415,7 +477,10 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
     if (retried) lc_info(s->t->ctx, "the %d records were delivered after %d retries", n, retried);
     for (int i = 0; i < n; i++)
         track_position(s, batch[i]);
+    lc_task_metrics_batch(&s->t->metrics, (uint64_t)b.n, lc_task_metrics_now_ns() - t0);
+    int before = fs.n;
     lc_sink_api_failures(&b, add_put_failure, &fs);
+    lc_task_metrics_add(&s->t->metrics, LC_TM_SEND_TOTAL, (uint64_t)(b.n - (fs.n - before)));
     qsort(fails, (size_t)fs.n, sizeof(*fails), cmp_failure);
     rc = 0;
     for (int k = 0; k < fs.n && rc == 0; k++)
@@ -472,7 +537,9 @@ void *lc_sink_task_main(void *arg)
             rd_kafka_conf_destroy(dconf);
             goto fail;
         }
-        if (lc_errors_ensure_dlq(&t->conn->errors, s.dlq, err, sizeof(err)) != 0) goto fail;
+        if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.dlq, err, sizeof(err)) !=
+            0)
+            goto fail;
     }
     if (subscribe(&s, err, sizeof(err)) != 0) goto fail;
     s.last_commit = lc_now_ms();
@@ -510,6 +577,15 @@ void *lc_sink_task_main(void *arg)
                 rd_kafka_message_destroy(batch[i]);
             if (bad) goto fail;
             s.dirty = 1;
+        }
+        /* Kafka calls put() with no records when none came; idle() is that call, at most
+         * once a second (a sink rotating files on the clock needs it). */
+        if (!n && lc_now_ms() - s.last_idle >= 1000) {
+            s.last_idle = lc_now_ms();
+            if (lc_sink_api_idle(s.L, err, sizeof(err)) != 0) {
+                snprintf(s.error, sizeof(s.error), "stage TASK_PUT: idle() failed: %s", err);
+                goto fail_s;
+            }
         }
         if (s.dlq) rd_kafka_poll(s.dlq, 0);
         if (lc_now_ms() - s.last_commit >= flush_ms && flush_commit(&s) != 0) goto fail_s;

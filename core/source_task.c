@@ -54,11 +54,19 @@ typedef struct src {
     int boundary;              /* 0 poll, 1 interval, 2 connector */
     long boundary_ms;          /* transaction.boundary.interval.ms */
     int in_txn;                /* a transaction is open */
+    int fenced;                /* a newer instance of this task fenced this one */
     int aborting;              /* the script's abort runs: purged records are expected */
     long long txn_started;     /* when it began */
     rd_kafka_topic_t *offsets; /* the offsets topic, partitioned as Java's client does */
     char txid[600];
 } src_t;
+
+/* 1 when topic is the connector's dead letter queue (its deliveries are not records written). */
+static int c_is_dlq(const src_t *s, const char *topic)
+{
+    const char *dlq = s->t->conn->errors.dlq_topic;
+    return dlq && strcmp(dlq, topic) == 0;
+}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -66,10 +74,15 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void)rk;
     /* Records of a transaction the script aborted come back purged: neither acknowledged nor
      * a failure (the tracker they were counted in is dropped with the transaction). */
-    if (s->aborting && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                        m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+    if (s->aborting &&
+        (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
         return;
     if (m->_private) lc_tracker_ack(s->tracker, (lc_tracked_t *)m->_private, m->err == 0);
+    if (s->t->conn->errors.dlq_topic && c_is_dlq(s, rd_kafka_topic_name(m->rkt))) {
+        if (m->err) lc_task_metrics_add(&s->t->metrics, LC_TM_DLQ_FAILURES, 1);
+    } else if (m->_private) {
+        lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, (uint64_t)-1);
+    }
     if (m->err && !s->delivery_failed) {
         s->delivery_failed = 1;
         snprintf(s->delivery_error, sizeof(s->delivery_error),
@@ -89,7 +102,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             if (s->eos) snprintf(who, sizeof(who), " (transactional.id %s)", s->txid);
             snprintf(s->delivery_error, sizeof(s->delivery_error),
                      "stage KAFKA_PRODUCE: fatal producer error%s: %s%s", who, reason,
-                     fatal == RD_KAFKA_RESP_ERR__FENCED
+                     (s->fenced = fatal == RD_KAFKA_RESP_ERR__FENCED)
                          ? "; a newer instance of this task fenced this one, which stops without "
                            "committing anything more"
                          : "");
@@ -162,12 +175,16 @@ static void commit_offsets(src_t *s)
 {
     char err[1024];
     s->last_commit = lc_now_ms();
+    lc_task_note_lua(s->t, s->L);
     take_acked(s);
     commit_batch_t b = s->pending;
     if (b.n) {
         lc_offset_store_t *os = s->t->conn->env->offsets;
-        if (os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
-                    sizeof(err)) != 0) {
+        uint64_t t0 = lc_task_metrics_now_ns();
+        int bad = os->put(os, (const char *const *)b.keys, (const char *const *)b.values, b.n, err,
+                          sizeof(err)) != 0;
+        lc_task_metrics_commit(&s->t->metrics, !bad, lc_task_metrics_now_ns() - t0);
+        if (bad) {
             if (!s->commit_failed_since) s->commit_failed_since = s->last_commit;
             lc_error(s->t->ctx,
                      "cannot commit source offsets of %zu source partitions to the offset store: "
@@ -199,6 +216,7 @@ static int txn_error(src_t *s, rd_kafka_error_t *e, const char *what, char *errs
     int fenced = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED ||
                  rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
                  rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    if (fenced) s->fenced = 1;
     snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s (transactional.id %s): %s%s", what, s->txid,
              rd_kafka_error_string(e),
              fenced ? "; a newer instance of this task fenced this one, which stops without "
@@ -262,7 +280,9 @@ static int txn_commit(src_t *s, char *errstr, size_t errsz)
     return 0;
 }
 
-/* The script asked for an abort: the open transaction's records and offsets are discarded. */
+/* The script asked for an abort: the open transaction's records are discarded, and their
+ * source offsets are committed in a transaction of their own so the task does not read the
+ * same records again, as Kafka Connect does for TransactionContext.abortTransaction(). */
 static int txn_abort(src_t *s, char *errstr, size_t errsz)
 {
     if (!s->in_txn) return 0;
@@ -270,6 +290,7 @@ static int txn_abort(src_t *s, char *errstr, size_t errsz)
      * requests still in flight can meet the broker mid-AddPartitionsToTxn and fail with
      * INVALID_TXN_STATE. An abort is rare; its cost is one round trip. */
     rd_kafka_flush(s->rk, TXN_MS);
+    take_acked(s);
     s->aborting = 1;
     rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, TXN_MS);
     if (e) {
@@ -285,13 +306,10 @@ static int txn_abort(src_t *s, char *errstr, size_t errsz)
     s->aborting = 0;
     lc_tracker_destroy(s->tracker); /* the aborted records will never count */
     s->tracker = lc_tracker_new();
-    for (size_t i = 0; i < s->pending.n; i++) {
-        free(s->pending.keys[i]);
-        free(s->pending.values[i]);
-    }
-    s->pending.n = 0;
     lc_info(s->t->ctx, "transaction aborted by the connector");
-    return 0;
+    if (!s->pending.n) return 0;
+    if (txn_begin(s, errstr, errsz) != 0) return -1;
+    return txn_commit(s, errstr, errsz);
 }
 
 /* After a batch: ends the transaction where transaction.boundary says. */
@@ -373,6 +391,8 @@ static int report_failure(src_t *s, const char *stage, const char *class_name,
                       .headers = hdrs};
     rc = lc_errors_report(&c->errors, c->name, s->t->id, s->t->ctx, s->rk, &f, h, &s->t->abort,
                           errstr, errsz);
+    lc_task_metrics_failure(&s->t->metrics, 1, c->errors.log_enable, rc == 1,
+                            (uint64_t)lc_wall_ms());
     if (rc == 0) lc_tracker_ack(s->tracker, h, 1); /* nothing to wait for */
     if (rc < 0) lc_tracker_ack(s->tracker, h, 0);
     rd_kafka_headers_destroy(hdrs);
@@ -384,6 +404,7 @@ static int report_failure(src_t *s, const char *stage, const char *class_name,
 static int handle_marker(src_t *s, const lc_source_entry_t *e, char *errstr, size_t errsz)
 {
     if (e->kind == LC_SOURCE_SKIP) {
+        lc_task_metrics_add(&s->t->metrics, LC_TM_DROPPED, 1);
         if (lc_source_api_skip_offset(&s->batch, &s->pbuf, &s->obuf) == 0)
             lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
         return 0;
@@ -418,12 +439,20 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
     lc_source_batch_t *b = &s->batch;
     int n = b->n;
     char err[2048], what[1024];
+    uint64_t written = 0;
+    int rc = 0;
     for (int i = 1; i <= n; i++) {
         lc_source_entry_t ent;
         const char *stage = NULL;
-        if (lc_source_api_entry(b, i, &ent, errstr, errsz) != 0) return -1;
+        if (lc_source_api_entry(b, i, &ent, errstr, errsz) != 0) {
+            rc = -1;
+            goto out;
+        }
         if (ent.kind != LC_SOURCE_RECORD) {
-            if (handle_marker(s, &ent, errstr, errsz) != 0) return -1;
+            if (handle_marker(s, &ent, errstr, errsz) != 0) {
+                rc = -1;
+                goto out;
+            }
             continue;
         }
         const char *topic = ent.topic;
@@ -468,7 +497,11 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
                 RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
                 RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
                 RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                written++;
+                lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
+                break;
+            }
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->t->abort) {
                 rd_kafka_poll(s->rk, 20); /* back-pressure: wait for deliveries */
                 continue;
@@ -487,14 +520,21 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
                               : strcmp(stage, "VALUE_CONVERTER") == 0 ? c->value_conv_class
                                                                       : "header";
             if (report_failure(s, stage, cls, "org.apache.kafka.connect.errors.DataException", err,
-                               NULL, what, errstr, errsz) != 0)
-                return -1;
+                               NULL, what, errstr, errsz) != 0) {
+                rc = -1;
+                goto out;
+            }
             continue;
         }
         snprintf(errstr, errsz, "%s: stage %s: %s", what, stage, err);
-        return -1;
+        lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+        rc = -1;
+        goto out;
     }
-    return 0;
+out:
+    /* Once per batch: one store, not one per record. */
+    lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
+    return rc;
 }
 
 void *lc_source_task_main(void *arg)
@@ -537,7 +577,8 @@ void *lc_source_task_main(void *arg)
         s.L = lc_task_open_lua(t, err, sizeof(err));
         if (!s.L) goto fail;
     }
-    if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
+    if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.rk, err, sizeof(err)) != 0)
+        goto fail;
     s.last_commit = lc_now_ms();
     lc_task_set_state(t, LC_TASK_RUNNING, NULL);
 
@@ -568,7 +609,9 @@ void *lc_source_task_main(void *arg)
                     goto fail;
             }
             if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
-            if (lc_errors_ensure_dlq(&t->conn->errors, s.rk, err, sizeof(err)) != 0) goto fail;
+            if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.rk, err,
+                                     sizeof(err)) != 0)
+                goto fail;
             continue;
         }
         if (t->pause) {
@@ -579,6 +622,7 @@ void *lc_source_task_main(void *arg)
             continue;
         }
         if (t->state == LC_TASK_PAUSED) lc_task_set_state(t, LC_TASK_RUNNING, NULL);
+        uint64_t t0 = lc_task_metrics_now_ns();
         int polled = lc_source_api_poll(s.L, &s.batch, err, sizeof(err));
         if (polled < 0) {
             if (!strstr(err, ": stage ")) {
@@ -595,6 +639,8 @@ void *lc_source_task_main(void *arg)
             continue;
         }
         idle_ms = 0;
+        lc_task_metrics_add(&t->metrics, LC_TM_POLL_TOTAL, (uint64_t)s.batch.n);
+        lc_task_metrics_batch(&t->metrics, (uint64_t)s.batch.n, lc_task_metrics_now_ns() - t0);
         if (txn_begin(&s, err, sizeof(err)) != 0) goto fail;
         int rc = produce_batch(&s, err, sizeof(err));
         lc_source_api_end(&s.batch);
@@ -604,16 +650,25 @@ void *lc_source_task_main(void *arg)
     goto done;
 fail:
     failed = 1;
-    lc_task_set_state(t, LC_TASK_FAILED, err);
+    if (s.fenced)
+        lc_task_set_state_local(t, LC_TASK_FAILED, err);
+    else
+        lc_task_set_state(t, LC_TASK_FAILED, err);
 done:
     if (s.rk && s.eos) {
         /* Exactly-once: a clean stop commits the open transaction; a failure aborts it (the
-         * next instance resumes from the last committed offsets). */
+         * next instance resumes from the last committed offsets). With connector-defined
+         * boundaries only the connector ends a transaction, as in Kafka Connect: an open one
+         * is committed at stop only if the connector asked for it, else it is aborted. */
         char e2[1024];
-        if (!failed && s.in_txn && txn_commit(&s, e2, sizeof(e2)) != 0) {
+        int commit_final = s.boundary != 2 || (s.L && lc_source_api_txn_request(s.L) == 1);
+        if (!failed && s.in_txn && commit_final && txn_commit(&s, e2, sizeof(e2)) != 0) {
             lc_error(t->ctx, "%s", e2);
             failed = 1;
-            lc_task_set_state(t, LC_TASK_FAILED, e2);
+            if (s.fenced)
+                lc_task_set_state_local(t, LC_TASK_FAILED, e2);
+            else
+                lc_task_set_state(t, LC_TASK_FAILED, e2);
         }
         if (s.in_txn) {
             rd_kafka_error_t *e = rd_kafka_abort_transaction(s.rk, 5000);

@@ -5,6 +5,7 @@
 #include "offsets_admin.h"
 #include "reload.h"
 #include "task.h"
+#include "task_metrics.h"
 #include "util.h"
 #include "validate.h"
 
@@ -131,6 +132,7 @@ static void install(lc_standalone_t *s, int idx, lc_connector_t *c)
     ss->clear(ss, c->name);
     pthread_mutex_lock(&s->mu);
     if (idx >= 0) {
+        if (old->detached_from && !c->detached_from) c->detached_from = strdup(old->detached_from);
         s->conns[idx] = c;
     } else {
         s->conns = realloc(s->conns, (size_t)(s->nconns + 1) * sizeof(*s->conns));
@@ -296,6 +298,59 @@ static lc_connector_t *op_find(lc_standalone_t *s, const char *name, char *errs,
     return c;
 }
 
+/* A connector given as a .properties file and then changed over the REST API is detached
+ * from its file: saving the file no longer reloads (and so overwrites) it. Caller holds no
+ * lock. */
+static void detach_from_file(lc_standalone_t *s, const char *name, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    int i = 0;
+    while (i < s->ncli && strcmp(s->cli_names[i], name) != 0)
+        i++;
+    char *path = NULL;
+    if (i < s->ncli) {
+        path = s->cli_paths[i];
+        free(s->cli_names[i]);
+        memmove(&s->cli_names[i], &s->cli_names[i + 1], (size_t)(s->ncli - i - 1) * sizeof(char *));
+        memmove(&s->cli_paths[i], &s->cli_paths[i + 1], (size_t)(s->ncli - i - 1) * sizeof(char *));
+        s->ncli--;
+        int idx = find_index(s, name);
+        if (idx >= 0) {
+            free(s->conns[idx]->detached_from);
+            s->conns[idx]->detached_from = strdup(path);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (path)
+        lc_info(NULL,
+                "connector '%s': %s over the REST API: detached from %s (saving that file no "
+                "longer changes it; a restart of the worker reads the file again)",
+                name, why, path);
+    free(path);
+}
+
+/* The REST API's create/update: put_connector, then a change to a file's connector detaches
+ * it from the file. */
+static int rest_put_connector(lc_herder_t *h, const char *name, const lc_props_t *config, int mode,
+                              int target, char *errs, size_t errsz)
+{
+    lc_standalone_t *s = (lc_standalone_t *)h;
+    pthread_mutex_lock(&s->mu);
+    int idx = find_index(s, name);
+    lc_props_t *before = idx >= 0 ? lc_props_copy(s->conns[idx]->props) : NULL;
+    pthread_mutex_unlock(&s->mu);
+    int rc = put_connector(h, name, config, mode, target, errs, errsz);
+    if (before && (rc == 200 || rc == 201)) {
+        pthread_mutex_lock(&s->mu);
+        idx = find_index(s, name);
+        int changed = idx >= 0 && !lc_reload_props_equal(before, s->conns[idx]->props, 0);
+        pthread_mutex_unlock(&s->mu);
+        if (changed) detach_from_file(s, name, "config changed");
+    }
+    lc_props_destroy(before);
+    return rc;
+}
+
 static int delete_connector(lc_herder_t *h, const char *name, char *errs, size_t errsz)
 {
     lc_standalone_t *s = (lc_standalone_t *)h;
@@ -314,6 +369,7 @@ static int delete_connector(lc_herder_t *h, const char *name, char *errs, size_t
     ss->clear(ss, name);
     lc_info(NULL, "connector '%s' deleted", name);
     if (!c->abandoned) lc_connector_free(c);
+    detach_from_file(s, name, "deleted");
     pthread_mutex_unlock(&s->op);
     errs[0] = 0;
     return 204;
@@ -500,6 +556,7 @@ static void set_reload_error(lc_standalone_t *s, lc_connector_t *c, char *errs)
     char msg[16384];
     snprintf(msg, sizeof(msg), "reload failed: %s", lc_reload_strip_error(errs, c->name));
     lc_error(NULL, "connector '%s': %s (the running code stays)", c->name, msg);
+    lc_task_metrics_connector_reload(c->name, 0);
     pthread_mutex_lock(&s->mu);
     free(c->reload_error);
     c->reload_error = strdup(msg);
@@ -525,7 +582,9 @@ static int reload(lc_herder_t *h, const char *name, int force, char *errs, size_
     if (!c) return 404;
     errs[0] = 0;
     lc_props_t *props = NULL;
-    const char *file = cli_path(s, name);
+    pthread_mutex_lock(&s->mu); /* a REST change may detach the file meanwhile */
+    char *file = cli_path(s, name) ? strdup(cli_path(s, name)) : NULL;
+    pthread_mutex_unlock(&s->mu);
     if (file) {
         char perr[4096];
         props = lc_props_new();
@@ -618,10 +677,12 @@ static int reload(lc_herder_t *h, const char *name, int force, char *errs, size_
         }
     }
     lc_info(NULL, "connector '%s': reloaded, %s, in %lld ms", name, how, lc_now_ms() - t0);
+    lc_task_metrics_connector_reload(name, 1);
     rc = 200;
 out:
     lc_props_destroy(props);
     pthread_mutex_unlock(&s->op);
+    free(file);
     return rc;
 }
 
@@ -848,7 +909,7 @@ void lc_standalone_set_ready(lc_standalone_t *s)
 }
 
 static const lc_herder_ops_t standalone_ops = {
-    .put_connector = put_connector,
+    .put_connector = rest_put_connector,
     .delete_connector = delete_connector,
     .set_target = set_target,
     .restart = restart,

@@ -15,7 +15,7 @@
 
 #define state_names lc_task_state_names
 
-void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
+static void set_state(lc_task_t *t, lc_task_state_t state, const char *trace, int publish)
 {
     char err[512];
     lc_status_store_t *ss = t->conn->env->statuses;
@@ -24,13 +24,26 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
     t->trace = state == LC_TASK_FAILED && trace ? strdup(trace) : NULL;
     t->state = state;
     pthread_mutex_unlock(&t->trace_lock);
-    if (ss->put(ss, t->conn->name, t->id, state_names[state], trace, t->conn->env->worker_id, err,
-                sizeof(err)) != 0)
+    lc_task_metrics_state(&t->metrics, state == LC_TASK_RUNNING, state == LC_TASK_PAUSED);
+    if (state == LC_TASK_FAILED) lc_task_metrics_start_failed(&t->metrics);
+    if (publish && ss->put(ss, t->conn->name, t->id, state_names[state], trace,
+                           t->conn->env->worker_id, err, sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
     if (state == LC_TASK_FAILED)
-        lc_error(t->ctx, "task FAILED: %s", trace ? trace : "(no trace)");
+        lc_error(t->ctx, "task FAILED%s: %s", publish ? "" : " (status left to the newer instance)",
+                 trace ? trace : "(no trace)");
     else
         lc_info(t->ctx, "task %s", state_names[state]);
+}
+
+void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
+{
+    set_state(t, state, trace, 1);
+}
+
+void lc_task_set_state_local(lc_task_t *t, lc_task_state_t state, const char *trace)
+{
+    set_state(t, state, trace, 0);
 }
 
 char *lc_task_trace(lc_task_t *t)
@@ -92,10 +105,33 @@ int lc_task_take_swap(lc_task_t *t, lua_State **L, char *errstr, size_t errsz)
         rc = *L ? 0 : -1;
     }
     t->swap_config = NULL;
+    lc_task_metrics_add(&t->metrics, rc == 0 ? LC_TM_RELOADS : LC_TM_RELOAD_FAILURES, 1);
     lc_info(t->ctx, "reloaded (%s) in %lld ms",
             t->swap_mode == LC_SWAP_CHAIN ? "transforms" : "script", lc_now_ms() - t0);
     atomic_store_explicit(&t->swap_conn, NULL, memory_order_release);
     return rc;
+}
+
+typedef struct drops {
+    lc_transform_dropped_t d[32]; /* a chain longer than this shows its first 32 */
+    int n;
+} drops_t;
+
+static void add_drop(void *opaque, const char *alias, double dropped)
+{
+    drops_t *d = opaque;
+    if (d->n == 32) return;
+    snprintf(d->d[d->n].alias, sizeof(d->d[d->n].alias), "%s", alias);
+    d->d[d->n++].dropped = dropped > 0 ? (uint64_t)dropped : 0;
+}
+
+void lc_task_note_lua(lc_task_t *t, lua_State *L)
+{
+    if (!L) return;
+    drops_t d = {.n = 0};
+    lc_task_metrics_set(&t->metrics, LC_TM_LUA_BYTES, lc_task_api_memory(L));
+    lc_task_api_chain_dropped(L, add_drop, &d);
+    lc_task_metrics_set_drops(&t->metrics, d.d, d.n);
 }
 
 void lc_task_close_lua(lc_task_t *t, lua_State *L)
@@ -152,6 +188,8 @@ void lc_task_start(lc_task_t *t)
     t->stop = t->abort = 0;
     t->pause = c->target == LC_TARGET_PAUSED;
     t->state = LC_TASK_UNASSIGNED;
+    lc_task_metrics_register(&t->metrics, c->name, t->id, c->is_source);
+    lc_task_metrics_start(&t->metrics);
     if (pthread_create(&t->thread, NULL, task_thread, t) == 0)
         t->started = 1;
     else

@@ -32,6 +32,11 @@ void *lc_sink_task_main(void *task);
 /* Shared by both loops (task.c). */
 /** Records a state change in the status store and the log; trace may be NULL. */
 void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace);
+/** As lc_task_set_state, but the status store is not written: for a task fenced by a newer
+ * instance of itself (exactly-once), whose status key that instance owns. Whatever this one
+ * wrote could only hide the newer one's state (the zombie's view of the status topic may
+ * still be from before it was paused). */
+void lc_task_set_state_local(lc_task_t *t, lc_task_state_t state, const char *trace);
 /** Takes a pending reload in the task's thread: LC_SWAP_CHAIN rebuilds the chain in L;
  * LC_SWAP_FULL closes the script, switches t->conn and its config, and opens the new
  * script in a fresh state (*L replaced). The caller has made its work durable first.
@@ -42,6 +47,9 @@ char *lc_task_trace(lc_task_t *t);
 /** Creates the task's lua_State and runs the script's open(); pushes nothing, leaves the
  * task table in the registry (lua/task_api.h). NULL with errstr on failure. */
 lua_State *lc_task_open_lua(lc_task_t *t, char *errstr, size_t errstr_size);
+/** Samples what the metrics page shows of the task's Lua state (its memory, the records each
+ * transform dropped); the task thread calls it once per commit interval. */
+void lc_task_note_lua(lc_task_t *t, lua_State *L);
 /** Runs the script's close() and closes L; errors are logged. */
 void lc_task_close_lua(lc_task_t *t, lua_State *L);
 

@@ -37,24 +37,43 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
     size_t n;
     lc_plugin_info_t *list = lc_plugins_scan(lc_worker_plugin_path(w), &n);
     json_t *out = json_array();
-    static const char *const kinds[] = {"source", "sink", "transform", "predicate"};
+    /* Connect's order: sinks, sources, transformations, predicates, converters, header
+     * converters; a transform with variants is listed as Connect lists it, Cast$Key and
+     * Cast$Value (the bare class is not a plugin there). */
+    static const char *const kinds[] = {"sink", "source", "transform", "predicate"};
     for (int k = 0; k < (connectors_only ? 2 : 4); k++)
         for (size_t i = 0; i < n; i++) {
             if (strcmp(list[i].kind, kinds[k]) != 0) continue;
-            char cls[512];
+            char cls[512], v[600];
             plugin_class(&list[i], cls, sizeof(cls));
-            json_array_append_new(out,
-                                  json_pack("{s:s,s:s,s:s}", "class", cls, "type",
-                                            plugin_type(list[i].kind), "version", list[i].version));
+            for (int s = 0; s < (list[i].variants ? 2 : 1); s++) {
+                snprintf(v, sizeof(v), "%s%s", cls,
+                         !list[i].variants ? "" : s == 0 ? "$Key" : "$Value");
+                json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", v, "type",
+                                                     plugin_type(list[i].kind), "version",
+                                                     list[i].version));
+            }
         }
     if (!connectors_only) {
+        /* The converters a connector or worker config may name (value/key converters, and
+         * the header converters of header.converter). */
         static const char *const converters[] = {
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
             "org.apache.kafka.connect.json.JsonConverter",
-            "org.apache.kafka.connect.storage.StringConverter",
-            "org.apache.kafka.connect.converters.ByteArrayConverter"};
+            "org.apache.kafka.connect.storage.StringConverter"};
+        /* Header values are kept as their bytes (strings to scripts): what these three
+         * write and read for byte and string values (docs/rest-api.md). */
+        static const char *const header_converters[] = {
+            "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            "org.apache.kafka.connect.storage.StringConverter"};
         for (size_t i = 0; i < 3; i++)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", converters[i], "type",
                                                  "converter", "version", LC_VERSION));
+        for (size_t i = 0; i < 3; i++)
+            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", header_converters[i],
+                                                 "type", "header_converter", "version",
+                                                 LC_VERSION));
     }
     lc_plugins_free(list, n);
     return out;
@@ -82,8 +101,32 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
     if (lc_plugins_resolve(lc_worker_plugin_path(w), plugin, "any", path, sizeof(path), errstr,
                            errsz) != 0)
         return 404;
-    *out = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
-    return *out ? 200 : 500;
+    json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
+    if (!defs) return 500;
+    *out = json_array();
+    int is_sink = strcmp(kind, "sink") == 0;
+    if (is_sink || strcmp(kind, "source") == 0) {
+        /* Connect lists the common connector keys before the plugin's own. */
+        size_t ndefs;
+        const lc_config_def_t *table = lc_config_defs(&ndefs);
+        int order = 0;
+        for (size_t i = 0; i < ndefs; i++) {
+            const lc_config_def_t *cd = &table[i];
+            if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink))
+                continue;
+            json_array_append_new(*out, lc_config_def_json(cd, ++order));
+        }
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d)
+    {
+        /* Connect's ConfigKeyInfo has no recommended_values. */
+        json_object_del(d, "recommended_values");
+        json_array_append(*out, d);
+    }
+    json_decref(defs);
+    return 200;
 }
 
 /* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'". */
@@ -166,8 +209,13 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
             json_object_set_new(d, "group", json_string("Connector"));
         const char *type = json_string_value(json_object_get(d, "type"));
         int secret = type && strcmp(type, "PASSWORD") == 0;
-        json_t *entry =
-            json_pack("{s:O,s:o}", "definition", d, "value", config_value(name, config, secret));
+        json_t *value = config_value(name, config, secret);
+        /* Connect's definitions have no recommended_values: a script's choices go to the
+         * value, where Connect puts them. */
+        json_t *rec = json_object_get(d, "recommended_values");
+        if (json_is_array(rec)) json_object_set(value, "recommended_values", rec);
+        json_object_del(d, "recommended_values");
+        json_t *entry = json_pack("{s:O,s:o}", "definition", d, "value", value);
         json_array_append(configs, entry);
         json_object_set_new(byname, name, entry);
     }
@@ -191,7 +239,7 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
                           "name", key, "type", "STRING", "required", 0, "default_value",
                           "importance", "LOW", "documentation", "not a key of this connector",
                           "group", "Connector", "width", "NONE", "display_name", key, "dependents",
-                          "order", -1, "value", config_value(key, config, 0));
+                          "order_in_group", -1, "value", config_value(key, config, 0));
             json_array_append(configs, entry);
             json_object_set_new(byname, key, entry);
         }

@@ -286,7 +286,8 @@ end
 --- Describes the plugin at path for `luaconnect plugins` and the worker's class lookup.
 function M._describe(path)
   local def = M._load(path)
-  return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases }
+  return { kind = def._kind, version = def.version, doc = def.doc, aliases = def.aliases,
+    variants = def.variants and true or false }
 end
 
 local function secrets_of(defs)
@@ -353,7 +354,7 @@ function M._plugin_config(path)
       default_value = default == nil and M.null or default,
       importance = d.importance or (d.required and "HIGH" or "MEDIUM"),
       documentation = d.doc or "", group = d.group or M.null, width = "NONE",
-      display_name = d.display_name or key, dependents = M.array{}, order = i,
+      display_name = d.display_name or key, dependents = M.array{}, order_in_group = i,
       recommended_values = M.array(d.values or {}),
     }
   end
@@ -383,7 +384,7 @@ local function build_step(label, spec)
     cfg = res or cfg
   end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
-    negate = spec.negate }
+    negate = spec.negate, dropped = 0 }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -460,7 +461,10 @@ local function run_chain(chain, rec, from, out)
     current_step = step
     if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
       local r = step.apply(rec, step.cfg)
-      if r == nil then return end
+      if r == nil then
+        step.dropped = step.dropped + 1 -- the metrics page reads it (_chain_dropped)
+        return
+      end
       if is_record_list(r) then
         for _, each in ipairs(r) do run_chain(chain, each, i + 1, out) end
         return
@@ -691,6 +695,17 @@ end
 function M._sink_open_partitions(task, partitions)
   if task._def.open_partitions then return task._def.open_partitions(task, partitions) end
   return nil
+end
+
+--- Partitions revoked from a sink task, after their last flush: the script's
+-- close_partitions(task, partitions) lets go of what it holds for them (Kafka's close()).
+function M._sink_close_partitions(task, partitions)
+  if task._def.close_partitions then task._def.close_partitions(task, partitions) end
+end
+
+--- No record came for a while (Kafka's put() of no records): the script's idle(task), if any.
+function M._sink_idle(task)
+  if task._def.idle then task._def.idle(task) end
 end
 
 --- Sink flush before offsets are committed; offsets is a list of {topic, partition, offset}.

@@ -50,6 +50,9 @@ int lc_plugin_api_describe(lc_plugin_api_t *api, const char *path, lc_plugin_des
     out->kind = dup_field(L, t, "kind");
     out->version = dup_field(L, t, "version");
     out->doc = dup_field(L, t, "doc");
+    lua_getfield(L, t, "variants");
+    out->variants = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, t, "aliases");
     char joined[4096];
     size_t jn = 0;

@@ -17,6 +17,7 @@ typedef struct lc_plugin_desc {
     char *version; /* "" when the script declares none */
     char *doc;     /* "" when the script declares none */
     char *aliases; /* comma-joined, "" when none */
+    int variants;  /* a transform with $Key/$Value variants (Connect lists Cast$Key, Cast$Value) */
 } lc_plugin_desc_t;
 
 /** Opens a describer whose require() searches sdk_dir then plugin_path. NULL with errstr

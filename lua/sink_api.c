@@ -132,11 +132,9 @@ int lc_sink_api_flush(lua_State *L, const rd_kafka_topic_partition_list_t *pos, 
     return lc_lua_call_sdk(L, "_sink_flush", 2, 0, errstr, errstr_size);
 }
 
-int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
-                                lc_sink_offset_fn fn, void *opaque, char *errstr,
-                                size_t errstr_size)
+/* Pushes {{topic=, partition=}, ...} of parts. */
+static void push_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts)
 {
-    lc_task_api_push(L);
     lua_createtable(L, parts->cnt, 0);
     for (int i = 0; i < parts->cnt; i++) {
         lua_createtable(L, 0, 2);
@@ -146,6 +144,32 @@ int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_lis
         lua_setfield(L, -2, "partition");
         lua_rawseti(L, -2, i + 1);
     }
+}
+
+int lc_sink_api_close_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                 char *errstr, size_t errstr_size)
+{
+    lc_task_api_push(L);
+    push_partitions(L, parts);
+    int rc = lc_lua_call_sdk(L, "_sink_close_partitions", 2, 0, errstr, errstr_size);
+    lua_settop(L, 0);
+    return rc;
+}
+
+int lc_sink_api_idle(lua_State *L, char *errstr, size_t errstr_size)
+{
+    lc_task_api_push(L);
+    int rc = lc_lua_call_sdk(L, "_sink_idle", 1, 0, errstr, errstr_size);
+    lua_settop(L, 0);
+    return rc;
+}
+
+int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                lc_sink_offset_fn fn, void *opaque, char *errstr,
+                                size_t errstr_size)
+{
+    lc_task_api_push(L);
+    push_partitions(L, parts);
     if (lc_lua_call_sdk(L, "_sink_open_partitions", 2, 1, errstr, errstr_size) != 0) return -1;
     for (int k = 1; lua_istable(L, -1); k++) {
         lua_rawgeti(L, -1, k);

@@ -73,5 +73,12 @@ typedef void (*lc_sink_offset_fn)(void *opaque, const char *topic, int32_t parti
 int lc_sink_api_open_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
                                 lc_sink_offset_fn fn, void *opaque, char *errstr,
                                 size_t errstr_size);
+/** Runs _sink_close_partitions(task, partitions) for partitions being revoked (Kafka's
+ * SinkTask.close), after their last flush. Returns 0, or -1 with errstr. */
+int lc_sink_api_close_partitions(lua_State *L, const rd_kafka_topic_partition_list_t *parts,
+                                 char *errstr, size_t errstr_size);
+/** Runs _sink_idle(task): the script's idle() when no record came for a while (Kafka calls
+ * put() with no records then), e.g. to rotate files on the clock. Returns 0, or -1. */
+int lc_sink_api_idle(lua_State *L, char *errstr, size_t errstr_size);
 
 #endif

@@ -131,6 +131,32 @@ void lc_task_api_free(lua_State *L)
     lc_lua_close(L);
 }
 
+void lc_task_api_chain_dropped(lua_State *L,
+                               void (*fn)(void *opaque, const char *alias, double dropped),
+                               void *opaque)
+{
+    int top = lua_gettop(L);
+    lc_task_api_push(L);
+    lua_getfield(L, -1, "_chain");
+    if (lua_istable(L, -1)) {
+        for (int i = 1;; i++) {
+            lua_rawgeti(L, -1, i);
+            if (!lua_istable(L, -1)) break;
+            lua_getfield(L, -1, "alias");
+            lua_getfield(L, -2, "dropped");
+            const char *alias = lua_tostring(L, -2);
+            if (alias) fn(opaque, alias, lua_tonumber(L, -1));
+            lua_pop(L, 3);
+        }
+    }
+    lua_settop(L, top);
+}
+
+size_t lc_task_api_memory(lua_State *L)
+{
+    return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+}
+
 const void *lc_task_api_vm_address(void)
 {
     return (const void *)lua_pcall;

@@ -48,6 +48,13 @@ int lc_task_api_rechain(lua_State *L, const lc_chain_step_t *steps, int n, char 
 int lc_task_api_close(lua_State *L, char *errstr, size_t errstr_size);
 /** Frees the task's state; NULL is a no-op. */
 void lc_task_api_free(lua_State *L);
+/** Calls fn(opaque, alias, dropped) for each transform of the task's chain: the records it
+ * dropped since the chain was built (open or a hot reload). */
+void lc_task_api_chain_dropped(lua_State *L,
+                               void (*fn)(void *opaque, const char *alias, double dropped),
+                               void *opaque);
+/** The memory L uses, in bytes (Lua's own count; the metrics page shows it per task). */
+size_t lc_task_api_memory(lua_State *L);
 /** An address inside the LuaJIT library, so the watchdog can tell LuaJIT's code (where a
  * stuck script spins) from code that may hold a lock. */
 const void *lc_task_api_vm_address(void);

@@ -28,8 +28,13 @@
 -- and a dead letter queue receives the original record, stage TASK_PUT.
 -- "database is locked" (after the busy timeout) retries the whole batch max.retries times,
 -- retry.backoff.ms apart, then fails the task.
+--
+-- Server databases: a connection.url of jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://
+-- hands the task to the JDBC core (_jdbc, with its _pg / _mysql dialects), so the class name
+-- JdbcSinkConnector serves every database; everything above describes SQLite.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
+local jdbc = require "_jdbc"
 local ffi = require "ffi"
 
 local null, encode, is_float = connect.null, connect.json.encode, connect.is_float
@@ -101,7 +106,7 @@ local CONFIG = {
   ["connection.url"] = { type = "string", required = true,
     doc = "jdbc:sqlite:PATH or a plain path; ?k=v&... sets PRAGMAs (journal_mode defaults to "
       .. "WAL, synchronous=NORMAL trades power-loss durability for speed), busy_timeout=MS the "
-      .. "lock wait (5000)" },
+      .. "lock wait (5000); or jdbc:postgresql:// / jdbc:mysql:// / jdbc:mariadb://HOST[:PORT]/DB (_jdbc's dialects)" },
   ["connection.user"] = { type = "string", doc = no_op("SQLite has no users") },
   ["connection.password"] = { type = "password", doc = no_op("SQLite has no passwords") },
   ["connection.attempts"] = { type = "int", default = 3, validate = at_least(1),
@@ -139,11 +144,12 @@ local CONFIG = {
     doc = no_op("the converter already replaces a null field by its schema default") },
   ["dialect.name"] = { type = "string", default = "",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" then
-        return format("this sink writes to SQLite only: use SqliteDatabaseDialect or leave it empty, got '%s'", v)
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect"
+          and v ~= "MySqlDatabaseDialect" then
+        return format("must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got '%s'", v)
       end
     end,
-    doc = "Empty or SqliteDatabaseDialect" },
+    doc = "Empty (from connection.url), SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect" },
   ["db.timezone"] = { type = "string", default = "UTC",
     doc = no_op("Date/Time/Timestamp are stored as epoch milliseconds, as sqlite-jdbc does") },
   ["date.timezone"] = { type = "string", default = "DB_TIMEZONE", doc = no_op("see db.timezone") },
@@ -1098,8 +1104,24 @@ return connect.sink {
     return out
   end,
 
-  open = open,
-  put = put,
-  open_partitions = open_partitions,
-  close = close,
+  open = function(task)
+    local d = jdbc.dialect_of(task.config["connection.url"])
+    if d then
+      task.jdbc = true
+      return jdbc.sink.open(d, task)
+    end
+    return open(task)
+  end,
+  put = function(task, records)
+    if task.jdbc then return jdbc.sink.put(task, records) end
+    return put(task, records)
+  end,
+  open_partitions = function(task, partitions)
+    if task.jdbc then return jdbc.sink.open_partitions(task, partitions) end
+    return open_partitions(task, partitions)
+  end,
+  close = function(task)
+    if task.jdbc then return jdbc.sink.close(task) end
+    return close(task)
+  end,
 }

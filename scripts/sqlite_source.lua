@@ -48,8 +48,14 @@
 -- keeps its ResultSet), which in rollback-journal mode makes writers wait until it is read;
 -- use WAL (PRAGMA journal_mode=WAL) for busy tables. A poll that meets a locked database
 -- returns what it has and tries again on the next poll; nothing is skipped.
+--
+-- Server databases: a connection.url of jdbc:postgresql://, jdbc:mysql:// or jdbc:mariadb://
+-- hands the task to the JDBC core (_jdbc, with its _pg / _mysql dialects), so the class name
+-- JdbcSourceConnector serves every database; everything above describes SQLite.
 local connect = require "luaconnect"
 local sqlite = require "_sqlite"
+local jdbc = require "_jdbc"
+local parse_mappings = jdbc.parse_mappings
 local ffi = require "ffi"
 
 local C = sqlite.lib
@@ -89,16 +95,17 @@ end
 
 local CONFIG = {
   ["connection.url"] = { type = "string", required = true,
-    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path)" },
+    doc = "JDBC connection URL: jdbc:sqlite:PATH (or a plain path), jdbc:postgresql://HOST[:PORT]/DB, jdbc:mysql:// or jdbc:mariadb://HOST[:PORT]/DB" },
   ["connection.user"] = noop("string", nil, "JDBC connection user"),
   ["connection.password"] = noop("password", nil, "JDBC connection password"),
   ["connection.attempts"] = noop("int", 3, "Maximum number of attempts to retrieve a valid JDBC connection"),
   ["connection.backoff.ms"] = noop("long", 10000, "Backoff time in milliseconds between connection attempts"),
   ["dialect.name"] = { type = "string", default = "",
-    doc = "The dialect; empty or SqliteDatabaseDialect",
+    doc = "The dialect; empty (from connection.url), SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect",
     validate = function(v)
-      if v ~= "" and v ~= "SqliteDatabaseDialect" then
-        return "only SqliteDatabaseDialect is available, got '" .. v .. "'"
+      if v ~= "" and v ~= "SqliteDatabaseDialect" and v ~= "PostgreSqlDatabaseDialect"
+          and v ~= "MySqlDatabaseDialect" then
+        return "must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got '" .. v .. "'"
       end
     end },
   mode = { type = "string", required = true, values = MODES,
@@ -187,37 +194,6 @@ local function the_query(cfg)
 end
 
 -- Mapping lists: "regex:[a|b]" (timestamps) or "regex:col" (incrementing).
-local function parse_mappings(list, key, multi)
-  local out = {}
-  if #list == 0 then return out end
-  local regex = require "_regex"
-  for _, item in ipairs(list) do
-    local re_text, cols = item:match("^(.-):(.*)$")
-    if not re_text or cols:find(":", 1, true) then
-      error(format("%s: invalid format in '%s'. Expected '%s'", key, item,
-        multi and "regex:[col1|col2|...]" or "regex:columnName"), 0)
-    end
-    local re, err = regex.compile((re_text:gsub("^%s+", ""):gsub("%s+$", "")))
-    if not re then error(format("%s: invalid regular expression '%s': %s", key, re_text, err), 0) end
-    cols = cols:gsub("^%s+", ""):gsub("%s+$", "")
-    local names = {}
-    if multi then
-      if not cols:match("^%[.*%]$") then
-        error(format("%s: columns list must be enclosed in square brackets in '%s'", key, item), 0)
-      end
-      for c in (cols:sub(2, -2) .. "|"):gmatch("([^|]*)|") do
-        c = c:gsub("^%s+", ""):gsub("%s+$", "")
-        if c == "" then error(format("%s: every column name should be non-empty in '%s'", key, item), 0) end
-        names[#names + 1] = c
-      end
-    else
-      if cols == "" then error(format("%s: column name cannot be empty in '%s'", key, item), 0) end
-      names[1] = cols
-    end
-    out[#out + 1] = { re = re, cols = names }
-  end
-  return out
-end
 
 -- Raises on a combination of keys that cannot work (ConfigException in Confluent).
 local function check_config(cfg)
@@ -355,32 +331,7 @@ local function quoter(cfg)
   return sqlite.quote
 end
 
--- Incrementing and timestamp columns of a table (mappings first, then the plain keys).
-local function columns_for(task, name)
-  local cfg = task.config
-  local inc, ts = cfg["incrementing.column.name"] or "", cfg["timestamp.column.name"] or {}
-  local function pick(list, key)
-    local found
-    for _, m in ipairs(list) do
-      if m.re:matches(name) then
-        if found then error(format("%s: table '%s' matches more than one mapping", key, name), 0) end
-        found = m.cols
-      end
-    end
-    return found
-  end
-  if name and #task.inc_map > 0 then
-    local cols = pick(task.inc_map, "incrementing.column.mapping")
-    if not cols then error(format("incrementing.column.mapping: no mapping matches table '%s'", name), 0) end
-    inc = cols[1]
-  end
-  if name and #task.ts_map > 0 then
-    local cols = pick(task.ts_map, "timestamp.columns.mapping")
-    if not cols then error(format("timestamp.columns.mapping: no mapping matches table '%s'", name), 0) end
-    ts = cols
-  end
-  return inc, ts
-end
+local columns_for = jdbc.columns_for
 
 local function new_querier(task, name)
   local cfg, mode = task.config, task.config.mode
@@ -878,6 +829,8 @@ return connect.source {
   -- Splits the tables over the tasks as Confluent does; a query runs in one task.
   task_configs = function(cfg, max_tasks)
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then return jdbc.source.task_configs(d, cfg, max_tasks) end
     if the_query(cfg) ~= "" then
       local t = copy(cfg)
       t._task, t._tasks, t._tables, t._known = 0, 1, {}, {}
@@ -914,6 +867,11 @@ return connect.source {
   open = function(task)
     local cfg = task.config
     check_config(cfg)
+    local d = jdbc.dialect_of(cfg["connection.url"])
+    if d then
+      task.jdbc = true
+      return jdbc.source.open(d, task)
+    end
     task.qi = quoter(cfg)
     task.inc_map = parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
     task.ts_map = parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
@@ -945,6 +903,7 @@ return connect.source {
   end,
 
   poll = function(task)
+    if task.jdbc then return jdbc.source.poll(task) end
     local cfg = task.config
     local now = (task.now or now_ms)()
     refresh_tables(task, now)
@@ -986,6 +945,7 @@ return connect.source {
   end,
 
   close = function(task)
+    if task.jdbc then return jdbc.source.close(task) end
     if task.db then task.db:close() end
     task.db = nil
   end,

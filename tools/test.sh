@@ -37,12 +37,14 @@ if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   [ "$rc" -eq 0 ] && export LC_KAFKA_BOOTSTRAP=$(cat "$work/kafka/bootstrap")
 fi
 
+py=$(tools/test_python.sh)
+
 run_suite() { # label build-dir
   local label=$1 dir=$2
   step "$label: unit tests and Lua specs (ctest)"
   (cd "$dir" && ctest --output-on-failure -j "$jobs"); result "$label ctest" $?
   step "$label: integration tests (real Kafka at ${LC_KAFKA_BOOTSTRAP:-none})"
-  LC_BIN="$root/$dir/luaconnect" python3 -m pytest -q -p no:cacheprovider tests/integration
+  LC_BIN="$root/$dir/luaconnect" "$py" -m pytest -q -p no:cacheprovider tests/integration
   result "$label integration" $?
 }
 

@@ -59,7 +59,7 @@ tail -1 output.txt | sed 's/^/   | /'
 say "4. Saving a broken version: the old code keeps running, the status says why"
 printf 'return connect.transform {\n  apply = function(record\n' > plugins/stamp.lua
 wait_log 'reload failed' 1 10
-curl -sS "$api/connectors/lines-in/status" | sed 's/^/   /'; echo
+curl -sS "$api/connectors/lines-in/status?expand=scripts" | sed 's/^/   /'; echo
 echo "third line" >> input.txt
 wait_lines output.txt 3 30
 tail -1 output.txt | sed 's/^/   | /'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import luaconnect_bin
@@ -49,3 +50,17 @@ def test_hot_reload_demo():
         [line.split("| ", 1)[1] for line in tail.splitlines() if "| [v" in line]
     assert "exit status 0" in out
 
+
+
+def test_db_to_lake_demo():
+    # the demo queries with DuckDB from the Python that runs the tests (the test venv's)
+    out = run_demo("db-to-lake", PYTHON=sys.executable)
+    for day, first, last in (("01", 0, 1), ("02", 2, 3), ("03", 4, 5)):
+        assert (f"lake/shop-orders/year=2024/month=03/day={day}/"
+                f"shop-orders+0+{first:010d}+{last:010d}.csv") in out
+    assert "| id,region,amount,created_at\n   | 1,eu,10,1709251200000\n   | 2,us,25,1709280000000\n" in out
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return
+    assert "| ('01', 2, 35)\n   | ('02', 2, 10)\n   | ('03', 2, 55)" in out

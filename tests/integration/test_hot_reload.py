@@ -103,8 +103,10 @@ def save_truncate(path: Path, text: str) -> None:
         f.write(text[len(text) // 2:])
 
 
-def rest(url: str, method: str = "GET"):
-    req = urllib.request.Request(url, method=method)
+def rest(url: str, method: str = "GET", body=None):
+    req = urllib.request.Request(url, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -152,10 +154,10 @@ def report_pauses(label: str, gaps: List[int]) -> None:
 
 def assert_reload_failed(base: str, name: str, script: Path) -> None:
     def failed():
-        st = rest(f"{base}/connectors/{name}/status")
+        st = rest(f"{base}/connectors/{name}/status?expand=scripts")
         return "reload failed: " in st["connector"].get("reload_error", "")
     wait_for(failed, 15, "the status to report the failed reload")
-    st = rest(f"{base}/connectors/{name}/status")
+    st = rest(f"{base}/connectors/{name}/status?expand=scripts")
     assert str(script) in st["connector"]["reload_error"], st
     assert [t["state"] for t in st["tasks"]] == ["RUNNING"], st
 
@@ -199,7 +201,7 @@ def test_source_reloads_lose_and_double_nothing(kafka, tmp_path):
                 "offset.flush.interval.ms": "500"})
     with w:
         base = w.url()
-        wait_for(lambda: rest(f"{base}/connectors/seq/status")["tasks"][0]["state"] == "RUNNING",
+        wait_for(lambda: rest(f"{base}/connectors/seq/status?expand=scripts")["tasks"][0]["state"] == "RUNNING",
                  30, "the source task to run", w.log)
         good_gens, expected_reloads = reload_schedule(
             w, base, "seq", src, SEQ_SOURCE, "c", "connect.source", tag, steps=25, every=5,
@@ -209,7 +211,7 @@ def test_source_reloads_lose_and_double_nothing(kafka, tmp_path):
         os.utime(src)
         time.sleep(1)
         assert reloads(w, "seq") == expected_reloads
-        st = rest(f"{base}/connectors/seq/status")
+        st = rest(f"{base}/connectors/seq/status?expand=scripts")
         assert "reload_error" not in st["connector"], st
         hashes = {s["path"]: s["hash"] for s in st["scripts"]}
         assert str(src) in hashes and str(tag) in hashes, st["scripts"]
@@ -272,12 +274,12 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
     props = w.connector_files[0]
     with w:
         base = w.url()
-        wait_for(lambda: rest(f"{base}/connectors/fsrc/status")["tasks"][0]["state"] == "RUNNING",
+        wait_for(lambda: rest(f"{base}/connectors/fsrc/status?expand=scripts")["tasks"][0]["state"] == "RUNNING",
                  30, "the task to run", w.log)
         props.write_text(props.read_text() + "tpoic=oops\n")
-        wait_for(lambda: "reload_error" in rest(f"{base}/connectors/fsrc/status")["connector"], 15,
+        wait_for(lambda: "reload_error" in rest(f"{base}/connectors/fsrc/status?expand=scripts")["connector"], 15,
                  "the failed reload", w.log)
-        err = rest(f"{base}/connectors/fsrc/status")["connector"]["reload_error"]
+        err = rest(f"{base}/connectors/fsrc/status?expand=scripts")["connector"]["reload_error"]
         line = len(props.read_text().splitlines())
         assert f"{props.resolve()}:{line}: " in err and "unknown key 'tpoic'" in err, err
         # With the watcher's event lost, SIGHUP still picks the change up.
@@ -286,12 +288,52 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
         w.proc.send_signal(1)
         wait_for(lambda: rest(f"{base}/connectors/fsrc/config")["topic"] == topic2, 15,
                  "the new topic", w.log)
-        st = rest(f"{base}/connectors/fsrc/status")
+        st = rest(f"{base}/connectors/fsrc/status?expand=scripts")
         assert "reload_error" not in st["connector"], st
         with open(src_file, "a") as f:
             f.write("c\n")
         from conftest import kcat_consume
         assert kcat_consume(kafka, topic2, 1, timeout=30) == [b"c"]
+        assert w.stop() == 0
+
+
+def test_a_rest_change_detaches_a_connector_from_its_file(kafka, tmp_path):
+    """A connector from a .properties file, then changed over REST: the REST change stays.
+    Saving the file afterwards no longer overwrites it, and the log and the status say why."""
+    src_file = tmp_path / "in.txt"
+    src_file.write_text("a\n")
+    topic, topic2, topic3 = (unique_topic("detach"), unique_topic("detach-rest"),
+                             unique_topic("detach-file"))
+    w = Worker(tmp_path, kafka, [{"name": "d", "connector.class": "FileStreamSource",
+                                  "file": str(src_file), "topic": topic}],
+               worker={"value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    props = w.connector_files[0]
+    with w:
+        base = w.url()
+        wait_for(lambda: rest(f"{base}/connectors/d/status?expand=scripts")["tasks"][0]["state"] == "RUNNING",
+                 30, "the task to run", w.log)
+        # The same config again (GET then PUT) changes nothing and detaches nothing.
+        rest(f"{base}/connectors/d/config", "PUT", rest(f"{base}/connectors/d/config"))
+        assert "detached" not in w.log()
+        cfg = rest(f"{base}/connectors/d/config")
+        cfg["topic"] = topic2
+        rest(f"{base}/connectors/d/config", "PUT", cfg)
+        wait_for(lambda: "detached from" in w.log(), 15, "the detach log line", w.log)
+        line = next(x for x in w.log().splitlines() if "detached from" in x)
+        assert (f"connector 'd': config changed over the REST API: detached from "
+                f"{props.resolve()} (saving that file no longer changes it") in line, line
+        st = rest(f"{base}/connectors/d/status?expand=scripts")
+        assert st["connector"]["detached_from"] == str(props.resolve()), st
+        props.write_text(props.read_text().replace(topic, topic3))
+        w.proc.send_signal(1)  # as a save the watcher saw, and SIGHUP on top
+        time.sleep(2)
+        assert rest(f"{base}/connectors/d/config")["topic"] == topic2
+        assert "reload_error" not in rest(f"{base}/connectors/d/status?expand=scripts")["connector"]
+        with open(src_file, "a") as f:
+            f.write("b\n")
+        from conftest import kcat_consume
+        # "a" went to the first topic; the file's offset carried over to the REST config.
+        assert kcat_consume(kafka, topic2, 1, timeout=30) == [b"b"]
         assert w.stop() == 0
 
 
@@ -304,9 +346,9 @@ def test_rest_reload(kafka, tmp_path):
                                   "file": str(src_file), "topic": unique_topic("reload-rest")}])
     with w:
         base = w.url()
-        wait_for(lambda: rest(f"{base}/connectors/r/status")["tasks"][0]["state"] == "RUNNING",
+        wait_for(lambda: rest(f"{base}/connectors/r/status?expand=scripts")["tasks"][0]["state"] == "RUNNING",
                  30, "the task to run", w.log)
-        before = rest(f"{base}/connectors/r/status")["scripts"]
+        before = rest(f"{base}/connectors/r/status?expand=scripts")["scripts"]
         time.sleep(0.01)
         st = rest(f"{base}/connectors/r/reload", "POST")
         assert st["name"] == "r" and st["tasks"][0]["state"] == "RUNNING", st

@@ -324,6 +324,16 @@ def test_connector_lifecycle_file_source(tmp_path, kafka, workers):
     status = status_json("src", wid, "RUNNING", ["RUNNING"], "source")
     r = api.get("/connectors/src/status")
     assert (r.code, r.json) == (200, status)
+    # Exactly Connect's fields by default; ours (the scripts that run) when asked for.
+    assert "scripts" not in json.loads(r.text) and "scripts" not in json.loads(
+        api.get("/connectors/src").text)
+    ours = json.loads(api.get("/connectors/src/status?expand=scripts").text)
+    assert [x["path"].rsplit("/", 1)[-1] for x in ours["scripts"]][-1] == "file_source.lua", ours
+    assert "scripts" in json.loads(api.get("/connectors/src?expand=scripts").text)
+    listed = json.loads(api.get("/connectors?expand=status&expand=info").text)["src"]
+    assert "scripts" not in listed["status"] and "scripts" not in listed["info"]
+    listed = json.loads(api.get("/connectors?expand=status&expand=scripts").text)["src"]
+    assert "scripts" in listed["status"]
     r = api.get("/connectors/src/tasks/0/status")
     assert (r.code, r.json) == (200, {"id": 0, "state": "RUNNING", "worker_id": wid})
     r = api.get("/connectors/src/tasks")
@@ -672,19 +682,35 @@ def test_connector_plugins(tmp_path, kafka, workers):
 
     r = api.get("/connector-plugins?connectorsOnly=false")
     assert r.code == 200
-    types = {p["type"] for p in r.json}
-    assert types == {"source", "sink", "transformation", "predicate", "converter"}
+    # Connect's order of types, and its names of the key/value forms of a transformation.
+    order = [p["type"] for p in r.json]
+    assert sorted(set(order), key=order.index) == [
+        "sink", "source", "transformation", "predicate", "converter", "header_converter"], order
     classes = {p["class"] for p in r.json}
-    assert {"org.apache.kafka.connect.transforms.InsertField",
+    assert {"org.apache.kafka.connect.transforms.InsertField$Key",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+            "org.apache.kafka.connect.transforms.Cast$Value",
+            "org.apache.kafka.connect.transforms.RegexRouter",
+            "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
             "org.apache.kafka.connect.json.JsonConverter",
             "org.apache.kafka.connect.storage.StringConverter",
             "org.apache.kafka.connect.converters.ByteArrayConverter"} <= classes, classes
+    assert "org.apache.kafka.connect.transforms.InsertField" not in classes
+    assert "org.apache.kafka.connect.transforms.RegexRouter$Key" not in classes
 
     r = api.get("/connector-plugins/FileStreamSource/config")
     assert r.code == 200
     defs = {d["name"]: d for d in r.json}
-    assert set(defs) == {"batch.size", "file", "topic"}
+    # Like Connect: the common connector keys (source ones, no errors.deadletterqueue.*), then
+    # the plugin's own; each exactly Connect's ConfigKeyInfo fields.
+    assert {"batch.size", "file", "topic", "connector.class", "tasks.max", "key.converter",
+            "value.converter", "transforms", "predicates", "errors.tolerance"} <= set(defs), set(defs)
+    assert not any(n.startswith("errors.deadletterqueue.") for n in defs), set(defs)
+    for d in r.json:
+        assert set(d) == {"name", "type", "required", "default_value", "importance",
+                          "documentation", "group", "order_in_group", "width", "display_name",
+                          "dependents"}, d
     bs = defs["batch.size"]
     assert {k: bs[k] for k in ("name", "type", "required", "default_value", "importance",
                                "documentation", "display_name", "dependents")} == {
@@ -716,8 +742,10 @@ def test_validate(tmp_path, kafka, workers):
     assert "Common" in r.json["groups"]
     for c in r.json["configs"]:
         assert set(c) == {"definition", "value"}
-        assert {"name", "type", "required", "default_value", "importance", "documentation",
-                "group", "width", "display_name", "dependents", "order"} <= set(c["definition"])
+        # Exactly Kafka Connect's ConfigKeyInfo fields (order_in_group, not order).
+        assert set(c["definition"]) == {"name", "type", "required", "default_value", "importance",
+                                         "documentation", "group", "order_in_group", "width",
+                                         "display_name", "dependents"}
         assert set(c["value"]) == {"name", "value", "recommended_values", "errors", "visible"}
         assert c["value"]["errors"] == []
         assert c["definition"]["group"] in r.json["groups"]
@@ -1078,6 +1106,56 @@ def test_basic_auth(tmp_path, kafka, workers):
     assert r.code == 201
     assert api.get("/connectors", auth=("bob", "builder")).json == ["x"]
     assert "wonder land" not in w.log() and "builder" not in w.log()
+
+
+def test_cors_as_connect(tmp_path, kafka, workers):
+    """access.control.allow.origin / access.control.allow.methods, answered as Kafka Connect's
+    Jetty CrossOriginHandler does: a matching Origin is echoed with credentials allowed, a
+    preflight (no credentials, as browsers send it) gets the methods and headers, another
+    origin gets no CORS headers, and Vary: Origin is always there."""
+    users = _credentials(tmp_path)
+    w, api = workers(tmp_path, kafka, worker={
+        "access.control.allow.origin": "https://ui\\.example\\.com,http://localhost:[0-9]+",
+        "access.control.allow.methods": "GET,POST,PUT,DELETE",
+        "rest.basic.auth.credentials.file": str(users)})
+    ok = ("alice", "wonder land")
+    r = api.get("/connectors", auth=ok, headers={"Origin": "https://UI.example.com"})
+    assert r.code == 200 and r.json == []
+    assert r.headers["access-control-allow-origin"] == "https://UI.example.com"
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert r.headers["vary"] == "Origin"
+    assert "access-control-allow-methods" not in r.headers
+    r = api.request("OPTIONS", "/connectors/x/config", headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "content-type"})
+    assert r.code == 200, r
+    assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert r.headers["access-control-allow-methods"] == "GET,POST,PUT,DELETE"
+    assert r.headers["access-control-allow-headers"] == "Content-Type"
+    assert r.headers["access-control-max-age"] == "60"
+    # Not an allowed origin: served as usual (auth applies), without CORS headers.
+    r = api.get("/connectors", auth=ok, headers={"Origin": "https://evil.example.org"})
+    assert r.code == 200 and "access-control-allow-origin" not in r.headers
+    r = api.request("OPTIONS", "/connectors", headers={
+        "Origin": "https://evil.example.org", "Access-Control-Request-Method": "DELETE"})
+    assert r.code == 401 and "access-control-allow-origin" not in r.headers
+    # A 401 to an allowed origin carries the headers, so the page can read the error.
+    r = api.get("/connectors", headers={"Origin": "https://ui.example.com"})
+    assert r.code == 401 and r.headers["access-control-allow-origin"] == "https://ui.example.com"
+    w.stop()
+    # Off by default: no CORS headers at all.
+    w2, api2 = workers(tmp_path, kafka, name="w2")
+    r = api2.get("/connectors", headers={"Origin": "https://ui.example.com"})
+    assert r.code == 200 and "access-control-allow-origin" not in r.headers
+    assert "vary" not in r.headers
+
+
+def test_cors_origin_that_is_not_a_regex_is_named(tmp_path, kafka):
+    w = Worker(tmp_path, kafka, [], worker={"access.control.allow.origin": "https://(unclosed"})
+    w.start()
+    assert w.proc.wait(30) != 0
+    assert ("worker config key 'access.control.allow.origin': 'https://(unclosed' is not a "
+            "regular expression") in w.log()
 
 
 def _keystore(tmp_path: Path, password: Optional[str] = None):

@@ -93,9 +93,9 @@ describe("sqlite_sink", function()
       expect.same(errs, {})
       _, _, errs = connect._plan(path, "connector 'c'",
         { ["connection.url"] = "x.db", ["auto.crate"] = "true", ["pk.mode"] = "record_val",
-          ["dialect.name"] = "PostgreSqlDatabaseDialect" }, 1)
-      expect.eq(errs[1], "connector 'c': key 'dialect.name': this sink writes to SQLite only: use "
-        .. "SqliteDatabaseDialect or leave it empty, got 'PostgreSqlDatabaseDialect'")
+          ["dialect.name"] = "OracleDatabaseDialect" }, 1)
+      expect.eq(errs[1], "connector 'c': key 'dialect.name': must be empty, SqliteDatabaseDialect, "
+        .. "PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got 'OracleDatabaseDialect'")
       expect.eq(errs[2], "connector 'c': key 'pk.mode': Invalid enumerator 'record_val' (one of "
         .. "none, kafka, record_key, record_value)")
       expect.eq(errs[3], "connector 'c': unknown key 'auto.crate' (did you mean 'auto.create'?)")

@@ -520,7 +520,7 @@ describe("sqlite_source errors", function()
       return c
     end
     expect.same(errs({ mode = "bulk" }), {
-      "connector 'src': missing required key 'connection.url' (JDBC connection URL: jdbc:sqlite:PATH (or a plain path))" })
+      "connector 'src': missing required key 'connection.url' (JDBC connection URL: jdbc:sqlite:PATH (or a plain path), jdbc:postgresql://HOST[:PORT]/DB, jdbc:mysql:// or jdbc:mariadb://HOST[:PORT]/DB)" })
     expect.same(errs(with({ mode = "full" })), {
       "connector 'src': key 'mode': must be one of bulk, incrementing, timestamp, timestamp+incrementing, got 'full'" })
     expect.error_contains(function() plan(with({ ["table.whitelist"] = "a", ["table.blacklist"] = "b" })) end,
@@ -529,8 +529,8 @@ describe("sqlite_source errors", function()
       "mode 'timestamp' needs timestamp.column.name")
     expect.same(errs(with({ ["topic.prefix"] = "bad topic" })), {
       "connector 'src': key 'topic.prefix': Topic prefix must not contain any character other than ASCII alphanumerics, '.', '_' and '-'." })
-    expect.same(errs(with({ ["dialect.name"] = "PostgreSqlDatabaseDialect" })), {
-      "connector 'src': key 'dialect.name': only SqliteDatabaseDialect is available, got 'PostgreSqlDatabaseDialect'" })
+    expect.same(errs(with({ ["dialect.name"] = "OracleDatabaseDialect" })), {
+      "connector 'src': key 'dialect.name': must be empty, SqliteDatabaseDialect, PostgreSqlDatabaseDialect or MySqlDatabaseDialect, got 'OracleDatabaseDialect'" })
     expect.same(errs(with({ ["batch.max.row"] = "5" })), {
       "connector 'src': unknown key 'batch.max.row' (did you mean 'batch.max.rows'?)" })
     -- Confluent keys without effect on SQLite are accepted

@@ -65,7 +65,7 @@ TEST(validate_definitions_have_kafka_connects_shape)
     CHECK_STR(s, "{\"default_value\":\"1\",\"dependents\":[],\"display_name\":\"tasks.max\","
                  "\"documentation\":\"Maximum number of tasks to use for this connector.\","
                  "\"group\":\"Common\",\"importance\":\"MEDIUM\",\"name\":\"tasks.max\","
-                 "\"order\":3,\"required\":false,\"type\":\"INT\",\"width\":\"MEDIUM\"}");
+                 "\"order_in_group\":3,\"required\":false,\"type\":\"INT\",\"width\":\"MEDIUM\"}");
     free(s);
     json_decref(j);
     /* A connector's key.converter falls back to the worker's: no default of its own. */

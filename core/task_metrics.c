@@ -1,0 +1,192 @@
+/* task_metrics: see task_metrics.h. */
+#include "task_metrics.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct entry {
+    lc_task_metrics_t *m;
+    char *connector;
+    int id;
+    int is_source;
+    struct entry *next;
+} entry_t;
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static entry_t *registry;
+/* Worker-level counters: changed a few times per task start or rebalance, under the mutex. */
+static lc_worker_counters_t worker = {.epoch = -1};
+
+/* Hot reloads per connector name (kept while the process runs; a few per connector). */
+typedef struct reloads {
+    char *connector;
+    uint64_t ok, failed;
+    struct reloads *next;
+} reloads_t;
+static reloads_t *reload_counts;
+
+uint64_t lc_task_metrics_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void lc_task_metrics_state(lc_task_metrics_t *m, int running, int paused)
+{
+    uint64_t now = (uint64_t)lc_wall_ms();
+    uint64_t rs = lc_task_metrics_get(m, LC_TM_RUNNING_SINCE);
+    uint64_t ps = lc_task_metrics_get(m, LC_TM_PAUSED_SINCE);
+    if (rs && now > rs) lc_task_metrics_add(m, LC_TM_RUNNING_MS, now - rs);
+    if (ps && now > ps) lc_task_metrics_add(m, LC_TM_PAUSED_MS, now - ps);
+    lc_task_metrics_set(m, LC_TM_RUNNING_SINCE, running ? now : 0);
+    lc_task_metrics_set(m, LC_TM_PAUSED_SINCE, paused ? now : 0);
+    if ((running || paused) && lc_task_metrics_get(m, LC_TM_STARTING)) {
+        lc_task_metrics_set(m, LC_TM_STARTING, 0);
+        pthread_mutex_lock(&registry_mu);
+        worker.task_startup_success++;
+        pthread_mutex_unlock(&registry_mu);
+    }
+}
+
+void lc_task_metrics_start(lc_task_metrics_t *m)
+{
+    lc_task_metrics_set(m, LC_TM_STARTING, 1);
+    pthread_mutex_lock(&registry_mu);
+    worker.task_startup_attempts++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_start_failed(lc_task_metrics_t *m)
+{
+    if (!lc_task_metrics_get(m, LC_TM_STARTING)) return;
+    lc_task_metrics_set(m, LC_TM_STARTING, 0);
+    pthread_mutex_lock(&registry_mu);
+    worker.task_startup_failure++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalanced(long long epoch)
+{
+    pthread_mutex_lock(&registry_mu);
+    worker.epoch = epoch;
+    worker.completed_rebalances++;
+    worker.last_rebalance_ms = lc_wall_ms();
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_connector_reload(const char *connector, int ok)
+{
+    pthread_mutex_lock(&registry_mu);
+    reloads_t *r = reload_counts;
+    while (r && strcmp(r->connector, connector) != 0)
+        r = r->next;
+    if (!r && (r = calloc(1, sizeof(*r))) != NULL) {
+        if ((r->connector = strdup(connector)) == NULL) {
+            free(r);
+            r = NULL;
+        } else {
+            r->next = reload_counts;
+            reload_counts = r;
+        }
+    }
+    if (r) ok ? r->ok++ : r->failed++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_connector_reloads(const char *connector, uint64_t *ok, uint64_t *failed)
+{
+    *ok = *failed = 0;
+    pthread_mutex_lock(&registry_mu);
+    for (reloads_t *r = reload_counts; r; r = r->next)
+        if (strcmp(r->connector, connector) == 0) *ok = r->ok, *failed = r->failed;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+lc_worker_counters_t lc_task_metrics_worker(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    lc_worker_counters_t w = worker;
+    pthread_mutex_unlock(&registry_mu);
+    return w;
+}
+
+void lc_task_metrics_register(lc_task_metrics_t *m, const char *connector, int id, int is_source)
+{
+    pthread_mutex_lock(&registry_mu);
+    entry_t *e = registry;
+    while (e && e->m != m)
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof(*e))) != NULL) {
+        e->m = m;
+        e->next = registry;
+        registry = e;
+    }
+    if (e) {
+        char *name = strdup(connector);
+        if (name) {
+            free(e->connector);
+            e->connector = name;
+        }
+        e->id = id;
+        e->is_source = is_source;
+    }
+    if (!lc_task_metrics_get(m, LC_TM_STARTED_MS))
+        lc_task_metrics_set(m, LC_TM_STARTED_MS, (uint64_t)lc_wall_ms());
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_set_lags(lc_task_metrics_t *m, const lc_partition_lag_t *lags, int n)
+{
+    lc_partition_lag_t *copy = n > 0 ? malloc((size_t)n * sizeof(*copy)) : NULL;
+    if (copy) memcpy(copy, lags, (size_t)n * sizeof(*copy));
+    pthread_mutex_lock(&registry_mu);
+    free(m->lags);
+    m->lags = copy;
+    m->nlags = copy ? n : 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_set_drops(lc_task_metrics_t *m, const lc_transform_dropped_t *d, int n)
+{
+    lc_transform_dropped_t *copy = n > 0 ? malloc((size_t)n * sizeof(*copy)) : NULL;
+    if (copy) memcpy(copy, d, (size_t)n * sizeof(*copy));
+    pthread_mutex_lock(&registry_mu);
+    free(m->drops);
+    m->drops = copy;
+    m->ndrops = copy ? n : 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_unregister(lc_task_metrics_t *m)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (entry_t **p = &registry; *p; p = &(*p)->next) {
+        if ((*p)->m != m) continue;
+        entry_t *e = *p;
+        *p = e->next;
+        free(e->connector);
+        free(e);
+        break;
+    }
+    free(m->lags);
+    m->lags = NULL;
+    m->nlags = 0;
+    free(m->drops);
+    m->drops = NULL;
+    m->ndrops = 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_foreach(void (*fn)(void *arg, const char *connector, int id, int is_source,
+                                        const lc_task_metrics_t *m),
+                             void *arg)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (entry_t *e = registry; e; e = e->next)
+        if (e->connector) fn(arg, e->connector, e->id, e->is_source, e->m);
+    pthread_mutex_unlock(&registry_mu);
+}

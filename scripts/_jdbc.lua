@@ -1,0 +1,1069 @@
+--- _jdbc: the JDBC core for server databases (PostgreSQL, MySQL/MariaDB): Confluent's JDBC source
+-- modes and offsets and its sink's insert/upsert/pk.mode/auto.create/auto.evolve/delete,
+-- written once over a dialect module (_pg, _mysql) that owns the driver, quoting, type mapping and
+-- upsert syntax. sqlite_source / sqlite_sink hand a connector to this core when its
+-- connection.url is not a SQLite one, so the class names JdbcSourceConnector and
+-- JdbcSinkConnector serve every database.
+--
+-- Offsets are Confluent's (OffsetProtocols, TimestampIncrementingOffset): partition
+-- {"protocol":"1","table":"<db>.<schema>.<table>"} or {"query":"query"}; offset
+-- {"incrementing":N} and/or {"timestamp":EPOCH_MS,"timestamp_nanos":NANOS_OF_SECOND}.
+local connect = require "luaconnect"
+
+local null, float = connect.null, connect.float
+local format, concat, floor = string.format, table.concat, math.floor
+
+local M = {}
+
+local TIMESTAMP, DATE, TIME, DECIMAL = "org.apache.kafka.connect.data.Timestamp",
+  "org.apache.kafka.connect.data.Date", "org.apache.kafka.connect.data.Time",
+  "org.apache.kafka.connect.data.Decimal"
+
+--- The dialect module for a connection.url, or nil for SQLite (served by sqlite_*).
+function M.dialect_of(url)
+  if type(url) ~= "string" then return nil end
+  if url:find("^jdbc:postgresql:") then return require "_pg" end
+  if url:find("^jdbc:mysql:") or url:find("^jdbc:mariadb:") then return require "_mysql" end
+  return nil
+end
+
+local function sleep_ms(ms)
+  require("ffi").C.poll(nil, 0, ms)
+end
+pcall(require("ffi").cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
+pcall(require("ffi").cdef, "long long strtoll(const char *s, char **end, int base);")
+
+-- Integer text -> a Lua number within 2^53, else int64_t cdata (the codec writes it exactly).
+local function int_of(v)
+  local n = tonumber(v)
+  if n and n > -2 ^ 53 and n < 2 ^ 53 then return n end
+  return require("ffi").C.strtoll(v, nil, 10)
+end
+M.int_of = int_of
+
+--- Connects with connection.attempts tries connection.backoff.ms apart; raises the last
+-- database message.
+function M.connect(d, cfg, log)
+  local u, why = d.parse_url(cfg["connection.url"])
+  if not u then error("connection.url: " .. why, 0) end
+  local attempts, backoff = cfg["connection.attempts"] or 3, cfg["connection.backoff.ms"] or 10000
+  local last
+  for a = 1, math.max(1, attempts) do
+    local ok, c = pcall(d.connect, u, cfg["connection.user"], cfg["connection.password"],
+      cfg["db.timezone"] or "UTC")
+    if ok then c.db = u.db return c end
+    last = c
+    if a < attempts then
+      log.warn("Unable to connect to database on attempt %d/%d. Will retry in %d ms: %s", a, attempts,
+        backoff, tostring(c))
+      sleep_ms(backoff)
+    end
+  end
+  error(tostring(last), 0)
+end
+
+-- Time -----------------------------------------------------------------------------------
+
+local function days_from_civil(y, m, d) -- proleptic Gregorian day number since 1970-01-01
+  y = m <= 2 and y - 1 or y
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+local function civil_from_days(z)
+  z = z + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local y = yoe + era * 400
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local d = doy - floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  return m <= 2 and y + 1 or y, m, d
+end
+
+--- ISO text "YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM]]" -> epoch microseconds (nil if not one).
+function M.parse_ts_us(s)
+  local y, mo, d, rest = s:match("^(%d%d%d%d+)-(%d%d)-(%d%d)(.*)$")
+  if not y then return nil end
+  local us = days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400e6
+  local h, mi, se, frac, tz = rest:match("^[ T](%d%d):(%d%d):(%d%d)(%.?%d*)(.*)$")
+  if h then
+    us = us + ((tonumber(h) * 60 + tonumber(mi)) * 60 + tonumber(se)) * 1e6
+    if #frac > 1 then us = us + floor(tonumber("0" .. frac) * 1e6 + 0.5) end
+    local sign, th, tm = tz:match("^([+-])(%d%d):?(%d*)")
+    if sign then
+      local off = (tonumber(th) * 60 + (tonumber(tm) or 0)) * 60e6
+      us = sign == "+" and us - off or us + off
+    end
+  end
+  if rest:find("BC", 1, true) then return nil end
+  return us
+end
+
+--- Epoch microseconds -> "YYYY-MM-DD HH:MM:SS.ffffff" (UTC).
+function M.format_ts_us(us)
+  local days = floor(us / 86400e6)
+  local rem = us - days * 86400e6
+  local y, m, d = civil_from_days(days)
+  local secs = floor(rem / 1e6)
+  return format("%04d-%02d-%02d %02d:%02d:%02d.%06d", y, m, d, floor(secs / 3600), floor(secs / 60) % 60,
+    secs % 60, rem - secs * 1e6)
+end
+
+--- Confluent's offset fields of a timestamp (epoch microseconds) into out.
+function M.ts_offset(us, out)
+  out = out or {}
+  if us then
+    out.timestamp = floor(us / 1000)
+    out.timestamp_nanos = (us % 1e6) * 1000
+  end
+  return out
+end
+
+--- A stored offset's timestamp as epoch microseconds (Timestamp(ms).setNanos(nanos)).
+function M.stored_us(off)
+  local ms = off.timestamp
+  if ms == nil or ms == null then return nil end
+  ms = tonumber(ms)
+  local nanos = off.timestamp_nanos
+  if nanos ~= nil and nanos ~= null then
+    return floor(ms / 1000) * 1e6 + floor(tonumber(nanos) / 1000)
+  end
+  return ms * 1000
+end
+
+-- Decimal ----------------------------------------------------------------------------------
+
+--- Decimal text ("-12.345") at scale -> big-endian two's complement unscaled bytes.
+function M.decimal_bytes(text, scale)
+  local neg = text:sub(1, 1) == "-"
+  local int, frac = text:gsub("^[-+]", ""):match("^(%d*)%.?(%d*)$")
+  frac = (frac .. ("0"):rep(scale)):sub(1, scale)
+  local digits = ((int or "") .. frac):gsub("^0+", "")
+  local bytes = {}
+  -- repeated division of the decimal digit string by 256
+  while digits ~= "" do
+    local q, r = {}, 0
+    for i = 1, #digits do
+      local x = r * 10 + digits:byte(i) - 48
+      q[#q + 1] = floor(x / 256)
+      r = x % 256
+    end
+    bytes[#bytes + 1] = r
+    digits = concat(q):gsub("^0+", "")
+  end
+  if #bytes == 0 then bytes[1] = 0 end
+  if bytes[#bytes] >= 128 then bytes[#bytes + 1] = 0 end
+  if neg then
+    local carry = 1
+    for i = 1, #bytes do
+      local x = 255 - bytes[i] + carry
+      bytes[i], carry = x % 256, floor(x / 256)
+    end
+  end
+  local out = {}
+  for i = #bytes, 1, -1 do out[#out + 1] = string.char(bytes[i]) end
+  return concat(out)
+end
+
+--- Decimal bytes (big-endian two's complement unscaled value) at scale -> decimal text.
+function M.decimal_text(bytes, scale)
+  local n = #bytes
+  if n == 0 then return "0" end
+  local b = { bytes:byte(1, n) }
+  local neg = b[1] >= 128
+  if neg then
+    for i = 1, n do b[i] = 255 - b[i] end
+    for i = n, 1, -1 do
+      if b[i] == 255 then b[i] = 0 else b[i] = b[i] + 1 break end
+    end
+  end
+  local acc = { 0 } -- base 1e7, least significant first
+  for i = 1, n do
+    local carry = b[i]
+    for j = 1, #acc do
+      local x = acc[j] * 256 + carry
+      acc[j], carry = x % 1e7, floor(x / 1e7)
+    end
+    while carry > 0 do acc[#acc + 1], carry = carry % 1e7, floor(carry / 1e7) end
+  end
+  local parts = { format("%d", acc[#acc]) }
+  for j = #acc - 1, 1, -1 do parts[#parts + 1] = format("%07d", acc[j]) end
+  local s = concat(parts)
+  if scale > 0 then
+    if #s <= scale then s = ("0"):rep(scale - #s + 1) .. s end
+    s = s:sub(1, #s - scale) .. "." .. s:sub(#s - scale + 1)
+  end
+  return (neg and s:find("[1-9]")) and "-" .. s or s
+end
+
+-- Source ----------------------------------------------------------------------------------
+
+--- The Connect schema and converter of a result column under numeric.mapping.
+function M.column_schema(d, col, mapping, optional)
+  local kind, prec, scale = d.column_kind(col.oid, col.typmod or col)
+  local s = { type = kind, optional = optional, field = col.name }
+  local conv
+  if kind == "boolean" then
+    conv = d.bool_of or function(v) return v == "t" end
+  elseif kind == "int8" or kind == "int16" or kind == "int32" or kind == "int64" then
+    conv = int_of
+  elseif kind == "float" or kind == "double" then
+    conv = function(v) local n = tonumber(v) if n == floor(n) then return float(n) end return n end
+  elseif kind == "bytes" then
+    conv = d.bytes_of
+  elseif kind == "date" then
+    s.type, s.name, s.version = "int32", DATE, 1
+    conv = function(v) return floor(M.parse_ts_us(v) / 86400e6) end
+  elseif kind == "time" then
+    s.type, s.name, s.version = "int32", TIME, 1
+    conv = function(v) return floor(M.parse_ts_us("1970-01-01 " .. v) / 1000) end
+  elseif kind == "timestamp" then
+    s.type, s.name, s.version = "int64", TIMESTAMP, 1
+    conv = function(v) return floor(M.parse_ts_us(v) / 1000) end
+  elseif kind == "numeric" then
+    mapping = mapping or "none"
+    if scale < 0 then -- unbounded NUMERIC: no fixed scale for a Decimal
+      s.type = "double"
+      conv = function(v) local n = tonumber(v) if n == floor(n) then return float(n) end return n end
+    elseif scale == 0 and prec < 19 and (mapping == "best_fit" or mapping == "precision_only"
+        or mapping == "best_fit_eager_double") then
+      s.type = prec < 3 and "int8" or prec < 5 and "int16" or prec < 10 and "int32" or "int64"
+      conv = int_of
+    elseif (mapping == "best_fit" and prec <= 15) or mapping == "best_fit_eager_double" then
+      s.type = "double"
+      conv = function(v) local n = tonumber(v) if n == floor(n) then return float(n) end return n end
+    else
+      s.type, s.name, s.version = "bytes", DECIMAL, 1
+      s.parameters = { scale = tostring(scale), ["connect.decimal.precision"] = tostring(prec) }
+      conv = function(v) return M.decimal_bytes(v, scale) end
+    end
+  else
+    s.type = "string"
+  end
+  return s, conv
+end
+
+local function copy(t)
+  local o = {}
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+
+local function table_wanted(cfg, t)
+  local wl, bl = cfg["table.whitelist"] or {}, cfg["table.blacklist"] or {}
+  local function listed(list)
+    for _, n in ipairs(list) do
+      if n == t.name or n == t.schema .. "." .. t.name then return true end
+    end
+    return false
+  end
+  if #wl > 0 then return listed(wl) end
+  return not listed(bl)
+end
+
+local function the_query(cfg)
+  local q = cfg.query or ""
+  if q == "" then q = cfg["query.masked"] or "" end
+  return q
+end
+
+local function source_tables(task)
+  local cfg, d, c = task.config, task.d, task.c
+  local out = {}
+  for _, t in ipairs(d.list_tables(c, cfg["schema.pattern"], cfg["table.types"] or { "TABLE" })) do
+    if table_wanted(cfg, t) then out[#out + 1] = t end
+  end
+  return out
+end
+
+--- Parses timestamp.columns.mapping (multi: regex:[col1|col2]) or incrementing.column.mapping
+-- (regex:col) into { {re, cols}, ... }; raises naming the key and the item.
+function M.parse_mappings(list, key, multi)
+  local out = {}
+  if #list == 0 then return out end
+  local regex = require "_regex"
+  for _, item in ipairs(list) do
+    local re_text, cols = item:match("^(.-):(.*)$")
+    if not re_text or cols:find(":", 1, true) then
+      error(format("%s: invalid format in '%s'. Expected '%s'", key, item,
+        multi and "regex:[col1|col2|...]" or "regex:columnName"), 0)
+    end
+    local re, err = regex.compile((re_text:gsub("^%s+", ""):gsub("%s+$", "")))
+    if not re then error(format("%s: invalid regular expression '%s': %s", key, re_text, err), 0) end
+    cols = cols:gsub("^%s+", ""):gsub("%s+$", "")
+    local names = {}
+    if multi then
+      if not cols:match("^%[.*%]$") then
+        error(format("%s: columns list must be enclosed in square brackets in '%s'", key, item), 0)
+      end
+      for c in (cols:sub(2, -2) .. "|"):gmatch("([^|]*)|") do
+        c = c:gsub("^%s+", ""):gsub("%s+$", "")
+        if c == "" then error(format("%s: every column name should be non-empty in '%s'", key, item), 0) end
+        names[#names + 1] = c
+      end
+    else
+      if cols == "" then error(format("%s: column name cannot be empty in '%s'", key, item), 0) end
+      names[1] = cols
+    end
+    out[#out + 1] = { re = re, cols = names }
+  end
+  return out
+end
+
+--- The incrementing column and timestamp columns of table name: from task.inc_map /
+-- task.ts_map (the parsed mappings) when set, else incrementing.column.name and
+-- timestamp.column.name.
+function M.columns_for(task, name)
+  local cfg = task.config
+  local inc, ts = cfg["incrementing.column.name"] or "", cfg["timestamp.column.name"] or {}
+  local function pick(list, key)
+    local found
+    for _, m in ipairs(list) do
+      if m.re:matches(name) then
+        if found then error(format("%s: table '%s' matches more than one mapping", key, name), 0) end
+        found = m.cols
+      end
+    end
+    return found
+  end
+  if name and #task.inc_map > 0 then
+    local cols = pick(task.inc_map, "incrementing.column.mapping")
+    if not cols then error(format("incrementing.column.mapping: no mapping matches table '%s'", name), 0) end
+    inc = cols[1]
+  end
+  if name and #task.ts_map > 0 then
+    local cols = pick(task.ts_map, "timestamp.columns.mapping")
+    if not cols then error(format("timestamp.columns.mapping: no mapping matches table '%s'", name), 0) end
+    ts = cols
+  end
+  return inc, ts
+end
+
+local function new_querier(task, t)
+  local cfg, mode = task.config, task.config.mode
+  local q = { mode = mode, next_at = 0, buf = nil }
+  if t then
+    q.table = t.name
+    q.from = task.qi(t.schema) .. "." .. task.qi(t.name)
+    q.topic = cfg["topic.prefix"] .. t.name
+    q.partition = { protocol = "1", table = t.fqn or (t.catalog .. "." .. t.schema .. "." .. t.name) }
+  else
+    q.topic = cfg["topic.prefix"]
+    q.partition = { query = "query" }
+  end
+  q.inc_col, q.ts_cols = M.columns_for(task, t and t.name)
+  q.uses_inc = mode == "incrementing" or mode == "timestamp+incrementing"
+  q.uses_ts = mode == "timestamp" or mode == "timestamp+incrementing"
+  if q.uses_inc and q.inc_col == "" then
+    error(format("mode '%s' needs incrementing.column.name for %s", mode, q.table or "the query"), 0)
+  end
+  if mode ~= "bulk" then
+    local off = task.offsets:get(q.partition)
+    if off == nil and t then off = task.offsets:get({ table = t.name }) end -- protocol v0
+    if off ~= nil then
+      if off.incrementing ~= nil and off.incrementing ~= null then q.inc = tonumber(off.incrementing) end
+      q.ts = M.stored_us(off)
+      task.log.info("resuming %s after offset %s", q.table and ("table " .. q.table) or "the query",
+        connect.json.encode(off))
+    elseif cfg["timestamp.initial"] ~= nil then
+      local init = cfg["timestamp.initial"]
+      q.ts = (init == -1 and connect.now_ms() or init) * 1000
+    end
+  end
+  return q
+end
+
+--- The SELECT of a querier (the column itself in WHERE and ORDER BY, so an index serves it).
+function M.build_sql(q, qi, query, suffix)
+  local sql = q.from and ("SELECT * FROM " .. q.from) or query
+  local function col(c) return q.from and (q.from .. "." .. qi(c)) or qi(c) end
+  local ts
+  if q.uses_ts then
+    local parts = {}
+    for i, c in ipairs(q.ts_cols) do parts[i] = col(c) end
+    ts = #parts == 1 and parts[1] or ("COALESCE(" .. concat(parts, ",") .. ")")
+  end
+  local inc = q.uses_inc and col(q.inc_col)
+  if q.mode == "incrementing" then
+    sql = sql .. " WHERE " .. inc .. " > $1 ORDER BY " .. inc .. " ASC"
+  elseif q.mode == "timestamp" then
+    sql = sql .. " WHERE " .. ts .. " > $1 AND " .. ts .. " < $2 ORDER BY " .. ts .. " ASC"
+  elseif q.mode == "timestamp+incrementing" then
+    sql = sql .. " WHERE " .. ts .. " < $1 AND ((" .. ts .. " = $2 AND " .. inc .. " > $3) OR "
+      .. ts .. " > $4) ORDER BY " .. ts .. "," .. inc .. " ASC"
+  end
+  if suffix and suffix ~= "" then sql = sql .. " " .. suffix end
+  return sql
+end
+
+local function run_query(task, q, now)
+  local cfg = task.config
+  if not q.sql then
+    q.sql = M.build_sql(q, task.qi, the_query(cfg), cfg["query.suffix"])
+    -- Modes whose WHERE clause resumes exactly after the last row read can page with LIMIT,
+    -- so a large table is never held in memory whole (timestamp alone cannot: rows sharing
+    -- the last timestamp would be cut).
+    if (q.mode == "incrementing" or q.mode == "timestamp+incrementing") and (cfg["query.suffix"] or "") == "" then
+      q.limit = (cfg["batch.max.rows"] or 1000) * 10
+      q.sql = q.sql .. " LIMIT " .. q.limit
+    end
+    if cfg.query ~= "" or q.table then task.log.info("%s: %s", q.table and ("table " .. q.table) or "query", q.sql) end
+  end
+  local params = { n = 0 }
+  local fts = M.format_ts_us
+  local end_ts = fts((now - (cfg["timestamp.delay.interval.ms"] or 0)) * 1000)
+  local begin_ts = fts(q.ts or 0)
+  if q.mode == "incrementing" then
+    params = { q.inc or -1, n = 1 }
+  elseif q.mode == "timestamp" then
+    params = { begin_ts, end_ts, n = 2 }
+  elseif q.mode == "timestamp+incrementing" then
+    params = { end_ts, begin_ts, q.inc or -1, begin_ts, n = 4 }
+  end
+  local r = task.c:query(q.sql, params)
+  -- schema of this result (columns NOT NULL in the table are required fields)
+  local notnull = {}
+  if q.table then
+    for _, c in ipairs(task.d.table_columns(task.c, q.from_schema or task.schema_of[q.table], q.table)) do
+      notnull[c.name] = c.notnull
+    end
+  end
+  local fields, convs = {}, {}
+  for i, col in ipairs(r.columns) do
+    fields[i], convs[i] = M.column_schema(task.d, col, cfg["numeric.mapping"], not notnull[col.name])
+  end
+  local function find(name, what)
+    for i, col in ipairs(r.columns) do if col.name == name then return i end end
+    error(format("%s column %s not found in %s", what, name, q.table or "the query"), 0)
+  end
+  q.inc_i = q.uses_inc and find(q.inc_col, "Incrementing")
+  if q.uses_ts then
+    q.ts_i = {}
+    for i, c in ipairs(q.ts_cols) do q.ts_i[i] = find(c, "Timestamp") end
+    if cfg["validate.non.null"] ~= false and q.table then
+      -- Confluent's rule: at least one of the timestamp columns is NOT NULL.
+      local one = false
+      for _, c in ipairs(q.ts_cols) do one = one or notnull[c] end
+      if not one then
+        error(format("Cannot make incremental queries using timestamp columns [%s] on %s because "
+          .. "all of these columns are nullable.", concat(q.ts_cols, ", "), q.table), 0)
+      end
+    end
+  end
+  q.schema = { type = "struct", fields = fields, optional = false, name = q.table }
+  q.convs, q.cols, q.buf, q.pos = convs, r.columns, r.rows, 0
+  q.full = q.limit ~= nil and #r.rows >= q.limit -- more rows wait: query again at once
+end
+
+local function row_ts(q, row)
+  for _, i in ipairs(q.ts_i) do
+    if row[i] then return M.parse_ts_us(row[i]) end
+  end
+end
+
+local function row_record(q, row)
+  local v = {}
+  for i, col in ipairs(q.cols) do
+    local x = row[i]
+    if x == nil then v[col.name] = null
+    else
+      local conv = q.convs[i]
+      v[col.name] = conv and conv(x) or x
+    end
+  end
+  local rec = { topic = q.topic, value = v, value_schema = q.schema }
+  if q.mode ~= "bulk" then rec.source_partition = q.partition end
+  return rec
+end
+
+-- Up to max records of q's current result; true when it is exhausted.
+local function fetch(q, out, max)
+  local n = #out
+  for _ = 1, max do
+    q.pos = q.pos + 1
+    local row = q.buf[q.pos]
+    if not row then q.buf = nil return true end
+    local rec = row_record(q, row)
+    if q.mode == "incrementing" then
+      q.inc = tonumber(row[q.inc_i])
+      rec.source_offset = { incrementing = q.inc }
+    elseif q.mode == "timestamp+incrementing" then
+      q.inc, q.ts = tonumber(row[q.inc_i]), row_ts(q, row)
+      rec.source_offset = M.ts_offset(q.ts, { incrementing = q.inc })
+    elseif q.mode == "timestamp" then
+      -- a timestamp becomes the offset only once the next row has a later one (Confluent's
+      -- TimestampTableQuerier), so a restart never skips rows sharing a timestamp
+      local ts = row_ts(q, row)
+      local nxt = q.buf[q.pos + 1]
+      if nxt == nil or ts < row_ts(q, nxt) then q.ts = ts end
+      rec.source_offset = M.ts_offset(q.ts)
+    end
+    n = n + 1
+    out[n] = rec
+  end
+  if q.buf[q.pos + 1] == nil then q.buf = nil return true end
+  return false
+end
+
+M.source = {}
+
+--- Splits tables over tasks (contiguous groups, as Confluent's ConnectorUtils).
+function M.source.task_configs(d, cfg, max_tasks)
+  if the_query(cfg) ~= "" then return { copy(cfg) } end
+  local out, n = {}, math.max(1, max_tasks)
+  local wl = cfg["table.whitelist"] or {}
+  if #wl > 0 then n = math.min(n, #wl) end
+  for i = 1, n do
+    local t = copy(cfg)
+    t._task, t._tasks = i - 1, n
+    out[i] = t
+  end
+  return out
+end
+
+--- Connects and builds the queriers of this task's tables.
+function M.source.open(d, task)
+  local cfg = task.config
+  task.d = d
+  task.qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote
+  task.inc_map = M.parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
+  task.ts_map = M.parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
+  task.c = M.connect(d, cfg, task.log)
+  task.queriers, task.schema_of = {}, {}
+  if the_query(cfg) ~= "" then
+    task.queriers[1] = new_querier(task, nil)
+    return
+  end
+  local tables = source_tables(task)
+  local ti, tn = cfg._task or 0, cfg._tasks or 1
+  local per, extra = floor(#tables / tn), #tables % tn
+  local first = ti * per + math.min(ti, extra) + 1
+  local last = first + per - 1 + (ti < extra and 1 or 0)
+  local names = {}
+  for i = first, last do
+    local t = tables[i]
+    task.schema_of[t.name] = t.schema
+    local q = new_querier(task, t)
+    q.from_schema = t.schema
+    task.queriers[#task.queriers + 1] = q
+    names[#names + 1] = t.schema .. "." .. t.name
+  end
+  task.log.info("Using %s: mode %s, tables: %s", d.name, cfg.mode,
+    #names > 0 and concat(names, ", ") or "(none)")
+  task.known = {}
+  for _, t in ipairs(tables) do task.known[t.schema .. "." .. t.name] = true end
+  task.next_table_poll = connect.now_ms() + (cfg["table.poll.interval.ms"] or 60000)
+end
+
+-- A stable hash of a table name, so each new table goes to exactly one task.
+local function name_hash(s)
+  local h = 5381
+  for i = 1, #s do h = (h * 33 + s:byte(i)) % 2147483647 end
+  return h
+end
+
+-- Every table.poll.interval.ms: tables created since are picked up (by one task each).
+local function refresh_tables(task, now)
+  local cfg = task.config
+  if the_query(cfg) ~= "" or now < task.next_table_poll then return end
+  task.next_table_poll = now + (cfg["table.poll.interval.ms"] or 60000)
+  for _, t in ipairs(source_tables(task)) do
+    local id = t.schema .. "." .. t.name
+    if not task.known[id] or task.known[id] == "gone" then
+      task.known[id] = true
+      if name_hash(id) % (cfg._tasks or 1) == (cfg._task or 0) then
+        task.schema_of[t.name] = t.schema
+        local q = new_querier(task, t)
+        q.from_schema = t.schema
+        task.queriers[#task.queriers + 1] = q
+        task.log.info("new table %s: now polled", id)
+      end
+    end
+  end
+end
+
+--- One poll: up to batch.max.rows records from the tables that are due.
+function M.source.poll(task)
+  local cfg = task.config
+  local now = connect.now_ms()
+  local out, max = {}, cfg["batch.max.rows"] or 1000
+  refresh_tables(task, now)
+  for _, q in ipairs(task.queriers) do
+    if #out >= max then break end
+    if not q.gone and (q.buf or now >= q.next_at) then
+      if not q.buf then
+        local ok, err = pcall(run_query, task, q, now)
+        if not ok then
+          -- A database that went away is reconnected (connection.attempts, then the task
+          -- FAILS with its message); any other error (a bad query) fails the task now.
+          if task.c:alive() then
+            if not q.table or the_query(cfg) ~= "" then error(err, 0) end
+            local still = false
+            for _, t in ipairs(source_tables(task)) do
+              if t.name == q.table and t.schema == q.from_schema then still = true end
+            end
+            if still then error(err, 0) end
+            task.log.info("table %s.%s is gone; no longer polled", q.from_schema, q.table)
+            q.gone = true
+            task.known[q.from_schema .. "." .. q.table] = "gone" -- taken again if re-created
+            goto continue
+          end
+          task.log.warn("the database connection is lost (%s); reconnecting", tostring(err))
+          pcall(task.c.close, task.c)
+          task.c = M.connect(task.d, cfg, task.log)
+          return out[1] and out or nil
+        end
+      end
+      if fetch(q, out, max - #out) then
+        q.next_at = q.full and now or now + (cfg["poll.interval.ms"] or 5000)
+      end
+    end
+    ::continue::
+  end
+  if out[1] == nil then return nil end
+  return out
+end
+
+--- Closes the connection.
+function M.source.close(task)
+  if task.c then task.c:close() end
+  task.c = nil
+end
+
+-- Sink ------------------------------------------------------------------------------------
+
+local CONNECT_TYPE = { int8 = "INT8", int16 = "INT16", int32 = "INT32", int64 = "INT64", float = "FLOAT32",
+  double = "FLOAT64", float32 = "FLOAT32", float64 = "FLOAT64", boolean = "BOOLEAN", string = "STRING",
+  bytes = "BYTES" }
+
+local function sql_type(d, s)
+  local t = s.name and d.SQL_TYPE[s.name] or d.SQL_TYPE[CONNECT_TYPE[s.type] or ""]
+  if not t then
+    error(format("%s (%s) type doesn't have a mapping to the SQL database column type", s.name or "null",
+      tostring(s.type):upper()), 0)
+  end
+  if s.name == DECIMAL and d.name ~= "PostgreSqlDatabaseDialect" then
+    t = format("DECIMAL(65,%s)", (s.parameters or {}).scale or "0")
+  end
+  return t
+end
+
+-- A record field value -> the text parameter for its column.
+local function param_of(d, s, v)
+  if v == nil or v == null then return nil end
+  if s.name == DECIMAL then
+    return type(v) == "string" and M.decimal_text(v, tonumber((s.parameters or {}).scale) or 0) or v
+  elseif s.name == DATE then
+    return M.format_ts_us(v * 86400e6):sub(1, 10)
+  elseif s.name == TIME then
+    return M.format_ts_us(v * 1000):sub(12)
+  elseif s.name == TIMESTAMP then
+    return M.format_ts_us(v * 1000)
+  elseif s.type == "bytes" then
+    return d.bytes_param(v)
+  end
+  return v
+end
+
+local function struct_fields(schema, value, what)
+  if not schema or schema.type ~= "struct" then
+    error(format("%s schema must be a struct (got %s)", what, schema and tostring(schema.type) or "none"), 0)
+  end
+  return schema.fields
+end
+
+-- Column list of a record: { {name, schema, value, pk} } per pk.mode and fields.whitelist.
+local function record_columns(S, rec, tombstone)
+  local cols, pks = {}, {}
+  local mode = S.pk_mode
+  if mode == "kafka" then
+    local names = #S.pk_fields > 0 and S.pk_fields or { "__connect_topic", "__connect_partition", "__connect_offset" }
+    local vals = { rec.topic, rec.partition, rec.offset }
+    local sch = { { type = "string" }, { type = "int32" }, { type = "int64" } }
+    for i = 1, 3 do
+      cols[#cols + 1] = { name = names[i], schema = sch[i], value = vals[i], pk = true }
+      pks[#pks + 1] = names[i]
+    end
+  elseif mode == "record_key" then
+    local ks = rec.key_schema
+    if ks and ks.type ~= "struct" then
+      local name = S.pk_fields[1] or "__connect_key"
+      cols[#cols + 1] = { name = name, schema = ks, value = rec.key, pk = true }
+      pks[1] = name
+    else
+      local want = #S.pk_fields > 0 and {} or nil
+      for _, f in ipairs(S.pk_fields) do want[f] = true end
+      for _, f in ipairs(struct_fields(ks, rec.key, "record key")) do
+        if not want or want[f.field] then
+          cols[#cols + 1] = { name = f.field, schema = f, value = rec.key[f.field], pk = true }
+          pks[#pks + 1] = f.field
+        end
+      end
+    end
+  end
+  if tombstone then return cols, pks end
+  local ispk = {}
+  if mode == "record_value" then for _, f in ipairs(S.pk_fields) do ispk[f] = true end end
+  for _, f in ipairs(struct_fields(rec.value_schema, rec.value, "record value")) do
+    local skip = false
+    for _, c in ipairs(cols) do if c.name == f.field then skip = true end end
+    if not skip and (not S.whitelist or S.whitelist[f.field] or ispk[f.field]) then
+      local pk = mode == "record_value" and (#S.pk_fields == 0 or ispk[f.field])
+      cols[#cols + 1] = { name = f.field, schema = f, value = rec.value[f.field], pk = pk }
+      if pk then pks[#pks + 1] = f.field end
+    end
+  end
+  return cols, pks
+end
+
+local function ensure_table(S, tname, cols, pks)
+  local d, c, qi = S.d, S.c, S.qi
+  local existing = S.tables[tname]
+  if not existing then
+    existing = {}
+    for _, col in ipairs(d.table_columns(c, S.schema, tname)) do existing[col.name] = col end
+    if next(existing) == nil then
+      if not S.auto_create then
+        error(format("Table %s is missing and auto-creation is disabled", tname), 0)
+      end
+      local defs = {}
+      for i, col in ipairs(cols) do
+        local ty = sql_type(d, col.schema)
+        if col.pk and col.schema.type == "string" and d.KEY_STRING_TYPE then ty = d.KEY_STRING_TYPE end
+        defs[i] = qi(col.name) .. " " .. ty
+          .. ((col.pk or not col.schema.optional) and " NOT NULL" or " NULL")
+      end
+      local qpk = {}
+      for i, k in ipairs(pks) do qpk[i] = qi(k) end
+      if #qpk > 0 then defs[#defs + 1] = "PRIMARY KEY(" .. concat(qpk, ",") .. ")" end
+      local sql = format("CREATE TABLE %s (\n%s)", qi(tname), concat(defs, ",\n"))
+      S.log.info("Creating table with sql: %s", sql)
+      c:query(sql)
+      for _, col in ipairs(cols) do existing[col.name] = { name = col.name } end
+    end
+    S.tables[tname] = existing
+  end
+  for _, col in ipairs(cols) do
+    if not existing[col.name] then
+      if not S.auto_evolve then
+        error(format("Table %s is missing fields (%s) and auto-evolution is disabled", tname, col.name), 0)
+      end
+      if not col.schema.optional and col.schema.default == nil then
+        error(format("Cannot ALTER TABLE %s to add missing field %s, as the field is not optional and "
+          .. "does not have a default value", tname, col.name), 0)
+      end
+      local sql = format("ALTER TABLE %s ADD %s %s NULL", qi(tname), qi(col.name), sql_type(d, col.schema))
+      S.log.info("Amending table to add missing fields: %s", sql)
+      c:query(sql)
+      existing[col.name] = { name = col.name }
+    end
+  end
+end
+
+-- Creates or widens the table of rec before the transaction starts (for a dialect whose DDL
+-- commits the open transaction, as MySQL's does).
+local function prepare_table(S, rec)
+  if rec.value == nil or rec.value == null then return end
+  local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
+  local cols, pks = record_columns(S, rec, false)
+  ensure_table(S, tname, cols, pks)
+end
+
+-- Writes rec, or, when group is given and rec is an insert or upsert, returns the statement
+-- (sql, the placeholder list "$1,...,$n" in it, params, key) for a multi-row statement.
+local function write_record(S, rec, group)
+  local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
+  local qi, d = S.qi, S.d
+  local tombstone = rec.value == nil or rec.value == null
+  if tombstone then
+    if not S.delete_enabled then return end
+    local cols = record_columns(S, rec, true)
+    local where, params = {}, { n = #cols }
+    for i, col in ipairs(cols) do
+      where[i] = qi(col.name) .. " = $" .. i
+      params[i] = param_of(d, col.schema, col.value)
+    end
+    S.c:query(format("DELETE FROM %s WHERE %s", qi(tname), concat(where, " AND ")), params)
+    return
+  end
+  local cols, pks = record_columns(S, rec, false)
+  ensure_table(S, tname, cols, pks)
+  local names, params = {}, { n = #cols }
+  for i, col in ipairs(cols) do
+    names[i] = col.name
+    params[i] = param_of(d, col.schema, col.value)
+  end
+  local sql
+  if S.insert_mode == "upsert" then
+    if #pks == 0 then error(format("Write to table '%s' in UPSERT mode requires key field names to be "
+      .. "known, check the primary key configuration", tname), 0) end
+    sql = d.upsert_sql(qi, qi(tname), names, pks)
+  elseif S.insert_mode == "update" then
+    local sets, where, ps, n = {}, {}, { n = #cols }, 0
+    for _, col in ipairs(cols) do
+      if not col.pk then n = n + 1; sets[#sets + 1] = qi(col.name) .. " = $" .. n; ps[n] = param_of(d, col.schema, col.value) end
+    end
+    for _, col in ipairs(cols) do
+      if col.pk then n = n + 1; where[#where + 1] = qi(col.name) .. " = $" .. n; ps[n] = param_of(d, col.schema, col.value) end
+    end
+    sql, params = format("UPDATE %s SET %s WHERE %s", qi(tname), concat(sets, ","), concat(where, " AND ")), ps
+  else
+    local qc, ph = {}, {}
+    for i, n in ipairs(names) do qc[i] = qi(n); ph[i] = "$" .. i end
+    sql = format("INSERT INTO %s (%s) VALUES (%s)", qi(tname), concat(qc, ","), concat(ph, ","))
+  end
+  if group and S.insert_mode ~= "update" then
+    local ph, key = {}, {}
+    for i = 1, #names do ph[i] = "$" .. i end
+    for i, col in ipairs(cols) do
+      if col.pk then key[#key + 1] = tostring(params[i]) end
+    end
+    return sql, concat(ph, ","), params, #key > 0 and concat(key, "\0") or nil
+  end
+  S.c:query(sql, params)
+end
+
+-- Multi-row statements: consecutive records for the same statement (same table, columns and
+-- mode) become one INSERT of up to batch.size rows, as Confluent's sink sends them as one JDBC
+-- batch. A key seen twice ends the group first, so an upsert never touches a row twice in one
+-- statement and the changes to a row keep their order. Parameters stay under 65,535.
+local function flush_group(S, g)
+  if g.rows == 0 then return end
+  local sql, params = g.sql, g.params
+  if g.rows > 1 then
+    local groups, k = {}, 0
+    for r = 1, g.rows do
+      local ph = {}
+      for i = 1, g.width do k = k + 1; ph[i] = "$" .. k end
+      groups[r] = concat(ph, ",")
+    end
+    local at = sql:find(g.ph, 1, true)
+    sql = sql:sub(1, at - 1) .. concat(groups, "),(") .. sql:sub(at + #g.ph)
+  end
+  params.n = g.rows * g.width
+  S.c:query(sql, params)
+  g.rows, g.params, g.keys, g.sql = 0, { n = 0 }, {}, nil
+end
+
+local function add_to_group(S, g, sql, ph, params, key)
+  local width = params.n
+  if g.rows > 0 and (g.sql ~= sql or g.rows >= g.max or (g.rows + 1) * width > 65535
+      or (key and g.keys[key])) then
+    flush_group(S, g)
+  end
+  if g.rows == 0 then g.sql, g.ph, g.width = sql, ph, width end
+  local base = g.rows * width
+  for i = 1, width do g.params[base + i] = params[i] end
+  g.rows = g.rows + 1
+  if key then g.keys[key] = true end
+end
+
+M.sink = {}
+
+--- Connects for a sink task.
+function M.sink.open(d, task)
+  local cfg = task.config
+  local pk_mode = (cfg["pk.mode"] or "none"):lower()
+  if cfg["delete.enabled"] == true and pk_mode ~= "record_key" then
+    error("Primary key mode must be 'record_key' when delete support is enabled", 0)
+  end
+  local wl
+  if cfg["fields.whitelist"] and #cfg["fields.whitelist"] > 0 then
+    wl = {}
+    for _, f in ipairs(cfg["fields.whitelist"]) do wl[f] = true end
+  end
+  local tol = cfg["errors.tolerance"]
+  task.sink = {
+    d = d, log = task.log, pk_mode = pk_mode, pk_fields = cfg["pk.fields"] or {}, whitelist = wl,
+    insert_mode = (cfg["insert.mode"] or "insert"):lower(), delete_enabled = cfg["delete.enabled"] == true,
+    auto_create = cfg["auto.create"] == true, auto_evolve = cfg["auto.evolve"] == true,
+    table_format = cfg["table.name.format"] or "${topic}", tables = {}, schema = "public",
+    qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote,
+    max_retries = cfg["max.retries"] or 10, retry_backoff_ms = cfg["retry.backoff.ms"] or 3000,
+    tolerant = type(tol) == "string" and tol:lower() == "all",
+    batch_size = cfg["batch.size"] or 3000,
+  }
+  task.log.info("Initializing writer using SQL dialect: %s", d.name)
+  task.sink.c = M.connect(d, cfg, task.log)
+  if d.default_schema then task.sink.schema = d.default_schema(task.sink.c) end
+  local S = task.sink
+  S.name, S.next_offsets = task.name, {}
+  if cfg["exactly.once"] == true then
+    S.eos = true
+    S.offsets_table = d.quote(cfg["exactly.once.offsets.table"] or "__luaconnect_offsets")
+    S.c:query("CREATE TABLE IF NOT EXISTS " .. S.offsets_table .. " (connector VARCHAR(255) NOT NULL, "
+      .. "topic VARCHAR(255) NOT NULL, " .. d.quote("partition") .. " INT NOT NULL, next_offset BIGINT NOT NULL, "
+      .. "PRIMARY KEY(connector, topic, " .. d.quote("partition") .. "))")
+  end
+end
+
+-- exactly.once: the stored next offsets of this connector -> S.next_offsets[topic][partition].
+local function load_offsets(S)
+  local r = S.c:query("SELECT topic, " .. S.d.quote("partition") .. ", next_offset FROM " .. S.offsets_table
+    .. " WHERE connector = $1", { S.name, n = 1 })
+  local out = {}
+  for _, row in ipairs(r.rows) do
+    out[row[1]] = out[row[1]] or {}
+    out[row[1]][tonumber(row[2])] = tonumber(row[3])
+  end
+  S.next_offsets = out
+end
+
+-- exactly.once: stores the next offset of every partition of records[1..n] in the open
+-- transaction; returns them for the cache (updated once the transaction committed).
+local function store_offsets(S, records, n)
+  local hi, list = {}, {}
+  for i = 1, n do
+    local rec = records[i]
+    if rec.offset ~= nil then
+      hi[rec.topic] = hi[rec.topic] or {}
+      local cur = hi[rec.topic][rec.partition]
+      if cur == nil or rec.offset + 1 > cur then hi[rec.topic][rec.partition] = rec.offset + 1 end
+    end
+  end
+  local sql = S.d.upsert_sql(S.d.quote, S.offsets_table, { "connector", "topic", "partition", "next_offset" },
+    { "connector", "topic", "partition" })
+  for topic, by_p in pairs(hi) do
+    for p, nx in pairs(by_p) do
+      local old = S.next_offsets[topic] and S.next_offsets[topic][p]
+      if old == nil or nx > old then
+        S.c:query(sql, { S.name, topic, p, nx, n = 4 })
+        list[#list + 1] = { topic, p, nx }
+      end
+    end
+  end
+  return list
+end
+
+-- Writes records[1..n] (minus skipped) in one transaction; ok or false, err, index. Unless
+-- single, inserts and upserts go in multi-row statements; a failed one answers index "group"
+-- (the caller runs the batch again record by record to name the record).
+local function transaction(S, records, n, skipped, single)
+  if S.d.ddl_commits then
+    -- MySQL ends the transaction at CREATE/ALTER TABLE: all DDL happens before BEGIN, so the
+    -- rows and the offsets of exactly.once still commit together.
+    for i = 1, n do
+      if not (skipped and skipped[i]) then
+        local ok, err = pcall(prepare_table, S, records[i])
+        if not ok then
+          S.tables = {}
+          return false, err, i
+        end
+      end
+    end
+  end
+  local ok, err = pcall(S.c.query, S.c, "BEGIN")
+  if not ok then return false, err end
+  local g = not single and S.batch_size > 1 and S.insert_mode ~= "update"
+    and { rows = 0, params = { n = 0 }, keys = {}, max = S.batch_size } or nil
+  local function fail(e, where)
+    pcall(S.c.query, S.c, "ROLLBACK")
+    S.tables = {}
+    return false, e, where
+  end
+  for i = 1, n do
+    local rec = records[i]
+    local done = S.eos and S.next_offsets[rec.topic] and S.next_offsets[rec.topic][rec.partition]
+    if not (skipped and skipped[i]) and not (done and rec.offset and rec.offset < done) then
+      if g and g.rows > 0 and (rec.value == nil or rec.value == null) then
+        -- a delete goes out on its own: the rows before it first, in order
+        local okf, errf = pcall(flush_group, S, g)
+        if not okf then return fail(errf, "group") end
+      end
+      local ok2, sql, ph, params, key = pcall(write_record, S, rec, g)
+      if not ok2 then return fail(sql, g and g.rows > 0 and "group" or i) end
+      if sql then
+        ok2, sql = pcall(add_to_group, S, g, sql, ph, params, key)
+        if not ok2 then return fail(sql, "group") end
+      end
+    end
+  end
+  if g then
+    ok, err = pcall(flush_group, S, g)
+    if not ok then return fail(err, "group") end
+  end
+  local stored = {}
+  if S.eos then
+    ok, err = pcall(function() stored = store_offsets(S, records, n) end)
+    if not ok then
+      pcall(S.c.query, S.c, "ROLLBACK")
+      return false, err
+    end
+  end
+  ok, err = pcall(S.c.query, S.c, "COMMIT")
+  if not ok then return false, err end
+  for _, t in ipairs(stored) do
+    S.next_offsets[t[1]] = S.next_offsets[t[1]] or {}
+    S.next_offsets[t[1]][t[2]] = t[3]
+  end
+  return true
+end
+
+--- exactly.once: where each assigned partition resumes (the stored next offsets).
+function M.sink.open_partitions(task, partitions)
+  local S = task.sink
+  if not S.eos then return nil end
+  load_offsets(S)
+  local out = {}
+  for _, tp in ipairs(partitions) do
+    local nx = S.next_offsets[tp.topic] and S.next_offsets[tp.topic][tp.partition]
+    if nx then out[#out + 1] = { topic = tp.topic, partition = tp.partition, offset = nx } end
+  end
+  return out
+end
+
+--- One put(): a transaction; a bad record goes to task.report() (errors.tolerance=all) or fails
+-- the task naming it; a lost connection is reopened and the batch retried max.retries times.
+function M.sink.put(task, records)
+  local S = task.sink
+  local n = #records
+  local skipped, retries, single = nil, 0, false
+  while true do
+    local ok, err, i = transaction(S, records, n, skipped, single)
+    if ok then return end
+    err = tostring(err)
+    if i == "group" then
+      -- A multi-row statement failed: the same batch record by record names the record (or
+      -- shows the database went away).
+      i = nil
+      if S.c:alive() then
+        single = true
+        goto again
+      end
+    end
+    local r = records[i or 1]
+    if i and not S.c:alive() then i = nil end -- the database went away: not the record's fault
+    if i and S.tolerant then
+      task.report(records[i], err)
+      skipped = skipped or {}
+      skipped[i] = true
+    elseif i then
+      error(format("record %d of %d (topic %s, partition %s, offset %s): %s", i, n, tostring(r.topic),
+        tostring(r.partition), tostring(r.offset), err), 0)
+    else
+      if retries >= S.max_retries then error(format("writing %d records failed: %s", n, err), 0) end
+      retries = retries + 1
+      task.log.warn("Write of %d records failed, remainingRetries=%d: %s", n, S.max_retries - retries + 1, err)
+      sleep_ms(S.retry_backoff_ms)
+      pcall(function() S.c:close() end)
+      S.c = M.connect(S.d, task.config, task.log)
+    end
+    ::again::
+  end
+end
+
+--- Closes the connection.
+function M.sink.close(task)
+  local S = task.sink
+  if S and S.c then S.c:close() end
+  task.sink = nil
+end
+
+return M
