@@ -33,6 +33,7 @@ class Api:
         self.items = [{"id": i} for i in range(1, n + 1)]
         self.page, self.fail, self.lock = page, fail, threading.Lock()
         self.log = []  # (path, If-None-Match, Authorization, status)
+        self.headers = []  # every request's headers
         api = self
 
         class H(BaseHTTPRequestHandler):
@@ -53,6 +54,7 @@ class Api:
                             status, body = 304, b""
                     else:
                         body = b"busy"
+                    api.headers.append(dict(self.headers))
                     api.log.append((self.path, self.headers.get("If-None-Match"),
                                     self.headers.get("Authorization"), status))
                 self.send_response(status)
@@ -77,6 +79,8 @@ class Api:
             more = data and data[-1]["id"] < self.items[-1]["id"]
             # the last page names no next cursor; a cursor API's client asks it again
             return 200, json.dumps({"data": data, "next": str(data[-1]["id"]) if more else None}).encode(), {}
+        if path == "/lines":  # one page, line-delimited: JSON objects and plain text
+            return 200, b'{"id": 1}\nplain text\n{"id": 2}\n', {}
         if path == "/link":
             k = int(q.get("page", "1"))
             data = self.items[(k - 1) * self.page: k * self.page]
@@ -138,6 +142,20 @@ def test_resume_from_offsets_and_growing_last_page(tmp_path):
         api.close()
     assert rc == 0, err
     assert [r["value"]["id"] for r in out] == [24, 25, 26, 27], "only what was not emitted"
+
+
+def test_line_delimited_response_and_headers(tmp_path):
+    api = Api(0)
+    try:
+        rc, out, err = offline(tmp_path, {"url": api.url + "/lines", "response.format": "lines",
+                                          "http.request.headers": "X-Api-Key: k1 | Accept:text/plain"},
+                               "--idle-ms", "300")
+    finally:
+        api.close()
+    assert rc == 0, err
+    assert [r["value"] for r in out] == [{"id": 1}, "plain text", {"id": 2}]
+    assert api.headers[0]["X-Api-Key"] == "k1" and api.headers[0]["Accept"] == "text/plain"
+    assert all(s == 304 for *_, s in api.log[1:]), "the unchanged page asked again with its ETag"
 
 
 def test_link_header_paging(tmp_path):
