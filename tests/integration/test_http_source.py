@@ -208,10 +208,9 @@ def test_config_errors(tmp_path):
 
 def test_end_to_end_kill_restart_and_server_down(kafka, tmp_path):
     topic = unique_topic("lc-http-src")
-    rng = random.Random(5)
     down = threading.Event()
-    api = Api(300, page=20,
-              fail=lambda n: 503 if down.is_set() else (503 if rng.random() < 0.2 else None))
+    # every 4th request answers 503 (never max.retries in a row) until the server goes down
+    api = Api(300, page=20, fail=lambda n: 503 if down.is_set() or n % 4 == 0 else None)
     url = api.url + "/cursor?after=${offset}"
     conn = {"name": "api", "connector.class": "io.confluent.connect.http.HttpSourceConnector",
             "url": url, "topic.name.pattern": topic, **CURSOR, "request.interval.ms": "100",
