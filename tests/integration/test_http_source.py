@@ -197,6 +197,13 @@ def test_server_down_fails_after_bounded_retries(tmp_path):
     assert f"http_source: GET {api.url}/cursor?after= failed after 3 retries: HTTP 503" in err
 
 
+def test_refused_connection_is_retried_then_fails(tmp_path):
+    rc, out, err = offline(tmp_path, {"url": "http://127.0.0.1:1/x", "max.retries": "2"}, "--idle-ms", "2000")
+    assert rc == 1 and out == []
+    assert err.count("GET http://127.0.0.1:1/x failed (Failed to connect to 127.0.0.1 port 1") == 2
+    assert "TASK_POLL: http_source: GET http://127.0.0.1:1/x failed after 2 retries: Failed to connect" in err
+
+
 def test_config_errors(tmp_path):
     rc, _, err = offline(tmp_path, {"url": "ftp://x/"})
     assert rc != 0 and "key 'url': must be an http:// or https:// URL" in err
