@@ -296,13 +296,16 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
     }
     int t = target >= 0 ? target : cur_target;
     batch_t *b = calloc(1, sizeof(*b));
-    if (target >= 0 || !exists)
+    /* As Connect: a target state only when the request names one (initial_state); a stopped
+     * connector gets no task configs (its tasks went with the stop, or never were). */
+    if (target >= 0)
         batch_add(b, d->config_topic, fmt("target-state-%s%.0d", name, 0),
                   lc_cfgtopic_target_value(t));
     batch_add(b, d->config_topic, fmt("connector-%s%.0d", name, 0), lc_cfgtopic_config_value(cfg));
-    json_t *tasks = t == LC_TARGET_STOPPED ? json_array() : lc_connector_task_strings(c);
-    add_tasks(d, b, name, tasks);
-    if (fence_old(d, b, name, c->is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
+    json_t *tasks = t == LC_TARGET_STOPPED ? NULL : lc_connector_task_strings(c);
+    if (tasks) add_tasks(d, b, name, tasks);
+    if (tasks &&
+        fence_old(d, b, name, c->is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
         batch_free(b);
         free(b);
         json_decref(tasks);

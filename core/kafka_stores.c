@@ -168,9 +168,31 @@ static int status_put(lc_status_store_t *ss, const char *connector, int task, co
     lc_kstores_t *s = (lc_kstores_t *)ss->impl;
     char key[1200];
     status_key(key, sizeof(key), connector, task);
+    /* Kafka Connect has no STOPPED task: a task that stopped cleanly is shut down, UNASSIGNED
+     * (its onShutdown). DESTROYED is Connect's tombstone of a status (AbstractHerder's
+     * onDeletion): a task that no longer exists. */
+    if (task >= 0 && strcmp(state, "STOPPED") == 0) state = "UNASSIGNED";
+    if (strcmp(state, "DESTROYED") == 0) {
+        pthread_mutex_lock(&s->mu);
+        json_object_del(s->stats, key);
+        pthread_mutex_unlock(&s->mu);
+        int rc = lc_klog_send(s->slog, key, strlen(key), NULL, 0, -1, errstr, errsz);
+        return rc == 0 ? lc_klog_flush(s->slog, SYNC_MS, errstr, errsz) : rc;
+    }
     pthread_mutex_lock(&s->mu);
     int gen = s->generation;
     json_t *cur = json_object_get(s->stats, key);
+    /* The very status already recorded (a stop reported by the task, then by its worker):
+     * written once. */
+    const char *cur_trace = cur ? json_string_value(json_object_get(cur, "trace")) : NULL;
+    int same = cur && strcmp(json_string_value(json_object_get(cur, "state")) ?: "", state) == 0 &&
+               strcmp(json_string_value(json_object_get(cur, "worker_id")) ?: "", worker_id) == 0 &&
+               json_integer_value(json_object_get(cur, "generation")) == gen &&
+               ((!trace && !cur_trace) || (trace && cur_trace && strcmp(trace, cur_trace) == 0));
+    if (same) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
     /* Kafka Connect's putSafe for UNASSIGNED and FAILED (its onShutdown and onFailure): never
      * over a newer owner's status, so a task failing on a worker that lost its membership (a
      * fenced zombie) cannot hide the RUNNING of the instance that replaced it. */

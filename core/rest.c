@@ -267,7 +267,7 @@ static enum MHD_Result create_connector(ctx_t *c)
     json_t *name = json_object_get(body, "name"), *config = json_object_get(body, "config");
     json_t *init = json_object_get(body, "initial_state");
     char err[512];
-    int target = LC_TARGET_STARTED;
+    int target = -1; /* none given: a new connector starts (no target-state record, as Connect) */
     if (!json_is_object(body)) {
         rc = send_error(c, 400,
                         "the request body must be a JSON object {\"name\": ..., "

@@ -53,7 +53,8 @@ typedef struct lc_config_store {
 
 /** Statuses: task -1 is the connector itself. */
 typedef struct lc_status_store {
-    /** Records a state (RUNNING, FAILED, ...) with an optional trace. 0 or -1 (errstr). */
+    /** Records a state (RUNNING, FAILED, ...) with an optional trace; the Kafka-backed store
+     * also takes DESTROYED, Connect's tombstone. 0 or -1 (errstr). */
     int (*put)(struct lc_status_store *s, const char *connector, int task, const char *state,
                const char *trace, const char *worker_id, char *errstr, size_t errstr_size);
     /** Forgets every status of a connector (before it starts anew). */

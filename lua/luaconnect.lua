@@ -322,6 +322,16 @@ function M._plan(path, label, raw, max_tasks)
     end
   end
   for i = max_tasks + 1, #tasks do tasks[i] = nil end
+  -- A task config holds what the user set and what task_configs() put there, not the
+  -- script's defaults (as Kafka Connect's task configs): a task gets them back when it
+  -- opens (retype), so a config written by either runs the same.
+  for _, t in ipairs(tasks) do
+    if type(t) == "table" then
+      for key, d in pairs(def.config or {}) do
+        if raw[key] == nil and d.default ~= nil and t[key] == d.default then t[key] = nil end
+      end
+    end
+  end
   return def._kind, tasks, {}, secrets_of(def.config)
 end
 

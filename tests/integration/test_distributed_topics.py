@@ -265,37 +265,9 @@ OPERATIONS = ["start", "create", "restart", "pause", "resume", "reconfigure", "s
               "reset-offsets", "delete", "create-stopped", "delete-stopped"]
 
 # (operation, topic) -> why luaconnect's records differ from Connect's: bugs, each test marked
-# xfail(strict=True) so that a fix turns it into a failure to clear here. Found with 1 and 3
-# workers alike.
-BUGS = {
-    ("create", "config"):
-        "a plain POST /connectors (no initial_state) writes target-state-<c> "
-        "{\"state\":\"STARTED\",\"state.v2\":\"STARTED\"} before connector-<c>; Connect writes "
-        "no target state unless initial_state is given. Also the task config holds the "
-        "script's default batch.size=2000, which the user did not set; Connect's "
-        "FileStreamSource task config holds only the user's keys",
-    ("restart", "status"):
-        "restart?includeTasks=true: the connector's status goes straight to RUNNING (Connect: "
-        "UNASSIGNED, RESTARTING, RUNNING) and the task's is STOPPED, RESTARTING, RUNNING "
-        "(Connect: UNASSIGNED, RESTARTING, RUNNING; Connect never writes STOPPED for a task)",
-    ("reconfigure", "status"):
-        "a config change: the connector's status is written RUNNING only (Connect: "
-        "UNASSIGNED then RUNNING) and the task's is STOPPED, UNASSIGNED, RUNNING (Connect: "
-        "UNASSIGNED, RUNNING)",
-    ("stop", "status"):
-        "PUT /stop: the task's status is STOPPED then UNASSIGNED and stays on the topic; "
-        "Connect writes UNASSIGNED then tombstones status-task-<c>-<n> (the stopped "
-        "connector has no tasks), so after a migration Connect reads a stale task status",
-    ("delete", "status"):
-        "DELETE: status-connector-<c> is tombstoned without the UNASSIGNED record Connect "
-        "writes first; status-task-<c>-0 is tombstoned here because stop left it (see stop)",
-    ("create-stopped", "config"):
-        "POST /connectors with initial_state STOPPED writes an extra commit-<c> {\"tasks\":0} "
-        "after connector-<c>; Connect writes the target state and the connector config only",
-    ("delete-stopped", "status"):
-        "DELETE of a STOPPED connector: status-connector-<c> is tombstoned without the "
-        "UNASSIGNED record Connect writes first",
-}
+# xfail(strict=True) so that a fix turns it into a failure to clear here. None open (the last
+# seven, status sequences and task configs, were fixed).
+BUGS = {}
 
 
 @pytest.fixture(scope="module", params=[1, 3], ids=["1-worker", "3-workers"])
