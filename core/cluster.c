@@ -287,8 +287,8 @@ static void report(lc_cluster_t *cl, lc_dconn_t *d, int state, const char *trace
     char err[512];
     if (d->reported == state && !trace) return;
     lc_status_store_t *ss = lc_kstores_statuses(cl->stores);
-    if (ss->put(ss, d->name, -1, lc_task_state_names[state], trace, lc_worker_id(cl->w), err,
-                sizeof(err)) != 0)
+    if (ss->put(ss, d->name, -1, lc_task_state_names[state], trace, lc_worker_id(cl->w),
+                d->c ? d->c->version : NULL, err, sizeof(err)) != 0)
         lc_warn(d->name, "cannot record status: %s", err);
     else
         d->reported = state;
@@ -325,8 +325,8 @@ static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only, int keep)
     char err[512];
     lc_status_store_t *ss = lc_kstores_statuses(cl->stores);
     for (int i = keep < 0 ? d->c->ntasks : keep; i < d->c->ntasks; i++)
-        if (ran[i] &&
-            ss->put(ss, d->name, i, "DESTROYED", NULL, lc_worker_id(cl->w), err, sizeof(err)) != 0)
+        if (ran[i] && ss->put(ss, d->name, i, "DESTROYED", NULL, lc_worker_id(cl->w), NULL, err,
+                              sizeof(err)) != 0)
             lc_warn(d->name, "cannot remove the status of task %d: %s", i, err);
     free(ran);
 }
