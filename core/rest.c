@@ -280,7 +280,7 @@ static enum MHD_Result create_connector(ctx_t *c)
     json_t *name = json_object_get(body, "name"), *config = json_object_get(body, "config");
     json_t *init = json_object_get(body, "initial_state");
     char err[512];
-    int target = LC_TARGET_STARTED;
+    int target = -1; /* none given: a new connector starts (no target-state record, as Connect) */
     if (!json_is_object(body)) {
         rc = send_error(c, 400,
                         "the request body must be a JSON object {\"name\": ..., "
@@ -502,6 +502,12 @@ static enum MHD_Result connectors(ctx_t *c)
             if (code == 202) return send_json(c, 202, extras(c, status));
             return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
+        if (strcmp(what, "topics") == 0) { /* KIP-558 */
+            if (!is(c, "GET")) return not_allowed(c);
+            json_t *o = NULL;
+            int code = h->ops->active_topics(h, name, &o, err, sizeof(err));
+            return code == 200 ? send_json(c, 200, o) : send_error(c, code, "%s", err);
+        }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
             if (!is(c, "POST")) return not_allowed(c);
             int code = h->ops->reload(h, name, 1, err, sizeof(err));
@@ -518,6 +524,11 @@ static enum MHD_Result connectors(ctx_t *c)
             return code < 300 ? send_json(c, code, NULL) : send_error(c, code, "%s", err);
         }
         return send_error(c, 404, "HTTP 404 Not Found");
+    }
+    if (strcmp(what, "topics") == 0 && c->nseg == 4 && strcmp(c->seg[3], "reset") == 0) {
+        if (!is(c, "PUT")) return not_allowed(c);
+        int code = h->ops->reset_topics(h, name, err, sizeof(err));
+        return code == 202 ? send_json(c, 202, NULL) : send_error(c, code, "%s", err);
     }
     if (strcmp(what, "tasks") == 0 && c->nseg == 5) {
         int task = parse_task(c->seg[3]);
