@@ -5,6 +5,7 @@
 #include "console.h"
 #include "forward.h"
 #include "connector_json.h"
+#include "rest_auth.h"
 #include "rest_cors.h"
 #include "rest_tls.h"
 #include "config.h"
@@ -683,26 +684,6 @@ static enum MHD_Result route(ctx_t *c)
 
 /* --- HTTP plumbing ------------------------------------------------------------------- */
 
-static int authorized(lc_rest_t *r, struct MHD_Connection *conn)
-{
-    if (!r->users) return 1;
-    char *pass = NULL;
-    char *user = MHD_basic_auth_get_username_password(conn, &pass);
-    int ok = 0;
-    if (user && pass) {
-        const char *want = lc_props_get(r->users, user);
-        if (want && strlen(want) == strlen(pass)) {
-            unsigned char diff = 0; /* constant time in the password's length */
-            for (size_t i = 0; want[i]; i++)
-                diff |= (unsigned char)(want[i] ^ pass[i]);
-            ok = diff == 0;
-        }
-    }
-    MHD_free(user);
-    MHD_free(pass);
-    return ok;
-}
-
 /* Routes the request of c (path url) and fills c's answer. */
 static void answer(ctx_t *c, const char *url)
 {
@@ -817,7 +798,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         ctx_t c = {.conn = conn, .code = 200};
         return queue_answer(conn, &c, r->cors, method);
     }
-    if (!authorized(r, conn)) {
+    if (!lc_rest_auth_ok(r->users, conn)) {
         json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
                                  "Authentication required (HTTP basic)");
         char *text = json_dumps(body, JSON_COMPACT);
@@ -946,22 +927,11 @@ lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size
 {
     lc_rest_t *r = calloc(1, sizeof(*r));
     r->h = h;
-    const char *cred = lc_props_get(p, "rest.basic.auth.credentials.file");
-    if (cred && *cred) {
-        char err[1024];
-        r->users = lc_props_new();
-        if (lc_props_parse_file(r->users, cred, err, sizeof(err)) != 0) {
-            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': %s",
-                     err);
-            goto err;
-        }
-        if (lc_props_count(r->users) == 0) {
-            snprintf(errstr, errsz,
-                     "worker config key 'rest.basic.auth.credentials.file': '%s' "
-                     "has no user=password lines",
-                     cred);
-            goto err;
-        }
+    char aerr[1024];
+    r->users = lc_rest_auth_load(p, aerr, sizeof(aerr));
+    if (!r->users && aerr[0]) {
+        snprintf(errstr, errsz, "%s", aerr);
+        goto err;
     }
     char cerr[512];
     r->cors = lc_cors_new(p, cerr, sizeof(cerr));
