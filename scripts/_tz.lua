@@ -27,7 +27,8 @@ local function days(y, m, d)
   local era = floor(y / 400)
   local yoe = y - era * 400
   local mp = m > 2 and m - 3 or m + 9
-  return era * 146097 + yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + floor((153 * mp + 2) / 5) + d - 1 - 719468
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + floor((153 * mp + 2) / 5) + d - 1
+  return era * 146097 + doe - 719468
 end
 
 local function leap(y) return y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0) end
@@ -157,8 +158,12 @@ local function rule_day(r, y)
   return d
 end
 
--- The rule's transitions around epoch day d0: sorted list of { at = utc ms, off = ms }.
+-- The rule's transitions of years y0-1 .. y0+1: sorted list of { at = utc ms, off = ms },
+-- cached per year (records come in time order, so a few years serve a whole run).
 local function rule_transitions(r, y0)
+  local cache = r.cache
+  if not cache or cache.n > 64 then cache = { n = 0 }; r.cache = cache end
+  if cache[y0] then return cache[y0] end
   local list = {}
   for y = y0 - 1, y0 + 1 do
     -- Both times are in the local time in effect before the transition.
@@ -170,6 +175,7 @@ local function rule_transitions(r, y0)
     if a.at ~= b.at then return a.at < b.at end
     return not a.dst and b.dst
   end)
+  cache[y0], cache.n = list, cache.n + 1
   return list
 end
 
