@@ -248,12 +248,17 @@ local function parse_tzif(id, s)
   if #s < stop - 1 then return nil, format("timezone '%s': %s/%s: truncated TZif file", id, M.dir, id) end
   local types = {}
   for k = 0, typecnt - 1 do types[k] = i32(s, y0 + k * 6) * 1000 end
-  local z = { trans = {}, offs = {}, first = types[0] }
+  -- Only transitions that change the offset are kept (not those of a name or isdst alone, nor
+  -- the 2038 marker of "fat" files), so next_transition finds real changes; the footer rule
+  -- still starts at the file's last transition (rule_from).
+  local z = { trans = {}, offs = {}, first = types[0], rule_from = -math.huge }
+  local prev = types[0]
   for k = 0, timecnt - 1 do
     local at = size == 8 and i64(s, t0 + k * 8) or i32(s, t0 + k * 4)
-    local ty = byte(s, x0 + k)
-    if types[ty] == nil then return nil, format("timezone '%s': %s/%s: corrupt TZif file", id, M.dir, id) end
-    z.trans[k + 1], z.offs[k + 1] = at * 1000, types[ty]
+    local off = types[byte(s, x0 + k)]
+    if off == nil then return nil, format("timezone '%s': %s/%s: corrupt TZif file", id, M.dir, id) end
+    if off ~= prev then z.trans[#z.trans + 1], z.offs[#z.offs + 1], prev = at * 1000, off, off end
+    z.rule_from = at * 1000
   end
   if size == 8 then
     local footer = s:match("^\n([^\n]*)\n", stop)
@@ -276,9 +281,10 @@ Zone.__index = Zone
 function Zone:offset_at_utc(ms)
   if self.fixed then return self.fixed end
   local trans, n = self.trans, #self.trans
-  if n == 0 then return self.rule and rule_offset(self.rule, ms) or self.first end
+  if self.rule and ms >= self.rule_from then return rule_offset(self.rule, ms) end
+  if n == 0 then return self.first end
   if ms < trans[1] then return self.first end
-  if ms >= trans[n] then return self.rule and rule_offset(self.rule, ms) or self.offs[n] end
+  if ms >= trans[n] then return self.offs[n] end
   local lo, hi = 1, n -- trans[lo] <= ms < trans[hi]
   while hi - lo > 1 do
     local mid = floor((lo + hi) / 2)
@@ -301,7 +307,7 @@ function Zone:next_transition(ms)
     end
     return trans[hi]
   end
-  local r = self.rule and rule_next(self.rule, ms)
+  local r = self.rule and rule_next(self.rule, math.max(ms, self.rule_from))
   return r or ms
 end
 
