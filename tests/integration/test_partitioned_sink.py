@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from http_json import call
 from kafka_records import create_topic
 from worker import Worker, wait_for
 
@@ -162,6 +163,27 @@ def test_hourly_partitions_in_new_york_through_the_march_dst_change(kafka, tmp_p
     assert committed(by_record) == want
     assert committed(by_field) == want
     assert temp_files(by_record) == [] and temp_files(by_field) == []
+
+
+def test_validate_names_an_unknown_timezone_and_accepts_tz_database_ids(kafka, tmp_path):
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = w.url() + "/connector-plugins/HdfsSinkConnector/config/validate"
+
+        def errors(zone: str) -> List[str]:
+            code, body = call("PUT", url, {"connector.class": "HdfsSinkConnector", "name": "v",
+                                           "topics": "t", "flush.size": "3", "timezone": zone})
+            assert code == 200, body
+            return [e for c in body["configs"] if c["value"]["name"] == "timezone"
+                    for e in c["value"]["errors"]]
+        for zone in ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "+05:30", "UTC"):
+            assert errors(zone) == [], zone
+        tzdir = os.environ.get("TZDIR", "/usr/share/zoneinfo")
+        assert errors("Mars/Base") == [
+            "connector 'v': key 'timezone': timezone 'Mars/Base' is not recognised: not a fixed "
+            f"offset and no such zone in the tz database {tzdir} (accepted: UTC, a fixed offset "
+            "(+05:30, UTC+05:30, Etc/GMT-5) or a tz database id such as America/New_York)"]
+        assert w.stop() == 0
 
 
 def test_kill_9_cycles_leave_every_offset_in_exactly_one_committed_file(kafka, tmp_path):
