@@ -1,5 +1,5 @@
-"""partitioned_sink on the real broker: Confluent's HDFS/S3 layout and file names, a time
-partition in a fixed zone, and kill -9 cycles that must leave every offset in exactly one
+"""partitioned_sink on the real broker: Confluent's HDFS/S3 layout and file names, time
+partitions in a fixed zone and in America/New_York through a DST change, and kill -9 cycles that must leave every offset in exactly one
 committed file (and no temporary file)."""
 
 from __future__ import annotations
