@@ -163,6 +163,22 @@ static void status_key(char *buf, size_t sz, const char *connector, int task)
         snprintf(buf, sz, "status-task-%s-%d", connector, task);
 }
 
+/* Writes the status record key = o (stolen) to the status topic, waits for it, and caches it. */
+static int put_status(lc_kstores_t *s, const char *key, json_t *o, char *errstr, size_t errsz)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int rc = lc_klog_send(s->slog, key, strlen(key), text, strlen(text), -1, errstr, errsz);
+    if (rc == 0) rc = lc_klog_flush(s->slog, SYNC_MS, errstr, errsz);
+    if (rc == 0) {
+        pthread_mutex_lock(&s->mu);
+        json_object_set(s->stats, key, o);
+        pthread_mutex_unlock(&s->mu);
+    }
+    json_decref(o);
+    free(text);
+    return rc;
+}
+
 static int status_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
                       const char *trace, const char *worker_id, const char *version, char *errstr,
                       size_t errsz)
@@ -214,17 +230,7 @@ static int status_put(lc_status_store_t *ss, const char *connector, int task, co
     json_object_set(o, "generation", json_object_get(v, "generation"));
     json_object_set_new(o, "version", version ? json_string(version) : json_null());
     json_decref(v);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    int rc = lc_klog_send(s->slog, key, strlen(key), text, strlen(text), -1, errstr, errsz);
-    if (rc == 0) rc = lc_klog_flush(s->slog, SYNC_MS, errstr, errsz);
-    if (rc == 0) {
-        pthread_mutex_lock(&s->mu);
-        json_object_set(s->stats, key, o);
-        pthread_mutex_unlock(&s->mu);
-    }
-    json_decref(o);
-    free(text);
-    return rc;
+    return put_status(s, key, o, errstr, errsz);
 }
 
 /* KIP-558: status-topic-<topic>:connector-<c> (a topic name has no ':'), or NULL. */
@@ -300,17 +306,7 @@ static int topic_put(lc_status_store_t *ss, const char *connector, const char *t
     if (known) return 0;
     json_t *o = json_pack("{s:{s:s,s:s,s:i,s:I}}", "topic", "name", topic, "connector", connector,
                           "task", task, "discoverTimestamp", (json_int_t)lc_wall_ms());
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    int rc = lc_klog_send(s->slog, key, strlen(key), text, strlen(text), -1, errstr, errsz);
-    if (rc == 0) rc = lc_klog_flush(s->slog, SYNC_MS, errstr, errsz);
-    if (rc == 0) {
-        pthread_mutex_lock(&s->mu);
-        json_object_set(s->stats, key, o);
-        pthread_mutex_unlock(&s->mu);
-    }
-    json_decref(o);
-    free(text);
-    return rc;
+    return put_status(s, key, o, errstr, errsz);
 }
 
 static int cmp_str(const void *a, const void *b)
