@@ -287,17 +287,18 @@ static void report(lc_cluster_t *cl, lc_dconn_t *d, int state, const char *trace
     char err[512];
     if (d->reported == state && !trace) return;
     lc_status_store_t *ss = lc_kstores_statuses(cl->stores);
-    if (ss->put(ss, d->name, -1, lc_task_state_names[state], trace, lc_worker_id(cl->w), err,
-                sizeof(err)) != 0)
+    if (ss->put(ss, d->name, -1, lc_task_state_names[state], trace, lc_worker_id(cl->w),
+                d->c ? d->c->version : NULL, err, sizeof(err)) != 0)
         lc_warn(d->name, "cannot record status: %s", err);
     else
         d->reported = state;
 }
 
-/* Stops the running tasks of d (all when only < 0), marking them UNASSIGNED here. */
-static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only)
+/* Stops the running tasks of d (all when only < 0), marking them UNASSIGNED here; the status
+ * of each stopped task numbered keep or more, which no longer exists, is then tombstoned, as
+ * Connect does when a connector's tasks go (a stop: keep 0). */
+static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only, int keep)
 {
-    (void)cl;
     if (!d->c) return;
     int any = 0;
     char *ran = calloc((size_t)d->c->ntasks + 1, 1);
@@ -321,6 +322,12 @@ static void stop_tasks(lc_cluster_t *cl, lc_dconn_t *d, int only)
                 lc_task_set_state(tk, LC_TASK_UNASSIGNED, NULL);
         }
     }
+    char err[512];
+    lc_status_store_t *ss = lc_kstores_statuses(cl->stores);
+    for (int i = keep < 0 ? d->c->ntasks : keep; i < d->c->ntasks; i++)
+        if (ran[i] && ss->put(ss, d->name, i, "DESTROYED", NULL, lc_worker_id(cl->w), NULL, err,
+                              sizeof(err)) != 0)
+            lc_warn(d->name, "cannot remove the status of task %d: %s", i, err);
     free(ran);
 }
 
@@ -339,7 +346,7 @@ static void rebuild(lc_cluster_t *cl, lc_dconn_t *d, json_t *config, json_t *tas
                     int target, json_t **planned)
 {
     char errs[16384];
-    stop_tasks(cl, d, -1);
+    stop_tasks(cl, d, -1, target == LC_TARGET_STOPPED ? 0 : (int)json_array_size(tasks));
     lc_props_t *p = lc_props_new();
     const char *k;
     json_t *v;
@@ -488,9 +495,11 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     json_decref(names);
 
     for (int i = 0; i < ngone; i++) {
-        stop_tasks(cl, gone[i], -1);
-        if (gone[i]->owned)
+        stop_tasks(cl, gone[i], -1, -1);
+        if (gone[i]->owned) { /* as Connect: shut down (UNASSIGNED), then the statuses go */
+            report(cl, gone[i], LC_TASK_UNASSIGNED, NULL);
             lc_kstores_statuses(cl->stores)->clear(lc_kstores_statuses(cl->stores), gone[i]->name);
+        }
         lc_info(NULL, "cluster: connector '%s' deleted", gone[i]->name);
         free_dconn(gone[i]);
     }
@@ -515,6 +524,11 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         if (!d->config || !json_equal(d->config, w->config) || d->task_gen != w->task_gen ||
             (d->target != w->target &&
              (d->target == LC_TARGET_STOPPED || w->target == LC_TARGET_STOPPED))) {
+            /* A new config restarts the connector that ran here: it shuts down first
+             * (UNASSIGNED, Connect's onShutdown), then starts again. */
+            if (d->config && !json_equal(d->config, w->config) && d->owned && d->c &&
+                d->reported >= 0)
+                report(cl, d, LC_TASK_UNASSIGNED, NULL);
             rebuild(cl, d, w->config, w->tasks, w->task_gen, w->target, &planned);
             rebuilt = 1;
         } else if (d->target != w->target && d->c) {
@@ -533,7 +547,16 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         json_array_foreach(restarts, ri, r)
         {
             if (strcmp(json_string_value(json_object_get(r, "connector")), w->name) != 0) continue;
-            if (d->owned) d->reported = -1;
+            /* The connector restarts (unless only failed ones restart and it has not failed):
+             * as in Connect it shuts down (UNASSIGNED), is RESTARTING, then runs again. */
+            if (d->owned && d->c &&
+                (!json_is_true(json_object_get(r, "only_failed")) ||
+                 d->reported == LC_TASK_FAILED)) {
+                report(cl, d, LC_TASK_UNASSIGNED, NULL);
+                report(cl, d, LC_TASK_RESTARTING, NULL);
+            } else if (d->owned) {
+                d->reported = -1;
+            }
             if (!json_is_true(json_object_get(r, "include_tasks")) || !d->c) continue;
             int only_failed = json_is_true(json_object_get(r, "only_failed"));
             for (int t = 0; t < d->c->ntasks; t++) {
@@ -568,7 +591,7 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
             lc_task_t *tk = d->c->tasks[t];
             if (tk->started == 1 && !want_it) {
                 lc_info(tk->ctx, "cluster: task revoked from this worker");
-                stop_tasks(cl, d, t);
+                stop_tasks(cl, d, t, -1);
             } else if (tk->started == 0 && want_it && atomic_load(&tk->state) != LC_TASK_FAILED) {
                 lc_task_start(tk);
             }
@@ -881,7 +904,7 @@ static void stop_all(lc_cluster_t *cl)
     if (n) memcpy(list, cl->conns, (size_t)n * sizeof(*list));
     pthread_mutex_unlock(&cl->mu);
     for (int i = 0; i < n; i++)
-        stop_tasks(cl, list[i], -1);
+        stop_tasks(cl, list[i], -1, -1);
     free(list);
 }
 

@@ -93,6 +93,8 @@ static int plan_tasks(const lc_worker_t *w, lc_connector_t *c, const char *label
     if (rc != 0) goto out;
     /* The connector takes over what was planned. */
     c->is_source = plan.is_source;
+    c->version = plan.version;
+    plan.version = NULL;
     c->secrets = plan.secrets;
     c->nsecrets = plan.nsecrets;
     plan.secrets = NULL;
@@ -137,6 +139,7 @@ void lc_connector_free(lc_connector_t *c)
     lc_props_destroy(c->props);
     free(c->name);
     free(c->script_path);
+    free(c->version);
     free(c->trace);
     free(c);
 }
@@ -297,6 +300,7 @@ lc_connector_t *lc_connector_chain_variant(const lc_worker_t *w, const lc_connec
     n->env = lc_worker_task_env(w);
     n->name = strdup(c->name);
     n->script_path = strdup(c->script_path);
+    n->version = c->version ? strdup(c->version) : NULL;
     n->is_source = c->is_source;
     n->props = lc_props_copy(props);
     n->key_conv = c->key_conv;

@@ -41,6 +41,9 @@ typedef struct lc_task {
     int id;
     char ctx[256];     /* "name|task-0" for logs */
     char *config_json; /* this task's config from task_configs() */
+    /* KIP-558 (the task thread's own): the last topic recorded, at which topics_epoch. */
+    char tracked_topic[256];
+    int tracked_epoch;
     pthread_t thread;
     int started;
     /* Flags shared between the herder's threads and the task thread: C11 atomics. */
@@ -68,6 +71,7 @@ extern const char *const lc_target_names[];
 typedef struct lc_connector {
     char *name;
     char *script_path; /* NULL: the config did not plan (a FAILED placeholder) */
+    char *version;     /* the script's version, in statuses (Connect 4.x); NULL if none */
     int is_source;
     lc_props_t *props; /* the connector's config as given */
     char **secrets;    /* keys whose definition is a password: masked on output */

@@ -54,8 +54,8 @@ json_t *lc_connector_json_info(const lc_connector_t *c)
 
 json_t *lc_connector_json_task_status(lc_task_t *t, const char *worker_id)
 {
-    json_t *o = json_pack("{s:i,s:s,s:s}", "id", t->id, "state", lc_task_state_names[t->state],
-                          "worker_id", worker_id);
+    json_t *o = json_pack("{s:i,s:s,s:s,s:s?}", "id", t->id, "state", lc_task_state_names[t->state],
+                          "worker_id", worker_id, "version", t->conn->version);
     char *trace = t->state == LC_TASK_FAILED ? lc_task_trace(t) : NULL;
     if (trace) json_object_set_new(o, "trace", json_string(trace));
     free(trace);
@@ -64,8 +64,8 @@ json_t *lc_connector_json_task_status(lc_task_t *t, const char *worker_id)
 
 json_t *lc_connector_json_status(const lc_connector_t *c, const char *worker_id)
 {
-    json_t *conn =
-        json_pack("{s:s,s:s}", "state", lc_task_state_names[c->state], "worker_id", worker_id);
+    json_t *conn = json_pack("{s:s,s:s,s:s?}", "state", lc_task_state_names[c->state], "worker_id",
+                             worker_id, "version", c->version);
     if (c->state == LC_TASK_FAILED && c->trace)
         json_object_set_new(conn, "trace", json_string(c->trace));
     json_t *tasks = json_array();

@@ -5,6 +5,7 @@
 #include "util.h"
 #include "http_client.h"
 #include "log.h"
+#include "topics.h"
 #include "offsets_admin.h"
 #include "signature.h"
 #include "validate.h"
@@ -38,6 +39,9 @@ static json_t *status_entry(lc_cluster_t *d, const char *name, int task)
     if (!wid) wid = lc_cluster_owner(d, name, task);
     json_object_set_new(out, "state", json_string(state ? state : "UNASSIGNED"));
     json_object_set_new(out, "worker_id", json_string(wid ? wid : ""));
+    /* Connect 4.x: the plugin's version, as the status record holds it */
+    const char *version = st ? json_string_value(json_object_get(st, "version")) : NULL;
+    if (version) json_object_set_new(out, "version", json_string(version));
     const char *trace = st ? json_string_value(json_object_get(st, "trace")) : NULL;
     if (trace && state && strcmp(state, "FAILED") == 0)
         json_object_set_new(out, "trace", json_string(trace));
@@ -296,13 +300,16 @@ static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *con
     }
     int t = target >= 0 ? target : cur_target;
     batch_t *b = calloc(1, sizeof(*b));
-    if (target >= 0 || !exists)
+    /* As Connect: a target state only when the request names one (initial_state); a stopped
+     * connector gets no task configs (its tasks went with the stop, or never were). */
+    if (target >= 0)
         batch_add(b, d->config_topic, fmt("target-state-%s%.0d", name, 0),
                   lc_cfgtopic_target_value(t));
     batch_add(b, d->config_topic, fmt("connector-%s%.0d", name, 0), lc_cfgtopic_config_value(cfg));
-    json_t *tasks = t == LC_TARGET_STOPPED ? json_array() : lc_connector_task_strings(c);
-    add_tasks(d, b, name, tasks);
-    if (fence_old(d, b, name, c->is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
+    json_t *tasks = t == LC_TARGET_STOPPED ? NULL : lc_connector_task_strings(c);
+    if (tasks) add_tasks(d, b, name, tasks);
+    if (tasks &&
+        fence_old(d, b, name, c->is_source, (int)json_array_size(tasks), errs, errsz) != 0) {
         batch_free(b);
         free(b);
         json_decref(tasks);
@@ -621,7 +628,19 @@ static int put_task_configs(lc_herder_t *h, const char *name, const char *body, 
     return rc == 0 ? 204 : 409;
 }
 
+static int active_topics(lc_herder_t *h, const char *name, json_t **out, char *errs, size_t errsz)
+{
+    return lc_topics_get(lc_worker_task_env(D(h)->w), name, out, errs, errsz);
+}
+
+static int reset_topics(lc_herder_t *h, const char *name, char *errs, size_t errsz)
+{
+    return lc_topics_reset(lc_worker_task_env(D(h)->w), name, errs, errsz);
+}
+
 static const lc_herder_ops_t distributed_ops = {
+    .active_topics = active_topics,
+    .reset_topics = reset_topics,
     .put_connector = put_connector,
     .delete_connector = delete_connector,
     .set_target = set_target,

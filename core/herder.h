@@ -95,6 +95,11 @@ typedef struct lc_herder_ops {
      * algorithm are the X-Connect-Authorization and X-Connect-Request-Signature-Algorithm
      * headers, either may be NULL). 204, 400 (unsigned, bad body), 403 (bad signature), 404,
      * 409. */
+    /** KIP-558: GET /connectors/{c}/topics (lc_topics_get's codes). */
+    int (*active_topics)(lc_herder_t *h, const char *name, json_t **out, char *errstr,
+                         size_t errstr_size);
+    /** KIP-558: PUT /connectors/{c}/topics/reset (lc_topics_reset's codes). */
+    int (*reset_topics)(lc_herder_t *h, const char *name, char *errstr, size_t errstr_size);
     int (*put_task_configs)(lc_herder_t *h, const char *name, const char *body, size_t len,
                             const char *signature, const char *algorithm, char *errstr,
                             size_t errstr_size);

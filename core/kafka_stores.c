@@ -1,6 +1,7 @@
 /* kafka_stores: see kafka_stores.h. */
 #include "kafka_stores.h"
 #include "log.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -162,33 +163,9 @@ static void status_key(char *buf, size_t sz, const char *connector, int task)
         snprintf(buf, sz, "status-task-%s-%d", connector, task);
 }
 
-static int status_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
-                      const char *trace, const char *worker_id, char *errstr, size_t errsz)
+/* Writes the status record key = o (stolen) to the status topic, waits for it, and caches it. */
+static int put_status(lc_kstores_t *s, const char *key, json_t *o, char *errstr, size_t errsz)
 {
-    lc_kstores_t *s = (lc_kstores_t *)ss->impl;
-    char key[1200];
-    status_key(key, sizeof(key), connector, task);
-    pthread_mutex_lock(&s->mu);
-    int gen = s->generation;
-    json_t *cur = json_object_get(s->stats, key);
-    /* Kafka Connect's putSafe for UNASSIGNED and FAILED (its onShutdown and onFailure): never
-     * over a newer owner's status, so a task failing on a worker that lost its membership (a
-     * fenced zombie) cannot hide the RUNNING of the instance that replaced it. */
-    int safe = !cur || (strcmp(state, "UNASSIGNED") != 0 && strcmp(state, "FAILED") != 0) ||
-               strcmp(json_string_value(json_object_get(cur, "worker_id")) ?: "", worker_id) == 0 ||
-               json_integer_value(json_object_get(cur, "generation")) <= gen;
-    pthread_mutex_unlock(&s->mu);
-    if (!safe) return 0;
-    json_t *v = json_pack("{s:s,s:s?,s:s,s:i}", "state", state, "trace", trace, "worker_id",
-                          worker_id, "generation", gen);
-    if (!trace) json_object_set_new(v, "trace", json_null());
-    /* field order as Connect writes it: state, trace, worker_id, generation */
-    json_t *o = json_object();
-    json_object_set(o, "state", json_object_get(v, "state"));
-    json_object_set(o, "trace", json_object_get(v, "trace"));
-    json_object_set(o, "worker_id", json_object_get(v, "worker_id"));
-    json_object_set(o, "generation", json_object_get(v, "generation"));
-    json_decref(v);
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int rc = lc_klog_send(s->slog, key, strlen(key), text, strlen(text), -1, errstr, errsz);
     if (rc == 0) rc = lc_klog_flush(s->slog, SYNC_MS, errstr, errsz);
@@ -202,7 +179,74 @@ static int status_put(lc_status_store_t *ss, const char *connector, int task, co
     return rc;
 }
 
-static int status_clear(lc_status_store_t *ss, const char *connector)
+static int status_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
+                      const char *trace, const char *worker_id, const char *version, char *errstr,
+                      size_t errsz)
+{
+    lc_kstores_t *s = (lc_kstores_t *)ss->impl;
+    char key[1200];
+    status_key(key, sizeof(key), connector, task);
+    /* Kafka Connect has no STOPPED task: a task that stopped cleanly is shut down, UNASSIGNED
+     * (its onShutdown). DESTROYED is Connect's tombstone of a status (AbstractHerder's
+     * onDeletion): a task that no longer exists. */
+    if (task >= 0 && strcmp(state, "STOPPED") == 0) state = "UNASSIGNED";
+    if (strcmp(state, "DESTROYED") == 0) {
+        pthread_mutex_lock(&s->mu);
+        json_object_del(s->stats, key);
+        pthread_mutex_unlock(&s->mu);
+        int rc = lc_klog_send(s->slog, key, strlen(key), NULL, 0, -1, errstr, errsz);
+        return rc == 0 ? lc_klog_flush(s->slog, SYNC_MS, errstr, errsz) : rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    int gen = s->generation;
+    json_t *cur = json_object_get(s->stats, key);
+    /* The very status already recorded (a stop reported by the task, then by its worker):
+     * written once. */
+    const char *cur_trace = cur ? json_string_value(json_object_get(cur, "trace")) : NULL;
+    int same = cur && strcmp(json_string_value(json_object_get(cur, "state")) ?: "", state) == 0 &&
+               strcmp(json_string_value(json_object_get(cur, "worker_id")) ?: "", worker_id) == 0 &&
+               json_integer_value(json_object_get(cur, "generation")) == gen &&
+               ((!trace && !cur_trace) || (trace && cur_trace && strcmp(trace, cur_trace) == 0));
+    if (same) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    /* Kafka Connect's putSafe for UNASSIGNED and FAILED (its onShutdown and onFailure): never
+     * over a newer owner's status, so a task failing on a worker that lost its membership (a
+     * fenced zombie) cannot hide the RUNNING of the instance that replaced it. */
+    int safe = !cur || (strcmp(state, "UNASSIGNED") != 0 && strcmp(state, "FAILED") != 0) ||
+               strcmp(json_string_value(json_object_get(cur, "worker_id")) ?: "", worker_id) == 0 ||
+               json_integer_value(json_object_get(cur, "generation")) <= gen;
+    pthread_mutex_unlock(&s->mu);
+    if (!safe) return 0;
+    json_t *v = json_pack("{s:s,s:s?,s:s,s:i}", "state", state, "trace", trace, "worker_id",
+                          worker_id, "generation", gen);
+    if (!trace) json_object_set_new(v, "trace", json_null());
+    /* field order as Connect 4.x writes it: state, trace, worker_id, generation, version */
+    json_t *o = json_object();
+    json_object_set(o, "state", json_object_get(v, "state"));
+    json_object_set(o, "trace", json_object_get(v, "trace"));
+    json_object_set(o, "worker_id", json_object_get(v, "worker_id"));
+    json_object_set(o, "generation", json_object_get(v, "generation"));
+    json_object_set_new(o, "version", version ? json_string(version) : json_null());
+    json_decref(v);
+    return put_status(s, key, o, errstr, errsz);
+}
+
+/* KIP-558: status-topic-<topic>:connector-<c> (a topic name has no ':'), or NULL. */
+static const char *topic_of_key(const char *k, const char *connector, size_t *len)
+{
+    static const char prefix[] = "status-topic-";
+    if (strncmp(k, prefix, sizeof(prefix) - 1) != 0) return NULL;
+    const char *t = k + sizeof(prefix) - 1, *colon = strchr(t, ':');
+    if (!colon || strncmp(colon, ":connector-", 11) != 0 || strcmp(colon + 11, connector) != 0)
+        return NULL;
+    *len = (size_t)(colon - t);
+    return t;
+}
+
+/* Tombstones the status-topic-* records of connector (and, with all, its statuses). */
+static int status_forget(lc_status_store_t *ss, const char *connector, int all)
 {
     lc_kstores_t *s = (lc_kstores_t *)ss->impl;
     char conn_key[1200], task_prefix[1200], err[512];
@@ -212,11 +256,14 @@ static int status_clear(lc_status_store_t *ss, const char *connector)
     pthread_mutex_lock(&s->mu);
     const char *k;
     json_t *v;
+    size_t tlen;
     json_object_foreach(s->stats, k, v)
     {
-        if (strcmp(k, conn_key) == 0 ||
-            (strncmp(k, task_prefix, strlen(task_prefix)) == 0 &&
-             strspn(k + strlen(task_prefix), "0123456789") == strlen(k + strlen(task_prefix))))
+        if (topic_of_key(k, connector, &tlen) ||
+            (all &&
+             (strcmp(k, conn_key) == 0 ||
+              (strncmp(k, task_prefix, strlen(task_prefix)) == 0 &&
+               strspn(k + strlen(task_prefix), "0123456789") == strlen(k + strlen(task_prefix))))))
             json_array_append_new(keys, json_string(k));
     }
     size_t i;
@@ -230,7 +277,56 @@ static int status_clear(lc_status_store_t *ss, const char *connector)
     }
     if (lc_klog_flush(s->slog, SYNC_MS, err, sizeof(err)) != 0) rc = -1;
     json_decref(keys);
+    __atomic_add_fetch(&ss->topics_epoch, 1, __ATOMIC_RELEASE);
     return rc;
+}
+
+static int status_clear(lc_status_store_t *ss, const char *connector)
+{
+    return status_forget(ss, connector, 1);
+}
+
+static int topics_reset(lc_status_store_t *ss, const char *connector, char *errstr, size_t errsz)
+{
+    if (status_forget(ss, connector, 0) == 0) return 0;
+    snprintf(errstr, errsz, "cannot write to the status topic");
+    return -1;
+}
+
+/* Connect's TopicStatus record: {"topic":{"name","connector","task","discoverTimestamp"}}. */
+static int topic_put(lc_status_store_t *ss, const char *connector, const char *topic, int task,
+                     char *errstr, size_t errsz)
+{
+    lc_kstores_t *s = (lc_kstores_t *)ss->impl;
+    char key[1200];
+    snprintf(key, sizeof(key), "status-topic-%s:connector-%s", topic, connector);
+    pthread_mutex_lock(&s->mu);
+    int known = json_object_get(s->stats, key) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (known) return 0;
+    json_t *o = json_pack("{s:{s:s,s:s,s:i,s:I}}", "topic", "name", topic, "connector", connector,
+                          "task", task, "discoverTimestamp", (json_int_t)lc_wall_ms());
+    return put_status(s, key, o, errstr, errsz);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **topics_of(lc_status_store_t *ss, const char *connector)
+{
+    lc_kstores_t *s = (lc_kstores_t *)ss->impl;
+    pthread_mutex_lock(&s->mu);
+    char **out = calloc(json_object_size(s->stats) + 1, sizeof(char *));
+    size_t n = 0, tlen;
+    const char *k, *t;
+    json_t *v;
+    json_object_foreach(s->stats, k, v) if ((t = topic_of_key(k, connector, &tlen))) out[n++] =
+        strndup(t, tlen);
+    pthread_mutex_unlock(&s->mu);
+    qsort(out, n, sizeof(char *), cmp_str);
+    return out;
 }
 
 /* Lifecycle ----------------------------------------------------------------------------------- */
@@ -287,8 +383,12 @@ static lc_kstores_t *start(lc_kafka_t *k, const lc_props_t *p, const char *offse
                                      .key_bytes = offsets_key_bytes,
                                      .note = offsets_note,
                                      .impl = (lc_store_t *)s};
-    s->statuses =
-        (lc_status_store_t){.put = status_put, .clear = status_clear, .impl = (lc_store_t *)s};
+    s->statuses = (lc_status_store_t){.put = status_put,
+                                      .clear = status_clear,
+                                      .topic_put = topic_put,
+                                      .topics = topics_of,
+                                      .topics_reset = topics_reset,
+                                      .impl = (lc_store_t *)s};
     char cid[512];
     snprintf(cid, sizeof(cid), "%s-offsets", worker_id);
     lc_klog_opts_t oo = {.topic = offsets_topic,

@@ -5,6 +5,7 @@
 #include "console.h"
 #include "forward.h"
 #include "connector_json.h"
+#include "rest_auth.h"
 #include "rest_cors.h"
 #include "rest_tls.h"
 #include "config.h"
@@ -280,7 +281,7 @@ static enum MHD_Result create_connector(ctx_t *c)
     json_t *name = json_object_get(body, "name"), *config = json_object_get(body, "config");
     json_t *init = json_object_get(body, "initial_state");
     char err[512];
-    int target = LC_TARGET_STARTED;
+    int target = -1; /* none given: a new connector starts (no target-state record, as Connect) */
     if (!json_is_object(body)) {
         rc = send_error(c, 400,
                         "the request body must be a JSON object {\"name\": ..., "
@@ -502,6 +503,12 @@ static enum MHD_Result connectors(ctx_t *c)
             if (code == 202) return send_json(c, 202, extras(c, status));
             return code == 204 ? send_json(c, 204, NULL) : send_error(c, code, "%s", err);
         }
+        if (strcmp(what, "topics") == 0) { /* KIP-558 */
+            if (!is(c, "GET")) return not_allowed(c);
+            json_t *o = NULL;
+            int code = h->ops->active_topics(h, name, &o, err, sizeof(err));
+            return code == 200 ? send_json(c, 200, o) : send_error(c, code, "%s", err);
+        }
         if (strcmp(what, "reload") == 0) { /* our extension: hot reload of one connector */
             if (!is(c, "POST")) return not_allowed(c);
             int code = h->ops->reload(h, name, 1, err, sizeof(err));
@@ -518,6 +525,11 @@ static enum MHD_Result connectors(ctx_t *c)
             return code < 300 ? send_json(c, code, NULL) : send_error(c, code, "%s", err);
         }
         return send_error(c, 404, "HTTP 404 Not Found");
+    }
+    if (strcmp(what, "topics") == 0 && c->nseg == 4 && strcmp(c->seg[3], "reset") == 0) {
+        if (!is(c, "PUT")) return not_allowed(c);
+        int code = h->ops->reset_topics(h, name, err, sizeof(err));
+        return code == 202 ? send_json(c, 202, NULL) : send_error(c, code, "%s", err);
     }
     if (strcmp(what, "tasks") == 0 && c->nseg == 5) {
         int task = parse_task(c->seg[3]);
@@ -672,26 +684,6 @@ static enum MHD_Result route(ctx_t *c)
 
 /* --- HTTP plumbing ------------------------------------------------------------------- */
 
-static int authorized(lc_rest_t *r, struct MHD_Connection *conn)
-{
-    if (!r->users) return 1;
-    char *pass = NULL;
-    char *user = MHD_basic_auth_get_username_password(conn, &pass);
-    int ok = 0;
-    if (user && pass) {
-        const char *want = lc_props_get(r->users, user);
-        if (want && strlen(want) == strlen(pass)) {
-            unsigned char diff = 0; /* constant time in the password's length */
-            for (size_t i = 0; want[i]; i++)
-                diff |= (unsigned char)(want[i] ^ pass[i]);
-            ok = diff == 0;
-        }
-    }
-    MHD_free(user);
-    MHD_free(pass);
-    return ok;
-}
-
 /* Routes the request of c (path url) and fills c's answer. */
 static void answer(ctx_t *c, const char *url)
 {
@@ -806,7 +798,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         ctx_t c = {.conn = conn, .code = 200};
         return queue_answer(conn, &c, r->cors, method);
     }
-    if (!authorized(r, conn)) {
+    if (!lc_rest_auth_ok(r->users, conn)) {
         json_t *body = json_pack("{s:i,s:s}", "error_code", 401, "message",
                                  "Authentication required (HTTP basic)");
         char *text = json_dumps(body, JSON_COMPACT);
@@ -935,22 +927,11 @@ lc_rest_t *lc_rest_start(lc_herder_t *h, const lc_props_t *p, char *errstr, size
 {
     lc_rest_t *r = calloc(1, sizeof(*r));
     r->h = h;
-    const char *cred = lc_props_get(p, "rest.basic.auth.credentials.file");
-    if (cred && *cred) {
-        char err[1024];
-        r->users = lc_props_new();
-        if (lc_props_parse_file(r->users, cred, err, sizeof(err)) != 0) {
-            snprintf(errstr, errsz, "worker config key 'rest.basic.auth.credentials.file': %s",
-                     err);
-            goto err;
-        }
-        if (lc_props_count(r->users) == 0) {
-            snprintf(errstr, errsz,
-                     "worker config key 'rest.basic.auth.credentials.file': '%s' "
-                     "has no user=password lines",
-                     cred);
-            goto err;
-        }
+    char aerr[1024];
+    r->users = lc_rest_auth_load(p, aerr, sizeof(aerr));
+    if (!r->users && aerr[0]) {
+        snprintf(errstr, errsz, "%s", aerr);
+        goto err;
     }
     char cerr[512];
     r->cors = lc_cors_new(p, cerr, sizeof(cerr));

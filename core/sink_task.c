@@ -256,6 +256,7 @@ static int push_record(snk_t *s, lc_sink_batch_t *b, const rd_kafka_message_t *m
 static void track_position(snk_t *s, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
+    lc_task_note_topic(s->t, topic); /* KIP-558: each consumed record's topic */
     rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->pos, topic, m->partition);
     if (!p) p = rd_kafka_topic_partition_list_add(s->pos, topic, m->partition);
     p->offset = m->offset + 1;

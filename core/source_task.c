@@ -484,6 +484,7 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
         }
         h = has_offset ? lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data)
                        : lc_tracker_add(s->tracker, NULL, NULL);
+        lc_task_note_topic(s->t, topic);
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
             lc_kafka_ensure_topic(c->env->kafka, topic);
             warm_topic(s, topic);

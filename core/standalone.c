@@ -2,6 +2,7 @@
 #include "standalone.h"
 #include "connector_json.h"
 #include "log.h"
+#include "topics.h"
 #include "offsets_admin.h"
 #include "reload.h"
 #include "task.h"
@@ -71,8 +72,8 @@ static void set_connector_state(lc_standalone_t *s, lc_connector_t *c, int state
     c->trace = trace ? strdup(trace) : NULL;
     pthread_mutex_unlock(&s->mu);
     lc_status_store_t *ss = lc_store_statuses(lc_worker_store(s->w));
-    if (ss->put(ss, c->name, -1, lc_task_state_names[state], trace, lc_worker_id(s->w), err,
-                sizeof(err)) != 0)
+    if (ss->put(ss, c->name, -1, lc_task_state_names[state], trace, lc_worker_id(s->w), c->version,
+                err, sizeof(err)) != 0)
         lc_warn(c->name, "cannot record status: %s", err);
 }
 
@@ -367,6 +368,8 @@ static int delete_connector(lc_herder_t *h, const char *name, char *errs, size_t
         lc_warn(name, "cannot delete the stored config: %s", errs);
     lc_status_store_t *ss = lc_store_statuses(lc_worker_store(s->w));
     ss->clear(ss, name);
+    if (ss->topics_reset(ss, name, errs, errsz) != 0) /* KIP-558: its topics go with it */
+        lc_warn(name, "cannot forget its active topics: %s", errs);
     lc_info(NULL, "connector '%s' deleted", name);
     if (!c->abandoned) lc_connector_free(c);
     detach_from_file(s, name, "deleted");
@@ -908,7 +911,19 @@ void lc_standalone_set_ready(lc_standalone_t *s)
     atomic_store(&s->ready, 1);
 }
 
+static int active_topics(lc_herder_t *h, const char *name, json_t **out, char *errs, size_t errsz)
+{
+    return lc_topics_get(lc_worker_task_env(((lc_standalone_t *)h)->w), name, out, errs, errsz);
+}
+
+static int reset_topics(lc_herder_t *h, const char *name, char *errs, size_t errsz)
+{
+    return lc_topics_reset(lc_worker_task_env(((lc_standalone_t *)h)->w), name, errs, errsz);
+}
+
 static const lc_herder_ops_t standalone_ops = {
+    .active_topics = active_topics,
+    .reset_topics = reset_topics,
     .put_connector = rest_put_connector,
     .delete_connector = delete_connector,
     .set_target = set_target,

@@ -27,7 +27,9 @@ static const char *const schema_sql =
     " target_state TEXT NOT NULL DEFAULT 'STARTED');"
     "CREATE TABLE IF NOT EXISTS statuses(connector TEXT NOT NULL, task INTEGER NOT NULL,"
     " state TEXT NOT NULL, trace TEXT, worker_id TEXT, updated_ms INTEGER NOT NULL,"
-    " PRIMARY KEY(connector, task));";
+    " PRIMARY KEY(connector, task));"
+    "CREATE TABLE IF NOT EXISTS active_topics(connector TEXT NOT NULL, topic TEXT NOT NULL,"
+    " task INTEGER NOT NULL, discovered_ms INTEGER NOT NULL, PRIMARY KEY(connector, topic));";
 
 /* "offset store /path/x.db: disk I/O error": the file too, so a user sees which one to fix. */
 static void set_err(char *errstr, size_t n, const char *what, sqlite3 *db)
@@ -207,8 +209,10 @@ static int configs_del(lc_config_store_t *c, const char *name, char *errstr, siz
 }
 
 static int statuses_put(lc_status_store_t *ss, const char *connector, int task, const char *state,
-                        const char *trace, const char *worker_id, char *errstr, size_t errstr_size)
+                        const char *trace, const char *worker_id, const char *version, char *errstr,
+                        size_t errstr_size)
 {
+    (void)version; /* the local store's status is what the worker shows: its plan's version */
     char task_s[16], ms[32];
     snprintf(task_s, sizeof(task_s), "%d", task);
     snprintf(ms, sizeof(ms), "%lld", lc_wall_ms());
@@ -222,11 +226,59 @@ static int statuses_put(lc_status_store_t *ss, const char *connector, int task, 
                        p, 6, errstr, errstr_size);
 }
 
+static int topics_reset(lc_status_store_t *ss, const char *connector, char *errstr,
+                        size_t errstr_size)
+{
+    const char *p[] = {connector};
+    int rc = exec_params(ss->impl, "DELETE FROM active_topics WHERE connector=?1", p, 1, errstr,
+                         errstr_size);
+    __atomic_add_fetch(&ss->topics_epoch, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
 static int statuses_clear(lc_status_store_t *ss, const char *connector)
 {
     char err[256];
     const char *p[] = {connector};
     return exec_params(ss->impl, "DELETE FROM statuses WHERE connector=?1", p, 1, err, sizeof(err));
+}
+
+static int topic_put(lc_status_store_t *ss, const char *connector, const char *topic, int task,
+                     char *errstr, size_t errstr_size)
+{
+    char task_s[16], ms[32];
+    snprintf(task_s, sizeof(task_s), "%d", task);
+    snprintf(ms, sizeof(ms), "%lld", lc_wall_ms());
+    const char *p[] = {connector, topic, task_s, ms};
+    return exec_params(ss->impl,
+                       "INSERT OR IGNORE INTO active_topics(connector,topic,task,discovered_ms)"
+                       " VALUES(?1,?2,CAST(?3 AS INTEGER),CAST(?4 AS INTEGER))",
+                       p, 4, errstr, errstr_size);
+}
+
+static char **topics_of(lc_status_store_t *ss, const char *connector)
+{
+    lc_store_t *s = ss->impl;
+    sqlite3_stmt *st = NULL;
+    size_t n = 0, cap = 8;
+    char **out = calloc(cap + 1, sizeof(char *));
+    pthread_mutex_lock(&s->lock);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT topic FROM active_topics WHERE connector=?1 ORDER BY topic", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, connector, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                cap *= 2;
+                out = realloc(out, (cap + 1) * sizeof(char *));
+            }
+            out[n++] = column_dup(st, 0);
+            out[n] = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return out;
 }
 
 lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
@@ -256,7 +308,12 @@ lc_store_t *lc_store_open(const char *path, char *errstr, size_t errstr_size)
     s->offsets = (lc_offset_store_t){
         .put = offsets_put, .get = offsets_get, .each = offsets_each, .impl = s};
     s->configs = (lc_config_store_t){configs_put, configs_del, configs_each, s};
-    s->statuses = (lc_status_store_t){statuses_put, statuses_clear, s};
+    s->statuses = (lc_status_store_t){.put = statuses_put,
+                                      .clear = statuses_clear,
+                                      .topic_put = topic_put,
+                                      .topics = topics_of,
+                                      .topics_reset = topics_reset,
+                                      .impl = s};
     return s;
 err:
     lc_store_close(s);

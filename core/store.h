@@ -53,11 +53,24 @@ typedef struct lc_config_store {
 
 /** Statuses: task -1 is the connector itself. */
 typedef struct lc_status_store {
-    /** Records a state (RUNNING, FAILED, ...) with an optional trace. 0 or -1 (errstr). */
+    /** Records a state (RUNNING, FAILED, ...) with an optional trace; the Kafka-backed store
+     * also takes DESTROYED, Connect's tombstone; version: the plugin's (Connect 4.x), or NULL.
+     * 0 or -1 (errstr). */
     int (*put)(struct lc_status_store *s, const char *connector, int task, const char *state,
-               const char *trace, const char *worker_id, char *errstr, size_t errstr_size);
-    /** Forgets every status of a connector (before it starts anew). */
+               const char *trace, const char *worker_id, const char *version, char *errstr,
+               size_t errstr_size);
+    /** Forgets every status of a connector (before it starts anew); the Kafka-backed store
+     * (a distributed connector deleted) its topics too. */
     int (*clear)(struct lc_status_store *s, const char *connector);
+    /** KIP-558: records that task of connector used topic (nothing when already known). */
+    int (*topic_put)(struct lc_status_store *s, const char *connector, const char *topic, int task,
+                     char *errstr, size_t errstr_size);
+    /** The topics connector used, sorted, NULL-terminated (caller frees each and the array). */
+    char **(*topics)(struct lc_status_store *s, const char *connector);
+    /** Forgets the topics connector used. 0 or -1 (errstr). */
+    int (*topics_reset)(struct lc_status_store *s, const char *connector, char *errstr,
+                        size_t errstr_size);
+    int topics_epoch; /* bumped (atomically) when topics are forgotten: tasks record anew */
     lc_store_t *impl;
 } lc_status_store_t;
 

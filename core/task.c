@@ -27,7 +27,7 @@ static void set_state(lc_task_t *t, lc_task_state_t state, const char *trace, in
     lc_task_metrics_state(&t->metrics, state == LC_TASK_RUNNING, state == LC_TASK_PAUSED);
     if (state == LC_TASK_FAILED) lc_task_metrics_start_failed(&t->metrics);
     if (publish && ss->put(ss, t->conn->name, t->id, state_names[state], trace,
-                           t->conn->env->worker_id, err, sizeof(err)) != 0)
+                           t->conn->env->worker_id, t->conn->version, err, sizeof(err)) != 0)
         lc_warn(t->ctx, "cannot record status %s: %s", state_names[state], err);
     if (state == LC_TASK_FAILED)
         lc_error(t->ctx, "task FAILED%s: %s", publish ? "" : " (status left to the newer instance)",
@@ -44,6 +44,21 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace)
 void lc_task_set_state_local(lc_task_t *t, lc_task_state_t state, const char *trace)
 {
     set_state(t, state, trace, 0);
+}
+
+void lc_task_note_topic(lc_task_t *t, const char *topic)
+{
+    lc_status_store_t *ss = t->conn->env->statuses;
+    if (!t->conn->env->topic_tracking || !ss || !ss->topic_put) return;
+    int epoch = __atomic_load_n(&ss->topics_epoch, __ATOMIC_ACQUIRE);
+    if (epoch == t->tracked_epoch && strcmp(t->tracked_topic, topic) == 0) return;
+    char err[512];
+    if (ss->topic_put(ss, t->conn->name, topic, t->id, err, sizeof(err)) != 0) {
+        lc_warn(t->ctx, "cannot record the active topic %s: %s", topic, err);
+        return;
+    }
+    snprintf(t->tracked_topic, sizeof(t->tracked_topic), "%s", topic);
+    t->tracked_epoch = epoch;
 }
 
 char *lc_task_trace(lc_task_t *t)

@@ -37,6 +37,9 @@ void lc_task_set_state(lc_task_t *t, lc_task_state_t state, const char *trace);
  * wrote could only hide the newer one's state (the zombie's view of the status topic may
  * still be from before it was paused). */
 void lc_task_set_state_local(lc_task_t *t, lc_task_state_t state, const char *trace);
+/** KIP-558: records that t uses topic (once per topic, unless topic.tracking.enable=false);
+ * cheap when it is the topic recorded last. */
+void lc_task_note_topic(lc_task_t *t, const char *topic);
 /** Takes a pending reload in the task's thread: LC_SWAP_CHAIN rebuilds the chain in L;
  * LC_SWAP_FULL closes the script, switches t->conn and its config, and opens the new
  * script in a fresh state (*L replaced). The caller has made its work durable first.

@@ -16,6 +16,8 @@ typedef struct lc_task_env {
     const char *plugin_path;     /* where scripts and their modules are found */
     const char *worker_id;       /* "host:port" of this worker, for statuses */
     long flush_ms;               /* offset.flush.interval.ms */
+    int topic_tracking;          /* topic.tracking.enable: tasks record the topics they use */
+    int topic_tracking_reset;    /* topic.tracking.allow.reset */
     long shutdown_ms;            /* task.shutdown.graceful.timeout.ms */
     /* Exactly-once sources (exactly.once.source.support=enabled): each source task writes its
      * records and their offsets to offsets_topic in one transaction, with transactional.id

@@ -88,6 +88,10 @@ static lc_worker_t *worker_new(const lc_props_t *props, int embedded_kafka, int 
     if (lc_config_long(props, "offset.flush.interval.ms", label, &w->env.flush_ms, errstr, errsz,
                        &elen) ||
         lc_config_long(props, "task.shutdown.graceful.timeout.ms", label, &w->env.shutdown_ms,
+                       errstr, errsz, &elen) ||
+        lc_config_bool(props, "topic.tracking.enable", label, &w->env.topic_tracking, errstr, errsz,
+                       &elen) ||
+        lc_config_bool(props, "topic.tracking.allow.reset", label, &w->env.topic_tracking_reset,
                        errstr, errsz, &elen)) {
         if (elen && errstr[elen - 1] == '\n') errstr[elen - 1] = 0;
         goto err;

@@ -93,6 +93,10 @@ local function check_definition(kind, def, required_fns)
       error(format("connect.%s: config '%s' has unknown type '%s'", kind, key, tostring(d.type)), 3)
     end
   end
+  if def.task_class ~= nil and type(def.task_class) ~= "string" then
+    error(format("connect.%s: 'task_class' must be a string (the task.class of its task "
+      .. "configs), got %s", kind, type(def.task_class)), 3)
+  end
   def.version = def.version or "0.0.0"
   def.doc = def.doc or ""
   def.aliases = def.aliases or {}
@@ -323,7 +327,20 @@ function M._plan(path, label, raw, max_tasks)
     end
   end
   for i = max_tasks + 1, #tasks do tasks[i] = nil end
-  return def._kind, tasks, {}, secrets_of(def.config)
+  -- A task config holds what the user set and what task_configs() put there, not the
+  -- script's defaults (as Kafka Connect's task configs): a task gets them back when it
+  -- opens (retype), so a config written by either runs the same.
+  for _, t in ipairs(tasks) do
+    if type(t) == "table" then
+      for key, d in pairs(def.config or {}) do
+        if raw[key] == nil and d.default ~= nil and t[key] == d.default then t[key] = nil end
+      end
+      -- Connect names each task's Task class (task.class): the script's Java counterpart
+      -- (task_class = "...") or, without one, the connector.class the user gave.
+      t["task.class"] = def.task_class or raw["connector.class"]
+    end
+  end
+  return def._kind, tasks, {}, secrets_of(def.config), def.version and tostring(def.version)
 end
 
 local TYPE_NAMES = {

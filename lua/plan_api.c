@@ -51,11 +51,13 @@ int lc_plan_run(const lc_plan_in_t *in, lc_plan_t *out, char *errs, size_t errsz
     lua_pushstring(L, in->label);
     lc_chain_api_push_kv(L, &in->config);
     lua_pushinteger(L, in->max_tasks);
-    /* _plan returns kind, task configs, errors, secrets */
-    if (lc_lua_call_sdk(L, "_plan", 4, 4, err, sizeof(err)) != 0) {
+    /* _plan returns kind, task configs, errors, secrets, version */
+    if (lc_lua_call_sdk(L, "_plan", 4, 5, err, sizeof(err)) != 0) {
         appendf(errs, errsz, elen, "%s: %s\n", in->label, err);
         goto out;
     }
+    if (lua_isstring(L, -1)) out->version = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
     if (lua_istable(L, -1)) out->secrets = string_list(L, -1, &out->nsecrets);
     lua_pop(L, 1);
     int nerr = (int)lua_objlen(L, -1);
@@ -101,6 +103,7 @@ out:
 
 void lc_plan_free(lc_plan_t *p)
 {
+    free(p->version);
     for (int i = 0; p->task_configs && i < p->ntasks; i++)
         free(p->task_configs[i]);
     free(p->task_configs);

@@ -32,6 +32,7 @@ typedef struct lc_plan {
     int nsecrets;
     char **files; /* every script loaded and module required, sorted */
     int nfiles;
+    char *version; /* the script's version (connect.source{version=...}), or NULL */
 } lc_plan_t;
 
 /** Plans in->script_path with in->config in a scratch state and fills *out (zeroed first).

@@ -1,5 +1,5 @@
 --- _lake: the pure parts of partitioned_sink (Confluent's HDFS/S3 sink layout): partitioners
--- (Default, Field, TimeBased, Daily, Hourly), Joda-style path formats in a fixed-offset zone,
+-- (Default, Field, TimeBased, Daily, Hourly), Joda-style path formats in a time zone (_tz),
 -- committed file names, and the record formats (JSON lines, CSV, bytes, string).
 --
 --   local lake = require "_lake"
@@ -9,6 +9,7 @@
 --
 -- Depends on the SDK only for JSON. Errors are plain strings naming the key or the record.
 local connect = require "luaconnect"
+local tz = require "_tz"
 
 local M = {}
 local format, floor, concat = string.format, math.floor, table.concat
@@ -16,27 +17,17 @@ local null, encode = connect.null, connect.json.encode
 
 -- Time zones -----------------------------------------------------------------------------
 
---- Offset in ms of a timezone id (Joda's DateTimeZone.forID for fixed zones): UTC, GMT, Z,
--- +HH, +HH:MM, +HHMM, UTC+HH:MM, GMT+HH:MM, Etc/GMT+N (POSIX sign: Etc/GMT+5 is -05:00).
--- Zones with daylight saving time are refused: we do not carry the tz database.
+--- Offset in ms of a fixed-offset timezone id (UTC, +05:30, Etc/GMT-5 ...: _tz.fixed_offset), or
+-- nil and an error. ISO-8601 offsets in timestamp fields use it.
 function M.zone_offset(id)
-  if id == "UTC" or id == "GMT" or id == "Z" or id == "Etc/UTC" or id == "Etc/GMT" or id == "UCT" then
-    return 0
-  end
-  local etc_sign, etc_h = id:match("^Etc/GMT([+-])(%d%d?)$")
-  if etc_sign then
-    local h = tonumber(etc_h)
-    if h <= 14 then return (etc_sign == "+" and -1 or 1) * h * 3600000 end
-  end
-  local rest = id:match("^UTC([+-].*)$") or id:match("^GMT([+-].*)$") or id
-  local sign, h, m = rest:match("^([+-])(%d%d?):?(%d?%d?)$")
-  if sign and (m == "" or #m == 2) then
-    local hh, mm = tonumber(h), tonumber(m) or 0
-    if hh <= 23 and mm <= 59 then return (sign == "+" and 1 or -1) * (hh * 3600000 + mm * 60000) end
-  end
-  return nil, format("timezone '%s': only UTC and fixed offsets (+05:30, Etc/GMT-5) are "
-    .. "supported (no tz database for zones with daylight saving time)", id)
+  local off = tz.fixed_offset(id)
+  if off then return off end
+  return nil, format("timezone '%s': not a fixed offset (UTC, +05:30, Etc/GMT-5)", id)
 end
+
+--- The zone of a timezone id (_tz.zone: fixed offsets and tz database ids such as
+-- America/New_York), or nil and an error naming the id.
+function M.zone(id) return tz.zone(id) end
 
 -- Calendar (proleptic Gregorian, as Joda's ISOChronology) ------------------------------------
 
@@ -166,10 +157,23 @@ local function jdiv(a, b)
   return q >= 0 and floor(q) or -floor(-q)
 end
 
---- Start (local ms) of the time partition of ts: TimeBasedPartitioner.getPartition shifted into
--- the zone, which is what the formatter prints.
-function M.bucket(ts, duration, offset)
-  return jdiv(ts + offset, duration) * duration
+--- Start (UTC ms) of the time partition of ts in zone (a _tz zone):
+-- TimeBasedPartitioner.getPartition, i.e. the local time floored to the duration and converted
+-- back with Joda's convertLocalToUTC(local, false). In the repeated hour of a DST overlap both
+-- hours map to the same instant (the earlier one west of UTC), so to the same path.
+function M.bucket(ts, duration, zone)
+  return zone:to_utc(jdiv(zone:to_local(ts), duration) * duration)
+end
+
+--- Next wall-clock rotation after now (UTC ms) for rotate.schedule.interval.ms in zone:
+-- DateTimeUtils.getNextTimeAdjustedByDay (multiples of the interval from the local midnight,
+-- at most the next day). Confluent converts midnight strictly and fails the task when midnight
+-- falls in a DST gap; here the day then starts where the gap ends.
+function M.next_rotation(now, interval, zone)
+  local midnight = floor(zone:to_local(now) / 86400000) * 86400000
+  local start = midnight - (zone:offset_at_local(midnight, true) or zone:offset_at_local(midnight))
+  local step = math.min((jdiv(now - start, interval) + 1) * interval, 86400000)
+  return start + step
 end
 
 --- Parses an ISO-8601 date-time (Joda's dateTimeParser subset: date, optional time with
@@ -307,8 +311,8 @@ function M.partitioner(cfg)
   if duration == nil or duration <= 0 then
     return nil, "partition.duration.ms: TimeBasedPartitioner needs a positive duration"
   end
-  local offset, zerr = M.zone_offset(cfg.timezone or "")
-  if not offset then return nil, zerr end
+  local zone, zerr = tz.zone(cfg.timezone or "")
+  if not zone then return nil, zerr end
   local fmt, ferr = M.compile_pattern(path)
   if not fmt then return nil, "path.format '" .. path .. "': " .. ferr end
   local ex = cfg["timestamp.extractor"] or "Wallclock"
@@ -316,7 +320,7 @@ function M.partitioner(cfg)
     return nil, "timestamp.field: timestamp.extractor RecordField needs a field name"
   end
   local get = extractor(ex, cfg["timestamp.field"])
-  return function(rec, now) return fmt(M.bucket(get(rec, now), duration, offset)) end, get
+  return function(rec, now) return fmt(zone:to_local(M.bucket(get(rec, now), duration, zone))) end, get
 end
 
 -- File names ------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ return connect.sink {
     "FileStreamSink", "FileStreamSinkConnector",
     "org.apache.kafka.connect.file.FileStreamSinkConnector",
   },
+  task_class = "org.apache.kafka.connect.file.FileStreamSinkTask",
   config = {
     file = { type = "string", doc = "Destination filename. If not specified, the standard output will be used" },
   },

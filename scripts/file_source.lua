@@ -13,6 +13,7 @@ return connect.source {
     "FileStreamSource", "FileStreamSourceConnector",
     "org.apache.kafka.connect.file.FileStreamSourceConnector",
   },
+  task_class = "org.apache.kafka.connect.file.FileStreamSourceTask",
   config = {
     file = { type = "string", doc = "Source filename. If not specified, the standard input will be used" },
     topic = { type = "string", required = true, doc = "The topic to publish data to" },

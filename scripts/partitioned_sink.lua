@@ -172,7 +172,7 @@ local function file_for(task, L, tp, enc, rec)
   L.open_files = L.open_files + 1
   if tp.deadline == nil and L.schedule > 0 then
     local now = connect.now_ms()
-    tp.deadline = lake.bucket(now, L.schedule, L.zone) + L.schedule - L.zone
+    tp.deadline = lake.next_rotation(now, L.schedule, L.zone)
   end
   return f
 end
@@ -267,8 +267,9 @@ return connect.sink {
     ["partition.duration.ms"] = { type = "long", default = -1, doc = "TimeBasedPartitioner: bucket length" },
     locale = { type = "string", default = "en", doc = "Locale of month and day names (English only)" },
     timezone = { type = "string", default = "", validate = function(v)
-      if v ~= "" then local ok, err = lake.zone_offset(v); if not ok then return err end end
-    end, doc = "Zone of time partitions: UTC or a fixed offset (+05:30)" },
+      if v ~= "" then local ok, err = lake.zone(v); if not ok then return err end end
+    end, doc = "Zone of time partitions and scheduled rotations: UTC, a fixed offset (+05:30) or "
+      .. "a tz database id (America/New_York)" },
     ["timestamp.extractor"] = { type = "string", default = "Wallclock",
       values = { "Wallclock", "Record", "RecordField" }, doc = "Where a record's time comes from" },
     ["timestamp.field"] = { type = "string", default = "timestamp",
@@ -338,7 +339,7 @@ return connect.sink {
       pad = c["filename.offset.zero.pad.width"], file_delim = c["file.delim"],
       dir_delim = c["directory.delim"], flush_size = c["flush.size"],
       rotate_ms = c["rotate.interval.ms"], schedule = c["rotate.schedule.interval.ms"],
-      zone = lake.zone_offset(c.timezone ~= "" and c.timezone or "UTC"),
+      zone = assert(lake.zone(c.timezone ~= "" and c.timezone or "UTC")),
       separator = c["format.bytearray.separator"], on_null = c["behavior.on.null.values"],
       max_open = c["luaconnect.max.open.files"], open_files = 0, seq = 0, tps = {},
     }

@@ -7,6 +7,8 @@ packages=(
   build-essential cmake pkg-config
   librdkafka-dev libluajit-5.1-dev luajit libsqlite3-dev sqlite3 libjansson-dev libmicrohttpd-dev
   kcat clang-format openssl libcurl4-openssl-dev libssl-dev
+  # partitioned_sink's timezone ids (America/New_York ...): the tz database, /usr/share/zoneinfo
+  tzdata
   # the JDBC connectors' PostgreSQL dialect (libpq over FFI) and its tests' own server
   libpq5 libpq-dev postgresql
   # ... and its MySQL/MariaDB dialect (libmariadb over FFI) and that test server

@@ -128,6 +128,16 @@ static const char *cluster_id(lc_herder_t *h)
     return NULL;
 }
 
+static int active_topics(lc_herder_t *h, const char *name, json_t **out, char *errstr, size_t errsz)
+{
+    *out = json_pack("{s:{s:[]}}", name, "topics");
+    return 200;
+}
+static int reset_topics(lc_herder_t *h, const char *name, char *errstr, size_t errsz)
+{
+    return named(name, errstr, errsz, 202);
+}
+
 static const lc_herder_ops_t ops = {.put_connector = put_connector,
                                     .delete_connector = delete_connector,
                                     .set_target = set_target,
@@ -148,7 +158,9 @@ static const lc_herder_ops_t ops = {.put_connector = put_connector,
                                     .validate = validate,
                                     .ready = ready,
                                     .worker_id = id,
-                                    .cluster_id = cluster_id};
+                                    .cluster_id = cluster_id,
+                                    .active_topics = active_topics,
+                                    .reset_topics = reset_topics};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

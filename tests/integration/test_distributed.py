@@ -202,7 +202,8 @@ def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path)
         before = assignments()
         time.sleep(20)  # the task is inside poll() the whole time; session.timeout.ms is 6 s
         st = a.rest("GET", "/connectors/busy/status")
-        assert st["tasks"][0] == {"id": 0, "state": "RUNNING", "worker_id": owner}
+        assert st["tasks"][0] == {"id": 0, "state": "RUNNING", "worker_id": owner,
+                                   "version": "1.0.0"}
         assert assignments() == before, "an assignment changed while the script was busy"
         assert not any("membership lost" in w.log() or "left group" in w.log()
                        for w in c.workers)

@@ -178,14 +178,14 @@ def test_statuses_are_connects_bytes(worker):
     got = {(r["partition"], r["key"], r["value"]) for r in recs}
     assert got == {
         (java_partition(b"status-connector-orders", 5), b"status-connector-orders",
-         b'{"state":"RUNNING","trace":null,"worker_id":"w1:8083","generation":0}'),
+         b'{"state":"RUNNING","trace":null,"worker_id":"w1:8083","generation":0,"version":null}'),
         (java_partition(b"status-task-orders-0", 5), b"status-task-orders-0",
          b'{"state":"FAILED","trace":"boom\\n\\tat line 3","worker_id":"w1:8083",'
-         b'"generation":0}'),
+         b'"generation":0,"version":null}'),
     }
     assert worker.run("status", "w2:8083", "orders", "0").stdout == (
         '{"state":"FAILED","trace":"boom\\n\\tat line 3","worker_id":"w1:8083",'
-        '"generation":0}\n')
+        '"generation":0,"version":null}\n')
 
 
 def test_non_compacted_config_topic_fails_with_connects_message(probe, kafka, tmp_path):

@@ -1,9 +1,10 @@
-"""partitioned_sink on the real broker: Confluent's HDFS/S3 layout and file names, a time
-partition in a fixed zone, and kill -9 cycles that must leave every offset in exactly one
+"""partitioned_sink on the real broker: Confluent's HDFS/S3 layout and file names, time
+partitions in a fixed zone and in America/New_York through a DST change, and kill -9 cycles that must leave every offset in exactly one
 committed file (and no temporary file)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -13,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from http_json import call
 from kafka_records import create_topic
 from worker import Worker, wait_for
 
@@ -94,6 +96,94 @@ def test_hourly_paths_in_a_fixed_zone_commit_two_files_at_once(kafka, tmp_path):
         f"{topic}/year=2024/month=03/day=01/hour=23/{topic}+0+0000+0003.json": values[:4],
         f"{topic}/year=2024/month=03/day=02/hour=00/{topic}+0+0004+0007.json": values[4:],
     }
+
+
+# A source that sends the records of its "records" config (JSON: [{ts, value}]) once, with
+# those record timestamps (kcat cannot set them).
+STAMPED_SOURCE = (
+    'local connect = require "luaconnect"\n'
+    "return connect.source {\n"
+    "  config = { topic = { type = 'string', required = true },\n"
+    "             records = { type = 'string', required = true } },\n"
+    "  poll = function(task)\n"
+    "    local sp = { stamped = task.config.topic }\n"
+    "    if task.sent or task.offsets:get(sp) then return nil end\n"
+    "    task.sent = true\n"
+    "    local out = {}\n"
+    "    for i, r in ipairs(connect.json.decode(task.config.records)) do\n"
+    "      out[i] = { topic = task.config.topic, partition = 0, timestamp = r.ts, value = r.value,\n"
+    "                 source_partition = sp, source_offset = { n = i } }\n"
+    "    end\n"
+    "    return out\n"
+    "  end,\n"
+    "}\n")
+
+
+def test_hourly_partitions_in_new_york_through_the_march_dst_change(kafka, tmp_path):
+    """HourlyPartitioner with timezone=America/New_York over records spanning 2024-03-10, when
+    02:00 EST jumps to 03:00 EDT: the directories are the local hours Confluent's connector
+    names (no hour=02), for the record timestamp (Record) and for a value field holding epoch
+    ms or ISO-8601 date-times with offsets (RecordField); every record exactly once."""
+    topic = f"lc-lake-ny-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka, topic, 1)
+    utc = [  # (UTC instant, local hour in New York)
+        ("2024-03-10T05:30:00Z", "00"), ("2024-03-10T06:00:00Z", "01"),
+        ("2024-03-10T06:30:00Z", "01"), ("2024-03-10T06:59:59.999Z", "01"),
+        ("2024-03-10T07:00:00Z", "03"), ("2024-03-10T07:30:00Z", "03"),
+        ("2024-03-10T08:00:00Z", "04")]
+    ms = [int(datetime.datetime.fromisoformat(u.replace("Z", "+00:00")).timestamp() * 1000)
+          for u, _ in utc]
+    # The field: epoch ms, an ISO-8601 date-time in UTC, or one with the local offset.
+    fields = [ms[0], "2024-03-10T06:00:00Z", "2024-03-10T01:30:00-05:00", ms[3],
+              "2024-03-10T03:00:00-04:00", "2024-03-10T07:30:00.000Z", ms[6]]
+    values = [{"id": i, "at": fields[i]} for i in range(len(utc))]
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "stamped.lua").write_text(STAMPED_SOURCE)
+    hourly = {"flush.size": "7", "partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+              "locale": "en-US", "timezone": "America/New_York"}
+    by_record, by_field = tmp_path / "by-record", tmp_path / "by-field"
+    w = Worker(tmp_path, kafka, [
+        {"name": "stamped", "connector.class": "stamped", "topic": topic, **JSON_PLAIN,
+         "records": json.dumps([{"ts": ms[i], "value": values[i]} for i in range(len(utc))])},
+        lake_connector("lake-record", topic, by_record, **hourly, **{"timestamp.extractor": "Record"}),
+        lake_connector("lake-field", topic, by_field, **hourly, **{
+            "connector.class": "io.confluent.connect.s3.S3SinkConnector",
+            "timestamp.extractor": "RecordField", "timestamp.field": "at"})],
+        worker={"plugin.path": str(plugins)})
+    with w:
+        wait_for(lambda: len(committed(by_record)) == 4 and len(committed(by_field)) == 4, 60,
+                 "4 committed files in each lake", w.log)
+        assert w.stop() == 0
+    want = {}
+    for hour in ("00", "01", "03", "04"):
+        offs = [i for i, (_, h) in enumerate(utc) if h == hour]
+        want[f"{topic}/year=2024/month=03/day=10/hour={hour}/{topic}+0+{offs[0]:010d}+{offs[-1]:010d}.json"] = [
+            values[i] for i in offs]
+    assert committed(by_record) == want
+    assert committed(by_field) == want
+    assert temp_files(by_record) == [] and temp_files(by_field) == []
+
+
+def test_validate_names_an_unknown_timezone_and_accepts_tz_database_ids(kafka, tmp_path):
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = w.url() + "/connector-plugins/HdfsSinkConnector/config/validate"
+
+        def errors(zone: str) -> List[str]:
+            code, body = call("PUT", url, {"connector.class": "HdfsSinkConnector", "name": "v",
+                                           "topics": "t", "flush.size": "3", "timezone": zone})
+            assert code == 200, body
+            return [e for c in body["configs"] if c["value"]["name"] == "timezone"
+                    for e in c["value"]["errors"]]
+        for zone in ("America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "+05:30", "UTC"):
+            assert errors(zone) == [], zone
+        tzdir = os.environ.get("TZDIR", "/usr/share/zoneinfo")
+        assert errors("Mars/Base") == [
+            "connector 'v': key 'timezone': timezone 'Mars/Base' is not recognised: not a fixed "
+            f"offset and no such zone in the tz database {tzdir} (accepted: UTC, a fixed offset "
+            "(+05:30, UTC+05:30, Etc/GMT-5) or a tz database id such as America/New_York)"]
+        assert w.stop() == 0
 
 
 def test_kill_9_cycles_leave_every_offset_in_exactly_one_committed_file(kafka, tmp_path):

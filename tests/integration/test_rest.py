@@ -248,9 +248,12 @@ def anomalies(tmp: Path) -> str:
     return f.read_text() if f.exists() else ""
 
 
-def status_json(name: str, worker_id: str, state: str, tasks: List[str], kind: str) -> dict:
-    return {"name": name, "connector": {"state": state, "worker_id": worker_id},
-            "tasks": [{"id": i, "state": s, "worker_id": worker_id} for i, s in enumerate(tasks)],
+def status_json(name: str, worker_id: str, state: str, tasks: List[str], kind: str,
+                version: str = "1.0.0") -> dict:
+    """Connect 4.x's status body; version: the plugin's (the test plugins' 1.0.0)."""
+    return {"name": name, "connector": {"state": state, "worker_id": worker_id, "version": version},
+            "tasks": [{"id": i, "state": s, "worker_id": worker_id, "version": version}
+                      for i, s in enumerate(tasks)],
             "type": kind}
 
 
@@ -335,14 +338,16 @@ def test_connector_lifecycle_file_source(tmp_path, kafka, workers):
     listed = json.loads(api.get("/connectors?expand=status&expand=scripts").text)["src"]
     assert "scripts" in listed["status"]
     r = api.get("/connectors/src/tasks/0/status")
-    assert (r.code, r.json) == (200, {"id": 0, "state": "RUNNING", "worker_id": wid})
+    assert (r.code, r.json) == (200, {"id": 0, "state": "RUNNING", "worker_id": wid,
+                                  "version": "1.0.0"})
     r = api.get("/connectors/src/tasks")
     assert r.code == 200 and len(r.json) == 1
     assert r.json[0]["id"] == {"connector": "src", "task": 0}
     tcfg = r.json[0]["config"]
     assert all(isinstance(v, str) for v in tcfg.values())  # Kafka Connect's string maps
-    assert {k: tcfg[k] for k in ("file", "topic", "batch.size")} == \
-        {"file": str(src), "topic": t1, "batch.size": "2000"}
+    # as Kafka Connect's: the user's keys, not the script's defaults (batch.size)
+    assert tcfg == dict(cfg, name="src", **{"task.class":
+                                            "org.apache.kafka.connect.file.FileStreamSourceTask"})
 
     assert api.get("/connectors?expand=status").json == {"src": {"status": status}}
     assert api.get("/connectors?expand=info").json == {"src": {"info": info}}
@@ -517,9 +522,10 @@ def test_restart_rules(tmp_path, kafka, workers):
     for t in body["tasks"]:
         t.pop("trace", None)
     assert body == {"name": "r", "type": "source",
-                    "connector": {"state": "RUNNING", "worker_id": wid},
-                    "tasks": [{"id": 0, "state": "RUNNING", "worker_id": wid},
-                              {"id": 1, "state": "RESTARTING", "worker_id": wid}]}
+                    "connector": {"state": "RUNNING", "worker_id": wid, "version": "1.0.0"},
+                    "tasks": [{"id": 0, "state": "RUNNING", "worker_id": wid, "version": "1.0.0"},
+                              {"id": 1, "state": "RESTARTING", "worker_id": wid,
+                               "version": "1.0.0"}]}
     wait_status(api, "r", "RUNNING", ["RUNNING", "RUNNING"], w=w)
     assert "trace" not in api.get("/connectors/r/tasks/1/status").json
 
@@ -527,9 +533,11 @@ def test_restart_rules(tmp_path, kafka, workers):
     r = api.post("/connectors/r/restart?includeTasks=true")
     assert r.code == 202
     assert r.json == {"name": "r", "type": "source",
-                      "connector": {"state": "RESTARTING", "worker_id": wid},
-                      "tasks": [{"id": 0, "state": "RESTARTING", "worker_id": wid},
-                                {"id": 1, "state": "RESTARTING", "worker_id": wid}]}
+                      "connector": {"state": "RESTARTING", "worker_id": wid, "version": "1.0.0"},
+                      "tasks": [{"id": 0, "state": "RESTARTING", "worker_id": wid,
+                                 "version": "1.0.0"},
+                                {"id": 1, "state": "RESTARTING", "worker_id": wid,
+                                 "version": "1.0.0"}]}
     wait_status(api, "r", "RUNNING", ["RUNNING", "RUNNING"], w=w)
 
     r = api.post("/connectors/r/tasks/0/restart")

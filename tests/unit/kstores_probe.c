@@ -171,8 +171,8 @@ static int run(lc_kafka_t *k, lc_props_t *p, int argc, char **argv)
         rc = os->each(os, argv[4], count_key, NULL, err, sizeof(err));
         printf("%d\n", count);
     } else if (strcmp(cmd, "put-status") == 0 && (argc == 7 || argc == 8)) {
-        rc = ss->put(ss, argv[4], atoi(argv[5]), argv[6], argc == 8 ? argv[7] : NULL, argv[3], err,
-                     sizeof(err));
+        rc = ss->put(ss, argv[4], atoi(argv[5]), argv[6], argc == 8 ? argv[7] : NULL, argv[3], NULL,
+                     err, sizeof(err));
     } else if (strcmp(cmd, "status") == 0 && argc == 6) {
         json_t *st = lc_kstores_status(s, argv[4], atoi(argv[5]));
         char *txt = st ? json_dumps(st, JSON_COMPACT) : NULL;
