@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake bench-http format clean
 
 all: build
 
@@ -73,6 +73,11 @@ bench-eos: deps build
 # (bench/lake.py; luaconnect only: Confluent's HDFS/S3 sinks need HDFS or S3).
 bench-lake: deps build
 	@bench/cluster_run.sh lake
+
+# The HTTP sink to a local HTTP server, batching off and on, BENCH_RECORDS (default here
+# 100,000) records (bench/http_bench.py; luaconnect only).
+bench-http: deps build
+	@BENCH_RECORDS=$${BENCH_RECORDS:-100000} bench/cluster_run.sh http_bench
 
 format:
 	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h

@@ -3,12 +3,16 @@
  *   luaconnect standalone [--embedded-kafka] WORKER.properties CONNECTOR.properties...
  *   luaconnect distributed WORKER.properties
  *   luaconnect plugins [WORKER.properties]
- *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (specs, tools)
+ *   luaconnect test / spec / new       offline runs, specs, scaffolding (core/cli_*.c)
+ *   luaconnect lua FILE [ARGS...]      run a Lua file in a task-like state (tools)
  *   luaconnect config-docs             the core's config keys as Markdown
  *   luaconnect --help | --version */
 #include "bridge.h"
 #include "chain.h"
 #include "cli_api.h"
+#include "cli_new.h"
+#include "cli_spec.h"
+#include "cli_test.h"
 #include "config.h"
 #include "lc_build.h"
 #include "log.h"
@@ -60,14 +64,26 @@ static void usage(FILE *out)
             "        (docs/distributed.md).\n"
             "  plugins [WORKER.properties]\n"
             "        List the connectors, transforms and predicates on plugin.path.\n"
-            "  test [--worker WORKER.properties] CONNECTOR.properties [INPUT.jsonl]\n"
-            "        Run the connector's transforms and predicates offline (no Kafka) over JSON\n"
-            "        lines "
-            "{\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"}\n"
-            "        (stdin when no file); prints one line per output record, errors on stderr\n"
-            "        as 'error: record N: STAGE: message'; exit status 1 if any record failed.\n"
+            "  test [--worker WORKER.properties] [--connector] CONNECTOR.properties [INPUT.jsonl]\n"
+            "        Run a connector offline (no Kafka), printing records as JSON lines\n"
+            "        "
+            "{\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"}.\n"
+            "        Without --connector: its transforms and predicates over the input lines\n"
+            "        (stdin when no file). A source with no input (or --connector): its poll()\n"
+            "        until --max-records N (100) or --idle-ms MS (1000) without records, with\n"
+            "        --offsets OFFSETS.json as task.offsets. A sink with --connector: its put()\n"
+            "        (--batch-size N, 500) and flush() over the input lines. Errors on stderr as\n"
+            "        'error: record N: STAGE: message', then the offsets it would commit;\n"
+            "        exit status 1 if anything failed.\n"
+            "  new source|sink|transform|predicate NAME [DIR]\n"
+            "        Create a plugin in DIR (./NAME): the script, its spec, an example\n"
+            "        connector and worker .properties and a README, ready to run.\n"
+            "  spec [FILES|DIRS]\n"
+            "        Run *_spec.lua files (those under the current directory when none are\n"
+            "        given) with the SDK's spec runner, each in a Lua state of its own; exit\n"
+            "        status 1 if any failed.\n"
             "  lua FILE [ARGS...]\n"
-            "        Run a Lua file with the luaconnect SDK available (used by the specs).\n"
+            "        Run a Lua file with the luaconnect SDK available (tools, scripts).\n"
             "  status [--url URL] [--interval SECONDS]\n"
             "        A worker's connectors and tasks: states, records/s, totals, errors.\n"
             "  config-docs\n"
@@ -130,73 +146,6 @@ static int cmd_lua(int argc, char **argv)
         return 1;
     }
     return status;
-}
-
-/* The converter of part ("key"/"value"): the connector's, else the worker's, else
- * JsonConverter; schemas.enable defaults to false offline. */
-static void test_converter(const lc_props_t *cp, const lc_props_t *wp, const char *part,
-                           const char **cls, const char **schemas)
-{
-    char key[64], skey[64];
-    snprintf(key, sizeof(key), "%s.converter", part);
-    snprintf(skey, sizeof(skey), "%s.converter.schemas.enable", part);
-    const lc_props_t *from = lc_props_get(cp, key) ? cp : wp;
-    *cls = lc_props_get_or(from, key, "org.apache.kafka.connect.json.JsonConverter");
-    *schemas = lc_props_get_or(from, skey, "false");
-}
-
-static int cmd_test(int argc, char **argv)
-{
-    char err[16384];
-    size_t elen = 0;
-    int rc = 1, i = 0, nspecs = 0, failed = 0;
-    lc_props_t *wp = NULL, *cp = NULL;
-    lc_chain_spec_t *specs = NULL;
-    lc_chain_step_t *steps = NULL;
-    char *pp = NULL;
-    if (argc >= 2 && strcmp(argv[0], "--worker") == 0) {
-        if (!(wp = load_props(argv[1]))) return 1;
-        i = 2;
-    }
-    if (argc - i < 1 || argc - i > 2) {
-        fprintf(stderr, "usage: luaconnect test [--worker WORKER.properties] CONNECTOR.properties "
-                        "[INPUT.jsonl]\n");
-        lc_props_destroy(wp);
-        return 2;
-    }
-    if (!wp) wp = lc_props_new();
-    if (!(cp = load_props(argv[i]))) goto out;
-    const char *name = lc_props_get_or(cp, "name", argv[i]);
-    char label[1024];
-    snprintf(label, sizeof(label), "connector '%s'", name);
-    pp = lc_plugin_path(lc_props_get(wp, "plugin.path"));
-    err[0] = 0;
-    if (lc_chain_parse(pp, cp, label, &specs, &nspecs, err, sizeof(err), &elen) != 0) {
-        fprintf(stderr, "luaconnect: %s: %s", argv[i], err);
-        goto out;
-    }
-    steps = lc_chain_steps(specs, nspecs);
-    lc_cli_test_in_t in = {.sdk_dir = lc_sdk_dir(),
-                           .plugin_path = pp,
-                           .label = label,
-                           .chain = steps,
-                           .chain_len = nspecs,
-                           .connector_file = argv[i],
-                           .input = argc - i == 2 ? argv[i + 1] : NULL};
-    test_converter(cp, wp, "key", &in.key_class, &in.key_schemas);
-    test_converter(cp, wp, "value", &in.value_class, &in.value_schemas);
-    if (lc_cli_api_test(&in, &failed, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", err);
-        goto out;
-    }
-    rc = failed > 0 ? 1 : 0;
-out:
-    lc_chain_steps_free(steps, nspecs);
-    lc_chain_free(specs, nspecs);
-    free(pp);
-    lc_props_destroy(cp);
-    lc_props_destroy(wp);
-    return rc;
 }
 
 /* Signals go to the main thread only (sigwait below); task threads inherit the mask. */
@@ -393,7 +342,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
     if (strcmp(argv[1], "lua") == 0) return cmd_lua(argc - 2, argv + 2);
     if (strcmp(argv[1], "status") == 0) return lc_status_cli_main(argc - 2, argv + 2);
-    if (strcmp(argv[1], "test") == 0) return cmd_test(argc - 2, argv + 2);
+    if (strcmp(argv[1], "test") == 0) return lc_cli_test_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "new") == 0) return lc_cli_new_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "spec") == 0) return lc_cli_spec_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "config-docs") == 0) {
         lc_config_write_docs(stdout);
         return 0;

@@ -58,6 +58,32 @@ static int push_converter(lua_State *L, const char *cls, const char *schemas, in
     return lc_lua_pcall(L, 2, 1, err, errsz);
 }
 
+static void set_str(lua_State *L, const char *key, const char *value)
+{
+    if (!value) return;
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, key);
+}
+
+/* The options table _testrun.run reads (see lc_cli_test_in_t). */
+static void push_options(lua_State *L, const lc_cli_test_in_t *in)
+{
+    lua_createtable(L, 0, 12);
+    set_str(L, "mode", in->mode ? in->mode : "chain");
+    set_str(L, "label", in->label);
+    set_str(L, "name", in->name);
+    set_str(L, "script", in->script_path);
+    set_str(L, "task_config", in->task_config);
+    set_str(L, "input", in->input);
+    set_str(L, "offsets", in->offsets_file);
+    lua_pushnumber(L, (lua_Number)in->max_records);
+    lua_setfield(L, -2, "max_records");
+    lua_pushnumber(L, (lua_Number)in->idle_ms);
+    lua_setfield(L, -2, "idle_ms");
+    lua_pushnumber(L, (lua_Number)in->batch_size);
+    lua_setfield(L, -2, "batch_size");
+}
+
 int lc_cli_api_test(const lc_cli_test_in_t *in, int *failed, char *errstr, size_t errstr_size)
 {
     char err[16384];
@@ -66,7 +92,7 @@ int lc_cli_api_test(const lc_cli_test_in_t *in, int *failed, char *errstr, size_
     if (!L) return -1;
     if (lc_lua_sdk(L, errstr, errstr_size) != 0) goto out;
     lua_pop(L, 1);
-    lua_pushstring(L, in->label);
+    push_options(L, in);
     lc_chain_api_push(L, in->chain, in->chain_len);
     if (push_converter(L, in->key_class, in->key_schemas, &kjson, err, sizeof(err)) != 0 ||
         push_converter(L, in->value_class, in->value_schemas, &vjson, err, sizeof(err)) != 0) {
@@ -75,11 +101,7 @@ int lc_cli_api_test(const lc_cli_test_in_t *in, int *failed, char *errstr, size_
     }
     lua_pushinteger(L, kjson);
     lua_pushinteger(L, vjson);
-    if (in->input)
-        lua_pushstring(L, in->input);
-    else
-        lua_pushnil(L);
-    if (lc_lua_call_sdk(L, "_test_run", 7, 1, errstr, errstr_size) != 0) goto out;
+    if (lc_lua_call_sdk(L, "_test_run", 6, 1, errstr, errstr_size) != 0) goto out;
     *failed = (int)lua_tointeger(L, -1);
     rc = 0;
 out:

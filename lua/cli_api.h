@@ -27,11 +27,19 @@ typedef struct lc_cli_test_in {
     const char *key_class, *key_schemas; /* key converter class and its schemas.enable */
     const char *value_class, *value_schemas;
     const char *connector_file; /* the connector's .properties: names converter errors */
-    const char *input;          /* JSON lines file; NULL: stdin */
+    const char *input;          /* JSON lines file; NULL or "-": stdin */
+    const char *mode;           /* "chain", "source" (poll()) or "sink" (put()/flush()) */
+    const char *name;           /* the connector's name (task.name) */
+    const char *script_path;    /* source/sink: the connector script */
+    const char *task_config;    /* source/sink: task 0's config as planned, JSON */
+    const char *offsets_file;   /* source: task.offsets from this KIP-875 JSON file, or NULL */
+    long max_records, idle_ms;  /* source: stop after max_records, or idle_ms without any */
+    long batch_size;            /* sink: records per put() */
 } lc_cli_test_in_t;
 
-/** Runs the chain over the input, printing output lines on stdout and record errors on
- * stderr; *failed gets the number of records that failed. Returns 0, or -1 with errstr
+/** Runs the chain over the input (or the source's poll(), or the sink's put() over the
+ * input), printing output lines on stdout, record errors and offsets on stderr; *failed gets
+ * the number of failures. Returns 0, or -1 with errstr
  * (a converter error starts with the connector file). */
 int lc_cli_api_test(const lc_cli_test_in_t *in, int *failed, char *errstr, size_t errstr_size);
 

@@ -1,8 +1,10 @@
---- A small spec runner: describe/it/before_each and an `expect` vocabulary.
--- Run with: luaconnect lua tests/lua/run.lua tests/lua/NAME_spec.lua
+--- _spec_runner: the spec runner of `luaconnect spec` (the project's own tests/lua and a connector
+-- repository's specs alike): describe/it/before_each, an `expect` vocabulary, and helpers
+-- that drive transforms, predicates and connectors the way the worker does.
+-- Run with: luaconnect spec [FILES|DIRS] (each spec file in a Lua state of its own).
 -- Prints one line per failure and "FILE: N passed, N failed"; returns the exit status.
 local spec_file = ...
-assert(spec_file, "usage: luaconnect lua tests/lua/run.lua SPEC.lua")
+assert(spec_file, "usage: luaconnect spec SPEC.lua")
 
 local passed, failed, stack, befores = 0, 0, {}, {}
 
@@ -119,6 +121,52 @@ function predicate(path, config)
   if #errs > 0 then error(table.concat(errs, "\n"), 0) end
   if def.init then cfg = def.init(cfg) or cfg end
   return function(record) return def.test(record, cfg) end
+end
+
+-- task.offsets from a list of {partition = {...}, offset = {...}} (what the worker stored).
+local function offsets_of(list)
+  local encode, map = require("luaconnect.core").json_encode, {}
+  for _, e in ipairs(list or {}) do map[encode(e.partition)] = e.offset end
+  return { get = function(_, p) return map[encode(p)] end }
+end
+
+--- A connector's task 0 as the worker opens it: config is validated as a .properties file
+-- would be (string values; errors raise with the worker's messages), task_configs() splits
+-- it, open() runs. offsets (sources): the stored {partition =, offset =} list task.offsets
+-- returns from. Drive it with poll(task), put(task, records), flush(task, offsets),
+-- close(task).
+function connector(path, config, offsets)
+  local connect = require "luaconnect"
+  local kind, tasks, errs = connect._plan(path, "connector 'spec'", config or {}, 1)
+  if #errs > 0 then error(table.concat(errs, "\n"), 2) end
+  local task = connect._task_open(path, tasks[1], 0, "spec", offsets_of(offsets), {}, {})
+  task._kind = kind
+  return task
+end
+
+--- One poll() of a source task: the list of records (empty when it returned nothing).
+function poll(task)
+  return require("luaconnect")._source_poll(task) or {}
+end
+
+--- One put() of a sink task. Records without partition/offset get 0 and their position in
+-- the list. Returns the failures put() reported with task.report (or nil).
+function put(task, records)
+  for i, r in ipairs(records) do
+    r.partition = r.partition or 0
+    r.offset = r.offset or i - 1
+  end
+  return require("luaconnect")._sink_put(task, records)
+end
+
+--- flush(task, {{topic =, partition =, offset =}, ...}) as before an offset commit.
+function flush(task, offsets)
+  return require("luaconnect")._sink_flush(task, offsets or {})
+end
+
+--- Closes the task (the script's close()).
+function close(task)
+  return require("luaconnect")._task_close(task)
 end
 
 local chunk = assert(require("luaconnect.core").loadfile(spec_file))
