@@ -194,6 +194,8 @@ static enum MHD_Result invalid_config(ctx_t *c, int code, const char *errs)
                       n, errs);
 }
 
+static json_t *extras(ctx_t *c, json_t *o);
+
 static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, int mode, int target,
                                   int created_code)
 {
@@ -205,6 +207,7 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
         json_t *info = c->h->ops->connector_info(c->h, name);
         if (!info) /* deleted by another request since */
             return send_error(c, 404, "Connector %s not found", name);
+        info = extras(c, info); /* Connect's shape, as GET /connectors/{c} */
         if (code == 201 && created_code == 201) {
             snprintf(c->location, sizeof(c->location), "/connectors/%s", name);
             return send_json(c, 201, info);

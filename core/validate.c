@@ -48,7 +48,9 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
             plugin_class(&list[i], cls, sizeof(cls));
             for (int s = 0; s < (list[i].variants ? 2 : 1); s++) {
                 snprintf(v, sizeof(v), "%s%s", cls,
-                         !list[i].variants ? "" : s == 0 ? "$Key" : "$Value");
+                         !list[i].variants ? ""
+                         : s == 0          ? "$Key"
+                                           : "$Value");
                 json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", v, "type",
                                                      plugin_type(list[i].kind), "version",
                                                      list[i].version));
@@ -71,9 +73,9 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", converters[i], "type",
                                                  "converter", "version", LC_VERSION));
         for (size_t i = 0; i < 3; i++)
-            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", header_converters[i],
-                                                 "type", "header_converter", "version",
-                                                 LC_VERSION));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:s,s:s}", "class", header_converters[i], "type",
+                                            "header_converter", "version", LC_VERSION));
     }
     lc_plugins_free(list, n);
     return out;
@@ -104,19 +106,6 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
     json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
     if (!defs) return 500;
     *out = json_array();
-    int is_sink = strcmp(kind, "sink") == 0;
-    if (is_sink || strcmp(kind, "source") == 0) {
-        /* Connect lists the common connector keys before the plugin's own. */
-        size_t ndefs;
-        const lc_config_def_t *table = lc_config_defs(&ndefs);
-        int order = 0;
-        for (size_t i = 0; i < ndefs; i++) {
-            const lc_config_def_t *cd = &table[i];
-            if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink))
-                continue;
-            json_array_append_new(*out, lc_config_def_json(cd, ++order));
-        }
-    }
     size_t i;
     json_t *d;
     json_array_foreach(defs, i, d)
@@ -124,6 +113,19 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
         /* Connect's ConfigKeyInfo has no recommended_values. */
         json_object_del(d, "recommended_values");
         json_array_append(*out, d);
+    }
+    if (strcmp(kind, "sink") == 0 || strcmp(kind, "source") == 0) {
+        /* Connect lists the common connector keys after the plugin's own; its converter
+         * keys have no default here (validate shows the worker's). */
+        size_t ndefs;
+        const lc_config_def_t *table = lc_config_defs(&ndefs);
+        for (size_t k = 0; k < ndefs; k++) {
+            const lc_config_def_t *cd = &table[k];
+            if (!lc_config_applies(cd, kind)) continue;
+            json_t *j = lc_config_def_json(cd, 0);
+            if (cd->type == LC_CFG_CLASS) json_object_set_new(j, "default_value", json_null());
+            json_array_append_new(*out, j);
+        }
     }
     json_decref(defs);
     return 200;
@@ -152,6 +154,22 @@ static json_t *config_value(const char *name, json_t *config, int secret)
                      "errors", "visible", 1);
 }
 
+/* A converter key's recommended_values: the converters luaconnect has (Connect lists every
+ * converter class it finds, in name order). */
+static void converter_choices(const char *key, json_t *value)
+{
+    int header = strcmp(key, "header.converter") == 0;
+    json_t *rec = json_object_get(value, "recommended_values");
+    json_array_append_new(rec,
+                          json_string("org.apache.kafka.connect.converters.ByteArrayConverter"));
+    if (!header)
+        json_array_append_new(rec, json_string("org.apache.kafka.connect.json.JsonConverter"));
+    if (header)
+        json_array_append_new(
+            rec, json_string("org.apache.kafka.connect.storage.SimpleHeaderConverter"));
+    json_array_append_new(rec, json_string("org.apache.kafka.connect.storage.StringConverter"));
+}
+
 int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t **out,
                 char *errstr, size_t errsz)
 {
@@ -169,7 +187,6 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     }
     json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
     if (!defs) return 500;
-    int is_sink = strcmp(kind, "sink") == 0;
 
     lc_props_t *props = lc_props_new();
     const char *k;
@@ -193,9 +210,15 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     int order = 0;
     for (size_t i = 0; i < ndefs; i++) {
         const lc_config_def_t *cd = &table[i];
-        if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink)) continue;
-        json_t *entry = json_pack("{s:o,s:o}", "definition", lc_config_def_json(cd, ++order),
-                                  "value", config_value(cd->name, config, 0));
+        if (!lc_config_applies(cd, kind)) continue;
+        json_t *def = lc_config_def_json(cd, ++order);
+        json_t *value = config_value(cd->name, config, 0);
+        /* Connect's value is the parsed one: the default when the key is not given. */
+        json_t *dv = json_object_get(def, "default_value");
+        if (json_is_null(json_object_get(value, "value")) && json_is_string(dv))
+            json_object_set(value, "value", dv);
+        if (cd->type == LC_CFG_CLASS) converter_choices(cd->name, value);
+        json_t *entry = json_pack("{s:o,s:o}", "definition", def, "value", value);
         json_array_append(configs, entry);
         json_object_set_new(byname, cd->name, entry);
     }
@@ -205,11 +228,13 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     {
         const char *name = json_string_value(json_object_get(d, "name"));
         if (!name || json_object_get(byname, name)) continue;
-        if (json_is_null(json_object_get(d, "group")))
-            json_object_set_new(d, "group", json_string("Connector"));
         const char *type = json_string_value(json_object_get(d, "type"));
         int secret = type && strcmp(type, "PASSWORD") == 0;
         json_t *value = config_value(name, config, secret);
+        /* Connect's value is the parsed one: the default when the key is not given. */
+        json_t *dv = json_object_get(d, "default_value");
+        if (json_is_null(json_object_get(value, "value")) && json_is_string(dv) && !secret)
+            json_object_set(value, "value", dv);
         /* Connect's definitions have no recommended_values: a script's choices go to the
          * value, where Connect puts them. */
         json_t *rec = json_object_get(d, "recommended_values");
@@ -235,10 +260,10 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
         json_t *entry = json_object_get(byname, key);
         if (!entry) { /* an unknown key: listed so its error has a home */
             entry =
-                json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:s,s:s,s:s,s:[],s:i},s:o}", "definition",
+                json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i},s:o}", "definition",
                           "name", key, "type", "STRING", "required", 0, "default_value",
                           "importance", "LOW", "documentation", "not a key of this connector",
-                          "group", "Connector", "width", "NONE", "display_name", key, "dependents",
+                          "group", "width", "NONE", "display_name", key, "dependents",
                           "order_in_group", -1, "value", config_value(key, config, 0));
             json_array_append(configs, entry);
             json_object_set_new(byname, key, entry);
@@ -253,6 +278,7 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     json_array_foreach(configs, i, d)
     {
         json_t *g = json_object_get(json_object_get(d, "definition"), "group");
+        if (!json_is_string(g)) continue; /* Connect lists no group for ungrouped keys */
         size_t j;
         json_t *have;
         int seen = 0;

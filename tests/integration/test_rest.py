@@ -702,8 +702,8 @@ def test_connector_plugins(tmp_path, kafka, workers):
     r = api.get("/connector-plugins/FileStreamSource/config")
     assert r.code == 200
     defs = {d["name"]: d for d in r.json}
-    # Like Connect: the common connector keys (source ones, no errors.deadletterqueue.*), then
-    # the plugin's own; each exactly Connect's ConfigKeyInfo fields.
+    # Like Connect: the plugin's own keys, then the common connector keys (source ones, no
+    # errors.deadletterqueue.*); each exactly Connect's ConfigKeyInfo fields.
     assert {"batch.size", "file", "topic", "connector.class", "tasks.max", "key.converter",
             "value.converter", "transforms", "predicates", "errors.tolerance"} <= set(defs), set(defs)
     assert not any(n.startswith("errors.deadletterqueue.") for n in defs), set(defs)
@@ -715,7 +715,7 @@ def test_connector_plugins(tmp_path, kafka, workers):
     assert {k: bs[k] for k in ("name", "type", "required", "default_value", "importance",
                                "documentation", "display_name", "dependents")} == {
         "name": "batch.size", "type": "INT", "required": False, "default_value": "2000",
-        "importance": "MEDIUM", "display_name": "batch.size", "dependents": [],
+        "importance": "LOW", "display_name": "batch.size", "dependents": [],
         "documentation": "The maximum number of records the source task can read from the file "
                          "each time it is polled"}
     assert defs["topic"]["required"] is True and defs["topic"]["default_value"] is None
@@ -748,11 +748,12 @@ def test_validate(tmp_path, kafka, workers):
                                          "display_name", "dependents"}
         assert set(c["value"]) == {"name", "value", "recommended_values", "errors", "visible"}
         assert c["value"]["errors"] == []
-        assert c["definition"]["group"] in r.json["groups"]
+        # Connect lists no group for keys defined without one
+        assert c["definition"]["group"] in r.json["groups"] + [None]
     by = {c["definition"]["name"]: c for c in r.json["configs"]}
     assert {"name", "connector.class", "tasks.max", "topic", "file", "batch.size"} <= set(by)
     assert by["topic"]["value"]["value"] == "t"
-    assert by["batch.size"]["value"]["value"] is None  # not given
+    assert by["batch.size"]["value"]["value"] == "2000"  # not given: the default, as Connect
 
     # Every error, each on its key.
     bad = {"connector.class": "FileStreamSourceConnector", "name": "v", "batch.size": "0"}
