@@ -363,8 +363,9 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
                 int code = c->h->ops->put_connector(c->h, name, merged, LC_PUT_UPDATE, -1, errs,
                                                     sizeof(errs));
                 lc_props_destroy(merged);
-                rc = code == 200 ? send_json(c, 200, c->h->ops->connector_info(c->h, name))
-                                 : invalid_config(c, code, errs);
+                rc = code == 200
+                         ? send_json(c, 200, extras(c, c->h->ops->connector_info(c->h, name)))
+                         : invalid_config(c, code, errs);
             }
         }
     }
