@@ -730,6 +730,30 @@ def test_connector_plugins(tmp_path, kafka, workers):
     assert api.put("/connector-plugins/FileStreamSource/config", {}).code == 405
 
 
+def test_validate_lists_transformation_keys(tmp_path, kafka, workers):
+    """As Kafka Connect: each transformation's keys in a "Transforms: <alias>" group, its
+    missing required keys as errors on them (no Lua traceback), a predicate's error on its key."""
+    w, api = workers(tmp_path, kafka)
+    path = "/connector-plugins/FileStreamSource/config/validate"
+    r = api.put(path, {"connector.class": "FileStreamSource", "name": "v", "topic": "t",
+                       "transforms": "r",
+                       "transforms.r.type": "org.apache.kafka.connect.transforms.RegexRouter"})
+    assert r.code == 200, r
+    assert "Transforms: r" in r.json["groups"]
+    by = {c["definition"]["name"]: c for c in r.json["configs"]}
+    assert [n for n in by if n.startswith("transforms.r.")] == [
+        "transforms.r.type", "transforms.r.negate", "transforms.r.predicate",
+        "transforms.r.regex", "transforms.r.replacement"]
+    t = by["transforms.r.type"]
+    assert t["definition"]["display_name"] == "Transformation type for r"
+    assert "org.apache.kafka.connect.transforms.RegexRouter" in t["value"]["recommended_values"]
+    assert r.json["error_count"] == 2
+    assert by["transforms.r.regex"]["value"]["errors"] == [
+        'Missing required configuration "transforms.r.regex" which has no default value.']
+    assert not any(e.startswith(("stack traceback", "\t")) for c in r.json["configs"]
+                   for e in c["value"]["errors"])
+
+
 def test_validate(tmp_path, kafka, workers):
     w, api = workers(tmp_path, kafka)
     path = "/connector-plugins/FileStreamSourceConnector/config/validate"
