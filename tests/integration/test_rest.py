@@ -991,6 +991,11 @@ def test_bad_requests(tmp_path, kafka, workers):
     assert (r.code, r.json) == (400, error(400, "the connector config must be a JSON object of strings"))
     r = api.post("/connectors", {"name": "a/b", "config": good})
     assert r.code == 400 and "must not contain '/'" in r.json["message"]
+    # A control character is shown escaped: one error, said on one line.
+    r = api.post("/connectors", {"name": "bad\nname", "config": good})
+    assert r.code == 400 and r.json["message"].startswith(
+        "Connector configuration is invalid and contains the following 1 error(s):\n"
+        "Connector name 'bad\\x0aname' must not contain '/' or control characters\n"), r.json
     # Numbers and booleans are taken as their text (Kafka Connect's JSON mapper does the same).
     r = api.post("/connectors", {"name": "num", "config": dict(good, **{"tasks.max": 2})})
     assert r.code == 201 and r.json["config"]["tasks.max"] == "2"
