@@ -726,6 +726,7 @@ def test_connector_plugins(tmp_path, kafka, workers):
     assert {d["name"]: d["type"] for d in r.json}["db.password"] == "PASSWORD"
     r = api.get("/connector-plugins/NoSuchPlugin/config")
     assert r.code == 404 and r.json["error_code"] == 404
+    assert r.json["message"].startswith("unknown plugin 'NoSuchPlugin'; available: "), r.json
     assert api.post("/connector-plugins").code == 405
     assert api.put("/connector-plugins/FileStreamSource/config", {}).code == 405
 
