@@ -1,12 +1,16 @@
-"""REST completeness: one scripted sequence of requests run against Apache Kafka Connect 4.x
-(standalone, the jars `make bench` uses) and against luaconnect standalone on the same
-broker; status codes and JSON shapes (keys, types, nesting, and the values that must agree:
-states, types, error codes, config maps, definitions' metadata) are compared step by step.
+"""REST completeness: one scripted sequence of requests (tests the console and third-party
+clients rely on) run against Apache Kafka Connect 4.3.1 (the jars `make bench` uses) and
+against luaconnect on the same broker: Connect standalone against luaconnect standalone, then
+Connect distributed against a one-worker luaconnect cluster. Status codes and JSON shapes
+(keys, types, nesting, and the values that must agree: states, types, error codes, config
+maps, definitions' metadata; not worker ids, versions, traces' or messages' text) are compared
+step by step.
 
 Every difference is either in DOCUMENTED below, each entry quoting the bullet of the
-"Differences from Kafka Connect" section of docs/rest-api.md that documents it, or in
-PENDING (known, being fixed elsewhere: the step's comparison is an xfail naming it), or it
-fails the test, which prints every difference as a table."""
+"Differences from Kafka Connect" section of docs/rest-api.md that documents it, or in PENDING
+(known, being fixed by another change: one strict xfail per entry, so a fixed one XPASSes and
+its entry must go), or it fails the test, which prints every difference as a table.
+LC_RVC_DUMP=<path> writes both sides' answers to <path>.<mode> for a closer look."""
 
 from __future__ import annotations
 
