@@ -495,7 +495,10 @@ static enum MHD_Result connectors(ctx_t *c)
             if (!is(c, "GET")) return not_allowed(c);
             json_t *o = what[0] == 's' ? extras(c, h->ops->connector_status(h, name))
                                        : h->ops->task_configs(h, name);
-            return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
+            if (o) return send_json(c, 200, o);
+            /* Kafka Connect's words for each. */
+            return what[0] == 's' ? send_error(c, 404, "No status found for connector %s", name)
+                                  : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(what, "restart") == 0) {
             if (!is(c, "POST")) return not_allowed(c);

@@ -543,6 +543,8 @@ def test_restart_rules(tmp_path, kafka, workers):
     assert (r.code, r.json) == (404, not_found("nope"))
     r = api.post("/connectors/nope/tasks/0/restart")
     assert (r.code, r.json) == (404, not_found("nope"))
+    r = api.get("/connectors/nope/status")  # Kafka Connect's words
+    assert (r.code, r.json) == (404, error(404, "No status found for connector nope"))
 
     # Every open was matched by a close: exactly one marker per running task.
     assert markers(tmp_path) == ["r-0", "r-1"]
@@ -1036,7 +1038,7 @@ def test_bad_requests(tmp_path, kafka, workers):
     for method, path, body in [
             ("GET", "/connectors/nope", _NO_BODY), ("DELETE", "/connectors/nope", _NO_BODY),
             ("GET", "/connectors/nope/config", _NO_BODY), ("PATCH", "/connectors/nope/config", {"a": "b"}),
-            ("GET", "/connectors/nope/status", _NO_BODY), ("GET", "/connectors/nope/tasks", _NO_BODY),
+            ("GET", "/connectors/nope/tasks", _NO_BODY),
             ("GET", "/connectors/nope/tasks/0/status", _NO_BODY),
             ("POST", "/connectors/nope/restart", _NO_BODY),
             ("POST", "/connectors/nope/tasks/0/restart", _NO_BODY),
@@ -1045,6 +1047,8 @@ def test_bad_requests(tmp_path, kafka, workers):
             ("PATCH", "/connectors/nope/offsets", patch), ("DELETE", "/connectors/nope/offsets", _NO_BODY)]:
         r = api.request(method, path, body)
         assert (r.code, r.json) == (404, not_found("nope")), (method, path)
+    r = api.get("/connectors/nope/status")  # Kafka Connect's words there
+    assert (r.code, r.json) == (404, error(404, "No status found for connector nope"))
 
     # Wrong methods.
     for method, path in [
