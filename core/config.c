@@ -109,39 +109,30 @@ static const lc_config_def_t defs[] = {
      LC_CFG_DISTRIBUTED, "Distributed", "The algorithm used to sign internal requests."},
     {"inter.worker.verification.algorithms", LC_CFG_LIST, "HmacSHA256", 0, NULL, 0,
      LC_CFG_DISTRIBUTED, "Distributed", "The algorithms accepted on internal requests."},
-    /* Every connector (Kafka Connect's ConnectorConfig and SinkConnectorConfig). */
+    /* Every connector (Kafka Connect's ConnectorConfig, SinkConnectorConfig and
+     * SourceConnectorConfig), in Connect's order. */
     {"name", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_CONNECTOR, "Common",
      "Globally unique name to use for this connector."},
     {"connector.class", LC_CFG_STRING, NULL, 0, NULL, 1, LC_CFG_CONNECTOR, "Common",
      "Name or alias of the connector script (a Kafka Connect class name works too)."},
     {"tasks.max", LC_CFG_INT, "1", 1, NULL, 0, LC_CFG_CONNECTOR, "Common",
      "Maximum number of tasks to use for this connector."},
+    {"tasks.max.enforce", LC_CFG_BOOLEAN, "true", 0, NULL, 0, LC_CFG_CONNECTOR, "Common",
+     "Accepted for Kafka Connect compatibility: luaconnect never runs more tasks than "
+     "tasks.max."},
     {"key.converter", LC_CFG_CLASS, JSONC, 0, NULL, 0, LC_CFG_WORKER | LC_CFG_CONNECTOR, "Common",
      "Converter for record keys (JsonConverter, StringConverter, ByteArrayConverter)."},
     {"value.converter", LC_CFG_CLASS, JSONC, 0, NULL, 0, LC_CFG_WORKER | LC_CFG_CONNECTOR, "Common",
      "Converter for record values."},
-    {"topics", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
-     "Sink: list of topics to consume."},
-    {"topics.regex", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
-     "Sink: regular expression of topics to consume."},
+    {"header.converter", LC_CFG_CLASS, "org.apache.kafka.connect.storage.SimpleHeaderConverter", 0,
+     NULL, 0, LC_CFG_CONNECTOR, "Common",
+     "Header converter (header values are kept as their bytes, strings to scripts)."},
     {"transforms", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR, "Transforms",
      "Aliases for the transformations to apply."},
     {"predicates", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR, "Predicates",
      "Aliases for the predicates used by transforms."},
-    {"exactly.once.support", LC_CFG_STRING, "requested", 0, "requested,required", 0,
-     LC_CFG_CONNECTOR, "Exactly Once Support",
-     "required: refuse to run unless the worker runs source tasks exactly-once."},
-    {"transaction.boundary", LC_CFG_STRING, "poll", 0, "poll,interval,connector", 0,
-     LC_CFG_CONNECTOR, "Exactly Once Support",
-     "Where exactly-once transactions end: after every poll() batch, every "
-     "transaction.boundary.interval.ms, or where the script says (task.transaction)."},
-    {"transaction.boundary.interval.ms", LC_CFG_LONG, "-1", -1, NULL, 0, LC_CFG_CONNECTOR,
-     "Exactly Once Support",
-     "With transaction.boundary=interval: how often a transaction commits (-1: the worker's "
-     "offset.flush.interval.ms)."},
-    {"offsets.storage.topic", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR,
-     "Exactly Once Support",
-     "Accepted for Kafka Connect compatibility; offsets go to the worker's offsets topic."},
+    {"config.action.reload", LC_CFG_STRING, "restart", 0, "none,restart", 0, LC_CFG_CONNECTOR,
+     "Common", "Accepted for Kafka Connect compatibility (there are no config providers)."},
     {"errors.retry.timeout", LC_CFG_LONG, "0", -1, NULL, 0, LC_CFG_CONNECTOR, "Error Handling",
      "Maximum duration in ms a failed operation is retried (-1: forever)."},
     {"errors.retry.delay.max.ms", LC_CFG_LONG, "60000", 1, NULL, 0, LC_CFG_CONNECTOR,
@@ -152,6 +143,10 @@ static const lc_config_def_t defs[] = {
      "Log each error."},
     {"errors.log.include.messages", LC_CFG_BOOLEAN, "false", 0, NULL, 0, LC_CFG_CONNECTOR,
      "Error Handling", "Include the record in error logs."},
+    {"topics", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
+     "Sink: list of topics to consume."},
+    {"topics.regex", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SINK, "Common",
+     "Sink: regular expression of topics to consume."},
     {"errors.deadletterqueue.topic.name", LC_CFG_STRING, "", 0, NULL, 0,
      LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling", "Topic that receives records that failed."},
     {"errors.deadletterqueue.topic.replication.factor", LC_CFG_SHORT, "3", -1, NULL, 0,
@@ -160,6 +155,22 @@ static const lc_config_def_t defs[] = {
     {"errors.deadletterqueue.context.headers.enable", LC_CFG_BOOLEAN, "false", 0, NULL, 0,
      LC_CFG_CONNECTOR | LC_CFG_SINK, "Error Handling",
      "Add __connect.errors.* headers to dead letter queue records."},
+    {"topic.creation.groups", LC_CFG_LIST, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SOURCE,
+     "Topic Creation", "Source: groups of topic.creation.<group>.* settings."},
+    {"exactly.once.support", LC_CFG_STRING, "requested", 0, "requested,required", 0,
+     LC_CFG_CONNECTOR | LC_CFG_SOURCE, "Exactly Once Support",
+     "required: refuse to run unless the worker runs source tasks exactly-once."},
+    {"transaction.boundary", LC_CFG_STRING, "poll", 0, "poll,interval,connector", 0,
+     LC_CFG_CONNECTOR | LC_CFG_SOURCE, "Exactly Once Support",
+     "Where exactly-once transactions end: after every poll() batch, every "
+     "transaction.boundary.interval.ms, or where the script says (task.transaction)."},
+    {"transaction.boundary.interval.ms", LC_CFG_LONG, "-1", -1, NULL, 0,
+     LC_CFG_CONNECTOR | LC_CFG_SOURCE, "Exactly Once Support",
+     "With transaction.boundary=interval: how often a transaction commits (-1: the worker's "
+     "offset.flush.interval.ms)."},
+    {"offsets.storage.topic", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_CONNECTOR | LC_CFG_SOURCE,
+     "Exactly Once Support",
+     "Accepted for Kafka Connect compatibility; offsets go to the worker's offsets topic."},
 };
 
 const lc_config_def_t *lc_config_defs(size_t *n)
@@ -259,15 +270,71 @@ int lc_config_choice(const lc_props_t *p, const char *key, const char *label, in
     return -1;
 }
 
+int lc_config_applies(const lc_config_def_t *d, const char *kind)
+{
+    if (!(d->scope & LC_CFG_CONNECTOR)) return 0;
+    if ((d->scope & LC_CFG_SINK) && strcmp(kind, "sink") != 0) return 0;
+    if ((d->scope & LC_CFG_SOURCE) && strcmp(kind, "source") != 0) return 0;
+    return 1;
+}
+
+/* What Kafka Connect 4.x's ConnectorConfig, SinkConnectorConfig and SourceConnectorConfig
+ * say of their keys besides type and default (a GUI lays out forms by them). nodefault: Connect
+ * has no default where ours is the value the core falls back to. */
+static const struct {
+    const char *name, *display, *importance, *width, *group;
+    int order, nodefault;
+} connect_meta[] = {
+    {"name", "Connector name", "HIGH", "MEDIUM", NULL, 1, 0},
+    {"connector.class", "Connector class", "HIGH", "LONG", NULL, 2, 0},
+    {"tasks.max", "Tasks max", "HIGH", "SHORT", NULL, 4, 0},
+    {"tasks.max.enforce", "Enforce tasks max", "LOW", "SHORT", NULL, 5, 0},
+    {"key.converter", "Key converter class", "LOW", "SHORT", NULL, 6, 0},
+    {"value.converter", "Value converter class", "LOW", "SHORT", NULL, 8, 0},
+    {"header.converter", "Header converter class", "LOW", "SHORT", NULL, 10, 0},
+    {"transforms", "Transforms", "LOW", "LONG", NULL, 12, 0},
+    {"predicates", "Predicates", "LOW", "LONG", NULL, 13, 0},
+    {"config.action.reload", "Reload Action", "LOW", "MEDIUM", NULL, 14, 0},
+    {"errors.retry.timeout", "Retry Timeout for Errors", "MEDIUM", "MEDIUM", NULL, 1, 0},
+    {"errors.retry.delay.max.ms", "Maximum Delay Between Retries for Errors", "MEDIUM", "MEDIUM",
+     NULL, 2, 0},
+    {"errors.tolerance", "Error Tolerance", "MEDIUM", "SHORT", NULL, 3, 0},
+    {"errors.log.enable", "Log Errors", "MEDIUM", "SHORT", NULL, 4, 0},
+    {"errors.log.include.messages", "Log Error Details", "MEDIUM", "SHORT", NULL, 5, 0},
+    {"topics", "Topics", "HIGH", "LONG", NULL, 4, 0},
+    {"topics.regex", "Topics regex", "HIGH", "LONG", NULL, 4, 0},
+    {"errors.deadletterqueue.topic.name", "Dead Letter Queue Topic Name", "MEDIUM", "MEDIUM", NULL,
+     6, 0},
+    {"errors.deadletterqueue.topic.replication.factor",
+     "Dead Letter Queue Topic Replication Factor", "MEDIUM", "MEDIUM", NULL, 7, 0},
+    {"errors.deadletterqueue.context.headers.enable", "Enable Error Context Headers", "MEDIUM",
+     "MEDIUM", NULL, 8, 0},
+    {"topic.creation.groups", "Topic Creation Groups", "LOW", "LONG", NULL, 1, 0},
+    {"exactly.once.support", "Exactly once support", "MEDIUM", "SHORT", NULL, 2, 0},
+    {"transaction.boundary", "Transaction Boundary", "MEDIUM", "SHORT", NULL, 3, 0},
+    {"transaction.boundary.interval.ms", "Transaction boundary interval", "LOW", "SHORT", NULL, 4,
+     1},
+    {"offsets.storage.topic", "Offsets topic", "LOW", "LONG", "offsets.topic", 1, 1},
+};
+
 json_t *lc_config_def_json(const lc_config_def_t *d, int order)
 {
-    /* A connector key that falls back to the worker's value has no default of its own. */
-    const char *def = (d->scope & LC_CFG_WORKER) && (d->scope & LC_CFG_CONNECTOR) ? NULL : d->def;
+    const char *display = d->name, *importance = d->required ? "HIGH" : "MEDIUM";
+    const char *width = "MEDIUM", *group = d->group, *def = d->def;
+    for (size_t i = 0; i < sizeof(connect_meta) / sizeof(*connect_meta); i++) {
+        if (strcmp(connect_meta[i].name, d->name) != 0) continue;
+        display = connect_meta[i].display;
+        importance = connect_meta[i].importance;
+        width = connect_meta[i].width;
+        if (connect_meta[i].group) group = connect_meta[i].group;
+        order = connect_meta[i].order;
+        if (connect_meta[i].nodefault) def = NULL;
+        break;
+    }
     return json_pack("{s:s,s:s,s:b,s:s?,s:s,s:s,s:s,s:s,s:s,s:[],s:i}", "name", d->name, "type",
                      lc_config_type_name(d->type), "required", d->required, "default_value", def,
-                     "importance", d->required ? "HIGH" : "MEDIUM", "documentation", d->doc,
-                     "group", d->group, "width", "MEDIUM", "display_name", d->name, "dependents",
-                     "order_in_group", order);
+                     "importance", importance, "documentation", d->doc, "group", group, "width",
+                     width, "display_name", display, "dependents", "order_in_group", order);
 }
 
 void lc_config_write_docs(FILE *out)

@@ -26,10 +26,11 @@ typedef enum {
 
 /** Where a key applies. */
 enum {
-    LC_CFG_WORKER = 1,     /* the worker .properties file */
-    LC_CFG_CONNECTOR = 2,  /* every connector's config */
-    LC_CFG_SINK = 4,       /* sink connectors only */
-    LC_CFG_DISTRIBUTED = 8 /* the worker file of `luaconnect distributed` only */
+    LC_CFG_WORKER = 1,      /* the worker .properties file */
+    LC_CFG_CONNECTOR = 2,   /* every connector's config */
+    LC_CFG_SINK = 4,        /* sink connectors only */
+    LC_CFG_DISTRIBUTED = 8, /* the worker file of `luaconnect distributed` only */
+    LC_CFG_SOURCE = 16      /* source connectors only */
 };
 
 typedef struct lc_config_def {
@@ -39,7 +40,7 @@ typedef struct lc_config_def {
     long min;            /* INT/LONG/SHORT: smallest value accepted */
     const char *choices; /* STRING: accepted values, comma-separated; NULL: any */
     int required;
-    int scope;         /* LC_CFG_WORKER, LC_CFG_CONNECTOR | LC_CFG_SINK */
+    int scope;         /* LC_CFG_WORKER, LC_CFG_CONNECTOR | LC_CFG_SINK / LC_CFG_SOURCE */
     const char *group; /* Kafka Connect's group of the key */
     const char *doc;
 } lc_config_def_t;
@@ -66,8 +67,12 @@ int lc_config_bool(const lc_props_t *p, const char *key, const char *label, int 
  * index of the choice. Errors as lc_config_long ("must be one of a, b, got 'x'"). */
 int lc_config_choice(const lc_props_t *p, const char *key, const char *label, int *out, char *errs,
                      size_t errs_size, size_t *elen);
+/** True when the connector key d applies to a connector of kind ("source", "sink"). */
+int lc_config_applies(const lc_config_def_t *d, const char *kind);
 /** Kafka Connect's ConfigKeyInfo of d ({name, type, required, default_value, importance,
- * documentation, group, width, display_name, dependents, order_in_group}). */
+ * documentation, group, width, display_name, dependents, order_in_group}); a key Connect
+ * defines gets Connect's display name, importance, width, group and order_in_group, others
+ * order. */
 json_t *lc_config_def_json(const lc_config_def_t *d, int order);
 /** Writes the table as Markdown (docs/configuration.md). */
 void lc_config_write_docs(FILE *out);

@@ -426,8 +426,15 @@ int lc_connector_valid_name(const char *name, char *errs, size_t errsz)
     }
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '/') {
+            /* Control characters shown escaped: the message stays one line (one error). */
+            char shown[256];
+            size_t n = 0;
+            for (const unsigned char *q = (const unsigned char *)name; *q && n + 5 < sizeof(shown);
+                 q++)
+                n += (size_t)snprintf(shown + n, sizeof(shown) - n,
+                                      *q < 0x20 || *q == 0x7f ? "\\x%02x" : "%c", *q);
             snprintf(errs, errsz, "Connector name '%s' must not contain '/' or control characters",
-                     name);
+                     shown);
             return 0;
         }
     return 1;

@@ -269,10 +269,12 @@ int lc_plugins_resolve(const char *plugin_path, const char *name, const char *ki
         return 0;
     }
     /* Not found: list what is available, and say so if a script of that name failed. */
-    size_t n = (size_t)snprintf(errstr, errstr_size, "unknown %s '%s'", kind, name);
+    /* "any" (GET /connector-plugins/{p}/config) is Kafka Connect's "Unknown plugin". */
+    const char *what = strcmp(kind, "any") == 0 ? "plugin" : kind;
+    size_t n = (size_t)snprintf(errstr, errstr_size, "unknown %s '%s'", what, name);
     for (size_t i = 0; i < cache_n; i++)
         if (strcmp(cache_list[i].kind, "error") == 0 && strcmp(cache_list[i].name, name) == 0) {
-            snprintf(errstr, errstr_size, "%s script %s failed to load: %s", kind,
+            snprintf(errstr, errstr_size, "%s script %s failed to load: %s", what,
                      cache_list[i].path, cache_list[i].doc);
             pthread_mutex_unlock(&cache_lock);
             return -1;

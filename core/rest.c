@@ -195,6 +195,8 @@ static enum MHD_Result invalid_config(ctx_t *c, int code, const char *errs)
                       n, errs);
 }
 
+static json_t *extras(ctx_t *c, json_t *o);
+
 static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, int mode, int target,
                                   int created_code)
 {
@@ -206,6 +208,7 @@ static enum MHD_Result put_config(ctx_t *c, const char *name, json_t *config, in
         json_t *info = c->h->ops->connector_info(c->h, name);
         if (!info) /* deleted by another request since */
             return send_error(c, 404, "Connector %s not found", name);
+        info = extras(c, info); /* Connect's shape, as GET /connectors/{c} */
         if (code == 201 && created_code == 201) {
             snprintf(c->location, sizeof(c->location), "/connectors/%s", name);
             return send_json(c, 201, info);
@@ -361,8 +364,9 @@ static enum MHD_Result connector_config(ctx_t *c, const char *name)
                 int code = c->h->ops->put_connector(c->h, name, merged, LC_PUT_UPDATE, -1, errs,
                                                     sizeof(errs));
                 lc_props_destroy(merged);
-                rc = code == 200 ? send_json(c, 200, c->h->ops->connector_info(c->h, name))
-                                 : invalid_config(c, code, errs);
+                rc = code == 200
+                         ? send_json(c, 200, extras(c, c->h->ops->connector_info(c->h, name)))
+                         : invalid_config(c, code, errs);
             }
         }
     }
@@ -492,7 +496,10 @@ static enum MHD_Result connectors(ctx_t *c)
             if (!is(c, "GET")) return not_allowed(c);
             json_t *o = what[0] == 's' ? extras(c, h->ops->connector_status(h, name))
                                        : h->ops->task_configs(h, name);
-            return o ? send_json(c, 200, o) : send_error(c, 404, "Connector %s not found", name);
+            if (o) return send_json(c, 200, o);
+            /* Kafka Connect's words for each. */
+            return what[0] == 's' ? send_error(c, 404, "No status found for connector %s", name)
+                                  : send_error(c, 404, "Connector %s not found", name);
         }
         if (strcmp(what, "restart") == 0) {
             if (!is(c, "POST")) return not_allowed(c);

@@ -5,6 +5,7 @@
 #include "lc_build.h"
 #include "plugin_api.h"
 #include "plugins.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,9 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
             plugin_class(&list[i], cls, sizeof(cls));
             for (int s = 0; s < (list[i].variants ? 2 : 1); s++) {
                 snprintf(v, sizeof(v), "%s%s", cls,
-                         !list[i].variants ? "" : s == 0 ? "$Key" : "$Value");
+                         !list[i].variants ? ""
+                         : s == 0          ? "$Key"
+                                           : "$Value");
                 json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", v, "type",
                                                      plugin_type(list[i].kind), "version",
                                                      list[i].version));
@@ -71,9 +74,9 @@ json_t *lc_validate_plugins(const lc_worker_t *w, int connectors_only)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", converters[i], "type",
                                                  "converter", "version", LC_VERSION));
         for (size_t i = 0; i < 3; i++)
-            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "class", header_converters[i],
-                                                 "type", "header_converter", "version",
-                                                 LC_VERSION));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:s,s:s}", "class", header_converters[i], "type",
+                                            "header_converter", "version", LC_VERSION));
     }
     lc_plugins_free(list, n);
     return out;
@@ -104,19 +107,6 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
     json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
     if (!defs) return 500;
     *out = json_array();
-    int is_sink = strcmp(kind, "sink") == 0;
-    if (is_sink || strcmp(kind, "source") == 0) {
-        /* Connect lists the common connector keys before the plugin's own. */
-        size_t ndefs;
-        const lc_config_def_t *table = lc_config_defs(&ndefs);
-        int order = 0;
-        for (size_t i = 0; i < ndefs; i++) {
-            const lc_config_def_t *cd = &table[i];
-            if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink))
-                continue;
-            json_array_append_new(*out, lc_config_def_json(cd, ++order));
-        }
-    }
     size_t i;
     json_t *d;
     json_array_foreach(defs, i, d)
@@ -125,11 +115,26 @@ int lc_validate_plugin_config(const lc_worker_t *w, const char *plugin, json_t *
         json_object_del(d, "recommended_values");
         json_array_append(*out, d);
     }
+    if (strcmp(kind, "sink") == 0 || strcmp(kind, "source") == 0) {
+        /* Connect lists the common connector keys after the plugin's own; its converter
+         * keys have no default here (validate shows the worker's). */
+        size_t ndefs;
+        const lc_config_def_t *table = lc_config_defs(&ndefs);
+        for (size_t k = 0; k < ndefs; k++) {
+            const lc_config_def_t *cd = &table[k];
+            if (!lc_config_applies(cd, kind)) continue;
+            json_t *j = lc_config_def_json(cd, 0);
+            if (cd->type == LC_CFG_CLASS) json_object_set_new(j, "default_value", json_null());
+            json_array_append_new(*out, j);
+        }
+    }
     json_decref(defs);
     return 200;
 }
 
-/* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'". */
+/* Which key an error line is about: "key 'k'", "unknown key 'k'", "required key 'k'"; a
+ * transformation's or predicate's own key ("transform 'a': missing required key 'k'") is
+ * transforms.a.k / predicates.a.k. */
 static void error_key(const char *line, char *out, size_t outsz)
 {
     const char *p = strstr(line, "key '");
@@ -139,7 +144,19 @@ static void error_key(const char *line, char *out, size_t outsz)
     }
     p += 5;
     const char *q = strchr(p, '\'');
-    snprintf(out, outsz, "%.*s", q ? (int)(q - p) : (int)strlen(p), p);
+    int klen = q ? (int)(q - p) : (int)strlen(p);
+    static const char *const owners[][2] = {{"transform '", "transforms"},
+                                            {"predicate '", "predicates"}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *a = strstr(line, owners[i][0]);
+        if (!a || a > p) continue;
+        a += strlen(owners[i][0]);
+        const char *b = strchr(a, '\'');
+        if (!b || b > p) continue;
+        snprintf(out, outsz, "%s.%.*s.%.*s", owners[i][1], (int)(b - a), a, klen, p);
+        return;
+    }
+    snprintf(out, outsz, "%.*s", klen, p);
 }
 
 static json_t *config_value(const char *name, json_t *config, int secret)
@@ -150,6 +167,135 @@ static json_t *config_value(const char *name, json_t *config, int secret)
                                        : json_string(json_string_value(v));
     return json_pack("{s:s,s:o,s:[],s:[],s:b}", "name", name, "value", value, "recommended_values",
                      "errors", "visible", 1);
+}
+
+/* A converter key's recommended_values: the converters luaconnect has (Connect lists every
+ * converter class it finds, in name order). */
+static void converter_choices(const char *key, json_t *value)
+{
+    int header = strcmp(key, "header.converter") == 0;
+    json_t *rec = json_object_get(value, "recommended_values");
+    json_array_append_new(rec,
+                          json_string("org.apache.kafka.connect.converters.ByteArrayConverter"));
+    if (!header)
+        json_array_append_new(rec, json_string("org.apache.kafka.connect.json.JsonConverter"));
+    if (header)
+        json_array_append_new(
+            rec, json_string("org.apache.kafka.connect.storage.SimpleHeaderConverter"));
+    json_array_append_new(rec, json_string("org.apache.kafka.connect.storage.StringConverter"));
+}
+
+/* The name of a definition ("" when it has none). */
+static const char *def_name(json_t *d)
+{
+    const char *n = json_string_value(json_object_get(d, "name"));
+    return n ? n : "";
+}
+
+/* Connect's validate lists each transformation's keys in a "Transforms: <alias>" group: its
+ * type (recommending every transformation class), then the transformation's own keys with
+ * negate and predicate, in name order (order_in_group 1 is Connect's plugin.version); the
+ * required keys missing counted as errors, which it returns. */
+static int transform_entries(const lc_worker_t *w, json_t *config, json_t *configs, json_t *byname)
+{
+    int n = 0, nerr = 0;
+    char **aliases = lc_split_list(json_string_value(json_object_get(config, "transforms")), &n);
+    json_t *classes = json_array(), *plugins = lc_validate_plugins(w, 0), *p;
+    size_t i;
+    json_array_foreach(plugins, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "type")), "transformation") == 0)
+            json_array_append(classes, json_object_get(p, "class"));
+    }
+    json_decref(plugins);
+    for (int a = 0; a < n; a++) {
+        char group[600], key[700], display[700], doc[700];
+        snprintf(group, sizeof(group), "Transforms: %s", aliases[a]);
+        snprintf(key, sizeof(key), "transforms.%s.type", aliases[a]);
+        snprintf(display, sizeof(display), "Transformation type for %s", aliases[a]);
+        snprintf(doc, sizeof(doc), "Class for the '%s' transformation.", aliases[a]);
+        json_t *value = config_value(key, config, 0);
+        json_object_set(value, "recommended_values", classes);
+        json_t *entry =
+            json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:s,s:s,s:s,s:[],s:i},s:o}", "definition",
+                      "name", key, "type", "CLASS", "required", 1, "default_value", "importance",
+                      "HIGH", "documentation", doc, "group", group, "width", "LONG", "display_name",
+                      display, "dependents", "order_in_group", 0, "value", value);
+        json_array_append_new(configs, entry);
+        json_object_set(byname, key, entry);
+        /* The transformation's own keys, when its type resolves (else its error says why). */
+        const char *type = json_string_value(json_object_get(config, key));
+        json_t *defs = NULL;
+        if (type) {
+            char base[1024], path[4096], kind[32], err[2048];
+            const char *dollar = strrchr(type, '$');
+            snprintf(base, sizeof(base), "%.*s", dollar ? (int)(dollar - type) : (int)strlen(type),
+                     type);
+            if (lc_plugins_resolve(lc_worker_plugin_path(w), base, "transform", path, sizeof(path),
+                                   err, sizeof(err)) == 0)
+                defs = script_defs(w, path, kind, sizeof(kind), err, sizeof(err));
+        }
+        if (!defs) continue; /* a type that does not resolve: Connect lists none of its keys */
+        json_array_append_new(defs, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s}", "name", "negate", "type",
+                                              "BOOLEAN", "required", 0, "default_value", "false",
+                                              "importance", "MEDIUM", "documentation",
+                                              "Whether the predicate's result is inverted."));
+        json_array_append_new(defs, json_pack("{s:s,s:s,s:b,s:n,s:s,s:s}", "name", "predicate",
+                                              "type", "STRING", "required", 0, "default_value",
+                                              "importance", "MEDIUM", "documentation",
+                                              "The alias of a predicate deciding where the "
+                                              "transformation applies."));
+        size_t nd = json_array_size(defs);
+        const char **names = calloc(nd ? nd : 1, sizeof(*names));
+        for (size_t k = 0; k < nd; k++)
+            names[k] = def_name(json_array_get(defs, k));
+        for (size_t k = 0; k < nd; k++) /* name order; a handful of keys */
+            for (size_t j = k + 1; j < nd; j++)
+                if (strcmp(names[j], names[k]) < 0) {
+                    const char *t = names[k];
+                    names[k] = names[j];
+                    names[j] = t;
+                }
+        for (size_t k = 0; k < nd; k++) {
+            json_t *d = NULL, *x;
+            json_array_foreach(defs, i, x)
+            {
+                if (strcmp(def_name(x), names[k]) == 0) d = x;
+            }
+            snprintf(key, sizeof(key), "transforms.%s.%s", aliases[a], names[k]);
+            json_t *def = json_deep_copy(d);
+            json_object_set_new(def, "name", json_string(key));
+            json_object_set_new(def, "group", json_string(group));
+            json_object_set_new(def, "width", json_string("NONE"));
+            json_object_set_new(def, "display_name", json_string(names[k]));
+            json_object_set_new(def, "order_in_group", json_integer((json_int_t)k + 2));
+            if (!json_object_get(def, "dependents"))
+                json_object_set_new(def, "dependents", json_array());
+            json_t *v = config_value(key, config, 0);
+            json_t *dv = json_object_get(def, "default_value");
+            if (json_is_null(json_object_get(v, "value")) && json_is_string(dv))
+                json_object_set(v, "value", dv);
+            json_t *rec = json_object_get(def, "recommended_values");
+            if (json_is_array(rec)) json_object_set(v, "recommended_values", rec);
+            json_object_del(def, "recommended_values");
+            /* Checked here too: the plan stops at the first transformation that fails. */
+            if (json_is_true(json_object_get(def, "required")) && !json_object_get(config, key)) {
+                char msg[800];
+                snprintf(msg, sizeof(msg),
+                         "Missing required configuration \"%s\" which has no default value.", key);
+                json_array_append_new(json_object_get(v, "errors"), json_string(msg));
+                nerr++;
+            }
+            entry = json_pack("{s:o,s:o}", "definition", def, "value", v);
+            json_array_append_new(configs, entry);
+            json_object_set(byname, key, entry);
+        }
+        free(names);
+        json_decref(defs);
+    }
+    json_decref(classes);
+    lc_free_list(aliases, n);
+    return nerr;
 }
 
 int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t **out,
@@ -169,7 +315,6 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     }
     json_t *defs = script_defs(w, path, kind, sizeof(kind), errstr, errsz);
     if (!defs) return 500;
-    int is_sink = strcmp(kind, "sink") == 0;
 
     lc_props_t *props = lc_props_new();
     const char *k;
@@ -193,23 +338,32 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     int order = 0;
     for (size_t i = 0; i < ndefs; i++) {
         const lc_config_def_t *cd = &table[i];
-        if (!(cd->scope & LC_CFG_CONNECTOR) || ((cd->scope & LC_CFG_SINK) && !is_sink)) continue;
-        json_t *entry = json_pack("{s:o,s:o}", "definition", lc_config_def_json(cd, ++order),
-                                  "value", config_value(cd->name, config, 0));
+        if (!lc_config_applies(cd, kind)) continue;
+        json_t *def = lc_config_def_json(cd, ++order);
+        json_t *value = config_value(cd->name, config, 0);
+        /* Connect's value is the parsed one: the default when the key is not given. */
+        json_t *dv = json_object_get(def, "default_value");
+        if (json_is_null(json_object_get(value, "value")) && json_is_string(dv))
+            json_object_set(value, "value", dv);
+        if (cd->type == LC_CFG_CLASS) converter_choices(cd->name, value);
+        json_t *entry = json_pack("{s:o,s:o}", "definition", def, "value", value);
         json_array_append(configs, entry);
         json_object_set_new(byname, cd->name, entry);
     }
+    int nerr = transform_entries(w, config, configs, byname);
     size_t i;
     json_t *d;
     json_array_foreach(defs, i, d)
     {
         const char *name = json_string_value(json_object_get(d, "name"));
         if (!name || json_object_get(byname, name)) continue;
-        if (json_is_null(json_object_get(d, "group")))
-            json_object_set_new(d, "group", json_string("Connector"));
         const char *type = json_string_value(json_object_get(d, "type"));
         int secret = type && strcmp(type, "PASSWORD") == 0;
         json_t *value = config_value(name, config, secret);
+        /* Connect's value is the parsed one: the default when the key is not given. */
+        json_t *dv = json_object_get(d, "default_value");
+        if (json_is_null(json_object_get(value, "value")) && json_is_string(dv) && !secret)
+            json_object_set(value, "value", dv);
         /* Connect's definitions have no recommended_values: a script's choices go to the
          * value, where Connect puts them. */
         json_t *rec = json_object_get(d, "recommended_values");
@@ -219,7 +373,6 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
         json_array_append(configs, entry);
         json_object_set_new(byname, name, entry);
     }
-    int nerr = 0;
     if (!named) {
         json_array_append_new(
             json_object_get(json_object_get(json_object_get(byname, "name"), "value"), "errors"),
@@ -230,15 +383,24 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     for (char *line = c ? NULL : errs; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
+        if (strncmp(line, "stack traceback:", 16) == 0 || line[0] == '\t') {
+            line = nl ? nl + 1 : NULL; /* a Lua traceback: no use to a form */
+            continue;
+        }
         char key[512];
         error_key(line, key, sizeof(key));
         json_t *entry = json_object_get(byname, key);
+        if (entry && strstr(line, "missing required key") &&
+            json_array_size(json_object_get(json_object_get(entry, "value"), "errors"))) {
+            line = nl ? nl + 1 : NULL; /* already said (transform_entries) */
+            continue;
+        }
         if (!entry) { /* an unknown key: listed so its error has a home */
             entry =
-                json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:s,s:s,s:s,s:[],s:i},s:o}", "definition",
+                json_pack("{s:{s:s,s:s,s:b,s:n,s:s,s:s,s:n,s:s,s:s,s:[],s:i},s:o}", "definition",
                           "name", key, "type", "STRING", "required", 0, "default_value",
                           "importance", "LOW", "documentation", "not a key of this connector",
-                          "group", "Connector", "width", "NONE", "display_name", key, "dependents",
+                          "group", "width", "NONE", "display_name", key, "dependents",
                           "order_in_group", -1, "value", config_value(key, config, 0));
             json_array_append(configs, entry);
             json_object_set_new(byname, key, entry);
@@ -253,6 +415,7 @@ int lc_validate(const lc_worker_t *w, const char *plugin, json_t *config, json_t
     json_array_foreach(configs, i, d)
     {
         json_t *g = json_object_get(json_object_get(d, "definition"), "group");
+        if (!json_is_string(g)) continue; /* Connect lists no group for ungrouped keys */
         size_t j;
         json_t *have;
         int seen = 0;

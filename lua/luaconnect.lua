@@ -133,7 +133,7 @@ local COMMON_KEYS = {
   ["value.converter"] = true, ["header.converter"] = true, ["config.action.reload"] = true,
   ["exactly.once.support"] = true, ["transaction.boundary"] = true,
   ["offsets.storage.topic"] = true, ["topic.creation.groups"] = true,
-  ["transaction.boundary.interval.ms"] = true,
+  ["transaction.boundary.interval.ms"] = true, ["tasks.max.enforce"] = true,
 }
 local COMMON_PREFIXES = {
   "transforms.", "predicates.", "key.converter.", "value.converter.", "header.converter.",
@@ -371,7 +371,9 @@ function M._plugin_config(path)
       default_value = default == nil and M.null or default,
       importance = d.importance or (d.required and "HIGH" or "MEDIUM"),
       documentation = d.doc or "", group = d.group or M.null, width = "NONE",
-      display_name = d.display_name or key, dependents = M.array{}, order_in_group = i,
+      display_name = d.display_name or key, dependents = M.array{},
+      -- Kafka Connect's ConfigDef: -1 for a key defined without a group and order
+      order_in_group = d.order_in_group or (d.group and i or -1),
       recommended_values = M.array(d.values or {}),
     }
   end

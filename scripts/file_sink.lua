@@ -50,7 +50,7 @@ return connect.sink {
   },
   task_class = "org.apache.kafka.connect.file.FileStreamSinkTask",
   config = {
-    file = { type = "string", doc = "Destination filename. If not specified, the standard output will be used" },
+    file = { type = "string", importance = "HIGH", doc = "Destination filename. If not specified, the standard output will be used" },
   },
 
   task_configs = function(cfg, max_tasks)

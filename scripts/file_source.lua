@@ -15,10 +15,10 @@ return connect.source {
   },
   task_class = "org.apache.kafka.connect.file.FileStreamSourceTask",
   config = {
-    file = { type = "string", doc = "Source filename. If not specified, the standard input will be used" },
+    file = { type = "string", importance = "HIGH", doc = "Source filename. If not specified, the standard input will be used" },
     topic = { type = "string", required = true, doc = "The topic to publish data to" },
     ["batch.size"] = {
-      type = "int", default = 2000,
+      type = "int", default = 2000, importance = "LOW",
       doc = "The maximum number of records the source task can read from the file each time it is polled",
       validate = function(v) if v < 1 then return "must be at least 1" end end,
     },

@@ -11,7 +11,7 @@ return connect.transform {
   aliases = { "HoistField", "org.apache.kafka.connect.transforms.HoistField" },
   variants = true,
   config = {
-    field = { type = "string", required = true,
+    field = { type = "string", required = true, importance = "MEDIUM",
       doc = "Field name for the single field that will be created in the resulting Struct or Map." },
   },
 

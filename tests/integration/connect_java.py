@@ -205,3 +205,42 @@ class ConnectDistributed:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class ConnectStandalone(ConnectDistributed):
+    """One Kafka Connect standalone worker (`org.apache.kafka.connect.cli.ConnectStandalone`
+    with a worker file and offset.storage.file.filename; no connector files, connectors
+    come over REST), otherwise as ConnectDistributed."""
+
+    def __init__(self, tmp: Path, bootstrap: str, extra: Optional[Dict[str, str]] = None,
+                 name: str = "connect-standalone"):
+        """extra overrides or adds worker keys."""
+        self.tmp = Path(tmp)
+        self.name = name
+        self.lib = connect_jars.connect_lib()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.plugins = self.tmp / f"{name}.plugins"
+        self._install_connect_file()
+        props = {
+            "bootstrap.servers": bootstrap,
+            "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "key.converter.schemas.enable": "true",
+            "value.converter.schemas.enable": "true",
+            "offset.storage.file.filename": str(self.tmp / f"{name}.offsets"),
+            "offset.flush.interval.ms": "1000",
+            "listeners": self.url,
+            "plugin.path": str(self.plugins),
+            "plugin.discovery": "service_load",
+        }
+        props.update(extra or {})
+        self.props = props
+        self.props_path = write_props(self.tmp / f"{name}.properties", props)
+        self.log_path = self.tmp / f"{name}.log"
+        self.proc = None
+
+    def command(self) -> list:
+        """The java command line that starts this worker."""
+        return (["java"] + HEAP.split() + JVM + ["-cp", self.classpath(),
+                "org.apache.kafka.connect.cli.ConnectStandalone", str(self.props_path)])

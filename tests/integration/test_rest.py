@@ -551,6 +551,8 @@ def test_restart_rules(tmp_path, kafka, workers):
     assert (r.code, r.json) == (404, not_found("nope"))
     r = api.post("/connectors/nope/tasks/0/restart")
     assert (r.code, r.json) == (404, not_found("nope"))
+    r = api.get("/connectors/nope/status")  # Kafka Connect's words
+    assert (r.code, r.json) == (404, error(404, "No status found for connector nope"))
 
     # Every open was matched by a close: exactly one marker per running task.
     assert markers(tmp_path) == ["r-0", "r-1"]
@@ -710,8 +712,8 @@ def test_connector_plugins(tmp_path, kafka, workers):
     r = api.get("/connector-plugins/FileStreamSource/config")
     assert r.code == 200
     defs = {d["name"]: d for d in r.json}
-    # Like Connect: the common connector keys (source ones, no errors.deadletterqueue.*), then
-    # the plugin's own; each exactly Connect's ConfigKeyInfo fields.
+    # Like Connect: the plugin's own keys, then the common connector keys (source ones, no
+    # errors.deadletterqueue.*); each exactly Connect's ConfigKeyInfo fields.
     assert {"batch.size", "file", "topic", "connector.class", "tasks.max", "key.converter",
             "value.converter", "transforms", "predicates", "errors.tolerance"} <= set(defs), set(defs)
     assert not any(n.startswith("errors.deadletterqueue.") for n in defs), set(defs)
@@ -723,7 +725,7 @@ def test_connector_plugins(tmp_path, kafka, workers):
     assert {k: bs[k] for k in ("name", "type", "required", "default_value", "importance",
                                "documentation", "display_name", "dependents")} == {
         "name": "batch.size", "type": "INT", "required": False, "default_value": "2000",
-        "importance": "MEDIUM", "display_name": "batch.size", "dependents": [],
+        "importance": "LOW", "display_name": "batch.size", "dependents": [],
         "documentation": "The maximum number of records the source task can read from the file "
                          "each time it is polled"}
     assert defs["topic"]["required"] is True and defs["topic"]["default_value"] is None
@@ -734,8 +736,33 @@ def test_connector_plugins(tmp_path, kafka, workers):
     assert {d["name"]: d["type"] for d in r.json}["db.password"] == "PASSWORD"
     r = api.get("/connector-plugins/NoSuchPlugin/config")
     assert r.code == 404 and r.json["error_code"] == 404
+    assert r.json["message"].startswith("unknown plugin 'NoSuchPlugin'; available: "), r.json
     assert api.post("/connector-plugins").code == 405
     assert api.put("/connector-plugins/FileStreamSource/config", {}).code == 405
+
+
+def test_validate_lists_transformation_keys(tmp_path, kafka, workers):
+    """As Kafka Connect: each transformation's keys in a "Transforms: <alias>" group, its
+    missing required keys as errors on them (no Lua traceback), a predicate's error on its key."""
+    w, api = workers(tmp_path, kafka)
+    path = "/connector-plugins/FileStreamSource/config/validate"
+    r = api.put(path, {"connector.class": "FileStreamSource", "name": "v", "topic": "t",
+                       "transforms": "r",
+                       "transforms.r.type": "org.apache.kafka.connect.transforms.RegexRouter"})
+    assert r.code == 200, r
+    assert "Transforms: r" in r.json["groups"]
+    by = {c["definition"]["name"]: c for c in r.json["configs"]}
+    assert [n for n in by if n.startswith("transforms.r.")] == [
+        "transforms.r.type", "transforms.r.negate", "transforms.r.predicate",
+        "transforms.r.regex", "transforms.r.replacement"]
+    t = by["transforms.r.type"]
+    assert t["definition"]["display_name"] == "Transformation type for r"
+    assert "org.apache.kafka.connect.transforms.RegexRouter" in t["value"]["recommended_values"]
+    assert r.json["error_count"] == 2
+    assert by["transforms.r.regex"]["value"]["errors"] == [
+        'Missing required configuration "transforms.r.regex" which has no default value.']
+    assert not any(e.startswith(("stack traceback", "\t")) for c in r.json["configs"]
+                   for e in c["value"]["errors"])
 
 
 def test_validate(tmp_path, kafka, workers):
@@ -756,11 +783,12 @@ def test_validate(tmp_path, kafka, workers):
                                          "display_name", "dependents"}
         assert set(c["value"]) == {"name", "value", "recommended_values", "errors", "visible"}
         assert c["value"]["errors"] == []
-        assert c["definition"]["group"] in r.json["groups"]
+        # Connect lists no group for keys defined without one
+        assert c["definition"]["group"] in r.json["groups"] + [None]
     by = {c["definition"]["name"]: c for c in r.json["configs"]}
     assert {"name", "connector.class", "tasks.max", "topic", "file", "batch.size"} <= set(by)
     assert by["topic"]["value"]["value"] == "t"
-    assert by["batch.size"]["value"]["value"] is None  # not given
+    assert by["batch.size"]["value"]["value"] == "2000"  # not given: the default, as Connect
 
     # Every error, each on its key.
     bad = {"connector.class": "FileStreamSourceConnector", "name": "v", "batch.size": "0"}
@@ -974,6 +1002,11 @@ def test_bad_requests(tmp_path, kafka, workers):
     assert (r.code, r.json) == (400, error(400, "the connector config must be a JSON object of strings"))
     r = api.post("/connectors", {"name": "a/b", "config": good})
     assert r.code == 400 and "must not contain '/'" in r.json["message"]
+    # A control character is shown escaped: one error, said on one line.
+    r = api.post("/connectors", {"name": "bad\nname", "config": good})
+    assert r.code == 400 and r.json["message"].startswith(
+        "Connector configuration is invalid and contains the following 1 error(s):\n"
+        "Connector name 'bad\\x0aname' must not contain '/' or control characters\n"), r.json
     # Numbers and booleans are taken as their text (Kafka Connect's JSON mapper does the same).
     r = api.post("/connectors", {"name": "num", "config": dict(good, **{"tasks.max": 2})})
     assert r.code == 201 and r.json["config"]["tasks.max"] == "2"
@@ -1013,7 +1046,7 @@ def test_bad_requests(tmp_path, kafka, workers):
     for method, path, body in [
             ("GET", "/connectors/nope", _NO_BODY), ("DELETE", "/connectors/nope", _NO_BODY),
             ("GET", "/connectors/nope/config", _NO_BODY), ("PATCH", "/connectors/nope/config", {"a": "b"}),
-            ("GET", "/connectors/nope/status", _NO_BODY), ("GET", "/connectors/nope/tasks", _NO_BODY),
+            ("GET", "/connectors/nope/tasks", _NO_BODY),
             ("GET", "/connectors/nope/tasks/0/status", _NO_BODY),
             ("POST", "/connectors/nope/restart", _NO_BODY),
             ("POST", "/connectors/nope/tasks/0/restart", _NO_BODY),
@@ -1022,6 +1055,8 @@ def test_bad_requests(tmp_path, kafka, workers):
             ("PATCH", "/connectors/nope/offsets", patch), ("DELETE", "/connectors/nope/offsets", _NO_BODY)]:
         r = api.request(method, path, body)
         assert (r.code, r.json) == (404, not_found("nope")), (method, path)
+    r = api.get("/connectors/nope/status")  # Kafka Connect's words there
+    assert (r.code, r.json) == (404, error(404, "No status found for connector nope"))
 
     # Wrong methods.
     for method, path in [

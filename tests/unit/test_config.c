@@ -62,15 +62,25 @@ TEST(validate_definitions_have_kafka_connects_shape)
     CHECK(d != NULL);
     json_t *j = lc_config_def_json(d, 3);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    CHECK_STR(s, "{\"default_value\":\"1\",\"dependents\":[],\"display_name\":\"tasks.max\","
+    /* Kafka Connect's display name, importance, width and order_in_group. */
+    CHECK_STR(s, "{\"default_value\":\"1\",\"dependents\":[],\"display_name\":\"Tasks max\","
                  "\"documentation\":\"Maximum number of tasks to use for this connector.\","
-                 "\"group\":\"Common\",\"importance\":\"MEDIUM\",\"name\":\"tasks.max\","
-                 "\"order_in_group\":3,\"required\":false,\"type\":\"INT\",\"width\":\"MEDIUM\"}");
+                 "\"group\":\"Common\",\"importance\":\"HIGH\",\"name\":\"tasks.max\","
+                 "\"order_in_group\":4,\"required\":false,\"type\":\"INT\",\"width\":\"SHORT\"}");
     free(s);
     json_decref(j);
-    /* A connector's key.converter falls back to the worker's: no default of its own. */
+    /* As in Kafka Connect, key.converter's default is JsonConverter (the worker's value
+     * applies when the connector has none). */
     j = lc_config_def_json(lc_config_find("key.converter"), 1);
+    CHECK_STR(json_string_value(json_object_get(j, "default_value")),
+              "org.apache.kafka.connect.json.JsonConverter");
+    json_decref(j);
+    /* A key of sources only, with Connect's group and no default. */
+    j = lc_config_def_json(lc_config_find("offsets.storage.topic"), 9);
     CHECK(json_is_null(json_object_get(j, "default_value")));
+    CHECK_STR(json_string_value(json_object_get(j, "group")), "offsets.topic");
+    CHECK(!lc_config_applies(lc_config_find("offsets.storage.topic"), "sink"));
+    CHECK(lc_config_applies(lc_config_find("offsets.storage.topic"), "source"));
     json_decref(j);
 }
 
