@@ -1,0 +1,209 @@
+"""PostgreSQL change data capture (scripts/postgres_cdc_source.lua) with Debezium's class name,
+keys, topics, schemas and offsets, against a PostgreSQL 15 with wal_level=logical the test starts
+itself (pg_server.py), the real broker and the real CLI: the initial snapshot from the slot's
+exported snapshot, then inserts, updates, deletes, truncates, a multi-statement transaction, NULLs,
+the common types, REPLICA IDENTITY FULL, ALTER TABLE mid-stream, and kill -9 while streaming."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import kcat_consume_records
+from pg_server import PgServer
+from worker import Worker, wait_for
+
+
+@pytest.fixture(scope="module")
+def pg():
+    base = Path(tempfile.mkdtemp(prefix="lc-pgcdc-"))
+    server = PgServer(base, logical=True)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def cdc(pg: PgServer, name: str, prefix: str, **extra) -> dict:
+    c = {"name": name, "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+         "tasks.max": "1", "database.hostname": "127.0.0.1", "database.port": str(pg.port),
+         "database.user": pg.user, "database.password": pg.password, "database.dbname": pg.db,
+         "topic.prefix": prefix, "slot.name": prefix.replace("-", "_"), "publication.name": prefix + "_pub"}
+    c.update({k.replace("_", "."): v for k, v in extra.items()})
+    return c
+
+
+def payloads(recs):
+    return [None if r["value"] is None else json.loads(r["value"])["payload"] for r in recs]
+
+
+def slot_lsn(pg: PgServer, slot: str) -> int:
+    row = pg.psql(f"SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '{slot}'")
+    hi, lo = row[0][0].split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_path):
+    pg.psql("CREATE SCHEMA s1")
+    pg.psql("CREATE TABLE s1.items (id INT PRIMARY KEY, name TEXT NOT NULL, qty INT)")
+    pg.psql("INSERT INTO s1.items VALUES (1, 'one', 10), (2, 'two', NULL)")
+    prefix = "cdc1"
+    conf = cdc(pg, "cdc1", prefix, table_include_list="s1\\.items")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = "cdc1.s1.items"
+    with w:
+        snap = kcat_consume_records(kafka, topic, 2, timeout=60)
+        assert len(snap) == 2, w.log()[-3000:]
+        pg.psql("BEGIN; INSERT INTO s1.items VALUES (3, 'three', 30); UPDATE s1.items SET qty = 11 WHERE id = 1; "
+                "DELETE FROM s1.items WHERE id = 2; COMMIT")
+        pg.psql("TRUNCATE s1.items")
+        pg.psql("INSERT INTO s1.items VALUES (4, 'four', 40)")
+        recs = kcat_consume_records(kafka, topic, 7, timeout=60)[2:]  # after the 2 snapshot records
+        assert len(recs) == 5, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc1", {"server": prefix}) or {}).get("lsn_proc") is not None
+                 and slot_lsn(pg, "cdc1") >= w.source_offset("cdc1", {"server": prefix})["lsn_proc"], 30,
+                 "the slot confirmed up to the committed offset", w.log)
+        assert w.stop() == 0
+
+    first = json.loads(snap[0]["value"])
+    assert json.loads(snap[0]["key"]) == {
+        "schema": {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"}],
+                   "optional": False, "name": "cdc1.s1.items.Key"}, "payload": {"id": 1}}
+    sch = first["schema"]
+    assert sch["name"] == "cdc1.s1.items.Envelope" and sch["version"] == 2
+    assert [f["field"] for f in sch["fields"]] == ["before", "after", "source", "transaction", "op", "ts_ms",
+                                                   "ts_us", "ts_ns"]
+    value_schema = {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"},
+                                                 {"type": "string", "optional": False, "field": "name"},
+                                                 {"type": "int32", "optional": True, "field": "qty"}],
+                    "optional": True, "name": "cdc1.s1.items.Value", "field": "after"}
+    assert sch["fields"][1] == value_schema
+    assert sch["fields"][2]["name"] == "io.debezium.connector.postgresql.Source"
+    assert [f["field"] for f in sch["fields"][2]["fields"]] == [
+        "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns", "schema",
+        "table", "txId", "lsn", "xmin"]
+    p = payloads(snap)
+    assert [(x["op"], x["after"], x["before"], x["source"]["snapshot"]) for x in p] == [
+        ("r", {"id": 1, "name": "one", "qty": 10}, None, "first"),
+        ("r", {"id": 2, "name": "two", "qty": None}, None, "last")]
+    src = p[0]["source"]
+    assert (src["connector"], src["name"], src["db"], src["schema"], src["table"]) == (
+        "postgresql", "cdc1", "shop", "s1", "items")
+
+    p = payloads(recs)
+    ops = [(x["op"], x["before"], x["after"]) if x else None for x in p[:5]]
+    assert ops == [("c", None, {"id": 3, "name": "three", "qty": 30}),
+                   ("u", None, {"id": 1, "name": "one", "qty": 11}),
+                   ("d", {"id": 2, "name": "", "qty": None}, None),
+                   None,  # the tombstone after the delete
+                   ("c", None, {"id": 4, "name": "four", "qty": 40})]
+    assert json.loads(recs[3]["key"])["payload"] == {"id": 2}
+    # the three changes of one transaction share txId; truncate gives no record (skipped.operations=t)
+    assert p[0]["source"]["txId"] == p[1]["source"]["txId"] == p[2]["source"]["txId"]
+    assert p[4]["source"]["txId"] != p[0]["source"]["txId"]
+    assert p[0]["source"]["snapshot"] == "false" and p[0]["source"]["lsn"] < p[1]["source"]["lsn"]
+    off = w.source_offset("cdc1", {"server": prefix})
+    assert set(off) == {"lsn", "txId", "ts_usec", "lsn_commit", "lsn_proc"}
+    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"]
+
+
+def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp_path):
+    pg.psql("""CREATE TABLE public.typed (id BIGINT PRIMARY KEY, s SMALLINT, i INT, b BOOLEAN, r REAL,
+        d DOUBLE PRECISION, price NUMERIC(10,2), anyn NUMERIC, v VARCHAR(20), day DATE, ts TIMESTAMP,
+        ts3 TIMESTAMP(3), tz TIMESTAMPTZ, u UUID, j JSONB, raw BYTEA)""")
+    pg.psql("ALTER TABLE public.typed REPLICA IDENTITY FULL")
+    prefix = "cdc2"
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc2", prefix, table_include_list="public\\.typed",
+                                     snapshot_mode="no_data")])
+    topic = "cdc2.public.typed"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("""INSERT INTO typed VALUES (1, -3, 70000, true, 1.5, 2.25, 12.34, 3.14159, 'émile',
+            '2024-02-29', '2024-01-02 03:04:05.678901', '2024-01-02 03:04:05.678', '2024-01-02 03:04:05+02',
+            'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": 1}', '\\x00ff')""")
+        pg.psql("INSERT INTO typed (id) VALUES (2)")
+        pg.psql("UPDATE typed SET v = 'x' WHERE id = 2")
+        pg.psql("ALTER TABLE typed ADD COLUMN extra TEXT DEFAULT 'e'")
+        pg.psql("INSERT INTO typed (id, extra) VALUES (3, 'added')")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert len(recs) == 4, w.log()[-3000:]
+        assert w.stop() == 0
+    v = json.loads(recs[0]["value"])
+    fields = {f["field"]: f for f in v["schema"]["fields"][1]["fields"]}
+    assert fields["id"] == {"type": "int64", "optional": False, "field": "id"}
+    assert fields["s"]["type"] == "int16" and fields["r"]["type"] == "float" and fields["d"]["type"] == "double"
+    assert fields["price"] == {"type": "bytes", "optional": True, "name": "org.apache.kafka.connect.data.Decimal",
+                               "version": 1, "parameters": {"scale": "2", "connect.decimal.precision": "10"},
+                               "field": "price"}
+    assert fields["anyn"]["name"] == "io.debezium.data.VariableScaleDecimal"
+    assert fields["day"] == {"type": "int32", "optional": True, "name": "io.debezium.time.Date", "version": 1,
+                             "field": "day"}
+    assert fields["ts"]["name"] == "io.debezium.time.MicroTimestamp"
+    assert fields["ts3"]["name"] == "io.debezium.time.Timestamp"
+    assert fields["tz"] == {"type": "string", "optional": True, "name": "io.debezium.time.ZonedTimestamp",
+                            "version": 1, "field": "tz"}
+    assert fields["u"]["name"] == "io.debezium.data.Uuid" and fields["j"]["name"] == "io.debezium.data.Json"
+    assert fields["raw"]["type"] == "bytes"
+    a = v["payload"]["after"]
+    assert a == {"id": 1, "s": -3, "i": 70000, "b": True, "r": 1.5, "d": 2.25, "price": "BNI=",
+                 "anyn": {"scale": 5, "value": "BMtP"}, "v": "émile", "day": 19782, "ts": 1704164645678901,
+                 "ts3": 1704164645678, "tz": "2024-01-02T01:04:05Z", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                 "j": '{"a": 1}', "raw": "AP8="}
+    p = payloads(recs)
+    assert all(x is None for k, x in p[1]["after"].items() if k != "id")
+    # REPLICA IDENTITY FULL: the whole before-image
+    assert p[2]["op"] == "u" and p[2]["before"] == p[1]["after"] and p[2]["after"]["v"] == "x"
+    # ALTER TABLE ADD COLUMN: the new column in the schema from the next change on
+    assert p[3]["after"]["extra"] == "added"
+    assert json.loads(recs[3]["value"])["schema"]["fields"][1]["fields"][-1] == {
+        "type": "string", "optional": True, "field": "extra"}
+
+
+def test_kill_9_while_streaming_loses_nothing_and_slot_never_passes_kafka(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.events (id INT PRIMARY KEY, n INT)")
+    prefix = "cdc3"
+    conf = cdc(pg, "cdc3", prefix, table_include_list="public\\.events", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = "cdc3.public.events"
+    w.start()
+    try:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        for b in range(10):
+            pg.psql(f"INSERT INTO events SELECT g, 0 FROM generate_series({b * 50 + 1}, {b * 50 + 50}) g")
+        assert len(kcat_consume_records(kafka, topic, 500, timeout=60)) == 500, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc3", {"server": prefix}) or {}).get("lsn_proc") is not None, 30,
+                 "an offset commit", w.log)
+        pg.psql("UPDATE events SET n = 1 WHERE id <= 100")
+        w.kill()
+    finally:
+        if w.alive():
+            w.kill()
+    committed = w.source_offset("cdc3", {"server": prefix})
+    assert slot_lsn(pg, "cdc3") <= committed["lsn_proc"]
+    pg.psql("INSERT INTO events SELECT g, 2 FROM generate_series(501, 600) g")
+    with w:
+        wait_for(lambda: len(kcat_consume_records(kafka, topic, 700, timeout=5)) >= 700, 60,
+                 "every change after the restart", w.log)
+        assert w.stop() == 0
+    recs = kcat_consume_records(kafka, topic, 2000, timeout=10)
+    seen = {(x["op"], x["after"]["id"], x["after"]["n"]) for x in payloads(recs)}
+    want = {("c", i, 0) for i in range(1, 501)} | {("u", i, 1) for i in range(1, 101)} | \
+        {("c", i, 2) for i in range(501, 601)}
+    assert seen == want
+    assert slot_lsn(pg, "cdc3") <= w.source_offset("cdc3", {"server": prefix})["lsn_proc"]
+
+
+def test_bad_config_names_the_key(pg, tmp_path):
+    w = Worker(tmp_path, None, [cdc(pg, "bad", "bad", plugin_name="wal2json")])
+    w.start()
+    try:
+        wait_for(lambda: "plugin.name" in w.log() or not w.alive(), 30, "the error", w.log)
+    finally:
+        if w.alive():
+            w.kill()
+    assert "plugin.name 'wal2json' is not supported" in w.log()
