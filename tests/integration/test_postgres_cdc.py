@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kcat_consume_records
+from conftest import kcat_consume_records, unique_topic
 from pg_server import PgServer
 from worker import Worker, wait_for
 
@@ -52,10 +52,10 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
     pg.psql("CREATE SCHEMA s1")
     pg.psql("CREATE TABLE s1.items (id INT PRIMARY KEY, name TEXT NOT NULL, qty INT)")
     pg.psql("INSERT INTO s1.items VALUES (1, 'one', 10), (2, 'two', NULL)")
-    prefix = "cdc1"
+    prefix = unique_topic("cdc1").replace("-", "_")  # topics outlive a run on a shared broker
     conf = cdc(pg, "cdc1", prefix, table_include_list="s1\\.items")
     w = Worker(tmp_path, kafka, [conf])
-    topic = "cdc1.s1.items"
+    topic = prefix + ".s1.items"
     with w:
         snap = kcat_consume_records(kafka, topic, 2, timeout=60)
         assert len(snap) == 2, w.log()[-3000:]
@@ -66,22 +66,22 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
         recs = kcat_consume_records(kafka, topic, 7, timeout=60)[2:]  # after the 2 snapshot records
         assert len(recs) == 5, w.log()[-3000:]
         wait_for(lambda: (w.source_offset("cdc1", {"server": prefix}) or {}).get("lsn_proc") is not None
-                 and slot_lsn(pg, "cdc1") >= w.source_offset("cdc1", {"server": prefix})["lsn_proc"], 30,
+                 and slot_lsn(pg, prefix) >= w.source_offset("cdc1", {"server": prefix})["lsn_proc"], 30,
                  "the slot confirmed up to the committed offset", w.log)
         assert w.stop() == 0
 
     first = json.loads(snap[0]["value"])
     assert json.loads(snap[0]["key"]) == {
         "schema": {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"}],
-                   "optional": False, "name": "cdc1.s1.items.Key"}, "payload": {"id": 1}}
+                   "optional": False, "name": prefix + ".s1.items.Key"}, "payload": {"id": 1}}
     sch = first["schema"]
-    assert sch["name"] == "cdc1.s1.items.Envelope" and sch["version"] == 2
+    assert sch["name"] == prefix + ".s1.items.Envelope" and sch["version"] == 2
     assert [f["field"] for f in sch["fields"]] == ["before", "after", "source", "transaction", "op", "ts_ms",
                                                    "ts_us", "ts_ns"]
     value_schema = {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"},
                                                  {"type": "string", "optional": False, "field": "name"},
                                                  {"type": "int32", "optional": True, "field": "qty"}],
-                    "optional": True, "name": "cdc1.s1.items.Value", "field": "after"}
+                    "optional": True, "name": prefix + ".s1.items.Value", "field": "after"}
     assert sch["fields"][1] == value_schema
     assert sch["fields"][2]["name"] == "io.debezium.connector.postgresql.Source"
     assert [f["field"] for f in sch["fields"][2]["fields"]] == [
@@ -93,7 +93,7 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
         ("r", {"id": 2, "name": "two", "qty": None}, None, "last")]
     src = p[0]["source"]
     assert (src["connector"], src["name"], src["db"], src["schema"], src["table"]) == (
-        "postgresql", "cdc1", "shop", "s1", "items")
+        "postgresql", prefix, "shop", "s1", "items")
 
     p = payloads(recs)
     ops = [(x["op"], x["before"], x["after"]) if x else None for x in p[:5]]
@@ -109,7 +109,7 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
     assert p[0]["source"]["snapshot"] == "false" and p[0]["source"]["lsn"] < p[1]["source"]["lsn"]
     off = w.source_offset("cdc1", {"server": prefix})
     assert set(off) == {"lsn", "txId", "ts_usec", "lsn_commit", "lsn_proc"}
-    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"]
+    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"], (off, [x and (x["source"]["txId"], x["source"]["lsn"]) for x in p], w.log()[-1500:])
 
 
 def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp_path):
@@ -117,10 +117,10 @@ def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp
         d DOUBLE PRECISION, price NUMERIC(10,2), anyn NUMERIC, v VARCHAR(20), day DATE, ts TIMESTAMP,
         ts3 TIMESTAMP(3), tz TIMESTAMPTZ, u UUID, j JSONB, raw BYTEA)""")
     pg.psql("ALTER TABLE public.typed REPLICA IDENTITY FULL")
-    prefix = "cdc2"
+    prefix = unique_topic("cdc2").replace("-", "_")  # topics outlive a run on a shared broker
     w = Worker(tmp_path, kafka, [cdc(pg, "cdc2", prefix, table_include_list="public\\.typed",
                                      snapshot_mode="no_data")])
-    topic = "cdc2.public.typed"
+    topic = prefix + ".public.typed"
     with w:
         wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
         pg.psql("""INSERT INTO typed VALUES (1, -3, 70000, true, 1.5, 2.25, 12.34, 3.14159, 'émile',
@@ -151,7 +151,7 @@ def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp
     assert fields["raw"]["type"] == "bytes"
     a = v["payload"]["after"]
     assert a == {"id": 1, "s": -3, "i": 70000, "b": True, "r": 1.5, "d": 2.25, "price": "BNI=",
-                 "anyn": {"scale": 5, "value": "BMtP"}, "v": "émile", "day": 19782, "ts": 1704164645678901,
+                 "anyn": {"scale": 5, "value": "BMsv"}, "v": "émile", "day": 19782, "ts": 1704164645678901,
                  "ts3": 1704164645678, "tz": "2024-01-02T01:04:05Z", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
                  "j": '{"a": 1}', "raw": "AP8="}
     p = payloads(recs)
@@ -166,10 +166,10 @@ def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp
 
 def test_kill_9_while_streaming_loses_nothing_and_slot_never_passes_kafka(kafka, pg, tmp_path):
     pg.psql("CREATE TABLE public.events (id INT PRIMARY KEY, n INT)")
-    prefix = "cdc3"
+    prefix = unique_topic("cdc3").replace("-", "_")  # topics outlive a run on a shared broker
     conf = cdc(pg, "cdc3", prefix, table_include_list="public\\.events", snapshot_mode="no_data")
     w = Worker(tmp_path, kafka, [conf])
-    topic = "cdc3.public.events"
+    topic = prefix + ".public.events"
     w.start()
     try:
         wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
@@ -184,7 +184,7 @@ def test_kill_9_while_streaming_loses_nothing_and_slot_never_passes_kafka(kafka,
         if w.alive():
             w.kill()
     committed = w.source_offset("cdc3", {"server": prefix})
-    assert slot_lsn(pg, "cdc3") <= committed["lsn_proc"]
+    assert slot_lsn(pg, prefix) <= committed["lsn_proc"]
     pg.psql("INSERT INTO events SELECT g, 2 FROM generate_series(501, 600) g")
     with w:
         wait_for(lambda: len(kcat_consume_records(kafka, topic, 700, timeout=5)) >= 700, 60,
@@ -195,7 +195,7 @@ def test_kill_9_while_streaming_loses_nothing_and_slot_never_passes_kafka(kafka,
     want = {("c", i, 0) for i in range(1, 501)} | {("u", i, 1) for i in range(1, 101)} | \
         {("c", i, 2) for i in range(501, 601)}
     assert seen == want
-    assert slot_lsn(pg, "cdc3") <= w.source_offset("cdc3", {"server": prefix})["lsn_proc"]
+    assert slot_lsn(pg, prefix) <= w.source_offset("cdc3", {"server": prefix})["lsn_proc"]
 
 
 def test_bad_config_names_the_key(pg, tmp_path):
