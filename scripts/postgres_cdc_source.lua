@@ -37,12 +37,17 @@ local VERSION = "1.0.0"
 local PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_BOTH = 1, 2, 8
 local UNAVAILABLE = "__debezium_unavailable_value"
 
-local function in_list(values)
-  return function(v)
-    for _, x in ipairs(values) do if v == x then return nil end end
-    return "must be one of " .. concat(values, ", ")
-  end
-end
+-- Debezium keys this connector knows but does not implement: set, they fail validation with
+-- a message that says so, instead of being silently ignored.
+local UNSUPPORTED = { "column.include.list", "column.exclude.list", "schema.include.list",
+  "schema.exclude.list", "heartbeat.interval.ms", "heartbeat.action.query", "skipped.operations",
+  "provide.transaction.metadata", "message.key.columns", "snapshot.select.statement.overrides",
+  "snapshot.include.collection.list", "include.unknown.datatypes", "binary.handling.mode",
+  "interval.handling.mode", "hstore.handling.mode", "xmin.fetch.interval.ms", "slot.stream.params",
+  "database.sslmode", "signal.data.collection", "incremental.snapshot.chunk.size",
+  "publish.via.partition.root", "converters", "event.processing.failure.handling.mode",
+  "schema.name.adjustment.mode", "field.name.adjustment.mode", "datatype.propagate.source.type",
+  "column.propagate.source.type", "table.ignore.builtin", "plugin.path" }
 
 local CONFIG = {
   ["database.hostname"] = { type = "string", required = true, doc = "PostgreSQL host" },
@@ -59,20 +64,25 @@ local CONFIG = {
   ["slot.name"] = { type = "string", default = "debezium", doc = "replication slot" },
   ["publication.name"] = { type = "string", default = "dbz_publication", doc = "publication" },
   ["publication.autocreate.mode"] = { type = "string", default = "all_tables",
-    validate = in_list({ "all_tables", "disabled", "filtered" }), doc = "create the publication when missing" },
+    values = { "all_tables", "disabled", "filtered" }, doc = "create the publication when missing" },
   ["table.include.list"] = { type = "list", default = "", doc = "regexes of schema.table to capture" },
   ["table.exclude.list"] = { type = "list", default = "", doc = "regexes of schema.table to skip" },
   ["snapshot.mode"] = { type = "string", default = "initial",
-    validate = in_list({ "initial", "no_data", "always", "when_needed" }), doc = "when to snapshot" },
+    values = { "initial", "no_data", "always", "when_needed" }, doc = "when to snapshot" },
   ["tombstones.on.delete"] = { type = "boolean", default = true, doc = "a tombstone after each delete" },
   ["slot.drop.on.stop"] = { type = "boolean", default = false, doc = "drop the slot when the task stops" },
-  ["decimal.handling.mode"] = { type = "string", default = "precise", validate = in_list({ "precise" }),
+  ["decimal.handling.mode"] = { type = "string", default = "precise", values = { "precise" },
     doc = "numeric as Connect Decimal (precise only)" },
-  ["time.precision.mode"] = { type = "string", default = "adaptive", validate = in_list({ "adaptive" }),
+  ["time.precision.mode"] = { type = "string", default = "adaptive", values = { "adaptive" },
     doc = "temporal types (adaptive only)" },
   ["snapshot.fetch.size"] = { type = "int", default = 10240, doc = "rows per snapshot fetch" },
   ["max.batch.size"] = { type = "int", default = 2048, doc = "records per poll" },
 }
+for _, key in ipairs(UNSUPPORTED) do
+  CONFIG[key] = { type = "string", doc = "Debezium's key, not supported here", validate = function()
+    return "Debezium's '" .. key .. "' is not supported by this connector (see docs/connectors.md)"
+  end }
+end
 
 -- Regex list entries are Java regexes matched against the whole schema.table; the common
 -- subset (literal names, '.', '.*', character classes) reads the same as a Lua pattern once
@@ -534,7 +544,10 @@ local function stream_poll(task)
         local tx = task.tx
         task.tx = nil
         if tx then
-          for _, r in ipairs(tx_records(task, tx, m)) do out[#out + 1] = r end
+          for _, r in ipairs(tx_records(task, tx, m)) do
+            out[#out + 1] = r
+            task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
+          end
         end
       elseif m.type == "relation" then
         local old = task.rels[m.relid]
@@ -552,6 +565,13 @@ local function stream_poll(task)
   if now - (task.status_at or 0) >= 1000 then
     local c = committed_lsn(task)
     if c and c > (task.confirmed or 0) then task.confirmed = c end
+    -- Every record handed out is in Kafka and no transaction is open: the transactions read
+    -- since then gave no record (other tables), so the slot may move past them too; without
+    -- this a quiet captured table next to a busy other one would keep WAL forever.
+    if not task.tx and #out == 0 and task.last_end and (task.emitted_proc == nil or (c and c >= task.emitted_proc))
+        and task.last_end > (task.confirmed or 0) then
+      task.confirmed = task.last_end
+    end
     send_status(task, task.confirmed or 0, false)
   end
   return out
@@ -615,7 +635,8 @@ local function open(task)
   if mode == "when_needed" and snapshot_done and not slot then need = true end
   if need and slot and (not off or not snapshot_done or mode ~= "always") then
     -- The slot's exported snapshot is gone: recreate the slot so the snapshot and the stream meet.
-    repl_exec(task.repl, "DROP_REPLICATION_SLOT " .. pg.quote(cfg["slot.name"]))
+    task.log.info("slot %s: its snapshot was not completed; dropped and created again", cfg["slot.name"])
+    repl_exec(task.repl, "DROP_REPLICATION_SLOT " .. pg.quote(cfg["slot.name"]) .. " WAIT")
     slot = nil
   end
   if not slot then
@@ -630,6 +651,8 @@ local function open(task)
   end
   if off and off.lsn_commit then task.skip = { commit = off.lsn_commit, lsn = off.lsn or 0 } end
   task.confirmed = off and (off.lsn_proc or off.lsn) or nil
+  task.last_end = off and off.lsn_proc or nil
+  task.emitted_proc = task.last_end
   start_streaming(task, task.confirmed)
 end
 
@@ -644,7 +667,7 @@ return connect.source {
     if task.snap and not task.snap.done then
       local out = snapshot_poll(task)
       if task.snap.done then
-        task.last_end = task.snap.lsn
+        task.last_end, task.emitted_proc = task.snap.lsn, task.snap.lsn
         start_streaming(task, task.snap.lsn)
       end
       return out

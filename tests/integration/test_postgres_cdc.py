@@ -207,3 +207,59 @@ def test_bad_config_names_the_key(pg, tmp_path):
         if w.alive():
             w.kill()
     assert "plugin.name 'wal2json' is not supported" in w.log()
+
+
+def test_unsupported_debezium_key_is_an_error_naming_it(pg, tmp_path):
+    w = Worker(tmp_path, None, [cdc(pg, "bad2", "bad2", column_exclude_list="public.t.secret")])
+    w.start()
+    try:
+        wait_for(lambda: "column.exclude.list" in w.log() or not w.alive(), 30, "the error", w.log)
+    finally:
+        if w.alive():
+            w.kill()
+    assert "Debezium's 'column.exclude.list' is not supported by this connector" in w.log()
+
+
+def test_kill_9_during_snapshot_then_snapshot_again_and_stream(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.big (id INT PRIMARY KEY, pad TEXT)")
+    pg.psql("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g")
+    prefix = unique_topic("cdc4").replace("-", "_")
+    conf = cdc(pg, "cdc4", prefix, table_include_list="public\\.big", snapshot_fetch_size="100")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = prefix + ".public.big"
+    w.start()
+    try:
+        assert len(kcat_consume_records(kafka, topic, 1, timeout=60)) == 1, w.log()[-3000:]
+        w.kill()
+    finally:
+        if w.alive():
+            w.kill()
+    off = w.source_offset("cdc4", {"server": prefix})
+    assert off is None or (off["snapshot"] is True and off["last_snapshot_record"] is False)
+    pg.psql("INSERT INTO big VALUES (20001, 'while down')")
+    with w:
+        wait_for(lambda: (w.source_offset("cdc4", {"server": prefix}) or {}).get("last_snapshot_record") is True,
+                 120, "the snapshot's last record committed", w.log)
+        pg.psql("UPDATE big SET pad = 'streamed' WHERE id = 7")
+        wait_for(lambda: "lsn_proc" in (w.source_offset("cdc4", {"server": prefix}) or {}), 60,
+                 "the update streamed", w.log)
+        assert w.stop() == 0
+    assert "its snapshot was not completed; dropped and created again" in w.log()
+    recs = payloads(kcat_consume_records(kafka, topic, 50000, timeout=15))
+    ids = {x["after"]["id"] for x in recs if x["op"] == "r"}
+    assert ids == set(range(1, 20002))
+    assert [(x["op"], x["after"]["pad"]) for x in recs if x["op"] != "r"] == [("u", "streamed")]
+
+
+def test_slot_advances_while_only_other_tables_change(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.quiet (id INT PRIMARY KEY)")
+    pg.psql("CREATE TABLE public.busy (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc5").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc5", prefix, table_include_list="public\\.quiet",
+                                     snapshot_mode="no_data")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        start = slot_lsn(pg, prefix)
+        pg.psql("INSERT INTO busy SELECT generate_series(1, 1000)")
+        wait_for(lambda: slot_lsn(pg, prefix) > start + 10000, 30, "the slot past the other table's WAL", w.log)
+        assert w.stop() == 0
