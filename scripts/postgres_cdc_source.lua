@@ -37,6 +37,35 @@ local VERSION = "1.0.0"
 local PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_BOTH = 1, 2, 8
 local UNAVAILABLE = "__debezium_unavailable_value"
 
+-- Regex list entries are Java regexes matched against the whole schema.table, case-insensitively
+-- as Debezium does (transforms/_regex implements Java's syntax).
+local function compile_list(list, key)
+  local regex = require "_regex"
+  local out = {}
+  for i, text in ipairs(list or {}) do
+    local re, err = regex.compile("(?i)" .. text)
+    if not re then return nil, format("%s: invalid regular expression '%s': %s", key, text, err) end
+    out[i] = re
+  end
+  return out
+end
+
+local function regex_list_check(key)
+  return function(v)
+    local _, err = compile_list(v, key)
+    return err
+  end
+end
+
+local function matcher(list, key)
+  if not list or #list == 0 then return nil end
+  local res = assert(compile_list(list, key))
+  return function(name)
+    for _, re in ipairs(res) do if re:matches(name) then return true end end
+    return false
+  end
+end
+
 -- Debezium keys this connector knows but does not implement: set, they fail validation with
 -- a message that says so, instead of being silently ignored.
 local UNSUPPORTED = { "column.include.list", "column.exclude.list", "schema.include.list",
@@ -65,8 +94,8 @@ local CONFIG = {
   ["publication.name"] = { type = "string", default = "dbz_publication", doc = "publication" },
   ["publication.autocreate.mode"] = { type = "string", default = "all_tables",
     values = { "all_tables", "disabled", "filtered" }, doc = "create the publication when missing" },
-  ["table.include.list"] = { type = "list", default = "", doc = "regexes of schema.table to capture" },
-  ["table.exclude.list"] = { type = "list", default = "", doc = "regexes of schema.table to skip" },
+  ["table.include.list"] = { type = "list", default = "", validate = regex_list_check("table.include.list"), doc = "regexes of schema.table to capture" },
+  ["table.exclude.list"] = { type = "list", default = "", validate = regex_list_check("table.exclude.list"), doc = "regexes of schema.table to skip" },
   ["snapshot.mode"] = { type = "string", default = "initial",
     values = { "initial", "no_data", "always", "when_needed" }, doc = "when to snapshot" },
   ["tombstones.on.delete"] = { type = "boolean", default = true, doc = "a tombstone after each delete" },
@@ -82,22 +111,6 @@ for _, key in ipairs(UNSUPPORTED) do
   CONFIG[key] = { type = "string", doc = "Debezium's key, not supported here", validate = function()
     return "Debezium's '" .. key .. "' is not supported by this connector (see docs/connectors.md)"
   end }
-end
-
--- Regex list entries are Java regexes matched against the whole schema.table; the common
--- subset (literal names, '.', '.*', character classes) reads the same as a Lua pattern once
--- '.' is kept as any character and '\.' as a dot.
-local function matcher(list)
-  if not list or #list == 0 then return nil end
-  local pats = {}
-  for i, re in ipairs(list) do
-    local p = re:gsub("%%", "%%%%"):gsub("\\%.", "%%."):gsub("%-", "%%-")
-    pats[i] = "^" .. p .. "$"
-  end
-  return function(name)
-    for _, p in ipairs(pats) do if name:match(p) then return true end end
-    return false
-  end
 end
 
 local function wanted(task, schema, tname)
@@ -618,7 +631,8 @@ local function open(task)
   local cfg = task.config
   task.prefix = cfg["topic.prefix"]
   task.partition = { server = task.prefix }
-  task.include, task.exclude = matcher(cfg["table.include.list"]), matcher(cfg["table.exclude.list"])
+  task.include, task.exclude = matcher(cfg["table.include.list"], "table.include.list"),
+    matcher(cfg["table.exclude.list"], "table.exclude.list")
   task.rels = {}
   task.sql = pg.connect({ host = cfg["database.hostname"], port = cfg["database.port"], db = cfg["database.dbname"],
     params = {} }, cfg["database.user"], cfg["database.password"], "UTC")
