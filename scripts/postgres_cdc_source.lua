@@ -283,7 +283,8 @@ local function source_schema()
   local snap = { field = "snapshot", type = "string", optional = true, name = "io.debezium.data.Enum",
     version = 1, default = "false",
     parameters = { allowed = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental" } }
-  return { type = "struct", optional = false, name = "io.debezium.connector.postgresql.Source", field = "source",
+  return { type = "struct", optional = false, name = "io.debezium.connector.postgresql.Source", version = 1,
+    field = "source",
     fields = { f("version", "string"), f("connector", "string"), f("name", "string"), f("ts_ms", "int64"),
       snap, f("db", "string"), f("sequence", "string", true), f("ts_us", "int64", true),
       f("ts_ns", "int64", true), f("schema", "string"), f("table", "string"), f("txId", "int64", true),
@@ -322,10 +323,11 @@ local function build_relation(task, rel)
   local before, after = { field = "before" }, { field = "after" }
   for k, v in pairs(rel.value_schema) do before[k], after[k] = v, v end
   rel.envelope_schema = { type = "struct", optional = false, name = struct_name(task, rel, "Envelope"), version = 2,
-    fields = { before, after, SOURCE_SCHEMA,
-      TX_SCHEMA, { field = "op", type = "string", optional = false },
+    -- Debezium's SchemaFactory order: before, after, source, then op, ts_ms, ts_us, ts_ns and
+    -- the transaction block added last.
+    fields = { before, after, SOURCE_SCHEMA, { field = "op", type = "string", optional = false },
       { field = "ts_ms", type = "int64", optional = true }, { field = "ts_us", type = "int64", optional = true },
-      { field = "ts_ns", type = "int64", optional = true } } }
+      { field = "ts_ns", type = "int64", optional = true }, TX_SCHEMA } }
   rel.topic = format("%s.%s.%s", task.prefix, rel.namespace, rel.name)
   return rel
 end

@@ -76,14 +76,23 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
                    "optional": False, "name": prefix + ".s1.items.Key"}, "payload": {"id": 1}}
     sch = first["schema"]
     assert sch["name"] == prefix + ".s1.items.Envelope" and sch["version"] == 2
-    assert [f["field"] for f in sch["fields"]] == ["before", "after", "source", "transaction", "op", "ts_ms",
-                                                   "ts_us", "ts_ns"]
+    assert [f["field"] for f in sch["fields"]] == ["before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns",
+                                                   "transaction"]
     value_schema = {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"},
                                                  {"type": "string", "optional": False, "field": "name"},
                                                  {"type": "int32", "optional": True, "field": "qty"}],
                     "optional": True, "name": prefix + ".s1.items.Value", "field": "after"}
     assert sch["fields"][1] == value_schema
-    assert sch["fields"][2]["name"] == "io.debezium.connector.postgresql.Source"
+    assert sch["fields"][2]["name"] == "io.debezium.connector.postgresql.Source" and sch["fields"][2]["version"] == 1
+    assert sch["fields"][2]["fields"][4] == {
+        "type": "string", "optional": True, "name": "io.debezium.data.Enum", "version": 1,
+        "parameters": {"allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},
+        "default": "false", "field": "snapshot"}
+    assert sch["fields"][7] == {
+        "type": "struct", "fields": [{"type": "string", "optional": False, "field": "id"},
+                                     {"type": "int64", "optional": False, "field": "total_order"},
+                                     {"type": "int64", "optional": False, "field": "data_collection_order"}],
+        "optional": True, "name": "event.block", "version": 1, "field": "transaction"}
     assert [f["field"] for f in sch["fields"][2]["fields"]] == [
         "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns", "schema",
         "table", "txId", "lsn", "xmin"]
