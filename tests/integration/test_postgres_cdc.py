@@ -272,3 +272,22 @@ def test_slot_advances_while_only_other_tables_change(kafka, pg, tmp_path):
         pg.psql("INSERT INTO busy SELECT generate_series(1, 1000)")
         wait_for(lambda: slot_lsn(pg, prefix) > start + 10000, 30, "the slot past the other table's WAL", w.log)
         assert w.stop() == 0
+
+
+def test_unchanged_toast_value_is_debeziums_placeholder(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.docs (id INT PRIMARY KEY, big TEXT, n INT)")
+    prefix = unique_topic("cdc6").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc6", prefix, table_include_list="public\\.docs",
+                                     snapshot_mode="no_data")])
+    topic = prefix + ".public.docs"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        # 32 kB of md5 text does not compress below the TOAST threshold: stored out of line
+        pg.psql("INSERT INTO docs SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 1000) g")
+        pg.psql("UPDATE docs SET n = 5 WHERE id = 1")
+        recs = kcat_consume_records(kafka, topic, 2, timeout=60)
+        assert len(recs) == 2, w.log()[-3000:]
+        assert w.stop() == 0
+    p = payloads(recs)
+    assert len(p[0]["after"]["big"]) == 32000
+    assert p[1]["op"] == "u" and p[1]["after"] == {"id": 1, "big": "__debezium_unavailable_value", "n": 5}
