@@ -68,7 +68,7 @@ end
 
 -- Debezium keys this connector knows but does not implement: set, they fail validation with
 -- a message that says so, instead of being silently ignored.
-local UNSUPPORTED = { "column.include.list", "column.exclude.list", "schema.include.list",
+local UNSUPPORTED = { "schema.include.list",
   "schema.exclude.list", "heartbeat.interval.ms", "heartbeat.action.query", "skipped.operations",
   "provide.transaction.metadata", "message.key.columns", "snapshot.select.statement.overrides",
   "snapshot.include.collection.list", "include.unknown.datatypes", "binary.handling.mode",
@@ -96,6 +96,10 @@ local CONFIG = {
     values = { "all_tables", "disabled", "filtered" }, doc = "create the publication when missing" },
   ["table.include.list"] = { type = "list", default = "", validate = regex_list_check("table.include.list"), doc = "regexes of schema.table to capture" },
   ["table.exclude.list"] = { type = "list", default = "", validate = regex_list_check("table.exclude.list"), doc = "regexes of schema.table to skip" },
+  ["column.include.list"] = { type = "list", default = "", validate = regex_list_check("column.include.list"),
+    doc = "regexes of schema.table.column to put into values" },
+  ["column.exclude.list"] = { type = "list", default = "", validate = regex_list_check("column.exclude.list"),
+    doc = "regexes of schema.table.column to leave out of values" },
   ["snapshot.mode"] = { type = "string", default = "initial",
     values = { "initial", "no_data", "always", "when_needed" }, doc = "when to snapshot" },
   ["tombstones.on.delete"] = { type = "boolean", default = true, doc = "a tombstone after each delete" },
@@ -307,10 +311,19 @@ local function build_relation(task, rel)
   for _, row in ipairs(r.rows) do meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t" } end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
+  local cid = rel.namespace .. "." .. rel.name .. "."
+  rel.schemas, rel.vcols = {}, {}
   for i, col in ipairs(rel.columns) do
     local m = meta[col.name] or {}
     local s, conv = column_schema(col, not (m.notnull or m.pk))
-    vfields[i], rel.convs[i] = s, conv
+    rel.schemas[i], rel.convs[i] = s, conv
+    -- column.include/exclude.list filter the value only; the key keeps every key column
+    local keep = (not task.col_include or task.col_include(cid .. col.name))
+      and not (task.col_exclude and task.col_exclude(cid .. col.name))
+    if keep then
+      vfields[#vfields + 1] = s
+      rel.vcols[#rel.vcols + 1] = i
+    end
     if m.pk then
       kfields[#kfields + 1] = s
       rel.pk[#rel.pk + 1] = i
@@ -336,10 +349,10 @@ end
 local function row_struct(rel, vals, key_only)
   if not vals then return null end
   local out = {}
-  for i, s in ipairs(rel.value_schema.fields) do
-    local v = vals[i]
+  for _, i in ipairs(rel.vcols) do
+    local s, v = rel.schemas[i], vals[i]
     if v == pgo.UNCHANGED then
-      out[s.field] = s.type == "bytes" and UNAVAILABLE or UNAVAILABLE
+      out[s.field] = UNAVAILABLE
     elseif v == nil then
       out[s.field] = (key_only and not s.optional) and zero_of(s) or null
     else
@@ -354,7 +367,7 @@ local function key_struct(rel, vals)
   local out = {}
   for _, i in ipairs(rel.pk) do
     local v = vals[i]
-    out[rel.value_schema.fields[i].field] = (v == nil or v == pgo.UNCHANGED) and null or rel.convs[i](v)
+    out[rel.schemas[i].field] = (v == nil or v == pgo.UNCHANGED) and null or rel.convs[i](v)
   end
   return out
 end
@@ -635,6 +648,8 @@ local function open(task)
   task.partition = { server = task.prefix }
   task.include, task.exclude = matcher(cfg["table.include.list"], "table.include.list"),
     matcher(cfg["table.exclude.list"], "table.exclude.list")
+  task.col_include = matcher(cfg["column.include.list"], "column.include.list")
+  task.col_exclude = matcher(cfg["column.exclude.list"], "column.exclude.list")
   task.rels = {}
   task.sql = pg.connect({ host = cfg["database.hostname"], port = cfg["database.port"], db = cfg["database.dbname"],
     params = {} }, cfg["database.user"], cfg["database.password"], "UTC")
