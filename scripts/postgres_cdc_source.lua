@@ -69,7 +69,7 @@ end
 -- Debezium keys this connector knows but does not implement: set, they fail validation with
 -- a message that says so, instead of being silently ignored.
 local UNSUPPORTED = { "schema.include.list",
-  "schema.exclude.list", "heartbeat.interval.ms", "heartbeat.action.query", "skipped.operations",
+  "schema.exclude.list", "heartbeat.action.query", "skipped.operations",
   "provide.transaction.metadata", "message.key.columns", "snapshot.select.statement.overrides",
   "snapshot.include.collection.list", "include.unknown.datatypes", "binary.handling.mode",
   "interval.handling.mode", "hstore.handling.mode", "xmin.fetch.interval.ms", "slot.stream.params",
@@ -108,6 +108,8 @@ local CONFIG = {
     doc = "numeric as Connect Decimal (precise only)" },
   ["time.precision.mode"] = { type = "string", default = "adaptive", values = { "adaptive" },
     doc = "temporal types (adaptive only)" },
+  ["heartbeat.interval.ms"] = { type = "int", default = 0, doc = "heartbeat records every N ms while streaming (0: none)" },
+  ["topic.heartbeat.prefix"] = { type = "string", default = "__debezium-heartbeat", doc = "heartbeat topic prefix" },
   ["snapshot.fetch.size"] = { type = "int", default = 10240, doc = "rows per snapshot fetch" },
   ["max.batch.size"] = { type = "int", default = 2048, doc = "records per poll" },
 }
@@ -295,6 +297,10 @@ local function source_schema()
       f("lsn", "int64", true), f("xmin", "int64", true) } }
 end
 local SOURCE_SCHEMA = source_schema()
+local HB_KEY = { type = "struct", optional = false, name = "io.debezium.connector.common.ServerNameKey", version = 1,
+  fields = { { field = "serverName", type = "string", optional = false } } }
+local HB_VALUE = { type = "struct", optional = false, name = "io.debezium.connector.common.Heartbeat", version = 1,
+  fields = { { field = "ts_ms", type = "int64", optional = false } } }
 local TX_SCHEMA = { type = "struct", optional = true, name = "event.block", version = 1, field = "transaction",
   fields = { { field = "id", type = "string", optional = false },
     { field = "total_order", type = "int64", optional = false },
@@ -538,7 +544,7 @@ local function tx_records(task, tx, c)
     end
   end
   -- Offsets of a transaction that gave no record still move lsn_proc on with the next one.
-  task.last_end, task.last_commit = c.end_lsn, c.commit_lsn
+  task.last_end, task.last_commit, task.last_xid, task.last_ts_us = c.end_lsn, c.commit_lsn, tx.xid, ts_us
   return out
 end
 
@@ -588,8 +594,21 @@ local function stream_poll(task)
       -- truncate: skipped, as Debezium's default skipped.operations=t
     end
   end
-  -- Confirm to the server only what Kafka acknowledged (at most once a second).
+  -- Debezium's heartbeat: a record on <topic.heartbeat.prefix>.<topic.prefix> carrying the
+  -- offset of the last transaction read, so its commit moves the slot past transactions that
+  -- gave no record (it is committed only after every record before it).
+  local hb = task.config["heartbeat.interval.ms"]
   local now = connect.now_ms()
+  if hb > 0 and not task.tx and now - (task.hb_at or 0) >= hb then
+    task.hb_at = now
+    if task.last_end then
+      out[#out + 1] = { topic = task.config["topic.heartbeat.prefix"] .. "." .. task.prefix,
+        key = { serverName = task.prefix }, key_schema = HB_KEY, value = { ts_ms = now }, value_schema = HB_VALUE,
+        source_partition = task.partition, source_offset = { lsn = task.last_end, lsn_proc = task.last_end,
+          lsn_commit = task.last_commit, txId = task.last_xid, ts_usec = task.last_ts_us } }
+    end
+  end
+  -- Confirm to the server only what Kafka acknowledged (at most once a second).
   if now - (task.status_at or 0) >= 1000 then
     local c = committed_lsn(task)
     if c and c > (task.confirmed or 0) then task.confirmed = c end

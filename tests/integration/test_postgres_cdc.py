@@ -219,14 +219,14 @@ def test_bad_config_names_the_key(pg, tmp_path):
 
 
 def test_unsupported_debezium_key_is_an_error_naming_it(pg, tmp_path):
-    w = Worker(tmp_path, None, [cdc(pg, "bad2", "bad2", heartbeat_interval_ms="1000")])
+    w = Worker(tmp_path, None, [cdc(pg, "bad2", "bad2", skipped_operations="none")])
     w.start()
     try:
-        wait_for(lambda: "heartbeat.interval.ms" in w.log() or not w.alive(), 30, "the error", w.log)
+        wait_for(lambda: "skipped.operations" in w.log() or not w.alive(), 30, "the error", w.log)
     finally:
         if w.alive():
             w.kill()
-    assert "Debezium's 'heartbeat.interval.ms' is not supported by this connector" in w.log()
+    assert "Debezium's 'skipped.operations' is not supported by this connector" in w.log()
 
 
 def test_kill_9_during_snapshot_then_snapshot_again_and_stream(kafka, pg, tmp_path):
@@ -308,3 +308,27 @@ def test_column_exclude_list_leaves_columns_out_of_values_not_keys(kafka, pg, tm
         assert w.stop() == 0
     assert [x["after"] for x in payloads(recs)] == [{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}]
     assert [f["field"] for f in json.loads(recs[1]["value"])["schema"]["fields"][1]["fields"]] == ["id", "name"]
+
+
+def test_heartbeat_records_carry_the_offset_past_other_tables(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.hb_quiet (id INT PRIMARY KEY)")
+    pg.psql("CREATE TABLE public.hb_busy (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc8").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc8", prefix, table_include_list="public\\.hb_quiet",
+                                     snapshot_mode="no_data", heartbeat_interval_ms="300")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("INSERT INTO hb_busy SELECT generate_series(1, 100)")
+        end = pg.psql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0]
+        wait_for(lambda: (w.source_offset("cdc8", {"server": prefix}) or {}).get("lsn_proc", 0) >= int(end) - 200,
+                 30, "a heartbeat's offset committed", w.log)
+        recs = kcat_consume_records(kafka, "__debezium-heartbeat." + prefix, 1, timeout=30)
+        assert w.stop() == 0
+    assert json.loads(recs[0]["key"]) == {
+        "schema": {"type": "struct", "fields": [{"type": "string", "optional": False, "field": "serverName"}],
+                   "optional": False, "name": "io.debezium.connector.common.ServerNameKey", "version": 1},
+        "payload": {"serverName": prefix}}
+    v = json.loads(recs[0]["value"])
+    assert v["schema"] == {"type": "struct", "fields": [{"type": "int64", "optional": False, "field": "ts_ms"}],
+                           "optional": False, "name": "io.debezium.connector.common.Heartbeat", "version": 1}
+    assert isinstance(v["payload"]["ts_ms"], int)
