@@ -730,7 +730,18 @@ return connect.source {
       task.repl = nil
     end
     if task.config["slot.drop.on.stop"] and task.sql then
-      pcall(task.sql.query, task.sql, "SELECT pg_drop_replication_slot($1)", { task.config["slot.name"], n = 1 })
+      -- the walsender of the connection just closed may hold the slot for a moment
+      local ok, err
+      for _ = 1, 50 do
+        ok, err = pcall(task.sql.query, task.sql, "SELECT pg_drop_replication_slot($1)", { task.config["slot.name"], n = 1 })
+        if ok or not tostring(err):find("is active", 1, true) then break end
+        pcall(task.sql.query, task.sql, "SELECT pg_sleep(0.1)")
+      end
+      if ok then
+        task.log.info("dropped slot %s (slot.drop.on.stop)", task.config["slot.name"])
+      else
+        task.log.warn("cannot drop slot %s: %s", task.config["slot.name"], tostring(err))
+      end
     end
     if task.sql then task.sql:close() end
   end,

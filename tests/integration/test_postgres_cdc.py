@@ -332,3 +332,14 @@ def test_heartbeat_records_carry_the_offset_past_other_tables(kafka, pg, tmp_pat
     assert v["schema"] == {"type": "struct", "fields": [{"type": "int64", "optional": False, "field": "ts_ms"}],
                            "optional": False, "name": "io.debezium.connector.common.Heartbeat", "version": 1}
     assert isinstance(v["payload"]["ts_ms"], int)
+
+
+def test_slot_drop_on_stop(kafka, pg, tmp_path):
+    prefix = unique_topic("cdc9").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc9", prefix, snapshot_mode="no_data", slot_drop_on_stop="true",
+                                     table_include_list="public\\.none")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        assert pg.psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{prefix}'") == [["1"]]
+        assert w.stop() == 0
+    assert pg.psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{prefix}'") == [["0"]], w.log()
