@@ -104,10 +104,11 @@ local CONFIG = {
     values = { "initial", "no_data", "always", "when_needed" }, doc = "when to snapshot" },
   ["tombstones.on.delete"] = { type = "boolean", default = true, doc = "a tombstone after each delete" },
   ["slot.drop.on.stop"] = { type = "boolean", default = false, doc = "drop the slot when the task stops" },
-  ["decimal.handling.mode"] = { type = "string", default = "precise", values = { "precise" },
-    doc = "numeric as Connect Decimal (precise only)" },
-  ["time.precision.mode"] = { type = "string", default = "adaptive", values = { "adaptive" },
-    doc = "temporal types (adaptive only)" },
+  ["decimal.handling.mode"] = { type = "string", default = "precise", values = { "precise", "double", "string" },
+    doc = "numeric as Connect Decimal (precise), double or string" },
+  ["time.precision.mode"] = { type = "string", default = "adaptive",
+    values = { "adaptive", "adaptive_time_microseconds", "connect" },
+    doc = "temporal types: Debezium's io.debezium.time.* (adaptive) or Kafka Connect's (connect)" },
   ["heartbeat.interval.ms"] = { type = "int", default = 0, doc = "heartbeat records every N ms while streaming (0: none)" },
   ["topic.heartbeat.prefix"] = { type = "string", default = "__debezium-heartbeat", doc = "heartbeat topic prefix" },
   ["snapshot.fetch.size"] = { type = "int", default = 10240, doc = "rows per snapshot fetch" },
@@ -207,7 +208,7 @@ end
 
 --- The Connect field schema and value converter of a column (Debezium's defaults:
 -- decimal.handling.mode=precise, time.precision.mode=adaptive).
-local function column_schema(col, optional)
+local function column_schema(col, optional, dec_mode, time_mode)
   local oid, typmod = col.oid, col.typmod
   local s = { field = col.name, optional = optional }
   local conv = function(v) return v end
@@ -223,6 +224,10 @@ local function column_schema(col, optional)
     s.type, conv = "float", float_value
   elseif oid == 701 then
     s.type, conv = "double", float_value
+  elseif oid == 1700 and dec_mode == "double" then
+    s.type, conv = "double", float_value
+  elseif oid == 1700 and dec_mode == "string" then
+    s.type = "string"
   elseif oid == 1700 then
     local prec, scale = numeric_scale(typmod)
     if prec then
@@ -241,10 +246,21 @@ local function column_schema(col, optional)
     end
   elseif oid == 17 then
     s.type, conv = "bytes", pg.bytes_of
+  elseif time_mode == "connect" and (oid == 1082 or oid == 1083 or oid == 1114) then
+    -- Kafka Connect's own logical types, millisecond precision
+    if oid == 1082 then
+      s.type, s.name, s.version, conv = "int32", "org.apache.kafka.connect.data.Date", 1, date_days
+    elseif oid == 1083 then
+      s.type, s.name, s.version = "int32", "org.apache.kafka.connect.data.Time", 1
+      conv = function(v) return floor(jdbc.parse_ts_us("1970-01-01 " .. v) / 1000) end
+    else
+      s.type, s.name, s.version = "int64", "org.apache.kafka.connect.data.Timestamp", 1
+      conv = function(v) return floor(jdbc.parse_ts_us(v) / 1000) end
+    end
   elseif oid == 1082 then
     s.type, s.name, s.version, conv = "int32", "io.debezium.time.Date", 1, date_days
   elseif oid == 1083 then
-    if tprec(typmod) <= 3 then
+    if tprec(typmod) <= 3 and time_mode ~= "adaptive_time_microseconds" then
       s.type, s.name, s.version = "int32", "io.debezium.time.Time", 1
       conv = function(v) return floor(jdbc.parse_ts_us("1970-01-01 " .. v) / 1000) end
     else
@@ -321,7 +337,8 @@ local function build_relation(task, rel)
   rel.schemas, rel.vcols = {}, {}
   for i, col in ipairs(rel.columns) do
     local m = meta[col.name] or {}
-    local s, conv = column_schema(col, not (m.notnull or m.pk))
+    local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
+      task.config["time.precision.mode"])
     rel.schemas[i], rel.convs[i] = s, conv
     -- column.include/exclude.list filter the value only; the key keeps every key column
     local keep = (not task.col_include or task.col_include(cid .. col.name))
