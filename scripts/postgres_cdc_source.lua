@@ -72,7 +72,7 @@ local UNSUPPORTED = { "schema.include.list",
   "schema.exclude.list", "heartbeat.action.query", "skipped.operations",
   "provide.transaction.metadata", "message.key.columns", "snapshot.select.statement.overrides",
   "snapshot.include.collection.list", "include.unknown.datatypes", "binary.handling.mode",
-  "interval.handling.mode", "hstore.handling.mode", "xmin.fetch.interval.ms", "slot.stream.params",
+  "hstore.handling.mode", "xmin.fetch.interval.ms", "slot.stream.params",
   "database.sslmode", "signal.data.collection", "incremental.snapshot.chunk.size",
   "publish.via.partition.root", "converters", "event.processing.failure.handling.mode",
   "schema.name.adjustment.mode", "field.name.adjustment.mode", "datatype.propagate.source.type",
@@ -87,15 +87,18 @@ local CONFIG = {
   ["topic.prefix"] = { type = "string", required = true, doc = "topic prefix and logical server name" },
   ["plugin.name"] = { type = "string", default = "pgoutput", validate = function(v)
     if v ~= "pgoutput" then
-      return "plugin.name '" .. v .. "' is not supported: only pgoutput (decoderbufs and wal2json need server plugins this connector does not read)"
+      return "plugin.name '" .. v .. "' is not supported: only pgoutput "
+        .. "(decoderbufs and wal2json need server plugins this connector does not read)"
     end
   end, doc = "logical decoding plugin (pgoutput only)" },
   ["slot.name"] = { type = "string", default = "debezium", doc = "replication slot" },
   ["publication.name"] = { type = "string", default = "dbz_publication", doc = "publication" },
   ["publication.autocreate.mode"] = { type = "string", default = "all_tables",
     values = { "all_tables", "disabled", "filtered" }, doc = "create the publication when missing" },
-  ["table.include.list"] = { type = "list", default = "", validate = regex_list_check("table.include.list"), doc = "regexes of schema.table to capture" },
-  ["table.exclude.list"] = { type = "list", default = "", validate = regex_list_check("table.exclude.list"), doc = "regexes of schema.table to skip" },
+  ["table.include.list"] = { type = "list", default = "", validate = regex_list_check("table.include.list"),
+    doc = "regexes of schema.table to capture" },
+  ["table.exclude.list"] = { type = "list", default = "", validate = regex_list_check("table.exclude.list"),
+    doc = "regexes of schema.table to skip" },
   ["column.include.list"] = { type = "list", default = "", validate = regex_list_check("column.include.list"),
     doc = "regexes of schema.table.column to put into values" },
   ["column.exclude.list"] = { type = "list", default = "", validate = regex_list_check("column.exclude.list"),
@@ -140,7 +143,7 @@ local function repl_connect(cfg)
   local parts = { "host=" .. conninfo_value(cfg["database.hostname"]),
     "port=" .. conninfo_value(cfg["database.port"]), "dbname=" .. conninfo_value(cfg["database.dbname"]),
     "user=" .. conninfo_value(cfg["database.user"]), "replication=database", "connect_timeout=10",
-    "application_name='luaconnect-cdc'", "options='-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3'" }
+    "application_name='luaconnect-cdc'", "options='-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3'" }
   if cfg["database.password"] ~= "" then parts[#parts + 1] = "password=" .. conninfo_value(cfg["database.password"]) end
   local h = C.PQconnectdb(concat(parts, " "))
   if h == nil or C.PQstatus(h) ~= 0 then
@@ -194,6 +197,25 @@ local function zoned(v)
   local d, t = v:match("^(%d+%-%d+%-%d+) ([%d:%.]+)")
   if not d then return v end
   return d .. "T" .. t .. "Z"
+end
+
+-- PostgreSQL interval text (IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5") ->
+-- microseconds as Debezium's MicroDuration counts them (a month is 365.25 / 12 days).
+local function interval_micros(v)
+  local days = 0
+  for n, unit in v:gmatch("([+-]?%d+) (%a+)") do
+    n = tonumber(n)
+    if unit:find("^year") then days = days + n * 365.25
+    elseif unit:find("^mon") then days = days + n * 365.25 / 12
+    elseif unit:find("^day") then days = days + n end
+  end
+  local us = days * 86400e6
+  local sign, h, m, sec = v:match("([+-]?)(%d+):(%d%d):(%d%d%.?%d*)")
+  if h then
+    local t = ((tonumber(h) * 60 + tonumber(m)) * 60) * 1e6 + floor(tonumber(sec) * 1e6 + 0.5)
+    us = us + (sign == "-" and -t or t)
+  end
+  return floor(us + 0.5)
 end
 
 -- Precision of a time/timestamp column from its typmod (-1: the default 6).
@@ -277,6 +299,8 @@ local function column_schema(col, optional, dec_mode, time_mode)
     end
   elseif oid == 1184 then
     s.type, s.name, s.version, conv = "string", "io.debezium.time.ZonedTimestamp", 1, zoned
+  elseif oid == 1186 then
+    s.type, s.name, s.version, conv = "int64", "io.debezium.time.MicroDuration", 1, interval_micros
   elseif oid == 2950 then
     s.type, s.name, s.version = "string", "io.debezium.data.Uuid", 1
   elseif oid == 114 or oid == 3802 then
@@ -689,6 +713,8 @@ local function open(task)
   task.rels = {}
   task.sql = pg.connect({ host = cfg["database.hostname"], port = cfg["database.port"], db = cfg["database.dbname"],
     params = {} }, cfg["database.user"], cfg["database.password"], "UTC")
+  task.sql:query("SET IntervalStyle = 'postgres'") -- the text interval_micros reads, as on the stream
+  task.sql:query("SET extra_float_digits = 3")
   task.repl = repl_connect(cfg)
   ensure_publication(task)
   local off = task.offsets:get(task.partition)

@@ -346,14 +346,16 @@ def test_slot_drop_on_stop(kafka, pg, tmp_path):
 
 
 def test_decimal_double_and_connect_time_precision(kafka, pg, tmp_path):
-    pg.psql("CREATE TABLE public.modes (id INT PRIMARY KEY, price NUMERIC(10,2), day DATE, at TIME, ts TIMESTAMP)")
+    pg.psql("CREATE TABLE public.modes (id INT PRIMARY KEY, price NUMERIC(10,2), day DATE, at TIME, ts TIMESTAMP, "
+            "span INTERVAL)")
     prefix = unique_topic("cdc10").replace("-", "_")
     w = Worker(tmp_path, kafka, [cdc(pg, "cdc10", prefix, table_include_list="public\\.modes", snapshot_mode="no_data",
                                      decimal_handling_mode="double", time_precision_mode="connect")])
     topic = prefix + ".public.modes"
     with w:
         wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
-        pg.psql("INSERT INTO modes VALUES (1, 12.34, '2024-02-29', '13:14:15.5', '2024-01-02 03:04:05.678901')")
+        pg.psql("INSERT INTO modes VALUES (1, 12.34, '2024-02-29', '13:14:15.5', '2024-01-02 03:04:05.678901', "
+                "'1 day 02:03:04.5')")
         recs = kcat_consume_records(kafka, topic, 1, timeout=60)
         assert len(recs) == 1, w.log()[-3000:]
         assert w.stop() == 0
@@ -363,4 +365,7 @@ def test_decimal_double_and_connect_time_precision(kafka, pg, tmp_path):
     assert fields["day"]["name"] == "org.apache.kafka.connect.data.Date"
     assert fields["at"]["name"] == "org.apache.kafka.connect.data.Time"
     assert fields["ts"]["name"] == "org.apache.kafka.connect.data.Timestamp"
-    assert v["payload"]["after"] == {"id": 1, "price": 12.34, "day": 19782, "at": 47655500, "ts": 1704164645678}
+    assert fields["span"] == {"type": "int64", "optional": True, "name": "io.debezium.time.MicroDuration",
+                              "version": 1, "field": "span"}
+    assert v["payload"]["after"] == {"id": 1, "price": 12.34, "day": 19782, "at": 47655500, "ts": 1704164645678,
+                                     "span": 93784500000}
