@@ -369,3 +369,26 @@ def test_decimal_double_and_connect_time_precision(kafka, pg, tmp_path):
                               "version": 1, "field": "span"}
     assert v["payload"]["after"] == {"id": 1, "price": 12.34, "day": 19782, "at": 47655500, "ts": 1704164645678,
                                      "span": 93784500000}
+
+
+def test_primary_key_change_is_delete_tombstone_create(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.pkc (id INT PRIMARY KEY, v TEXT)")
+    prefix = unique_topic("cdc11").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc11", prefix, table_include_list="public\\.pkc",
+                                     snapshot_mode="no_data")])
+    topic = prefix + ".public.pkc"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("INSERT INTO pkc VALUES (1, 'a')")
+        pg.psql("UPDATE pkc SET id = 2 WHERE id = 1")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert len(recs) == 4, w.log()[-3000:]
+        assert w.stop() == 0
+    keys = [json.loads(r["key"])["payload"] for r in recs]
+    p = payloads(recs)
+    assert keys == [{"id": 1}, {"id": 1}, {"id": 1}, {"id": 2}]
+    assert [(x["op"], x["before"], x["after"]) if x else None for x in p] == [
+        ("c", None, {"id": 1, "v": "a"}),
+        ("d", {"id": 1, "v": None}, None),
+        None,
+        ("c", None, {"id": 2, "v": "a"})]
