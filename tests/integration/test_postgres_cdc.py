@@ -392,3 +392,27 @@ def test_primary_key_change_is_delete_tombstone_create(kafka, pg, tmp_path):
         ("d", {"id": 1, "v": None}, None),
         None,
         ("c", None, {"id": 2, "v": "a"})]
+
+
+def test_restart_after_a_completed_snapshot_streams_on_without_a_second_snapshot(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.again (id INT PRIMARY KEY)")
+    pg.psql("INSERT INTO again VALUES (1), (2)")
+    prefix = unique_topic("cdc12").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc12", prefix, table_include_list="public\\.again")])
+    topic = prefix + ".public.again"
+    part = {"server": prefix}
+    with w:
+        assert len(kcat_consume_records(kafka, topic, 2, timeout=60)) == 2, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc12", part) or {}).get("last_snapshot_record") is True, 30,
+                 "the snapshot's offset", w.log)
+        assert w.stop() == 0
+    assert set(w.source_offset("cdc12", part)) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record"}
+    pg.psql("INSERT INTO again VALUES (3)")
+    with w:
+        recs = kcat_consume_records(kafka, topic, 3, timeout=60)
+        assert len(recs) == 3, w.log()[-3000:]
+        pg.psql("INSERT INTO again VALUES (4)")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert w.stop() == 0
+    assert w.log().count("snapshot of 1 table(s)") == 1
+    assert [(x["op"], x["after"]["id"]) for x in payloads(recs)] == [("r", 1), ("r", 2), ("c", 3), ("c", 4)]
