@@ -69,7 +69,7 @@ class PgServer:
         if action in ("start", "restart"):
             opts = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
             if self.logical:
-                opts += " -c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10"
+                opts += " -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40"
             args += ["-o", opts]
         if action in ("stop", "restart"):
             args += ["-m", "fast"]
