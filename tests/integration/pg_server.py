@@ -34,8 +34,11 @@ class PgServer:
 
     user, password, db = "lc", "secret", "shop"
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, logical: bool = False):
         self.base = base
+        # wal_level=logical: for the CDC connector's replication slots (pg_hba's default lines
+        # already let the bootstrap superuser open replication connections from 127.0.0.1).
+        self.logical = logical
         self.data = base / "pgdata"
         self.port = free_port()
         self.as_user: List[str] = []
@@ -64,7 +67,10 @@ class PgServer:
     def pg_ctl(self, action: str) -> None:
         args = [_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.base / "pg.log")]
         if action in ("start", "restart"):
-            args += ["-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"]
+            opts = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+            if self.logical:
+                opts += " -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40"
+            args += ["-o", opts]
         if action in ("stop", "restart"):
             args += ["-m", "fast"]
         self._run(args + [action])

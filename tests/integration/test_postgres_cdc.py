@@ -1,0 +1,418 @@
+"""PostgreSQL change data capture (scripts/postgres_cdc_source.lua) with Debezium's class name,
+keys, topics, schemas and offsets, against a PostgreSQL 15 with wal_level=logical the test starts
+itself (pg_server.py), the real broker and the real CLI: the initial snapshot from the slot's
+exported snapshot, then inserts, updates, deletes, truncates, a multi-statement transaction, NULLs,
+the common types, REPLICA IDENTITY FULL, ALTER TABLE mid-stream, and kill -9 while streaming."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import kcat_consume_records, unique_topic
+from pg_server import PgServer
+from worker import Worker, wait_for
+
+
+@pytest.fixture(scope="module")
+def pg():
+    base = Path(tempfile.mkdtemp(prefix="lc-pgcdc-"))
+    server = PgServer(base, logical=True)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def cdc(pg: PgServer, name: str, prefix: str, **extra) -> dict:
+    c = {"name": name, "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+         "tasks.max": "1", "database.hostname": "127.0.0.1", "database.port": str(pg.port),
+         "database.user": pg.user, "database.password": pg.password, "database.dbname": pg.db,
+         "topic.prefix": prefix, "slot.name": prefix.replace("-", "_"), "publication.name": prefix + "_pub"}
+    c.update({k.replace("_", "."): v for k, v in extra.items()})
+    return c
+
+
+def payloads(recs):
+    return [None if r["value"] is None else json.loads(r["value"])["payload"] for r in recs]
+
+
+def slot_lsn(pg: PgServer, slot: str) -> int:
+    row = pg.psql(f"SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '{slot}'")
+    hi, lo = row[0][0].split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_path):
+    pg.psql("CREATE SCHEMA s1")
+    pg.psql("CREATE TABLE s1.items (id INT PRIMARY KEY, name TEXT NOT NULL, qty INT)")
+    pg.psql("INSERT INTO s1.items VALUES (1, 'one', 10), (2, 'two', NULL)")
+    prefix = unique_topic("cdc1").replace("-", "_")  # topics outlive a run on a shared broker
+    conf = cdc(pg, "cdc1", prefix, table_include_list="s1\\.items")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = prefix + ".s1.items"
+    with w:
+        snap = kcat_consume_records(kafka, topic, 2, timeout=60)
+        assert len(snap) == 2, w.log()[-3000:]
+        pg.psql("BEGIN; INSERT INTO s1.items VALUES (3, 'three', 30); UPDATE s1.items SET qty = 11 WHERE id = 1; "
+                "DELETE FROM s1.items WHERE id = 2; COMMIT")
+        pg.psql("TRUNCATE s1.items")
+        pg.psql("INSERT INTO s1.items VALUES (4, 'four', 40)")
+        recs = kcat_consume_records(kafka, topic, 7, timeout=60)[2:]  # after the 2 snapshot records
+        assert len(recs) == 5, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc1", {"server": prefix}) or {}).get("lsn_proc") is not None
+                 and slot_lsn(pg, prefix) >= w.source_offset("cdc1", {"server": prefix})["lsn_proc"], 30,
+                 "the slot confirmed up to the committed offset", w.log)
+        assert w.stop() == 0
+
+    first = json.loads(snap[0]["value"])
+    assert json.loads(snap[0]["key"]) == {
+        "schema": {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"}],
+                   "optional": False, "name": prefix + ".s1.items.Key"}, "payload": {"id": 1}}
+    sch = first["schema"]
+    assert sch["name"] == prefix + ".s1.items.Envelope" and sch["version"] == 2
+    assert [f["field"] for f in sch["fields"]] == ["before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns",
+                                                   "transaction"]
+    value_schema = {"type": "struct", "fields": [{"type": "int32", "optional": False, "field": "id"},
+                                                 {"type": "string", "optional": False, "field": "name"},
+                                                 {"type": "int32", "optional": True, "field": "qty"}],
+                    "optional": True, "name": prefix + ".s1.items.Value", "field": "after"}
+    assert sch["fields"][1] == value_schema
+    assert sch["fields"][2]["name"] == "io.debezium.connector.postgresql.Source" and sch["fields"][2]["version"] == 1
+    assert sch["fields"][2]["fields"][4] == {
+        "type": "string", "optional": True, "name": "io.debezium.data.Enum", "version": 1,
+        "parameters": {"allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},
+        "default": "false", "field": "snapshot"}
+    assert sch["fields"][7] == {
+        "type": "struct", "fields": [{"type": "string", "optional": False, "field": "id"},
+                                     {"type": "int64", "optional": False, "field": "total_order"},
+                                     {"type": "int64", "optional": False, "field": "data_collection_order"}],
+        "optional": True, "name": "event.block", "version": 1, "field": "transaction"}
+    assert [f["field"] for f in sch["fields"][2]["fields"]] == [
+        "version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns", "schema",
+        "table", "txId", "lsn", "xmin"]
+    p = payloads(snap)
+    assert [(x["op"], x["after"], x["before"], x["source"]["snapshot"]) for x in p] == [
+        ("r", {"id": 1, "name": "one", "qty": 10}, None, "first"),
+        ("r", {"id": 2, "name": "two", "qty": None}, None, "last")]
+    src = p[0]["source"]
+    assert (src["connector"], src["name"], src["db"], src["schema"], src["table"]) == (
+        "postgresql", prefix, "shop", "s1", "items")
+
+    p = payloads(recs)
+    ops = [(x["op"], x["before"], x["after"]) if x else None for x in p[:5]]
+    assert ops == [("c", None, {"id": 3, "name": "three", "qty": 30}),
+                   ("u", None, {"id": 1, "name": "one", "qty": 11}),
+                   ("d", {"id": 2, "name": "", "qty": None}, None),
+                   None,  # the tombstone after the delete
+                   ("c", None, {"id": 4, "name": "four", "qty": 40})]
+    assert json.loads(recs[3]["key"])["payload"] == {"id": 2}
+    # the three changes of one transaction share txId; truncate gives no record (skipped.operations=t)
+    assert p[0]["source"]["txId"] == p[1]["source"]["txId"] == p[2]["source"]["txId"]
+    assert p[4]["source"]["txId"] != p[0]["source"]["txId"]
+    assert p[0]["source"]["snapshot"] == "false" and p[0]["source"]["lsn"] < p[1]["source"]["lsn"]
+    off = w.source_offset("cdc1", {"server": prefix})
+    assert set(off) == {"lsn", "txId", "ts_usec", "lsn_commit", "lsn_proc"}
+    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"], (off, [x and (x["source"]["txId"], x["source"]["lsn"]) for x in p], w.log()[-1500:])
+
+
+def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp_path):
+    pg.psql("""CREATE TABLE public.typed (id BIGINT PRIMARY KEY, s SMALLINT, i INT, b BOOLEAN, r REAL,
+        d DOUBLE PRECISION, price NUMERIC(10,2), anyn NUMERIC, v VARCHAR(20), day DATE, ts TIMESTAMP,
+        ts3 TIMESTAMP(3), tz TIMESTAMPTZ, u UUID, j JSONB, raw BYTEA)""")
+    pg.psql("ALTER TABLE public.typed REPLICA IDENTITY FULL")
+    prefix = unique_topic("cdc2").replace("-", "_")  # topics outlive a run on a shared broker
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc2", prefix, table_include_list="public\\.typed",
+                                     snapshot_mode="no_data")])
+    topic = prefix + ".public.typed"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("""INSERT INTO typed VALUES (1, -3, 70000, true, 1.5, 2.25, 12.34, 3.14159, 'émile',
+            '2024-02-29', '2024-01-02 03:04:05.678901', '2024-01-02 03:04:05.678', '2024-01-02 03:04:05+02',
+            'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": 1}', '\\x00ff')""")
+        pg.psql("INSERT INTO typed (id) VALUES (2)")
+        pg.psql("UPDATE typed SET v = 'x' WHERE id = 2")
+        pg.psql("ALTER TABLE typed ADD COLUMN extra TEXT DEFAULT 'e'")
+        pg.psql("INSERT INTO typed (id, extra) VALUES (3, 'added')")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert len(recs) == 4, w.log()[-3000:]
+        assert w.stop() == 0
+    v = json.loads(recs[0]["value"])
+    fields = {f["field"]: f for f in v["schema"]["fields"][1]["fields"]}
+    assert fields["id"] == {"type": "int64", "optional": False, "field": "id"}
+    assert fields["s"]["type"] == "int16" and fields["r"]["type"] == "float" and fields["d"]["type"] == "double"
+    assert fields["price"] == {"type": "bytes", "optional": True, "name": "org.apache.kafka.connect.data.Decimal",
+                               "version": 1, "parameters": {"scale": "2", "connect.decimal.precision": "10"},
+                               "field": "price"}
+    assert fields["anyn"]["name"] == "io.debezium.data.VariableScaleDecimal"
+    assert fields["day"] == {"type": "int32", "optional": True, "name": "io.debezium.time.Date", "version": 1,
+                             "field": "day"}
+    assert fields["ts"]["name"] == "io.debezium.time.MicroTimestamp"
+    assert fields["ts3"]["name"] == "io.debezium.time.Timestamp"
+    assert fields["tz"] == {"type": "string", "optional": True, "name": "io.debezium.time.ZonedTimestamp",
+                            "version": 1, "field": "tz"}
+    assert fields["u"]["name"] == "io.debezium.data.Uuid" and fields["j"]["name"] == "io.debezium.data.Json"
+    assert fields["raw"]["type"] == "bytes"
+    a = v["payload"]["after"]
+    assert a == {"id": 1, "s": -3, "i": 70000, "b": True, "r": 1.5, "d": 2.25, "price": "BNI=",
+                 "anyn": {"scale": 5, "value": "BMsv"}, "v": "émile", "day": 19782, "ts": 1704164645678901,
+                 "ts3": 1704164645678, "tz": "2024-01-02T01:04:05Z", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                 "j": '{"a": 1}', "raw": "AP8="}
+    p = payloads(recs)
+    assert all(x is None for k, x in p[1]["after"].items() if k != "id")
+    # REPLICA IDENTITY FULL: the whole before-image
+    assert p[2]["op"] == "u" and p[2]["before"] == p[1]["after"] and p[2]["after"]["v"] == "x"
+    # ALTER TABLE ADD COLUMN: the new column in the schema from the next change on
+    assert p[3]["after"]["extra"] == "added"
+    assert json.loads(recs[3]["value"])["schema"]["fields"][1]["fields"][-1] == {
+        "type": "string", "optional": True, "field": "extra"}
+
+
+def test_kill_9_while_streaming_loses_nothing_and_slot_never_passes_kafka(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.events (id INT PRIMARY KEY, n INT)")
+    prefix = unique_topic("cdc3").replace("-", "_")  # topics outlive a run on a shared broker
+    conf = cdc(pg, "cdc3", prefix, table_include_list="public\\.events", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = prefix + ".public.events"
+    w.start()
+    try:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        for b in range(10):
+            pg.psql(f"INSERT INTO events SELECT g, 0 FROM generate_series({b * 50 + 1}, {b * 50 + 50}) g")
+        assert len(kcat_consume_records(kafka, topic, 500, timeout=60)) == 500, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc3", {"server": prefix}) or {}).get("lsn_proc") is not None, 30,
+                 "an offset commit", w.log)
+        pg.psql("UPDATE events SET n = 1 WHERE id <= 100")
+        w.kill()
+    finally:
+        if w.alive():
+            w.kill()
+    committed = w.source_offset("cdc3", {"server": prefix})
+    assert slot_lsn(pg, prefix) <= committed["lsn_proc"]
+    pg.psql("INSERT INTO events SELECT g, 2 FROM generate_series(501, 600) g")
+    with w:
+        wait_for(lambda: len(kcat_consume_records(kafka, topic, 700, timeout=5)) >= 700, 60,
+                 "every change after the restart", w.log)
+        assert w.stop() == 0
+    recs = kcat_consume_records(kafka, topic, 2000, timeout=10)
+    seen = {(x["op"], x["after"]["id"], x["after"]["n"]) for x in payloads(recs)}
+    want = {("c", i, 0) for i in range(1, 501)} | {("u", i, 1) for i in range(1, 101)} | \
+        {("c", i, 2) for i in range(501, 601)}
+    assert seen == want
+    assert slot_lsn(pg, prefix) <= w.source_offset("cdc3", {"server": prefix})["lsn_proc"]
+
+
+def test_bad_config_names_the_key(pg, tmp_path):
+    w = Worker(tmp_path, None, [cdc(pg, "bad", "bad", plugin_name="wal2json")])
+    w.start()
+    try:
+        wait_for(lambda: "plugin.name" in w.log() or not w.alive(), 30, "the error", w.log)
+    finally:
+        if w.alive():
+            w.kill()
+    assert "plugin.name 'wal2json' is not supported" in w.log()
+
+
+def test_unsupported_debezium_key_is_an_error_naming_it(pg, tmp_path):
+    w = Worker(tmp_path, None, [cdc(pg, "bad2", "bad2", skipped_operations="none")])
+    w.start()
+    try:
+        wait_for(lambda: "skipped.operations" in w.log() or not w.alive(), 30, "the error", w.log)
+    finally:
+        if w.alive():
+            w.kill()
+    assert "Debezium's 'skipped.operations' is not supported by this connector" in w.log()
+
+
+def test_kill_9_during_snapshot_then_snapshot_again_and_stream(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.big (id INT PRIMARY KEY, pad TEXT)")
+    pg.psql("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g")
+    prefix = unique_topic("cdc4").replace("-", "_")
+    conf = cdc(pg, "cdc4", prefix, table_include_list="public\\.big", snapshot_fetch_size="100")
+    w = Worker(tmp_path, kafka, [conf])
+    topic = prefix + ".public.big"
+    w.start()
+    try:
+        assert len(kcat_consume_records(kafka, topic, 1, timeout=60)) == 1, w.log()[-3000:]
+        w.kill()
+    finally:
+        if w.alive():
+            w.kill()
+    off = w.source_offset("cdc4", {"server": prefix})
+    assert off is None or (off["snapshot"] is True and off["last_snapshot_record"] is False)
+    pg.psql("INSERT INTO big VALUES (20001, 'while down')")
+    with w:
+        wait_for(lambda: (w.source_offset("cdc4", {"server": prefix}) or {}).get("last_snapshot_record") is True,
+                 120, "the snapshot's last record committed", w.log)
+        pg.psql("UPDATE big SET pad = 'streamed' WHERE id = 7")
+        wait_for(lambda: "lsn_proc" in (w.source_offset("cdc4", {"server": prefix}) or {}), 60,
+                 "the update streamed", w.log)
+        assert w.stop() == 0
+    assert "its snapshot was not completed; dropped and created again" in w.log()
+    recs = payloads(kcat_consume_records(kafka, topic, 50000, timeout=15))
+    ids = {x["after"]["id"] for x in recs if x["op"] == "r"}
+    assert ids == set(range(1, 20002))
+    assert [(x["op"], x["after"]["pad"]) for x in recs if x["op"] != "r"] == [("u", "streamed")]
+
+
+def test_slot_advances_while_only_other_tables_change(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.quiet (id INT PRIMARY KEY)")
+    pg.psql("CREATE TABLE public.busy (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc5").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc5", prefix, table_include_list="public\\.quiet",
+                                     snapshot_mode="no_data")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        start = slot_lsn(pg, prefix)
+        pg.psql("INSERT INTO busy SELECT generate_series(1, 1000)")
+        wait_for(lambda: slot_lsn(pg, prefix) > start + 10000, 30, "the slot past the other table's WAL", w.log)
+        assert w.stop() == 0
+
+
+def test_unchanged_toast_value_is_debeziums_placeholder(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.docs (id INT PRIMARY KEY, big TEXT, n INT)")
+    prefix = unique_topic("cdc6").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc6", prefix, table_include_list="public\\.docs",
+                                     snapshot_mode="no_data")])
+    topic = prefix + ".public.docs"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        # 32 kB of md5 text does not compress below the TOAST threshold: stored out of line
+        pg.psql("INSERT INTO docs SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, 1000) g")
+        pg.psql("UPDATE docs SET n = 5 WHERE id = 1")
+        recs = kcat_consume_records(kafka, topic, 2, timeout=60)
+        assert len(recs) == 2, w.log()[-3000:]
+        assert w.stop() == 0
+    p = payloads(recs)
+    assert len(p[0]["after"]["big"]) == 32000
+    assert p[1]["op"] == "u" and p[1]["after"] == {"id": 1, "big": "__debezium_unavailable_value", "n": 5}
+
+
+def test_column_exclude_list_leaves_columns_out_of_values_not_keys(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.users (id INT PRIMARY KEY, name TEXT, secret TEXT)")
+    pg.psql("INSERT INTO users VALUES (1, 'ann', 'pw1')")
+    prefix = unique_topic("cdc7").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc7", prefix, table_include_list="public\\.users",
+                                     column_exclude_list="public\\.users\\.SECRET")])
+    topic = prefix + ".public.users"
+    with w:
+        assert len(kcat_consume_records(kafka, topic, 1, timeout=60)) == 1, w.log()[-3000:]
+        pg.psql("INSERT INTO users VALUES (2, 'bob', 'pw2')")
+        recs = kcat_consume_records(kafka, topic, 2, timeout=60)
+        assert len(recs) == 2, w.log()[-3000:]
+        assert w.stop() == 0
+    assert [x["after"] for x in payloads(recs)] == [{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}]
+    assert [f["field"] for f in json.loads(recs[1]["value"])["schema"]["fields"][1]["fields"]] == ["id", "name"]
+
+
+def test_heartbeat_records_carry_the_offset_past_other_tables(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.hb_quiet (id INT PRIMARY KEY)")
+    pg.psql("CREATE TABLE public.hb_busy (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc8").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc8", prefix, table_include_list="public\\.hb_quiet",
+                                     snapshot_mode="no_data", heartbeat_interval_ms="300")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("INSERT INTO hb_busy SELECT generate_series(1, 100)")
+        end = pg.psql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")[0][0]
+        wait_for(lambda: (w.source_offset("cdc8", {"server": prefix}) or {}).get("lsn_proc", 0) >= int(end) - 200,
+                 30, "a heartbeat's offset committed", w.log)
+        recs = kcat_consume_records(kafka, "__debezium-heartbeat." + prefix, 1, timeout=30)
+        assert w.stop() == 0
+    assert json.loads(recs[0]["key"]) == {
+        "schema": {"type": "struct", "fields": [{"type": "string", "optional": False, "field": "serverName"}],
+                   "optional": False, "name": "io.debezium.connector.common.ServerNameKey", "version": 1},
+        "payload": {"serverName": prefix}}
+    v = json.loads(recs[0]["value"])
+    assert v["schema"] == {"type": "struct", "fields": [{"type": "int64", "optional": False, "field": "ts_ms"}],
+                           "optional": False, "name": "io.debezium.connector.common.Heartbeat", "version": 1}
+    assert isinstance(v["payload"]["ts_ms"], int)
+
+
+def test_slot_drop_on_stop(kafka, pg, tmp_path):
+    prefix = unique_topic("cdc9").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc9", prefix, snapshot_mode="no_data", slot_drop_on_stop="true",
+                                     table_include_list="public\\.none")])
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        assert pg.psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{prefix}'") == [["1"]]
+        assert w.stop() == 0
+    assert pg.psql(f"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{prefix}'") == [["0"]], w.log()
+
+
+def test_decimal_double_and_connect_time_precision(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.modes (id INT PRIMARY KEY, price NUMERIC(10,2), day DATE, at TIME, ts TIMESTAMP, "
+            "span INTERVAL)")
+    prefix = unique_topic("cdc10").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc10", prefix, table_include_list="public\\.modes", snapshot_mode="no_data",
+                                     decimal_handling_mode="double", time_precision_mode="connect")])
+    topic = prefix + ".public.modes"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("INSERT INTO modes VALUES (1, 12.34, '2024-02-29', '13:14:15.5', '2024-01-02 03:04:05.678901', "
+                "'1 day 02:03:04.5')")
+        recs = kcat_consume_records(kafka, topic, 1, timeout=60)
+        assert len(recs) == 1, w.log()[-3000:]
+        assert w.stop() == 0
+    v = json.loads(recs[0]["value"])
+    fields = {f["field"]: f for f in v["schema"]["fields"][1]["fields"]}
+    assert fields["price"] == {"type": "double", "optional": True, "field": "price"}
+    assert fields["day"]["name"] == "org.apache.kafka.connect.data.Date"
+    assert fields["at"]["name"] == "org.apache.kafka.connect.data.Time"
+    assert fields["ts"]["name"] == "org.apache.kafka.connect.data.Timestamp"
+    assert fields["span"] == {"type": "int64", "optional": True, "name": "io.debezium.time.MicroDuration",
+                              "version": 1, "field": "span"}
+    assert v["payload"]["after"] == {"id": 1, "price": 12.34, "day": 19782, "at": 47655500, "ts": 1704164645678,
+                                     "span": 93784500000}
+
+
+def test_primary_key_change_is_delete_tombstone_create(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.pkc (id INT PRIMARY KEY, v TEXT)")
+    prefix = unique_topic("cdc11").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc11", prefix, table_include_list="public\\.pkc",
+                                     snapshot_mode="no_data")])
+    topic = prefix + ".public.pkc"
+    with w:
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql("INSERT INTO pkc VALUES (1, 'a')")
+        pg.psql("UPDATE pkc SET id = 2 WHERE id = 1")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert len(recs) == 4, w.log()[-3000:]
+        assert w.stop() == 0
+    keys = [json.loads(r["key"])["payload"] for r in recs]
+    p = payloads(recs)
+    assert keys == [{"id": 1}, {"id": 1}, {"id": 1}, {"id": 2}]
+    assert [(x["op"], x["before"], x["after"]) if x else None for x in p] == [
+        ("c", None, {"id": 1, "v": "a"}),
+        ("d", {"id": 1, "v": None}, None),
+        None,
+        ("c", None, {"id": 2, "v": "a"})]
+
+
+def test_restart_after_a_completed_snapshot_streams_on_without_a_second_snapshot(kafka, pg, tmp_path):
+    pg.psql("CREATE TABLE public.again (id INT PRIMARY KEY)")
+    pg.psql("INSERT INTO again VALUES (1), (2)")
+    prefix = unique_topic("cdc12").replace("-", "_")
+    w = Worker(tmp_path, kafka, [cdc(pg, "cdc12", prefix, table_include_list="public\\.again")])
+    topic = prefix + ".public.again"
+    part = {"server": prefix}
+    with w:
+        assert len(kcat_consume_records(kafka, topic, 2, timeout=60)) == 2, w.log()[-3000:]
+        wait_for(lambda: (w.source_offset("cdc12", part) or {}).get("last_snapshot_record") is True, 30,
+                 "the snapshot's offset", w.log)
+        assert w.stop() == 0
+    assert set(w.source_offset("cdc12", part)) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record"}
+    pg.psql("INSERT INTO again VALUES (3)")
+    with w:
+        recs = kcat_consume_records(kafka, topic, 3, timeout=60)
+        assert len(recs) == 3, w.log()[-3000:]
+        pg.psql("INSERT INTO again VALUES (4)")
+        recs = kcat_consume_records(kafka, topic, 4, timeout=60)
+        assert w.stop() == 0
+    assert w.log().count("snapshot of 1 table(s)") == 1
+    assert [(x["op"], x["after"]["id"]) for x in payloads(recs)] == [("r", 1), ("r", 2), ("c", 3), ("c", 4)]
