@@ -370,11 +370,13 @@ DOCUMENTED: List[Tuple[str, str, str]] = [
          "shape in `PATCH /connectors/{c}/offsets`), luaconnect answers 400 with a clear "
          "message.")),
     ("^plugins", r"^\$\.io\.confluent\.connect\.(jdbc\.Jdbc(Source|Sink)|hdfs\.HdfsSink|http\.Http(Source|Sink))"
+     r"Connector \((source|sink)\)$|^\$\.io\.debezium\.connector\.postgresql\.Postgres"
      r"Connector \((source|sink)\)$",
      doc("`GET /connector-plugins` lists the bundled scripts, some under the Kafka class they "
          "stand in for (`io.confluent.connect.jdbc.JdbcSourceConnector`, `…JdbcSinkConnector`, "
          "`io.confluent.connect.hdfs.HdfsSinkConnector`, `io.confluent.connect.http.HttpSourceConnector`, "
-         "`…HttpSinkConnector`), and the scripts of `plugin.path`.")),
+         "`…HttpSinkConnector`, `io.debezium.connector.postgresql.PostgresConnector`), and the "
+         "scripts of `plugin.path`.")),
     ("^plugins connectorsOnly=false$",
      r"^\$\.org\.apache\.kafka\.connect\.(converters\.(Boolean|Double|Float|Integer|Long|"
      r"Short)Converter \((header_)?converter\)|json\.JsonConverter \(header_converter\))$",
