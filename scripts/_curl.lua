@@ -55,6 +55,7 @@ local GLOBAL_DEFAULT = 3 -- CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32
 C.curl_global_init(GLOBAL_DEFAULT)
 
 local M = {}
+local format = string.format
 local Client = {}
 Client.__index = Client
 
@@ -151,5 +152,30 @@ end
 
 -- Callbacks into Lua from curl_easy_perform: never from a compiled trace.
 jit.off(Client.request)
+
+--- "429,500-" -> a predicate on HTTP status codes: single codes and ranges "A-B", "A-", "-B";
+-- or nil and an error naming the bad item (retry.on.status.codes of both HTTP connectors).
+function M.status_codes(spec)
+  local ranges = {}
+  for item in spec:gmatch("[^,]+") do
+    item = item:match("^%s*(.-)%s*$")
+    if item ~= "" then
+      local lo, hi = item:match("^(%d*)%s*%-%s*(%d*)$")
+      if lo then
+        ranges[#ranges + 1] = { tonumber(lo) or 0, tonumber(hi) or 999 }
+      elseif item:match("^%d+$") then
+        ranges[#ranges + 1] = { tonumber(item), tonumber(item) }
+      else
+        return nil, format("'%s' is not a status code or a range like 500-599", item)
+      end
+    end
+  end
+  return function(code)
+    for _, r in ipairs(ranges) do
+      if code >= r[1] and code <= r[2] then return true end
+    end
+    return false
+  end
+end
 
 return M

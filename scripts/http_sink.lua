@@ -25,29 +25,7 @@ local function sleep_ms(ms)
   if ms > 0 then ffi.C.poll(nil, 0, ms) end
 end
 
--- "429,500-" -> a predicate on status codes: single codes and ranges "A-B", "A-", "-B".
-local function parse_codes(spec)
-  local ranges = {}
-  for item in spec:gmatch("[^,]+") do
-    item = item:match("^%s*(.-)%s*$")
-    if item ~= "" then
-      local lo, hi = item:match("^(%d*)%s*%-%s*(%d*)$")
-      if lo then
-        ranges[#ranges + 1] = { tonumber(lo) or 0, tonumber(hi) or 999 }
-      elseif item:match("^%d+$") then
-        ranges[#ranges + 1] = { tonumber(item), tonumber(item) }
-      else
-        return nil, format("'%s' is not a status code or a range like 500-599", item)
-      end
-    end
-  end
-  return function(code)
-    for _, r in ipairs(ranges) do
-      if code >= r[1] and code <= r[2] then return true end
-    end
-    return false
-  end
-end
+local parse_codes = curl.status_codes
 
 local function text_of(v, as_json)
   if as_json then return (encode(v)) end

@@ -19,29 +19,7 @@ local curl = require "_curl"
 local format, concat, type, tostring, ipairs = string.format, table.concat, type, tostring, ipairs
 local decode, encode, null = connect.json.decode, connect.json.encode, connect.null
 
--- "429,500-" -> a predicate on status codes.
-local function parse_codes(spec)
-  local ranges = {}
-  for item in spec:gmatch("[^,]+") do
-    item = item:match("^%s*(.-)%s*$")
-    if item ~= "" then
-      local lo, hi = item:match("^(%d*)%s*%-%s*(%d*)$")
-      if lo then
-        ranges[#ranges + 1] = { tonumber(lo) or 0, tonumber(hi) or 999 }
-      elseif item:match("^%d+$") then
-        ranges[#ranges + 1] = { tonumber(item), tonumber(item) }
-      else
-        return nil, format("'%s' is not a status code or a range like 500-599", item)
-      end
-    end
-  end
-  return function(code)
-    for _, r in ipairs(ranges) do
-      if code >= r[1] and code <= r[2] then return true end
-    end
-    return false
-  end
-end
+local parse_codes = curl.status_codes
 
 --- The value at a JSON pointer (RFC 6901, "" is the whole document), or nil.
 local function at_pointer(doc, pointer)
