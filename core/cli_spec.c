@@ -86,11 +86,12 @@ int lc_cli_spec_main(int argc, char **argv)
         }
         size_t before = l.n;
         if (S_ISDIR(st.st_mode) ? walk(&l, argv[i]) != 0 : add_path(&l, argv[i]) != 0) goto oom;
-        if (S_ISDIR(st.st_mode)) qsort(l.paths + before, l.n - before, sizeof(*l.paths), cmp_paths);
+        if (S_ISDIR(st.st_mode) && l.n - before > 1)
+            qsort(l.paths + before, l.n - before, sizeof(*l.paths), cmp_paths);
     }
     if (argc == 0) {
         if (walk(&l, ".") != 0) goto oom;
-        qsort(l.paths, l.n, sizeof(*l.paths), cmp_paths);
+        if (l.n > 1) qsort(l.paths, l.n, sizeof(*l.paths), cmp_paths);
     }
     if (l.n == 0) {
         fprintf(stderr, "luaconnect spec: no *_spec.lua files found\n");
