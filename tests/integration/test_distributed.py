@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from cluster import STRING, Cluster, has_distributed
-from conftest import kcat_consume, luaconnect_bin
+from conftest import kcat_consume, luaconnect_bin, release_round_only
 from connect_java import ConnectDistributed, java_available
 from http_json import call
 from kafka_records import create_topic, dump_topic
@@ -135,6 +135,7 @@ def test_12_tasks_spread_4_4_4_and_a_fourth_worker_takes_exactly_3(kafka, tmp_pa
 
 
 # ---------------------------------------------------------------- failover under load
+@release_round_only("kill -9 of a worker under load")
 def test_kill_9_under_load_loses_no_sequence_number(kafka, tmp_path):
     rate, batch = 300, 500
     topic = f"lc-dist-load-{uuid.uuid4().hex[:8]}"
@@ -186,6 +187,7 @@ def test_kill_9_under_load_loses_no_sequence_number(kafka, tmp_path):
 
 
 # ---------------------------------------------------------------- heartbeats
+@release_round_only("waits past the session timeout")
 def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path):
     """poll() computes for 20 s, three times the session timeout: the worker's membership is
     kept by a thread that never waits on a task, so nothing is reassigned."""
@@ -210,6 +212,7 @@ def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path)
 
 
 # ---------------------------------------------------------------- fencing
+@release_round_only("a leader paused past its session timeout")
 def test_leader_paused_past_its_session_is_fenced_and_rejoins(kafka, tmp_path):
     topic = f"lc-dist-fence-{uuid.uuid4().hex[:8]}"
     with Cluster(tmp_path, kafka, n=3) as c:
