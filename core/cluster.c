@@ -347,15 +347,7 @@ static void rebuild(lc_cluster_t *cl, lc_dconn_t *d, json_t *config, json_t *tas
 {
     char errs[16384];
     stop_tasks(cl, d, -1, target == LC_TARGET_STOPPED ? 0 : (int)json_array_size(tasks));
-    lc_props_t *p = lc_props_new();
-    const char *k;
-    json_t *v;
-    json_object_foreach(config, k, v)
-    {
-        if (json_is_string(v)) lc_props_set(p, k, json_string_value(v));
-    }
-    lc_connector_t *c = lc_connector_plan(cl->w, p, errs, sizeof(errs));
-    lc_props_destroy(p);
+    lc_connector_t *c = lc_connector_plan_json(cl->w, config, errs, sizeof(errs));
     if (c) {
         *planned = lc_connector_task_strings(c);
         lc_connector_set_tasks(c, tasks);
@@ -521,9 +513,36 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         pthread_mutex_unlock(&cl->mu);
         json_t *planned = NULL;
         int rebuilt = 0;
-        if (!d->config || !json_equal(d->config, w->config) || d->task_gen != w->task_gen ||
-            (d->target != w->target &&
-             (d->target == LC_TARGET_STOPPED || w->target == LC_TARGET_STOPPED))) {
+        int cfg_changed = d->config && !json_equal(d->config, w->config);
+        int stop_flip = d->target != w->target &&
+                        (d->target == LC_TARGET_STOPPED || w->target == LC_TARGET_STOPPED);
+        /* As in Kafka Connect, tasks restart when their task configs change, not at the
+         * connector config change before them: running tasks wait (on the old config) for the
+         * task configs of the new one, written with it by a PUT or later by the connector's
+         * owner, and then restart once. */
+        int await_tasks = cfg_changed && !stop_flip && d->task_gen == w->task_gen && d->c &&
+                          w->task_count >= 0 && w->target != LC_TARGET_STOPPED;
+        if (!await_tasks) {
+            d->awaiting_ms = 0;
+        } else if (!d->awaiting_ms) {
+            d->awaiting_ms = lc_now_ms();
+        } else if (w->owned && lc_now_ms() - d->awaiting_ms >= 2000 &&
+                   lc_now_ms() - d->submitted_ms >= 2000) {
+            /* Nobody wrote them (a config written by another tool): the owner plans the new
+             * config aside and submits its task configs; one that does not plan fails now. */
+            d->submitted_ms = lc_now_ms();
+            char perr[1024];
+            lc_connector_t *aside = lc_connector_plan_json(cl->w, w->config, perr, sizeof(perr));
+            if (aside) {
+                json_t *next = lc_connector_task_strings(aside);
+                lc_connector_free(aside);
+                submit_tasks(cl, w->name, next);
+                json_decref(next);
+            } else {
+                await_tasks = 0;
+            }
+        }
+        if (!await_tasks && (!d->config || cfg_changed || d->task_gen != w->task_gen || stop_flip)) {
             /* A new config restarts the connector that ran here: it shuts down first
              * (UNASSIGNED, Connect's onShutdown), then starts again. */
             if (d->config && !json_equal(d->config, w->config) && d->owned && d->c &&
@@ -723,34 +742,6 @@ static int publish(lc_cluster_t *cl, json_t *assignments, long long gen)
     return 0;
 }
 
-/* prev minus what is revoked. */
-static json_t *without(json_t *prev, json_t *revoked)
-{
-    json_t *out = json_deep_copy(prev);
-    const char *wid;
-    json_t *r;
-    json_object_foreach(revoked, wid, r)
-    {
-        json_t *a = json_object_get(out, wid);
-        if (!a) continue;
-        const char *kinds[] = {"connectors", "tasks"};
-        for (int k = 0; k < 2; k++) {
-            json_t *list = json_object_get(a, kinds[k]), *keep = json_array();
-            size_t i, j;
-            json_t *e, *x;
-            json_array_foreach(list, i, e)
-            {
-                int drop = 0;
-                json_array_foreach(json_object_get(r, kinds[k]), j, x) if (json_equal(e, x)) drop =
-                    1;
-                if (!drop) json_array_append(keep, e);
-            }
-            json_object_set_new(a, kinds[k], keep);
-        }
-    }
-    return out;
-}
-
 static int array_has(json_t *arr, const char *s)
 {
     size_t i;
@@ -856,7 +847,7 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
             any = 1;
     }
     if (any) {
-        json_t *interim = without(prev, revoked);
+        json_t *interim = lc_assign_without(prev, revoked);
         /* Members that hold nothing yet still appear, so they know the leader. */
         size_t j;
         json_t *m;

@@ -44,6 +44,7 @@ typedef struct lc_dconn {
     int owned;              /* this worker runs the connector itself */
     int reported;           /* connector state last written to the status topic, or -1 */
     long long submitted_ms; /* owner: when it last sent task configs to the leader */
+    long long awaiting_ms;  /* since when a new config waits for its task configs, or 0 */
 } lc_dconn_t;
 
 typedef struct lc_cluster {

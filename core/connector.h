@@ -106,6 +106,10 @@ typedef struct lc_connector {
  * line, every error at once. */
 lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props, char *errs,
                                   size_t errs_size);
+/** lc_connector_plan of a config as the config topic holds it (a JSON object of strings;
+ * other values are ignored). */
+lc_connector_t *lc_connector_plan_json(const lc_worker_t *w, json_t *config, char *errs,
+                                       size_t errs_size);
 /** A connector whose config does not plan: kept with its config, no tasks (FAILED). */
 lc_connector_t *lc_connector_placeholder(const lc_worker_t *w, const char *name,
                                          const lc_props_t *props, int target);
