@@ -2,7 +2,7 @@
 #include "cluster.h"
 #include "assignor.h"
 #include "config.h"
-#include "http_client.h"
+#include "forward.h"
 #include "internal_topics.h"
 #include "log.h"
 #include "signature.h"
@@ -206,6 +206,7 @@ lc_cluster_t *lc_cluster_new(lc_worker_t *w, char *errs, size_t errsz)
     if (lc_config_long(p, "scheduled.rebalance.max.delay.ms", label, &cl->delay_ms, errs, errsz,
                        &elen) ||
         lc_config_long(p, "worker.sync.timeout.ms", label, &cl->sync_ms, errs, errsz, &elen) ||
+        lc_config_long(p, "worker.unsync.backoff.ms", label, &cl->unsync_ms, errs, errsz, &elen) ||
         lc_config_long(p, "rebalance.timeout.ms", label, &cl->rebalance_ms, errs, errsz, &elen) ||
         lc_config_long(p, "inter.worker.key.ttl.ms", label, &cl->key_ttl_ms, errs, errsz, &elen) ||
         lc_config_long(p, "inter.worker.key.size", label, &ks, errs, errsz, &elen)) {
@@ -407,28 +408,38 @@ static void submit_tasks(lc_cluster_t *cl, const char *name, json_t *planned)
     char *k = key ? strdup(key) : NULL, *a = strdup(alg ? alg : "HmacSHA256");
     pthread_mutex_unlock(&cl->mu);
     if (*leader && k) {
-        char *body = json_dumps(planned, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        char sig[512], h1[600], h2[200], url[2048];
-        if (lc_signature_sign(k, a, body, strlen(body), sig, sizeof(sig)) == 0) {
-            snprintf(h1, sizeof(h1), "X-Connect-Authorization: %s", sig);
-            snprintf(h2, sizeof(h2), "X-Connect-Request-Signature-Algorithm: %s", a);
-            const char *hdrs[] = {h1, h2, NULL};
-            snprintf(url, sizeof(url), "%s/connectors/%s/tasks?forward=true", leader, name);
-            char *resp = NULL;
-            int code = lc_http_request("POST", url, hdrs, body, strlen(body), SYNC_MS, &resp, errs,
-                                       sizeof(errs));
-            if (code < 200 || code >= 300)
-                lc_warn(name, "the leader did not take the task configs (%d): %s", code,
-                        code < 0 ? errs
-                        : resp   ? resp
-                                 : "");
-            free(resp);
-        }
+        char *body = json_dumps(planned, JSON_COMPACT | JSON_PRESERVE_ORDER), *resp = NULL;
+        char url[2048];
+        snprintf(url, sizeof(url), "%s/connectors/%s/tasks?forward=true", leader, name);
+        int code = lc_forward_signed_post(url, k, a, body, SYNC_MS, &resp, errs, sizeof(errs));
+        if (code < 200 || code >= 300)
+            lc_warn(name, "the leader did not take the task configs (%d): %s", code,
+                    code < 0 ? errs
+                    : resp   ? resp
+                             : "");
+        free(resp);
         free(body);
     }
     free(leader);
     free(k);
     free(a);
+}
+
+/* Connect's worker.sync.timeout.ms: a new leader, and a worker about to apply an assignment,
+ * read the config topic to its end first, or leave the group (the others rebalance without
+ * it) for worker.unsync.backoff.ms. 0, or -1 when it left. */
+static int catch_up(lc_cluster_t *cl, const char *as)
+{
+    char err[512];
+    if (cl->leaving) return -1; /* until the membership thread has left */
+    if (lc_klog_read_to_end(cl->config_log, (int)cl->sync_ms, err, sizeof(err)) == 0) return 0;
+    cl->leaving = 1;
+    lc_warn(NULL,
+            "cluster: as %s, could not read config topic '%s' to its end within "
+            "worker.sync.timeout.ms=%ld (%s); leaving group '%s' for worker.unsync.backoff.ms=%ld",
+            as, cl->config_topic, cl->sync_ms, err, cl->group, cl->unsync_ms);
+    lc_membership_leave(cl->member, cl->unsync_ms);
+    return -1;
 }
 
 typedef struct want {
@@ -444,6 +455,11 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     const char *me = lc_worker_id(cl->w);
     pthread_mutex_lock(&cl->mu);
     long long gen = generation_of(cl->assignment);
+    int fresh = view.joined && gen >= 0 && gen >= cl->wait_gen && gen != cl->applied_gen;
+    pthread_mutex_unlock(&cl->mu);
+    if (fresh && catch_up(cl, "a member applying a new assignment") != 0) return;
+    pthread_mutex_lock(&cl->mu);
+    gen = generation_of(cl->assignment);
     json_t *mine = NULL;
     if (view.joined && gen >= cl->wait_gen)
         mine = json_object_get(json_object_get(cl->assignment, "assignments"), me);
@@ -532,15 +548,10 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
              * config aside and submits its task configs; one that does not plan fails now. */
             d->submitted_ms = lc_now_ms();
             char perr[1024];
-            lc_connector_t *aside = lc_connector_plan_json(cl->w, w->config, perr, sizeof(perr));
-            if (aside) {
-                json_t *next = lc_connector_task_strings(aside);
-                lc_connector_free(aside);
-                submit_tasks(cl, w->name, next);
-                json_decref(next);
-            } else {
-                await_tasks = 0;
-            }
+            json_t *next = lc_connector_plan_task_strings(cl->w, w->config, perr, sizeof(perr));
+            if (next) submit_tasks(cl, w->name, next);
+            await_tasks = next != NULL;
+            json_decref(next);
         }
         if (!await_tasks && (!d->config || cfg_changed || d->task_gen != w->task_gen || stop_flip)) {
             /* A new config restarts the connector that ran here: it shuts down first
@@ -681,8 +692,11 @@ static void ensure_writer(lc_cluster_t *cl)
         return;
     }
     /* Whatever the previous leader committed is visible now: read it before deciding. */
-    if (lc_klog_read_to_end(cl->config_log, SYNC_MS, err, sizeof(err)) != 0 ||
-        lc_klog_read_to_end(cl->coord_log, SYNC_MS, err, sizeof(err)) != 0)
+    if (catch_up(cl, "the new leader") != 0) {
+        lc_txwriter_stop(w);
+        return;
+    }
+    if (lc_klog_read_to_end(cl->coord_log, SYNC_MS, err, sizeof(err)) != 0)
         lc_warn(NULL, "cluster: catching up as the new leader: %s", err);
     pthread_mutex_lock(&cl->wmu);
     cl->txw = w;
@@ -921,6 +935,7 @@ static void *tick_main(void *arg)
             /* Membership lost (session timeout): stop everything, run nothing until the leader
              * publishes an assignment after this worker rejoined. */
             cl->seen_losses = view.losses;
+            cl->leaving = 0;
             lc_warn(NULL, "cluster: membership lost; stopping every task of this worker");
             stop_all(cl);
             pthread_mutex_lock(&cl->mu);

@@ -52,7 +52,8 @@ typedef struct lc_cluster {
     const lc_props_t *props;
     char group[256], config_topic[256], coord_topic[256], txid[300];
     char url[512];
-    long delay_ms, sync_ms, rebalance_ms, key_ttl_ms;
+    long delay_ms, sync_ms, unsync_ms, rebalance_ms, key_ttl_ms;
+    int leaving; /* tick thread: left the group for worker.unsync.backoff.ms */
     int key_size;
     char key_alg[64];
 
