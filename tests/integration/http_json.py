@@ -11,10 +11,10 @@ from typing import Any, Optional, Tuple
 
 
 def call(method: str, url: str, body: Any = None, timeout: float = 30) -> Tuple[int, Any]:
-    """Sends method url with body as JSON (None: no body). Returns (status, decoded JSON, or
-    the raw text when it is not JSON, or None when empty). Raises OSError when the server
-    cannot be reached."""
-    data = None if body is None else json.dumps(body).encode()
+    """Sends method url with body as JSON (None: no body; bytes: sent as they are). Returns
+    (status, decoded JSON, or the raw text when it is not JSON, or None when empty). Raises
+    OSError when the server cannot be reached."""
+    data = None if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json",
                                           "Accept": "application/json"})
@@ -31,20 +31,33 @@ def call(method: str, url: str, body: Any = None, timeout: float = 30) -> Tuple[
         return status, raw.decode(errors="replace")
 
 
-def _rebalance_expected(answer: Tuple[int, Any]) -> bool:
+def transient(answer: Tuple[int, Any]) -> bool:
+    """An answer a distributed cluster gives only while it settles: 409 (rebalance in progress,
+    no leader known; not "already exists"), 503 (still starting), or Kafka Connect's 500
+    "Request cannot be completed because a rebalance is expected" (RebalanceNeededException,
+    between a config change and the rebalance it causes)."""
     status, body = answer
-    return (status == 500 and isinstance(body, dict)
-            and "rebalance is expected" in str(body.get("message", "")))
+    msg = str(body.get("message", "")) if isinstance(body, dict) else ""
+    return ((status == 409 and "already exists" not in msg) or status == 503
+            or (status == 500 and "rebalance is expected" in msg))
+
+
+def call_settled(method: str, url: str, body: Any = None, timeout: float = 60) -> Tuple[int, Any]:
+    """call(), asked again while the answer is transient(), until timeout: the first answer
+    that is not (or the last one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = call(method, url, body, timeout=60)
+        if not transient(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.25)
 
 
 def call_ok(method: str, url: str, body: Any = None, timeout: float = 60,
             ok: Tuple[int, ...] = (200, 201, 202, 204)) -> Any:
-    """call() retried while the cluster answers 409 (rebalance in progress / no leader
-    known), 503 (still starting), Kafka Connect's transient 500 "Request cannot be
-    completed because a rebalance is expected" (RebalanceNeededException, answered between
-    a config change and the rebalance it causes) or cannot be reached, until timeout;
-    returns the body of the first answer in ok, raises AssertionError with the last answer
-    otherwise."""
+    """call() retried while the answer is transient() or the server cannot be reached, until
+    timeout; returns the body of the first answer in ok, raises AssertionError with the last
+    answer otherwise."""
     deadline = time.monotonic() + timeout
     last: Optional[Tuple[int, Any]] = None
     while True:
@@ -52,7 +65,7 @@ def call_ok(method: str, url: str, body: Any = None, timeout: float = 60,
             last = call(method, url, body)
             if last[0] in ok:
                 return last[1]
-            if last[0] not in (409, 503) and not _rebalance_expected(last):
+            if not transient(last):
                 break
         except OSError as e:
             last = (-1, str(e))

@@ -18,14 +18,13 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+import http_json
 from conftest import REPO_ROOT
 from cluster import Cluster
 from connect_java import ConnectDistributed, ConnectStandalone, java_available
@@ -192,26 +191,7 @@ STEPS: List[Tuple[str, str, str, Any, Any]] = [
 
 def request(method: str, url: str, body: Any) -> Tuple[int, Any]:
     """(status, decoded JSON or raw text or None)."""
-    if body is None:
-        data = None
-    elif isinstance(body, bytes):
-        data = body
-    else:
-        data = json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json",
-                                          "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    if not raw:
-        return status, None
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
+    return http_json.call(method, url, body, timeout=60)
 
 
 def substitute(v: Any, subs: Dict[str, str]) -> Any:
@@ -242,22 +222,8 @@ def run_sequence(base: str, subs: Dict[str, str]) -> Dict[str, Tuple[int, Any]]:
                 time.sleep(0.2)
         if not isinstance(body, bytes):
             body = substitute(body, subs)
-        out[label] = settled(method, base + path, body)
+        out[label] = http_json.call_settled(method, base + path, body)
     return out
-
-
-def settled(method: str, url: str, body: Any) -> Tuple[int, Any]:
-    """request(), asked again while a distributed worker answers that it is rebalancing (409
-    other than "already exists", 503, Connect's 500 "rebalance is expected")."""
-    deadline = time.monotonic() + 60
-    while True:
-        st, b = request(method, url, body)
-        msg = str(b.get("message", "")) if isinstance(b, dict) else ""
-        transient = ((st == 409 and "already exists" not in msg) or st == 503 or
-                     (st == 500 and "rebalance is expected" in msg))
-        if not transient or time.monotonic() > deadline:
-            return st, b
-        time.sleep(0.25)
 
 
 # --------------------------------------------------------------------------
