@@ -452,6 +452,9 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     const char *me = lc_worker_id(cl->w);
     pthread_mutex_lock(&cl->mu);
     long long gen = generation_of(cl->assignment);
+    lc_task_metrics_rebalance_view(
+        view.joined, gen, cl->applied_gen, cl->wait_gen,
+        json_string_value(json_object_get(cl->assignment, "leader_url")));
     json_t *mine = NULL;
     if (view.joined && gen >= cl->wait_gen)
         mine = json_object_get(json_object_get(cl->assignment, "assignments"), me);
@@ -540,6 +543,8 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
             d->reported = -1;
             pthread_mutex_unlock(&cl->mu);
         }
+        if (w->owned && w->target != LC_TARGET_STOPPED && (rebuilt || !d->owned))
+            lc_task_metrics_connector_startup(d->c != NULL); /* it starts on its owner */
         d->owned = w->owned;
         /* Restart requests (restart-connector-<c>) for what runs here. */
         size_t ri;
@@ -554,6 +559,7 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
                  d->reported == LC_TASK_FAILED)) {
                 report(cl, d, LC_TASK_UNASSIGNED, NULL);
                 report(cl, d, LC_TASK_RESTARTING, NULL);
+                lc_task_metrics_connector_startup(1);
             } else if (d->owned) {
                 d->reported = -1;
             }

@@ -254,10 +254,10 @@ typedef struct task_metric {
     const char *help;
 } task_metric_t;
 
-#define CT "kafka_connect_connector_task_metrics_"
-#define SO "kafka_connect_source_task_metrics_"
-#define SI "kafka_connect_sink_task_metrics_"
-#define TE "kafka_connect_task_error_metrics_"
+#define CT "kafka_connect_connector_task_"
+#define SO "kafka_connect_source_task_"
+#define SI "kafka_connect_sink_task_"
+#define TE "kafka_connect_task_error_"
 
 static const task_metric_t task_metrics[] = {
     {CT "running_ratio", "gauge", ANY_TASK, running_ratio,
@@ -367,6 +367,40 @@ static void render_drops(page_t *p)
     }
 }
 
+/* Per transform of each task's chain, from the SDK's sampled clock (one record in 64): the
+ * records timed, their time, and its mean. */
+static void render_transform_times(page_t *p)
+{
+    static const char *const names[] = {"luaconnect_transform_sampled_records_total",
+                                        "luaconnect_transform_sampled_time_seconds_total",
+                                        "luaconnect_transform_avg_time_ms"};
+    static const char *const helps[] = {
+        "Records the transform was timed on (one in 64 of those the chain ran), since the task "
+        "opened its chain or last reloaded it (luaconnect).",
+        "Time the transform (with its predicate) took on the records it was timed on, seconds "
+        "(luaconnect).",
+        "The average time in milliseconds the transform (with its predicate) took per record, "
+        "over the records it was timed on (luaconnect)."};
+    for (int k = 0; k < 3; k++) {
+        int header = 0;
+        for (int i = 0; i < p->ntasks; i++) {
+            const task_snap_t *t = &p->tasks[i];
+            for (int j = 0; j < t->ndrops; j++) {
+                const lc_transform_dropped_t *d = &t->drops[j];
+                if (!header) family(p, names[k], k == 2 ? "gauge" : "counter", helps[k]);
+                header = 1;
+                task_labels(p, names[k], t);
+                put(&p->b, ",");
+                put_label(&p->b, "transform", d->alias);
+                value(p, k == 0     ? (double)d->timed
+                         : k == 1   ? (double)d->timed_ns / 1e9
+                         : d->timed ? (double)d->timed_ns / (double)d->timed / 1e6
+                                    : 0);
+            }
+        }
+    }
+}
+
 /* luaconnect_consumer_lag: a sink task's lag per partition at its last offset commit. */
 static void render_lags(page_t *p)
 {
@@ -443,7 +477,7 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
     json_t *plugins = h->ops->plugins(h, 1);
     for (int k = 0; k < 4; k++) {
         char name[128];
-        snprintf(name, sizeof(name), "kafka_connect_connector_metrics_%s", kinds[k]);
+        snprintf(name, sizeof(name), "kafka_connect_connector_%s", kinds[k]);
         int header = 0;
         for (size_t i = 0; i < json_array_size(names); i++) {
             json_t *st = json_array_get(statuses, i), *info = json_array_get(infos, i);
@@ -507,10 +541,10 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
             const char *worker = json_string_value(json_object_get(task, "worker_id"));
             if (worker && me && strcmp(worker, me) != 0) continue;
             if (!header)
-                family(p, "kafka_connect_connector_task_metrics_status", "gauge",
+                family(p, "kafka_connect_connector_task_status", "gauge",
                        "The status of the connector task.");
             header = 1;
-            put(&p->b, "kafka_connect_connector_task_metrics_status{");
+            put(&p->b, "kafka_connect_connector_task_status{");
             put_label(&p->b, "connector", json_string_value(json_array_get(names, i)));
             put(&p->b, ",task=\"%lld\",",
                 (long long)json_integer_value(json_object_get(task, "id")));
@@ -585,40 +619,86 @@ static void render_worker(page_t *p, lc_herder_t *h, json_t *names, json_t *stat
     put(&p->b, "kafka_connect_worker_task_count %ld\n", tasks);
 
     lc_worker_counters_t w = lc_task_metrics_worker();
-    double done = (double)(w.task_startup_success + w.task_startup_failure);
-    family(p, "kafka_connect_worker_task_startup_attempts_total", "counter",
-           "The total number of task startups that this worker has attempted.");
-    put(&p->b, "kafka_connect_worker_task_startup_attempts_total %llu\n",
-        (unsigned long long)w.task_startup_attempts);
-    family(p, "kafka_connect_worker_task_startup_success_total", "counter",
-           "The total number of task starts that succeeded.");
-    put(&p->b, "kafka_connect_worker_task_startup_success_total %llu\n",
-        (unsigned long long)w.task_startup_success);
-    family(p, "kafka_connect_worker_task_startup_failure_total", "counter",
-           "The total number of task starts that failed.");
-    put(&p->b, "kafka_connect_worker_task_startup_failure_total %llu\n",
-        (unsigned long long)w.task_startup_failure);
-    family(p, "kafka_connect_worker_task_startup_success_percentage", "gauge",
-           "The average percentage of this worker's tasks starts that succeeded.");
-    put(&p->b, "kafka_connect_worker_task_startup_success_percentage %.6g\n",
-        done > 0 ? (double)w.task_startup_success / done : 0);
-    family(p, "kafka_connect_worker_task_startup_failure_percentage", "gauge",
-           "The average percentage of this worker's tasks starts that failed.");
-    put(&p->b, "kafka_connect_worker_task_startup_failure_percentage %.6g\n",
-        done > 0 ? (double)w.task_startup_failure / done : 0);
+    /* connector-startup-* then task-startup-*: the same five attributes each. */
+    for (int k = 0; k < 2; k++) {
+        const char *what = k ? "task" : "connector";
+        uint64_t att = k ? w.task_startup_attempts : w.connector_startup_attempts;
+        uint64_t ok = k ? w.task_startup_success : w.connector_startup_success;
+        uint64_t bad = k ? w.task_startup_failure : w.connector_startup_failure;
+        double done = (double)(ok + bad);
+        char name[96], help[128];
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_attempts_total", what);
+        snprintf(help, sizeof(help),
+                 "The total number of %s startups that this worker has attempted.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)att);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_success_total", what);
+        snprintf(help, sizeof(help), "The total number of %s starts that succeeded.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)ok);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_failure_total", what);
+        snprintf(help, sizeof(help), "The total number of %s starts that failed.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)bad);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_success_percentage", what);
+        snprintf(help, sizeof(help),
+                 "The average percentage of this worker's %ss starts that succeeded.", what);
+        family(p, name, "gauge", help);
+        put(&p->b, "%s %.6g\n", name, done > 0 ? (double)ok / done : 0);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_failure_percentage", what);
+        snprintf(help, sizeof(help),
+                 "The average percentage of this worker's %ss starts that failed.", what);
+        family(p, name, "gauge", help);
+        put(&p->b, "%s %.6g\n", name, done > 0 ? (double)bad / done : 0);
+    }
 
     if (!h->ops->leader_url) return; /* worker-rebalance: distributed mode only */
+    char leader[512];
+    lc_task_metrics_leader(leader, sizeof(leader));
+    /* String attributes as Strimzi's rule gives them: a label on a sample of 1. Connect's
+     * protocol name: luaconnect's workers sign their internal requests with a session key
+     * (KIP-507), what Connect calls SESSIONED. */
+    family(p, "kafka_connect_worker_rebalance_connect_protocol", "gauge",
+           "The Connect protocol used by this cluster.");
+    put(&p->b,
+        "kafka_connect_worker_rebalance_connect_protocol{connect_protocol=\"SESSIONED\"} 1\n");
+    family(p, "kafka_connect_worker_rebalance_leader_name", "gauge",
+           "The name of the group leader (its REST URL).");
+    put(&p->b, "kafka_connect_worker_rebalance_leader_name{");
+    put_label(&p->b, "leader_name", leader);
+    value(p, 1);
+    family(p, "kafka_connect_worker_rebalance_epoch", "gauge",
+           "The epoch or generation number of this worker.");
+    put(&p->b, "kafka_connect_worker_rebalance_epoch %lld\n", w.epoch);
     family(p, "kafka_connect_worker_rebalance_completed_rebalances_total", "counter",
            "The total number of rebalances completed by this worker.");
     put(&p->b, "kafka_connect_worker_rebalance_completed_rebalances_total %llu\n",
         (unsigned long long)w.completed_rebalances);
-    family(p, "kafka_connect_worker_rebalance_epoch", "gauge",
-           "The epoch or generation number of this worker.");
-    put(&p->b, "kafka_connect_worker_rebalance_epoch %lld\n", w.epoch);
+    family(p, "kafka_connect_worker_rebalance_rebalancing", "gauge",
+           "Whether this worker is currently rebalancing.");
+    put(&p->b, "kafka_connect_worker_rebalance_rebalancing %d\n", w.rebalancing ? 1 : 0);
+    /* Over the process' life; NaN before the first (Connect: NaN with none in its window). */
+    family(p, "kafka_connect_worker_rebalance_rebalance_max_time_ms", "gauge",
+           "The maximum time in milliseconds spent by this worker to rebalance.");
+    if (w.completed_rebalances)
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_max_time_ms %lld\n",
+            w.rebalance_ms_max);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_max_time_ms NaN\n");
+    family(p, "kafka_connect_worker_rebalance_rebalance_avg_time_ms", "gauge",
+           "The average time in milliseconds spent by this worker to rebalance.");
+    if (w.completed_rebalances)
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_avg_time_ms %.6g\n",
+            (double)w.rebalance_ms_sum / (double)w.completed_rebalances);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_avg_time_ms NaN\n");
     family(p, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms", "gauge",
            "The time in milliseconds since this worker completed the most recent rebalance.");
-    put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms %lld\n",
-        w.last_rebalance_ms ? p->now_ms - w.last_rebalance_ms : -1);
+    if (w.last_rebalance_ms)
+        put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms %lld\n",
+            p->now_ms - w.last_rebalance_ms);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms +Inf\n");
 }
 
 int lc_metrics_wants_openmetrics(const char *accept)
@@ -648,6 +728,7 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
     render_tasks(&p);
     render_lags(&p);
     render_drops(&p);
+    render_transform_times(&p);
     if (p.om) put(&p.b, "# EOF\n");
 
     for (int k = 0; k < p.ntasks; k++) {

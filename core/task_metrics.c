@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@ static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *registry;
 /* Worker-level counters: changed a few times per task start or rebalance, under the mutex. */
 static lc_worker_counters_t worker = {.epoch = -1};
+static char leader[512]; /* the leader's URL (worker-rebalance leader-name) */
 
 /* Hot reloads per connector name (kept while the process runs; a few per connector). */
 typedef struct reloads {
@@ -69,12 +71,48 @@ void lc_task_metrics_start_failed(lc_task_metrics_t *m)
     pthread_mutex_unlock(&registry_mu);
 }
 
-void lc_task_metrics_rebalanced(long long epoch)
+void lc_task_metrics_connector_startup(int ok)
 {
     pthread_mutex_lock(&registry_mu);
+    worker.connector_startup_attempts++;
+    ok ? worker.connector_startup_success++ : worker.connector_startup_failure++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalance_view(int joined, long long gen, long long applied, long long wait,
+                                    const char *leader_url)
+{
+    int waiting = !joined || (gen >= 0 && gen != applied) || wait > applied;
+    pthread_mutex_lock(&registry_mu);
+    if (waiting && !worker.rebalancing) {
+        worker.rebalancing = 1;
+        worker.rebalance_started_ms = lc_wall_ms();
+    }
+    if (leader_url) snprintf(leader, sizeof(leader), "%s", leader_url);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_leader(char *buf, size_t size)
+{
+    pthread_mutex_lock(&registry_mu);
+    snprintf(buf, size, "%s", leader);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalanced(long long epoch)
+{
+    long long now = lc_wall_ms();
+    pthread_mutex_lock(&registry_mu);
+    /* As Connect: max(0, now - start); 0 when the start was not seen (same tick). */
+    long long took = worker.rebalancing && now > worker.rebalance_started_ms
+                         ? now - worker.rebalance_started_ms
+                         : 0;
+    worker.rebalancing = 0;
+    worker.rebalance_ms_sum += took;
+    if (took > worker.rebalance_ms_max) worker.rebalance_ms_max = took;
     worker.epoch = epoch;
     worker.completed_rebalances++;
-    worker.last_rebalance_ms = lc_wall_ms();
+    worker.last_rebalance_ms = now;
     pthread_mutex_unlock(&registry_mu);
 }
 

@@ -11,6 +11,7 @@
 #define LC_TASK_METRICS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** The counters of one task (index into lc_task_metrics_t.v). */
@@ -60,10 +61,12 @@ typedef struct lc_partition_lag {
     int64_t lag;
 } lc_partition_lag_t;
 
-/** Records one transform of a task's chain dropped. */
+/** Records one transform of a task's chain dropped, and its sampled time. */
 typedef struct lc_transform_dropped {
     char alias[128];
     uint64_t dropped;
+    uint64_t timed;    /* records it was timed on (one in 64: the SDK samples) */
+    uint64_t timed_ns; /* the time they took in it, its predicate included, ns */
 } lc_transform_dropped_t;
 
 /** One task's counters; zero-initialised. */
@@ -150,9 +153,13 @@ void lc_task_metrics_unregister(lc_task_metrics_t *m);
 /** The worker-level counters (connect-worker-metrics, connect-worker-rebalance-metrics). */
 typedef struct lc_worker_counters {
     uint64_t task_startup_attempts, task_startup_success, task_startup_failure;
-    long long epoch;               /* the assignment generation applied, -1 before any */
-    uint64_t completed_rebalances; /* assignments applied by this worker */
-    long long last_rebalance_ms;   /* wall clock of the last one, 0 before any */
+    uint64_t connector_startup_attempts, connector_startup_success, connector_startup_failure;
+    long long epoch;                /* the assignment generation applied, -1 before any */
+    uint64_t completed_rebalances;  /* assignments applied by this worker */
+    long long last_rebalance_ms;    /* wall clock of the last one, 0 before any */
+    int rebalancing;                /* 1 from the first waiting view to _rebalanced */
+    long long rebalance_started_ms; /* wall clock of that begin */
+    long long rebalance_ms_sum, rebalance_ms_max; /* durations of the completed ones */
 } lc_worker_counters_t;
 
 /** Counts a task start (the herder's thread); the task thread reports how it went through
@@ -160,10 +167,21 @@ typedef struct lc_worker_counters {
 void lc_task_metrics_start(lc_task_metrics_t *m);
 /** The task failed before it ever ran: a failed startup (once per start). */
 void lc_task_metrics_start_failed(lc_task_metrics_t *m);
-/** A distributed worker applied assignment generation epoch (a completed rebalance). */
+/** A connector started on this worker (its owner): ok, or it failed to start (FAILED). */
+void lc_task_metrics_connector_startup(int ok);
+/** A distributed worker's view as it reconciles (joined: it holds a membership; gen: the
+ * newest assignment generation, applied: the one it applied, wait: none runs below it after a
+ * lost membership; leader_url: the assignment's leader, NULL when unknown). A rebalance is
+ * under way from the first view with an assignment to apply until lc_task_metrics_rebalanced. */
+void lc_task_metrics_rebalance_view(int joined, long long gen, long long applied, long long wait,
+                                    const char *leader_url);
+/** A distributed worker applied assignment generation epoch (a completed rebalance: its time
+ * runs from the first view with an assignment to apply). */
 void lc_task_metrics_rebalanced(long long epoch);
 /** A copy of the worker-level counters. */
 lc_worker_counters_t lc_task_metrics_worker(void);
+/** The leader's URL as the last rebalance view gave it, into buf ("" when unknown). */
+void lc_task_metrics_leader(char *buf, size_t size);
 
 /** Counts a hot reload of connector (ok, or failed: the old code stays or the task fails). */
 void lc_task_metrics_connector_reload(const char *connector, int ok);
