@@ -495,3 +495,59 @@ def test_connector_startups_are_counted(kafka, tmp_path):
         assert value(s, "kafka_connect_connector_status", connector="s-src", status="failed") == 1
         promtool_check(text)
         assert w.stop() == 0
+
+
+SLOW_SINK = ('local connect = require "luaconnect"\n'
+             'local core = require "luaconnect.core"\n'
+             'return connect.sink { put = function(task, records) core.sleep_ms(700) end }\n')
+
+
+def test_consumer_lag_per_partition(kafka, tmp_path):
+    """A slow sink behind a 2-partition backlog: its lag per partition is at most what the
+    partition holds, sink-record-lag-max is their largest, and both reach 0 once it read all."""
+    from kafka_records import create_topic
+    topic = unique_topic("lc-m-lag")
+    create_topic(kafka, topic, partitions=2)
+    per = {0: 1500, 1: 300}
+    for part, n in per.items():
+        r = subprocess.run(["kcat", "-q", "-b", kafka, "-P", "-t", topic, "-p", str(part),
+                            "-X", "acks=all"], input=b"".join(b"v%d\n" % i for i in range(n)),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow.lua").write_text(SLOW_SINK)
+    w = Worker(tmp_path, kafka, [
+        {"name": "lag-sink", "connector.class": "slow", "topics": topic,
+         "value.converter": "org.apache.kafka.connect.storage.StringConverter"}],
+        worker={"plugin.path": str(plugins)})
+    t = {"connector": "lag-sink", "task": 0}
+    seen = []
+    with w:
+        url = w.url()
+
+        def sample():
+            s = samples(scrape(url)[1])
+            lags = {p: s.get(("luaconnect_consumer_lag", frozenset(
+                {("connector", "lag-sink"), ("task", "0"), ("topic", topic), ("partition", str(p))})))
+                for p in per}
+            mx = s.get(("kafka_connect_sink_task_sink_record_lag_max",
+                        frozenset((k, str(v)) for k, v in t.items())))
+            read = s.get(("kafka_connect_sink_task_sink_record_read_total",
+                          frozenset((k, str(v)) for k, v in t.items())))
+            seen.append((lags, mx, read))
+            return lags, mx, read
+
+        def done():
+            lags, mx, read = sample()
+            return read == sum(per.values()) and all(v == 0 for v in lags.values()) and mx == 0
+        wait_for(done, 90, "the backlog read and the lag back to 0", w.log)
+        # a partition shows once the task has read from it (it has a position)
+        measured = [({p: v for p, v in lags.items() if v is not None}, mx) for lags, mx, _ in seen]
+        assert any(sum(lags.values()) > 0 for lags, _ in measured), seen  # it was behind once
+        for lags, mx in measured:
+            assert all(0 <= lags[p] <= per[p] for p in lags), lags
+            # sampled together at the same commit
+            assert mx == max(lags.values(), default=0), (lags, mx)
+        promtool_check(scrape(url)[1])
+        assert w.stop() == 0
