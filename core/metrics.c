@@ -197,6 +197,23 @@ COUNTER_FN(reload_failures, LC_TM_RELOAD_FAILURES)
 COUNTER_FN(batch_max, LC_TM_BATCH_MAX)
 COUNTER_FN(lag_max, LC_TM_LAG_MAX)
 COUNTER_FN(lua_bytes, LC_TM_LUA_BYTES)
+COUNTER_FN(active_max, LC_TM_ACTIVE_MAX)
+RATE_FN(commit_ok_rate, LC_TM_COMMIT_OK)
+RATE_FN(commit_skip_rate, LC_TM_COMMIT_SKIP)
+
+static double active_avg(const page_t *p, const task_snap_t *t)
+{
+    (void)p;
+    return t->v[LC_TM_ACTIVE_SAMPLES]
+               ? (double)t->v[LC_TM_ACTIVE_SUM] / (double)t->v[LC_TM_ACTIVE_SAMPLES]
+               : 0;
+}
+/* Connect numbers every commit attempt, those with nothing new included. */
+static double commit_seq_no(const page_t *p, const task_snap_t *t)
+{
+    (void)p;
+    return (double)(t->v[LC_TM_COMMIT_OK] + t->v[LC_TM_COMMIT_FAIL] + t->v[LC_TM_COMMIT_SKIP]);
+}
 
 static double active(const page_t *p, const task_snap_t *t)
 {
@@ -294,6 +311,12 @@ static const task_metric_t task_metrics[] = {
     {SO "source_record_active_count", "gauge", SOURCE_TASK, active,
      "The number of records that have been produced by this task but not yet completely "
      "written to Kafka."},
+    {SO "source_record_active_count_max", "gauge", SOURCE_TASK, active_max,
+     "The maximum number of records that have been produced by this task but not yet "
+     "completely written to Kafka (sampled at the end of each batch sent)."},
+    {SO "source_record_active_count_avg", "gauge", SOURCE_TASK, active_avg,
+     "The average number of records that have been produced by this task but not yet "
+     "completely written to Kafka (sampled at the end of each batch sent)."},
     {SI "sink_record_read_total", "counter", SINK_TASK, read_total,
      "The number of records read from Kafka by this task."},
     {SI "sink_record_read_rate", "gauge", SINK_TASK, read_rate,
@@ -314,6 +337,14 @@ static const task_metric_t task_metrics[] = {
      "position for any topic partitions (at the last offset commit)."},
     {SI "offset_commit_completion_total", "counter", SINK_TASK, commit_ok,
      "The number of offset commit completions that were completed successfully."},
+    {SI "offset_commit_completion_rate", "gauge", SINK_TASK, commit_ok_rate,
+     "The average per-second number of offset commit completions that were completed "
+     "successfully, since the task started."},
+    {SI "offset_commit_skip_rate", "gauge", SINK_TASK, commit_skip_rate,
+     "The average per-second number of offset commit points skipped (nothing new), since the "
+     "task started."},
+    {SI "offset_commit_seq_no", "gauge", SINK_TASK, commit_seq_no,
+     "The current sequence number for offset commits."},
     {SI "offset_commit_skip_total", "counter", SINK_TASK, commit_skip,
      "The number of offset commit completions that were received too late and skipped/ignored."},
     {TE "total_record_failures", "gauge", ANY_TASK, failures,

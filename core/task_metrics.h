@@ -51,6 +51,9 @@ enum {
     LC_TM_STARTING,        /* 1 from a start until the task first runs or fails */
     LC_TM_LAG_MAX,         /* sink: the largest partition lag at the last commit */
     LC_TM_LUA_BYTES,       /* the task's Lua memory at the last commit, bytes */
+    LC_TM_ACTIVE_MAX,      /* source: the largest LC_TM_ACTIVE at the end of a batch */
+    LC_TM_ACTIVE_SUM,      /* source: LC_TM_ACTIVE summed at the end of each batch */
+    LC_TM_ACTIVE_SAMPLES,  /* source: the batches summed */
     LC_TM_COUNT
 };
 
@@ -127,6 +130,17 @@ static inline void lc_task_metrics_batch(lc_task_metrics_t *m, uint64_t n, uint6
     lc_task_metrics_max(m, LC_TM_BATCH_MAX_NS, ns);
     lc_task_metrics_add(m, LC_TM_BATCH_RECORDS, n);
     lc_task_metrics_max(m, LC_TM_BATCH_MAX, n);
+}
+
+/** Samples the source's active count (produced, not acknowledged) at the end of a batch,
+ * for source-record-active-count-max and -avg. */
+static inline void lc_task_metrics_active(lc_task_metrics_t *m)
+{
+    int64_t a = (int64_t)lc_task_metrics_get(m, LC_TM_ACTIVE);
+    uint64_t n = a > 0 ? (uint64_t)a : 0;
+    lc_task_metrics_max(m, LC_TM_ACTIVE_MAX, n);
+    lc_task_metrics_add(m, LC_TM_ACTIVE_SUM, n);
+    lc_task_metrics_add(m, LC_TM_ACTIVE_SAMPLES, 1);
 }
 
 /** Counts one offset commit: ok or not, taking ns nanoseconds. */

@@ -154,6 +154,13 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "kafka_connect_sink_task_sink_record_send_total", **snk_t) == N - bad
         assert value(s, "kafka_connect_sink_task_partition_count", **snk_t) == 1
         assert value(s, "kafka_connect_sink_task_offset_commit_completion_total", **snk_t) >= 1
+        assert value(s, "kafka_connect_sink_task_offset_commit_seq_no", **snk_t) == \
+            value(s, "kafka_connect_sink_task_offset_commit_completion_total", **snk_t) + \
+            value(s, "kafka_connect_sink_task_offset_commit_skip_total", **snk_t)
+        assert value(s, "kafka_connect_sink_task_offset_commit_completion_rate", **snk_t) > 0
+        assert value(s, "kafka_connect_sink_task_offset_commit_skip_rate", **snk_t) >= 0
+        assert 0 <= value(s, "kafka_connect_source_task_source_record_active_count_avg", **src_t) \
+            <= value(s, "kafka_connect_source_task_source_record_active_count_max", **src_t) <= N
         # task-error
         te = "kafka_connect_task_error_"
         assert value(s, te + "total_record_failures", **snk_t) == bad
