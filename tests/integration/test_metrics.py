@@ -99,6 +99,19 @@ def openmetrics_check(text: str) -> None:
         assert r.returncode in (0, 3), (r.stdout + r.stderr).decode()
 
 
+# The kafka_connect_* series of Strimzi's dashboard for Kafka Connect
+# (packaging/examples/metrics/grafana-dashboards/strimzi-kafka-connect.json).
+STRIMZI_DASHBOARD = {
+    "kafka_connect_worker_connector_count", "kafka_connect_worker_task_count",
+    "kafka_connect_worker_connector_running_task_count",
+    "kafka_connect_worker_connector_paused_task_count",
+    "kafka_connect_worker_connector_failed_task_count",
+    "kafka_connect_worker_connector_unassigned_task_count",
+    "kafka_connect_worker_connector_destroyed_task_count",
+    "kafka_connect_connector_status", "kafka_connect_connector_task_status",
+}
+
+
 def test_metrics_count_a_known_workload(kafka, tmp_path):
     src_topic, sink_topic, dlq = unique_topic("lc-m-src"), unique_topic("lc-m-in"), unique_topic("lc-m-dlq")
     src = tmp_path / "in.txt"
@@ -216,6 +229,9 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         check = {"transform": "check", **snk_t}  # the sink's: its failing records are not timed
         assert 1 <= value(s, "luaconnect_transform_sampled_records_total", **check) <= -(-N // 64)
         assert not any(n.startswith("kafka_connect_worker_rebalance") for n, _ in s)  # standalone
+        # every Kafka Connect name Strimzi's Grafana dashboard (strimzi-kafka-connect.json) asks for
+        names = {n for n, _ in s}
+        assert STRIMZI_DASHBOARD <= names, STRIMZI_DASHBOARD - names
         assert "# TYPE kafka_connect_source_task_source_record_write_total counter" in text
         promtool_check(text)
 
@@ -451,6 +467,7 @@ def test_a_rebalance_in_a_two_worker_cluster(kafka, tmp_path):
             assert s[(R + "time_since_last_rebalance_ms", frozenset())] >= 0
             assert s[(R + "rebalance_max_time_ms", frozenset())] >= 0
             promtool_check(text)
+            openmetrics_check(scrape(w.url, "application/openmetrics-text")[1])
         # the leader leaves: a survivor leads, and every survivor names it
         leader.stop()
         survivors = [w for w in (a, b, third) if w is not leader]
