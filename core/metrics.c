@@ -398,7 +398,7 @@ static void render_drops(page_t *p)
     }
 }
 
-/* Per transform of each task's chain, from the SDK's sampled clock (one record in 64): the
+/* Per transform of each task's chain, from the SDK's sampled clock (one record in 256): the
  * records timed, their time, and its mean. */
 static void render_transform_times(page_t *p)
 {
@@ -406,7 +406,7 @@ static void render_transform_times(page_t *p)
                                         "luaconnect_transform_sampled_time_seconds_total",
                                         "luaconnect_transform_avg_time_ms"};
     static const char *const helps[] = {
-        "Records the transform was timed on (one in 64 of those the chain ran), since the task "
+        "Records the transform was timed on (one in 256 of those the chain ran), since the task "
         "opened its chain or last reloaded it (luaconnect).",
         "Time the transform (with its predicate) took on the records it was timed on, seconds "
         "(luaconnect).",

@@ -68,7 +68,7 @@ typedef struct lc_partition_lag {
 typedef struct lc_transform_dropped {
     char alias[128];
     uint64_t dropped;
-    uint64_t timed;    /* records it was timed on (one in 64: the SDK samples) */
+    uint64_t timed;    /* records it was timed on (one in 256: the SDK samples) */
     uint64_t timed_ns; /* the time they took in it, its predicate included, ns */
 } lc_transform_dropped_t;
 

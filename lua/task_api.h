@@ -50,7 +50,7 @@ int lc_task_api_close(lua_State *L, char *errstr, size_t errstr_size);
 void lc_task_api_free(lua_State *L);
 /** Calls fn(opaque, alias, dropped, timed, timed_ns) for each transform of the task's chain:
  * the records it dropped since the chain was built (open or a hot reload), and the records it
- * was timed on (one in _transform_sample_every) with the ns they took. */
+ * was timed on (one in 256, luaconnect.lua's sampling) with the ns they took. */
 void lc_task_api_chain_dropped(lua_State *L,
                                void (*fn)(void *opaque, const char *alias, double dropped,
                                           double timed, double timed_ns),

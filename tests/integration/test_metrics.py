@@ -218,16 +218,16 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "kafka_connect_worker_connector_startup_failure_total") == 0
         assert value(s, "kafka_connect_worker_connector_startup_success_percentage") == 1
         assert value(s, "kafka_connect_worker_connector_startup_failure_percentage") == 0
-        # per-transform time: the SDK times one record in 64, the first included
+        # per-transform time: the SDK times one record in 256, the first included
         route = {"transform": "route", **src_t}
-        assert value(s, "luaconnect_transform_sampled_records_total", **route) == -(-N // 64)
+        assert value(s, "luaconnect_transform_sampled_records_total", **route) == -(-N // 256)
         spent = value(s, "luaconnect_transform_sampled_time_seconds_total", **route)
         assert 0 < spent < 1, spent
         avg = value(s, "luaconnect_transform_avg_time_ms", **route)
-        assert abs(avg - spent * 1000 / -(-N // 64)) < 1e-3 * avg + 1e-6, (avg, spent)
+        assert abs(avg - spent * 1000 / -(-N // 256)) < 1e-3 * avg + 1e-6, (avg, spent)
         assert value(s, "luaconnect_transform_dropped_total", **route) == 0
         check = {"transform": "check", **snk_t}  # the sink's: its failing records are not timed
-        assert 1 <= value(s, "luaconnect_transform_sampled_records_total", **check) <= -(-N // 64)
+        assert 1 <= value(s, "luaconnect_transform_sampled_records_total", **check) <= -(-N // 256)
         assert not any(n.startswith("kafka_connect_worker_rebalance") for n, _ in s)  # standalone
         # every Kafka Connect name Strimzi's Grafana dashboard (strimzi-kafka-connect.json) asks for
         names = {n for n, _ in s}
