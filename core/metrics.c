@@ -218,7 +218,9 @@ static double commit_seq_no(const page_t *p, const task_snap_t *t)
 static double active(const page_t *p, const task_snap_t *t)
 {
     (void)p;
-    return (double)(int64_t)t->v[LC_TM_ACTIVE] < 0 ? 0 : (double)(int64_t)t->v[LC_TM_ACTIVE];
+    int64_t a = t->is_source ? (int64_t)t->v[LC_TM_ACTIVE]
+                             : (int64_t)(t->v[LC_TM_READ_TOTAL] - t->v[LC_TM_READ_COMMITTED]);
+    return a > 0 ? (double)a : 0;
 }
 static double batch_max_ms(const page_t *p, const task_snap_t *t)
 {
@@ -337,6 +339,15 @@ static const task_metric_t task_metrics[] = {
      "position for any topic partitions (at the last offset commit)."},
     {SI "offset_commit_completion_total", "counter", SINK_TASK, commit_ok,
      "The number of offset commit completions that were completed successfully."},
+    {SI "sink_record_active_count", "gauge", SINK_TASK, active,
+     "The number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task."},
+    {SI "sink_record_active_count_max", "gauge", SINK_TASK, active_max,
+     "The maximum number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task (sampled at the end of each batch)."},
+    {SI "sink_record_active_count_avg", "gauge", SINK_TASK, active_avg,
+     "The average number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task (sampled at the end of each batch)."},
     {SI "offset_commit_completion_rate", "gauge", SINK_TASK, commit_ok_rate,
      "The average per-second number of offset commit completions that were completed "
      "successfully, since the task started."},

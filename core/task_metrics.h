@@ -51,9 +51,10 @@ enum {
     LC_TM_STARTING,        /* 1 from a start until the task first runs or fails */
     LC_TM_LAG_MAX,         /* sink: the largest partition lag at the last commit */
     LC_TM_LUA_BYTES,       /* the task's Lua memory at the last commit, bytes */
-    LC_TM_ACTIVE_MAX,      /* source: the largest LC_TM_ACTIVE at the end of a batch */
-    LC_TM_ACTIVE_SUM,      /* source: LC_TM_ACTIVE summed at the end of each batch */
-    LC_TM_ACTIVE_SAMPLES,  /* source: the batches summed */
+    LC_TM_ACTIVE_MAX,      /* the largest active count sampled at the end of a batch */
+    LC_TM_ACTIVE_SUM,      /* the active counts sampled, summed */
+    LC_TM_ACTIVE_SAMPLES,  /* the batches sampled */
+    LC_TM_READ_COMMITTED,  /* sink: LC_TM_READ_TOTAL at the last commit that left nothing due */
     LC_TM_COUNT
 };
 
@@ -132,12 +133,21 @@ static inline void lc_task_metrics_batch(lc_task_metrics_t *m, uint64_t n, uint6
     lc_task_metrics_max(m, LC_TM_BATCH_MAX, n);
 }
 
-/** Samples the source's active count (produced, not acknowledged) at the end of a batch,
- * for source-record-active-count-max and -avg. */
-static inline void lc_task_metrics_active(lc_task_metrics_t *m)
+/** The active count of a task: a source's records produced and not acknowledged, a sink's
+ * records read and not committed yet. */
+static inline uint64_t lc_task_metrics_active_count(const lc_task_metrics_t *m, int is_source)
 {
-    int64_t a = (int64_t)lc_task_metrics_get(m, LC_TM_ACTIVE);
-    uint64_t n = a > 0 ? (uint64_t)a : 0;
+    int64_t a = is_source ? (int64_t)lc_task_metrics_get(m, LC_TM_ACTIVE)
+                          : (int64_t)(lc_task_metrics_get(m, LC_TM_READ_TOTAL) -
+                                      lc_task_metrics_get(m, LC_TM_READ_COMMITTED));
+    return a > 0 ? (uint64_t)a : 0;
+}
+
+/** Samples the active count at the end of a batch, for source-record-active-count-max and
+ * -avg (sink-record-... for a sink). */
+static inline void lc_task_metrics_active(lc_task_metrics_t *m, int is_source)
+{
+    uint64_t n = lc_task_metrics_active_count(m, is_source);
     lc_task_metrics_max(m, LC_TM_ACTIVE_MAX, n);
     lc_task_metrics_add(m, LC_TM_ACTIVE_SUM, n);
     lc_task_metrics_add(m, LC_TM_ACTIVE_SAMPLES, 1);

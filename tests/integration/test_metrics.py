@@ -172,6 +172,10 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
             value(s, "kafka_connect_sink_task_offset_commit_skip_total", **snk_t)
         assert value(s, "kafka_connect_sink_task_offset_commit_completion_rate", **snk_t) > 0
         assert value(s, "kafka_connect_sink_task_offset_commit_skip_rate", **snk_t) >= 0
+        # the sink: all read was committed; at the end of its first batch nothing was
+        assert value(s, "kafka_connect_sink_task_sink_record_active_count", **snk_t) == 0
+        assert 1 <= value(s, "kafka_connect_sink_task_sink_record_active_count_avg", **snk_t) \
+            <= value(s, "kafka_connect_sink_task_sink_record_active_count_max", **snk_t) <= N
         assert 0 <= value(s, "kafka_connect_source_task_source_record_active_count_avg", **src_t) \
             <= value(s, "kafka_connect_source_task_source_record_active_count_max", **src_t) <= N
         # task-error
@@ -560,6 +564,9 @@ def test_consumer_lag_per_partition(kafka, tmp_path):
                         frozenset((k, str(v)) for k, v in t.items())))
             read = s.get(("kafka_connect_sink_task_sink_record_read_total",
                           frozenset((k, str(v)) for k, v in t.items())))
+            active = s.get(("kafka_connect_sink_task_sink_record_active_count",
+                            frozenset((k, str(v)) for k, v in t.items())))
+            assert active is None or 0 <= active <= (read or 0), (active, read)
             seen.append((lags, mx, read))
             return lags, mx, read
 
