@@ -700,6 +700,13 @@ static void render_worker(page_t *p, lc_herder_t *h, json_t *names, json_t *stat
     }
 
     if (!h->ops->leader_url) return; /* worker-rebalance: distributed mode only */
+    /* connect-coordinator-metrics: what the last assignment gave this worker. */
+    family(p, "kafka_connect_coordinator_assigned_connectors", "gauge",
+           "The number of connector instances currently assigned to this consumer.");
+    put(&p->b, "kafka_connect_coordinator_assigned_connectors %ld\n", connectors);
+    family(p, "kafka_connect_coordinator_assigned_tasks", "gauge",
+           "The number of tasks currently assigned to this consumer.");
+    put(&p->b, "kafka_connect_coordinator_assigned_tasks %ld\n", tasks);
     char leader[512];
     lc_task_metrics_leader(leader, sizeof(leader));
     /* String attributes as Strimzi's rule gives them: a label on a sample of 1. Connect's

@@ -342,9 +342,11 @@ def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka,
             owner = status["connector"]["worker_id"] == w.worker_id
             assert value(s, "kafka_connect_worker_connector_startup_attempts_total") == (1 if owner else 0)
             assert value(s, "kafka_connect_worker_connector_startup_success_total") == (1 if owner else 0)
+            assert value(s, "kafka_connect_coordinator_assigned_connectors") == (1 if owner else 0)
             mine = w.worker_id == runs
             assert (key in s) == mine, (w.worker_id, runs)
             assert value(s, "kafka_connect_worker_task_count") == (1 if mine else 0)
+            assert value(s, "kafka_connect_coordinator_assigned_tasks") == (1 if mine else 0)
             if mine:
                 assert value(s, "kafka_connect_connector_task_status", connector="d-src",
                              task=0, status="running") == 1
