@@ -487,8 +487,9 @@ end
 
 local current_step -- the step running now, so a failure can name its transform
 
--- Per-transform time is measured on one record in sample_every (0: never): two clock reads
--- per step on that record only, so the other records pay one decrement and one comparison.
+-- Per-transform time is measured on one record in sample_every (0: never): one clock read
+-- per step boundary of that record only (4 for a chain of 3); the other records pay one
+-- decrement and one comparison. Each record a timed record fans out into is timed too.
 local sample_every, sample_left = 256, 1
 
 --- Times one record in every (0: none) per transform chain run, from the next record on
