@@ -1,5 +1,5 @@
-"""What the bench scripts share: process figures from /proc, .properties files, and a
-small Kafka client (stdlib only) that asks the broker for a topic's end offset.
+"""What the bench scripts share: process figures from /proc, .properties files, a REST call,
+producing lines with kcat, and a small Kafka client (stdlib only) that asks the broker for a topic's end offset.
 
 The end offset is the count of records in a partition the broker has acknowledged to
 acks=all producers (the high watermark; idempotent producers write no control records),
@@ -7,10 +7,13 @@ so polling it tells when the last record is in the topic without consuming anyth
 request on one kept-open socket costs the broker and this process far less than a kcat
 run, which matters on a 2-core machine where the broker and the worker share the CPU."""
 
+import json
 import os
 import socket
 import struct
 import subprocess
+import time
+import urllib.request
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -36,6 +39,41 @@ def write_props(path, props):
     with open(path, "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in props.items()))
     return path
+
+
+def rest_call(url, method, body=None):
+    """One REST request (JSON body) to a worker; returns the HTTP status (an error raises)."""
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body
+                                 else None, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status
+
+
+def wait_rest(api, seconds=10):
+    """Waits until the worker at api answers GET /connectors (a few seconds at most)."""
+    for _ in range(int(seconds * 10)):
+        try:
+            rest_call(api + "/connectors", "GET")
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"no worker answers at {api}")
+
+
+def produce_lines(bootstrap, topic, chunks, n):
+    """Sends every line of chunks (an iterable of str, each a run of '\n'-ended lines) to
+    partition 0 of topic with kcat, lz4-batched, and checks the topic then holds n records."""
+    p = subprocess.Popen(["kcat", "-q", "-b", bootstrap, "-P", "-t", topic, "-z", "lz4",
+                          "-X", "linger.ms=50", "-X", "batch.num.messages=10000"],
+                         stdin=subprocess.PIPE)
+    for chunk in chunks:
+        p.stdin.write(chunk.encode())
+    p.stdin.close()
+    if p.wait() != 0:
+        raise SystemExit("kcat could not produce the records")
+    got = topic_count(bootstrap, topic)
+    if got != n:
+        raise SystemExit(f"the topic holds {got} records, not {n}")
 
 
 def topic_count(bootstrap, topic):

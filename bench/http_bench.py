@@ -22,30 +22,21 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from benchlib import create_topic, proc_stats, topic_count, write_props  # noqa: E402
+from benchlib import (create_topic, proc_stats, produce_lines, rest_call,  # noqa: E402
+                      write_props)
 
 
 def produce(bootstrap, topic, n):
-    p = subprocess.Popen(["kcat", "-q", "-b", bootstrap, "-P", "-t", topic, "-z", "lz4",
-                          "-X", "linger.ms=50", "-X", "batch.num.messages=10000"],
-                         stdin=subprocess.PIPE)
-    for start in range(0, n, 20000):
-        p.stdin.write("".join('{"id":%d,"customer":"c-%05d","amount":%d.%02d}\n'
-                              % (i, i % 50000, i % 997, i % 100)
-                              for i in range(start, min(n, start + 20000))).encode())
-    p.stdin.close()
-    if p.wait() != 0:
-        raise SystemExit("kcat could not produce the records")
-    got = topic_count(bootstrap, topic)
-    if got != n:
-        raise SystemExit(f"the topic holds {got} records, not {n}")
+    produce_lines(bootstrap, topic, ("".join('{"id":%d,"customer":"c-%05d","amount":%d.%02d}\n'
+                                             % (i, i % 50000, i % 997, i % 100)
+                                             for i in range(start, min(n, start + 20000)))
+                                     for start in range(0, n, 20000)), n)
 
 
 class Server:
@@ -83,13 +74,6 @@ class Server:
         self.httpd.server_close()
 
 
-def call(url, method, body=None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body
-                                 else None, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status
-
-
 def run(a, topic, tmp, mode, batch):
     srv = Server()
     worker = write_props(tmp / f"{mode}.worker.properties", {
@@ -119,7 +103,7 @@ def run(a, topic, tmp, mode, batch):
     n = a.records
     cpu0 = proc_stats(proc.pid)[0]
     t0 = time.monotonic()
-    call(api + "/connectors", "POST", {"name": f"http-{mode}", "config": config})
+    rest_call(api + "/connectors", "POST", {"name": f"http-{mode}", "config": config})
     deadline = t0 + 900
     while srv.records < n:
         if time.monotonic() > deadline or proc.poll() is not None:

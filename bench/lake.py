@@ -22,13 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from benchlib import create_topic, proc_stats, topic_count, write_props  # noqa: E402
+from benchlib import (create_topic, proc_stats, produce_lines, rest_call,  # noqa: E402
+                      wait_rest, write_props)
 
 HOUR_MS = 3600 * 1000
 START_MS = 1767225600000  # 2026-01-01T00:00:00Z
@@ -37,36 +37,21 @@ START_MS = 1767225600000  # 2026-01-01T00:00:00Z
 def produce(bootstrap, topic, n):
     per_hour = n // 25
     step = HOUR_MS // per_hour
-    p = subprocess.Popen(["kcat", "-q", "-b", bootstrap, "-P", "-t", topic, "-z", "lz4",
-                          "-X", "linger.ms=50", "-X", "batch.num.messages=10000"],
-                         stdin=subprocess.PIPE)
-    chunk = []
-    for i in range(n):
-        hour, k = divmod(i, per_hour)
-        ts = START_MS + hour * HOUR_MS + k * step
-        chunk.append('{"id":%d,"ts":%d,"customer":"c-%05d","amount":%d.%02d,"note":"bench"}\n'
-                     % (i, ts, i % 50000, i % 997, i % 100))
-        if len(chunk) == 20000:
-            p.stdin.write("".join(chunk).encode())
-            chunk = []
-    p.stdin.write("".join(chunk).encode())
-    p.stdin.close()
-    if p.wait() != 0:
-        raise SystemExit("kcat could not produce the records")
-    got = topic_count(bootstrap, topic)
-    if got != n:
-        raise SystemExit(f"the topic holds {got} records, not {n}")
+
+    def chunks():
+        for start in range(0, n, 20000):
+            out = []
+            for i in range(start, min(n, start + 20000)):
+                hour, k = divmod(i, per_hour)
+                ts = START_MS + hour * HOUR_MS + k * step
+                out.append('{"id":%d,"ts":%d,"customer":"c-%05d","amount":%d.%02d,"note":"bench"}\n'
+                           % (i, ts, i % 50000, i % 997, i % 100))
+            yield "".join(out)
+    produce_lines(bootstrap, topic, chunks(), n)
 
 
 def committed(lake):
     return [p for p in lake.rglob("*.json") if "+tmp" not in p.parts]
-
-
-def call(url, method, body=None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body
-                                 else None, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status
 
 
 def main():
@@ -99,12 +84,7 @@ def main():
     proc = subprocess.Popen([a.binary, "standalone", str(worker)], stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     api = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            call(api + "/connectors", "GET")
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_rest(api)
     config = {
         "connector.class": "io.confluent.connect.hdfs.HdfsSinkConnector", "topics": topic,
         "topics.dir": str(lake), "flush.size": str(flush),
@@ -114,7 +94,7 @@ def main():
         "locale": "en-US", "timezone": "UTC"}
     cpu0 = proc_stats(proc.pid)[0]
     t0 = time.monotonic()
-    call(api + "/connectors", "POST", {"name": "lake", "config": config})
+    rest_call(api + "/connectors", "POST", {"name": "lake", "config": config})
     deadline = t0 + 900
     while len(committed(lake)) < 100:
         if time.monotonic() > deadline or proc.poll() is not None:

@@ -256,3 +256,30 @@ err:
     json_decref(out);
     return NULL;
 }
+
+json_t *lc_assign_without(json_t *prev, json_t *revoked)
+{
+    json_t *out = json_deep_copy(prev);
+    const char *wid;
+    json_t *r;
+    json_object_foreach(revoked, wid, r)
+    {
+        json_t *a = json_object_get(out, wid);
+        if (!a) continue;
+        const char *kinds[] = {"connectors", "tasks"};
+        for (int k = 0; k < 2; k++) {
+            json_t *list = json_object_get(a, kinds[k]), *keep = json_array();
+            size_t i, j;
+            json_t *e, *x;
+            json_array_foreach(list, i, e)
+            {
+                int drop = 0;
+                json_array_foreach(json_object_get(r, kinds[k]), j, x) if (json_equal(e, x)) drop =
+                    1;
+                if (!drop) json_array_append(keep, e);
+            }
+            json_object_set_new(a, kinds[k], keep);
+        }
+    }
+    return out;
+}

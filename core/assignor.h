@@ -26,5 +26,8 @@ json_t *lc_assign(json_t *members, json_t *prev, json_t *connectors, json_t *tas
  * Workers with nothing to revoke are left out, so an empty object means no revocation round.
  * Caller decrefs; NULL only on OOM. */
 json_t *lc_assign_revocations(json_t *prev, json_t *next, json_t *members);
+/** prev without what revoked (as lc_assign_revocations returns it) names: the interim
+ * assignment workers hold while a revocation round runs. Caller decrefs. */
+json_t *lc_assign_without(json_t *prev, json_t *revoked);
 
 #endif

@@ -17,18 +17,6 @@
     "                       [--idle-ms MS] [--offsets OFFSETS.json] [--batch-size N]\n"            \
     "                       CONNECTOR.properties [INPUT.jsonl]\n"
 
-static lc_props_t *load_props(const char *path)
-{
-    char err[1024];
-    lc_props_t *p = lc_props_new();
-    if (lc_props_parse_file(p, path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", err);
-        lc_props_destroy(p);
-        return NULL;
-    }
-    return p;
-}
-
 /* The converter of part ("key"/"value"): the connector's, else the worker's, else
  * JsonConverter; schemas.enable defaults to false offline. */
 static void test_converter(const lc_props_t *cp, const lc_props_t *wp, const char *part,
@@ -138,9 +126,9 @@ int lc_cli_test_main(int argc, char **argv)
         i++;
     }
     if (argc - i < 1 || argc - i > 2) goto usage;
-    wp = worker ? load_props(worker) : lc_props_new();
+    wp = worker ? lc_props_load_or_report(worker) : lc_props_new();
     if (!wp) return 1;
-    if (!(cp = load_props(argv[i]))) goto out;
+    if (!(cp = lc_props_load_or_report(argv[i]))) goto out;
     const char *file = argv[i], *input = argc - i == 2 ? argv[i + 1] : NULL;
     const char *name = lc_props_get_or(cp, "name", file);
     snprintf(label, sizeof(label), "connector '%s'", name);

@@ -2,7 +2,7 @@
 #include "cluster.h"
 #include "assignor.h"
 #include "config.h"
-#include "http_client.h"
+#include "forward.h"
 #include "internal_topics.h"
 #include "log.h"
 #include "signature.h"
@@ -206,6 +206,7 @@ lc_cluster_t *lc_cluster_new(lc_worker_t *w, char *errs, size_t errsz)
     if (lc_config_long(p, "scheduled.rebalance.max.delay.ms", label, &cl->delay_ms, errs, errsz,
                        &elen) ||
         lc_config_long(p, "worker.sync.timeout.ms", label, &cl->sync_ms, errs, errsz, &elen) ||
+        lc_config_long(p, "worker.unsync.backoff.ms", label, &cl->unsync_ms, errs, errsz, &elen) ||
         lc_config_long(p, "rebalance.timeout.ms", label, &cl->rebalance_ms, errs, errsz, &elen) ||
         lc_config_long(p, "inter.worker.key.ttl.ms", label, &cl->key_ttl_ms, errs, errsz, &elen) ||
         lc_config_long(p, "inter.worker.key.size", label, &ks, errs, errsz, &elen)) {
@@ -347,15 +348,7 @@ static void rebuild(lc_cluster_t *cl, lc_dconn_t *d, json_t *config, json_t *tas
 {
     char errs[16384];
     stop_tasks(cl, d, -1, target == LC_TARGET_STOPPED ? 0 : (int)json_array_size(tasks));
-    lc_props_t *p = lc_props_new();
-    const char *k;
-    json_t *v;
-    json_object_foreach(config, k, v)
-    {
-        if (json_is_string(v)) lc_props_set(p, k, json_string_value(v));
-    }
-    lc_connector_t *c = lc_connector_plan(cl->w, p, errs, sizeof(errs));
-    lc_props_destroy(p);
+    lc_connector_t *c = lc_connector_plan_json(cl->w, config, errs, sizeof(errs));
     if (c) {
         *planned = lc_connector_task_strings(c);
         lc_connector_set_tasks(c, tasks);
@@ -415,28 +408,38 @@ static void submit_tasks(lc_cluster_t *cl, const char *name, json_t *planned)
     char *k = key ? strdup(key) : NULL, *a = strdup(alg ? alg : "HmacSHA256");
     pthread_mutex_unlock(&cl->mu);
     if (*leader && k) {
-        char *body = json_dumps(planned, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        char sig[512], h1[600], h2[200], url[2048];
-        if (lc_signature_sign(k, a, body, strlen(body), sig, sizeof(sig)) == 0) {
-            snprintf(h1, sizeof(h1), "X-Connect-Authorization: %s", sig);
-            snprintf(h2, sizeof(h2), "X-Connect-Request-Signature-Algorithm: %s", a);
-            const char *hdrs[] = {h1, h2, NULL};
-            snprintf(url, sizeof(url), "%s/connectors/%s/tasks?forward=true", leader, name);
-            char *resp = NULL;
-            int code = lc_http_request("POST", url, hdrs, body, strlen(body), SYNC_MS, &resp, errs,
-                                       sizeof(errs));
-            if (code < 200 || code >= 300)
-                lc_warn(name, "the leader did not take the task configs (%d): %s", code,
-                        code < 0 ? errs
-                        : resp   ? resp
-                                 : "");
-            free(resp);
-        }
+        char *body = json_dumps(planned, JSON_COMPACT | JSON_PRESERVE_ORDER), *resp = NULL;
+        char url[2048];
+        snprintf(url, sizeof(url), "%s/connectors/%s/tasks?forward=true", leader, name);
+        int code = lc_forward_signed_post(url, k, a, body, SYNC_MS, &resp, errs, sizeof(errs));
+        if (code < 200 || code >= 300)
+            lc_warn(name, "the leader did not take the task configs (%d): %s", code,
+                    code < 0 ? errs
+                    : resp   ? resp
+                             : "");
+        free(resp);
         free(body);
     }
     free(leader);
     free(k);
     free(a);
+}
+
+/* Connect's worker.sync.timeout.ms: a new leader, and a worker about to apply an assignment,
+ * read the config topic to its end first, or leave the group (the others rebalance without
+ * it) for worker.unsync.backoff.ms. 0, or -1 when it left. */
+static int catch_up(lc_cluster_t *cl, const char *as)
+{
+    char err[512];
+    if (cl->leaving) return -1; /* until the membership thread has left */
+    if (lc_klog_read_to_end(cl->config_log, (int)cl->sync_ms, err, sizeof(err)) == 0) return 0;
+    cl->leaving = 1;
+    lc_warn(NULL,
+            "cluster: as %s, could not read config topic '%s' to its end within "
+            "worker.sync.timeout.ms=%ld (%s); leaving group '%s' for worker.unsync.backoff.ms=%ld",
+            as, cl->config_topic, cl->sync_ms, err, cl->group, cl->unsync_ms);
+    lc_membership_leave(cl->member, cl->unsync_ms);
+    return -1;
 }
 
 typedef struct want {
@@ -452,9 +455,12 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     const char *me = lc_worker_id(cl->w);
     pthread_mutex_lock(&cl->mu);
     long long gen = generation_of(cl->assignment);
-    lc_task_metrics_rebalance_view(
-        view.joined, gen, cl->applied_gen, cl->wait_gen,
-        json_string_value(json_object_get(cl->assignment, "leader_url")));
+    lc_task_metrics_rebalance_view(view.joined, gen, cl->applied_gen, cl->wait_gen, cl->assignment);
+    int fresh = view.joined && gen >= 0 && gen >= cl->wait_gen && gen != cl->applied_gen;
+    pthread_mutex_unlock(&cl->mu);
+    if (fresh && catch_up(cl, "a member applying a new assignment") != 0) return;
+    pthread_mutex_lock(&cl->mu);
+    gen = generation_of(cl->assignment);
     json_t *mine = NULL;
     if (view.joined && gen >= cl->wait_gen)
         mine = json_object_get(json_object_get(cl->assignment, "assignments"), me);
@@ -524,9 +530,31 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
         pthread_mutex_unlock(&cl->mu);
         json_t *planned = NULL;
         int rebuilt = 0;
-        if (!d->config || !json_equal(d->config, w->config) || d->task_gen != w->task_gen ||
-            (d->target != w->target &&
-             (d->target == LC_TARGET_STOPPED || w->target == LC_TARGET_STOPPED))) {
+        int cfg_changed = d->config && !json_equal(d->config, w->config);
+        int stop_flip = d->target != w->target &&
+                        (d->target == LC_TARGET_STOPPED || w->target == LC_TARGET_STOPPED);
+        /* As in Kafka Connect, tasks restart when their task configs change, not at the
+         * connector config change before them: running tasks wait (on the old config) for the
+         * task configs of the new one, written with it by a PUT or later by the connector's
+         * owner, and then restart once. */
+        int await_tasks = cfg_changed && !stop_flip && d->task_gen == w->task_gen && d->c &&
+                          w->task_count >= 0 && w->target != LC_TARGET_STOPPED;
+        if (!await_tasks) {
+            d->awaiting_ms = 0;
+        } else if (!d->awaiting_ms) {
+            d->awaiting_ms = lc_now_ms();
+        } else if (w->owned && lc_now_ms() - d->awaiting_ms >= 2000 &&
+                   lc_now_ms() - d->submitted_ms >= 2000) {
+            /* Nobody wrote them (a config written by another tool): the owner plans the new
+             * config aside and submits its task configs; one that does not plan fails now. */
+            d->submitted_ms = lc_now_ms();
+            char perr[1024];
+            json_t *next = lc_connector_plan_task_strings(cl->w, w->config, perr, sizeof(perr));
+            if (next) submit_tasks(cl, w->name, next);
+            await_tasks = next != NULL;
+            json_decref(next);
+        }
+        if (!await_tasks && (!d->config || cfg_changed || d->task_gen != w->task_gen || stop_flip)) {
             /* A new config restarts the connector that ran here: it shuts down first
              * (UNASSIGNED, Connect's onShutdown), then starts again. */
             if (d->config && !json_equal(d->config, w->config) && d->owned && d->c &&
@@ -543,8 +571,6 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
             d->reported = -1;
             pthread_mutex_unlock(&cl->mu);
         }
-        if (w->owned && w->target != LC_TARGET_STOPPED && (rebuilt || !d->owned))
-            lc_task_metrics_connector_startup(d->c != NULL); /* it starts on its owner */
         d->owned = w->owned;
         /* Restart requests (restart-connector-<c>) for what runs here. */
         size_t ri;
@@ -559,7 +585,6 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
                  d->reported == LC_TASK_FAILED)) {
                 report(cl, d, LC_TASK_UNASSIGNED, NULL);
                 report(cl, d, LC_TASK_RESTARTING, NULL);
-                lc_task_metrics_connector_startup(1);
             } else if (d->owned) {
                 d->reported = -1;
             }
@@ -644,7 +669,6 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
                 0 &&
             lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0) {
             cl->applied_gen = gen;
-            lc_task_metrics_rebalanced(gen);
         } else {
             lc_warn(NULL, "cluster: cannot acknowledge assignment %lld: %s", gen, err);
         }
@@ -668,8 +692,11 @@ static void ensure_writer(lc_cluster_t *cl)
         return;
     }
     /* Whatever the previous leader committed is visible now: read it before deciding. */
-    if (lc_klog_read_to_end(cl->config_log, SYNC_MS, err, sizeof(err)) != 0 ||
-        lc_klog_read_to_end(cl->coord_log, SYNC_MS, err, sizeof(err)) != 0)
+    if (catch_up(cl, "the new leader") != 0) {
+        lc_txwriter_stop(w);
+        return;
+    }
+    if (lc_klog_read_to_end(cl->coord_log, SYNC_MS, err, sizeof(err)) != 0)
         lc_warn(NULL, "cluster: catching up as the new leader: %s", err);
     pthread_mutex_lock(&cl->wmu);
     cl->txw = w;
@@ -727,34 +754,6 @@ static int publish(lc_cluster_t *cl, json_t *assignments, long long gen)
     lc_info(NULL, "cluster: assignment %lld: %s", gen, dump);
     free(dump);
     return 0;
-}
-
-/* prev minus what is revoked. */
-static json_t *without(json_t *prev, json_t *revoked)
-{
-    json_t *out = json_deep_copy(prev);
-    const char *wid;
-    json_t *r;
-    json_object_foreach(revoked, wid, r)
-    {
-        json_t *a = json_object_get(out, wid);
-        if (!a) continue;
-        const char *kinds[] = {"connectors", "tasks"};
-        for (int k = 0; k < 2; k++) {
-            json_t *list = json_object_get(a, kinds[k]), *keep = json_array();
-            size_t i, j;
-            json_t *e, *x;
-            json_array_foreach(list, i, e)
-            {
-                int drop = 0;
-                json_array_foreach(json_object_get(r, kinds[k]), j, x) if (json_equal(e, x)) drop =
-                    1;
-                if (!drop) json_array_append(keep, e);
-            }
-            json_object_set_new(a, kinds[k], keep);
-        }
-    }
-    return out;
 }
 
 static int array_has(json_t *arr, const char *s)
@@ -862,7 +861,7 @@ static void lead(lc_cluster_t *cl, lc_member_view_t view)
             any = 1;
     }
     if (any) {
-        json_t *interim = without(prev, revoked);
+        json_t *interim = lc_assign_without(prev, revoked);
         /* Members that hold nothing yet still appear, so they know the leader. */
         size_t j;
         json_t *m;
@@ -936,6 +935,7 @@ static void *tick_main(void *arg)
             /* Membership lost (session timeout): stop everything, run nothing until the leader
              * publishes an assignment after this worker rejoined. */
             cl->seen_losses = view.losses;
+            cl->leaving = 0;
             lc_warn(NULL, "cluster: membership lost; stopping every task of this worker");
             stop_all(cl);
             pthread_mutex_lock(&cl->mu);

@@ -44,6 +44,7 @@ typedef struct lc_dconn {
     int owned;              /* this worker runs the connector itself */
     int reported;           /* connector state last written to the status topic, or -1 */
     long long submitted_ms; /* owner: when it last sent task configs to the leader */
+    long long awaiting_ms;  /* since when a new config waits for its task configs, or 0 */
 } lc_dconn_t;
 
 typedef struct lc_cluster {
@@ -51,7 +52,8 @@ typedef struct lc_cluster {
     const lc_props_t *props;
     char group[256], config_topic[256], coord_topic[256], txid[300];
     char url[512];
-    long delay_ms, sync_ms, rebalance_ms, key_ttl_ms;
+    long delay_ms, sync_ms, unsync_ms, rebalance_ms, key_ttl_ms;
+    int leaving; /* tick thread: left the group for worker.unsync.backoff.ms */
     int key_size;
     char key_alg[64];
 

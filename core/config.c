@@ -91,6 +91,10 @@ static const lc_config_def_t defs[] = {
     {"worker.sync.timeout.ms", LC_CFG_INT, "3000", 1, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
      "How long a worker waits to catch up with the config topic before it gives up, leaves the "
      "group and waits a backoff."},
+    {"worker.unsync.backoff.ms", LC_CFG_INT, "300000", 0, NULL, 0, LC_CFG_DISTRIBUTED,
+     "Distributed",
+     "How long a worker that could not catch up with the config topic stays out of the group "
+     "before it joins again."},
     {"rest.advertised.host.name", LC_CFG_STRING, "", 0, NULL, 0, LC_CFG_DISTRIBUTED, "Distributed",
      "The host name other workers use to reach this worker's REST API (default: the listener's "
      "host)."},

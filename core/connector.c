@@ -258,6 +258,31 @@ err:
     return NULL;
 }
 
+lc_connector_t *lc_connector_plan_json(const lc_worker_t *w, json_t *config, char *errs,
+                                       size_t errsz)
+{
+    lc_props_t *p = lc_props_new();
+    const char *k;
+    json_t *v;
+    json_object_foreach(config, k, v)
+    {
+        if (json_is_string(v)) lc_props_set(p, k, json_string_value(v));
+    }
+    lc_connector_t *c = lc_connector_plan(w, p, errs, errsz);
+    lc_props_destroy(p);
+    return c;
+}
+
+json_t *lc_connector_plan_task_strings(const lc_worker_t *w, json_t *config, char *errs,
+                                       size_t errsz)
+{
+    lc_connector_t *c = lc_connector_plan_json(w, config, errs, errsz);
+    if (!c) return NULL;
+    json_t *tasks = lc_connector_task_strings(c);
+    lc_connector_free(c);
+    return tasks;
+}
+
 /* A connector whose stored config no longer validates: kept, FAILED, no tasks. */
 lc_connector_t *lc_connector_placeholder(const lc_worker_t *w, const char *name,
                                          const lc_props_t *props, int target)

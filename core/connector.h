@@ -106,6 +106,14 @@ typedef struct lc_connector {
  * line, every error at once. */
 lc_connector_t *lc_connector_plan(const lc_worker_t *w, const lc_props_t *props, char *errs,
                                   size_t errs_size);
+/** lc_connector_plan of a config as the config topic holds it (a JSON object of strings;
+ * other values are ignored). */
+lc_connector_t *lc_connector_plan_json(const lc_worker_t *w, json_t *config, char *errs,
+                                       size_t errs_size);
+/** The task configs (as lc_connector_task_strings) a config of the config topic plans to,
+ * planned aside and freed; NULL with errs when it does not plan. */
+json_t *lc_connector_plan_task_strings(const lc_worker_t *w, json_t *config, char *errs,
+                                       size_t errs_size);
 /** A connector whose config does not plan: kept with its config, no tasks (FAILED). */
 lc_connector_t *lc_connector_placeholder(const lc_worker_t *w, const char *name,
                                          const lc_props_t *props, int target);

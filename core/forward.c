@@ -1,6 +1,7 @@
 /* forward: see forward.h. */
 #include "forward.h"
 #include "http_client.h"
+#include "signature.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,4 +103,19 @@ int lc_forward(const char *leader, const lc_fwd_req_t *r, char **out)
     }
     *out = body;
     return code;
+}
+
+int lc_forward_signed_post(const char *url, const char *key, const char *alg, const char *body,
+                           int timeout_ms, char **resp, char *errs, size_t errsz)
+{
+    char sig[512], h1[600], h2[200];
+    *resp = NULL;
+    if (lc_signature_sign(key, alg, body, strlen(body), sig, sizeof(sig)) != 0) {
+        snprintf(errs, errsz, "cannot sign the request with %s", alg);
+        return -1;
+    }
+    snprintf(h1, sizeof(h1), "X-Connect-Authorization: %s", sig);
+    snprintf(h2, sizeof(h2), "X-Connect-Request-Signature-Algorithm: %s", alg);
+    const char *hdrs[] = {h1, h2, NULL};
+    return lc_http_request("POST", url, hdrs, body, strlen(body), timeout_ms, resp, errs, errsz);
 }

@@ -26,4 +26,11 @@ typedef struct lc_fwd_req {
  * body for 409 (no known leader, two hops used) and 500 (the leader cannot be reached). */
 int lc_forward(const char *leader, const lc_fwd_req_t *r, char **out);
 
+/** A worker-to-worker request signed as KIP-507 has it (X-Connect-Authorization with the
+ * session key, and its algorithm): POSTs body to url. Returns the HTTP status (with *resp the
+ * body, caller frees) or -1 with errstr (the request could not be signed or sent). */
+int lc_forward_signed_post(const char *url, const char *key_b64, const char *algorithm,
+                           const char *body, int timeout_ms, char **resp, char *errstr,
+                           size_t errstr_size);
+
 #endif

@@ -98,21 +98,9 @@ static void usage(FILE *out)
             "are committed and scripts are closed.\n");
 }
 
-static lc_props_t *load_props(const char *path)
-{
-    char err[1024];
-    lc_props_t *p = lc_props_new();
-    if (lc_props_parse_file(p, path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "luaconnect: %s\n", err);
-        lc_props_destroy(p);
-        return NULL;
-    }
-    return p;
-}
-
 static int cmd_plugins(int argc, char **argv)
 {
-    lc_props_t *wp = argc > 0 ? load_props(argv[0]) : lc_props_new();
+    lc_props_t *wp = argc > 0 ? lc_props_load_or_report(argv[0]) : lc_props_new();
     if (!wp) return 1;
     char *pp = lc_plugin_path(lc_props_get(wp, "plugin.path"));
     size_t n;
@@ -198,7 +186,7 @@ static int cmd_standalone(int argc, char **argv)
     }
     block_signals(&sigs);
 
-    if (!(wp = load_props(argv[i]))) goto out;
+    if (!(wp = lc_props_load_or_report(argv[i]))) goto out;
     const char *level = getenv("LUACONNECT_LOG_LEVEL");
     if (level && lc_log_level_parse(level) >= 0) lc_log_set_level(lc_log_level_parse(level));
     w = lc_worker_new(wp, embedded, err, sizeof(err));
@@ -219,7 +207,7 @@ static int cmd_standalone(int argc, char **argv)
     /* Connectors created over REST come back first; files on the command line then apply. */
     lc_standalone_restore(sh);
     for (int k = i + 1; k < argc; k++) {
-        lc_props_t *cp = load_props(argv[k]);
+        lc_props_t *cp = lc_props_load_or_report(argv[k]);
         if (!cp) goto out;
         int bad = lc_standalone_add_connector(sh, cp, err, sizeof(err));
         lc_props_destroy(cp);
@@ -287,7 +275,7 @@ static int cmd_distributed(int argc, char **argv)
         return 2;
     }
     block_signals(&sigs);
-    if (!(wp = load_props(argv[0]))) goto out;
+    if (!(wp = lc_props_load_or_report(argv[0]))) goto out;
     const char *level = getenv("LUACONNECT_LOG_LEVEL");
     if (level && lc_log_level_parse(level) >= 0) lc_log_set_level(lc_log_level_parse(level));
     w = lc_worker_new_distributed(wp, err, sizeof(err));

@@ -26,6 +26,7 @@ struct lc_membership {
     char group[256];
     pthread_t thread;
     atomic_int stop;
+    atomic_long leave_ms; /* lc_membership_leave: leave now, join again after this long */
     pthread_mutex_t mu; /* guards view */
     lc_member_view_t view;
     void (*notify)(void *arg);
@@ -89,12 +90,27 @@ static void *run(void *arg)
 {
     lc_membership_t *m = arg;
     while (!atomic_load(&m->stop)) {
+        long backoff = atomic_exchange(&m->leave_ms, 0);
+        if (backoff > 0) {
+            /* A proper LeaveGroup: the others rebalance at once, without waiting for a session
+             * timeout. Counted as a loss, so the worker stops what it runs. */
+            rd_kafka_consumer_close(m->rk);
+            rd_kafka_destroy(m->rk);
+            m->rk = NULL;
+            set_view(m, 0, 0, 0, 1);
+            for (long waited = 0; waited < backoff && !atomic_load(&m->stop); waited += 100)
+                rd_kafka_poll(m->lister, 100);
+            if (atomic_load(&m->stop)) break;
+            atomic_store(&m->leave_ms, 0); /* asked again while away: already done */
+            lc_info(NULL, "cluster: joining group '%s' again after %ld ms away", m->group, backoff);
+            m->retire = 1; /* joins below with a new handle, so as a follower */
+        }
         if (m->retire) {
             char err[512];
             /* The membership is gone already and the handle stopped joining (retire()):
              * nothing to leave, and a close would wait for the unsubscribe to settle (6 s
              * measured) before the new handle could join. */
-            rd_kafka_destroy_flags(m->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+            if (m->rk) rd_kafka_destroy_flags(m->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
             m->retire = 0;
             while (!(m->rk = join(m, err, sizeof(err))) && !atomic_load(&m->stop)) {
                 lc_error(NULL, "cluster: %s (trying again in 1 s)", err);
@@ -276,6 +292,11 @@ json_t *lc_membership_members(lc_membership_t *m, char *errstr, size_t errsz)
     }
     rd_kafka_group_list_destroy(groups);
     return out;
+}
+
+void lc_membership_leave(lc_membership_t *m, long backoff_ms)
+{
+    atomic_store(&m->leave_ms, backoff_ms > 0 ? backoff_ms : 1);
 }
 
 void lc_membership_stop(lc_membership_t *m)

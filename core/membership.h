@@ -42,6 +42,10 @@ json_t *lc_membership_members(lc_membership_t *m, char *errstr, size_t errstr_si
 /** The worker id inside a membership's client.id ("luaconnect-<join ms>-<worker id>"), or
  * NULL when client_id is not one. */
 const char *lc_membership_worker_id(const char *client_id);
+/** Leaves the group now (the others rebalance at once; the view counts a loss) and joins again,
+ * as a new member, backoff_ms later: Connect's answer to a worker that cannot catch up with
+ * the config topic within worker.sync.timeout.ms (it waits worker.unsync.backoff.ms). */
+void lc_membership_leave(lc_membership_t *m, long backoff_ms);
 /** Leaves the group (the others rebalance at once) and stops the thread; NULL is a no-op. */
 void lc_membership_stop(lc_membership_t *m);
 

@@ -558,3 +558,15 @@ done:
     free(buf);
     return rc;
 }
+
+lc_props_t *lc_props_load_or_report(const char *path)
+{
+    char err[1024];
+    lc_props_t *p = lc_props_new();
+    if (lc_props_parse_file(p, path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "luaconnect: %s\n", err);
+        lc_props_destroy(p);
+        return NULL;
+    }
+    return p;
+}

@@ -20,6 +20,9 @@ lc_props_t *lc_props_new(void);
 void lc_props_destroy(lc_props_t *p);
 /** Parses the file at path into p. Returns 0, or -1 with "PATH:LINE: message" in errstr. */
 int lc_props_parse_file(lc_props_t *p, const char *path, char *errstr, size_t errstr_size);
+/** For the command line: the .properties file at path, or NULL after printing
+ * "luaconnect: <error>" (which names the file and line) to stderr. */
+lc_props_t *lc_props_load_or_report(const char *path);
 /** Parses text (len bytes); name is used in error messages as the file name. */
 int lc_props_parse_string(lc_props_t *p, const char *name, const char *text, size_t len,
                           char *errstr, size_t errstr_size);

@@ -25,6 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How a task that a newer instance fenced says so (in its FAILED trace and the log). */
+#define FENCED_NOTE                                                                                \
+    "; a newer instance of this task fenced this one, which stops without committing anything "    \
+    "more"
+
 /* Offsets popped from the tracker and not yet written: the newest per source partition. */
 typedef struct commit_batch {
     char **keys, **values;
@@ -102,10 +107,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             if (s->eos) snprintf(who, sizeof(who), " (transactional.id %s)", s->txid);
             snprintf(s->delivery_error, sizeof(s->delivery_error),
                      "stage KAFKA_PRODUCE: fatal producer error%s: %s%s", who, reason,
-                     (s->fenced = fatal == RD_KAFKA_RESP_ERR__FENCED)
-                         ? "; a newer instance of this task fenced this one, which stops without "
-                           "committing anything more"
-                         : "");
+                     (s->fenced = fatal == RD_KAFKA_RESP_ERR__FENCED) ? FENCED_NOTE : "");
         }
         return;
     }
@@ -218,10 +220,7 @@ static int txn_error(src_t *s, rd_kafka_error_t *e, const char *what, char *errs
                  rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
     if (fenced) s->fenced = 1;
     snprintf(errstr, errsz, "stage KAFKA_PRODUCE: %s (transactional.id %s): %s%s", what, s->txid,
-             rd_kafka_error_string(e),
-             fenced ? "; a newer instance of this task fenced this one, which stops without "
-                      "committing anything more"
-                    : "");
+             rd_kafka_error_string(e), fenced ? FENCED_NOTE : "");
     rd_kafka_error_destroy(e);
     return -1;
 }
@@ -509,7 +508,17 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
             }
             lc_tracker_ack(s->tracker, h, 0);
             stage = "KAFKA_PRODUCE";
-            snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
+            if (e == RD_KAFKA_RESP_ERR__FATAL) {
+                /* The producer's own reason (before its error callback has run), e.g. fenced */
+                char why[512] = "";
+                if (rd_kafka_fatal_error(s->rk, why, sizeof(why)) == RD_KAFKA_RESP_ERR__FENCED)
+                    s->fenced = 1;
+                snprintf(err, sizeof(err), "fatal producer error%s%s%s: %s%s",
+                         s->eos ? " (transactional.id " : "", s->eos ? s->txid : "",
+                         s->eos ? ")" : "", why, s->fenced ? FENCED_NOTE : "");
+            } else {
+                snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
+            }
             goto bad;
         }
         continue;

@@ -6,10 +6,11 @@
  * The registry's mutex is taken when a task starts, stops or is freed, once per commit
  * interval (per-partition lag, per-transform drops), and by the reader; never per record.
  * Worker-level counters (task startups, rebalances, hot reloads per connector) live here too.
- * Depends on libc. */
+ * Depends on libc, jansson. */
 #ifndef LC_TASK_METRICS_H
 #define LC_TASK_METRICS_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -195,12 +196,16 @@ void lc_task_metrics_start_failed(lc_task_metrics_t *m);
 void lc_task_metrics_connector_startup(int ok);
 /** A distributed worker's view as it reconciles (joined: it holds a membership; gen: the
  * newest assignment generation, applied: the one it applied, wait: none runs below it after a
- * lost membership; leader_url: the assignment's leader, NULL when unknown). A rebalance is
+ * lost membership; assignment: the leader's record, whose leader_url is kept). A rebalance is
  * under way from the first view with an assignment to apply until lc_task_metrics_rebalanced. */
 void lc_task_metrics_rebalance_view(int joined, long long gen, long long applied, long long wait,
-                                    const char *leader_url);
+                                    const json_t *assignment);
+/** The connector status this worker (the connector's owner, distributed) records: into
+ * RUNNING or PAUSED from any other state, or its first in this process, is a connector
+ * startup; FAILED (its config or script did not plan) a failed one. */
+void lc_task_metrics_connector_status(const char *connector, const char *state);
 /** A distributed worker applied assignment generation epoch (a completed rebalance: its time
- * runs from the first view with an assignment to apply). */
+ * runs from the first view with an assignment to apply); the same epoch again is a no-op. */
 void lc_task_metrics_rebalanced(long long epoch);
 /** A copy of the worker-level counters. */
 lc_worker_counters_t lc_task_metrics_worker(void);

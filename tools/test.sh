@@ -44,7 +44,7 @@ run_suite() { # label build-dir
   step "$label: unit tests and Lua specs (ctest)"
   (cd "$dir" && ctest --output-on-failure -j "$jobs"); result "$label ctest" $?
   step "$label: integration tests (real Kafka at ${LC_KAFKA_BOOTSTRAP:-none})"
-  LC_BIN="$root/$dir/luaconnect" "$py" -m pytest -q -p no:cacheprovider --durations=12 tests/integration
+  LC_BIN="$root/$dir/luaconnect" "$py" -m pytest -q -p no:cacheprovider --durations=25 tests/integration
   result "$label integration" $?
 }
 

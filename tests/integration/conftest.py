@@ -36,6 +36,17 @@ Bytesish = Union[bytes, bytearray, str]
 # binary under test
 
 
+def release_round_only(why: str):
+    """Marks a test that make test runs in its release round only: one whose subject is
+    behaviour over time (kill -9, paused processes, timeouts), which the sanitizer build only
+    makes slower, while the paths it runs are run under the sanitizers by shorter tests.
+    LC_SANITIZER_ALL=1 runs it under the sanitizers too."""
+    return pytest.mark.skipif(
+        os.environ.get("LC_SANITIZER") == "1" and os.environ.get("LC_SANITIZER_ALL") != "1",
+        reason=f"runs in make test's release round only: {why} (LC_SANITIZER_ALL=1 runs it "
+               "under the sanitizers too)")
+
+
 def luaconnect_bin() -> Path:
     """Path of the luaconnect binary: $LC_BIN, else <repo>/build/luaconnect."""
     env = os.environ.get("LC_BIN")

@@ -8,6 +8,7 @@ Skipped, with the reason, while the binary has no `distributed` command."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ from collections import Counter
 import pytest
 
 from cluster import STRING, Cluster, has_distributed
-from conftest import kcat_consume, luaconnect_bin
+from conftest import kcat_consume, luaconnect_bin, release_round_only
 from connect_java import ConnectDistributed, java_available
 from http_json import call
 from kafka_records import create_topic, dump_topic
@@ -135,6 +136,7 @@ def test_12_tasks_spread_4_4_4_and_a_fourth_worker_takes_exactly_3(kafka, tmp_pa
 
 
 # ---------------------------------------------------------------- failover under load
+@release_round_only("kill -9 of a worker under load")
 def test_kill_9_under_load_loses_no_sequence_number(kafka, tmp_path):
     rate, batch = 300, 500
     topic = f"lc-dist-load-{uuid.uuid4().hex[:8]}"
@@ -186,6 +188,7 @@ def test_kill_9_under_load_loses_no_sequence_number(kafka, tmp_path):
 
 
 # ---------------------------------------------------------------- heartbeats
+@release_round_only("waits past the session timeout")
 def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path):
     """poll() computes for 20 s, three times the session timeout: the worker's membership is
     kept by a thread that never waits on a task, so nothing is reassigned."""
@@ -210,6 +213,7 @@ def test_a_busy_script_does_not_make_its_worker_leave_the_group(kafka, tmp_path)
 
 
 # ---------------------------------------------------------------- fencing
+@release_round_only("a leader paused past its session timeout")
 def test_leader_paused_past_its_session_is_fenced_and_rejoins(kafka, tmp_path):
     topic = f"lc-dist-fence-{uuid.uuid4().hex[:8]}"
     with Cluster(tmp_path, kafka, n=3) as c:
@@ -335,3 +339,53 @@ def test_migration_from_connect_and_back_loses_and_doubles_no_line(kafka, tmp_pa
         time.sleep(2)
     got = topic_lines(2000)
     assert got == [f"line {i:06d}" for i in range(2000)], "lines lost or doubled (back to Connect)"
+
+
+# ---------------------------------------------------------------- worker.sync.timeout.ms
+def test_a_worker_that_cannot_catch_up_with_the_config_topic_leaves_and_backs_off(kafka, tmp_path):
+    """worker.sync.timeout.ms as in Connect: a worker that cannot read the config topic to its
+    end within it before applying an assignment leaves the group, so the others run the work,
+    and joins again worker.unsync.backoff.ms later. Records keep arriving on the config topic
+    (keys Connect ignores), so catching up within 1 ms never succeeds."""
+    topic = f"lc-dist-sync-{uuid.uuid4().hex[:8]}"
+    with Cluster(tmp_path, kafka, n=1) as c:
+        c.start()
+        a = c.workers[0]
+        a.rest("PUT", "/connectors/s/config", seq_source("s", topic, 2))
+        wait_for(lambda: running(a, "s", 2), 60, "s RUNNING", a.log)
+        noise = subprocess.Popen(["kcat", "-b", kafka, "-P", "-t", c.topics[0], "-K", "\t"],
+                                 stdin=subprocess.PIPE)
+        stop = threading.Event()
+
+        def write_noise():
+            i = 0
+            while not stop.is_set():
+                noise.stdin.write(b"".join(b"luaconnect-test-noise-%d\t{}\n" % (i + j)
+                                           for j in range(20)))
+                noise.stdin.flush()
+                i += 20
+                time.sleep(0.002)
+        writer = threading.Thread(target=write_noise, daemon=True)
+        writer.start()
+        try:
+            c.extra.update({"worker.sync.timeout.ms": "1", "worker.unsync.backoff.ms": "3000"})
+            b = c.add_worker()
+            wait_for(lambda: "leaving group" in b.log(), 60, "the slow worker to leave", b.log)
+            line = next(x for x in b.log().splitlines() if "leaving group" in x)
+            assert (f"could not read config topic '{c.topics[0]}' to its end within "
+                    "worker.sync.timeout.ms=1 (") in line, line
+            assert f"leaving group '{c.group_id}' for worker.unsync.backoff.ms=3000" in line, line
+            wait_for(lambda: "again after 3000 ms away" in b.log(), 30,
+                     "the slow worker to join again after its backoff", b.log)
+            # The work stays where the config is read: every task RUNNING on the first worker
+            # (the slow one leaves again after each join, before it runs anything).
+            wait_for(lambda: [(t["worker_id"], t["state"]) for t in
+                              a.rest("GET", "/connectors/s/status")["tasks"]]
+                     == [(a.worker_id, "RUNNING")] * 2, 30, "both tasks RUNNING on the first worker",
+                     a.log)
+            assert "task RUNNING" not in b.log(), "the worker that cannot catch up ran a task"
+        finally:
+            stop.set()
+            writer.join(5)
+            noise.stdin.close()
+            noise.wait(30)

@@ -287,23 +287,12 @@ def test_documented_differences_hold(written):
     check_differences(written["steps"])
 
 
-SANITIZER = __import__("os").environ.get("LC_SANITIZER") == "1"
-# Known bug (issue 13): a config change is applied in two steps, the connector config and then
-# the task configs the leader writes for it; when a slow worker (the sanitizer build) applies
-# them in two rebalances, the task restarts twice (UNASSIGNED, RUNNING twice) where Connect
-# restarts it once. The release round checks this case.
-SLOW_RECONFIGURE = ("known bug: on a slow (sanitizer) build a config change may restart the task "
-                    "twice, once per record applied; checked in the release round")
-
-
 def _cases():
     for op in OPERATIONS:
         for topic in ("config", "status", "offsets"):
             marks = ()
             if (op, topic) in BUGS:
                 marks = pytest.mark.xfail(strict=True, reason=BUGS[(op, topic)])
-            elif (op, topic) == ("reconfigure", "status") and SANITIZER:
-                marks = pytest.mark.skip(reason=SLOW_RECONFIGURE)
             yield pytest.param(op, topic, marks=marks, id=f"{op}-{topic}")
 
 

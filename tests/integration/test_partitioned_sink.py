@@ -203,12 +203,17 @@ def test_kill_9_cycles_leave_every_offset_in_exactly_one_committed_file(kafka, t
                                       for i in range(per_batch)])
             sent[p] += per_batch
 
-    w = Worker(tmp_path, kafka, [conn])
+    # A short consumer session: each restart's group join waits for the killed member's
+    # session to end (45 s by default).
+    w = Worker(tmp_path, kafka, [conn], worker={"consumer.session.timeout.ms": "6000",
+                                                "consumer.heartbeat.interval.ms": "1000"})
     try:
         for k in range(KILLS):
             send_batch()
             w.start()
-            wait_for(lambda: "task RUNNING" in w.log(), 60, f"cycle {k + 1}: the task RUNNING", w.log)
+            # The log accumulates over the cycles: this cycle's task is the (k+1)-th RUNNING.
+            wait_for(lambda: w.log().count("task RUNNING") > k, 60,
+                     f"cycle {k + 1}: the task RUNNING", w.log)
             time.sleep(rng.uniform(0.2, 1.5))
             w.kill()
         # Last run: everything up to a multiple of flush.size gets committed.

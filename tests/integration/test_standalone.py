@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kcat_consume, kcat_consume_records, unique_topic
+from conftest import kcat_consume, kcat_consume_records, unique_topic, release_round_only
 from worker import Worker, file_lines, wait_for
 
 SANITIZER = os.environ.get("LC_SANITIZER") == "1"
@@ -84,6 +84,7 @@ def test_stop_and_restart_resumes_without_loss_or_duplicates(kafka, tmp_path):
     assert "resuming" in w.log()
 
 
+@release_round_only("kill -9 of a worker mid-stream")
 def test_kill_9_mid_stream_loses_nothing(kafka, tmp_path):
     topic = unique_topic("lc-kill")
     src, dst = tmp_path / "in.txt", tmp_path / "out.txt"
