@@ -11,6 +11,7 @@ Prints a markdown table (docs/benchmarks.md quotes it)."""
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -111,13 +112,16 @@ def main():
         line = "x" * 99
         f.write("".join(f"{i:08d}{line[8:]}\n" for i in range(args.records)))
     res = {name: [] for name, _ in MODES}
-    for rnd in range(args.rounds):
-        order = MODES if rnd % 2 == 0 else tuple(reversed(MODES))
-        for name, period in order:
-            r = one(args, tmp, period, rnd)
-            res[name].append(r)
-            print(f"round {rnd + 1} {name:>12}: cpu {r[0]:.2f} s, wall {r[1]:.2f} s, "
-                  f"{r[2]} pages", file=sys.stderr)
+    try:
+        for rnd in range(args.rounds):
+            order = MODES if rnd % 2 == 0 else tuple(reversed(MODES))
+            for name, period in order:
+                r = one(args, tmp, period, rnd)
+                res[name].append(r)
+                print(f"round {rnd + 1} {name:>12}: cpu {r[0]:.2f} s, wall {r[1]:.2f} s, "
+                      f"{r[2]} pages", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"FileStreamSource -> Kafka, 4 transforms, {args.records} records, "
           f"{args.rounds} rounds (median)\n")
     print("| /metrics scraped | process CPU s | wall s (first to last record) | pages |")
