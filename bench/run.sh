@@ -44,10 +44,14 @@ echo "bench: micro-benchmarks"
 "$bin" lua bench/chain.lua "$records" | tee "$work/chain.txt"
 "$work/bench_codec" "$records" | tee "$work/codec.txt"
 "$work/bench_boundary" "$records" | tee "$work/boundary.txt"
+# What the metrics cost: the source pipeline with /metrics scraped never, every 1 s, every 100 ms
+python3 bench/metrics_cost.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" \
+  --records "$records" --rounds 3 | tee "$work/metrics_cost.txt"
 
 python3 bench/compare.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" \
   --connect-lib "$connect_lib" --rounds "${BENCH_ROUNDS:-3}" --records "$records" \
   --out "${BENCH_OUT:-bench/results}" \
   --micro "Lua transform chain (build/luaconnect lua bench/chain.lua)=$work/chain.txt" \
   --micro "JsonConverter both directions (bench/bench_codec.c)=$work/codec.txt" \
-  --micro "C/Lua batch boundary (bench/bench_boundary.c)=$work/boundary.txt"
+  --micro "C/Lua batch boundary (bench/bench_boundary.c)=$work/boundary.txt" \
+  --micro "Metrics cost (bench/metrics_cost.py)=$work/metrics_cost.txt"

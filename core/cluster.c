@@ -455,6 +455,7 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
     const char *me = lc_worker_id(cl->w);
     pthread_mutex_lock(&cl->mu);
     long long gen = generation_of(cl->assignment);
+    lc_task_metrics_rebalance_view(view.joined, gen, cl->applied_gen, cl->wait_gen, cl->assignment);
     int fresh = view.joined && gen >= 0 && gen >= cl->wait_gen && gen != cl->applied_gen;
     pthread_mutex_unlock(&cl->mu);
     if (fresh && catch_up(cl, "a member applying a new assignment") != 0) return;
@@ -668,7 +669,6 @@ static void reconcile(lc_cluster_t *cl, lc_member_view_t view)
                 0 &&
             lc_klog_flush(cl->coord_log, SYNC_MS, err, sizeof(err)) == 0) {
             cl->applied_gen = gen;
-            lc_task_metrics_rebalanced(gen);
         } else {
             lc_warn(NULL, "cluster: cannot acknowledge assignment %lld: %s", gen, err);
         }

@@ -1,6 +1,7 @@
 /* kafka_stores: see kafka_stores.h. */
 #include "kafka_stores.h"
 #include "log.h"
+#include "task_metrics.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -186,6 +187,8 @@ static int status_put(lc_status_store_t *ss, const char *connector, int task, co
     lc_kstores_t *s = (lc_kstores_t *)ss->impl;
     char key[1200];
     status_key(key, sizeof(key), connector, task);
+    /* Connector startups (worker metrics): only the connector's owner writes its status. */
+    if (task < 0) lc_task_metrics_connector_status(connector, state);
     /* Kafka Connect has no STOPPED task: a task that stopped cleanly is shut down, UNASSIGNED
      * (its onShutdown). DESTROYED is Connect's tombstone of a status (AbstractHerder's
      * onDeletion): a task that no longer exists. */
@@ -431,6 +434,7 @@ void lc_kstores_set_generation(lc_kstores_t *s, int generation)
     pthread_mutex_lock(&s->mu);
     s->generation = generation;
     pthread_mutex_unlock(&s->mu);
+    lc_task_metrics_rebalanced(generation); /* the worker applied it: a completed rebalance */
 }
 
 json_t *lc_kstores_status(lc_kstores_t *s, const char *connector, int task)

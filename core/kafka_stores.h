@@ -2,7 +2,7 @@
  * on Kafka Connect's offsets and status topics in its formats: offsets keyed
  * ["<connector>",{partition}] (found whatever the field order Connect wrote), statuses
  * status-connector-<c> / status-task-<c>-<n> = {state, trace, worker_id, generation}.
- * Depends on klog, store, kafka, props, log, jansson. */
+ * Depends on klog, store, kafka, props, log, task_metrics, jansson. */
 #ifndef LC_KAFKA_STORES_H
 #define LC_KAFKA_STORES_H
 

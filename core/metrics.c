@@ -197,11 +197,30 @@ COUNTER_FN(reload_failures, LC_TM_RELOAD_FAILURES)
 COUNTER_FN(batch_max, LC_TM_BATCH_MAX)
 COUNTER_FN(lag_max, LC_TM_LAG_MAX)
 COUNTER_FN(lua_bytes, LC_TM_LUA_BYTES)
+COUNTER_FN(active_max, LC_TM_ACTIVE_MAX)
+RATE_FN(commit_ok_rate, LC_TM_COMMIT_OK)
+RATE_FN(commit_skip_rate, LC_TM_COMMIT_SKIP)
+
+static double active_avg(const page_t *p, const task_snap_t *t)
+{
+    (void)p;
+    return t->v[LC_TM_ACTIVE_SAMPLES]
+               ? (double)t->v[LC_TM_ACTIVE_SUM] / (double)t->v[LC_TM_ACTIVE_SAMPLES]
+               : 0;
+}
+/* Connect numbers every commit attempt, those with nothing new included. */
+static double commit_seq_no(const page_t *p, const task_snap_t *t)
+{
+    (void)p;
+    return (double)(t->v[LC_TM_COMMIT_OK] + t->v[LC_TM_COMMIT_FAIL] + t->v[LC_TM_COMMIT_SKIP]);
+}
 
 static double active(const page_t *p, const task_snap_t *t)
 {
     (void)p;
-    return (double)(int64_t)t->v[LC_TM_ACTIVE] < 0 ? 0 : (double)(int64_t)t->v[LC_TM_ACTIVE];
+    int64_t a = t->is_source ? (int64_t)t->v[LC_TM_ACTIVE]
+                             : (int64_t)(t->v[LC_TM_READ_TOTAL] - t->v[LC_TM_READ_COMMITTED]);
+    return a > 0 ? (double)a : 0;
 }
 static double batch_max_ms(const page_t *p, const task_snap_t *t)
 {
@@ -254,10 +273,10 @@ typedef struct task_metric {
     const char *help;
 } task_metric_t;
 
-#define CT "kafka_connect_connector_task_metrics_"
-#define SO "kafka_connect_source_task_metrics_"
-#define SI "kafka_connect_sink_task_metrics_"
-#define TE "kafka_connect_task_error_metrics_"
+#define CT "kafka_connect_connector_task_"
+#define SO "kafka_connect_source_task_"
+#define SI "kafka_connect_sink_task_"
+#define TE "kafka_connect_task_error_"
 
 static const task_metric_t task_metrics[] = {
     {CT "running_ratio", "gauge", ANY_TASK, running_ratio,
@@ -294,6 +313,12 @@ static const task_metric_t task_metrics[] = {
     {SO "source_record_active_count", "gauge", SOURCE_TASK, active,
      "The number of records that have been produced by this task but not yet completely "
      "written to Kafka."},
+    {SO "source_record_active_count_max", "gauge", SOURCE_TASK, active_max,
+     "The maximum number of records that have been produced by this task but not yet "
+     "completely written to Kafka (sampled at the end of each batch sent)."},
+    {SO "source_record_active_count_avg", "gauge", SOURCE_TASK, active_avg,
+     "The average number of records that have been produced by this task but not yet "
+     "completely written to Kafka (sampled at the end of each batch sent)."},
     {SI "sink_record_read_total", "counter", SINK_TASK, read_total,
      "The number of records read from Kafka by this task."},
     {SI "sink_record_read_rate", "gauge", SINK_TASK, read_rate,
@@ -314,6 +339,23 @@ static const task_metric_t task_metrics[] = {
      "position for any topic partitions (at the last offset commit)."},
     {SI "offset_commit_completion_total", "counter", SINK_TASK, commit_ok,
      "The number of offset commit completions that were completed successfully."},
+    {SI "sink_record_active_count", "gauge", SINK_TASK, active,
+     "The number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task."},
+    {SI "sink_record_active_count_max", "gauge", SINK_TASK, active_max,
+     "The maximum number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task (sampled at the end of each batch)."},
+    {SI "sink_record_active_count_avg", "gauge", SINK_TASK, active_avg,
+     "The average number of records that have been read from Kafka but not yet completely "
+     "committed/flushed/acknowledged by the sink task (sampled at the end of each batch)."},
+    {SI "offset_commit_completion_rate", "gauge", SINK_TASK, commit_ok_rate,
+     "The average per-second number of offset commit completions that were completed "
+     "successfully, since the task started."},
+    {SI "offset_commit_skip_rate", "gauge", SINK_TASK, commit_skip_rate,
+     "The average per-second number of offset commit points skipped (nothing new), since the "
+     "task started."},
+    {SI "offset_commit_seq_no", "gauge", SINK_TASK, commit_seq_no,
+     "The current sequence number for offset commits."},
     {SI "offset_commit_skip_total", "counter", SINK_TASK, commit_skip,
      "The number of offset commit completions that were received too late and skipped/ignored."},
     {TE "total_record_failures", "gauge", ANY_TASK, failures,
@@ -363,6 +405,40 @@ static void render_drops(page_t *p)
             put(&p->b, ",");
             put_label(&p->b, "transform", t->drops[j].alias);
             value(p, (double)t->drops[j].dropped);
+        }
+    }
+}
+
+/* Per transform of each task's chain, from the SDK's sampled clock (one record in 256): the
+ * records timed, their time, and its mean. */
+static void render_transform_times(page_t *p)
+{
+    static const char *const names[] = {"luaconnect_transform_sampled_records_total",
+                                        "luaconnect_transform_sampled_time_seconds_total",
+                                        "luaconnect_transform_avg_time_ms"};
+    static const char *const helps[] = {
+        "Records the transform was timed on (one in 256 of those the chain ran), since the task "
+        "opened its chain or last reloaded it (luaconnect).",
+        "Time the transform (with its predicate) took on the records it was timed on, seconds "
+        "(luaconnect).",
+        "The average time in milliseconds the transform (with its predicate) took per record, "
+        "over the records it was timed on (luaconnect)."};
+    for (int k = 0; k < 3; k++) {
+        int header = 0;
+        for (int i = 0; i < p->ntasks; i++) {
+            const task_snap_t *t = &p->tasks[i];
+            for (int j = 0; j < t->ndrops; j++) {
+                const lc_transform_dropped_t *d = &t->drops[j];
+                if (!header) family(p, names[k], k == 2 ? "gauge" : "counter", helps[k]);
+                header = 1;
+                task_labels(p, names[k], t);
+                put(&p->b, ",");
+                put_label(&p->b, "transform", d->alias);
+                value(p, k == 0     ? (double)d->timed
+                         : k == 1   ? (double)d->timed_ns / 1e9
+                         : d->timed ? (double)d->timed_ns / (double)d->timed / 1e6
+                                    : 0);
+            }
         }
     }
 }
@@ -440,10 +516,10 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
     static const char *const helps[] = {
         "The status of the connector.", "The type of the connector: source or sink.",
         "The name of the connector class.", "The version of the connector class."};
-    json_t *plugins = h->ops->plugins(h, 1);
+    json_t *plugins = NULL;
     for (int k = 0; k < 4; k++) {
         char name[128];
-        snprintf(name, sizeof(name), "kafka_connect_connector_metrics_%s", kinds[k]);
+        snprintf(name, sizeof(name), "kafka_connect_connector_%s", kinds[k]);
         int header = 0;
         for (size_t i = 0; i < json_array_size(names); i++) {
             json_t *st = json_array_get(statuses, i), *info = json_array_get(infos, i);
@@ -460,9 +536,14 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
             if (k == 1) val = json_string_value(json_object_get(st, "type"));
             if (k == 2) val = cls;
             if (k == 3) {
+                /* The status names it (Connect 4.x); else the plugin list, built once per
+                 * page only then: listing the plugins costs ~10 ms of CPU. */
+                val =
+                    json_string_value(json_object_get(json_object_get(st, "connector"), "version"));
+                if (!val && !plugins) plugins = h->ops->plugins(h, 1);
                 size_t j;
                 json_t *pl;
-                json_array_foreach(plugins, j, pl)
+                json_array_foreach(val ? NULL : plugins, j, pl)
                 {
                     if (same_plugin(json_string_value(json_object_get(pl, "class")), cls))
                         val = json_string_value(json_object_get(pl, "version"));
@@ -507,10 +588,10 @@ static void render_statuses(page_t *p, lc_herder_t *h, json_t *names, json_t *st
             const char *worker = json_string_value(json_object_get(task, "worker_id"));
             if (worker && me && strcmp(worker, me) != 0) continue;
             if (!header)
-                family(p, "kafka_connect_connector_task_metrics_status", "gauge",
+                family(p, "kafka_connect_connector_task_status", "gauge",
                        "The status of the connector task.");
             header = 1;
-            put(&p->b, "kafka_connect_connector_task_metrics_status{");
+            put(&p->b, "kafka_connect_connector_task_status{");
             put_label(&p->b, "connector", json_string_value(json_array_get(names, i)));
             put(&p->b, ",task=\"%lld\",",
                 (long long)json_integer_value(json_object_get(task, "id")));
@@ -585,40 +666,93 @@ static void render_worker(page_t *p, lc_herder_t *h, json_t *names, json_t *stat
     put(&p->b, "kafka_connect_worker_task_count %ld\n", tasks);
 
     lc_worker_counters_t w = lc_task_metrics_worker();
-    double done = (double)(w.task_startup_success + w.task_startup_failure);
-    family(p, "kafka_connect_worker_task_startup_attempts_total", "counter",
-           "The total number of task startups that this worker has attempted.");
-    put(&p->b, "kafka_connect_worker_task_startup_attempts_total %llu\n",
-        (unsigned long long)w.task_startup_attempts);
-    family(p, "kafka_connect_worker_task_startup_success_total", "counter",
-           "The total number of task starts that succeeded.");
-    put(&p->b, "kafka_connect_worker_task_startup_success_total %llu\n",
-        (unsigned long long)w.task_startup_success);
-    family(p, "kafka_connect_worker_task_startup_failure_total", "counter",
-           "The total number of task starts that failed.");
-    put(&p->b, "kafka_connect_worker_task_startup_failure_total %llu\n",
-        (unsigned long long)w.task_startup_failure);
-    family(p, "kafka_connect_worker_task_startup_success_percentage", "gauge",
-           "The average percentage of this worker's tasks starts that succeeded.");
-    put(&p->b, "kafka_connect_worker_task_startup_success_percentage %.6g\n",
-        done > 0 ? (double)w.task_startup_success / done : 0);
-    family(p, "kafka_connect_worker_task_startup_failure_percentage", "gauge",
-           "The average percentage of this worker's tasks starts that failed.");
-    put(&p->b, "kafka_connect_worker_task_startup_failure_percentage %.6g\n",
-        done > 0 ? (double)w.task_startup_failure / done : 0);
+    /* connector-startup-* then task-startup-*: the same five attributes each. */
+    for (int k = 0; k < 2; k++) {
+        const char *what = k ? "task" : "connector";
+        uint64_t att = k ? w.task_startup_attempts : w.connector_startup_attempts;
+        uint64_t ok = k ? w.task_startup_success : w.connector_startup_success;
+        uint64_t bad = k ? w.task_startup_failure : w.connector_startup_failure;
+        double done = (double)(ok + bad);
+        char name[96], help[128];
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_attempts_total", what);
+        snprintf(help, sizeof(help),
+                 "The total number of %s startups that this worker has attempted.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)att);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_success_total", what);
+        snprintf(help, sizeof(help), "The total number of %s starts that succeeded.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)ok);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_failure_total", what);
+        snprintf(help, sizeof(help), "The total number of %s starts that failed.", what);
+        family(p, name, "counter", help);
+        put(&p->b, "%s %llu\n", name, (unsigned long long)bad);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_success_percentage", what);
+        snprintf(help, sizeof(help),
+                 "The average percentage of this worker's %ss starts that succeeded.", what);
+        family(p, name, "gauge", help);
+        put(&p->b, "%s %.6g\n", name, done > 0 ? (double)ok / done : 0);
+        snprintf(name, sizeof(name), "kafka_connect_worker_%s_startup_failure_percentage", what);
+        snprintf(help, sizeof(help),
+                 "The average percentage of this worker's %ss starts that failed.", what);
+        family(p, name, "gauge", help);
+        put(&p->b, "%s %.6g\n", name, done > 0 ? (double)bad / done : 0);
+    }
 
     if (!h->ops->leader_url) return; /* worker-rebalance: distributed mode only */
+    /* connect-coordinator-metrics: what the last assignment gave this worker. */
+    family(p, "kafka_connect_coordinator_assigned_connectors", "gauge",
+           "The number of connector instances currently assigned to this consumer.");
+    put(&p->b, "kafka_connect_coordinator_assigned_connectors %ld\n", connectors);
+    family(p, "kafka_connect_coordinator_assigned_tasks", "gauge",
+           "The number of tasks currently assigned to this consumer.");
+    put(&p->b, "kafka_connect_coordinator_assigned_tasks %ld\n", tasks);
+    char leader[512];
+    lc_task_metrics_leader(leader, sizeof(leader));
+    /* String attributes as Strimzi's rule gives them: a label on a sample of 1. Connect's
+     * protocol name: luaconnect's workers sign their internal requests with a session key
+     * (KIP-507), what Connect calls SESSIONED. */
+    family(p, "kafka_connect_worker_rebalance_connect_protocol", "gauge",
+           "The Connect protocol used by this cluster.");
+    put(&p->b,
+        "kafka_connect_worker_rebalance_connect_protocol{connect_protocol=\"SESSIONED\"} 1\n");
+    family(p, "kafka_connect_worker_rebalance_leader_name", "gauge",
+           "The name of the group leader (its REST URL).");
+    put(&p->b, "kafka_connect_worker_rebalance_leader_name{");
+    put_label(&p->b, "leader_name", leader);
+    value(p, 1);
+    family(p, "kafka_connect_worker_rebalance_epoch", "gauge",
+           "The epoch or generation number of this worker.");
+    put(&p->b, "kafka_connect_worker_rebalance_epoch %lld\n", w.epoch);
     family(p, "kafka_connect_worker_rebalance_completed_rebalances_total", "counter",
            "The total number of rebalances completed by this worker.");
     put(&p->b, "kafka_connect_worker_rebalance_completed_rebalances_total %llu\n",
         (unsigned long long)w.completed_rebalances);
-    family(p, "kafka_connect_worker_rebalance_epoch", "gauge",
-           "The epoch or generation number of this worker.");
-    put(&p->b, "kafka_connect_worker_rebalance_epoch %lld\n", w.epoch);
+    family(p, "kafka_connect_worker_rebalance_rebalancing", "gauge",
+           "Whether this worker is currently rebalancing.");
+    put(&p->b, "kafka_connect_worker_rebalance_rebalancing %d\n", w.rebalancing ? 1 : 0);
+    /* Over the process' life; NaN before the first (Connect: NaN with none in its window). */
+    family(p, "kafka_connect_worker_rebalance_rebalance_max_time_ms", "gauge",
+           "The maximum time in milliseconds spent by this worker to rebalance.");
+    if (w.completed_rebalances)
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_max_time_ms %lld\n",
+            w.rebalance_ms_max);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_max_time_ms NaN\n");
+    family(p, "kafka_connect_worker_rebalance_rebalance_avg_time_ms", "gauge",
+           "The average time in milliseconds spent by this worker to rebalance.");
+    if (w.completed_rebalances)
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_avg_time_ms %.6g\n",
+            (double)w.rebalance_ms_sum / (double)w.completed_rebalances);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_rebalance_avg_time_ms NaN\n");
     family(p, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms", "gauge",
            "The time in milliseconds since this worker completed the most recent rebalance.");
-    put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms %lld\n",
-        w.last_rebalance_ms ? p->now_ms - w.last_rebalance_ms : -1);
+    if (w.last_rebalance_ms)
+        put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms %lld\n",
+            p->now_ms - w.last_rebalance_ms);
+    else
+        put(&p->b, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms +Inf\n");
 }
 
 int lc_metrics_wants_openmetrics(const char *accept)
@@ -648,6 +782,7 @@ char *lc_metrics_render(lc_herder_t *h, int openmetrics)
     render_tasks(&p);
     render_lags(&p);
     render_drops(&p);
+    render_transform_times(&p);
     if (p.om) put(&p.b, "# EOF\n");
 
     for (int k = 0; k < p.ntasks; k++) {

@@ -65,7 +65,11 @@ static int flush_commit(snk_t *s)
     char err[8192];
     s->last_commit = lc_now_ms();
     note_lag_and_memory(s);
-    if (!s->dirty && !s->failed) lc_task_metrics_add(&s->t->metrics, LC_TM_COMMIT_SKIP, 1);
+    if (!s->dirty && !s->failed) {
+        lc_task_metrics_add(&s->t->metrics, LC_TM_COMMIT_SKIP, 1);
+        lc_task_metrics_set(&s->t->metrics, LC_TM_READ_COMMITTED,
+                            lc_task_metrics_get(&s->t->metrics, LC_TM_READ_TOTAL));
+    }
     if (!s->dirty || s->failed) return s->failed ? -1 : 0;
     uint64_t t0 = lc_task_metrics_now_ns();
     if (lc_sink_api_flush(s->L, s->pos, err, sizeof(err)) != 0) {
@@ -95,8 +99,12 @@ static int flush_commit(snk_t *s)
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         lc_warn(s->t->ctx, "offset commit failed (records will be delivered again): %s",
                 rd_kafka_err2str(e));
-    else
+    else {
         s->dirty = 0;
+        /* sink-record-active-count: nothing read is due any more */
+        lc_task_metrics_set(&s->t->metrics, LC_TM_READ_COMMITTED,
+                            lc_task_metrics_get(&s->t->metrics, LC_TM_READ_TOTAL));
+    }
     return 0;
 }
 
@@ -482,6 +490,7 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
     int before = fs.n;
     lc_sink_api_failures(&b, add_put_failure, &fs);
     lc_task_metrics_add(&s->t->metrics, LC_TM_SEND_TOTAL, (uint64_t)(b.n - (fs.n - before)));
+    lc_task_metrics_active(&s->t->metrics, 0);
     qsort(fails, (size_t)fs.n, sizeof(*fails), cmp_failure);
     rc = 0;
     for (int k = 0; k < fs.n && rc == 0; k++)

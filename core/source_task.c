@@ -544,6 +544,7 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
 out:
     /* Once per batch: one store, not one per record. */
     lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
+    lc_task_metrics_active(&s->t->metrics, 1); /* once per batch: it peaks as a batch is sent */
     return rc;
 }
 

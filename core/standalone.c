@@ -142,6 +142,8 @@ static void install(lc_standalone_t *s, int idx, lc_connector_t *c)
     pthread_mutex_unlock(&s->mu);
     if (old && !old->abandoned) lc_connector_free(old);
     activate(s, c);
+    /* Metrics: a connector start (a placeholder has no script: it failed to start). */
+    if (c->target != LC_TARGET_STOPPED) lc_task_metrics_connector_startup(c->script_path != NULL);
 }
 
 static int put_connector(lc_herder_t *h, const char *name, const lc_props_t *config, int mode,
@@ -456,6 +458,7 @@ static int restart(lc_herder_t *h, const char *name, int include_tasks, int only
         if (!n) {
             /* The connector fails; its running tasks go on, as in Kafka Connect. */
             set_connector_state(s, c, LC_TASK_FAILED, perr);
+            lc_task_metrics_connector_startup(0);
             if (!c->script_path || c->ntasks == 0) goto out;
         } else if (!c->script_path || c->state == LC_TASK_FAILED ||
                    !lc_connector_same_tasks(c, n)) {
@@ -470,6 +473,7 @@ static int restart(lc_herder_t *h, const char *name, int include_tasks, int only
             lc_connector_free(n);
             set_connector_state(
                 s, c, c->target == LC_TARGET_PAUSED ? LC_TASK_PAUSED : LC_TASK_RUNNING, NULL);
+            lc_task_metrics_connector_startup(1);
         }
     }
     for (int i = 0; i < c->ntasks; i++)

@@ -70,10 +70,9 @@ static int label(const char *labels, const char *name, char *out, size_t size)
 /* Reads the counters of every task from a Prometheus text page. */
 static void parse_metrics(samples_t *s, char *text)
 {
-    static const char *const records[] = {
-        "kafka_connect_source_task_metrics_source_record_write_total",
-        "kafka_connect_sink_task_metrics_sink_record_send_total"};
-    static const char *const errors = "kafka_connect_task_error_metrics_total_record_failures";
+    static const char *const records[] = {"kafka_connect_source_task_source_record_write_total",
+                                          "kafka_connect_sink_task_sink_record_send_total"};
+    static const char *const errors = "kafka_connect_task_error_total_record_failures";
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#') continue;

@@ -132,12 +132,15 @@ typedef struct drops {
     int n;
 } drops_t;
 
-static void add_drop(void *opaque, const char *alias, double dropped)
+static void add_drop(void *opaque, const char *alias, double dropped, double timed, double timed_ns)
 {
     drops_t *d = opaque;
     if (d->n == 32) return;
-    snprintf(d->d[d->n].alias, sizeof(d->d[d->n].alias), "%s", alias);
-    d->d[d->n++].dropped = dropped > 0 ? (uint64_t)dropped : 0;
+    lc_transform_dropped_t *e = &d->d[d->n++];
+    snprintf(e->alias, sizeof(e->alias), "%s", alias);
+    e->dropped = dropped > 0 ? (uint64_t)dropped : 0;
+    e->timed = timed > 0 ? (uint64_t)timed : 0;
+    e->timed_ns = timed_ns > 0 ? (uint64_t)timed_ns : 0;
 }
 
 void lc_task_note_lua(lc_task_t *t, lua_State *L)

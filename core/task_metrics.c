@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@ static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static entry_t *registry;
 /* Worker-level counters: changed a few times per task start or rebalance, under the mutex. */
 static lc_worker_counters_t worker = {.epoch = -1};
+static char leader[512]; /* the leader's URL (worker-rebalance leader-name) */
 
 /* Hot reloads per connector name (kept while the process runs; a few per connector). */
 typedef struct reloads {
@@ -69,12 +71,88 @@ void lc_task_metrics_start_failed(lc_task_metrics_t *m)
     pthread_mutex_unlock(&registry_mu);
 }
 
-void lc_task_metrics_rebalanced(long long epoch)
+void lc_task_metrics_connector_startup(int ok)
 {
     pthread_mutex_lock(&registry_mu);
+    worker.connector_startup_attempts++;
+    ok ? worker.connector_startup_success++ : worker.connector_startup_failure++;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalance_view(int joined, long long gen, long long applied, long long wait,
+                                    const json_t *assignment)
+{
+    const char *leader_url = json_string_value(json_object_get((json_t *)assignment, "leader_url"));
+    int waiting = !joined || (gen >= 0 && gen != applied) || wait > applied;
+    pthread_mutex_lock(&registry_mu);
+    if (waiting && !worker.rebalancing) {
+        worker.rebalancing = 1;
+        worker.rebalance_started_ms = lc_wall_ms();
+    }
+    if (leader_url) snprintf(leader, sizeof(leader), "%s", leader_url);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_leader(char *buf, size_t size)
+{
+    pthread_mutex_lock(&registry_mu);
+    snprintf(buf, size, "%s", leader);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void lc_task_metrics_rebalanced(long long epoch)
+{
+    long long now = lc_wall_ms();
+    pthread_mutex_lock(&registry_mu);
+    if (worker.completed_rebalances && epoch == worker.epoch) { /* acknowledged again */
+        pthread_mutex_unlock(&registry_mu);
+        return;
+    }
+    /* As Connect: max(0, now - start); 0 when the start was not seen (same tick). */
+    long long took = worker.rebalancing && now > worker.rebalance_started_ms
+                         ? now - worker.rebalance_started_ms
+                         : 0;
+    worker.rebalancing = 0;
+    worker.rebalance_ms_sum += took;
+    if (took > worker.rebalance_ms_max) worker.rebalance_ms_max = took;
     worker.epoch = epoch;
     worker.completed_rebalances++;
-    worker.last_rebalance_ms = lc_wall_ms();
+    worker.last_rebalance_ms = now;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* The last connector status this worker recorded, per connector (distributed). */
+typedef struct conn_state {
+    char *connector;
+    int kind; /* 1 RUNNING or PAUSED, 2 FAILED, 0 any other */
+    struct conn_state *next;
+} conn_state_t;
+static conn_state_t *conn_states;
+
+void lc_task_metrics_connector_status(const char *connector, const char *state)
+{
+    int kind = strcmp(state, "RUNNING") == 0 || strcmp(state, "PAUSED") == 0 ? 1
+               : strcmp(state, "FAILED") == 0                                ? 2
+                                                                             : 0;
+    pthread_mutex_lock(&registry_mu);
+    conn_state_t *c = conn_states;
+    while (c && strcmp(c->connector, connector) != 0)
+        c = c->next;
+    /* A status written again (the same FAILED trace each round) is no new start. */
+    if (kind && (!c || c->kind != kind)) {
+        worker.connector_startup_attempts++;
+        kind == 1 ? worker.connector_startup_success++ : worker.connector_startup_failure++;
+    }
+    if (!c && (c = calloc(1, sizeof(*c))) != NULL) {
+        if ((c->connector = strdup(connector)) == NULL) {
+            free(c);
+            c = NULL;
+        } else {
+            c->next = conn_states;
+            conn_states = c;
+        }
+    }
+    if (c) c->kind = kind;
     pthread_mutex_unlock(&registry_mu);
 }
 

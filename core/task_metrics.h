@@ -6,11 +6,13 @@
  * The registry's mutex is taken when a task starts, stops or is freed, once per commit
  * interval (per-partition lag, per-transform drops), and by the reader; never per record.
  * Worker-level counters (task startups, rebalances, hot reloads per connector) live here too.
- * Depends on libc. */
+ * Depends on libc, jansson. */
 #ifndef LC_TASK_METRICS_H
 #define LC_TASK_METRICS_H
 
+#include <jansson.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** The counters of one task (index into lc_task_metrics_t.v). */
@@ -50,6 +52,10 @@ enum {
     LC_TM_STARTING,        /* 1 from a start until the task first runs or fails */
     LC_TM_LAG_MAX,         /* sink: the largest partition lag at the last commit */
     LC_TM_LUA_BYTES,       /* the task's Lua memory at the last commit, bytes */
+    LC_TM_ACTIVE_MAX,      /* the largest active count sampled at the end of a batch */
+    LC_TM_ACTIVE_SUM,      /* the active counts sampled, summed */
+    LC_TM_ACTIVE_SAMPLES,  /* the batches sampled */
+    LC_TM_READ_COMMITTED,  /* sink: LC_TM_READ_TOTAL at the last commit that left nothing due */
     LC_TM_COUNT
 };
 
@@ -60,10 +66,12 @@ typedef struct lc_partition_lag {
     int64_t lag;
 } lc_partition_lag_t;
 
-/** Records one transform of a task's chain dropped. */
+/** Records one transform of a task's chain dropped, and its sampled time. */
 typedef struct lc_transform_dropped {
     char alias[128];
     uint64_t dropped;
+    uint64_t timed;    /* records it was timed on (one in 256: the SDK samples) */
+    uint64_t timed_ns; /* the time they took in it, its predicate included, ns */
 } lc_transform_dropped_t;
 
 /** One task's counters; zero-initialised. */
@@ -126,6 +134,26 @@ static inline void lc_task_metrics_batch(lc_task_metrics_t *m, uint64_t n, uint6
     lc_task_metrics_max(m, LC_TM_BATCH_MAX, n);
 }
 
+/** The active count of a task: a source's records produced and not acknowledged, a sink's
+ * records read and not committed yet. */
+static inline uint64_t lc_task_metrics_active_count(const lc_task_metrics_t *m, int is_source)
+{
+    int64_t a = is_source ? (int64_t)lc_task_metrics_get(m, LC_TM_ACTIVE)
+                          : (int64_t)(lc_task_metrics_get(m, LC_TM_READ_TOTAL) -
+                                      lc_task_metrics_get(m, LC_TM_READ_COMMITTED));
+    return a > 0 ? (uint64_t)a : 0;
+}
+
+/** Samples the active count at the end of a batch, for source-record-active-count-max and
+ * -avg (sink-record-... for a sink). */
+static inline void lc_task_metrics_active(lc_task_metrics_t *m, int is_source)
+{
+    uint64_t n = lc_task_metrics_active_count(m, is_source);
+    lc_task_metrics_max(m, LC_TM_ACTIVE_MAX, n);
+    lc_task_metrics_add(m, LC_TM_ACTIVE_SUM, n);
+    lc_task_metrics_add(m, LC_TM_ACTIVE_SAMPLES, 1);
+}
+
 /** Counts one offset commit: ok or not, taking ns nanoseconds. */
 static inline void lc_task_metrics_commit(lc_task_metrics_t *m, int ok, uint64_t ns)
 {
@@ -150,9 +178,13 @@ void lc_task_metrics_unregister(lc_task_metrics_t *m);
 /** The worker-level counters (connect-worker-metrics, connect-worker-rebalance-metrics). */
 typedef struct lc_worker_counters {
     uint64_t task_startup_attempts, task_startup_success, task_startup_failure;
-    long long epoch;               /* the assignment generation applied, -1 before any */
-    uint64_t completed_rebalances; /* assignments applied by this worker */
-    long long last_rebalance_ms;   /* wall clock of the last one, 0 before any */
+    uint64_t connector_startup_attempts, connector_startup_success, connector_startup_failure;
+    long long epoch;                /* the assignment generation applied, -1 before any */
+    uint64_t completed_rebalances;  /* assignments applied by this worker */
+    long long last_rebalance_ms;    /* wall clock of the last one, 0 before any */
+    int rebalancing;                /* 1 from the first waiting view to _rebalanced */
+    long long rebalance_started_ms; /* wall clock of that begin */
+    long long rebalance_ms_sum, rebalance_ms_max; /* durations of the completed ones */
 } lc_worker_counters_t;
 
 /** Counts a task start (the herder's thread); the task thread reports how it went through
@@ -160,10 +192,25 @@ typedef struct lc_worker_counters {
 void lc_task_metrics_start(lc_task_metrics_t *m);
 /** The task failed before it ever ran: a failed startup (once per start). */
 void lc_task_metrics_start_failed(lc_task_metrics_t *m);
-/** A distributed worker applied assignment generation epoch (a completed rebalance). */
+/** A connector started on this worker (its owner): ok, or it failed to start (FAILED). */
+void lc_task_metrics_connector_startup(int ok);
+/** A distributed worker's view as it reconciles (joined: it holds a membership; gen: the
+ * newest assignment generation, applied: the one it applied, wait: none runs below it after a
+ * lost membership; assignment: the leader's record, whose leader_url is kept). A rebalance is
+ * under way from the first view with an assignment to apply until lc_task_metrics_rebalanced. */
+void lc_task_metrics_rebalance_view(int joined, long long gen, long long applied, long long wait,
+                                    const json_t *assignment);
+/** The connector status this worker (the connector's owner, distributed) records: into
+ * RUNNING or PAUSED from any other state, or its first in this process, is a connector
+ * startup; FAILED (its config or script did not plan) a failed one. */
+void lc_task_metrics_connector_status(const char *connector, const char *state);
+/** A distributed worker applied assignment generation epoch (a completed rebalance: its time
+ * runs from the first view with an assignment to apply); the same epoch again is a no-op. */
 void lc_task_metrics_rebalanced(long long epoch);
 /** A copy of the worker-level counters. */
 lc_worker_counters_t lc_task_metrics_worker(void);
+/** The leader's URL as the last rebalance view gave it, into buf ("" when unknown). */
+void lc_task_metrics_leader(char *buf, size_t size);
 
 /** Counts a hot reload of connector (ok, or failed: the old code stays or the task fails). */
 void lc_task_metrics_connector_reload(const char *connector, int ok);

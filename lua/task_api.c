@@ -132,7 +132,8 @@ void lc_task_api_free(lua_State *L)
 }
 
 void lc_task_api_chain_dropped(lua_State *L,
-                               void (*fn)(void *opaque, const char *alias, double dropped),
+                               void (*fn)(void *opaque, const char *alias, double dropped,
+                                          double timed, double timed_ns),
                                void *opaque)
 {
     int top = lua_gettop(L);
@@ -144,9 +145,12 @@ void lc_task_api_chain_dropped(lua_State *L,
             if (!lua_istable(L, -1)) break;
             lua_getfield(L, -1, "alias");
             lua_getfield(L, -2, "dropped");
-            const char *alias = lua_tostring(L, -2);
-            if (alias) fn(opaque, alias, lua_tonumber(L, -1));
-            lua_pop(L, 3);
+            lua_getfield(L, -3, "timed");
+            lua_getfield(L, -4, "timed_ns");
+            const char *alias = lua_tostring(L, -4);
+            if (alias)
+                fn(opaque, alias, lua_tonumber(L, -3), lua_tonumber(L, -2), lua_tonumber(L, -1));
+            lua_pop(L, 5);
         }
     }
     lua_settop(L, top);

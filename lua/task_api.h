@@ -48,10 +48,12 @@ int lc_task_api_rechain(lua_State *L, const lc_chain_step_t *steps, int n, char 
 int lc_task_api_close(lua_State *L, char *errstr, size_t errstr_size);
 /** Frees the task's state; NULL is a no-op. */
 void lc_task_api_free(lua_State *L);
-/** Calls fn(opaque, alias, dropped) for each transform of the task's chain: the records it
- * dropped since the chain was built (open or a hot reload). */
+/** Calls fn(opaque, alias, dropped, timed, timed_ns) for each transform of the task's chain:
+ * the records it dropped since the chain was built (open or a hot reload), and the records it
+ * was timed on (one in 256, luaconnect.lua's sampling) with the ns they took. */
 void lc_task_api_chain_dropped(lua_State *L,
-                               void (*fn)(void *opaque, const char *alias, double dropped),
+                               void (*fn)(void *opaque, const char *alias, double dropped,
+                                          double timed, double timed_ns),
                                void *opaque);
 /** The memory L uses, in bytes (Lua's own count; the metrics page shows it per task). */
 size_t lc_task_api_memory(lua_State *L);

@@ -99,6 +99,19 @@ def openmetrics_check(text: str) -> None:
         assert r.returncode in (0, 3), (r.stdout + r.stderr).decode()
 
 
+# The kafka_connect_* series of Strimzi's dashboard for Kafka Connect
+# (packaging/examples/metrics/grafana-dashboards/strimzi-kafka-connect.json).
+STRIMZI_DASHBOARD = {
+    "kafka_connect_worker_connector_count", "kafka_connect_worker_task_count",
+    "kafka_connect_worker_connector_running_task_count",
+    "kafka_connect_worker_connector_paused_task_count",
+    "kafka_connect_worker_connector_failed_task_count",
+    "kafka_connect_worker_connector_unassigned_task_count",
+    "kafka_connect_worker_connector_destroyed_task_count",
+    "kafka_connect_connector_status", "kafka_connect_connector_task_status",
+}
+
+
 def test_metrics_count_a_known_workload(kafka, tmp_path):
     src_topic, sink_topic, dlq = unique_topic("lc-m-src"), unique_topic("lc-m-in"), unique_topic("lc-m-dlq")
     src = tmp_path / "in.txt"
@@ -111,7 +124,10 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
     w = Worker(tmp_path, kafka, [
         {"name": "m-source", "connector.class": "FileStreamSource", "tasks.max": "1",
          "file": str(src), "topic": src_topic,
-         "value.converter": "org.apache.kafka.connect.storage.StringConverter"},
+         "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+         # a transform that keeps every record as it is, to time it
+         "transforms": "route", "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+         "transforms.route.regex": "(.*)", "transforms.route.replacement": "$1"},
         {"name": "m-sink", "connector.class": "FileStreamSink", "file": str(dst),
          "topics": sink_topic,
          "value.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -129,10 +145,10 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
 
         def settled():
             s = samples(scrape(url)[1])
-            key = ("kafka_connect_source_task_metrics_source_record_write_total",
+            key = ("kafka_connect_source_task_source_record_write_total",
                    frozenset({("connector", "m-source"), ("task", "0")}))
             return s.get(key) == N and s.get(
-                ("kafka_connect_sink_task_metrics_sink_record_read_total",
+                ("kafka_connect_sink_task_sink_record_read_total",
                  frozenset({("connector", "m-sink"), ("task", "0")}))) == N
         wait_for(settled, 30, "the counters to reach N", w.log)
         time.sleep(1.5)  # one offset commit (offset.flush.interval.ms=1000)
@@ -142,17 +158,28 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         s = samples(text)
         src_t, snk_t = {"connector": "m-source", "task": 0}, {"connector": "m-sink", "task": 0}
         # source-task
-        assert value(s, "kafka_connect_source_task_metrics_source_record_poll_total", **src_t) == N
-        assert value(s, "kafka_connect_source_task_metrics_source_record_write_total", **src_t) == N
-        assert value(s, "kafka_connect_source_task_metrics_source_record_active_count", **src_t) == 0
-        assert value(s, "kafka_connect_source_task_metrics_source_record_write_rate", **src_t) > 0
+        assert value(s, "kafka_connect_source_task_source_record_poll_total", **src_t) == N
+        assert value(s, "kafka_connect_source_task_source_record_write_total", **src_t) == N
+        assert value(s, "kafka_connect_source_task_source_record_active_count", **src_t) == 0
+        assert value(s, "kafka_connect_source_task_source_record_write_rate", **src_t) > 0
         # sink-task: N read, the failures were not put
-        assert value(s, "kafka_connect_sink_task_metrics_sink_record_read_total", **snk_t) == N
-        assert value(s, "kafka_connect_sink_task_metrics_sink_record_send_total", **snk_t) == N - bad
-        assert value(s, "kafka_connect_sink_task_metrics_partition_count", **snk_t) == 1
-        assert value(s, "kafka_connect_sink_task_metrics_offset_commit_completion_total", **snk_t) >= 1
+        assert value(s, "kafka_connect_sink_task_sink_record_read_total", **snk_t) == N
+        assert value(s, "kafka_connect_sink_task_sink_record_send_total", **snk_t) == N - bad
+        assert value(s, "kafka_connect_sink_task_partition_count", **snk_t) == 1
+        assert value(s, "kafka_connect_sink_task_offset_commit_completion_total", **snk_t) >= 1
+        assert value(s, "kafka_connect_sink_task_offset_commit_seq_no", **snk_t) == \
+            value(s, "kafka_connect_sink_task_offset_commit_completion_total", **snk_t) + \
+            value(s, "kafka_connect_sink_task_offset_commit_skip_total", **snk_t)
+        assert value(s, "kafka_connect_sink_task_offset_commit_completion_rate", **snk_t) > 0
+        assert value(s, "kafka_connect_sink_task_offset_commit_skip_rate", **snk_t) >= 0
+        # the sink: all read was committed; at the end of its first batch nothing was
+        assert value(s, "kafka_connect_sink_task_sink_record_active_count", **snk_t) == 0
+        assert 1 <= value(s, "kafka_connect_sink_task_sink_record_active_count_avg", **snk_t) \
+            <= value(s, "kafka_connect_sink_task_sink_record_active_count_max", **snk_t) <= N
+        assert 0 <= value(s, "kafka_connect_source_task_source_record_active_count_avg", **src_t) \
+            <= value(s, "kafka_connect_source_task_source_record_active_count_max", **src_t) <= N
         # task-error
-        te = "kafka_connect_task_error_metrics_"
+        te = "kafka_connect_task_error_"
         assert value(s, te + "total_record_failures", **snk_t) == bad
         assert value(s, te + "total_record_errors", **snk_t) == bad
         assert value(s, te + "total_records_skipped", **snk_t) == bad
@@ -163,18 +190,18 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, te + "total_record_failures", **src_t) == 0
         assert value(s, te + "last_error_timestamp", **src_t) == 0
         # connector, connector-task, worker
-        assert value(s, "kafka_connect_connector_metrics_status", connector="m-sink", status="running") == 1
-        assert value(s, "kafka_connect_connector_metrics_connector_type", connector="m-source",
+        assert value(s, "kafka_connect_connector_status", connector="m-sink", status="running") == 1
+        assert value(s, "kafka_connect_connector_connector_type", connector="m-source",
                      connector_type="source") == 1
-        assert value(s, "kafka_connect_connector_metrics_connector_class", connector="m-sink",
+        assert value(s, "kafka_connect_connector_connector_class", connector="m-sink",
                      connector_class="FileStreamSink") == 1
-        versions = [dict(l) for n, l in s if n == "kafka_connect_connector_metrics_connector_version"]
+        versions = [dict(l) for n, l in s if n == "kafka_connect_connector_connector_version"]
         assert {v["connector"] for v in versions} == {"m-source", "m-sink"}, versions
         assert all(v["connector_version"] for v in versions), versions
-        assert value(s, "kafka_connect_connector_task_metrics_status", connector="m-sink", task=0,
+        assert value(s, "kafka_connect_connector_task_status", connector="m-sink", task=0,
                      status="running") == 1
-        assert 0 < value(s, "kafka_connect_connector_task_metrics_running_ratio", **snk_t) <= 1
-        assert value(s, "kafka_connect_connector_task_metrics_offset_commit_success_percentage",
+        assert 0 < value(s, "kafka_connect_connector_task_running_ratio", **snk_t) <= 1
+        assert value(s, "kafka_connect_connector_task_offset_commit_success_percentage",
                      **src_t) == 1
         assert value(s, "kafka_connect_worker_connector_count") == 2
         assert value(s, "kafka_connect_worker_connector_running_task_count", connector="m-sink") == 1
@@ -182,22 +209,42 @@ def test_metrics_count_a_known_workload(kafka, tmp_path):
         assert value(s, "kafka_connect_worker_connector_failed_task_count", connector="m-sink") == 0
         assert value(s, "kafka_connect_worker_task_count") == 2
         assert value(s, "luaconnect_transform_records_dropped_total", **src_t) == 0
-        assert value(s, "luaconnect_task_lua_memory_bytes", **snk_t) > 0
-        assert value(s, "kafka_connect_sink_task_metrics_sink_record_lag_max", **snk_t) == 0
+        assert 0 < value(s, "luaconnect_task_lua_memory_bytes", **snk_t) < 1 << 30
+        assert 0 < value(s, "luaconnect_task_lua_memory_bytes", **src_t) < 1 << 30
+        assert value(s, "kafka_connect_sink_task_sink_record_lag_max", **snk_t) == 0
         assert value(s, "luaconnect_consumer_lag", topic=sink_topic, partition=0, **snk_t) == 0
         assert value(s, "kafka_connect_worker_task_startup_attempts_total") == 2
         assert value(s, "kafka_connect_worker_task_startup_success_total") == 2
         assert value(s, "kafka_connect_worker_task_startup_failure_total") == 0
+        assert value(s, "kafka_connect_worker_task_startup_success_percentage") == 1
+        assert value(s, "kafka_connect_worker_connector_startup_attempts_total") == 2
+        assert value(s, "kafka_connect_worker_connector_startup_success_total") == 2
+        assert value(s, "kafka_connect_worker_connector_startup_failure_total") == 0
+        assert value(s, "kafka_connect_worker_connector_startup_success_percentage") == 1
+        assert value(s, "kafka_connect_worker_connector_startup_failure_percentage") == 0
+        # per-transform time: the SDK times one record in 256, the first included
+        route = {"transform": "route", **src_t}
+        assert value(s, "luaconnect_transform_sampled_records_total", **route) == -(-N // 256)
+        spent = value(s, "luaconnect_transform_sampled_time_seconds_total", **route)
+        assert 0 < spent < 1, spent
+        avg = value(s, "luaconnect_transform_avg_time_ms", **route)
+        assert abs(avg - spent * 1000 / -(-N // 256)) < 1e-3 * avg + 1e-6, (avg, spent)
+        assert value(s, "luaconnect_transform_dropped_total", **route) == 0
+        check = {"transform": "check", **snk_t}  # the sink's: its failing records are not timed
+        assert 1 <= value(s, "luaconnect_transform_sampled_records_total", **check) <= -(-N // 256)
         assert not any(n.startswith("kafka_connect_worker_rebalance") for n, _ in s)  # standalone
-        assert "# TYPE kafka_connect_source_task_metrics_source_record_write_total counter" in text
+        # every Kafka Connect name Strimzi's Grafana dashboard (strimzi-kafka-connect.json) asks for
+        names = {n for n, _ in s}
+        assert STRIMZI_DASHBOARD <= names, STRIMZI_DASHBOARD - names
+        assert "# TYPE kafka_connect_source_task_source_record_write_total counter" in text
         promtool_check(text)
 
         # OpenMetrics when the scraper asks for it (as Prometheus does)
         ctype, om = scrape(url, "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
         assert ctype == "application/openmetrics-text; version=1.0.0; charset=utf-8"
         assert om.endswith("# EOF\n")
-        assert "# TYPE kafka_connect_source_task_metrics_source_record_write counter" in om
-        assert value(samples(om), "kafka_connect_source_task_metrics_source_record_write_total",
+        assert "# TYPE kafka_connect_source_task_source_record_write counter" in om
+        assert value(samples(om), "kafka_connect_source_task_source_record_write_total",
                      **src_t) == N
         openmetrics_check(om)
 
@@ -270,23 +317,38 @@ def test_distributed_workers_show_their_own_tasks_and_the_rebalance_group(kafka,
         a.rest("POST", "/connectors", {"name": "d-src", "config": {
             "connector.class": "FileStreamSource", "tasks.max": "1", "file": str(src),
             "topic": topic, "value.converter": "org.apache.kafka.connect.storage.StringConverter"}})
-        key = ("kafka_connect_source_task_metrics_source_record_write_total",
+        key = ("kafka_connect_source_task_source_record_write_total",
                frozenset({("connector", "d-src"), ("task", "0")}))
         wait_for(lambda: sum(samples(scrape(w.url)[1]).get(key, 0) for w in c.workers) == N, 60,
                  "N records written, counted on the worker running the task", a.log)
         status = a.rest("GET", "/connectors/d-src/status")
         runs = status["tasks"][0]["worker_id"]
+        leader = c.leader()
         for w in c.workers:
             text = scrape(w.url)[1]
             s = samples(text)
             assert value(s, "kafka_connect_worker_rebalance_completed_rebalances_total") >= 1
             assert value(s, "kafka_connect_worker_rebalance_epoch") >= 0
             assert value(s, "kafka_connect_worker_rebalance_time_since_last_rebalance_ms") >= 0
+            assert value(s, "kafka_connect_worker_rebalance_connect_protocol",
+                         connect_protocol="SESSIONED") == 1
+            names = [dict(l)["leader_name"] for n, l in s
+                     if n == "kafka_connect_worker_rebalance_leader_name"]
+            assert [n.rstrip("/") for n in names] == [leader.url.rstrip("/")], (names, leader.url)
+            assert value(s, "kafka_connect_worker_rebalance_rebalancing") in (0, 1)
+            assert 0 <= value(s, "kafka_connect_worker_rebalance_rebalance_avg_time_ms") <= \
+                value(s, "kafka_connect_worker_rebalance_rebalance_max_time_ms")
+            # the connector starts once, on the worker that owns it
+            owner = status["connector"]["worker_id"] == w.worker_id
+            assert value(s, "kafka_connect_worker_connector_startup_attempts_total") == (1 if owner else 0)
+            assert value(s, "kafka_connect_worker_connector_startup_success_total") == (1 if owner else 0)
+            assert value(s, "kafka_connect_coordinator_assigned_connectors") == (1 if owner else 0)
             mine = w.worker_id == runs
             assert (key in s) == mine, (w.worker_id, runs)
             assert value(s, "kafka_connect_worker_task_count") == (1 if mine else 0)
+            assert value(s, "kafka_connect_coordinator_assigned_tasks") == (1 if mine else 0)
             if mine:
-                assert value(s, "kafka_connect_connector_task_metrics_status", connector="d-src",
+                assert value(s, "kafka_connect_connector_task_status", connector="d-src",
                              task=0, status="running") == 1
             promtool_check(text)
         # stopped: no worker shows the task's counters any more
@@ -357,11 +419,11 @@ def test_a_failed_task_in_metrics_and_status(kafka, tmp_path):
         text = scrape(url)[1]
         s = samples(text)
         t = {"connector": "f-sink", "task": 0}
-        assert value(s, "kafka_connect_connector_task_metrics_status", status="failed", **t) == 1
-        assert value(s, "kafka_connect_task_error_metrics_total_record_failures", **t) == 1
-        assert value(s, "kafka_connect_task_error_metrics_total_record_errors", **t) == 0
-        assert value(s, "kafka_connect_task_error_metrics_total_records_skipped", **t) == 0
-        assert value(s, "kafka_connect_task_error_metrics_last_error_timestamp", **t) > 1.6e12
+        assert value(s, "kafka_connect_connector_task_status", status="failed", **t) == 1
+        assert value(s, "kafka_connect_task_error_total_record_failures", **t) == 1
+        assert value(s, "kafka_connect_task_error_total_record_errors", **t) == 0
+        assert value(s, "kafka_connect_task_error_total_records_skipped", **t) == 0
+        assert value(s, "kafka_connect_task_error_last_error_timestamp", **t) > 1.6e12
         assert value(s, "kafka_connect_worker_connector_failed_task_count", connector="f-sink") == 1
         promtool_check(text)
 
@@ -377,4 +439,149 @@ def test_a_failed_task_in_metrics_and_status(kafka, tmp_path):
         # the first line of the trace under the task, on at most two lines of the width
         assert lines[3].startswith("    ") and lines[4].startswith("    "), out
         assert "stage VALUE_CONVERTER" in lines[3][4:] + lines[4][4:], out
+        assert w.stop() == 0
+
+
+def test_a_rebalance_in_a_two_worker_cluster(kafka, tmp_path):
+    """A third worker joins: each worker's completed-rebalances-total grows and its epoch
+    follows; the leader stops: the one left names the new leader."""
+    from cluster import Cluster
+    R = "kafka_connect_worker_rebalance_"
+    with Cluster(tmp_path, kafka, n=2) as c:
+        c.start()
+        a, b = c.workers
+
+        def rebalances(w):
+            s = samples(scrape(w.url)[1])
+            return (s.get((R + "completed_rebalances_total", frozenset())),
+                    s.get((R + "epoch", frozenset())))
+        wait_for(lambda: all(rebalances(w)[0] for w in (a, b)), 60, "a first rebalance", a.log)
+        leader = c.leader()
+        wait_for(lambda: all(rebalances(w)[1] == rebalances(leader)[1] for w in (a, b)), 60,
+                 "both workers on the same generation", a.log)
+        before = {w.worker_id: rebalances(w) for w in (a, b)}
+        third = c.add_worker()
+        third.wait_rest()
+        wait_for(lambda: all(rebalances(w)[0] > before[w.worker_id][0] and
+                             rebalances(w)[1] > before[w.worker_id][1] for w in (a, b)), 60,
+                 "the join counted as a rebalance on both workers", a.log)
+        for w in (a, b, third):
+            text = scrape(w.url)[1]
+            s = samples(text)
+            names = [dict(l)["leader_name"] for n, l in s if n == R + "leader_name"]
+            assert [n.rstrip("/") for n in names] == [leader.url.rstrip("/")], names
+            assert s[(R + "time_since_last_rebalance_ms", frozenset())] >= 0
+            assert s[(R + "rebalance_max_time_ms", frozenset())] >= 0
+            promtool_check(text)
+            openmetrics_check(scrape(w.url, "application/openmetrics-text")[1])
+        # the leader leaves: a survivor leads, and every survivor names it
+        leader.stop()
+        survivors = [w for w in (a, b, third) if w is not leader]
+        new_leader = c.leader()
+        assert new_leader is not leader
+
+        def named(w):
+            s = samples(scrape(w.url)[1])
+            return [dict(l)["leader_name"].rstrip("/") for n, l in s if n == R + "leader_name"]
+        wait_for(lambda: all(named(w) == [new_leader.url.rstrip("/")] for w in survivors), 60,
+                 "the survivors name the new leader", survivors[0].log)
+
+
+def test_connector_startups_are_counted(kafka, tmp_path):
+    """A connector whose transform script broke fails when restarted: a failed startup."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    tag = plugins / "tag.lua"
+    tag.write_text(IDENTITY.replace("@V@", "1"))
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"a\n")
+    w = Worker(tmp_path, kafka, [
+        {"name": "s-src", "connector.class": "FileStreamSource", "file": str(src),
+         "topic": unique_topic("lc-m-start"), "transforms": "tag", "transforms.tag.type": "tag",
+         "value.converter": "org.apache.kafka.connect.storage.StringConverter"}],
+        worker={"plugin.path": str(plugins)})
+    W = "kafka_connect_worker_connector_startup_"
+    with w:
+        url = w.url()
+        wait_for(lambda: w.status("s-src", 0) and w.status("s-src", 0)[0] == "RUNNING", 60,
+                 "the task running", w.log)
+        s = samples(scrape(url)[1])
+        assert (value(s, W + "attempts_total"), value(s, W + "success_total"),
+                value(s, W + "failure_total")) == (1, 1, 0)
+        tag.write_text("this is not Lua\n")  # a refused hot reload: no startup
+        wait_for(lambda: samples(scrape(url)[1]).get(
+            ("luaconnect_connector_reload_failures_total", frozenset({("connector", "s-src")}))) == 1,
+            30, "the failed reload", w.log)
+        s = samples(scrape(url)[1])
+        assert value(s, W + "attempts_total") == 1
+        req = urllib.request.Request(url + "/connectors/s-src/restart", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status in (200, 202, 204)
+        text = scrape(url)[1]
+        s = samples(text)
+        assert (value(s, W + "attempts_total"), value(s, W + "success_total"),
+                value(s, W + "failure_total")) == (2, 1, 1)
+        assert value(s, W + "success_percentage") == 0.5
+        assert value(s, W + "failure_percentage") == 0.5
+        assert value(s, "kafka_connect_connector_status", connector="s-src", status="failed") == 1
+        promtool_check(text)
+        assert w.stop() == 0
+
+
+SLOW_SINK = ('local connect = require "luaconnect"\n'
+             'local core = require "luaconnect.core"\n'
+             'return connect.sink { put = function(task, records) core.sleep_ms(700) end }\n')
+
+
+def test_consumer_lag_per_partition(kafka, tmp_path):
+    """A slow sink behind a 2-partition backlog: its lag per partition is at most what the
+    partition holds, sink-record-lag-max is their largest, and both reach 0 once it read all."""
+    from kafka_records import create_topic
+    topic = unique_topic("lc-m-lag")
+    create_topic(kafka, topic, partitions=2)
+    per = {0: 1500, 1: 300}
+    for part, n in per.items():
+        r = subprocess.run(["kcat", "-q", "-b", kafka, "-P", "-t", topic, "-p", str(part),
+                            "-X", "acks=all"], input=b"".join(b"v%d\n" % i for i in range(n)),
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "slow.lua").write_text(SLOW_SINK)
+    w = Worker(tmp_path, kafka, [
+        {"name": "lag-sink", "connector.class": "slow", "topics": topic,
+         "value.converter": "org.apache.kafka.connect.storage.StringConverter"}],
+        worker={"plugin.path": str(plugins)})
+    t = {"connector": "lag-sink", "task": 0}
+    seen = []
+    with w:
+        url = w.url()
+
+        def sample():
+            s = samples(scrape(url)[1])
+            lags = {p: s.get(("luaconnect_consumer_lag", frozenset(
+                {("connector", "lag-sink"), ("task", "0"), ("topic", topic), ("partition", str(p))})))
+                for p in per}
+            mx = s.get(("kafka_connect_sink_task_sink_record_lag_max",
+                        frozenset((k, str(v)) for k, v in t.items())))
+            read = s.get(("kafka_connect_sink_task_sink_record_read_total",
+                          frozenset((k, str(v)) for k, v in t.items())))
+            active = s.get(("kafka_connect_sink_task_sink_record_active_count",
+                            frozenset((k, str(v)) for k, v in t.items())))
+            assert active is None or 0 <= active <= (read or 0), (active, read)
+            seen.append((lags, mx, read))
+            return lags, mx, read
+
+        def done():
+            lags, mx, read = sample()
+            return read == sum(per.values()) and all(v == 0 for v in lags.values()) and mx == 0
+        wait_for(done, 90, "the backlog read and the lag back to 0", w.log)
+        # a partition shows once the task has read from it (it has a position)
+        measured = [({p: v for p, v in lags.items() if v is not None}, mx) for lags, mx, _ in seen]
+        assert any(sum(lags.values()) > 0 for lags, _ in measured), seen  # it was behind once
+        for lags, mx in measured:
+            assert all(0 <= lags[p] <= per[p] for p in lags), lags
+            # sampled together at the same commit
+            assert mx == max(lags.values(), default=0), (lags, mx)
+        promtool_check(scrape(url)[1])
         assert w.stop() == 0

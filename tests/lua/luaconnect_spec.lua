@@ -139,6 +139,34 @@ describe("transform chains", function()
     expect.eq(out[3].value.s, "COPY")
   end)
 
+  it("times each step on one record in the sampling period, counts drops", function()
+    local chain = connect._chain("connector 'x'", {
+      { alias = "f", path = fan, config = {} },
+      { alias = "u", path = upper, config = { field = "s" } },
+    })
+    local function batch()
+      local recs = {}
+      for i = 1, 16 do recs[i] = { topic = "t", value = { s = "r" .. i, drop = i == 5 } } end
+      return recs
+    end
+    connect._sample_transforms(4) -- records 1, 5, 9, 13 timed
+    connect._apply_chain(chain, batch())
+    expect.eq(chain[1].dropped, 1)
+    expect.eq(chain[1].timed, 4)
+    expect.eq(chain[2].timed, 3) -- the dropped 5th record never reaches the second step
+    expect.truthy(chain[1].timed_ns > 0 and chain[2].timed_ns > 0)
+    connect._apply_chain(chain, batch()) -- the period goes on across batches
+    expect.eq(chain[1].timed, 8)
+    connect._sample_transforms(0) -- off: nothing timed
+    connect._apply_chain(chain, batch())
+    connect._apply_chain(chain, batch())
+    expect.eq(chain[1].timed, 8)
+    expect.eq(chain[1].dropped, 4)
+    connect._sample_transforms(64)
+    connect._apply_chain(chain, batch())
+    expect.eq(chain[1].timed, 9)
+  end)
+
   it("runs a step only where its predicate holds (and the reverse with negate)", function()
     local chain = connect._chain("c", {
       { alias = "u", path = upper, config = { field = "s" }, predicate = { alias = "p", path = is_a, config = {} } },
