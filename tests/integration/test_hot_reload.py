@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import List, Tuple
@@ -109,6 +110,15 @@ def rest(url: str, method: str = "GET", body=None):
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
+
+
+def rest_or_none(url: str):
+    """GET url's JSON, or None while the worker answers an error (e.g. 404 before a
+    connector of a .properties file is installed, or while a reload replaces it)."""
+    try:
+        return rest(url)
+    except urllib.error.HTTPError:
+        return None
 
 
 def reloads(worker: Worker, name: str) -> int:
@@ -274,8 +284,8 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
     props = w.connector_files[0]
     with w:
         base = w.url()
-        wait_for(lambda: rest(f"{base}/connectors/fsrc/status?expand=scripts")["tasks"][0]["state"] == "RUNNING",
-                 30, "the task to run", w.log)
+        wait_for(lambda: ((rest_or_none(f"{base}/connectors/fsrc/status") or {}).get("tasks")
+                          or [{}])[0].get("state") == "RUNNING", 30, "the task to run", w.log)
         props.write_text(props.read_text() + "tpoic=oops\n")
         wait_for(lambda: "reload_error" in rest(f"{base}/connectors/fsrc/status?expand=scripts")["connector"], 15,
                  "the failed reload", w.log)
@@ -286,8 +296,8 @@ def test_properties_file_reload_and_sighup(kafka, tmp_path):
         text = props.read_text().replace("tpoic=oops\n", "").replace(topic, topic2)
         props.write_text(text)
         w.proc.send_signal(1)
-        wait_for(lambda: rest(f"{base}/connectors/fsrc/config")["topic"] == topic2, 15,
-                 "the new topic", w.log)
+        wait_for(lambda: (rest_or_none(f"{base}/connectors/fsrc/config") or {}).get("topic")
+                 == topic2, 15, "the new topic", w.log)
         st = rest(f"{base}/connectors/fsrc/status?expand=scripts")
         assert "reload_error" not in st["connector"], st
         with open(src_file, "a") as f:
