@@ -1,9 +1,15 @@
---- _jdbc: the JDBC core for server databases (PostgreSQL, MySQL/MariaDB): Confluent's JDBC source
--- modes and offsets and its sink's insert/upsert/pk.mode/auto.create/auto.evolve/delete,
--- written once over a dialect module (_pg, _mysql) that owns the driver, quoting, type mapping and
--- upsert syntax. sqlite_source / sqlite_sink hand a connector to this core when its
--- connection.url is not a SQLite one, so the class names JdbcSourceConnector and
--- JdbcSinkConnector serve every database.
+--- _jdbc: the JDBC core: Confluent's JDBC source modes and offsets and its sink's
+-- insert/upsert/pk.mode/auto.create/auto.evolve/delete, written once over a dialect module
+-- (_pg, _mysql, _sqlite_dialect) that owns the driver, quoting, type mapping and upsert syntax.
+-- sqlite_source / sqlite_sink are the connectors (JdbcSourceConnector, JdbcSinkConnector): they
+-- hold the config and hand every task to this core with the dialect of its connection.url.
+--
+-- What every dialect shares lives here: table selection (whitelist/blacklist, include/exclude
+-- regexes), the task split and the hash that gives a new table to one task, the statements of
+-- the modes, offsets (resume, Confluent's timestamp fields), the mapping keys, Decimal bytes,
+-- connection attempts and the exactly.once offset bookkeeping. A dialect with its own reading
+-- or writing engine (SQLite: prepared statements stepped across polls, typed binding) exports
+-- it as d.source / d.sink; the server dialects use M.source / M.sink below.
 --
 -- Offsets are Confluent's (OffsetProtocols, TimestampIncrementingOffset): partition
 -- {"protocol":"1","table":"<db>.<schema>.<table>"} or {"query":"query"}; offset
@@ -19,7 +25,8 @@ local TIMESTAMP, DATE, TIME, DECIMAL = "org.apache.kafka.connect.data.Timestamp"
   "org.apache.kafka.connect.data.Date", "org.apache.kafka.connect.data.Time",
   "org.apache.kafka.connect.data.Decimal"
 
---- The dialect module for a connection.url, or nil for SQLite (served by sqlite_*).
+--- The server dialect module for a connection.url, or nil for SQLite (the connectors then use
+-- _sqlite_dialect, which depends on this module).
 function M.dialect_of(url)
   if type(url) ~= "string" then return nil end
   if url:find("^jdbc:postgresql:") then return require "_pg" end
@@ -28,8 +35,9 @@ function M.dialect_of(url)
 end
 
 local function sleep_ms(ms)
-  require("ffi").C.poll(nil, 0, ms)
+  if ms > 0 then require("ffi").C.poll(nil, 0, ms) end
 end
+M.sleep_ms = sleep_ms
 pcall(require("ffi").cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
 pcall(require("ffi").cdef, "long long strtoll(const char *s, char **end, int base);")
 
@@ -199,6 +207,8 @@ function M.decimal_text(bytes, scale)
   if scale > 0 then
     if #s <= scale then s = ("0"):rep(scale - #s + 1) .. s end
     s = s:sub(1, #s - scale) .. "." .. s:sub(#s - scale + 1)
+  elseif scale < 0 then
+    s = s .. ("0"):rep(-scale)
   end
   return (neg and s:find("[1-9]")) and "-" .. s or s
 end
@@ -255,17 +265,64 @@ local function copy(t)
   for k, v in pairs(t) do o[k] = v end
   return o
 end
+M.copy = copy
 
-local function table_wanted(cfg, t)
+--- A predicate (name, qualified) -> boolean for table.whitelist / table.blacklist /
+-- table.include.list / table.exclude.list; qualified is "schema.name" where the dialect has
+-- schemas (either form may be listed).
+function M.table_filter(cfg)
   local wl, bl = cfg["table.whitelist"] or {}, cfg["table.blacklist"] or {}
-  local function listed(list)
-    for _, n in ipairs(list) do
-      if n == t.name or n == t.schema .. "." .. t.name then return true end
+  local inc_list, exc_list = cfg["table.include.list"] or {}, cfg["table.exclude.list"] or {}
+  if #wl > 0 then
+    local set = {}
+    for _, t in ipairs(wl) do set[t] = true end
+    return function(name, qualified) return set[name] == true or (qualified ~= nil and set[qualified] == true) end
+  end
+  local black = {}
+  for _, t in ipairs(bl) do black[t] = true end
+  local inc, exc = {}, {}
+  if #inc_list > 0 or #exc_list > 0 then
+    local regex = require "_regex"
+    for _, p in ipairs(inc_list) do inc[#inc + 1] = assert(regex.compile(p)) end
+    for _, p in ipairs(exc_list) do exc[#exc + 1] = assert(regex.compile(p)) end
+  end
+  local function hit(list, name, qualified)
+    for _, re in ipairs(list) do
+      if re:matches(name) or (qualified ~= nil and re:matches(qualified)) then return true end
     end
     return false
   end
-  if #wl > 0 then return listed(wl) end
-  return not listed(bl)
+  return function(name, qualified)
+    if black[name] or (qualified ~= nil and black[qualified]) then return false end
+    if #inc > 0 then
+      if not hit(inc, name, qualified) then return false end
+      if hit(exc, name, qualified) then return false end
+    end
+    return true
+  end
+end
+
+--- FNV-1a of a table name: the stable task choice for tables created after the start.
+function M.name_hash(s)
+  local h = 2166136261
+  for i = 1, #s do
+    h = bit.bxor(h, s:byte(i))
+    h = (h * 16777619) % 4294967296
+  end
+  return h
+end
+
+--- Confluent's ConnectorUtils.groupPartitions: n contiguous groups, the first ones larger.
+function M.group(list, n)
+  local groups, per, extra, at = {}, floor(#list / n), #list % n, 1
+  for g = 1, n do
+    local size = per + (g <= extra and 1 or 0)
+    local grp = {}
+    for i = at, at + size - 1 do grp[#grp + 1] = list[i] end
+    at = at + size
+    groups[g] = grp
+  end
+  return groups
 end
 
 local function the_query(cfg)
@@ -276,9 +333,11 @@ end
 
 local function source_tables(task)
   local cfg, d, c = task.config, task.d, task.c
+  task.keep = task.keep or M.table_filter(cfg)
   local out = {}
-  for _, t in ipairs(d.list_tables(c, cfg["schema.pattern"], cfg["table.types"] or { "TABLE" })) do
-    if table_wanted(cfg, t) then out[#out + 1] = t end
+  for _, t in ipairs(d.list_tables(c, cfg["schema.pattern"], cfg["table.types"] or { "TABLE" },
+      cfg["catalog.pattern"])) do
+    if task.keep(t.name, t.schema .. "." .. t.name) then out[#out + 1] = t end
   end
   return out
 end
@@ -346,6 +405,28 @@ function M.columns_for(task, name)
   return inc, ts
 end
 
+--- Where a querier of table name (nil: the query) starts: its stored offset under partition
+-- (or protocol v0's {"table": name}), else timestamp.initial. Returns incrementing, timestamp
+-- (epoch microseconds), either nil.
+function M.resume(task, partition, name)
+  local what = name and ("table " .. name) or "the query"
+  local off = task.offsets:get(partition)
+  if off == nil and name then off = task.offsets:get({ table = name }) end -- protocol v0
+  if off ~= nil then
+    local inc
+    if off.incrementing ~= nil and off.incrementing ~= null then inc = off.incrementing end
+    task.log.info("resuming %s after offset %s", what, connect.json.encode(off))
+    return inc, M.stored_us(off)
+  end
+  local init = task.config["timestamp.initial"]
+  if init ~= nil then
+    local ms = init == -1 and (task.now or connect.now_ms)() or init
+    task.log.info("no offset for %s; starting at timestamp %d (timestamp.initial)", what, ms)
+    return nil, ms * 1000
+  end
+  return nil, nil
+end
+
 local function new_querier(task, t)
   local cfg, mode = task.config, task.config.mode
   local q = { mode = mode, next_at = 0, buf = nil }
@@ -364,40 +445,33 @@ local function new_querier(task, t)
   if q.uses_inc and q.inc_col == "" then
     error(format("mode '%s' needs incrementing.column.name for %s", mode, q.table or "the query"), 0)
   end
-  if mode ~= "bulk" then
-    local off = task.offsets:get(q.partition)
-    if off == nil and t then off = task.offsets:get({ table = t.name }) end -- protocol v0
-    if off ~= nil then
-      if off.incrementing ~= nil and off.incrementing ~= null then q.inc = tonumber(off.incrementing) end
-      q.ts = M.stored_us(off)
-      task.log.info("resuming %s after offset %s", q.table and ("table " .. q.table) or "the query",
-        connect.json.encode(off))
-    elseif cfg["timestamp.initial"] ~= nil then
-      local init = cfg["timestamp.initial"]
-      q.ts = (init == -1 and connect.now_ms() or init) * 1000
-    end
-  end
+  if mode ~= "bulk" then q.inc, q.ts = M.resume(task, q.partition, t and t.name) end
   return q
 end
 
---- The SELECT of a querier (the column itself in WHERE and ORDER BY, so an index serves it).
-function M.build_sql(q, qi, query, suffix)
+--- The SELECT of a querier as Confluent's queriers build it (criteria, then query.suffix):
+-- q.from is the quoted table (nil: query). The dialect d may set placeholder(i) (default $i)
+-- and ts_expr(x), an expression wrapped around the timestamp column (SQLite's mixed forms;
+-- the server dialects compare the column itself, so an index serves it).
+function M.build_sql(q, qi, query, suffix, d)
   local sql = q.from and ("SELECT * FROM " .. q.from) or query
   local function col(c) return q.from and (q.from .. "." .. qi(c)) or qi(c) end
+  local ph = d and d.placeholder or function(i) return "$" .. i end
   local ts
   if q.uses_ts then
     local parts = {}
     for i, c in ipairs(q.ts_cols) do parts[i] = col(c) end
     ts = #parts == 1 and parts[1] or ("COALESCE(" .. concat(parts, ",") .. ")")
+    if d and d.ts_expr then ts = d.ts_expr(ts) end
   end
   local inc = q.uses_inc and col(q.inc_col)
   if q.mode == "incrementing" then
-    sql = sql .. " WHERE " .. inc .. " > $1 ORDER BY " .. inc .. " ASC"
+    sql = sql .. " WHERE " .. inc .. " > " .. ph(1) .. " ORDER BY " .. inc .. " ASC"
   elseif q.mode == "timestamp" then
-    sql = sql .. " WHERE " .. ts .. " > $1 AND " .. ts .. " < $2 ORDER BY " .. ts .. " ASC"
+    sql = sql .. " WHERE " .. ts .. " > " .. ph(1) .. " AND " .. ts .. " < " .. ph(2) .. " ORDER BY " .. ts .. " ASC"
   elseif q.mode == "timestamp+incrementing" then
-    sql = sql .. " WHERE " .. ts .. " < $1 AND ((" .. ts .. " = $2 AND " .. inc .. " > $3) OR "
-      .. ts .. " > $4) ORDER BY " .. ts .. "," .. inc .. " ASC"
+    sql = sql .. " WHERE " .. ts .. " < " .. ph(1) .. " AND ((" .. ts .. " = " .. ph(2) .. " AND " .. inc
+      .. " > " .. ph(3) .. ") OR " .. ts .. " > " .. ph(4) .. ") ORDER BY " .. ts .. "," .. inc .. " ASC"
   end
   if suffix and suffix ~= "" then sql = sql .. " " .. suffix end
   return sql
@@ -492,10 +566,10 @@ local function fetch(q, out, max)
     if not row then q.buf = nil return true end
     local rec = row_record(q, row)
     if q.mode == "incrementing" then
-      q.inc = tonumber(row[q.inc_i])
+      q.inc = int_of(row[q.inc_i])
       rec.source_offset = { incrementing = q.inc }
     elseif q.mode == "timestamp+incrementing" then
-      q.inc, q.ts = tonumber(row[q.inc_i]), row_ts(q, row)
+      q.inc, q.ts = int_of(row[q.inc_i]), row_ts(q, row)
       rec.source_offset = M.ts_offset(q.ts, { incrementing = q.inc })
     elseif q.mode == "timestamp" then
       -- a timestamp becomes the offset only once the next row has a later one (Confluent's
@@ -528,13 +602,20 @@ function M.source.task_configs(d, cfg, max_tasks)
   return out
 end
 
---- Connects and builds the queriers of this task's tables.
-function M.source.open(d, task)
+--- What every dialect's source task starts with: task.d, the quoting function task.qi
+-- (quote.sql.identifiers) and the parsed mapping keys (task.inc_map, task.ts_map).
+function M.source.setup(d, task)
   local cfg = task.config
   task.d = d
   task.qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote
   task.inc_map = M.parse_mappings(cfg["incrementing.column.mapping"] or {}, "incrementing.column.mapping", false)
   task.ts_map = M.parse_mappings(cfg["timestamp.columns.mapping"] or {}, "timestamp.columns.mapping", true)
+end
+
+--- Connects and builds the queriers of this task's tables.
+function M.source.open(d, task)
+  local cfg = task.config
+  M.source.setup(d, task)
   task.c = M.connect(d, cfg, task.log)
   task.queriers, task.schema_of = {}, {}
   if the_query(cfg) ~= "" then
@@ -542,13 +623,8 @@ function M.source.open(d, task)
     return
   end
   local tables = source_tables(task)
-  local ti, tn = cfg._task or 0, cfg._tasks or 1
-  local per, extra = floor(#tables / tn), #tables % tn
-  local first = ti * per + math.min(ti, extra) + 1
-  local last = first + per - 1 + (ti < extra and 1 or 0)
   local names = {}
-  for i = first, last do
-    local t = tables[i]
+  for _, t in ipairs(M.group(tables, cfg._tasks or 1)[(cfg._task or 0) + 1]) do
     task.schema_of[t.name] = t.schema
     local q = new_querier(task, t)
     q.from_schema = t.schema
@@ -562,13 +638,6 @@ function M.source.open(d, task)
   task.next_table_poll = connect.now_ms() + (cfg["table.poll.interval.ms"] or 60000)
 end
 
--- A stable hash of a table name, so each new table goes to exactly one task.
-local function name_hash(s)
-  local h = 5381
-  for i = 1, #s do h = (h * 33 + s:byte(i)) % 2147483647 end
-  return h
-end
-
 -- Every table.poll.interval.ms: tables created since are picked up (by one task each).
 local function refresh_tables(task, now)
   local cfg = task.config
@@ -578,7 +647,7 @@ local function refresh_tables(task, now)
     local id = t.schema .. "." .. t.name
     if not task.known[id] or task.known[id] == "gone" then
       task.known[id] = true
-      if name_hash(id) % (cfg._tasks or 1) == (cfg._task or 0) then
+      if M.name_hash(id) % (cfg._tasks or 1) == (cfg._task or 0) then
         task.schema_of[t.name] = t.schema
         local q = new_querier(task, t)
         q.from_schema = t.schema
@@ -916,29 +985,59 @@ local function load_offsets(S)
   S.next_offsets = out
 end
 
--- exactly.once: stores the next offset of every partition of records[1..n] in the open
--- transaction; returns them for the cache (updated once the transaction committed).
-local function store_offsets(S, records, n)
+--- exactly.once: the next offsets to store for records[1..n] (skipped records included: they
+-- are done too): { {topic, partition, next}, ... } for each
+-- partition whose next offset moves past the one in next_offsets[topic][partition].
+function M.offsets_to_store(next_offsets, records, n)
   local hi, list = {}, {}
   for i = 1, n do
     local rec = records[i]
-    if rec.offset ~= nil then
-      hi[rec.topic] = hi[rec.topic] or {}
-      local cur = hi[rec.topic][rec.partition]
-      if cur == nil or rec.offset + 1 > cur then hi[rec.topic][rec.partition] = rec.offset + 1 end
+    local offset = rec.offset
+    if offset ~= nil then
+      local by_p = hi[rec.topic]
+      if not by_p then
+        by_p = {}
+        hi[rec.topic] = by_p
+      end
+      local cur = by_p[rec.partition]
+      if cur == nil or offset + 1 > cur then by_p[rec.partition] = offset + 1 end
     end
   end
-  local sql = S.d.upsert_sql(S.d.quote, S.offsets_table, { "connector", "topic", "partition", "next_offset" },
-    { "connector", "topic", "partition" })
   for topic, by_p in pairs(hi) do
     for p, nx in pairs(by_p) do
-      local old = S.next_offsets[topic] and S.next_offsets[topic][p]
-      if old == nil or nx > old then
-        S.c:query(sql, { S.name, topic, p, nx, n = 4 })
-        list[#list + 1] = { topic, p, nx }
-      end
+      local old = next_offsets[topic] and next_offsets[topic][p]
+      if old == nil or nx > old then list[#list + 1] = { topic, p, nx } end
     end
   end
+  return list
+end
+
+--- exactly.once: once the transaction committed, the stored list becomes next_offsets.
+function M.offsets_stored(next_offsets, list)
+  for _, e in ipairs(list) do
+    next_offsets[e[1]] = next_offsets[e[1]] or {}
+    next_offsets[e[1]][e[2]] = e[3]
+  end
+end
+
+--- exactly.once: where each of partitions resumes ({topic, partition, offset} for those with
+-- a stored next offset).
+function M.resume_partitions(next_offsets, partitions)
+  local out = {}
+  for _, tp in ipairs(partitions) do
+    local nx = next_offsets[tp.topic] and next_offsets[tp.topic][tp.partition]
+    if nx then out[#out + 1] = { topic = tp.topic, partition = tp.partition, offset = nx } end
+  end
+  return out
+end
+
+-- exactly.once: stores the next offset of every partition of records[1..n] in the open
+-- transaction; returns them for the cache (updated once the transaction committed).
+local function store_offsets(S, records, n)
+  local list = M.offsets_to_store(S.next_offsets, records, n)
+  local sql = S.d.upsert_sql(S.d.quote, S.offsets_table, { "connector", "topic", "partition", "next_offset" },
+    { "connector", "topic", "partition" })
+  for _, e in ipairs(list) do S.c:query(sql, { S.name, e[1], e[2], e[3], n = 4 }) end
   return list
 end
 
@@ -999,10 +1098,7 @@ local function transaction(S, records, n, skipped, single)
   end
   ok, err = pcall(S.c.query, S.c, "COMMIT")
   if not ok then return false, err end
-  for _, t in ipairs(stored) do
-    S.next_offsets[t[1]] = S.next_offsets[t[1]] or {}
-    S.next_offsets[t[1]][t[2]] = t[3]
-  end
+  M.offsets_stored(S.next_offsets, stored)
   return true
 end
 
@@ -1011,12 +1107,7 @@ function M.sink.open_partitions(task, partitions)
   local S = task.sink
   if not S.eos then return nil end
   load_offsets(S)
-  local out = {}
-  for _, tp in ipairs(partitions) do
-    local nx = S.next_offsets[tp.topic] and S.next_offsets[tp.topic][tp.partition]
-    if nx then out[#out + 1] = { topic = tp.topic, partition = tp.partition, offset = nx } end
-  end
-  return out
+  return M.resume_partitions(S.next_offsets, partitions)
 end
 
 --- One put(): a transaction; a bad record goes to task.report() (errors.tolerance=all) or fails
