@@ -477,17 +477,31 @@ function M.build_sql(q, qi, query, suffix, d)
   return sql
 end
 
+-- The connection a cursor runs on: the task's own, or, for a dialect whose streamed result
+-- blocks its connection (MySQL's mysql_use_result), a second one kept for the cursors.
+local function cursor_connection(task)
+  if not task.d.stream_connection then return task.c end
+  if not task.sc then task.sc = M.connect(task.d, task.config, task.log) end
+  return task.sc
+end
+
+-- Ends q's cursor (read to the end or not); a streamed connection left mid-result is closed.
+local function close_cursor(task, q)
+  local cur = q.cur
+  q.cur, q.buf, task.open_q = nil, nil, nil
+  if cur and not pcall(cur.close, cur) and task.sc then
+    pcall(task.sc.close, task.sc)
+    task.sc = nil
+  end
+end
+
+-- Starts q's query through a server-side cursor (PostgreSQL: DECLARE ... CURSOR and FETCH
+-- batch.max.rows at a time; MySQL: mysql_use_result), so a table of any size is read in
+-- batch.max.rows pieces with bounded memory, and reads its first piece and the schema.
 local function run_query(task, q, now)
   local cfg = task.config
   if not q.sql then
     q.sql = M.build_sql(q, task.qi, the_query(cfg), cfg["query.suffix"])
-    -- Modes whose WHERE clause resumes exactly after the last row read can page with LIMIT,
-    -- so a large table is never held in memory whole (timestamp alone cannot: rows sharing
-    -- the last timestamp would be cut).
-    if (q.mode == "incrementing" or q.mode == "timestamp+incrementing") and (cfg["query.suffix"] or "") == "" then
-      q.limit = (cfg["batch.max.rows"] or 1000) * 10
-      q.sql = q.sql .. " LIMIT " .. q.limit
-    end
     if cfg.query ~= "" or q.table then task.log.info("%s: %s", q.table and ("table " .. q.table) or "query", q.sql) end
   end
   local params = { n = 0 }
@@ -501,14 +515,18 @@ local function run_query(task, q, now)
   elseif q.mode == "timestamp+incrementing" then
     params = { end_ts, begin_ts, q.inc or -1, begin_ts, n = 4 }
   end
-  local r = task.c:query(q.sql, params)
-  -- schema of this result (columns NOT NULL in the table are required fields)
+  -- schema of this result (columns NOT NULL in the table are required fields), read before
+  -- the cursor opens: a streamed result blocks its connection until it is read
   local notnull = {}
   if q.table then
     for _, c in ipairs(task.d.table_columns(task.c, q.from_schema or task.schema_of[q.table], q.table)) do
       notnull[c.name] = c.notnull
     end
   end
+  q.page = cfg["batch.max.rows"] or 1000
+  q.cur = cursor_connection(task):cursor(q.sql, params)
+  task.open_q = q
+  local r = q.cur:fetch(q.page)
   local fields, convs = {}, {}
   for i, col in ipairs(r.columns) do
     fields[i], convs[i] = M.column_schema(task.d, col, cfg["numeric.mapping"], not notnull[col.name])
@@ -533,7 +551,17 @@ local function run_query(task, q, now)
   end
   q.schema = { type = "struct", fields = fields, optional = false, name = q.table }
   q.convs, q.cols, q.buf, q.pos = convs, r.columns, r.rows, 0
-  q.full = q.limit ~= nil and #r.rows >= q.limit -- more rows wait: query again at once
+  q.last = #r.rows < q.page
+end
+
+-- The row after q's current one (the next piece is fetched when this one is read); nil at
+-- the end of the result.
+local function peek(q)
+  if q.buf[q.pos + 1] == nil and not q.last then
+    local r = q.cur:fetch(q.page)
+    q.buf, q.pos, q.last = r.rows, 0, #r.rows < q.page
+  end
+  return q.buf[q.pos + 1]
 end
 
 local function row_ts(q, row)
@@ -561,9 +589,9 @@ end
 local function fetch(q, out, max)
   local n = #out
   for _ = 1, max do
+    local row = peek(q)
+    if not row then return true end
     q.pos = q.pos + 1
-    local row = q.buf[q.pos]
-    if not row then q.buf = nil return true end
     local rec = row_record(q, row)
     if q.mode == "incrementing" then
       q.inc = int_of(row[q.inc_i])
@@ -575,15 +603,14 @@ local function fetch(q, out, max)
       -- a timestamp becomes the offset only once the next row has a later one (Confluent's
       -- TimestampTableQuerier), so a restart never skips rows sharing a timestamp
       local ts = row_ts(q, row)
-      local nxt = q.buf[q.pos + 1]
+      local nxt = peek(q)
       if nxt == nil or ts < row_ts(q, nxt) then q.ts = ts end
       rec.source_offset = M.ts_offset(q.ts)
     end
     n = n + 1
     out[n] = rec
   end
-  if q.buf[q.pos + 1] == nil then q.buf = nil return true end
-  return false
+  return peek(q) == nil
 end
 
 M.source = {}
@@ -666,32 +693,39 @@ function M.source.poll(task)
   refresh_tables(task, now)
   for _, q in ipairs(task.queriers) do
     if #out >= max then break end
-    if not q.gone and (q.buf or now >= q.next_at) then
-      if not q.buf then
-        local ok, err = pcall(run_query, task, q, now)
-        if not ok then
-          -- A database that went away is reconnected (connection.attempts, then the task
-          -- FAILS with its message); any other error (a bad query) fails the task now.
-          if task.c:alive() then
-            if not q.table or the_query(cfg) ~= "" then error(err, 0) end
-            local still = false
-            for _, t in ipairs(source_tables(task)) do
-              if t.name == q.table and t.schema == q.from_schema then still = true end
-            end
-            if still then error(err, 0) end
-            task.log.info("table %s.%s is gone; no longer polled", q.from_schema, q.table)
-            q.gone = true
-            task.known[q.from_schema .. "." .. q.table] = "gone" -- taken again if re-created
-            goto continue
-          end
-          task.log.warn("the database connection is lost (%s); reconnecting", tostring(err))
-          pcall(task.c.close, task.c)
-          task.c = M.connect(task.d, cfg, task.log)
-          return out[1] and out or nil
+    -- One cursor at a time per task: the querier reading one goes on first, the others wait.
+    local open = task.open_q
+    if not q.gone and (q == open or (open == nil and now >= q.next_at)) then
+      local ok, err = pcall(function()
+        if not q.cur then run_query(task, q, now) end
+        if fetch(q, out, max - #out) then
+          close_cursor(task, q)
+          q.next_at = now + (cfg["poll.interval.ms"] or 5000)
         end
-      end
-      if fetch(q, out, max - #out) then
-        q.next_at = q.full and now or now + (cfg["poll.interval.ms"] or 5000)
+      end)
+      if not ok then
+        close_cursor(task, q)
+        -- A database that went away is reconnected (connection.attempts, then the task
+        -- FAILS with its message); any other error (a bad query) fails the task now.
+        if task.c:alive() and (task.sc == nil or task.sc:alive()) then
+          if not q.table or the_query(cfg) ~= "" then error(err, 0) end
+          local still = false
+          for _, t in ipairs(source_tables(task)) do
+            if t.name == q.table and t.schema == q.from_schema then still = true end
+          end
+          if still then error(err, 0) end
+          task.log.info("table %s.%s is gone; no longer polled", q.from_schema, q.table)
+          q.gone = true
+          task.known[q.from_schema .. "." .. q.table] = "gone" -- taken again if re-created
+          goto continue
+        end
+        -- the records read before the loss carry their offsets: the query resumes after them
+        task.log.warn("the database connection is lost (%s); reconnecting", tostring(err))
+        pcall(task.c.close, task.c)
+        if task.sc then pcall(task.sc.close, task.sc) end
+        task.sc = nil
+        task.c = M.connect(task.d, cfg, task.log)
+        return out[1] and out or nil
       end
     end
     ::continue::
@@ -700,10 +734,12 @@ function M.source.poll(task)
   return out
 end
 
---- Closes the connection.
+--- Closes the cursor and the connections.
 function M.source.close(task)
+  if task.open_q then close_cursor(task, task.open_q) end
+  if task.sc then task.sc:close() end
   if task.c then task.c:close() end
-  task.c = nil
+  task.c, task.sc = nil, nil
 end
 
 -- Sink ------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_timestamp_incrementing_restart_resumes_without_loss_or_duplicates(kafka
     pg.psql(f"CREATE INDEX ON {table} (modified, id)")
     pg.psql(f"INSERT INTO {table} SELECT g, 'new', TIMESTAMP '2024-01-01' + g * INTERVAL '1 millisecond' "
             f"FROM generate_series(1, 300) g")
-    # batch.max.rows=7: the query pages with LIMIT 70, so 300 rows take 5 queries
+    # batch.max.rows=7: the cursor hands the 300 rows over 7 at a time
     conf = source(pg, "pgts", "pg-", mode="timestamp+incrementing", incrementing_column_name="id",
                   timestamp_column_name="modified", table_whitelist=table, batch_max_rows="7")
     w = Worker(tmp_path, kafka, [conf])
@@ -380,3 +380,32 @@ def test_sink_exactly_once_across_kill_9s(kafka, pg, tmp_path):
     assert pg.psql(f"SELECT next_offset FROM __luaconnect_offsets WHERE connector = 'pgeos' AND topic = '{topic}'") \
         == [[str(n)]]
     assert kills > 0
+
+
+def test_a_table_larger_than_batch_max_rows_is_read_through_a_cursor_in_order(kafka, pg, tmp_path):
+    """bulk and the first incremental poll read a 5,000-row table through a server-side cursor,
+    100 rows (batch.max.rows) at a time: every row once, in order, and the cursor's transaction
+    ends, so the rows added later arrive too."""
+    table = unique_topic("big").replace("-", "_")
+    pg.psql(f"CREATE TABLE {table} (id INT PRIMARY KEY, pad TEXT NOT NULL)")
+    pg.psql(f"INSERT INTO {table} SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g")
+    bulk = source(pg, "pgbigbulk", "pgbulk-", mode="bulk", table_whitelist=table, batch_max_rows="100",
+                  poll_interval_ms="600000")
+    inc = source(pg, "pgbiginc", "pginc-", mode="incrementing", incrementing_column_name="id",
+                 table_whitelist=table, batch_max_rows="100")
+    w = Worker(tmp_path, kafka, [bulk, inc])
+    with w:
+        recs = kcat_consume_records(kafka, "pgbulk-" + table, 5000, timeout=60)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5001)), w.log()[-3000:]
+        recs = kcat_consume_records(kafka, "pginc-" + table, 5000, timeout=60)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5001)), w.log()[-3000:]
+        pg.psql(f"INSERT INTO {table} SELECT g, 'y' FROM generate_series(5001, 5010) g")
+        recs = kcat_consume_records(kafka, "pginc-" + table, 5010, timeout=30)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5011)), w.log()[-3000:]
+        part = {"protocol": "1", "table": f"shop.public.{table}"}
+        wait_for(lambda: w.source_offset("pgbiginc", part) == {"incrementing": 5010}, 20, "the last offset", w.log)
+        # no transaction of the source is left open once the table is read
+        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'luaconnect' "
+                                 "AND state LIKE 'idle in transaction%'") == [["0"]], 20,
+                 "no open cursor transaction", w.log)
+        assert w.stop() == 0
