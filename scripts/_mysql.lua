@@ -326,16 +326,23 @@ function M.table_columns(c, schema, tname)
   return out
 end
 
---- Tables (and views when asked) of the connection's database. Confluent's TableId for
--- MySQL has the database as its catalog and no schema: the offset name is "db.table".
-function M.list_tables(c, _, types)
+--- Tables (and views when asked) of the connection's database, or of every database whose
+-- name matches catalog_pattern (LIKE) when set: MySQL's catalogs are its databases, as in
+-- Confluent's connector (catalog.pattern). Confluent's TableId for MySQL has the database as
+-- its catalog and no schema: the offset name is "db.table".
+function M.list_tables(c, _, types, catalog_pattern)
   local kinds = {}
   for _, t in ipairs(types) do
     if t == "TABLE" then kinds[#kinds + 1] = "'BASE TABLE'" elseif t == "VIEW" then kinds[#kinds + 1] = "'VIEW'" end
   end
   if #kinds == 0 then kinds[1] = "'BASE TABLE'" end
+  local where, params = "table_schema = DATABASE()", nil
+  if catalog_pattern and catalog_pattern ~= "" then
+    where = "table_schema LIKE $1 AND table_schema NOT IN ('information_schema','mysql','performance_schema','sys')"
+    params = { catalog_pattern, n = 1 }
+  end
   local r = c:query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type IN ("
-    .. concat(kinds, ",") .. ") AND table_schema = DATABASE() ORDER BY table_name")
+    .. concat(kinds, ",") .. ") AND " .. where .. " ORDER BY table_schema, table_name", params)
   local out = {}
   for i, row in ipairs(r.rows) do
     out[i] = { catalog = row[1], schema = row[1], name = row[2], fqn = row[1] .. "." .. row[2] }

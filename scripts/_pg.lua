@@ -294,8 +294,9 @@ function M.table_columns(c, schema, tname)
   return out
 end
 
---- Tables (and views when asked) of schema pattern (LIKE; nil: every non-system schema).
-function M.list_tables(c, schema_pattern, types)
+--- Tables (and views when asked) of schema pattern (LIKE; nil: every non-system schema); a
+-- catalog_pattern (LIKE) must match the connection's database (PostgreSQL's one catalog).
+function M.list_tables(c, schema_pattern, types, catalog_pattern)
   local kinds = {}
   for _, t in ipairs(types) do
     if t == "TABLE" then kinds[#kinds + 1] = "'BASE TABLE'" elseif t == "VIEW" then kinds[#kinds + 1] = "'VIEW'" end
@@ -303,8 +304,8 @@ function M.list_tables(c, schema_pattern, types)
   if #kinds == 0 then kinds[1] = "'BASE TABLE'" end
   local r = c:query("SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
     .. "WHERE table_type IN (" .. concat(kinds, ",") .. ") AND table_schema LIKE $1 "
-    .. "AND table_schema NOT IN ('pg_catalog','information_schema') ORDER BY table_schema, table_name",
-    { schema_pattern or "%", n = 1 })
+    .. "AND table_schema NOT IN ('pg_catalog','information_schema') AND table_catalog LIKE $2 "
+    .. "ORDER BY table_schema, table_name", { schema_pattern or "%", catalog_pattern or "%", n = 2 })
   local out = {}
   for i, row in ipairs(r.rows) do out[i] = { catalog = row[1], schema = row[2], name = row[3] } end
   return out

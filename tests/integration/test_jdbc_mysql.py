@@ -256,3 +256,26 @@ def test_a_table_larger_than_batch_max_rows_is_streamed_in_order(kafka, my, tmp_
         wait_for(lambda: w.source_offset("mybiginc", {"protocol": "1", "table": f"shop.{table}"})
                  == {"incrementing": 5010}, 20, "the last offset", w.log)
         assert w.stop() == 0
+
+
+def test_catalog_pattern_picks_the_databases_whose_tables_are_copied(kafka, my, tmp_path):
+    """catalog.pattern: MySQL's catalogs are its databases (Confluent's TableId "db.table"); the
+    tables of the matching database are copied, those of the URL's database are not."""
+    db = unique_topic("shop2").replace("-", "_")
+    table = unique_topic("items").replace("-", "_")
+    my.client(f"CREATE DATABASE `{db}`; CREATE TABLE `{db}`.`{table}` (id INT PRIMARY KEY, name TEXT); "
+              f"INSERT INTO `{db}`.`{table}` VALUES (1, 'in {db}'), (2, 'b')")
+    # a table of the URL's database (shop) with the same name: not copied
+    my.client(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, name TEXT); INSERT INTO `{table}` VALUES (7, 'in shop')")
+    conf = source(my, "mycatalog", "mycat-", mode="incrementing", incrementing_column_name="id",
+                  catalog_pattern=db)
+    w = Worker(tmp_path, kafka, [conf])
+    with w:
+        recs = kcat_consume_records(kafka, "mycat-" + table, 2, timeout=30)
+        assert [json.loads(r["value"])["payload"]["name"] for r in recs] == [f"in {db}", "b"], w.log()[-3000:]
+        wait_for(lambda: w.source_offset("mycatalog", {"protocol": "1", "table": f"{db}.{table}"})
+                 == {"incrementing": 2}, 20, "the offset under db.table", w.log)
+        time.sleep(1)
+        assert len(kcat_consume_records(kafka, "mycat-" + table, 3, timeout=3)) == 2
+        assert w.stop() == 0
+    assert f"{db}.{table}" in w.log()
