@@ -742,11 +742,271 @@ function M.source.close(task)
   task.c, task.sc = nil, nil
 end
 
--- Sink ------------------------------------------------------------------------------------
+-- Record fields (the sinks) ---------------------------------------------------------------
 
-local CONNECT_TYPE = { int8 = "INT8", int16 = "INT16", int32 = "INT32", int64 = "INT64", float = "FLOAT32",
-  double = "FLOAT64", float32 = "FLOAT32", float64 = "FLOAT64", boolean = "BOOLEAN", string = "STRING",
-  bytes = "BYTES" }
+local array_mt = getmetatable(connect.array())
+local is_float, sort = connect.is_float, table.sort
+local TWO53 = 2 ^ 53
+
+--- Where a sink column's value comes from (fields_metadata's f.src).
+M.SRC_VALUE_FIELD, M.SRC_KEY_FIELD, M.SRC_KEY, M.SRC_VALUE = 1, 2, 3, 4
+M.SRC_TOPIC, M.SRC_PARTITION, M.SRC_OFFSET = 5, 6, 7
+local SRC_VALUE_FIELD, SRC_KEY_FIELD, SRC_KEY, SRC_VALUE = 1, 2, 3, 4
+local SRC_TOPIC, SRC_PARTITION, SRC_OFFSET = 5, 6, 7
+local DEFAULT_KAFKA_PK_NAMES = { "__connect_topic", "__connect_partition", "__connect_offset" }
+
+-- JsonConverter schema type names -> Kafka Connect's Schema.Type names (for messages and the
+-- SQL type maps).
+local CONNECT_TYPE = {
+  int8 = "INT8", int16 = "INT16", int32 = "INT32", int64 = "INT64", float = "FLOAT32",
+  double = "FLOAT64", float32 = "FLOAT32", float64 = "FLOAT64", boolean = "BOOLEAN",
+  string = "STRING", bytes = "BYTES", array = "ARRAY", map = "MAP", struct = "STRUCT",
+}
+
+--- Kafka Connect's Schema.Type name of a schema (INT64, STRUCT, ...).
+function M.connect_type(schema)
+  return CONNECT_TYPE[schema.type] or tostring(schema.type):upper()
+end
+
+--- A value as error messages show it.
+function M.describe_value(v)
+  local t = type(v)
+  if t == "string" then
+    return format("%q (string)", #v > 40 and v:sub(1, 40) .. "..." or v)
+  elseif t == "table" then
+    return getmetatable(v) == array_mt and "an array" or "an object"
+  end
+  return format("%s (%s)", tostring(v), t)
+end
+
+
+--- The Connect type (INT64, FLOAT64, BOOLEAN, STRING) a schemaless sample value would have
+-- (nil for null); objects and arrays are stored as JSON text.
+function M.infer(v)
+  local t = type(v)
+  if v == nil or v == null then return nil end
+  if t == "number" then
+    if v == floor(v) and v >= -TWO53 and v <= TWO53 then return "INT64" end
+    return "FLOAT64"
+  elseif t == "cdata" then
+    if is_float(v) then return "FLOAT64" end
+    return "INT64"
+  elseif t == "boolean" then
+    return "BOOLEAN"
+  elseif t == "string" then
+    return "STRING"
+  end
+  return "STRING" -- objects and arrays are stored as JSON text
+end
+
+
+--- True for a schemaless JSON object (not an array).
+function M.is_object(v)
+  return type(v) == "table" and getmetatable(v) ~= array_mt and v[1] == nil
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  sort(keys)
+  return keys
+end
+
+--- A list as Java prints one: [a, b].
+function M.list_text(list)
+  return "[" .. concat(list, ", ") .. "]"
+end
+
+
+--- FieldsMetadata: the key and non-key fields of a record's table row, as Confluent's
+-- FieldsMetadata.extract (plus schemaless objects: fields from the keys, types from values),
+-- for every dialect's sink. S: pk_mode, pk_fields, whitelist (a set or nil), string_column,
+-- name; sql_types maps a schemaless field's Connect type to the dialect's SQL type. A field:
+-- { name, pk, src (M.SRC_*), path, schema | kind+sqltype (schemaless), optional, default };
+-- returns { keys, nonkeys, ordered (CREATE TABLE's column order, as Confluent's) }.
+function M.fields_metadata(S, tname, rec, tombstone, sql_types)
+  local function infer(v)
+    local kind = M.infer(v)
+    return kind, kind and sql_types[kind]
+  end
+  local key, value, ks, vs = rec.key, rec.value, rec.key_schema, rec.value_schema
+  local all, keys, nonkeys = {}, {}, {}
+  local function add(list, f)
+    if all[f.name] then return end
+    all[f.name] = f
+    list[#list + 1] = f
+  end
+  local string_value = not tombstone and
+    ((vs and vs.type == "string") or (not vs and type(value) == "string"))
+  if not tombstone then
+    if vs and vs.type ~= "struct" and vs.type ~= "string" then
+      error("Value schema must be of type Struct or String", 0)
+    end
+    if not vs and not string_value and not M.is_object(value) then
+      error(format("Value must be a Struct, a String or a schemaless JSON object, got %s",
+        M.describe_value(value)), 0)
+    end
+  end
+  local pk_fields, mode = S.pk_fields, S.pk_mode
+  if mode == "kafka" then
+    local names = DEFAULT_KAFKA_PK_NAMES
+    if #pk_fields == 3 then
+      names = pk_fields
+    elseif #pk_fields ~= 0 then
+      error(format("PK mode for table '%s' is KAFKA so there should either be no field names "
+        .. "defined for defaults %s to be applicable, or exactly 3, defined fields are: %s",
+        tname, M.list_text(DEFAULT_KAFKA_PK_NAMES), M.list_text(pk_fields)), 0)
+    end
+    add(keys, { name = names[1], pk = true, src = SRC_TOPIC, schema = { type = "string" } })
+    add(keys, { name = names[2], pk = true, src = SRC_PARTITION, schema = { type = "int32" } })
+    add(keys, { name = names[3], pk = true, src = SRC_OFFSET, schema = { type = "int64" } })
+  elseif mode == "record_key" then
+    if key == nil then
+      error(format("PK mode for table '%s' is RECORD_KEY, but record key schema is missing", tname), 0)
+    end
+    local struct_fields -- list of { field, schema | sample }
+    if ks and ks.type == "struct" then
+      struct_fields = {}
+      for _, f in ipairs(ks.fields) do struct_fields[f.field] = { schema = f } end
+    elseif not ks and M.is_object(key) then
+      struct_fields = {}
+      for k, v in pairs(key) do struct_fields[k] = { sample = v } end
+    elseif (ks and (ks.type == "array" or ks.type == "map")) or type(key) == "table" then
+      error(format("Key schema must be primitive type or Struct, but is of type: %s",
+        ks and M.connect_type(ks) or (getmetatable(key) == array_mt and "ARRAY" or "MAP")), 0)
+    end
+    if not struct_fields then
+      if #pk_fields ~= 1 then
+        error(format("Need exactly one PK column defined since the key schema for records is a "
+          .. "primitive type, defined columns are: %s", M.list_text(pk_fields)), 0)
+      end
+      local kind, sqltype = infer(key)
+      add(keys, { name = pk_fields[1], pk = true, src = SRC_KEY, schema = ks, kind = kind,
+        sqltype = sqltype })
+    else
+      local names = pk_fields
+      if #names == 0 then
+        names = {}
+        if ks then
+          for i, f in ipairs(ks.fields) do names[i] = f.field end
+        else
+          names = sorted_keys(struct_fields)
+        end
+      end
+      for _, name in ipairs(names) do
+        local sf = struct_fields[name]
+        if not sf then
+          error(format("PK mode for table '%s' is RECORD_KEY with configured PK fields %s, but "
+            .. "record key schema does not contain field: %s", tname, M.list_text(pk_fields), name), 0)
+        end
+        local f = { name = name, pk = true, src = SRC_KEY_FIELD, path = name }
+        if sf.schema then
+          f.schema, f.optional, f.default = sf.schema, sf.schema.optional, sf.schema.default
+        else
+          f.kind, f.sqltype = infer(sf.sample)
+        end
+        add(keys, f)
+      end
+    end
+  elseif mode == "record_value" and not tombstone then
+    if string_value then
+      error("pk.mode record_value is not supported with String value schemas", 0)
+    end
+    local names = pk_fields
+    if #names == 0 then
+      names = {}
+      if vs then
+        for i, f in ipairs(vs.fields) do names[i] = f.field end
+      else
+        names = sorted_keys(value)
+      end
+    end
+    local by_name
+    if vs then
+      by_name = {}
+      for _, f in ipairs(vs.fields) do by_name[f.field] = f end
+    end
+    for _, name in ipairs(names) do
+      local sf = by_name and by_name[name]
+      if (vs and not sf) or (not vs and value[name] == nil) then
+        error(format("PK mode for table '%s' is RECORD_VALUE with configured PK fields %s, but "
+          .. "record value schema does not contain field: %s", tname, M.list_text(pk_fields), name), 0)
+      end
+      local f = { name = name, pk = true, src = SRC_VALUE_FIELD, path = name }
+      if sf then
+        f.schema, f.optional, f.default = sf, sf.optional, sf.default
+      else
+        f.kind, f.sqltype = infer(value[name])
+      end
+      add(keys, f)
+    end
+  end
+
+  local whitelist = S.whitelist
+  if tombstone then
+    -- A delete needs the key columns only.
+  elseif string_value then
+    local col = S.string_column
+    if all[col] then
+      error(format("Configured string.output.value.column.name '%s' conflicts with a primary key "
+        .. "column for table '%s'", col, tname), 0)
+    end
+    if whitelist then
+      error(format("Sink connector '%s' is configured with field-level options that are not "
+        .. "applicable to String values: fields.whitelist. Remove these options, or have the "
+        .. "upstream producer emit Struct values instead.", S.name), 0)
+    end
+    add(nonkeys, { name = col, src = SRC_VALUE, schema = vs or { type = "string" }, optional = true })
+  elseif vs then
+    for _, sf in ipairs(vs.fields) do
+      local name = sf.field
+      if not all[name] and (not whitelist or whitelist[name]) then
+        add(nonkeys, { name = name, src = SRC_VALUE_FIELD, path = name, schema = sf,
+          optional = sf.optional, default = sf.default })
+      end
+    end
+  else
+    for _, name in ipairs(sorted_keys(value)) do
+      if not all[name] and (not whitelist or whitelist[name]) then
+        local kind, sqltype = infer(value[name])
+        add(nonkeys, { name = name, src = SRC_VALUE_FIELD, path = name, kind = kind,
+          sqltype = sqltype, optional = true, schemaless = true })
+      end
+    end
+  end
+  if #keys + #nonkeys == 0 then
+    error("No fields found using key and value schemas for table: " .. tname, 0)
+  end
+  for _, f in ipairs(keys) do
+    if not f.schema then f.schemaless = true end
+    if f.optional == nil then f.optional = false end
+  end
+  -- Column order for CREATE TABLE: Kafka coordinates, value fields, then the rest by name.
+  local ordered, seen = {}, {}
+  local function take(name)
+    local f = all[name]
+    if f and not seen[name] then
+      seen[name] = true
+      ordered[#ordered + 1] = f
+    end
+  end
+  if mode == "kafka" then
+    for _, f in ipairs(keys) do take(f.name) end
+  end
+  if tombstone then
+    -- key columns only
+  elseif vs and vs.type == "struct" then
+    for _, sf in ipairs(vs.fields) do take(sf.field) end
+  elseif string_value then
+    take(S.string_column)
+  else
+    for _, name in ipairs(sorted_keys(value)) do take(name) end
+  end
+  for _, name in ipairs(sorted_keys(all)) do take(name) end
+  return { keys = keys, nonkeys = nonkeys, ordered = ordered }
+end
+
+-- Sink ------------------------------------------------------------------------------------
 
 local function sql_type(d, s)
   local t = s.name and d.SQL_TYPE[s.name] or d.SQL_TYPE[CONNECT_TYPE[s.type] or ""]
@@ -777,52 +1037,36 @@ local function param_of(d, s, v)
   return v
 end
 
-local function struct_fields(schema, value, what)
-  if not schema or schema.type ~= "struct" then
-    error(format("%s schema must be a struct (got %s)", what, schema and tostring(schema.type) or "none"), 0)
+-- The value of fields_metadata's field f in rec.
+local function field_value(rec, f)
+  local src = f.src
+  if src == SRC_VALUE_FIELD then return rec.value[f.path]
+  elseif src == SRC_KEY_FIELD then return rec.key[f.path]
+  elseif src == SRC_KEY then return rec.key
+  elseif src == SRC_VALUE then return rec.value
+  elseif src == SRC_TOPIC then return rec.topic
+  elseif src == SRC_PARTITION then return rec.partition
   end
-  return schema.fields
+  return rec.offset
 end
 
--- Column list of a record: { {name, schema, value, pk} } per pk.mode and fields.whitelist.
-local function record_columns(S, rec, tombstone)
+-- The schema a schemaless field's column is made and written with, by its inferred type.
+local SCHEMALESS = { INT64 = { type = "int64", optional = true }, FLOAT64 = { type = "double", optional = true },
+  BOOLEAN = { type = "boolean", optional = true }, STRING = { type = "string", optional = true } }
+
+-- Column list of a record for table tname: { {name, schema, value, pk} } in CREATE TABLE
+-- order (fields_metadata: pk.mode, pk.fields, fields.whitelist, String values, schemaless
+-- objects) and the key column names. A schemaless null makes no column.
+local function record_columns(S, rec, tombstone, tname)
+  local fm = M.fields_metadata(S, tname, rec, tombstone, S.d.SQL_TYPE)
   local cols, pks = {}, {}
-  local mode = S.pk_mode
-  if mode == "kafka" then
-    local names = #S.pk_fields > 0 and S.pk_fields or { "__connect_topic", "__connect_partition", "__connect_offset" }
-    local vals = { rec.topic, rec.partition, rec.offset }
-    local sch = { { type = "string" }, { type = "int32" }, { type = "int64" } }
-    for i = 1, 3 do
-      cols[#cols + 1] = { name = names[i], schema = sch[i], value = vals[i], pk = true }
-      pks[#pks + 1] = names[i]
-    end
-  elseif mode == "record_key" then
-    local ks = rec.key_schema
-    if ks and ks.type ~= "struct" then
-      local name = S.pk_fields[1] or "__connect_key"
-      cols[#cols + 1] = { name = name, schema = ks, value = rec.key, pk = true }
-      pks[1] = name
-    else
-      local want = #S.pk_fields > 0 and {} or nil
-      for _, f in ipairs(S.pk_fields) do want[f] = true end
-      for _, f in ipairs(struct_fields(ks, rec.key, "record key")) do
-        if not want or want[f.field] then
-          cols[#cols + 1] = { name = f.field, schema = f, value = rec.key[f.field], pk = true }
-          pks[#pks + 1] = f.field
-        end
-      end
-    end
-  end
-  if tombstone then return cols, pks end
-  local ispk = {}
-  if mode == "record_value" then for _, f in ipairs(S.pk_fields) do ispk[f] = true end end
-  for _, f in ipairs(struct_fields(rec.value_schema, rec.value, "record value")) do
-    local skip = false
-    for _, c in ipairs(cols) do if c.name == f.field then skip = true end end
-    if not skip and (not S.whitelist or S.whitelist[f.field] or ispk[f.field]) then
-      local pk = mode == "record_value" and (#S.pk_fields == 0 or ispk[f.field])
-      cols[#cols + 1] = { name = f.field, schema = f, value = rec.value[f.field], pk = pk }
-      if pk then pks[#pks + 1] = f.field end
+  for _, f in ipairs(fm.keys) do pks[#pks + 1] = f.name end
+  for _, f in ipairs(fm.ordered) do
+    local schema = f.schema or SCHEMALESS[f.kind]
+    if schema then
+      local v = field_value(rec, f)
+      if type(v) == "table" then v = connect.json.encode(v) end -- schemaless objects: JSON text
+      cols[#cols + 1] = { name = f.name, schema = schema, value = v, pk = f.pk == true }
     end
   end
   return cols, pks
@@ -877,7 +1121,7 @@ end
 local function prepare_table(S, rec)
   if rec.value == nil or rec.value == null then return end
   local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
-  local cols, pks = record_columns(S, rec, false)
+  local cols, pks = record_columns(S, rec, false, tname)
   ensure_table(S, tname, cols, pks)
 end
 
@@ -889,7 +1133,7 @@ local function write_record(S, rec, group)
   local tombstone = rec.value == nil or rec.value == null
   if tombstone then
     if not S.delete_enabled then return end
-    local cols = record_columns(S, rec, true)
+    local cols = record_columns(S, rec, true, tname)
     local where, params = {}, { n = #cols }
     for i, col in ipairs(cols) do
       where[i] = qi(col.name) .. " = $" .. i
@@ -898,7 +1142,7 @@ local function write_record(S, rec, group)
     S.c:query(format("DELETE FROM %s WHERE %s", qi(tname), concat(where, " AND ")), params)
     return
   end
-  local cols, pks = record_columns(S, rec, false)
+  local cols, pks = record_columns(S, rec, false, tname)
   ensure_table(S, tname, cols, pks)
   local names, params = {}, { n = #cols }
   for i, col in ipairs(cols) do
@@ -990,6 +1234,7 @@ function M.sink.open(d, task)
     insert_mode = (cfg["insert.mode"] or "insert"):lower(), delete_enabled = cfg["delete.enabled"] == true,
     auto_create = cfg["auto.create"] == true, auto_evolve = cfg["auto.evolve"] == true,
     table_format = cfg["table.name.format"] or "${topic}", tables = {}, schema = "public",
+    string_column = cfg["string.output.value.column.name"] or "record_value",
     qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote,
     max_retries = cfg["max.retries"] or 10, retry_backoff_ms = cfg["retry.backoff.ms"] or 3000,
     tolerant = type(tol) == "string" and tol:lower() == "all",

@@ -669,32 +669,26 @@ end
 
 do
   local null, encode, is_float = connect.null, connect.json.encode, connect.is_float
-  local array_mt = getmetatable(connect.array())
   local quote, is_busy = sqlite.quote, sqlite.is_busy
-  local format, concat, sort, floor = string.format, table.concat, table.sort, math.floor
+  local format, concat, floor = string.format, table.concat, math.floor
   local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
-  local pcall, error, getmetatable = pcall, error, getmetatable
+  local pcall, error = pcall, error
 
-  local DEFAULT_KAFKA_PK_NAMES = { "__connect_topic", "__connect_partition", "__connect_offset" }
   local DECIMAL = "org.apache.kafka.connect.data.Decimal"
   local DATE = "org.apache.kafka.connect.data.Date"
   local TIME = "org.apache.kafka.connect.data.Time"
   local TIMESTAMP = "org.apache.kafka.connect.data.Timestamp"
 
-  -- JsonConverter schema type names -> Kafka Connect's Schema.Type names (for messages).
-  local CONNECT_TYPE = {
-    int8 = "INT8", int16 = "INT16", int32 = "INT32", int64 = "INT64", float = "FLOAT32",
-    double = "FLOAT64", float32 = "FLOAT32", float64 = "FLOAT64", boolean = "BOOLEAN",
-    string = "STRING", bytes = "BYTES", array = "ARRAY", map = "MAP", struct = "STRUCT",
-  }
   local SQL_TYPE = {
     BOOLEAN = "INTEGER", INT8 = "INTEGER", INT16 = "INTEGER", INT32 = "INTEGER", INT64 = "INTEGER",
     FLOAT32 = "REAL", FLOAT64 = "REAL", STRING = "TEXT", BYTES = "BLOB",
   }
 
-  -- Where a column's value comes from.
-  local SRC_VALUE_FIELD, SRC_KEY_FIELD, SRC_KEY, SRC_VALUE = 1, 2, 3, 4
-  local SRC_TOPIC, SRC_PARTITION, SRC_OFFSET = 5, 6, 7
+  -- Where a column's value comes from (_jdbc.fields_metadata's f.src).
+  local SRC_VALUE_FIELD, SRC_KEY_FIELD, SRC_KEY, SRC_VALUE = jdbc.SRC_VALUE_FIELD, jdbc.SRC_KEY_FIELD,
+    jdbc.SRC_KEY, jdbc.SRC_VALUE
+  local SRC_TOPIC, SRC_PARTITION = jdbc.SRC_TOPIC, jdbc.SRC_PARTITION
+  local describe_value, connect_type, list_text = jdbc.describe_value, jdbc.connect_type, jdbc.list_text
   -- How it is bound: as it is, as a BLOB, or through a conversion/check function.
   local OP_PLAIN, OP_BLOB, OP_CONV = 0, 1, 2
 
@@ -714,16 +708,6 @@ do
   -- A Connect Decimal's bytes as decimal text; SQLite's NUMERIC affinity turns it into an INTEGER
   -- or REAL as sqlite-jdbc's setBigDecimal.
   local decimal_text = jdbc.decimal_text
-
-  local function describe_value(v)
-    local t = type(v)
-    if t == "string" then
-      return format("%q (string)", #v > 40 and v:sub(1, 40) .. "..." or v)
-    elseif t == "table" then
-      return getmetatable(v) == array_mt and "an array" or "an object"
-    end
-    return format("%s (%s)", tostring(v), t)
-  end
 
   -- SQLite's type affinity of a declared column type (sqlite.org/datatype3.html, 3.1).
   local function affinity(decl)
@@ -770,10 +754,6 @@ do
 
   -- Schema'd fields ---------------------------------------------------------------------------
 
-  local function connect_type(schema)
-    return CONNECT_TYPE[schema.type] or tostring(schema.type):upper()
-  end
-
   local function schema_text(f) -- Kafka Connect's ConnectSchema.toString()
     if f.schema then
       local t = connect_type(f.schema)
@@ -799,24 +779,6 @@ do
     return s
   end
 
-  -- The Connect type a schemaless sample value would have, and its SQL type (nil for null).
-  local function infer(v)
-    local t = type(v)
-    if v == nil or v == null then return nil end
-    if t == "number" then
-      if v == floor(v) and v >= -TWO53 and v <= TWO53 then return "INT64", "INTEGER" end
-      return "FLOAT64", "REAL"
-    elseif t == "cdata" then
-      if is_float(v) then return "FLOAT64", "REAL" end
-      return "INT64", "INTEGER"
-    elseif t == "boolean" then
-      return "BOOLEAN", "INTEGER"
-    elseif t == "string" then
-      return "STRING", "TEXT"
-    end
-    return "STRING", "TEXT" -- objects and arrays are stored as JSON text
-  end
-
   local function sql_literal(v, schema)
     if schema and schema.name == DATE and type(v) == "number" then v = v * 86400000 end
     local t = type(v)
@@ -837,202 +799,6 @@ do
       return "'" .. v:gsub("'", "''") .. "'"
     end
     return nil
-  end
-
-  local function is_object(v)
-    return type(v) == "table" and getmetatable(v) ~= array_mt and v[1] == nil
-  end
-
-  local function sorted_keys(t)
-    local keys = {}
-    for k in pairs(t) do keys[#keys + 1] = k end
-    sort(keys)
-    return keys
-  end
-
-  local function list_text(list)
-    return "[" .. concat(list, ", ") .. "]"
-  end
-
-  -- FieldsMetadata: the key and non-key fields of a record's table row, as Confluent's
-  -- FieldsMetadata.extract (plus schemaless objects: fields from the keys, types from values).
-  -- A field: { name, pk, src, path, schema | kind+sqltype (schemaless), optional, default }.
-  local function fields_metadata(S, tname, rec, tombstone)
-    local key, value, ks, vs = rec.key, rec.value, rec.key_schema, rec.value_schema
-    local all, keys, nonkeys = {}, {}, {}
-    local function add(list, f)
-      if all[f.name] then return end
-      all[f.name] = f
-      list[#list + 1] = f
-    end
-    local string_value = not tombstone and
-      ((vs and vs.type == "string") or (not vs and type(value) == "string"))
-    if not tombstone then
-      if vs and vs.type ~= "struct" and vs.type ~= "string" then
-        error("Value schema must be of type Struct or String", 0)
-      end
-      if not vs and not string_value and not is_object(value) then
-        error(format("Value must be a Struct, a String or a schemaless JSON object, got %s",
-          describe_value(value)), 0)
-      end
-    end
-    local pk_fields, mode = S.pk_fields, S.pk_mode
-    if mode == "kafka" then
-      local names = DEFAULT_KAFKA_PK_NAMES
-      if #pk_fields == 3 then
-        names = pk_fields
-      elseif #pk_fields ~= 0 then
-        error(format("PK mode for table '%s' is KAFKA so there should either be no field names "
-          .. "defined for defaults %s to be applicable, or exactly 3, defined fields are: %s",
-          tname, list_text(DEFAULT_KAFKA_PK_NAMES), list_text(pk_fields)), 0)
-      end
-      add(keys, { name = names[1], pk = true, src = SRC_TOPIC, schema = { type = "string" } })
-      add(keys, { name = names[2], pk = true, src = SRC_PARTITION, schema = { type = "int32" } })
-      add(keys, { name = names[3], pk = true, src = SRC_OFFSET, schema = { type = "int64" } })
-    elseif mode == "record_key" then
-      if key == nil then
-        error(format("PK mode for table '%s' is RECORD_KEY, but record key schema is missing", tname), 0)
-      end
-      local struct_fields -- list of { field, schema | sample }
-      if ks and ks.type == "struct" then
-        struct_fields = {}
-        for _, f in ipairs(ks.fields) do struct_fields[f.field] = { schema = f } end
-      elseif not ks and is_object(key) then
-        struct_fields = {}
-        for k, v in pairs(key) do struct_fields[k] = { sample = v } end
-      elseif (ks and (ks.type == "array" or ks.type == "map")) or type(key) == "table" then
-        error(format("Key schema must be primitive type or Struct, but is of type: %s",
-          ks and connect_type(ks) or (getmetatable(key) == array_mt and "ARRAY" or "MAP")), 0)
-      end
-      if not struct_fields then
-        if #pk_fields ~= 1 then
-          error(format("Need exactly one PK column defined since the key schema for records is a "
-            .. "primitive type, defined columns are: %s", list_text(pk_fields)), 0)
-        end
-        local kind, sqltype = infer(key)
-        add(keys, { name = pk_fields[1], pk = true, src = SRC_KEY, schema = ks, kind = kind,
-          sqltype = sqltype })
-      else
-        local names = pk_fields
-        if #names == 0 then
-          names = {}
-          if ks then
-            for i, f in ipairs(ks.fields) do names[i] = f.field end
-          else
-            names = sorted_keys(struct_fields)
-          end
-        end
-        for _, name in ipairs(names) do
-          local sf = struct_fields[name]
-          if not sf then
-            error(format("PK mode for table '%s' is RECORD_KEY with configured PK fields %s, but "
-              .. "record key schema does not contain field: %s", tname, list_text(pk_fields), name), 0)
-          end
-          local f = { name = name, pk = true, src = SRC_KEY_FIELD, path = name }
-          if sf.schema then
-            f.schema, f.optional, f.default = sf.schema, sf.schema.optional, sf.schema.default
-          else
-            f.kind, f.sqltype = infer(sf.sample)
-          end
-          add(keys, f)
-        end
-      end
-    elseif mode == "record_value" and not tombstone then
-      if string_value then
-        error("pk.mode record_value is not supported with String value schemas", 0)
-      end
-      local names = pk_fields
-      if #names == 0 then
-        names = {}
-        if vs then
-          for i, f in ipairs(vs.fields) do names[i] = f.field end
-        else
-          names = sorted_keys(value)
-        end
-      end
-      local by_name
-      if vs then
-        by_name = {}
-        for _, f in ipairs(vs.fields) do by_name[f.field] = f end
-      end
-      for _, name in ipairs(names) do
-        local sf = by_name and by_name[name]
-        if (vs and not sf) or (not vs and value[name] == nil) then
-          error(format("PK mode for table '%s' is RECORD_VALUE with configured PK fields %s, but "
-            .. "record value schema does not contain field: %s", tname, list_text(pk_fields), name), 0)
-        end
-        local f = { name = name, pk = true, src = SRC_VALUE_FIELD, path = name }
-        if sf then
-          f.schema, f.optional, f.default = sf, sf.optional, sf.default
-        else
-          f.kind, f.sqltype = infer(value[name])
-        end
-        add(keys, f)
-      end
-    end
-
-    local whitelist = S.whitelist
-    if tombstone then
-      -- A delete needs the key columns only.
-    elseif string_value then
-      local col = S.string_column
-      if all[col] then
-        error(format("Configured string.output.value.column.name '%s' conflicts with a primary key "
-          .. "column for table '%s'", col, tname), 0)
-      end
-      if whitelist then
-        error(format("Sink connector '%s' is configured with field-level options that are not "
-          .. "applicable to String values: fields.whitelist. Remove these options, or have the "
-          .. "upstream producer emit Struct values instead.", S.name), 0)
-      end
-      add(nonkeys, { name = col, src = SRC_VALUE, schema = vs or { type = "string" }, optional = true })
-    elseif vs then
-      for _, sf in ipairs(vs.fields) do
-        local name = sf.field
-        if not all[name] and (not whitelist or whitelist[name]) then
-          add(nonkeys, { name = name, src = SRC_VALUE_FIELD, path = name, schema = sf,
-            optional = sf.optional, default = sf.default })
-        end
-      end
-    else
-      for _, name in ipairs(sorted_keys(value)) do
-        if not all[name] and (not whitelist or whitelist[name]) then
-          local kind, sqltype = infer(value[name])
-          add(nonkeys, { name = name, src = SRC_VALUE_FIELD, path = name, kind = kind,
-            sqltype = sqltype, optional = true, schemaless = true })
-        end
-      end
-    end
-    if #keys + #nonkeys == 0 then
-      error("No fields found using key and value schemas for table: " .. tname, 0)
-    end
-    for _, f in ipairs(keys) do
-      if not f.schema then f.schemaless = true end
-      if f.optional == nil then f.optional = false end
-    end
-    -- Column order for CREATE TABLE: Kafka coordinates, value fields, then the rest by name.
-    local ordered, seen = {}, {}
-    local function take(name)
-      local f = all[name]
-      if f and not seen[name] then
-        seen[name] = true
-        ordered[#ordered + 1] = f
-      end
-    end
-    if mode == "kafka" then
-      for _, f in ipairs(keys) do take(f.name) end
-    end
-    if tombstone then
-      -- key columns only
-    elseif vs and vs.type == "struct" then
-      for _, sf in ipairs(vs.fields) do take(sf.field) end
-    elseif string_value then
-      take(S.string_column)
-    else
-      for _, name in ipairs(sorted_keys(value)) do take(name) end
-    end
-    for _, name in ipairs(sorted_keys(all)) do take(name) end
-    return { keys = keys, nonkeys = nonkeys, ordered = ordered }
   end
 
   -- Tables ------------------------------------------------------------------------------------
@@ -1156,7 +922,7 @@ do
   -- Builds the statement and bindings for a table and record shape (creating or widening
   -- the table first when allowed).
   local function build_plan(S, tname, rec, tombstone)
-    local fm = fields_metadata(S, tname, rec, tombstone)
+    local fm = jdbc.fields_metadata(S, tname, rec, tombstone, SQL_TYPE)
     local t = table_info(S, tname)
     if tombstone then
       if not t then return false end -- no table, nothing to delete

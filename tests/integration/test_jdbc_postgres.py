@@ -409,3 +409,45 @@ def test_a_table_larger_than_batch_max_rows_is_read_through_a_cursor_in_order(ka
                                  "AND state LIKE 'idle in transaction%'") == [["0"]], 20,
                  "no open cursor transaction", w.log)
         assert w.stop() == 0
+
+
+def test_sink_schemaless_json_and_confluent_record_checks(kafka, pg, tmp_path):
+    """The record-to-row rules are the core's, shared with SQLite (Confluent's FieldsMetadata):
+    schemaless JSON objects make and fill a table (types from the values, nested values as JSON
+    text), and a primitive key with pk.mode=record_key and no pk.fields fails the record with
+    Confluent's message (to the DLQ with errors.tolerance=all)."""
+    topic = unique_topic("lc-pg-schemaless")
+    dlq = topic + "-dlq"
+    produce_keyed(kafka, topic, [
+        (b'{"id":1}', b'{"id":1,"name":"ada","score":9.5,"ok":true,"tags":["a","b"]}'),
+        (b'{"id":2}', b'{"id":2,"name":"grace","score":7,"ok":false,"tags":null}'),
+        (b'"not-a-struct-key"', b'{"id":3,"name":"bad key"}'),
+    ])
+    conf = sink(pg, "pgschemaless", topic, insert_mode="upsert", pk_mode="record_key", auto_create="true",
+                table_name_format="people_" + topic.replace("-", "_"))
+    conf.update({"key.converter": "org.apache.kafka.connect.json.JsonConverter",
+                 "key.converter.schemas.enable": "false",
+                 "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                 "value.converter.schemas.enable": "false",
+                 "errors.tolerance": "all", "errors.log.enable": "true", "errors.deadletterqueue.topic.name": dlq,
+                 "errors.deadletterqueue.topic.replication.factor": "1"})
+    w = Worker(tmp_path, kafka, [conf])
+    table = "people_" + topic.replace("-", "_")
+
+    def rows():
+        try:
+            return pg.psql(f"SELECT id, name, score, ok, tags FROM {table} ORDER BY id")
+        except RuntimeError:
+            return None
+    with w:
+        wait_for(lambda: rows() is not None and len(rows()) == 2, 60, "the rows", w.log)
+        dead = kcat_consume_records(kafka, dlq, 1, timeout=30)
+        assert w.status("pgschemaless", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    assert rows() == [["1", "ada", "9.5", "t", '["a","b"]'], ["2", "grace", "7", "f", ""]]
+    types = pg.psql(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{table}' "
+                    "ORDER BY ordinal_position")
+    assert types == [["id", "bigint"], ["name", "text"], ["ok", "boolean"], ["score", "double precision"],
+                     ["tags", "text"]]
+    assert [json.loads(r["value"])["name"] for r in dead] == ["bad key"]
+    assert "Need exactly one PK column defined since the key schema for records is a primitive type" in w.log()
