@@ -1006,6 +1006,94 @@ function M.fields_metadata(S, tname, rec, tombstone, sql_types)
   return { keys = keys, nonkeys = nonkeys, ordered = ordered }
 end
 
+--- Confluent's RecordValidator for a tombstone when deletes are off: raises.
+function M.reject_tombstone(S, rec)
+  error(format("Sink connector '%s' is configured with 'delete.enabled=false' and 'pk.mode=%s' and "
+    .. "therefore requires records with a non-null Struct or String value and non-null Struct or "
+    .. "String schema, but found record at (topic='%s',partition=%s,offset=%s,timestamp=%s) with a "
+    .. "null value and %s value schema.", S.name, S.pk_mode, tostring(rec.topic),
+    tostring(rec.partition), tostring(rec.offset), tostring(rec.timestamp or -1),
+    rec.value_schema and M.connect_type(rec.value_schema) or "null"), 0)
+end
+
+--- The table of topic: table.name.format (S.table_format) with ${topic} replaced, cached in
+-- S.table_of; raises when it comes out empty.
+function M.table_name(S, topic)
+  local fmt = S.table_format
+  local name, from = {}, 1
+  while true do
+    local a, b = fmt:find("${topic}", from, true)
+    if not a then break end
+    name[#name + 1] = fmt:sub(from, a - 1)
+    name[#name + 1] = topic
+    from = b + 1
+  end
+  name[#name + 1] = fmt:sub(from)
+  name = concat(name)
+  if name == "" then
+    error(format("Destination table name for topic '%s' is empty using the format string '%s'",
+      topic, fmt), 0)
+  end
+  S.table_of[topic] = name
+  return name
+end
+
+local function describe_record(rec, i, n)
+  return format("record %d of %d (topic %s, partition %s, offset %s)", i, n, tostring(rec.topic),
+    tostring(rec.partition), tostring(rec.offset))
+end
+
+--- One put() for every dialect's sink. ops.transaction(S, records, upto, skipped, single)
+-- writes records[1..upto] but the skipped ones in one transaction and answers true, or false,
+-- the error and where it lies: the index of the record, "group" (a multi-row statement
+-- failed: the batch is run again record by record to name the record) or nil (the batch).
+-- ops.after_failure(S) forgets what the rolled-back transaction knew; ops.retryable(S, err)
+-- says the database failed, not a record (locked, gone): the batch is retried max.retries
+-- times retry.backoff.ms apart, after ops.reopen(S). A bad record goes to task.report() with
+-- errors.tolerance=all (errors.log, the DLQ) and the batch is written without it; otherwise
+-- the records before it are committed and put() raises "record I of N (topic T, partition P,
+-- offset O): why", which fails the task (Kafka Connect's semantics for put()).
+function M.sink_put(task, S, ops, records)
+  local n = #records
+  local skipped, retries, single = nil, 0, false
+  while true do
+    local ok, err, i = ops.transaction(S, records, n, skipped, single)
+    if ok then return end
+    err = tostring(err)
+    ops.after_failure(S)
+    if ops.retryable(S, err) then
+      if retries >= S.max_retries then
+        error(format("writing %d records failed after %d retries: %s", n, retries, err), 0)
+      end
+      retries = retries + 1
+      task.log.warn("Write of %d records failed, remainingRetries=%d: %s", n, S.max_retries - retries + 1, err)
+      sleep_ms(S.retry_backoff_ms)
+      ops.reopen(S)
+    elseif i == "group" then
+      single = true
+    elseif not i then
+      error(format("writing %d records failed: %s", n, err), 0)
+    else
+      local what = describe_record(records[i], i, n) .. ": " .. err
+      if S.tolerant then
+        task.report(records[i], what)
+        skipped = skipped or {}
+        skipped[i] = true
+      else
+        -- Keep what came before the bad record, then fail naming it.
+        if i > 1 then
+          local ok2, err2 = ops.transaction(S, records, i - 1, skipped, single)
+          if not ok2 then
+            ops.after_failure(S)
+            what = what .. format(" (and records 1..%d were not written either: %s)", i - 1, tostring(err2))
+          end
+        end
+        error(what, 0)
+      end
+    end
+  end
+end
+
 -- Sink ------------------------------------------------------------------------------------
 
 local function sql_type(d, s)
@@ -1120,7 +1208,7 @@ end
 -- commits the open transaction, as MySQL's does).
 local function prepare_table(S, rec)
   if rec.value == nil or rec.value == null then return end
-  local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
+  local tname = S.table_of[rec.topic] or M.table_name(S, rec.topic)
   local cols, pks = record_columns(S, rec, false, tname)
   ensure_table(S, tname, cols, pks)
 end
@@ -1128,11 +1216,11 @@ end
 -- Writes rec, or, when group is given and rec is an insert or upsert, returns the statement
 -- (sql, the placeholder list "$1,...,$n" in it, params, key) for a multi-row statement.
 local function write_record(S, rec, group)
-  local tname = S.table_format:gsub("%${topic}", function() return rec.topic end)
+  local tname = S.table_of[rec.topic] or M.table_name(S, rec.topic)
   local qi, d = S.qi, S.d
   local tombstone = rec.value == nil or rec.value == null
   if tombstone then
-    if not S.delete_enabled then return end
+    if not S.delete_enabled then M.reject_tombstone(S, rec) end
     local cols = record_columns(S, rec, true, tname)
     local where, params = {}, { n = #cols }
     for i, col in ipairs(cols) do
@@ -1233,7 +1321,8 @@ function M.sink.open(d, task)
     d = d, log = task.log, pk_mode = pk_mode, pk_fields = cfg["pk.fields"] or {}, whitelist = wl,
     insert_mode = (cfg["insert.mode"] or "insert"):lower(), delete_enabled = cfg["delete.enabled"] == true,
     auto_create = cfg["auto.create"] == true, auto_evolve = cfg["auto.evolve"] == true,
-    table_format = cfg["table.name.format"] or "${topic}", tables = {}, schema = "public",
+    table_format = (cfg["table.name.format"] or "${topic}"):match("^%s*(.-)%s*$"), table_of = {},
+    tables = {}, schema = "public",
     string_column = cfg["string.output.value.column.name"] or "record_value",
     qi = cfg["quote.sql.identifiers"] == "never" and function(s) return s end or d.quote,
     max_retries = cfg["max.retries"] or 10, retry_backoff_ms = cfg["retry.backoff.ms"] or 3000,
@@ -1244,7 +1333,7 @@ function M.sink.open(d, task)
   task.sink.c = M.connect(d, cfg, task.log)
   if d.default_schema then task.sink.schema = d.default_schema(task.sink.c) end
   local S = task.sink
-  S.name, S.next_offsets = task.name, {}
+  S.name, S.next_offsets, S.config = task.name, {}, cfg
   if cfg["exactly.once"] == true then
     S.eos = true
     S.offsets_table = d.quote(cfg["exactly.once.offsets.table"] or "__luaconnect_offsets")
@@ -1391,44 +1480,21 @@ function M.sink.open_partitions(task, partitions)
   return M.resume_partitions(S.next_offsets, partitions)
 end
 
---- One put(): a transaction; a bad record goes to task.report() (errors.tolerance=all) or fails
--- the task naming it; a lost connection is reopened and the batch retried max.retries times.
+-- The server dialects' parts of the put() loop (M.sink_put): a failure is the database's when
+-- the connection is gone; a retry reconnects.
+local PUT_OPS = {
+  transaction = transaction,
+  after_failure = function(S) S.tables = {} end,
+  retryable = function(S) return not S.c:alive() end,
+  reopen = function(S)
+    pcall(function() S.c:close() end)
+    S.c = M.connect(S.d, S.config, S.log)
+  end,
+}
+
+--- One put(): a transaction of multi-row statements (M.sink_put: bad records, retries).
 function M.sink.put(task, records)
-  local S = task.sink
-  local n = #records
-  local skipped, retries, single = nil, 0, false
-  while true do
-    local ok, err, i = transaction(S, records, n, skipped, single)
-    if ok then return end
-    err = tostring(err)
-    if i == "group" then
-      -- A multi-row statement failed: the same batch record by record names the record (or
-      -- shows the database went away).
-      i = nil
-      if S.c:alive() then
-        single = true
-        goto again
-      end
-    end
-    local r = records[i or 1]
-    if i and not S.c:alive() then i = nil end -- the database went away: not the record's fault
-    if i and S.tolerant then
-      task.report(records[i], err)
-      skipped = skipped or {}
-      skipped[i] = true
-    elseif i then
-      error(format("record %d of %d (topic %s, partition %s, offset %s): %s", i, n, tostring(r.topic),
-        tostring(r.partition), tostring(r.offset), err), 0)
-    else
-      if retries >= S.max_retries then error(format("writing %d records failed: %s", n, err), 0) end
-      retries = retries + 1
-      task.log.warn("Write of %d records failed, remainingRetries=%d: %s", n, S.max_retries - retries + 1, err)
-      sleep_ms(S.retry_backoff_ms)
-      pcall(function() S.c:close() end)
-      S.c = M.connect(S.d, task.config, task.log)
-    end
-    ::again::
-  end
+  return M.sink_put(task, task.sink, PUT_OPS, records)
 end
 
 --- Closes the connection.

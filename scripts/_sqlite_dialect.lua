@@ -69,7 +69,6 @@ do
     return q
   end
 
-
   -- Tables (and views when table.types says so) that pass the filter, sorted by name.
   local function list_tables(db, cfg, keep)
     local types = {}
@@ -87,7 +86,6 @@ do
     if not ok then error(err, 0) end
     return out
   end
-
 
   local function ts_offset(ms, out)
     return jdbc.ts_offset(ms and ms * 1000, out)
@@ -549,7 +547,6 @@ do
     q.querying, q.pending = false, nil
   end
 
-
   --- Splits the tables over the tasks as Confluent does; a query runs in one task.
   function M.source.task_configs(_, cfg, max_tasks)
     if the_query(cfg) ~= "" then
@@ -694,8 +691,6 @@ do
 
   -- Plan-cache keys for records that have no schema table to key on.
   local NO_KEY, PRIMITIVE_KEY, PRIMITIVE_VALUE, TOMBSTONE = {}, {}, {}, {}
-
-  local sleep_ms = jdbc.sleep_ms
 
   local function dq(name) -- a table as Confluent's messages show it (TableId.toString)
     return '"' .. name .. '"'
@@ -971,16 +966,6 @@ do
     return { st = statement(S, sql), cols = cols, n = #cols, sql = sql }
   end
 
-  -- Confluent's RecordValidator for a tombstone when deletes are off.
-  local function reject_tombstone(S, rec)
-    error(format("Sink connector '%s' is configured with 'delete.enabled=false' and 'pk.mode=%s' and "
-      .. "therefore requires records with a non-null Struct or String value and non-null Struct or "
-      .. "String schema, but found record at (topic='%s',partition=%s,offset=%s,timestamp=%s) with a "
-      .. "null value and %s value schema.", S.name, S.pk_mode, tostring(rec.topic),
-      tostring(rec.partition), tostring(rec.offset), tostring(rec.timestamp or -1),
-      rec.value_schema and connect_type(rec.value_schema) or "null"), 0)
-  end
-
   -- Writing ------------------------------------------------------------------------------------
 
   local shape_buf = {}
@@ -1031,26 +1016,6 @@ do
     return plan
   end
 
-  local function table_name(S, topic)
-    local fmt = S.table_format
-    local name, from = {}, 1
-    while true do
-      local a, b = fmt:find("${topic}", from, true)
-      if not a then break end
-      name[#name + 1] = fmt:sub(from, a - 1)
-      name[#name + 1] = topic
-      from = b + 1
-    end
-    name[#name + 1] = fmt:sub(from)
-    name = concat(name)
-    if name == "" then
-      error(format("Destination table name for topic '%s' is empty using the format string '%s'",
-        topic, fmt), 0)
-    end
-    S.table_of[topic] = name
-    return name
-  end
-
   local at_index -- the record being written, so a failure can name it
 
   -- Writes records[1..upto] but the skipped ones inside the open transaction.
@@ -1068,8 +1033,8 @@ do
       end
       if not done then
         local value, key = rec.value, rec.key
-        if value == nil and not S.delete_enabled then reject_tombstone(S, rec) end
-        local tname = table_of[topic] or table_name(S, topic)
+        if value == nil and not S.delete_enabled then jdbc.reject_tombstone(S, rec) end
+        local tname = table_of[topic] or jdbc.table_name(S, topic)
         local plan = plan_for(S, tname, rec, value, key)
         if plan then
           local st, cols = plan.st, plan.cols
@@ -1181,52 +1146,18 @@ do
     return true
   end
 
-  local function describe_record(rec, i, n)
-    return format("record %d of %d (topic %s, partition %s, offset %s)", i, n, tostring(rec.topic),
-      tostring(rec.partition), tostring(rec.offset))
-  end
+  -- The put() loop is _jdbc's (retries, bad records, errors.tolerance); these are SQLite's parts.
+  local PUT_OPS = {
+    transaction = transaction,
+    after_failure = forget,
+    retryable = function(_, err) return is_busy(err) end,
+    reopen = function() end,
+  }
 
-  --- Writes one batch in one transaction (see the header for bad records and retries).
+  --- Writes one batch in one transaction (_jdbc.sink_put: a bad record is skipped or fails the
+  -- task naming it; "database is locked" retries max.retries times).
   function M.sink.put(task, records)
-    local S = task.sink
-    local n = #records
-    local skipped, retries = nil, 0
-    while true do
-      local ok, err, i = transaction(S, records, n, skipped)
-      if ok then return end
-      err = tostring(err)
-      forget(S)
-      if is_busy(err) then
-        if retries >= S.max_retries then
-          error(format("writing %d records failed after %d retries: %s", n, retries, err), 0)
-        end
-        retries = retries + 1
-        task.log.warn("Write of %d records failed, remainingRetries=%d: %s", n,
-          S.max_retries - retries + 1, err)
-        sleep_ms(S.retry_backoff_ms)
-      elseif not i then
-        error(format("writing %d records failed: %s", n, err), 0)
-      else
-        local what = describe_record(records[i], i, n) .. ": " .. err
-        if S.tolerant then
-          -- The error path: errors.log and the dead letter queue get the original record.
-          task.report(records[i], what)
-          skipped = skipped or {}
-          skipped[i] = true
-        else
-          -- Keep what came before the bad record, then fail naming it.
-          if i > 1 then
-            local ok2, err2 = transaction(S, records, i - 1, skipped)
-            if not ok2 then
-              forget(S)
-              what = what .. format(" (and records 1..%d were not written either: %s)", i - 1,
-                tostring(err2))
-            end
-          end
-          error(what, 0)
-        end
-      end
-    end
+    return jdbc.sink_put(task, task.sink, PUT_OPS, records)
   end
 
   -- Task ------------------------------------------------------------------------------------------
