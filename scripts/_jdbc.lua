@@ -427,6 +427,46 @@ function M.resume(task, partition, name)
   return nil, nil
 end
 
+--- Confluent's validateColumnsExist and validateNonNullable for querier q of a table that
+-- exists: cols = { {name, notnull}, ... } (names compared without case); rowid, when given,
+-- names a column that is NOT NULL whatever it says (SQLite's INTEGER PRIMARY KEY). Raises.
+function M.validate_columns(task, q, cols, rowid)
+  local cfg = task.config
+  local by_lower = {}
+  for _, c in ipairs(cols) do by_lower[c.name:lower()] = c end
+  if q.uses_inc and q.inc_col ~= "" and not by_lower[q.inc_col:lower()] then
+    error(format("Incrementing column: %s does not exist in table '%s'", q.inc_col, q.table), 0)
+  end
+  if q.uses_ts then
+    local missing = {}
+    for _, c in ipairs(q.ts_cols) do
+      if not by_lower[c:lower()] then missing[#missing + 1] = c end
+    end
+    if #missing > 0 then
+      error(format("Timestamp columns: %s do not exist in table '%s'", concat(missing, ", "), q.table), 0)
+    end
+  end
+  if cfg["validate.non.null"] == false then return end
+  if q.uses_inc then
+    local c = by_lower[q.inc_col:lower()]
+    if not c.notnull and c.name ~= rowid then
+      error(format("Cannot make incremental queries using incrementing column %s on %s because this "
+        .. "column is nullable.", q.inc_col, q.table), 0)
+    end
+  end
+  if q.uses_ts then
+    local any = false
+    for _, name in ipairs(q.ts_cols) do
+      local c = by_lower[name:lower()]
+      if c.notnull or c.name == rowid then any = true end
+    end
+    if not any then
+      error(format("Cannot make incremental queries using timestamp columns %s on %s because all of "
+        .. "these columns are nullable.", concat(q.ts_cols, ","), q.table), 0)
+    end
+  end
+end
+
 local function new_querier(task, t)
   local cfg, mode = task.config, task.config.mode
   local q = { mode = mode, next_at = 0, buf = nil }
@@ -519,8 +559,11 @@ local function run_query(task, q, now)
   -- the cursor opens: a streamed result blocks its connection until it is read
   local notnull = {}
   if q.table then
-    for _, c in ipairs(task.d.table_columns(task.c, q.from_schema or task.schema_of[q.table], q.table)) do
-      notnull[c.name] = c.notnull
+    local tcols = task.d.table_columns(task.c, q.from_schema or task.schema_of[q.table], q.table)
+    for _, c in ipairs(tcols) do notnull[c.name] = c.notnull end
+    if not q.validated and #tcols > 0 then
+      M.validate_columns(task, q, tcols)
+      q.validated = true
     end
   end
   q.page = cfg["batch.max.rows"] or 1000
@@ -539,15 +582,6 @@ local function run_query(task, q, now)
   if q.uses_ts then
     q.ts_i = {}
     for i, c in ipairs(q.ts_cols) do q.ts_i[i] = find(c, "Timestamp") end
-    if cfg["validate.non.null"] ~= false and q.table then
-      -- Confluent's rule: at least one of the timestamp columns is NOT NULL.
-      local one = false
-      for _, c in ipairs(q.ts_cols) do one = one or notnull[c] end
-      if not one then
-        error(format("Cannot make incremental queries using timestamp columns [%s] on %s because "
-          .. "all of these columns are nullable.", concat(q.ts_cols, ", "), q.table), 0)
-      end
-    end
   end
   q.schema = { type = "struct", fields = fields, optional = false, name = q.table }
   q.convs, q.cols, q.buf, q.pos = convs, r.columns, r.rows, 0

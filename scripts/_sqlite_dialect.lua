@@ -146,48 +146,10 @@ do
     return nil
   end
 
-  local function lower_index(list)
-    local out = {}
-    for _, c in ipairs(list) do out[c.name:lower()] = c end
-    return out
-  end
-
-  -- Confluent's validateColumnsExist and validateNonNullable, for a table that exists.
+  -- Confluent's validateColumnsExist and validateNonNullable (_jdbc's), the rowid counting as
+  -- NOT NULL.
   local function validate_table(task, q, info)
-    local cfg = task.config
-    local by_lower = lower_index(info)
-    local rowid = rowid_column(info)
-    if q.uses_inc and q.inc_col ~= "" and not by_lower[q.inc_col:lower()] then
-      error(format("Incrementing column: %s does not exist in table '%s'", q.inc_col, q.table), 0)
-    end
-    if q.uses_ts then
-      local missing = {}
-      for _, c in ipairs(q.ts_cols) do
-        if not by_lower[c:lower()] then missing[#missing + 1] = c end
-      end
-      if #missing > 0 then
-        error(format("Timestamp columns: %s do not exist in table '%s'", concat(missing, ", "), q.table), 0)
-      end
-    end
-    if not cfg["validate.non.null"] then return end
-    if q.uses_inc then
-      local c = by_lower[q.inc_col:lower()]
-      if not c.notnull and c.name ~= rowid then
-        error(format("Cannot make incremental queries using incrementing column %s on %s because this "
-          .. "column is nullable.", q.inc_col, q.table), 0)
-      end
-    end
-    if q.uses_ts then
-      local any = false
-      for _, name in ipairs(q.ts_cols) do
-        local c = by_lower[name:lower()]
-        if c.notnull or c.name == rowid then any = true end
-      end
-      if not any then
-        error(format("Cannot make incremental queries using timestamp columns %s on %s because all of "
-          .. "these columns are nullable.", concat(q.ts_cols, ","), q.table), 0)
-      end
-    end
+    jdbc.validate_columns(task, q, info, rowid_column(info))
   end
 
   -- The statement Confluent's queriers build (criteria appended, then query.suffix); the

@@ -451,3 +451,20 @@ def test_sink_schemaless_json_and_confluent_record_checks(kafka, pg, tmp_path):
                      ["tags", "text"]]
     assert [json.loads(r["value"])["name"] for r in dead] == ["bad key"]
     assert "Need exactly one PK column defined since the key schema for records is a primitive type" in w.log()
+
+
+def test_columns_are_validated_as_confluent_does(kafka, pg, tmp_path):
+    """The core's validateColumnsExist / validateNonNullable, shared with SQLite: a nullable
+    incrementing column and a missing timestamp column fail the task with Confluent's messages."""
+    table = unique_topic("nullable").replace("-", "_")
+    pg.psql(f"CREATE TABLE {table} (id INT, at TIMESTAMP NOT NULL)")
+    w = Worker(tmp_path, kafka, [
+        source(pg, "pgnullinc", "ni-", mode="incrementing", incrementing_column_name="id", table_whitelist=table),
+        source(pg, "pgnots", "nt-", mode="timestamp", timestamp_column_name="nope", table_whitelist=table)])
+    with w:
+        for name in ("pgnullinc", "pgnots"):
+            wait_for(lambda: (w.status(name, 0) or ("",))[0] == "FAILED", 60, f"{name} to fail", w.log)
+        assert (f"Cannot make incremental queries using incrementing column id on {table} because this column "
+                "is nullable.") in w.status("pgnullinc", 0)[1]
+        assert f"Timestamp columns: nope do not exist in table '{table}'" in w.status("pgnots", 0)[1]
+        assert w.stop() == 0
