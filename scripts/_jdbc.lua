@@ -1040,6 +1040,56 @@ function M.fields_metadata(S, tname, rec, tombstone, sql_types)
   return { keys = keys, nonkeys = nonkeys, ordered = ordered }
 end
 
+local function schema_text(f) -- Kafka Connect's ConnectSchema.toString()
+  if f.schema then
+    local t = M.connect_type(f.schema)
+    return f.schema.name and format("Schema{%s:%s}", f.schema.name, t) or format("Schema{%s}", t)
+  end
+  return format("Schema{%s}", f.kind or "STRING")
+end
+
+--- Confluent's SinkRecordField.toString() of a field (fields_metadata's shape).
+function M.field_text(f)
+  return format("SinkRecordField{schema=%s, name='%s', isPrimaryKey=%s}", schema_text(f), f.name,
+    tostring(f.pk == true))
+end
+
+local function table_text(tname) -- Confluent's TableId.toString() in messages
+  return '"' .. tname .. '"'
+end
+
+--- auto.create: raises Confluent's message when table tname is missing and may not be created.
+function M.check_create(S, tname)
+  if not S.auto_create then
+    error(format("Table %s is missing and auto-creation is disabled", table_text(tname)), 0)
+  end
+end
+
+--- auto.evolve (Confluent's amendIfNecessary): raises when a missing field (fields_metadata's
+-- shape: name, schema|kind, pk, optional, default) is required without a default or
+-- auto.evolve is off; returns their SinkRecordField texts.
+function M.check_amend(S, tname, missing)
+  for _, f in ipairs(missing) do
+    if not f.optional and (f.default == nil or f.default == null) then
+      error(format("Cannot ALTER TABLE %s to add missing field %s, as the field is not optional "
+        .. "and does not have a default value", table_text(tname), M.field_text(f)), 0)
+    end
+  end
+  local texts = {}
+  for i, f in ipairs(missing) do texts[i] = M.field_text(f) end
+  if not S.auto_evolve then
+    error(format("Table %s is missing fields (%s) and auto-evolution is disabled", table_text(tname),
+      M.list_text(texts)), 0)
+  end
+  return texts
+end
+
+--- Logs the ALTER TABLE statements of an amendment as Confluent does.
+function M.log_amend(S, texts, sqls)
+  S.log.info("Amending TABLE to add missing fields:%s maxRetries:%d with SQL: %s", M.list_text(texts),
+    S.max_retries, M.list_text(sqls))
+end
+
 --- Confluent's RecordValidator for a tombstone when deletes are off: raises.
 function M.reject_tombstone(S, rec)
   error(format("Sink connector '%s' is configured with 'delete.enabled=false' and 'pk.mode=%s' and "
@@ -1201,9 +1251,7 @@ local function ensure_table(S, tname, cols, pks)
     existing = {}
     for _, col in ipairs(d.table_columns(c, S.schema, tname)) do existing[col.name] = col end
     if next(existing) == nil then
-      if not S.auto_create then
-        error(format("Table %s is missing and auto-creation is disabled", tname), 0)
-      end
+      M.check_create(S, tname)
       local defs = {}
       for i, col in ipairs(cols) do
         local ty = sql_type(d, col.schema)
@@ -1221,20 +1269,22 @@ local function ensure_table(S, tname, cols, pks)
     end
     S.tables[tname] = existing
   end
+  local missing = {}
   for _, col in ipairs(cols) do
     if not existing[col.name] then
-      if not S.auto_evolve then
-        error(format("Table %s is missing fields (%s) and auto-evolution is disabled", tname, col.name), 0)
-      end
-      if not col.schema.optional and col.schema.default == nil then
-        error(format("Cannot ALTER TABLE %s to add missing field %s, as the field is not optional and "
-          .. "does not have a default value", tname, col.name), 0)
-      end
-      local sql = format("ALTER TABLE %s ADD %s %s NULL", qi(tname), qi(col.name), sql_type(d, col.schema))
-      S.log.info("Amending table to add missing fields: %s", sql)
-      c:query(sql)
-      existing[col.name] = { name = col.name }
+      missing[#missing + 1] = { name = col.name, schema = col.schema, pk = col.pk,
+        optional = not col.pk and col.schema.optional, default = col.schema.default }
     end
+  end
+  if #missing == 0 then return end
+  local texts, sqls = M.check_amend(S, tname, missing), {}
+  for i, f in ipairs(missing) do
+    sqls[i] = format("ALTER TABLE %s ADD %s %s NULL", qi(tname), qi(f.name), sql_type(d, f.schema))
+  end
+  M.log_amend(S, texts, sqls)
+  for i, f in ipairs(missing) do
+    c:query(sqls[i])
+    existing[f.name] = { name = f.name }
   end
 end
 

@@ -647,7 +647,7 @@ do
   local SRC_VALUE_FIELD, SRC_KEY_FIELD, SRC_KEY, SRC_VALUE = jdbc.SRC_VALUE_FIELD, jdbc.SRC_KEY_FIELD,
     jdbc.SRC_KEY, jdbc.SRC_VALUE
   local SRC_TOPIC, SRC_PARTITION = jdbc.SRC_TOPIC, jdbc.SRC_PARTITION
-  local describe_value, connect_type, list_text = jdbc.describe_value, jdbc.connect_type, jdbc.list_text
+  local describe_value, connect_type = jdbc.describe_value, jdbc.connect_type
   -- How it is bound: as it is, as a BLOB, or through a conversion/check function.
   local OP_PLAIN, OP_BLOB, OP_CONV = 0, 1, 2
 
@@ -710,19 +710,6 @@ do
   end
 
   -- Schema'd fields ---------------------------------------------------------------------------
-
-  local function schema_text(f) -- Kafka Connect's ConnectSchema.toString()
-    if f.schema then
-      local t = connect_type(f.schema)
-      return f.schema.name and format("Schema{%s:%s}", f.schema.name, t) or format("Schema{%s}", t)
-    end
-    return format("Schema{%s}", f.kind or "STRING")
-  end
-
-  local function field_text(f) -- Confluent's SinkRecordField.toString()
-    return format("SinkRecordField{schema=%s, name='%s', isPrimaryKey=%s}", schema_text(f), f.name,
-      tostring(f.pk == true))
-  end
 
   local function sql_type_of_schema(schema)
     local name = schema.name
@@ -788,9 +775,7 @@ do
   end
 
   local function create_table(S, tname, fm)
-    if not S.auto_create then
-      error(format("Table %s is missing and auto-creation is disabled", dq(tname)), 0)
-    end
+    jdbc.check_create(S, tname)
     local cols, pks = {}, {}
     for _, f in ipairs(fm.ordered) do
       if f.schema or f.sqltype then cols[#cols + 1] = "\n" .. column_spec(f) end
@@ -812,24 +797,12 @@ do
       if not t[f.name:lower()] and (f.schema or f.sqltype) then missing[#missing + 1] = f end
     end
     if #missing == 0 then return t end
-    for _, f in ipairs(missing) do
-      if not f.optional and (f.default == nil or f.default == null) then
-        error(format("Cannot ALTER TABLE %s to add missing field %s, as the field is not optional "
-          .. "and does not have a default value", dq(tname), field_text(f)), 0)
-      end
-    end
-    local texts = {}
-    for i, f in ipairs(missing) do texts[i] = field_text(f) end
-    if not S.auto_evolve then
-      error(format("Table %s is missing fields (%s) and auto-evolution is disabled", dq(tname),
-        list_text(texts)), 0)
-    end
+    local texts = jdbc.check_amend(S, tname, missing)
     local sqls = {}
     for i, f in ipairs(missing) do
       sqls[i] = "ALTER TABLE " .. quote(tname) .. " ADD " .. column_spec(f)
     end
-    S.log.info("Amending TABLE to add missing fields:%s maxRetries:%d with SQL: %s", list_text(texts),
-      S.max_retries, list_text(sqls))
+    jdbc.log_amend(S, texts, sqls)
     for _, sql in ipairs(sqls) do S.db:exec(sql) end
     S.tables[tname] = nil
     return table_info(S, tname)
