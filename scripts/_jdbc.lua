@@ -528,7 +528,7 @@ end
 -- Ends q's cursor (read to the end or not); a streamed connection left mid-result is closed.
 local function close_cursor(task, q)
   local cur = q.cur
-  q.cur, q.buf, task.open_q = nil, nil, nil
+  q.cur, q.buf, q.pending, task.open_q = nil, nil, nil, nil
   if cur and not pcall(cur.close, cur) and task.sc then
     pcall(task.sc.close, task.sc)
     task.sc = nil
@@ -619,32 +619,61 @@ local function row_record(q, row)
   return rec
 end
 
--- Up to max records of q's current result; true when it is exhausted.
-local function fetch(q, out, max)
-  local n = #out
+--- Up to max records of querier q's open result into out, with Confluent's offsets, for every
+-- dialect: read(ctx, q) answers the next row's record, incrementing value and timestamp, or
+-- nil at the end of the result; ts_offset(ts, out) makes the offset fields of a timestamp (in
+-- the dialect's unit). q.inc / q.ts follow the records handed out. In timestamp mode a
+-- timestamp becomes the offset only once the next row has a later one (Confluent's
+-- TimestampTableQuerier), so a restart never skips rows sharing a timestamp: one row is held
+-- back in q.pending for that. Returns true when the result is exhausted.
+function M.fetch(ctx, q, out, max, read, ts_offset)
+  local n, mode = #out, q.mode
+  if mode == "timestamp" then
+    for _ = 1, max do
+      local cur = q.pending
+      if not cur then
+        local rec, _, ts = read(ctx, q)
+        if not rec then return true end
+        cur = { rec = rec, ts = ts }
+      end
+      q.pending = nil
+      local rec, _, ts = read(ctx, q)
+      local nxt = rec and { rec = rec, ts = ts }
+      if nxt == nil or cur.ts < nxt.ts then q.ts = cur.ts end
+      cur.rec.source_offset = ts_offset(q.ts)
+      n = n + 1
+      out[n] = cur.rec
+      q.pending = nxt
+      if not nxt then return true end
+    end
+    return false
+  end
   for _ = 1, max do
-    local row = peek(q)
-    if not row then return true end
-    q.pos = q.pos + 1
-    local rec = row_record(q, row)
-    if q.mode == "incrementing" then
-      q.inc = int_of(row[q.inc_i])
-      rec.source_offset = { incrementing = q.inc }
-    elseif q.mode == "timestamp+incrementing" then
-      q.inc, q.ts = int_of(row[q.inc_i]), row_ts(q, row)
-      rec.source_offset = M.ts_offset(q.ts, { incrementing = q.inc })
-    elseif q.mode == "timestamp" then
-      -- a timestamp becomes the offset only once the next row has a later one (Confluent's
-      -- TimestampTableQuerier), so a restart never skips rows sharing a timestamp
-      local ts = row_ts(q, row)
-      local nxt = peek(q)
-      if nxt == nil or ts < row_ts(q, nxt) then q.ts = ts end
-      rec.source_offset = M.ts_offset(q.ts)
+    local rec, inc, ts = read(ctx, q)
+    if not rec then return true end
+    if mode == "incrementing" then
+      q.inc = inc
+      rec.source_offset = { incrementing = inc }
+    elseif mode == "timestamp+incrementing" then
+      q.inc, q.ts = inc, ts
+      rec.source_offset = ts_offset(ts, { incrementing = inc })
     end
     n = n + 1
     out[n] = rec
   end
-  return peek(q) == nil
+  return false
+end
+
+-- The next row of q's cursor as M.fetch reads it: record, incrementing value, timestamp (us).
+local function read_row(_, q)
+  local row = peek(q)
+  if not row then return nil end
+  q.pos = q.pos + 1
+  return row_record(q, row), q.uses_inc and int_of(row[q.inc_i]) or nil, q.uses_ts and row_ts(q, row) or nil
+end
+
+local function fetch(q, out, max)
+  return M.fetch(nil, q, out, max, read_row, M.ts_offset)
 end
 
 M.source = {}

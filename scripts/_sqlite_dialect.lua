@@ -108,7 +108,6 @@ do
     if mode ~= "bulk" then
       local inc, us = jdbc.resume(task, q.partition, name)
       q.inc, q.ts = inc, us and floor(us / 1000) -- SQLite's precision: milliseconds
-      q.committable = q.ts
     end
     return q
   end
@@ -189,7 +188,6 @@ do
     if q.mode == "incrementing" then
       st:bind(1, q.inc or -1)
     elseif q.mode == "timestamp" then
-      begin_ts = q.committable or 0
       st:bind(1, begin_ts)
       st:bind(2, end_ts)
     elseif q.mode == "timestamp+incrementing" then
@@ -419,58 +417,24 @@ do
   local function next_row(q)
     if q.st:step() then return true end
     q.st:reset()
-    q.done = true
     return false
   end
 
-  -- Appends up to max records of q to out. Returns true when the result set is exhausted.
+  -- The next row of q's statement as _jdbc.fetch reads it: record, incrementing value,
+  -- timestamp (epoch ms); nil at the end of the result.
+  local function read_row(task, q)
+    if not next_row(q) then return nil end
+    if not q.setup then setup_columns(task, q) end
+    local h = q.st._h
+    local rec = read_record(task, q, h)
+    local inc = q.uses_inc and incrementing_of_row(q, h) or nil
+    return rec, inc, q.uses_ts and ts_of_row(task, q, h) or nil
+  end
+
+  -- Appends up to max records of q to out (_jdbc.fetch). Returns true when the result set is
+  -- exhausted.
   local function fetch(task, q, out, max)
-    local st = q.st
-    local h = st._h
-    local n, mode = #out, q.mode
-    q.done = false
-    if mode == "timestamp" then
-      -- TimestampTableQuerier: a record's offset moves to its timestamp only once the next row
-      -- has a later one (or there is none), so a restart never skips rows sharing a timestamp.
-      for _ = 1, max do
-        local cur = q.pending
-        if not cur then
-          if not next_row(q) then break end
-          if not q.setup then setup_columns(task, q) end
-          cur = { rec = read_record(task, q, h), ts = ts_of_row(task, q, h) }
-        end
-        q.pending = nil
-        local nxt
-        if next_row(q) then
-          if not q.setup then setup_columns(task, q) end
-          nxt = { rec = read_record(task, q, h), ts = ts_of_row(task, q, h) }
-        end
-        if nxt == nil or cur.ts < nxt.ts then q.committable = cur.ts end
-        cur.rec.source_offset = ts_offset(q.committable)
-        n = n + 1
-        out[n] = cur.rec
-        q.pending = nxt
-        if not nxt then break end
-      end
-      return q.done and q.pending == nil
-    end
-    for _ = 1, max do
-      if not next_row(q) then break end
-      if not q.setup then setup_columns(task, q) end
-      local rec = read_record(task, q, h)
-      if mode == "incrementing" then
-        local inc = incrementing_of_row(q, h)
-        q.inc = inc
-        rec.source_offset = { incrementing = inc }
-      elseif mode == "timestamp+incrementing" then
-        local inc, ts = incrementing_of_row(q, h), ts_of_row(task, q, h)
-        q.inc, q.ts = inc, ts
-        rec.source_offset = ts_offset(ts, { incrementing = inc })
-      end
-      n = n + 1
-      out[n] = rec
-    end
-    return q.done
+    return jdbc.fetch(task, q, out, max, read_row, ts_offset)
   end
 
   -- Lists the tables again (table.poll.interval.ms): new ones of this task start, gone ones stop.
