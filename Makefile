@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake bench-http format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake bench-http bench-jdbc format clean
 
 all: build
 
@@ -78,6 +78,11 @@ bench-lake: deps build
 # 100,000) records (bench/http_bench.py; luaconnect only).
 bench-http: deps build
 	@BENCH_RECORDS=$${BENCH_RECORDS:-100000} bench/cluster_run.sh http_bench
+
+# The JDBC source and sink on a PostgreSQL the bench starts, 1,000,000 rows each way
+# (bench/jdbc.py; luaconnect only: Confluent's JDBC connector is not on Maven Central).
+bench-jdbc: deps build
+	@bench/cluster_run.sh jdbc
 
 format:
 	@clang-format -i core/*.c core/*.h lua/*.c lua/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h

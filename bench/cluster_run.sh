@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-distributed / make bench-eos / make bench-lake / make bench-http: runs bench/<name>.py
+# make bench-distributed / make bench-eos / make bench-lake / make bench-http / make bench-jdbc: runs bench/<name>.py
 # (distributed.py, eos.py, lake.py or http_bench.py, which results in http.md) on the real test broker, the first two beside Apache Kafka Connect 4.x in
 # distributed mode (lake.py, http_bench.py: luaconnect alone; they ignore --sides). Results go to
 # bench/results/<name>.md and .json.
@@ -13,12 +13,12 @@
 #   LC_BIN              the luaconnect binary (default build/luaconnect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: bench/cluster_run.sh distributed|eos|lake|http_bench}
+name=${1:?usage: bench/cluster_run.sh distributed|eos|lake|http_bench|jdbc}
 work=$(mktemp -d /tmp/luaconnect-bench-$name.XXXXXX)
 trap 'tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # Kafka Connect's jars from Maven Central, resolved once into the cache (as make bench does).
-case $name in lake | http_bench) ;; *) python3 tests/kafka/connect_jars.py >/dev/null ;; esac
+case $name in lake | http_bench | jdbc) ;; *) python3 tests/kafka/connect_jars.py >/dev/null ;; esac
 if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh deps
   tests/kafka/kafka.sh start "$work/kafka"

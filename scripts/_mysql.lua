@@ -28,6 +28,8 @@ const char *mysql_error(MYSQL *m);
 void mysql_close(MYSQL *m);
 int mysql_real_query(MYSQL *m, const char *q, unsigned long len);
 MYSQL_RES *mysql_store_result(MYSQL *m);
+MYSQL_RES *mysql_use_result(MYSQL *m);
+unsigned int mysql_errno(MYSQL *m);
 unsigned int mysql_field_count(MYSQL *m);
 unsigned long long mysql_affected_rows(MYSQL *m);
 unsigned int mysql_num_fields(MYSQL_RES *r);
@@ -50,7 +52,9 @@ local function load_lib()
 end
 
 -- ddl_commits: CREATE/ALTER TABLE commit the open transaction (the core runs DDL before it).
-local M = { name = "MySqlDatabaseDialect", ddl_commits = true }
+-- stream_connection: a streamed result (cursor()) blocks its connection until it is read, so
+-- the core keeps a second connection for the source's cursors.
+local M = { name = "MySqlDatabaseDialect", ddl_commits = true, stream_connection = true }
 local C
 local format, concat = string.format, table.concat
 
@@ -110,8 +114,8 @@ function Conn:escape(s)
   return "'" .. ffi.string(buf, n) .. "'"
 end
 
---- Runs sql with $1.. parameters written in as escaped literals; returns _pg's result shape.
-function Conn:query(sql, params)
+-- sql with its $1.. parameters written in as escaped literals.
+function Conn:bind(sql, params)
   if params and (params.n or #params) > 0 then
     sql = sql:gsub("%$(%d+)", function(i)
       local v = params[tonumber(i)]
@@ -126,6 +130,33 @@ function Conn:query(sql, params)
       return self:escape(tostring(v))
     end)
   end
+  return sql
+end
+
+-- The column entries of a result (query()'s columns).
+local function result_columns(r)
+  local cols = {}
+  for f = 0, C.mysql_num_fields(r) - 1 do
+    local fd = C.mysql_fetch_field_direct(r, f)
+    cols[f + 1] = { name = ffi.string(fd.name, fd.name_length), oid = fd.type,
+      length = tonumber(fd.length), decimals = fd.decimals, flags = fd.flags, binary = fd.charsetnr == 63 }
+  end
+  return cols
+end
+
+-- The current row of r (nf columns) as a list of text values or nil.
+local function row_values(r, row, nf)
+  local lens = C.mysql_fetch_lengths(r)
+  local t = {}
+  for f = 0, nf - 1 do
+    if row[f] ~= nil then t[f + 1] = ffi.string(row[f], lens[f]) end
+  end
+  return t
+end
+
+--- Runs sql with $1.. parameters written in as escaped literals; returns _pg's result shape.
+function Conn:query(sql, params)
+  sql = self:bind(sql, params)
   local h = self._h
   if C.mysql_real_query(h, sql, #sql) ~= 0 then
     error(format("SQL error: %s (in: %s)", ffi.string(C.mysql_error(h)), sql), 0)
@@ -140,25 +171,73 @@ function Conn:query(sql, params)
     return out
   end
   local nf = C.mysql_num_fields(r)
-  for f = 0, nf - 1 do
-    local fd = C.mysql_fetch_field_direct(r, f)
-    out.columns[f + 1] = { name = ffi.string(fd.name, fd.name_length), oid = fd.type,
-      length = tonumber(fd.length), decimals = fd.decimals, flags = fd.flags, binary = fd.charsetnr == 63 }
-  end
+  out.columns = result_columns(r)
   local n = 0
   while true do
     local row = C.mysql_fetch_row(r)
     if row == nil then break end
-    local lens = C.mysql_fetch_lengths(r)
-    local t = {}
-    for f = 0, nf - 1 do
-      if row[f] ~= nil then t[f + 1] = ffi.string(row[f], lens[f]) end
-    end
     n = n + 1
-    out.rows[n] = t
+    out.rows[n] = row_values(r, row, nf)
   end
   C.mysql_free_result(r)
   return out
+end
+
+local Cursor = {}
+Cursor.__index = Cursor
+
+--- Runs sql with params as a streamed result (mysql_use_result: rows come from the server as
+-- they are read, never held whole): cur:fetch(n) answers query()'s shape with the next n rows
+-- at most (fewer: the end). The connection runs nothing else until the result is read to its
+-- end; cur:close() raises when it was not (the caller then closes the connection, which is
+-- cheaper than reading the rest).
+function Conn:cursor(sql, params)
+  sql = self:bind(sql, params)
+  local h = self._h
+  if C.mysql_real_query(h, sql, #sql) ~= 0 then
+    error(format("SQL error: %s (in: %s)", ffi.string(C.mysql_error(h)), sql), 0)
+  end
+  local r = C.mysql_use_result(h)
+  if r == nil then
+    if C.mysql_field_count(h) ~= 0 then
+      error(format("SQL error: %s (in: %s)", ffi.string(C.mysql_error(h)), sql), 0)
+    end
+    return setmetatable({ c = self, columns = {}, sql = sql }, Cursor)
+  end
+  return setmetatable({ c = self, r = r, nf = C.mysql_num_fields(r), columns = result_columns(r), sql = sql },
+    Cursor)
+end
+
+--- The next n rows at most ({columns, rows}); raises the server's message when the stream
+-- breaks (e.g. the server went away).
+function Cursor:fetch(n)
+  local out = { columns = self.columns, rows = {}, changed = 0 }
+  local r = self.r
+  if not r then return out end
+  local rows = out.rows
+  for i = 1, n do
+    local row = C.mysql_fetch_row(r)
+    if row == nil then
+      local h = self.c._h
+      local failed = C.mysql_errno(h) ~= 0
+      local msg = failed and ffi.string(C.mysql_error(h))
+      C.mysql_free_result(r)
+      self.r = nil
+      if failed then error(format("SQL error: %s (in: %s)", msg, self.sql), 0) end
+      break
+    end
+    rows[i] = row_values(r, row, self.nf)
+  end
+  return out
+end
+
+--- Ends the cursor: frees a result read to its end; raises when rows are left (the
+-- connection must then be closed, as reading the rest could take long).
+function Cursor:close()
+  if self.r then
+    self.r = nil -- left to the connection's close
+    error("the result was not read to its end", 0)
+  end
 end
 
 --- True while the server connection is usable.
@@ -247,16 +326,23 @@ function M.table_columns(c, schema, tname)
   return out
 end
 
---- Tables (and views when asked) of the connection's database. Confluent's TableId for
--- MySQL has the database as its catalog and no schema: the offset name is "db.table".
-function M.list_tables(c, _, types)
+--- Tables (and views when asked) of the connection's database, or of every database whose
+-- name matches catalog_pattern (LIKE) when set: MySQL's catalogs are its databases, as in
+-- Confluent's connector (catalog.pattern). Confluent's TableId for MySQL has the database as
+-- its catalog and no schema: the offset name is "db.table".
+function M.list_tables(c, _, types, catalog_pattern)
   local kinds = {}
   for _, t in ipairs(types) do
     if t == "TABLE" then kinds[#kinds + 1] = "'BASE TABLE'" elseif t == "VIEW" then kinds[#kinds + 1] = "'VIEW'" end
   end
   if #kinds == 0 then kinds[1] = "'BASE TABLE'" end
+  local where, params = "table_schema = DATABASE()", nil
+  if catalog_pattern and catalog_pattern ~= "" then
+    where = "table_schema LIKE $1 AND table_schema NOT IN ('information_schema','mysql','performance_schema','sys')"
+    params = { catalog_pattern, n = 1 }
+  end
   local r = c:query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type IN ("
-    .. concat(kinds, ",") .. ") AND table_schema = DATABASE() ORDER BY table_name")
+    .. concat(kinds, ",") .. ") AND " .. where .. " ORDER BY table_schema, table_name", params)
   local out = {}
   for i, row in ipairs(r.rows) do
     out[i] = { catalog = row[1], schema = row[1], name = row[2], fqn = row[1] .. "." .. row[2] }

@@ -159,6 +159,49 @@ function Conn:query(sql, params)
   return out
 end
 
+local Cursor = {}
+Cursor.__index = Cursor
+
+--- Runs sql with params through a server-side cursor (DECLARE lc_cursor NO SCROLL CURSOR in a
+-- transaction of its own): cur:fetch(n) answers query()'s shape with the next n rows at most
+-- (fewer: the end), cur:close() ends the transaction. One cursor per connection at a time;
+-- an error rolls the transaction back, so the connection stays usable. Raises as query()
+-- with the caller's statement in the message.
+function Conn:cursor(sql, params)
+  local ok, err = pcall(self.query, self, "BEGIN")
+  if ok then ok, err = pcall(self.query, self, "DECLARE lc_cursor NO SCROLL CURSOR FOR " .. sql, params) end
+  if not ok then
+    pcall(self.query, self, "ROLLBACK")
+    error((tostring(err):gsub("%(in: DECLARE lc_cursor NO SCROLL CURSOR FOR ", "(in: ", 1)), 0)
+  end
+  return setmetatable({ c = self }, Cursor)
+end
+
+--- The next n rows at most of the cursor ({columns, rows}); raises after rolling back.
+function Cursor:fetch(n)
+  local c = self.c
+  local ok, r = pcall(c.query, c, format("FETCH FORWARD %d FROM lc_cursor", n))
+  if not ok then
+    pcall(c.query, c, "ROLLBACK")
+    self.c = nil
+    error(r, 0)
+  end
+  return r
+end
+
+--- Closes the cursor and ends its transaction (idempotent).
+function Cursor:close()
+  local c = self.c
+  if not c then return end
+  self.c = nil
+  local ok, err = pcall(c.query, c, "CLOSE lc_cursor")
+  if ok then ok, err = pcall(c.query, c, "COMMIT") end
+  if not ok then
+    pcall(c.query, c, "ROLLBACK")
+    error(err, 0)
+  end
+end
+
 --- True while the server connection is usable (false after the server went away).
 function Conn:alive()
   if not self._h or C.PQstatus(self._h) ~= CONNECTION_OK then return false end
@@ -251,8 +294,9 @@ function M.table_columns(c, schema, tname)
   return out
 end
 
---- Tables (and views when asked) of schema pattern (LIKE; nil: every non-system schema).
-function M.list_tables(c, schema_pattern, types)
+--- Tables (and views when asked) of schema pattern (LIKE; nil: every non-system schema); a
+-- catalog_pattern (LIKE) must match the connection's database (PostgreSQL's one catalog).
+function M.list_tables(c, schema_pattern, types, catalog_pattern)
   local kinds = {}
   for _, t in ipairs(types) do
     if t == "TABLE" then kinds[#kinds + 1] = "'BASE TABLE'" elseif t == "VIEW" then kinds[#kinds + 1] = "'VIEW'" end
@@ -260,8 +304,8 @@ function M.list_tables(c, schema_pattern, types)
   if #kinds == 0 then kinds[1] = "'BASE TABLE'" end
   local r = c:query("SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
     .. "WHERE table_type IN (" .. concat(kinds, ",") .. ") AND table_schema LIKE $1 "
-    .. "AND table_schema NOT IN ('pg_catalog','information_schema') ORDER BY table_schema, table_name",
-    { schema_pattern or "%", n = 1 })
+    .. "AND table_schema NOT IN ('pg_catalog','information_schema') AND table_catalog LIKE $2 "
+    .. "ORDER BY table_schema, table_name", { schema_pattern or "%", catalog_pattern or "%", n = 2 })
   local out = {}
   for i, row in ipairs(r.rows) do out[i] = { catalog = row[1], schema = row[2], name = row[3] } end
   return out

@@ -230,3 +230,52 @@ def test_bad_query_fails_and_a_restarted_server_loses_nothing(kafka, my, tmp_pat
         assert "the database connection is lost" in w.log()
         assert w.stop() == 0
     assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 151))
+
+
+def test_a_table_larger_than_batch_max_rows_is_streamed_in_order(kafka, my, tmp_path):
+    """bulk and the first incremental poll stream a 5,000-row table (mysql_use_result, on a
+    connection of its own) 100 rows (batch.max.rows) at a time: every row once, in order; the
+    rows added later arrive too."""
+    table = unique_topic("big").replace("-", "_")
+    my.client(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, pad VARCHAR(300) NOT NULL)")
+    my.client(f"INSERT INTO `{table}` SELECT seq, REPEAT('x', 200) FROM seq_1_to_5000")
+    bulk = source(my, "mybigbulk", "mybulk-", mode="bulk", table_whitelist=table, batch_max_rows="100",
+                  poll_interval_ms="600000")
+    inc = source(my, "mybiginc", "myinc-", mode="incrementing", incrementing_column_name="id",
+                 table_whitelist=table, batch_max_rows="100")
+    w = Worker(tmp_path, kafka, [bulk, inc])
+    with w:
+        recs = kcat_consume_records(kafka, "mybulk-" + table, 5000, timeout=60)
+        assert sorted(json.loads(r["value"])["payload"]["id"] for r in recs) == list(range(1, 5001)), \
+            w.log()[-3000:]
+        recs = kcat_consume_records(kafka, "myinc-" + table, 5000, timeout=60)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5001)), w.log()[-3000:]
+        my.client(f"INSERT INTO `{table}` SELECT seq, 'y' FROM seq_5001_to_5010")
+        recs = kcat_consume_records(kafka, "myinc-" + table, 5010, timeout=30)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5011)), w.log()[-3000:]
+        wait_for(lambda: w.source_offset("mybiginc", {"protocol": "1", "table": f"shop.{table}"})
+                 == {"incrementing": 5010}, 20, "the last offset", w.log)
+        assert w.stop() == 0
+
+
+def test_catalog_pattern_picks_the_databases_whose_tables_are_copied(kafka, my, tmp_path):
+    """catalog.pattern: MySQL's catalogs are its databases (Confluent's TableId "db.table"); the
+    tables of the matching database are copied, those of the URL's database are not."""
+    db = unique_topic("shop2").replace("-", "_")
+    table = unique_topic("items").replace("-", "_")
+    my.client(f"CREATE DATABASE `{db}`; CREATE TABLE `{db}`.`{table}` (id INT PRIMARY KEY, name TEXT); "
+              f"INSERT INTO `{db}`.`{table}` VALUES (1, 'in {db}'), (2, 'b')")
+    # a table of the URL's database (shop) with the same name: not copied
+    my.client(f"CREATE TABLE `{table}` (id INT PRIMARY KEY, name TEXT); INSERT INTO `{table}` VALUES (7, 'in shop')")
+    conf = source(my, "mycatalog", "mycat-", mode="incrementing", incrementing_column_name="id",
+                  catalog_pattern=db)
+    w = Worker(tmp_path, kafka, [conf])
+    with w:
+        recs = kcat_consume_records(kafka, "mycat-" + table, 2, timeout=30)
+        assert [json.loads(r["value"])["payload"]["name"] for r in recs] == [f"in {db}", "b"], w.log()[-3000:]
+        wait_for(lambda: w.source_offset("mycatalog", {"protocol": "1", "table": f"{db}.{table}"})
+                 == {"incrementing": 2}, 20, "the offset under db.table", w.log)
+        time.sleep(1)
+        assert len(kcat_consume_records(kafka, "mycat-" + table, 3, timeout=3)) == 2
+        assert w.stop() == 0
+    assert f"{db}.{table}" in w.log()

@@ -97,7 +97,7 @@ def test_timestamp_incrementing_restart_resumes_without_loss_or_duplicates(kafka
     pg.psql(f"CREATE INDEX ON {table} (modified, id)")
     pg.psql(f"INSERT INTO {table} SELECT g, 'new', TIMESTAMP '2024-01-01' + g * INTERVAL '1 millisecond' "
             f"FROM generate_series(1, 300) g")
-    # batch.max.rows=7: the query pages with LIMIT 70, so 300 rows take 5 queries
+    # batch.max.rows=7: the cursor hands the 300 rows over 7 at a time
     conf = source(pg, "pgts", "pg-", mode="timestamp+incrementing", incrementing_column_name="id",
                   timestamp_column_name="modified", table_whitelist=table, batch_max_rows="7")
     w = Worker(tmp_path, kafka, [conf])
@@ -380,3 +380,91 @@ def test_sink_exactly_once_across_kill_9s(kafka, pg, tmp_path):
     assert pg.psql(f"SELECT next_offset FROM __luaconnect_offsets WHERE connector = 'pgeos' AND topic = '{topic}'") \
         == [[str(n)]]
     assert kills > 0
+
+
+def test_a_table_larger_than_batch_max_rows_is_read_through_a_cursor_in_order(kafka, pg, tmp_path):
+    """bulk and the first incremental poll read a 5,000-row table through a server-side cursor,
+    100 rows (batch.max.rows) at a time: every row once, in order, and the cursor's transaction
+    ends, so the rows added later arrive too."""
+    table = unique_topic("big").replace("-", "_")
+    pg.psql(f"CREATE TABLE {table} (id INT PRIMARY KEY, pad TEXT NOT NULL)")
+    pg.psql(f"INSERT INTO {table} SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g")
+    bulk = source(pg, "pgbigbulk", "pgbulk-", mode="bulk", table_whitelist=table, batch_max_rows="100",
+                  poll_interval_ms="600000")
+    inc = source(pg, "pgbiginc", "pginc-", mode="incrementing", incrementing_column_name="id",
+                 table_whitelist=table, batch_max_rows="100")
+    w = Worker(tmp_path, kafka, [bulk, inc])
+    with w:
+        recs = kcat_consume_records(kafka, "pgbulk-" + table, 5000, timeout=60)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5001)), w.log()[-3000:]
+        recs = kcat_consume_records(kafka, "pginc-" + table, 5000, timeout=60)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5001)), w.log()[-3000:]
+        pg.psql(f"INSERT INTO {table} SELECT g, 'y' FROM generate_series(5001, 5010) g")
+        recs = kcat_consume_records(kafka, "pginc-" + table, 5010, timeout=30)
+        assert [json.loads(r["value"])["payload"]["id"] for r in recs] == list(range(1, 5011)), w.log()[-3000:]
+        part = {"protocol": "1", "table": f"shop.public.{table}"}
+        wait_for(lambda: w.source_offset("pgbiginc", part) == {"incrementing": 5010}, 20, "the last offset", w.log)
+        # no transaction of the source is left open once the table is read
+        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'luaconnect' "
+                                 "AND state LIKE 'idle in transaction%'") == [["0"]], 20,
+                 "no open cursor transaction", w.log)
+        assert w.stop() == 0
+
+
+def test_sink_schemaless_json_and_confluent_record_checks(kafka, pg, tmp_path):
+    """The record-to-row rules are the core's, shared with SQLite (Confluent's FieldsMetadata):
+    schemaless JSON objects make and fill a table (types from the values, nested values as JSON
+    text), and a primitive key with pk.mode=record_key and no pk.fields fails the record with
+    Confluent's message (to the DLQ with errors.tolerance=all)."""
+    topic = unique_topic("lc-pg-schemaless")
+    dlq = topic + "-dlq"
+    produce_keyed(kafka, topic, [
+        (b'{"id":1}', b'{"id":1,"name":"ada","score":9.5,"ok":true,"tags":["a","b"]}'),
+        (b'{"id":2}', b'{"id":2,"name":"grace","score":7,"ok":false,"tags":null}'),
+        (b'"not-a-struct-key"', b'{"id":3,"name":"bad key"}'),
+    ])
+    conf = sink(pg, "pgschemaless", topic, insert_mode="upsert", pk_mode="record_key", auto_create="true",
+                table_name_format="people_" + topic.replace("-", "_"))
+    conf.update({"key.converter": "org.apache.kafka.connect.json.JsonConverter",
+                 "key.converter.schemas.enable": "false",
+                 "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                 "value.converter.schemas.enable": "false",
+                 "errors.tolerance": "all", "errors.log.enable": "true", "errors.deadletterqueue.topic.name": dlq,
+                 "errors.deadletterqueue.topic.replication.factor": "1"})
+    w = Worker(tmp_path, kafka, [conf])
+    table = "people_" + topic.replace("-", "_")
+
+    def rows():
+        try:
+            return pg.psql(f"SELECT id, name, score, ok, tags FROM {table} ORDER BY id")
+        except RuntimeError:
+            return None
+    with w:
+        wait_for(lambda: rows() is not None and len(rows()) == 2, 60, "the rows", w.log)
+        dead = kcat_consume_records(kafka, dlq, 1, timeout=30)
+        assert w.status("pgschemaless", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    assert rows() == [["1", "ada", "9.5", "t", '["a","b"]'], ["2", "grace", "7", "f", ""]]
+    types = pg.psql(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{table}' "
+                    "ORDER BY ordinal_position")
+    assert types == [["id", "bigint"], ["name", "text"], ["ok", "boolean"], ["score", "double precision"],
+                     ["tags", "text"]]
+    assert [json.loads(r["value"])["name"] for r in dead] == ["bad key"]
+    assert "Need exactly one PK column defined since the key schema for records is a primitive type" in w.log()
+
+
+def test_columns_are_validated_as_confluent_does(kafka, pg, tmp_path):
+    """The core's validateColumnsExist / validateNonNullable, shared with SQLite: a nullable
+    incrementing column and a missing timestamp column fail the task with Confluent's messages."""
+    table = unique_topic("nullable").replace("-", "_")
+    pg.psql(f"CREATE TABLE {table} (id INT, at TIMESTAMP NOT NULL)")
+    w = Worker(tmp_path, kafka, [
+        source(pg, "pgnullinc", "ni-", mode="incrementing", incrementing_column_name="id", table_whitelist=table),
+        source(pg, "pgnots", "nt-", mode="timestamp", timestamp_column_name="nope", table_whitelist=table)])
+    with w:
+        for name in ("pgnullinc", "pgnots"):
+            wait_for(lambda: (w.status(name, 0) or ("",))[0] == "FAILED", 60, f"{name} to fail", w.log)
+        assert (f"Cannot make incremental queries using incrementing column id on {table} because this column "
+                "is nullable.") in w.status("pgnullinc", 0)[1]
+        assert f"Timestamp columns: nope do not exist in table '{table}'" in w.status("pgnots", 0)[1]
+        assert w.stop() == 0

@@ -109,3 +109,81 @@ describe("_mysql dialect", function()
     expect.same({ my.column_kind(246, { length = 12, decimals = 2, flags = 0 }) }, { "numeric", 10, 2 })
   end)
 end)
+
+describe("_jdbc shared by every dialect", function()
+  it("selects tables by whitelist, blacklist and include/exclude regexes, plain or schema-qualified", function()
+    local keep = jdbc.table_filter({ ["table.whitelist"] = { "a", "s.b" } })
+    expect.eq(keep("a", "s.a"), true)
+    expect.eq(keep("b", "s.b"), true)
+    expect.eq(keep("b", "t.b"), false)
+    keep = jdbc.table_filter({ ["table.include.list"] = { "sales\\..*" }, ["table.exclude.list"] = { ".*_tmp" } })
+    expect.eq(keep("orders", "sales.orders"), true)
+    expect.eq(keep("orders_tmp", "sales.orders_tmp"), false)
+    expect.eq(keep("orders", "hr.orders"), false)
+    expect.eq(jdbc.table_filter({ ["table.blacklist"] = { "x" } })("x"), false)
+  end)
+  it("splits tables into contiguous groups as Confluent, the first ones larger", function()
+    expect.same(jdbc.group({ 1, 2, 3, 4, 5 }, 2), { { 1, 2, 3 }, { 4, 5 } })
+    expect.same(jdbc.group({ 1 }, 3), { { 1 }, {}, {} })
+    expect.eq(jdbc.name_hash("orders"), jdbc.name_hash("orders"))
+  end)
+  it("writes Decimal text at negative scales too", function()
+    expect.eq(jdbc.decimal_text("\x04\xd2", -2), "123400")
+    expect.eq(jdbc.decimal_text("\xfb\x2e", 2), "-12.34")
+  end)
+  it("keeps the exactly.once offsets: the next offset per partition, only forward", function()
+    local stored = { t = { [0] = 5 } }
+    local list = jdbc.offsets_to_store(stored, { { topic = "t", partition = 0, offset = 3 },
+      { topic = "t", partition = 1, offset = 7 }, { topic = "t", partition = 1, offset = 8 } }, 3)
+    expect.same(list, { { "t", 1, 9 } })
+    jdbc.offsets_stored(stored, list)
+    expect.same(jdbc.resume_partitions(stored, { { topic = "t", partition = 1 }, { topic = "u", partition = 0 } }),
+      { { topic = "t", partition = 1, offset = 9 } })
+  end)
+  it("validates columns as Confluent's validateColumnsExist / validateNonNullable", function()
+    local task = { config = { ["validate.non.null"] = true } }
+    local q = { table = "t", uses_inc = true, inc_col = "ID", uses_ts = false }
+    expect.error_contains(function() jdbc.validate_columns(task, q, { { name = "x", notnull = true } }) end,
+      "Incrementing column: ID does not exist in table 't'")
+    expect.error_contains(function() jdbc.validate_columns(task, q, { { name = "id", notnull = false } }) end,
+      "Cannot make incremental queries using incrementing column ID on t because this column is nullable.")
+    jdbc.validate_columns(task, q, { { name = "id", notnull = false } }, "id") -- a rowid is never NULL
+    task.config["validate.non.null"] = false
+    jdbc.validate_columns(task, q, { { name = "id", notnull = false } })
+  end)
+  it("builds rows from records as Confluent's FieldsMetadata, schemaless types from the dialect", function()
+    local S = { pk_mode = "record_key", pk_fields = {}, string_column = "record_value", name = "s" }
+    local fm = jdbc.fields_metadata(S, "t", { key = { id = 1 }, value = { id = 1, name = "a", n = 2.5 } }, false,
+      pg.SQL_TYPE)
+    local names = {}
+    for i, f in ipairs(fm.ordered) do names[i] = f.name .. ":" .. (f.sqltype or "?") .. (f.pk and "*" or "") end
+    expect.same(names, { "id:BIGINT*", "n:DOUBLE PRECISION", "name:TEXT" })
+    S.pk_fields = {}
+    expect.error_contains(function() jdbc.fields_metadata(S, "t", { key = 5, value = { a = 1 } }, false, pg.SQL_TYPE) end,
+      "Need exactly one PK column defined since the key schema for records is a primitive type, defined columns are: []")
+  end)
+  it("runs put() batches: retries, the record-by-record fallback, bad records skipped or failing the task", function()
+    local calls, reports = {}, {}
+    local task = { log = { warn = function() end }, report = function(r, why) reports[#reports + 1] = why end }
+    local S = { max_retries = 2, retry_backoff_ms = 0, tolerant = true }
+    local recs = { { topic = "t", partition = 0, offset = 1 }, { topic = "t", partition = 0, offset = 2 } }
+    local script = { { false, "locked" }, { false, "bad group", "group" }, { false, "no", 2 }, { true } }
+    local ops = {
+      transaction = function(_, _, upto, skipped, single)
+        calls[#calls + 1] = { upto, skipped and skipped[2] or false, single }
+        return unpack(table.remove(script, 1))
+      end,
+      after_failure = function() end,
+      retryable = function(_, err) return err == "locked" end,
+      reopen = function() end,
+    }
+    jdbc.sink_put(task, S, ops, recs)
+    expect.same(calls, { { 2, false, false }, { 2, false, false }, { 2, false, true }, { 2, true, true } })
+    expect.same(reports, { "record 2 of 2 (topic t, partition 0, offset 2): no" })
+    -- errors.tolerance=none: the records before the bad one are committed, then the task fails
+    S.tolerant, calls, script = false, {}, { { false, "no", 2 }, { true } }
+    expect.error_contains(function() jdbc.sink_put(task, S, ops, recs) end,
+      "record 2 of 2 (topic t, partition 0, offset 2): no")
+    expect.same(calls, { { 2, false, false }, { 1, false, false } })
+  end)
+end)
