@@ -9,6 +9,12 @@ Pipelines (the same .properties files serve both workers):
   (d) SQLite source -> Kafka, N rows (JdbcSourceConnector), luaconnect alone
 and an idle run per worker: the (a) connector on an empty file.
 
+The limit anchor, in every round: kcat (librdkafka, no runtime around it) doing (a)'s and
+(b)'s Kafka side alone with luaconnect's client settings. `kcat -P` sends the records (a)
+writes (its values byte for byte, one a line) to a fresh topic with acks=all, idempotence
+and librdkafka's batching; `kcat -C` reads (b)'s input topic into a file with the sink's
+consumer settings. (a) and (b) are then printed as a % of the anchor.
+
 Each run starts a fresh worker with its input already in place and a fresh topic, offset
 file and consumer group. Figures: records/s from exec until the last record is in the
 topic (its end offset, polled) or in the sink file (its lines, counted); worker CPU
@@ -20,7 +26,8 @@ Rounds alternate which worker goes first. Before the clock, (a) and (c) run on a
 input on both workers and their topics must hold the same keys and values byte for byte.
 
 usage: bench/compare.py --bootstrap HOST:PORT --binary build/luaconnect
-           --connect-lib DIR [--rounds 3] [--records 1000000] [--micro FILE]... --out DIR"""
+           --connect-lib DIR [--rounds 3] [--records 1000000] [--micro FILE]... --out DIR
+           [--no-connect]   (luaconnect and the kcat anchor only: a quick look, no ratios)"""
 
 import argparse
 import json
@@ -57,11 +64,17 @@ PIPELINES = {
 # a log line that says the task is running and has nothing else to set up
 READY = {"luaconnect": re.compile(r"task RUNNING"),
          "connect": re.compile(r"task finished initialization and start")}
+# The anchor's client settings: what luaconnect's worker gives its producer / sink consumer
+# (core/kafka.c) beyond librdkafka's defaults, which both share (linger.ms=5,
+# batch.size=1000000, batch.num.messages=10000, no compression).
+KCAT_PRODUCER = ["-X", "acks=all", "-X", "enable.idempotence=true", "-X", "message.timeout.ms=0"]
+KCAT_CONSUMER = ["-X", "fetch.wait.max.ms=100", "-X", "queued.min.messages=300000"]
 
 
 class Bench:
     def __init__(self, args):
         self.args = args
+        self.sides = SIDES[:1] if args.no_connect else SIDES
         self.bootstrap = args.bootstrap
         self.n = args.records
         self.tmp = tempfile.mkdtemp(prefix="lc-compare-")
@@ -193,6 +206,72 @@ class Bench:
                   f"{res['ready_ms']:.0f} ms, {res['idle_cpu_pct']:.1f}% CPU idle)", flush=True)
         return res
 
+    # ------------------------------------------------------------ the limit anchor
+    def anchor(self, pipeline, source, n, rnd):
+        """kcat alone doing the Kafka side of (a) (pipeline "a", source: the file of values
+        to send) or of (b) (pipeline "b", source: the topic to read). Same clock as run():
+        exec to the N-th record in the topic / file; CPU and peak RSS from kcat's own rusage
+        (it exits when done, so /proc cannot be read at the end)."""
+        self.seq += 1
+        tag = f"{pipeline}-kcat-{self.seq}"
+        base = ["kcat", "-q", "-b", self.bootstrap]
+        if pipeline == "a":
+            topic = f"bench-{self.run_id}-{tag}"
+            self.wait_topic(topic)
+            cmd = base + ["-P", "-t", topic, "-p", "0"] + KCAT_PRODUCER + ["-l", source]
+            out, counter, verify = None, self.topic_counter(topic), self.exact_topic(topic, n)
+        else:
+            out = os.path.join(self.tmp, f"{tag}.out")
+            open(out, "w").close()
+            cmd = base + ["-C", "-t", source, "-o", "beginning", "-e", "-f", "%s\\n"] + KCAT_CONSUMER
+            counter = LineCounter(out)
+
+            def verify():
+                return check_sink_file(out, n)
+        res = {"side": "kcat", "pipeline": pipeline, "round": rnd, "records": n, "ok": False}
+        err = os.path.join(self.tmp, f"{tag}.log")
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=open(out, "w") if out else subprocess.DEVNULL,
+                             stderr=open(err, "w"))
+        first = done = usage = None
+        count = 0
+        while time.monotonic() - t0 < RUN_TIMEOUT:
+            if usage is None:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    usage, p.returncode = ru, os.waitstatus_to_exitcode(status)
+            count = counter()
+            now = time.monotonic()
+            if count and first is None:
+                first = now
+            if count >= n and done is None:
+                done = now
+            if done is not None and usage is not None:
+                break
+            if usage is not None and count < n:
+                time.sleep(0.2)  # kcat is done: the broker's end offset may lag a little
+                if counter() < n:
+                    break
+            time.sleep(0.002 if first is None else 0.01)
+        if usage is None:
+            stop(p)
+        if done is None or usage is None:
+            res["error"] = (f"{count} of {n} records after {time.monotonic() - t0:.0f} s"
+                            f" (kcat exit {p.returncode}); log {err}")
+        else:
+            res["error"] = verify() or (f"kcat exit {p.returncode}" if p.returncode else None)
+        if res["error"]:
+            print(f"  FAILED {tag}: {res['error']}", file=sys.stderr)
+            print(tail(err), file=sys.stderr)
+            return res
+        secs = done - t0
+        res.update(ok=True, secs=secs, rps=n / secs, ttfr_ms=(first - t0) * 1000,
+                   cpu=usage.ru_utime + usage.ru_stime, peak_rss=usage.ru_maxrss / 1024)
+        res["cpu_us"] = res["cpu"] / n * 1e6
+        print(f"  {tag:<20} {res['rps']:>10,.0f} rec/s  {res['cpu']:6.2f} s CPU  "
+              f"{res['peak_rss']:7.1f} MB peak  first record {res['ttfr_ms']:6.0f} ms", flush=True)
+        return res
+
     # ------------------------------------------------------------ pipelines
     def topic_counter(self, topic):
         def count():
@@ -253,10 +332,12 @@ class Bench:
         keys and values. Returns a list of one text per pipeline."""
         path = os.path.join(self.tmp, "small.txt")
         write_lines(path, lines)
+        values = os.path.join(self.tmp, "small.values")
+        write_values(values, lines)
         notes = []
         for pipeline, schemas in (("a", False), ("c", True)):
             dumps = {}
-            for side in SIDES:
+            for side in self.sides:
                 res = self.source_pipeline(pipeline, side, path, lines, schemas)
                 if not res["ok"]:
                     sys.exit(f"compare: verification run {pipeline}/{side} failed: {res['error']}")
@@ -264,7 +345,14 @@ class Bench:
                 dumps[side] = subprocess.run(
                     ["kcat", "-q", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning",
                      "-e", "-f", "%k\t%s\t%h\n"], capture_output=True, check=True).stdout
-            a, b = dumps["luaconnect"], dumps["connect"]
+            a, b = dumps["luaconnect"], dumps.get("connect", dumps["luaconnect"])
+            if pipeline == "a":
+                with open(values, "rb") as f:
+                    want = [b"\t" + v + b"\t" for v in f.read().splitlines()]
+                if a.splitlines() != want:
+                    sys.exit("compare: the kcat anchor's values (write_values) differ from "
+                             "what (a) writes; first (a) record: "
+                             f"{a.splitlines()[0].decode(errors='replace')}")
             if a != b:
                 la, lb = a.splitlines(), b.splitlines()
                 i = next((i for i in range(min(len(la), len(lb))) if la[i] != lb[i]), None)
@@ -274,7 +362,8 @@ class Bench:
                          f"  connect:    {lb[i] if i is not None else ''}")
             sample = a.splitlines()[0].decode(errors="replace").split("\t")[1]
             notes.append(f"({pipeline}) {lines} records identical on both workers "
-                         f"(key, value, headers); record 0: `{sample}`")
+                         f"(key, value, headers); record 0: `{sample}`"
+                         if len(dumps) == 2 else f"({pipeline}) record 0: `{sample}`")
         return notes
 
 
@@ -312,6 +401,15 @@ def write_lines(path, n):
     with open(path, "w") as f:  # 100 bytes a line, newline included
         for i in range(n):
             f.write(f"{i:09d} {pad}\n")
+
+
+def write_values(path, n):
+    """The values pipeline (a) writes for write_lines' input, one a line: the kcat producer
+    anchor's input (verify_same_records checks they are (a)'s, byte for byte)."""
+    pad = "x" * 89
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(f'{{"text":"{i:09d} {pad}","source":"bench"}}\n')
 
 
 def free_port():
@@ -441,6 +539,7 @@ def render(bench, results, notes, micro, started, elapsed):
         if r and key == "idle_rss":
             chart.append(("idle RSS", r))
     out += [f"- ({k}) {v}" for k, v in PIPELINES.items()] + [""] + rows + [""]
+    out += anchor_table(results)
     ok_runs = len(results) - len(failed)
     out.append(f"{ok_runs} runs delivered every record; {len(failed)} FAILED"
                + (":" if failed else "."))
@@ -499,6 +598,36 @@ def render(bench, results, notes, micro, started, elapsed):
     return "\n".join(out) + "\n", chart
 
 
+ANCHOR = {"a": "kcat -P: (a)'s values to a topic", "b": "kcat -C: (b)'s topic to a file"}
+
+
+def anchor_table(results):
+    """(a) and (b) beside kcat doing their Kafka side alone, as a % of kcat."""
+    out = ["### The limit anchor: kcat on the same broker, same client settings", "",
+           "| pipeline | figure | luaconnect | kcat | luaconnect / kcat |", "|---|---|---|---|---|"]
+    for p in ("a", "b"):
+        for key, label, unit, fmt, _higher in FIGURES:
+            if key == "cpu":
+                continue
+            lc, kc = summary(results, "luaconnect", p, key), summary(results, "kcat", p, key)
+            if not lc and not kc:
+                continue
+            r = ratio(lc, kc)
+            shown = (f"{r * 100:.0f}%" if key == "rps" else f"{r:.3g}") if r else "—"
+            out.append(f"| ({p}) vs {ANCHOR[p]} | {label}{' (' + unit + ')' if unit else ''} | "
+                       f"{cell(lc, fmt)} | {cell(kc, fmt)} | {shown} |")
+    out += ["", "kcat -P: `" + " ".join(KCAT_PRODUCER).replace("-X ", "") +
+            "` plus librdkafka's defaults (linger.ms=5, batch.size=1000000, "
+            "batch.num.messages=10000), partition 0 of a fresh topic, the file that (a) turns "
+            "into records given as their values, one a line (checked byte for byte against "
+            "(a)'s output on the small input); kcat -C: `" +
+            " ".join(KCAT_CONSUMER).replace("-X ", "") + "` as the sink's consumer, "
+            "`-o beginning -e -f '%s\\n'` into a file. Same clock as the pipelines (exec to the "
+            "N-th record in the topic / file); kcat's CPU and peak RSS from its rusage. kcat "
+            "runs after both workers in each round.", ""]
+    return out
+
+
 def targets(results):
     def med(side, p, key):
         s = summary(results, side, p, key)
@@ -510,6 +639,12 @@ def targets(results):
         return f"- {'MET' if ok else 'MISSED'} — {text}"
 
     out = ["## Targets", ""]
+    for p in ("a", "b"):
+        lc, kc = med("luaconnect", p, "rps"), med("kcat", p, "rps")
+        r = lc / kc if lc and kc else None
+        out.append(line(r >= 0.85 if r else None,
+                        f"({p}) ≥85% of {ANCHOR[p].split(':')[0]}'s records/s: "
+                        f"{f'{r * 100:.0f}%' if r else '—'}"))
     for p in ("a", "b"):
         lc, kc = med("luaconnect", p, "rps"), med("connect", p, "rps")
         r = lc / kc if lc and kc else None
@@ -573,6 +708,8 @@ def main():
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--micro", action="append", default=[], metavar="TITLE=FILE")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--no-connect", action="store_true",
+                    help="luaconnect and the kcat anchor only (no Kafka Connect runs)")
     args = ap.parse_args()
     bench = Bench(args)
     started = time.strftime("%Y-%m-%d %H:%M %Z")
@@ -586,11 +723,13 @@ def main():
     print(f"compare: inputs ({n:,} lines, {n:,} rows)", flush=True)
     lines = os.path.join(bench.tmp, "lines.txt")
     write_lines(lines, n)
+    values = os.path.join(bench.tmp, "values.txt")
+    write_values(values, n)
     db = os.path.join(bench.tmp, "orders.db")
     make_orders_db(db, n)
     # (b)'s input: the (a) configuration writes it once, untimed
     sink_topic = None
-    for side in SIDES:
+    for side in bench.sides:
         res = bench.source_pipeline("prefill", side, lines, n, False)
         if res["ok"]:
             sink_topic = f"bench-{bench.run_id}-prefill-{side}-{bench.seq}-clean"
@@ -599,14 +738,16 @@ def main():
 
     results = []
     for rnd in range(1, args.rounds + 1):
-        order = SIDES if rnd % 2 else SIDES[::-1]
-        print(f"compare: round {rnd} of {args.rounds} ({' first, '.join(order)} second)",
-              flush=True)
+        order = bench.sides if rnd % 2 else bench.sides[::-1]
+        print(f"compare: round {rnd} of {args.rounds} ({' first, '.join(order)} second; "
+              "then the kcat anchor)", flush=True)
         for side in order:
             results.append(bench.source_pipeline("a", side, lines, n, False, rnd))
+        results.append(bench.anchor("a", values, n, rnd))
         if sink_topic:
             for side in order:
                 results.append(bench.sink_pipeline(side, sink_topic, n, rnd))
+            results.append(bench.anchor("b", sink_topic, n, rnd))
         for side in order:
             results.append(bench.source_pipeline("c", side, lines, n, True, rnd))
         for side in order:

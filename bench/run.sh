@@ -10,6 +10,7 @@
 #   BENCH_OUT           where the results go (default bench/results)
 #   LC_KAFKA_BOOTSTRAP  use this broker instead of starting one
 #   LC_BIN              the luaconnect binary (default build/luaconnect)
+#   BENCH_NO_CONNECT=1  luaconnect and the kcat anchor only (no Kafka Connect runs, no ratios)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -50,7 +51,7 @@ python3 bench/metrics_cost.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" 
 
 python3 bench/compare.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" \
   --connect-lib "$connect_lib" --rounds "${BENCH_ROUNDS:-3}" --records "$records" \
-  --out "${BENCH_OUT:-bench/results}" \
+  --out "${BENCH_OUT:-bench/results}" ${BENCH_NO_CONNECT:+--no-connect} \
   --micro "Lua transform chain (build/luaconnect lua bench/chain.lua)=$work/chain.txt" \
   --micro "JsonConverter both directions (bench/bench_codec.c)=$work/codec.txt" \
   --micro "C/Lua batch boundary (bench/bench_boundary.c)=$work/boundary.txt" \

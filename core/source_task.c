@@ -45,6 +45,7 @@ typedef struct src {
     lc_buf_t kbuf, vbuf, pbuf, obuf;
     lc_source_batch_t batch; /* the batch being produced (its Lua side) */
     char last_topic[256];    /* last topic checked with lc_kafka_ensure_topic */
+    rd_kafka_topic_t *rkt;   /* last_topic's handle: producing by name looks it up each time */
     char **known;            /* topics whose metadata this producer asked for (warm_topic) */
     int nknown;
     int delivery_failed;
@@ -488,10 +489,19 @@ static int produce_batch(src_t *s, char *errstr, size_t errsz)
             lc_kafka_ensure_topic(c->env->kafka, topic);
             warm_topic(s, topic);
             snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
+            if (s->rkt) rd_kafka_topic_destroy(s->rkt);
+            if (!(s->rkt = rd_kafka_topic_new(s->rk, topic, NULL))) {
+                /* what producing by name would have answered */
+                s->last_topic[0] = '\0';
+                lc_tracker_ack(s->tracker, h, 0);
+                stage = "KAFKA_PRODUCE";
+                snprintf(err, sizeof(err), "%s", rd_kafka_err2str(rd_kafka_last_error()));
+                goto bad;
+            }
         }
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
-                s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
                 RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
@@ -688,6 +698,7 @@ done:
         rd_kafka_purge(s.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(s.rk, 0);
         if (s.offsets) rd_kafka_topic_destroy(s.offsets);
+        if (s.rkt) rd_kafka_topic_destroy(s.rkt);
         rd_kafka_destroy(s.rk);
         s.rk = NULL;
     }
@@ -708,6 +719,7 @@ done:
                      s.pending.n);
         rd_kafka_purge(s.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(s.rk, 0);
+        if (s.rkt) rd_kafka_topic_destroy(s.rkt);
         rd_kafka_destroy(s.rk);
     }
     if (conf) rd_kafka_conf_destroy(conf);

@@ -90,20 +90,41 @@ static int core_log_enabled(lua_State *L)
     return 1;
 }
 
+/* json_encode's output buffer, an upvalue kept from call to call (a file sink encodes every
+ * record: one malloc and free each before); freed by the GC with the state. */
+static int json_buf_gc(lua_State *L)
+{
+    lc_buf_free(lua_touserdata(L, 1));
+    return 0;
+}
+
 static int core_json_encode(lua_State *L)
 {
-    lc_buf_t b = {0};
+    lc_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
     char err[512];
     luaL_checkany(L, 1);
-    if (lc_json_encode_sorted(L, 1, &b, err, sizeof(err)) != 0) {
-        lc_buf_free(&b);
+    b->len = 0;
+    if (lc_json_encode_sorted(L, 1, b, err, sizeof(err)) != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         return 2;
     }
-    lua_pushlstring(L, b.data ? b.data : "", b.len);
-    lc_buf_free(&b);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    if (b->cap > 1 << 20) lc_buf_free(b); /* keep no large one */
     return 1;
+}
+
+/* Sets core.json_encode, with its buffer, in the table on top. */
+static void open_json_encode(lua_State *L)
+{
+    lc_buf_t *b = lua_newuserdata(L, sizeof(*b));
+    memset(b, 0, sizeof(*b));
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, json_buf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_pushcclosure(L, core_json_encode, 1);
+    lua_setfield(L, -2, "json_encode");
 }
 
 static int core_json_decode(lua_State *L)
@@ -292,7 +313,6 @@ static int open_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"log", core_log},
                                    {"log_enabled", core_log_enabled},
-                                   {"json_encode", core_json_encode},
                                    {"json_decode", core_json_decode},
                                    {"stat", core_stat},
                                    {"fsync", core_fsync},
@@ -305,6 +325,7 @@ static int open_core(lua_State *L)
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
+    open_json_encode(L);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     luaL_newmetatable(L, "luaconnect.array");

@@ -203,12 +203,67 @@ kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count)
     return e;
 }
 
+/* enc_object_sorted for objects of at most SMALL_OBJECT keys (a record value, an offset):
+ * the keys stay on the stack (values are then fetched by those strings, no re-interning)
+ * and an insertion sort over a C array replaces the userdata and qsort. Returns 1 when
+ * written, 0 when the table has more keys (nothing written, stack as on entry), -1 on
+ * failure. Same output and errors as the general path. */
+#define SMALL_OBJECT 16
+static int enc_object_sorted_small(codec_ctx_t *x, int idx)
+{
+    lua_State *L = x->L;
+    kent_t e[SMALL_OBJECT], t;
+    int slot[SMALL_OBJECT], top = lua_gettop(L), n = 0, i, j, ts;
+
+    if (!lua_checkstack(L, SMALL_OBJECT + 4)) return ctx_fail(x, "Lua stack exhausted");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1); /* the value; its key stays, a copy goes on to lua_next */
+        if (n == SMALL_OBJECT) {
+            lua_settop(L, top);
+            return 0;
+        }
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return ctx_fail(x, "cannot sort an object with a %s key",
+                            lua_typename(L, lua_type(L, -1)));
+        e[n].s = lua_tolstring(L, -1, &e[n].n);
+        slot[n++] = lua_gettop(L);
+        lua_pushvalue(L, -1);
+    }
+    for (i = 1; i < n; i++) {
+        t = e[i];
+        ts = slot[i];
+        for (j = i; j > 0 && kent_cmp(&e[j - 1], &t) > 0; j--) {
+            e[j] = e[j - 1];
+            slot[j] = slot[j - 1];
+        }
+        e[j] = t;
+        slot[j] = ts;
+    }
+    if (putc_(x, '{')) return -1;
+    for (i = 0; i < n; i++) {
+        if (i && putc_(x, ',')) return -1;
+        if (put_string(x, e[i].s, e[i].n) || putc_(x, ':')) return -1;
+        lua_pushvalue(L, slot[i]);
+        lua_rawget(L, idx);
+        seg_key(x, e[i].s, e[i].n);
+        if (enc_plain(x, lua_gettop(L))) return -1;
+        x->nsegs--;
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+    return putc_(x, '}') ? -1 : 1;
+}
+
 static int enc_object_sorted(codec_ctx_t *x, int idx)
 {
     lua_State *L = x->L;
     size_t n, i;
-    int top;
-    kent_t *e = sorted_keys(x, idx, &n);
+    int top, rc;
+    kent_t *e;
+
+    if ((rc = enc_object_sorted_small(x, idx)) != 0) return rc < 0 ? -1 : 0;
+    e = sorted_keys(x, idx, &n);
 
     if (!e) return -1;
     top = lua_gettop(L);

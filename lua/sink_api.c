@@ -5,13 +5,70 @@
 
 #include <string.h>
 
+/* Record field names, pushed once a batch below the task table (lc_sink_api_begin): setting
+ * a field by a string already on the stack skips lua_setfield's interning of its name, 8
+ * fields a record. One more slot, S_LAST_TOPIC, holds the last topic name as a Lua string
+ * (most batches have one topic, and pushing the name each record interned it each time). */
+enum {
+    S_TOPIC,
+    S_PARTITION,
+    S_OFFSET,
+    S_TIMESTAMP,
+    S_KEY,
+    S_KEY_SCHEMA,
+    S_VALUE,
+    S_VALUE_SCHEMA,
+    S_HEADERS,
+    S_COUNT,
+    S_LAST_TOPIC = S_COUNT
+};
+static const char *const sink_keys[S_COUNT] = {"topic",     "partition",    "offset",
+                                               "timestamp", "key",          "key_schema",
+                                               "value",     "value_schema", "headers"};
+
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
 {
     b->L = L;
     b->n = 0;
+    lua_checkstack(L, S_COUNT + 8);
+    b->keys = lua_gettop(L) + 1;
+    for (int k = 0; k < S_COUNT; k++)
+        lua_pushstring(L, sink_keys[k]);
+    lua_pushnil(L); /* S_LAST_TOPIC */
     lc_task_api_push(L);
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
+}
+
+/* record[sink_keys[k]] = the value on top (popped); r is the fresh record table (no
+ * metatable, so a raw set is what lua_setfield would do). */
+static void set_field(const lc_sink_batch_t *b, int r, int k)
+{
+    lua_State *L = b->L;
+    if (!b->keys) {
+        lua_setfield(L, r, sink_keys[k]);
+        return;
+    }
+    lua_pushvalue(L, b->keys + k);
+    lua_insert(L, -2);
+    lua_rawset(L, r);
+}
+
+/* Pushes the topic name, the previous record's Lua string when it is the same name. */
+static void push_topic(const lc_sink_batch_t *b, const char *topic)
+{
+    lua_State *L = b->L;
+    if (!b->keys) {
+        lua_pushstring(L, topic);
+        return;
+    }
+    int slot = b->keys + S_LAST_TOPIC;
+    const char *last = lua_tostring(L, slot);
+    if (!last || strcmp(last, topic) != 0) {
+        lua_pushstring(L, topic);
+        lua_replace(L, slot);
+    }
+    lua_pushvalue(L, slot);
 }
 
 int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
@@ -21,31 +78,31 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
     lua_State *L = b->L;
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
-    lua_pushstring(L, m->topic);
-    lua_setfield(L, r, "topic");
+    push_topic(b, m->topic);
+    set_field(b, r, S_TOPIC);
     lua_pushinteger(L, m->partition);
-    lua_setfield(L, r, "partition");
+    set_field(b, r, S_PARTITION);
     lua_pushnumber(L, (lua_Number)m->offset);
-    lua_setfield(L, r, "offset");
+    set_field(b, r, S_OFFSET);
     if (m->timestamp >= 0) {
         lua_pushnumber(L, (lua_Number)m->timestamp);
-        lua_setfield(L, r, "timestamp");
+        set_field(b, r, S_TIMESTAMP);
     }
     if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
         *stage = "KEY_CONVERTER";
         goto bad;
     }
-    lua_setfield(L, r, "key_schema");
-    lua_setfield(L, r, "key");
+    set_field(b, r, S_KEY_SCHEMA);
+    set_field(b, r, S_KEY);
     if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
         *stage = "VALUE_CONVERTER";
         goto bad;
     }
-    lua_setfield(L, r, "value_schema");
-    lua_setfield(L, r, "value");
+    set_field(b, r, S_VALUE_SCHEMA);
+    set_field(b, r, S_VALUE);
     if (m->headers) {
         lc_headers_push(L, m->headers);
-        lua_setfield(L, r, "headers");
+        set_field(b, r, S_HEADERS);
     }
     lua_rawseti(L, b->list, ++b->n);
     return 0;

@@ -31,6 +31,7 @@ typedef struct lc_sink_batch {
     lua_State *L;
     int list; /* stack slot of the list of record tables */
     int n;    /* records added */
+    int keys; /* stack slot of the record field names, then of the last topic (0: none) */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */

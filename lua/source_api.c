@@ -7,8 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Stack slots of a record's fields after lc_source_api_entry, relative to the entry. */
+/* Stack slots of a record's fields after lc_source_api_entry, relative to the entry; the
+ * same numbers index entry_keys, the field names lc_source_api_poll pushes once a batch
+ * (looking a field up by a string already on the stack skips lua_getfield's interning of
+ * its name: 10 fields a record). */
 enum {
+    F_LC = 0,
     F_TOPIC = 1,
     F_PARTITION,
     F_TIMESTAMP,
@@ -18,8 +22,12 @@ enum {
     F_VALUE_SCHEMA,
     F_HEADERS,
     F_SOURCE_PARTITION,
-    F_SOURCE_OFFSET
+    F_SOURCE_OFFSET,
+    F_COUNT
 };
+static const char *const entry_keys[F_COUNT] = {
+    "_lc",   "topic",        "partition", "timestamp",        "key",          "key_schema",
+    "value", "value_schema", "headers",   "source_partition", "source_offset"};
 
 static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_t errsz)
 {
@@ -35,10 +43,12 @@ int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t 
         lua_settop(L, 0);
         return 0;
     }
-    /* An entry, its fields and a failure report's fields stay on the stack together. */
-    lua_checkstack(L, 40);
+    /* The field names, an entry, its fields and a failure report's fields stay on the stack
+     * together. */
+    lua_checkstack(L, 40 + F_COUNT);
     b->L = L;
     b->list = lua_gettop(L);
+    b->keys = 0;
     b->n = (int)lua_objlen(L, b->list);
     b->r = b->failed_rec = 0;
     b->last_part = NULL;
@@ -49,7 +59,14 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
                         size_t errstr_size)
 {
     lua_State *L = b->L;
-    lua_settop(L, b->list);
+    if (!b->keys) { /* once a batch, above the list */
+        lua_settop(L, b->list);
+        for (int k = 0; k < F_COUNT; k++)
+            lua_pushstring(L, entry_keys[k]);
+        b->keys = b->list + 1;
+    }
+    int keys = b->keys;
+    lua_settop(L, keys + F_COUNT - 1);
     lua_rawgeti(L, b->list, i);
     int r = b->r = b->failed_rec = lua_gettop(L);
     if (!lua_istable(L, r)) {
@@ -59,7 +76,8 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
         return -1;
     }
     memset(e, 0, sizeof(*e));
-    lua_getfield(L, r, "_lc"); /* r+1 */
+    lua_pushvalue(L, keys + F_LC); /* r+1: record._lc */
+    lua_gettable(L, r);
     if (!lua_isnil(L, -1)) {
         const char *kind = lua_tostring(L, -1);
         if (kind && strcmp(kind, "skip") == 0) {
@@ -80,16 +98,10 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
         return 0;
     }
     lua_pop(L, 1);
-    lua_getfield(L, r, "topic");
-    lua_getfield(L, r, "partition");
-    lua_getfield(L, r, "timestamp");
-    lua_getfield(L, r, "key");
-    lua_getfield(L, r, "key_schema");
-    lua_getfield(L, r, "value");
-    lua_getfield(L, r, "value_schema");
-    lua_getfield(L, r, "headers");
-    lua_getfield(L, r, "source_partition");
-    lua_getfield(L, r, "source_offset");
+    for (int k = F_TOPIC; k < F_COUNT; k++) { /* r+k: record[entry_keys[k]], as lua_getfield */
+        lua_pushvalue(L, keys + k);
+        lua_gettable(L, r);
+    }
     e->kind = LC_SOURCE_RECORD;
     e->topic = lua_type(L, r + F_TOPIC) == LUA_TSTRING ? lua_tostring(L, r + F_TOPIC) : NULL;
     e->partition = lua_isnumber(L, r + F_PARTITION) ? (int32_t)lua_tointeger(L, r + F_PARTITION)

@@ -26,6 +26,7 @@ typedef struct lc_source_batch {
     int r;                 /* stack slot of the current entry (or of a marker's record) */
     int failed_rec;        /* stack slot of the record a failure report reads */
     const void *last_part; /* the source partition table pbuf was last encoded from */
+    int keys;              /* stack slot of the first record field name (0: not pushed yet) */
 } lc_source_batch_t;
 
 /** What an entry of the batch is. */

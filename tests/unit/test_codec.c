@@ -298,6 +298,49 @@ TEST(plain_objects_sorted)
     lua_close(L);
 }
 
+/* lc_json_encode_sorted of t (a Lua expression) is want (NULL: fails with error err_want). */
+static int sorted_of(lua_State *L, const char *t, const char *want, const char *err_want)
+{
+    lc_buf_t b = {0};
+    char err[512] = "";
+    int rc, ok;
+
+    push_expr(L, t);
+    rc = lc_json_encode_sorted(L, -1, &b, err, sizeof err);
+    ok = want ? rc == 0 && b.len == strlen(want) && memcmp(b.data, want, b.len) == 0
+              : rc == -1 && strcmp(err, err_want) == 0 && b.len == 0;
+    if (!ok) fprintf(stderr, "sorted %s\n  got:  %d %.*s %s\n", t, rc, (int)b.len, b.data, err);
+    ok = ok && lua_gettop(L) == 1;
+    lua_settop(L, 0);
+    lc_buf_free(&b);
+    return ok;
+}
+
+/* The shortcuts of the sorted encoder (one-key offsets without the runner, objects of up to
+ * 16 keys sorted on the stack) write what the general path writes, errors included. */
+TEST(sorted_shortcuts_match_the_general_path)
+{
+    lua_State *L = new_state();
+
+    CHECK(sorted_of(L, "{position=1234}", "{\"position\":1234}", NULL));
+    CHECK(sorted_of(L, "{position=-0.5}", "{\"position\":-0.5}", NULL));
+    CHECK(sorted_of(L, "{position=2^53+2}", "{\"position\":9.007199254740994E15}", NULL));
+    CHECK(sorted_of(L, "{file='a\"b'}", "{\"file\":\"a\\\"b\"}", NULL));
+    CHECK(sorted_of(L, "{['k\\n']=1}", "{\"k\\n\":1}", NULL));
+    CHECK(sorted_of(L, "{position=0/0}", NULL, "value.position: cannot encode NaN"));
+    CHECK(sorted_of(L, "{x={}}", "{\"x\":{}}", NULL));
+    CHECK(sorted_of(L, "setmetatable({a=1}, {})", "{\"a\":1}", NULL));
+    CHECK(sorted_of(L, "{b=1,a=2,c={z=1,y=true},ab='x'}",
+                    "{\"a\":2,\"ab\":\"x\",\"b\":1,\"c\":{\"y\":true,\"z\":1}}", NULL));
+    CHECK(sorted_of(L, "{b=1,[2]=3}", NULL, "value: cannot sort an object with a number key"));
+    /* 17 keys: the general path */
+    CHECK(sorted_of(L, "{q=1,p=1,o=1,n=1,m=1,l=1,k=1,j=1,i=1,h=1,g=1,f=1,e=1,d=1,c=1,b=1,a=1}",
+                    "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1,"
+                    "\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,\"q\":1}",
+                    NULL));
+    lua_close(L);
+}
+
 TEST(plain_encode_lua_values)
 {
     lua_State *L = new_state();
@@ -1423,6 +1466,7 @@ int main(void)
     RUN(string_converter);
     RUN(bytearray_converter);
     RUN(uninitialised_state);
+    RUN(sorted_shortcuts_match_the_general_path);
     RUN(out_of_memory_mid_walk);
     return lc_test_summary("test_codec");
 }
