@@ -192,11 +192,30 @@ local function date_days(v)
   return floor(jdbc.parse_ts_us(v) / 86400e6)
 end
 
--- "2024-01-02 01:04:05.678+00" (session TimeZone UTC) -> "2024-01-02T01:04:05.678Z"
-local function zoned(v)
-  local d, t = v:match("^(%d+%-%d+%-%d+) ([%d:%.]+)")
+-- "2024-01-02 01:04:05.678+00" (session TimeZone UTC) -> "2024-01-02T01:04:05.678000Z": as
+-- Debezium's ZonedTimestamp, exactly width fraction digits (the column's precision), none for
+-- width 0 unless the value has some (Java's ISO_OFFSET_DATE_TIME).
+local function zoned(v, width)
+  local d, hms, frac = v:match("^(%d+%-%d+%-%d+) (%d%d:%d%d:%d%d)%.?(%d*)")
   if not d then return v end
-  return d .. "T" .. t .. "Z"
+  if width > 0 then
+    frac = (frac .. "000000000"):sub(1, width)
+  else
+    frac = frac:gsub("0+$", "")
+  end
+  return d .. "T" .. hms .. (frac ~= "" and "." .. frac or "") .. "Z"
+end
+
+-- Debezium's VariableScaleDecimal: the number without trailing fraction zeros (BigDecimal's
+-- stripTrailingZeros, never a negative scale).
+local function variable_decimal(v)
+  local int, frac = v:match("^([^.]*)%.(%d+)$")
+  if frac then
+    frac = frac:gsub("0+$", "")
+    v = frac ~= "" and int .. "." .. frac or int
+  end
+  frac = frac or ""
+  return { scale = #frac, value = jdbc.decimal_bytes(v, #frac) }
 end
 
 -- PostgreSQL interval text (IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5") ->
@@ -261,10 +280,7 @@ local function column_schema(col, optional, dec_mode, time_mode)
       s.version, s.doc = 1, "Variable scaled decimal"
       s.fields = { { field = "scale", type = "int32", optional = false },
         { field = "value", type = "bytes", optional = false } }
-      conv = function(v)
-        local frac = v:match("%.(%d+)$") or ""
-        return { scale = #frac, value = jdbc.decimal_bytes(v, #frac) }
-      end
+      conv = variable_decimal
     end
   elseif oid == 17 then
     s.type, conv = "bytes", pg.bytes_of
@@ -298,7 +314,9 @@ local function column_schema(col, optional, dec_mode, time_mode)
       conv = function(v) return jdbc.parse_ts_us(v) end
     end
   elseif oid == 1184 then
-    s.type, s.name, s.version, conv = "string", "io.debezium.time.ZonedTimestamp", 1, zoned
+    local width = tprec(typmod)
+    s.type, s.name, s.version = "string", "io.debezium.time.ZonedTimestamp", 1
+    conv = function(v) return zoned(v, width) end
   elseif oid == 1186 then
     s.type, s.name, s.version, conv = "int64", "io.debezium.time.MicroDuration", 1, interval_micros
   elseif oid == 2950 then
@@ -309,6 +327,44 @@ local function column_schema(col, optional, dec_mode, time_mode)
     s.type = "string" -- text, varchar, bpchar, name and every type not listed: its text form
   end
   return s, conv
+end
+
+-- Column defaults as Debezium's PostgresDefaultValueConverter reads them from the catalog's
+-- expression text: per type name, the placeholder a function default (nextval(...), now())
+-- stands for; a type not listed has no default in the schema.
+local DEFAULT_PLACEHOLDER = { bool = "false", bpchar = "", varchar = "", text = "", numeric = "0.0",
+  float4 = "0.0", float8 = "0.0", int2 = "0", int4 = "0", int8 = "0", json = "{}", jsonb = "{}", xml = "",
+  uuid = "00000000-0000-0000-0000-000000000000", date = "1970-01-01", time = "00:00",
+  timestamp = "1970-01-01", timestamptz = "1970-01-01", interval = "0" }
+local DEFAULT_TRIMMED = { bool = true, numeric = true, float4 = true, float8 = true, int2 = true, int4 = true,
+  int8 = true, uuid = true, date = true, time = true, timestamp = true, timestamptz = true, interval = true }
+local DEFAULT_NULLABLE = { bool = true, numeric = true, float4 = true, float8 = true, int2 = true, int4 = true,
+  int8 = true }
+local CURRENT_DATE_TIMES = { current_timestamp = true, current_time = true, current_date = true,
+  localtime = true, localtimestamp = true }
+
+-- The text of a default expression ("'abc'::text", "42", "nextval('s'::regclass)"), nil for none.
+local function default_text(typname, expr)
+  if DEFAULT_TRIMMED[typname] then expr = expr:match("^%s*(.-)%s*$") end
+  if DEFAULT_NULLABLE[typname] and expr:find("^NULL::") then return nil end
+  if expr:find("^%(?[%w_.]+%(.*%)") or CURRENT_DATE_TIMES[expr:lower()] then return DEFAULT_PLACEHOLDER[typname] end
+  if not expr:find("'", 1, true) then
+    return (not expr:find("^NULL::")) and expr or nil
+  end
+  return expr:match("'(.-)'")
+end
+
+--- The schema default of a column (Debezium's converted value), or nil.
+local function column_default(s, conv, typname, expr)
+  if not expr or not DEFAULT_PLACEHOLDER[typname] or s.type == "struct" then return nil end
+  local text = default_text(typname, expr)
+  if text == nil then return nil end
+  if typname == "bool" then return text:lower() == "true" end
+  if typname == "timestamptz" and not text:find(" %d") then text = text .. " 00:00:00+00" end
+  if (typname == "time") and not text:find("^%d+:%d+:%d+") then text = text .. ":00" end
+  local ok, v = pcall(conv, text)
+  if ok then return v end
+  return nil -- as Debezium: "Cannot parse column default value", no default
 end
 
 -- Zero value for a required column a delete's key-only old tuple does not carry.
@@ -334,7 +390,8 @@ local function source_schema()
     fields = { f("version", "string"), f("connector", "string"), f("name", "string"), f("ts_ms", "int64"),
       snap, f("db", "string"), f("sequence", "string", true), f("ts_us", "int64", true),
       f("ts_ns", "int64", true), f("schema", "string"), f("table", "string"), f("txId", "int64", true),
-      f("lsn", "int64", true), f("xmin", "int64", true) } }
+      f("lsn", "int64", true), f("xmin", "int64", true), f("origin", "string", true),
+      f("origin_lsn", "int64", true) } }
 end
 local SOURCE_SCHEMA = source_schema()
 local HB_KEY = { type = "struct", optional = false, name = "io.debezium.connector.common.ServerNameKey", version = 1,
@@ -350,11 +407,16 @@ local TX_SCHEMA = { type = "struct", optional = true, name = "event.block", vers
 -- nullability and primary key from the catalog).
 local function build_relation(task, rel)
   local meta = {}
-  local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false) "
+  local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false), "
+    .. "t.typname, pg_get_expr(d.adbin, d.adrelid) "
     .. "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+    .. "JOIN pg_type t ON t.oid = a.atttypid "
+    .. "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' "
     .. "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
     { pg.quote(rel.namespace) .. "." .. pg.quote(rel.name), n = 1 })
-  for _, row in ipairs(r.rows) do meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t" } end
+  for _, row in ipairs(r.rows) do
+    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5] }
+  end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
   local cid = rel.namespace .. "." .. rel.name .. "."
@@ -363,6 +425,7 @@ local function build_relation(task, rel)
     local m = meta[col.name] or {}
     local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
       task.config["time.precision.mode"])
+    s.default = column_default(s, conv, m.typname, m.default)
     rel.schemas[i], rel.convs[i] = s, conv
     -- column.include/exclude.list filter the value only; the key keeps every key column
     local keep = (not task.col_include or task.col_include(cid .. col.name))
@@ -383,11 +446,11 @@ local function build_relation(task, rel)
   local before, after = { field = "before" }, { field = "after" }
   for k, v in pairs(rel.value_schema) do before[k], after[k] = v, v end
   rel.envelope_schema = { type = "struct", optional = false, name = struct_name(task, rel, "Envelope"), version = 2,
-    -- Debezium's SchemaFactory order: before, after, source, then op, ts_ms, ts_us, ts_ns and
-    -- the transaction block added last.
-    fields = { before, after, SOURCE_SCHEMA, { field = "op", type = "string", optional = false },
+    -- Debezium 3.6's SchemaFactory order: before, after, source, transaction, then op, ts_ms,
+    -- ts_us, ts_ns.
+    fields = { before, after, SOURCE_SCHEMA, TX_SCHEMA, { field = "op", type = "string", optional = false },
       { field = "ts_ms", type = "int64", optional = true }, { field = "ts_us", type = "int64", optional = true },
-      { field = "ts_ns", type = "int64", optional = true }, TX_SCHEMA } }
+      { field = "ts_ns", type = "int64", optional = true } } }
   rel.topic = format("%s.%s.%s", task.prefix, rel.namespace, rel.name)
   return rel
 end
@@ -425,7 +488,7 @@ local function source_block(task, rel, ts_us, snapshot, txid, lsn, sequence)
   return { version = VERSION, connector = "postgresql", name = task.prefix, ts_ms = floor(ts_us / 1000),
     snapshot = snapshot, db = task.config["database.dbname"], sequence = sequence or null,
     ts_us = ts_us, ts_ns = ts_us * 1000, schema = rel.namespace, table = rel.name,
-    txId = txid or null, lsn = lsn or null, xmin = null }
+    txId = txid or null, lsn = lsn or null, xmin = null, origin = null, origin_lsn = null }
 end
 
 local function envelope(task, rel, op, before, after, source)

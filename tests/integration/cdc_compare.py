@@ -1,0 +1,193 @@
+"""Side by side with Debezium: one PostgreSQL workload read by Debezium's PostgreSQL connector
+(io.debezium:debezium-connector-postgres, in Apache Kafka Connect 4.x, installed through
+plugin.path) and by scripts/postgres_cdc_source.lua, each with its own slot, publication and
+topic.prefix; their topics are compared record by record (keys, values, schemas in
+JsonConverter's envelope).
+
+Used by tests/integration/test_cdc_vs_debezium.py: the short workload in the integration suite,
+the long one behind `make cdc-vs-debezium` (LC_CDC_ROWS rows per table).
+
+Only fields that are times or server-generated identifiers are left out of the comparison
+(IGNORED_SOURCE, IGNORED_ENVELOPE); the topic prefix, which must differ, is replaced by <P> in
+topic and schema names and in source.name. Every other difference is reported."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+SCHEMA = "inventory"
+TABLES = ("customers", "orders", "notes")
+
+# Fields of the source block that are times, server-generated identifiers or the connector's
+# own name/version: the two connectors run at other moments, from other slots.
+IGNORED_SOURCE = ("version", "name", "ts_ms", "ts_us", "ts_ns", "txId", "lsn", "sequence", "xmin")
+# Fields of the envelope that are times (when the connector processed the event).
+IGNORED_ENVELOPE = ("ts_ms", "ts_us", "ts_ns")
+
+DDL = f"""
+CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.customers (
+  id SERIAL PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80), active BOOLEAN, small SMALLINT,
+  big BIGINT, r REAL, score DOUBLE PRECISION, balance NUMERIC(12,2), ratio NUMERIC,
+  born DATE, created TIMESTAMP, created3 TIMESTAMP(3), updated TIMESTAMPTZ, t TIME, t3 TIME(3),
+  doc JSON, data JSONB, uid UUID, photo BYTEA, code CHAR(3), wait INTERVAL, dec_exact DECIMAL(5,0));
+CREATE TABLE {SCHEMA}.orders (
+  id INT PRIMARY KEY, customer_id INT NOT NULL, amount NUMERIC(10,2) NOT NULL, note TEXT,
+  placed TIMESTAMPTZ NOT NULL DEFAULT '2024-05-06 07:08:09+00');
+ALTER TABLE {SCHEMA}.orders REPLICA IDENTITY FULL;
+CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE);
+"""
+
+
+def _customer(i: int) -> str:
+    """One customers row (without id); every fifth row has every nullable column NULL."""
+    if i % 5 == 4:
+        return f"('null {i}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, " \
+               f"NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+    neg = "-" if i % 2 else ""
+    return (f"('name {i} é', 'u{i}@example.com', {'true' if i % 2 else 'false'}, {i % 32000 - 100}, "
+            f"{i * 1000003}, {i}.5, {neg}{i}.125, {neg}{i}.{i % 100:02d}, {i}.{i % 7}0{i % 3}, "
+            f"'{1990 + i % 40}-{1 + i % 12:02d}-{1 + i % 28:02d}', "
+            f"'2024-01-02 03:04:{i % 60:02d}.{i:06d}', '2024-01-02 03:04:05.{i % 1000:03d}', "
+            f"'2024-03-0{1 + i % 9} 10:11:12.{i % 1000000:06d}+0{i % 5}', "
+            f"'{i % 24:02d}:{i % 60:02d}:01.{i % 1000000:06d}', '12:34:56.{i % 1000:03d}', "
+            f"'{{\"i\": {i}, \"s\": \"x\"}}', '{{\"k\": [{i}, true, null]}}', "
+            f"'a0eebc99-9c0b-4ef8-bb6d-{i:012d}', '\\x00ff{i % 256:02x}', 'c{i % 10}', "
+            f"'{i % 3} days {i % 24} hours {i % 60} minutes', {i % 99999})")
+
+
+CUSTOMER_COLS = ("(name, email, active, small, big, r, score, balance, ratio, born, created, "
+                 "created3, updated, t, t3, doc, data, uid, photo, code, wait, dec_exact)")
+
+
+def seed(pg, n: int) -> None:
+    """Tables and the rows the snapshots read: n customers, n orders, 2 notes."""
+    pg.psql(DDL)
+    rows = ", ".join(_customer(i) for i in range(n))
+    pg.psql(f"INSERT INTO {SCHEMA}.customers {CUSTOMER_COLS} VALUES {rows}")
+    rows = ", ".join(f"({i + 1}, {i % 7 + 1}, {i}.{i % 100:02d}, "
+                     f"{'NULL' if i % 3 == 0 else repr('order ' + str(i))})" for i in range(n))
+    pg.psql(f"INSERT INTO {SCHEMA}.orders (id, customer_id, amount, note) VALUES {rows}")
+    pg.psql(f"INSERT INTO {SCHEMA}.notes VALUES ('first note', '2020-02-02'), (NULL, NULL)")
+
+
+def workload(pg, n: int) -> None:
+    """The streamed changes: single-row inserts, updates with and without REPLICA IDENTITY
+    FULL, deletes, a primary key change, a multi-statement transaction, NULLs."""
+    s = SCHEMA
+    for i in range(n, 2 * n):
+        pg.psql(f"INSERT INTO {s}.customers {CUSTOMER_COLS} VALUES {_customer(i)}")
+    pg.psql(f"INSERT INTO {s}.notes VALUES ('streamed', '2021-03-04')")
+    # default replica identity: updates carry no before image, deletes only the key
+    pg.psql(f"UPDATE {s}.customers SET email = 'changed-' || id, balance = balance + 1.01, "
+            f"active = NOT active, data = '{{\"upd\": 1}}' WHERE id % 2 = 0 AND id <= {n}")
+    pg.psql(f"UPDATE {s}.customers SET email = NULL, wait = NULL WHERE id = 3")
+    pg.psql(f"DELETE FROM {s}.customers WHERE id % 4 = 1 AND id <= {n}")
+    # REPLICA IDENTITY FULL: full before images
+    pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled' WHERE id % 2 = 1")
+    pg.psql(f"DELETE FROM {s}.orders WHERE id % 5 = 0")
+    # a primary key change: Debezium's delete, tombstone, create
+    pg.psql(f"UPDATE {s}.orders SET id = id + 1000000 WHERE id = 2")
+    # one transaction over several tables and statements
+    pg.psql(f"BEGIN; INSERT INTO {s}.customers {CUSTOMER_COLS} VALUES {_customer(2 * n)}; "
+            f"UPDATE {s}.orders SET note = NULL WHERE id = 3; "
+            f"INSERT INTO {s}.orders (id, customer_id, amount, note) VALUES (2000000, 1, 0.01, 'tx'); "
+            f"DELETE FROM {s}.customers WHERE id = 2; "
+            f"UPDATE {s}.customers SET name = 'in tx' WHERE id = {n + 1}; COMMIT")
+
+
+def connector_config(pg, prefix: str, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The Debezium configuration both sides run (only name, topic.prefix, slot and
+    publication differ)."""
+    c = {
+        "name": prefix, "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "tasks.max": "1", "plugin.name": "pgoutput",
+        "database.hostname": "127.0.0.1", "database.port": str(pg.port),
+        "database.user": pg.user, "database.password": pg.password, "database.dbname": pg.db,
+        "topic.prefix": prefix, "slot.name": prefix, "publication.name": prefix + "_pub",
+        "publication.autocreate.mode": "filtered", "table.include.list": SCHEMA + r"\..*",
+        "snapshot.mode": "initial",
+    }
+    c.update(extra or {})
+    return c
+
+
+def _strip(value: Any, prefix: str) -> Any:
+    """value with the topic prefix replaced by <P> in every string that names a schema."""
+    if isinstance(value, dict):
+        return {k: _strip(v, prefix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip(v, prefix) for v in value]
+    if isinstance(value, str) and value.startswith(prefix + "."):
+        return "<P>" + value[len(prefix):]
+    return value
+
+
+def normalize(rec: dict, prefix: str) -> Tuple[Any, Any]:
+    """(key, value) of a consumed record as JSON, without the ignored fields."""
+    key = json.loads(rec["key"]) if rec["key"] is not None else None
+    value = json.loads(rec["value"]) if rec["value"] is not None else None
+    if isinstance(value, dict) and isinstance(value.get("payload"), dict):
+        p = value["payload"]
+        for f in IGNORED_ENVELOPE:
+            p.pop(f, None)
+        if isinstance(p.get("source"), dict):
+            for f in IGNORED_SOURCE:
+                p["source"].pop(f, None)
+    return _strip(key, prefix), _strip(value, prefix)
+
+
+def _fields(v: list) -> bool:
+    return bool(v) and all(isinstance(f, dict) and "field" in f for f in v)
+
+
+def _diff(path: str, a: Any, b: Any, out: List[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(b) + [k for k in a if k not in b]:
+            if k not in a:
+                out.append(f"{path}.{k}: missing in luaconnect (Debezium: {json.dumps(b[k])[:200]})")
+            elif k not in b:
+                out.append(f"{path}.{k}: not in Debezium (luaconnect: {json.dumps(a[k])[:200]})")
+            else:
+                _diff(f"{path}.{k}", a[k], b[k], out, limit)
+    elif isinstance(a, list) and isinstance(b, list) and _fields(a) and _fields(b):
+        # a struct schema's fields: by name, then their order
+        na, nb = [f["field"] for f in a], [f["field"] for f in b]
+        if na != nb:
+            out.append(f"{path}: fields luaconnect {na} != Debezium {nb}")
+        fa = {f["field"]: f for f in a}
+        for f in b:
+            if f["field"] in fa:
+                _diff(f"{path}[{f['field']}]", fa[f["field"]], f, out, limit)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} items in luaconnect, {len(b)} in Debezium: "
+                       f"luaconnect {json.dumps(a)[:300]} / Debezium {json.dumps(b)[:300]}")
+            return
+        for i, (x, y) in enumerate(zip(a, b)):
+            _diff(f"{path}[{i}]", x, y, out, limit)
+    elif a != b or type(a) is not type(b):
+        out.append(f"{path}: luaconnect {json.dumps(a)[:200]} != Debezium {json.dumps(b)[:200]}")
+
+
+def compare(table: str, lua: List[dict], lua_prefix: str, dbz: List[dict], dbz_prefix: str,
+            limit: int = 60) -> List[str]:
+    """Every difference between the two topics of table, record by record, as lines naming
+    the table, the record's position and the field path (at most limit lines)."""
+    out: List[str] = []
+    if len(lua) != len(dbz):
+        out.append(f"{table}: {len(lua)} records from luaconnect, {len(dbz)} from Debezium")
+    for i, (a, b) in enumerate(zip(lua, dbz)):
+        ka, va = normalize(a, lua_prefix)
+        kb, vb = normalize(b, dbz_prefix)
+        d: List[str] = []
+        _diff("key", ka, kb, d, limit)
+        _diff("value", va, vb, d, limit)
+        out += [f"{table} record {i}: {x}" for x in d]
+        if len(out) >= limit:
+            out.append("... (more differences left out)")
+            break
+    return out
