@@ -206,6 +206,18 @@ local function zoned(v, width)
   return d .. "T" .. hms .. (frac ~= "" and "." .. frac or "") .. "Z"
 end
 
+-- "10:00:00.5+02" -> "08:00:00.5Z": Debezium's ZonedTime, the time shifted to UTC in Java's
+-- ISO_OFFSET_TIME (fraction digits only as many as needed).
+local function zoned_time(v)
+  local h, mi, se, frac, sign, oh, om, os = v:match("^(%d+):(%d+):(%d+)%.?(%d*)([+-])(%d+):?(%d*):?(%d*)$")
+  if not h then return v end
+  local off = (tonumber(oh) * 60 + (tonumber(om) or 0)) * 60 + (tonumber(os) or 0)
+  local t = (tonumber(h) * 60 + tonumber(mi)) * 60 + tonumber(se) - (sign == "+" and off or -off)
+  t = t % 86400
+  frac = frac:gsub("0+$", "")
+  return format("%02d:%02d:%02d%sZ", floor(t / 3600), floor(t / 60) % 60, t % 60, frac ~= "" and "." .. frac or "")
+end
+
 -- Debezium's VariableScaleDecimal: the number without trailing fraction zeros (BigDecimal's
 -- stripTrailingZeros, never a negative scale).
 local function variable_decimal(v)
@@ -317,6 +329,8 @@ local function column_schema(col, optional, dec_mode, time_mode)
     local width = tprec(typmod)
     s.type, s.name, s.version = "string", "io.debezium.time.ZonedTimestamp", 1
     conv = function(v) return zoned(v, width) end
+  elseif oid == 1266 then
+    s.type, s.name, s.version, conv = "string", "io.debezium.time.ZonedTime", 1, zoned_time
   elseif oid == 1186 then
     s.type, s.name, s.version, conv = "int64", "io.debezium.time.MicroDuration", 1, interval_micros
   elseif oid == 2950 then

@@ -14,6 +14,8 @@ topic and schema names and in source.name. Every other difference is reported.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from typing import Any, Dict, List, Optional, Tuple
 
 SCHEMA = "inventory"
@@ -36,7 +38,14 @@ CREATE TABLE {SCHEMA}.orders (
   id INT PRIMARY KEY, customer_id INT NOT NULL, amount NUMERIC(10,2) NOT NULL, note TEXT,
   placed TIMESTAMPTZ NOT NULL DEFAULT '2024-05-06 07:08:09+00');
 ALTER TABLE {SCHEMA}.orders REPLICA IDENTITY FULL;
-CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE);
+CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAULT -1,
+  flag BOOLEAN DEFAULT true, price NUMERIC(8,2) DEFAULT 1.5, big BIGINT DEFAULT 9000000000,
+  f DOUBLE PRECISION DEFAULT 2.5, r REAL DEFAULT 0.25, label VARCHAR(10) DEFAULT 'lbl',
+  c CHAR(2) DEFAULT 'x', made TIMESTAMP DEFAULT now(), made3 TIMESTAMP(3) DEFAULT '2020-01-01 00:00:00.123',
+  day DATE DEFAULT CURRENT_DATE, day2 DATE DEFAULT '2022-02-02', at2 TIME DEFAULT '10:00',
+  tz TIMESTAMPTZ DEFAULT now(), tz0 TIMESTAMPTZ(0) DEFAULT '2021-01-01 00:00:00+00',
+  u UUID DEFAULT '11111111-2222-3333-4444-555555555555', j JSONB DEFAULT '{{}}',
+  iv INTERVAL DEFAULT '1 day', ns NUMERIC DEFAULT 5, tt TIMETZ DEFAULT '10:00:00+02');
 """
 
 
@@ -61,24 +70,38 @@ CUSTOMER_COLS = ("(name, email, active, small, big, r, score, balance, ratio, bo
                  "created3, updated, t, t3, doc, data, uid, photo, code, wait, dec_exact)")
 
 
+def run_script(pg, sql: str) -> None:
+    """Runs sql through one psql session read from stdin: each statement its own transaction
+    (unless the script says BEGIN), without a process per statement."""
+    from pg_server import _bin
+    proc = subprocess.run([_bin("psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", pg.user, "-d", pg.db,
+                           "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"], input=sql.encode(),
+                          env=dict(os.environ, PGPASSWORD=pg.password), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql failed: {proc.stderr.decode(errors='replace')}")
+
+
 def seed(pg, n: int) -> None:
     """Tables and the rows the snapshots read: n customers, n orders, 2 notes."""
     pg.psql(DDL)
     rows = ", ".join(_customer(i) for i in range(n))
-    pg.psql(f"INSERT INTO {SCHEMA}.customers {CUSTOMER_COLS} VALUES {rows}")
+    run_script(pg, f"INSERT INTO {SCHEMA}.customers {CUSTOMER_COLS} VALUES {rows}")
     rows = ", ".join(f"({i + 1}, {i % 7 + 1}, {i}.{i % 100:02d}, "
                      f"{'NULL' if i % 3 == 0 else repr('order ' + str(i))})" for i in range(n))
-    pg.psql(f"INSERT INTO {SCHEMA}.orders (id, customer_id, amount, note) VALUES {rows}")
-    pg.psql(f"INSERT INTO {SCHEMA}.notes VALUES ('first note', '2020-02-02'), (NULL, NULL)")
+    run_script(pg, f"INSERT INTO {SCHEMA}.orders (id, customer_id, amount, note) VALUES {rows}")
+    pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz) VALUES ('first note', '2020-02-02', "
+            f"'2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01'), (NULL, NULL, NULL, NULL)")
 
 
 def workload(pg, n: int) -> None:
     """The streamed changes: single-row inserts, updates with and without REPLICA IDENTITY
     FULL, deletes, a primary key change, a multi-statement transaction, NULLs."""
     s = SCHEMA
-    for i in range(n, 2 * n):
-        pg.psql(f"INSERT INTO {s}.customers {CUSTOMER_COLS} VALUES {_customer(i)}")
-    pg.psql(f"INSERT INTO {s}.notes VALUES ('streamed', '2021-03-04')")
+    run_script(pg, "".join(f"INSERT INTO {s}.customers {CUSTOMER_COLS} VALUES {_customer(i)};\n"
+                           for i in range(n, 2 * n)))
+    pg.psql(f"INSERT INTO {s}.notes (body, at, made, tz) VALUES ('streamed', '2021-03-04', "
+            f"'2021-03-04 05:06:07.25', '2021-03-04 05:06:07.125-03')")
     # default replica identity: updates carry no before image, deletes only the key
     pg.psql(f"UPDATE {s}.customers SET email = 'changed-' || id, balance = balance + 1.01, "
             f"active = NOT active, data = '{{\"upd\": 1}}' WHERE id % 2 = 0 AND id <= {n}")
@@ -87,6 +110,9 @@ def workload(pg, n: int) -> None:
     # REPLICA IDENTITY FULL: full before images
     pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled' WHERE id % 2 = 1")
     pg.psql(f"DELETE FROM {s}.orders WHERE id % 5 = 0")
+    # a column added while streaming: the schema changes with the next event
+    pg.psql(f"ALTER TABLE {s}.orders ADD COLUMN extra TEXT DEFAULT 'e', ADD COLUMN qty INT NOT NULL DEFAULT 1")
+    pg.psql(f"UPDATE {s}.orders SET extra = 'added' WHERE id = 1")
     # a primary key change: Debezium's delete, tombstone, create
     pg.psql(f"UPDATE {s}.orders SET id = id + 1000000 WHERE id = 2")
     # one transaction over several tables and statements

@@ -101,7 +101,7 @@ def test_records_same_as_debeziums(kafka, pg, tmp_path):
                                      f"('{lua_prefix}', '{dbz_prefix}')")) == 2, 60,
                  "both slots streaming", lambda: w.log()[-2000:] + cj.log_tail(3000))
         cc.workload(pg, ROWS)
-        got = settle(kafka, [lua_prefix, dbz_prefix], snap + 3 * ROWS, SETTLE_TIMEOUT, None)
+        got = settle(kafka, [lua_prefix, dbz_prefix], snap + 2 * ROWS, SETTLE_TIMEOUT, None)
         status = cj.rest("GET", f"/connectors/{dbz_prefix}/status")
     assert status["tasks"] and status["tasks"][0]["state"] == "RUNNING", (status, cj.log_tail())
     # both topics as read, for a look at what differs
@@ -112,5 +112,5 @@ def test_records_same_as_debeziums(kafka, pg, tmp_path):
     for t in cc.TABLES:
         diffs += cc.compare(t, got[lua_prefix][t], lua_prefix, got[dbz_prefix][t], dbz_prefix)
     total = sum(len(got[dbz_prefix][t]) for t in cc.TABLES)
-    assert total >= snap + 3 * ROWS, (total, cj.log_tail(), w.log()[-3000:])
+    assert total >= snap + 2 * ROWS, (total, cj.log_tail(), w.log()[-3000:])
     assert not diffs, f"{len(diffs)} difference(s) from Debezium over {total} records:\n" + "\n".join(diffs)
