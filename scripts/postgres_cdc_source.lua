@@ -578,7 +578,7 @@ local function snapshot_poll(task)
         if s.held then emit(s.held, s.held_mark) end
         local now_us = connect.now_ms() * 1000
         local value = envelope(task, t.rel, "r", null, row_struct(t.rel, row), source_block(task, t.rel, now_us,
-          "true", s.txid, s.lsn))
+          "true", s.txid, s.lsn, s.sequence))
         local off = { lsn = s.lsn, txId = s.txid, ts_usec = now_us, snapshot = true, last_snapshot_record = false }
         s.held = record(t.rel, key_struct(t.rel, row), value, off, task.partition)
         s.held_mark = s.first and "first" or (s.first_in_table and "first_in_data_collection" or "true")
@@ -636,7 +636,9 @@ local function tx_records(task, tx, c)
     local last = i == #tx.recs
     local off = { lsn = e.lsn, txId = tx.xid, ts_usec = ts_us, lsn_commit = c.commit_lsn,
       lsn_proc = last and c.end_lsn or task.last_end }
-    local seq = format('["%s","%s"]', task.last_commit and format("%.0f", task.last_commit) or "null", format("%.0f", e.lsn))
+    -- Debezium's sequence: [the last commit's LSN as the stream gave it (the XLogData start of
+    -- a Commit message is the transaction's end LSN), this change's LSN]
+    local seq = format('["%s","%s"]', task.seq_commit and format("%.0f", task.seq_commit) or "null", format("%.0f", e.lsn))
     seq = seq:gsub('"null"', "null")
     local src = function() return source_block(task, rel, ts_us, "false", tx.xid, e.lsn, seq) end
     local add = function(key, value)
@@ -663,6 +665,7 @@ local function tx_records(task, tx, c)
   end
   -- Offsets of a transaction that gave no record still move lsn_proc on with the next one.
   task.last_end, task.last_commit, task.last_xid, task.last_ts_us = c.end_lsn, c.commit_lsn, tx.xid, ts_us
+  task.seq_commit = c.end_lsn
   return out
 end
 
@@ -775,7 +778,8 @@ local function begin_snapshot(task, exported, lsn)
   task.sql:query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
   if exported then task.sql:query("SET TRANSACTION SNAPSHOT " .. pg.literal(exported)) end
   local txid = tonumber(task.sql:query("SELECT txid_current()").rows[1][1])
-  task.snap = { tables = snapshot_tables(task), ti = 1, first = true, lsn = lsn, txid = txid }
+  task.snap = { tables = snapshot_tables(task), ti = 1, first = true, lsn = lsn, txid = txid,
+    sequence = format('[null,"%.0f"]', lsn) } -- Debezium's: no commit yet, the slot's LSN
   task.log.info("snapshot of %d table(s) at %s", #task.snap.tables, pgo.lsn_text(lsn))
 end
 
