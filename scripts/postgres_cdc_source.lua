@@ -29,6 +29,9 @@ void PQfreemem(void *ptr);
 PGresult *PQgetResult(PGconn *conn);
 ]]
 
+pcall(ffi.cdef, "int PQsocket(const PGconn *conn);")
+pcall(ffi.cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
+
 local format, concat = string.format, table.concat
 local floor = math.floor
 local null = connect.null
@@ -669,10 +672,55 @@ local function tx_records(task, tx, c)
   return out
 end
 
+-- Up to ms milliseconds until the replication socket has data to read.
+local function wait_readable(task, ms)
+  local pfd = ffi.new("int16_t[4]") -- struct pollfd { int fd; short events; short revents; }
+  ffi.cast("int32_t *", pfd)[0] = C.PQsocket(task.repl)
+  pfd[2] = 1 -- POLLIN
+  ffi.C.poll(pfd, 1, ms)
+end
+
+-- How long a poll that has nothing to hand out waits for the stream (as Debezium's poll waits
+-- on its queue): returning empty at once would let the worker back off while the walsender
+-- has the next changes on their way.
+local STREAM_WAIT_MS = 100
+
+-- One CopyData message of the stream: transactions are collected until their Commit, whose
+-- records go to out.
+local function on_message(task, buf, out)
+  local cm = pgo.copy_message(buf)
+  if cm.kind == "k" then
+    if cm.reply then send_status(task, task.confirmed or 0, false) end
+  elseif cm.kind == "w" then
+    local m = pgo.decode(cm.data)
+    if m.type == "begin" then
+      task.tx = { xid = m.xid, recs = {}, end_lsn_hint = m.final_lsn }
+    elseif m.type == "commit" then
+      local tx = task.tx
+      task.tx = nil
+      if tx then
+        for _, r in ipairs(tx_records(task, tx, m)) do
+          out[#out + 1] = r
+          task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
+        end
+      end
+    elseif m.type == "relation" then
+      local old = task.rels[m.relid]
+      m.wanted = wanted(task, m.namespace, m.name)
+      task.rels[m.relid] = m
+      if old and m.wanted then task.log.info("table %s.%s: relation changed", m.namespace, m.name) end
+    elseif m.type == "insert" or m.type == "update" or m.type == "delete" then
+      on_change(task, m, cm.wal_start)
+    end
+    -- truncate: skipped, as Debezium's default skipped.operations=t
+  end
+end
+
 local function stream_poll(task)
   local out = {}
   local bufp = ffi.new("char *[1]")
   local max = task.config["max.batch.size"]
+  local deadline = connect.now_ms() + STREAM_WAIT_MS
   while #out < max do
     local n = C.PQgetCopyData(task.repl, bufp, 1)
     if n == 0 then
@@ -680,39 +728,19 @@ local function stream_poll(task)
         error("replication connection lost: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
       end
       n = C.PQgetCopyData(task.repl, bufp, 1)
-      if n == 0 then break end
     end
-    if n == -1 then error("the server ended the replication stream", 0) end
-    if n < 0 then
-      error("replication stream error: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
-    end
-    local buf = ffi.string(bufp[0], n)
-    C.PQfreemem(bufp[0])
-    local cm = pgo.copy_message(buf)
-    if cm.kind == "k" then
-      if cm.reply then send_status(task, task.confirmed or 0, false) end
-    elseif cm.kind == "w" then
-      local m = pgo.decode(cm.data)
-      if m.type == "begin" then
-        task.tx = { xid = m.xid, recs = {}, end_lsn_hint = m.final_lsn }
-      elseif m.type == "commit" then
-        local tx = task.tx
-        task.tx = nil
-        if tx then
-          for _, r in ipairs(tx_records(task, tx, m)) do
-            out[#out + 1] = r
-            task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
-          end
-        end
-      elseif m.type == "relation" then
-        local old = task.rels[m.relid]
-        m.wanted = wanted(task, m.namespace, m.name)
-        task.rels[m.relid] = m
-        if old and m.wanted then task.log.info("table %s.%s: relation changed", m.namespace, m.name) end
-      elseif m.type == "insert" or m.type == "update" or m.type == "delete" then
-        on_change(task, m, cm.wal_start)
+    if n == 0 then
+      local left = deadline - connect.now_ms()
+      if #out > 0 or left <= 0 then break end
+      wait_readable(task, left)
+    else
+      if n == -1 then error("the server ended the replication stream", 0) end
+      if n < 0 then
+        error("replication stream error: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
       end
-      -- truncate: skipped, as Debezium's default skipped.operations=t
+      local buf = ffi.string(bufp[0], n)
+      C.PQfreemem(bufp[0])
+      on_message(task, buf, out)
     end
   end
   -- Debezium's heartbeat: a record on <topic.heartbeat.prefix>.<topic.prefix> carrying the
