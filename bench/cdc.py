@@ -294,7 +294,8 @@ def main():
 def render(results, args, started, n, u):
     import connect_jars
     lines = ["# PostgreSQL CDC: luaconnect's postgres_cdc_source beside Debezium in Kafka Connect", "",
-             f"Run {started} on {os.cpu_count()} cores (shared machine), broker {args.bootstrap}, "
+             f"Run {started} on {os.cpu_count()} cores (shared machine; load average "
+             f"{os.getloadavg()[1]:.1f} over the last 5 minutes at the end), broker {args.bootstrap}, "
              f"PostgreSQL 15 started by the bench (wal_level=logical). Debezium "
              f"{connect_jars.DEBEZIUM_VERSION} in Kafka Connect standalone (heap {CONNECT_HEAP}); "
              f"luaconnect standalone. JsonConverter with schemas on both. {n:,} snapshot rows, "

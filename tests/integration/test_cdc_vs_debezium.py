@@ -55,7 +55,7 @@ def read_topic(kafka: str, topic: str) -> List[dict]:
     return _parse_records(proc.stdout) if proc.returncode == 0 else []
 
 
-def settle(kafka: str, prefixes: List[str], at_least: int, timeout: float, logs) -> Dict[str, Dict[str, List[dict]]]:
+def settle(kafka: str, prefixes: List[str], at_least: int, timeout: float) -> Dict[str, Dict[str, List[dict]]]:
     """Reads every table's topic of each prefix until all of them hold at least at_least
     records in total, the two sides hold as many records per table, and nothing moved for 3
     reads in a row (or timeout passes: the comparison then names what is missing)."""
@@ -96,12 +96,12 @@ def test_records_same_as_debeziums(kafka, pg, tmp_path):
                                         "config": cc.connector_config(pg, dbz_prefix)})
         # both snapshots done (each slot exists and its connector streams) before the workload
         snap = 2 * ROWS + 2
-        settle(kafka, [lua_prefix, dbz_prefix], snap, SETTLE_TIMEOUT, None)
+        settle(kafka, [lua_prefix, dbz_prefix], snap, SETTLE_TIMEOUT)
         wait_for(lambda: len(pg.psql("SELECT 1 FROM pg_replication_slots WHERE active AND slot_name IN "
                                      f"('{lua_prefix}', '{dbz_prefix}')")) == 2, 60,
                  "both slots streaming", lambda: w.log()[-2000:] + cj.log_tail(3000))
         cc.workload(pg, ROWS)
-        got = settle(kafka, [lua_prefix, dbz_prefix], snap + 2 * ROWS, SETTLE_TIMEOUT, None)
+        got = settle(kafka, [lua_prefix, dbz_prefix], snap + 2 * ROWS, SETTLE_TIMEOUT)
         status = cj.rest("GET", f"/connectors/{dbz_prefix}/status")
     assert status["tasks"] and status["tasks"][0]["state"] == "RUNNING", (status, cj.log_tail())
     # both topics as read, for a look at what differs
