@@ -262,13 +262,66 @@ local function numeric_scale(typmod)
   end
 end
 
+-- Array types Debezium gives as Connect arrays, and their element types (oids).
+local ARRAY_ELEMENT = { [1005] = 21, [1007] = 23, [1016] = 20, [1028] = 26, [1009] = 25, [1015] = 1043,
+  [1014] = 1042, [1021] = 700, [1022] = 701, [1000] = 16, [2951] = 2950, [1182] = 1082, [199] = 114,
+  [3807] = 3802 }
+
+-- PostgreSQL's text form of a one-dimensional array ('{1,NULL,"a \"b\""}') -> list of
+-- element texts (nil for NULL), n = count.
+local function array_items(v)
+  local out, n, i, len = {}, 0, 2, #v
+  if v:sub(1, 1) ~= "{" then error("not an array: " .. v, 0) end
+  while i < len do
+    local c = v:sub(i, i)
+    if c == '"' then
+      local buf = {}
+      i = i + 1
+      while true do
+        c = v:sub(i, i)
+        if c == "\\" then
+          buf[#buf + 1] = v:sub(i + 1, i + 1)
+          i = i + 2
+        elseif c == '"' or c == "" then
+          i = i + 1
+          break
+        else
+          buf[#buf + 1] = c
+          i = i + 1
+        end
+      end
+      n = n + 1
+      out[n] = concat(buf)
+    else
+      local j = v:find("[,}]", i)
+      local text = v:sub(i, j - 1)
+      n = n + 1
+      if text:upper() ~= "NULL" then out[n] = text end
+      i = j
+    end
+    if v:sub(i, i) == "," then i = i + 1 end
+  end
+  out.n = n
+  return out
+end
+
 --- The Connect field schema and value converter of a column (Debezium's defaults:
 -- decimal.handling.mode=precise, time.precision.mode=adaptive).
-local function column_schema(col, optional, dec_mode, time_mode)
+local column_schema
+function column_schema(col, optional, dec_mode, time_mode)
   local oid, typmod = col.oid, col.typmod
   local s = { field = col.name, optional = optional }
   local conv = function(v) return v end
-  if oid == 16 then
+  if ARRAY_ELEMENT[oid] then
+    local items, iconv = column_schema({ oid = ARRAY_ELEMENT[oid], typmod = typmod }, true, dec_mode, time_mode)
+    items.field = nil
+    s.type, s.items = "array", items
+    conv = function(v)
+      local texts, list = array_items(v), {}
+      for k = 1, texts.n do list[k] = texts[k] == nil and null or iconv(texts[k]) end
+      return list
+    end
+  elseif oid == 16 then
     s.type, conv = "boolean", function(v) return v == "t" end
   elseif oid == 21 then
     s.type, conv = "int16", int_value

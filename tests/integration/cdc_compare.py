@@ -50,7 +50,9 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   day DATE DEFAULT CURRENT_DATE, day2 DATE DEFAULT '2022-02-02', at2 TIME DEFAULT '10:00',
   tz TIMESTAMPTZ DEFAULT now(), tz0 TIMESTAMPTZ(0) DEFAULT '2021-01-01 00:00:00+00',
   u UUID DEFAULT '11111111-2222-3333-4444-555555555555', j JSONB DEFAULT '{{}}',
-  iv INTERVAL DEFAULT '1 day', ns NUMERIC DEFAULT 5, tt TIMETZ DEFAULT '10:00:00+02');
+  iv INTERVAL DEFAULT '1 day', ns NUMERIC DEFAULT 5, tt TIMETZ DEFAULT '10:00:00+02',
+  tags TEXT[], nums INT[], smalls SMALLINT[], bigs BIGINT[], fl FLOAT8[], fl4 REAL[], bs BOOLEAN[],
+  us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[]);
 """
 
 
@@ -75,6 +77,14 @@ CUSTOMER_COLS = ("(name, email, active, small, big, r, score, balance, ratio, bo
                  "created3, updated, t, t3, doc, data, uid, photo, code, wait, dec_exact)")
 
 
+ARRAY_COLS = "tags, nums, smalls, bigs, fl, fl4, bs, us, ds, js, vc, chs"
+ARRAYS = ("ARRAY['a', NULL, 'b c', 'q\"uote', 'back\\\\slash', 'com,ma', 'NULL', '{x}'], ARRAY[1, NULL, -3], "
+          "ARRAY[1::smallint], ARRAY[9000000000], ARRAY[1.5, -0.25, NULL], ARRAY[0.5::real], ARRAY[true, false], "
+          "ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid], ARRAY['2020-01-01'::date, NULL], "
+          "ARRAY['{\"k\": 1}'::jsonb], ARRAY['short', 'x y'], ARRAY['ab', 'c']")
+ARRAYS_EMPTY = "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'"
+
+
 def run_script(pg, sql: str) -> None:
     """Runs sql through one psql session read from stdin: each statement its own transaction
     (unless the script says BEGIN), without a process per statement."""
@@ -95,8 +105,9 @@ def seed(pg, n: int) -> None:
     rows = ", ".join(f"({i + 1}, {i % 7 + 1}, {i}.{i % 100:02d}, "
                      f"{'NULL' if i % 3 == 0 else repr('order ' + str(i))})" for i in range(n))
     run_script(pg, f"INSERT INTO {SCHEMA}.orders (id, customer_id, amount, note) VALUES {rows}")
-    pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz) VALUES ('first note', '2020-02-02', "
-            f"'2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01'), (NULL, NULL, NULL, NULL)")
+    pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz, {ARRAY_COLS}) VALUES ('first note', "
+            f"'2020-02-02', '2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01', {ARRAYS}), "
+            f"(NULL, NULL, NULL, NULL, {', '.join(['NULL'] * 12)})")
 
 
 def workload(pg, n: int) -> None:
@@ -105,8 +116,8 @@ def workload(pg, n: int) -> None:
     s = SCHEMA
     run_script(pg, "".join(f"INSERT INTO {s}.customers {CUSTOMER_COLS} VALUES {_customer(i)};\n"
                            for i in range(n, 2 * n)))
-    pg.psql(f"INSERT INTO {s}.notes (body, at, made, tz) VALUES ('streamed', '2021-03-04', "
-            f"'2021-03-04 05:06:07.25', '2021-03-04 05:06:07.125-03')")
+    pg.psql(f"INSERT INTO {s}.notes (body, at, made, tz, {ARRAY_COLS}) VALUES ('streamed', '2021-03-04', "
+            f"'2021-03-04 05:06:07.25', '2021-03-04 05:06:07.125-03', {ARRAYS_EMPTY})")
     # default replica identity: updates carry no before image, deletes only the key
     pg.psql(f"UPDATE {s}.customers SET email = 'changed-' || id, balance = balance + 1.01, "
             f"active = NOT active, data = '{{\"upd\": 1}}' WHERE id % 2 = 0 AND id <= {n}")
