@@ -38,7 +38,8 @@ CREATE TABLE {SCHEMA}.customers (
   id SERIAL PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80), active BOOLEAN, small SMALLINT,
   big BIGINT, r REAL, score DOUBLE PRECISION, balance NUMERIC(12,2), ratio NUMERIC,
   born DATE, created TIMESTAMP, created3 TIMESTAMP(3), updated TIMESTAMPTZ, t TIME, t3 TIME(3),
-  doc JSON, data JSONB, uid UUID, photo BYTEA, code CHAR(3), wait INTERVAL, dec_exact DECIMAL(5,0));
+  doc JSON, data JSONB, uid UUID, photo BYTEA, code CHAR(3), wait INTERVAL, dec_exact DECIMAL(5,0),
+  big_doc TEXT);
 CREATE TABLE {SCHEMA}.orders (
   id INT PRIMARY KEY, customer_id INT NOT NULL, amount NUMERIC(10,2) NOT NULL, note TEXT,
   placed TIMESTAMPTZ NOT NULL DEFAULT '2024-05-06 07:08:09+00');
@@ -105,6 +106,9 @@ def seed(pg, n: int) -> None:
     rows = ", ".join(f"({i + 1}, {i % 7 + 1}, {i}.{i % 100:02d}, "
                      f"{'NULL' if i % 3 == 0 else repr('order ' + str(i))})" for i in range(n))
     run_script(pg, f"INSERT INTO {SCHEMA}.orders (id, customer_id, amount, note) VALUES {rows}")
+    # a value stored out of line (TOAST): incompressible, far above the 2 kB threshold
+    pg.psql(f"UPDATE {SCHEMA}.customers SET big_doc = (SELECT string_agg(md5(g::text), '') "
+            f"FROM generate_series(1, 400) g) WHERE id IN (1, 2, 3)")
     pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz, {ARRAY_COLS}) VALUES ('first note', "
             f"'2020-02-02', '2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01', {ARRAYS}), "
             f"(NULL, NULL, NULL, NULL, {', '.join(['NULL'] * 12)})")
@@ -123,6 +127,11 @@ def workload(pg, n: int) -> None:
             f"active = NOT active, data = '{{\"upd\": 1}}' WHERE id % 2 = 0 AND id <= {n}")
     pg.psql(f"UPDATE {s}.customers SET email = NULL, wait = NULL WHERE id = 3")
     pg.psql(f"DELETE FROM {s}.customers WHERE id % 4 = 1 AND id <= {n}")
+    # an unchanged TOAST value: Debezium's placeholder
+    pg.psql(f"UPDATE {s}.customers SET name = 'toast kept' WHERE id = 3")
+    # TRUNCATE: no event (Debezium's default skipped.operations=t)
+    pg.psql(f"TRUNCATE {s}.notes")
+    pg.psql(f"INSERT INTO {s}.notes (body) VALUES ('after truncate')")
     # REPLICA IDENTITY FULL: full before images
     pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled' WHERE id % 2 = 1")
     pg.psql(f"DELETE FROM {s}.orders WHERE id % 5 = 0")
