@@ -478,14 +478,16 @@ local TX_SCHEMA = { type = "struct", optional = true, name = "event.block", vers
 local function build_relation(task, rel)
   local meta = {}
   local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false), "
-    .. "t.typname, pg_get_expr(d.adbin, d.adrelid) "
+    .. "t.typname, pg_get_expr(d.adbin, d.adrelid), "
+    .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) "
     .. "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
     .. "JOIN pg_type t ON t.oid = a.atttypid "
     .. "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' "
     .. "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
     { pg.quote(rel.namespace) .. "." .. pg.quote(rel.name), n = 1 })
   for _, row in ipairs(r.rows) do
-    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5] }
+    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5],
+      enum = row[6] }
   end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
@@ -495,7 +497,13 @@ local function build_relation(task, rel)
     local m = meta[col.name] or {}
     local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
       task.config["time.precision.mode"])
-    s.default = column_default(s, conv, m.typname, m.default)
+    if m.enum and s.type == "string" then
+      -- Debezium's enum: a string naming its labels
+      s.name, s.version, s.parameters = "io.debezium.data.Enum", 1, { allowed = m.enum }
+      s.default = m.default and m.default:match("^'(.*)'::") or nil
+    else
+      s.default = column_default(s, conv, m.typname, m.default)
+    end
     rel.schemas[i], rel.convs[i] = s, conv
     -- column.include/exclude.list filter the value only; the key keeps every key column
     local keep = (not task.col_include or task.col_include(cid .. col.name))

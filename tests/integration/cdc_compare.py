@@ -34,6 +34,7 @@ IGNORED_ENVELOPE = ("ts_ms", "ts_us", "ts_ns")
 
 DDL = f"""
 CREATE SCHEMA {SCHEMA};
+CREATE TYPE {SCHEMA}.mood AS ENUM ('new', 'ok', 'sad, really');
 CREATE TABLE {SCHEMA}.customers (
   id SERIAL PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80), active BOOLEAN, small SMALLINT,
   big BIGINT, r REAL, score DOUBLE PRECISION, balance NUMERIC(12,2), ratio NUMERIC,
@@ -42,7 +43,8 @@ CREATE TABLE {SCHEMA}.customers (
   big_doc TEXT);
 CREATE TABLE {SCHEMA}.orders (
   id INT PRIMARY KEY, customer_id INT NOT NULL, amount NUMERIC(10,2) NOT NULL, note TEXT,
-  placed TIMESTAMPTZ NOT NULL DEFAULT '2024-05-06 07:08:09+00');
+  placed TIMESTAMPTZ NOT NULL DEFAULT '2024-05-06 07:08:09+00',
+  status {SCHEMA}.mood NOT NULL DEFAULT 'new', feel {SCHEMA}.mood);
 ALTER TABLE {SCHEMA}.orders REPLICA IDENTITY FULL;
 CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAULT -1,
   flag BOOLEAN DEFAULT true, price NUMERIC(8,2) DEFAULT 1.5, big BIGINT DEFAULT 9000000000,
@@ -133,7 +135,8 @@ def workload(pg, n: int) -> None:
     pg.psql(f"TRUNCATE {s}.notes")
     pg.psql(f"INSERT INTO {s}.notes (body) VALUES ('after truncate')")
     # REPLICA IDENTITY FULL: full before images
-    pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled' WHERE id % 2 = 1")
+    pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled', status = 'ok', "
+            f"feel = 'sad, really' WHERE id % 2 = 1")
     pg.psql(f"DELETE FROM {s}.orders WHERE id % 5 = 0")
     # a column added while streaming: the schema changes with the next event
     pg.psql(f"ALTER TABLE {s}.orders ADD COLUMN extra TEXT DEFAULT 'e', ADD COLUMN qty INT NOT NULL DEFAULT 1")
