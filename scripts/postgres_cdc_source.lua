@@ -333,6 +333,17 @@ function column_schema(col, optional, dec_mode, time_mode)
     s.type, conv = "float", float_value
   elseif oid == 701 then
     s.type, conv = "double", float_value
+  elseif oid == 790 then
+    -- money ("$1,234.56", "-$1.00"): Debezium's money.fraction.digits=2
+    local number = function(v) return (v:gsub("[^%d%.%-]", "")) end
+    if dec_mode == "double" then
+      s.type, conv = "double", function(v) return float_value(number(v)) end
+    elseif dec_mode == "string" then
+      s.type, conv = "string", number
+    else
+      s.type, s.name, s.version, s.parameters = "bytes", "org.apache.kafka.connect.data.Decimal", 1, { scale = "2" }
+      conv = function(v) return jdbc.decimal_bytes(number(v), 2) end
+    end
   elseif oid == 1700 and dec_mode == "double" then
     s.type, conv = "double", float_value
   elseif oid == 1700 and dec_mode == "string" then

@@ -55,7 +55,7 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   u UUID DEFAULT '11111111-2222-3333-4444-555555555555', j JSONB DEFAULT '{{}}',
   iv INTERVAL DEFAULT '1 day', ns NUMERIC DEFAULT 5, tt TIMETZ DEFAULT '10:00:00+02',
   tags TEXT[], nums INT[], smalls SMALLINT[], bigs BIGINT[], fl FLOAT8[], fl4 REAL[], bs BOOLEAN[],
-  us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[]);
+  us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[], cash MONEY DEFAULT 12.5);
 """
 
 
@@ -133,7 +133,7 @@ def workload(pg, n: int) -> None:
     pg.psql(f"UPDATE {s}.customers SET name = 'toast kept' WHERE id = 3")
     # TRUNCATE: no event (Debezium's default skipped.operations=t)
     pg.psql(f"TRUNCATE {s}.notes")
-    pg.psql(f"INSERT INTO {s}.notes (body) VALUES ('after truncate')")
+    pg.psql(f"INSERT INTO {s}.notes (body, cash) VALUES ('after truncate', -1234.56)")
     # REPLICA IDENTITY FULL: full before images
     pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled', status = 'ok', "
             f"feel = 'sad, really' WHERE id % 2 = 1")
