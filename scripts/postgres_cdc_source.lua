@@ -262,6 +262,33 @@ local function numeric_scale(typmod)
   end
 end
 
+-- "10100001" -> Debezium's Bits: the bit string as a number, little-endian bytes without
+-- high zero bytes (java.util.BitSet.toByteArray).
+local function bits_bytes(v)
+  local bytes, len = {}, #v
+  for i = len, 1, -1 do
+    local k = len - i -- bit number, 0 = the last character
+    local b = floor(k / 8) + 1
+    bytes[b] = (bytes[b] or 0) + (v:byte(i) == 49 and 2 ^ (k % 8) or 0)
+  end
+  while #bytes > 0 and bytes[#bytes] == 0 do bytes[#bytes] = nil end
+  for b = 1, #bytes do bytes[b] = string.char(bytes[b]) end
+  return concat(bytes)
+end
+
+-- "(1.5,-2)" -> Debezium's geometry Point {x, y, wkb = the point as little-endian WKB, srid}.
+local function point_struct(v)
+  local x, y = v:match("^%(([^,]+),([^)]+)%)$")
+  x, y = tonumber(x), tonumber(y)
+  local d = ffi.new("double[2]", x, y)
+  if not ffi.abi("le") then error("point: a big-endian host is not supported", 0) end
+  return { x = connect.float(x), y = connect.float(y),
+    wkb = "\1\1\0\0\0" .. ffi.string(d, 16), srid = null }
+end
+local POINT_FIELDS = { { field = "x", type = "double", optional = false },
+  { field = "y", type = "double", optional = false }, { field = "wkb", type = "bytes", optional = true },
+  { field = "srid", type = "int32", optional = true } }
+
 -- Array types Debezium gives as Connect arrays, and their element types (oids).
 local ARRAY_ELEMENT = { [1005] = 21, [1007] = 23, [1016] = 20, [1028] = 26, [1009] = 25, [1015] = 1043,
   [1014] = 1042, [1021] = 700, [1022] = 701, [1000] = 16, [2951] = 2950, [1182] = 1082, [199] = 114,
@@ -333,6 +360,18 @@ function column_schema(col, optional, dec_mode, time_mode)
     s.type, conv = "float", float_value
   elseif oid == 701 then
     s.type, conv = "double", float_value
+  elseif oid == 142 then
+    s.type, s.name, s.version = "string", "io.debezium.data.Xml", 1
+  elseif oid == 3614 then
+    s.type, s.name, s.version = "string", "io.debezium.data.Tsvector", 1
+  elseif oid == 1560 and typmod == 1 then
+    s.type, conv = "boolean", function(v) return v == "1" end
+  elseif oid == 1560 or oid == 1562 then
+    s.type, s.name, s.version, conv = "bytes", "io.debezium.data.Bits", 1, bits_bytes
+    s.parameters = { length = tostring(typmod) }
+  elseif oid == 600 then
+    s.type, s.name, s.version, s.doc = "struct", "io.debezium.data.geometry.Point", 1, "Geometry (POINT)"
+    s.fields, conv = POINT_FIELDS, point_struct
   elseif oid == 790 then
     -- money ("$1,234.56", "-$1.00"): Debezium's money.fraction.digits=2
     local number = function(v) return (v:gsub("[^%d%.%-]", "")) end
