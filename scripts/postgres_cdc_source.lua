@@ -184,10 +184,12 @@ end
 -- Types -------------------------------------------------------------------------------------
 
 local function int_value(v) return jdbc.int_of(v) end
+-- NaN and the infinities are null: luaconnect's JsonConverter cannot write them (Kafka's,
+-- through Jackson, writes the strings "NaN", "Infinity"; see docs/connectors.md).
 local function float_value(v)
+  if v == "NaN" or v == "Infinity" or v == "-Infinity" then return null end
   local n = tonumber(v)
-  if v == "NaN" then n = 0 / 0 elseif v == "Infinity" then n = math.huge elseif v == "-Infinity" then n = -math.huge end
-  if n == floor(n) and n == n and math.abs(n) ~= math.huge then return connect.float(n) end
+  if n == floor(n) then return connect.float(n) end
   return n
 end
 
@@ -220,6 +222,10 @@ local function zoned_time(v)
   frac = frac:gsub("0+$", "")
   return format("%02d:%02d:%02d%sZ", floor(t / 3600), floor(t / 60) % 60, t % 60, frac ~= "" and "." .. frac or "")
 end
+
+-- numeric's NaN and infinities: null in a Decimal or VariableScaleDecimal, as Debezium's
+-- decimal.handling.mode=precise gives them.
+local SPECIAL_NUMERIC = { NaN = true, Infinity = true, ["-Infinity"] = true }
 
 -- Debezium's VariableScaleDecimal: the number without trailing fraction zeros (BigDecimal's
 -- stripTrailingZeros, never a negative scale).
@@ -392,13 +398,13 @@ function column_schema(col, optional, dec_mode, time_mode)
     if prec then
       s.type, s.name, s.version = "bytes", "org.apache.kafka.connect.data.Decimal", 1
       s.parameters = { scale = tostring(scale), ["connect.decimal.precision"] = tostring(prec) }
-      conv = function(v) return jdbc.decimal_bytes(v, scale) end
+      conv = function(v) return SPECIAL_NUMERIC[v] and null or jdbc.decimal_bytes(v, scale) end
     else
       s.type, s.name = "struct", "io.debezium.data.VariableScaleDecimal"
       s.version, s.doc = 1, "Variable scaled decimal"
       s.fields = { { field = "scale", type = "int32", optional = false },
         { field = "value", type = "bytes", optional = false } }
-      conv = variable_decimal
+      conv = function(v) return SPECIAL_NUMERIC[v] and null or variable_decimal(v) end
     end
   elseif oid == 17 then
     s.type, conv = "bytes", pg.bytes_of

@@ -57,7 +57,7 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   tags TEXT[], nums INT[], smalls SMALLINT[], bigs BIGINT[], fl FLOAT8[], fl4 REAL[], bs BOOLEAN[],
   us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[], cash MONEY DEFAULT 12.5,
   x XML, tv TSVECTOR, ip INET, net CIDR, mac MACADDR, r4 INT4RANGE, tsr TSRANGE, b1 BIT(1), b8 BIT(8),
-  vb VARBIT(16), pt POINT);
+  vb VARBIT(16), pt POINT, nn NUMERIC, nf NUMERIC(6,2));
 """
 
 
@@ -135,10 +135,10 @@ def workload(pg, n: int) -> None:
     pg.psql(f"UPDATE {s}.customers SET name = 'toast kept' WHERE id = 3")
     # TRUNCATE: no event (Debezium's default skipped.operations=t)
     pg.psql(f"TRUNCATE {s}.notes")
-    pg.psql(f"INSERT INTO {s}.notes (body, cash, x, tv, ip, net, mac, r4, tsr, b1, b8, vb, pt) VALUES "
+    pg.psql(f"INSERT INTO {s}.notes (body, cash, x, tv, ip, net, mac, r4, tsr, b1, b8, vb, pt, nn, nf) VALUES "
             f"('after truncate', -1234.56, '<a>b</a>', 'fat cat sat', '192.168.1.5/24', '10.0.0.0/8', "
             f"'08:00:2b:01:02:03', '[1,10)', '[2024-01-01 00:00,2024-02-01 00:00)', B'1', B'10100001', "
-            f"B'101', '(1.5,-2)')")
+            f"B'101', '(1.5,-2)', 'NaN', 'NaN')")
     # REPLICA IDENTITY FULL: full before images
     pg.psql(f"UPDATE {s}.orders SET amount = amount * 2, note = 'doubled', status = 'ok', "
             f"feel = 'sad, really' WHERE id % 2 = 1")
