@@ -14,7 +14,7 @@ TEST_FILE ?=
 FUZZ_SECONDS ?= 180
 FUZZ_TARGETS ?=
 
-.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake bench-http bench-jdbc format clean
+.PHONY: all build deps demo test test-unit test-lua test-integration test-asan soak test-eos fuzz bench bench-distributed bench-eos bench-lake bench-http bench-jdbc cdc-vs-debezium bench-cdc format clean
 
 all: build
 
@@ -39,6 +39,18 @@ test-unit test-lua: build
 
 test-integration: build
 	@LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q tests/integration $(if $(TEST_FILE),-k $(TEST_FILE),)
+
+# The PostgreSQL CDC source beside Debezium's PostgreSQL connector 3.6.1.Final in Kafka Connect,
+# same database, same workload, topics compared record by record: the long workload
+# (CDC_ROWS rows per table; the integration suite runs 12).
+CDC_ROWS ?= 2000
+cdc-vs-debezium: build
+	@LC_CDC_ROWS=$(CDC_ROWS) LC_CDC_SETTLE_TIMEOUT=600 LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -p no:cacheprovider tests/integration/test_cdc_vs_debezium.py
+
+# PostgreSQL CDC beside Debezium in Kafka Connect: snapshot rows/s, insert and wide-row update
+# events/s and CPU per event (bench/cdc.py; BENCH_RECORDS rows and inserts, a tenth as updates).
+bench-cdc: deps build
+	@bench/cluster_run.sh cdc
 
 # kill -9 of the worker mid-stream, SOAK_CYCLES times (100), on a real broker (LC_KAFKA_BOOTSTRAP,
 # or one started for the run); prints cycles, records, lost and duplicated. make test runs 5.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench-distributed / make bench-eos / make bench-lake / make bench-http / make bench-jdbc: runs bench/<name>.py
+# make bench-distributed / make bench-eos / make bench-lake / make bench-http / make bench-jdbc /
+# make bench-cdc: runs bench/<name>.py (cdc.py: PostgreSQL CDC beside Debezium, results in cdc.md)
 # (distributed.py, eos.py, lake.py or http_bench.py, which results in http.md) on the real test broker, the first two beside Apache Kafka Connect 4.x in
 # distributed mode (lake.py, http_bench.py: luaconnect alone; they ignore --sides). Results go to
 # bench/results/<name>.md and .json.
@@ -13,7 +14,7 @@
 #   LC_BIN              the luaconnect binary (default build/luaconnect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: bench/cluster_run.sh distributed|eos|lake|http_bench|jdbc}
+name=${1:?usage: bench/cluster_run.sh distributed|eos|lake|http_bench|jdbc|cdc}
 work=$(mktemp -d /tmp/luaconnect-bench-$name.XXXXXX)
 trap 'tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1; rm -rf "$work"' EXIT
 

@@ -29,6 +29,9 @@ void PQfreemem(void *ptr);
 PGresult *PQgetResult(PGconn *conn);
 ]]
 
+pcall(ffi.cdef, "int PQsocket(const PGconn *conn);")
+pcall(ffi.cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
+
 local format, concat = string.format, table.concat
 local floor = math.floor
 local null = connect.null
@@ -181,10 +184,12 @@ end
 -- Types -------------------------------------------------------------------------------------
 
 local function int_value(v) return jdbc.int_of(v) end
+-- NaN and the infinities are null: luaconnect's JsonConverter cannot write them (Kafka's,
+-- through Jackson, writes the strings "NaN", "Infinity"; see docs/connectors.md).
 local function float_value(v)
+  if v == "NaN" or v == "Infinity" or v == "-Infinity" then return null end
   local n = tonumber(v)
-  if v == "NaN" then n = 0 / 0 elseif v == "Infinity" then n = math.huge elseif v == "-Infinity" then n = -math.huge end
-  if n == floor(n) and n == n and math.abs(n) ~= math.huge then return connect.float(n) end
+  if n == floor(n) then return connect.float(n) end
   return n
 end
 
@@ -192,11 +197,46 @@ local function date_days(v)
   return floor(jdbc.parse_ts_us(v) / 86400e6)
 end
 
--- "2024-01-02 01:04:05.678+00" (session TimeZone UTC) -> "2024-01-02T01:04:05.678Z"
-local function zoned(v)
-  local d, t = v:match("^(%d+%-%d+%-%d+) ([%d:%.]+)")
+-- "2024-01-02 01:04:05.678+00" (session TimeZone UTC) -> "2024-01-02T01:04:05.678000Z": as
+-- Debezium's ZonedTimestamp, exactly width fraction digits (the column's precision), none for
+-- width 0 unless the value has some (Java's ISO_OFFSET_DATE_TIME).
+local function zoned(v, width)
+  local d, hms, frac = v:match("^(%d+%-%d+%-%d+) (%d%d:%d%d:%d%d)%.?(%d*)")
   if not d then return v end
-  return d .. "T" .. t .. "Z"
+  if width > 0 then
+    frac = (frac .. "000000000"):sub(1, width)
+  else
+    frac = frac:gsub("0+$", "")
+  end
+  return d .. "T" .. hms .. (frac ~= "" and "." .. frac or "") .. "Z"
+end
+
+-- "10:00:00.5+02" -> "08:00:00.5Z": Debezium's ZonedTime, the time shifted to UTC in Java's
+-- ISO_OFFSET_TIME (fraction digits only as many as needed).
+local function zoned_time(v)
+  local h, mi, se, frac, sign, oh, om, os = v:match("^(%d+):(%d+):(%d+)%.?(%d*)([+-])(%d+):?(%d*):?(%d*)$")
+  if not h then return v end
+  local off = (tonumber(oh) * 60 + (tonumber(om) or 0)) * 60 + (tonumber(os) or 0)
+  local t = (tonumber(h) * 60 + tonumber(mi)) * 60 + tonumber(se) - (sign == "+" and off or -off)
+  t = t % 86400
+  frac = frac:gsub("0+$", "")
+  return format("%02d:%02d:%02d%sZ", floor(t / 3600), floor(t / 60) % 60, t % 60, frac ~= "" and "." .. frac or "")
+end
+
+-- numeric's NaN and infinities: null in a Decimal or VariableScaleDecimal, as Debezium's
+-- decimal.handling.mode=precise gives them.
+local SPECIAL_NUMERIC = { NaN = true, Infinity = true, ["-Infinity"] = true }
+
+-- Debezium's VariableScaleDecimal: the number without trailing fraction zeros (BigDecimal's
+-- stripTrailingZeros, never a negative scale).
+local function variable_decimal(v)
+  local int, frac = v:match("^([^.]*)%.(%d+)$")
+  if frac then
+    frac = frac:gsub("0+$", "")
+    v = frac ~= "" and int .. "." .. frac or int
+  end
+  frac = frac or ""
+  return { scale = #frac, value = jdbc.decimal_bytes(v, #frac) }
 end
 
 -- PostgreSQL interval text (IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5") ->
@@ -228,13 +268,93 @@ local function numeric_scale(typmod)
   end
 end
 
+-- "10100001" -> Debezium's Bits: the bit string as a number, little-endian bytes without
+-- high zero bytes (java.util.BitSet.toByteArray).
+local function bits_bytes(v)
+  local bytes, len = {}, #v
+  for i = len, 1, -1 do
+    local k = len - i -- bit number, 0 = the last character
+    local b = floor(k / 8) + 1
+    bytes[b] = (bytes[b] or 0) + (v:byte(i) == 49 and 2 ^ (k % 8) or 0)
+  end
+  while #bytes > 0 and bytes[#bytes] == 0 do bytes[#bytes] = nil end
+  for b = 1, #bytes do bytes[b] = string.char(bytes[b]) end
+  return concat(bytes)
+end
+
+-- "(1.5,-2)" -> Debezium's geometry Point {x, y, wkb = the point as little-endian WKB, srid}.
+local function point_struct(v)
+  local x, y = v:match("^%(([^,]+),([^)]+)%)$")
+  x, y = tonumber(x), tonumber(y)
+  local d = ffi.new("double[2]", x, y)
+  if not ffi.abi("le") then error("point: a big-endian host is not supported", 0) end
+  return { x = connect.float(x), y = connect.float(y),
+    wkb = "\1\1\0\0\0" .. ffi.string(d, 16), srid = null }
+end
+local POINT_FIELDS = { { field = "x", type = "double", optional = false },
+  { field = "y", type = "double", optional = false }, { field = "wkb", type = "bytes", optional = true },
+  { field = "srid", type = "int32", optional = true } }
+
+-- Array types Debezium gives as Connect arrays, and their element types (oids).
+local ARRAY_ELEMENT = { [1005] = 21, [1007] = 23, [1016] = 20, [1028] = 26, [1009] = 25, [1015] = 1043,
+  [1014] = 1042, [1021] = 700, [1022] = 701, [1000] = 16, [2951] = 2950, [1182] = 1082, [199] = 114,
+  [3807] = 3802 }
+
+-- PostgreSQL's text form of a one-dimensional array ('{1,NULL,"a \"b\""}') -> list of
+-- element texts (nil for NULL), n = count.
+local function array_items(v)
+  local out, n, i, len = {}, 0, 2, #v
+  if v:sub(1, 1) ~= "{" then error("not an array: " .. v, 0) end
+  while i < len do
+    local c = v:sub(i, i)
+    if c == '"' then
+      local buf = {}
+      i = i + 1
+      while true do
+        c = v:sub(i, i)
+        if c == "\\" then
+          buf[#buf + 1] = v:sub(i + 1, i + 1)
+          i = i + 2
+        elseif c == '"' or c == "" then
+          i = i + 1
+          break
+        else
+          buf[#buf + 1] = c
+          i = i + 1
+        end
+      end
+      n = n + 1
+      out[n] = concat(buf)
+    else
+      local j = v:find("[,}]", i)
+      local text = v:sub(i, j - 1)
+      n = n + 1
+      if text:upper() ~= "NULL" then out[n] = text end
+      i = j
+    end
+    if v:sub(i, i) == "," then i = i + 1 end
+  end
+  out.n = n
+  return out
+end
+
 --- The Connect field schema and value converter of a column (Debezium's defaults:
 -- decimal.handling.mode=precise, time.precision.mode=adaptive).
-local function column_schema(col, optional, dec_mode, time_mode)
+local column_schema
+function column_schema(col, optional, dec_mode, time_mode)
   local oid, typmod = col.oid, col.typmod
   local s = { field = col.name, optional = optional }
   local conv = function(v) return v end
-  if oid == 16 then
+  if ARRAY_ELEMENT[oid] then
+    local items, iconv = column_schema({ oid = ARRAY_ELEMENT[oid], typmod = typmod }, true, dec_mode, time_mode)
+    items.field = nil
+    s.type, s.items = "array", items
+    conv = function(v)
+      local texts, list = array_items(v), {}
+      for k = 1, texts.n do list[k] = texts[k] == nil and null or iconv(texts[k]) end
+      return list
+    end
+  elseif oid == 16 then
     s.type, conv = "boolean", function(v) return v == "t" end
   elseif oid == 21 then
     s.type, conv = "int16", int_value
@@ -246,6 +366,29 @@ local function column_schema(col, optional, dec_mode, time_mode)
     s.type, conv = "float", float_value
   elseif oid == 701 then
     s.type, conv = "double", float_value
+  elseif oid == 142 then
+    s.type, s.name, s.version = "string", "io.debezium.data.Xml", 1
+  elseif oid == 3614 then
+    s.type, s.name, s.version = "string", "io.debezium.data.Tsvector", 1
+  elseif oid == 1560 and typmod == 1 then
+    s.type, conv = "boolean", function(v) return v == "1" end
+  elseif oid == 1560 or oid == 1562 then
+    s.type, s.name, s.version, conv = "bytes", "io.debezium.data.Bits", 1, bits_bytes
+    s.parameters = { length = tostring(typmod) }
+  elseif oid == 600 then
+    s.type, s.name, s.version, s.doc = "struct", "io.debezium.data.geometry.Point", 1, "Geometry (POINT)"
+    s.fields, conv = POINT_FIELDS, point_struct
+  elseif oid == 790 then
+    -- money ("$1,234.56", "-$1.00"): Debezium's money.fraction.digits=2
+    local number = function(v) return (v:gsub("[^%d%.%-]", "")) end
+    if dec_mode == "double" then
+      s.type, conv = "double", function(v) return float_value(number(v)) end
+    elseif dec_mode == "string" then
+      s.type, conv = "string", number
+    else
+      s.type, s.name, s.version, s.parameters = "bytes", "org.apache.kafka.connect.data.Decimal", 1, { scale = "2" }
+      conv = function(v) return jdbc.decimal_bytes(number(v), 2) end
+    end
   elseif oid == 1700 and dec_mode == "double" then
     s.type, conv = "double", float_value
   elseif oid == 1700 and dec_mode == "string" then
@@ -255,16 +398,13 @@ local function column_schema(col, optional, dec_mode, time_mode)
     if prec then
       s.type, s.name, s.version = "bytes", "org.apache.kafka.connect.data.Decimal", 1
       s.parameters = { scale = tostring(scale), ["connect.decimal.precision"] = tostring(prec) }
-      conv = function(v) return jdbc.decimal_bytes(v, scale) end
+      conv = function(v) return SPECIAL_NUMERIC[v] and null or jdbc.decimal_bytes(v, scale) end
     else
       s.type, s.name = "struct", "io.debezium.data.VariableScaleDecimal"
       s.version, s.doc = 1, "Variable scaled decimal"
       s.fields = { { field = "scale", type = "int32", optional = false },
         { field = "value", type = "bytes", optional = false } }
-      conv = function(v)
-        local frac = v:match("%.(%d+)$") or ""
-        return { scale = #frac, value = jdbc.decimal_bytes(v, #frac) }
-      end
+      conv = function(v) return SPECIAL_NUMERIC[v] and null or variable_decimal(v) end
     end
   elseif oid == 17 then
     s.type, conv = "bytes", pg.bytes_of
@@ -298,7 +438,11 @@ local function column_schema(col, optional, dec_mode, time_mode)
       conv = function(v) return jdbc.parse_ts_us(v) end
     end
   elseif oid == 1184 then
-    s.type, s.name, s.version, conv = "string", "io.debezium.time.ZonedTimestamp", 1, zoned
+    local width = tprec(typmod)
+    s.type, s.name, s.version = "string", "io.debezium.time.ZonedTimestamp", 1
+    conv = function(v) return zoned(v, width) end
+  elseif oid == 1266 then
+    s.type, s.name, s.version, conv = "string", "io.debezium.time.ZonedTime", 1, zoned_time
   elseif oid == 1186 then
     s.type, s.name, s.version, conv = "int64", "io.debezium.time.MicroDuration", 1, interval_micros
   elseif oid == 2950 then
@@ -309,6 +453,44 @@ local function column_schema(col, optional, dec_mode, time_mode)
     s.type = "string" -- text, varchar, bpchar, name and every type not listed: its text form
   end
   return s, conv
+end
+
+-- Column defaults as Debezium's PostgresDefaultValueConverter reads them from the catalog's
+-- expression text: per type name, the placeholder a function default (nextval(...), now())
+-- stands for; a type not listed has no default in the schema.
+local DEFAULT_PLACEHOLDER = { bool = "false", bpchar = "", varchar = "", text = "", numeric = "0.0",
+  float4 = "0.0", float8 = "0.0", int2 = "0", int4 = "0", int8 = "0", json = "{}", jsonb = "{}", xml = "",
+  uuid = "00000000-0000-0000-0000-000000000000", date = "1970-01-01", time = "00:00",
+  timestamp = "1970-01-01", timestamptz = "1970-01-01", interval = "0" }
+local DEFAULT_TRIMMED = { bool = true, numeric = true, float4 = true, float8 = true, int2 = true, int4 = true,
+  int8 = true, uuid = true, date = true, time = true, timestamp = true, timestamptz = true, interval = true }
+local DEFAULT_NULLABLE = { bool = true, numeric = true, float4 = true, float8 = true, int2 = true, int4 = true,
+  int8 = true }
+local CURRENT_DATE_TIMES = { current_timestamp = true, current_time = true, current_date = true,
+  localtime = true, localtimestamp = true }
+
+-- The text of a default expression ("'abc'::text", "42", "nextval('s'::regclass)"), nil for none.
+local function default_text(typname, expr)
+  if DEFAULT_TRIMMED[typname] then expr = expr:match("^%s*(.-)%s*$") end
+  if DEFAULT_NULLABLE[typname] and expr:find("^NULL::") then return nil end
+  if expr:find("^%(?[%w_.]+%(.*%)") or CURRENT_DATE_TIMES[expr:lower()] then return DEFAULT_PLACEHOLDER[typname] end
+  if not expr:find("'", 1, true) then
+    return (not expr:find("^NULL::")) and expr or nil
+  end
+  return expr:match("'(.-)'")
+end
+
+--- The schema default of a column (Debezium's converted value), or nil.
+local function column_default(s, conv, typname, expr)
+  if not expr or not DEFAULT_PLACEHOLDER[typname] or s.type == "struct" then return nil end
+  local text = default_text(typname, expr)
+  if text == nil then return nil end
+  if typname == "bool" then return text:lower() == "true" end
+  if typname == "timestamptz" and not text:find(" %d") then text = text .. " 00:00:00+00" end
+  if (typname == "time") and not text:find("^%d+:%d+:%d+") then text = text .. ":00" end
+  local ok, v = pcall(conv, text)
+  if ok then return v end
+  return nil -- as Debezium: "Cannot parse column default value", no default
 end
 
 -- Zero value for a required column a delete's key-only old tuple does not carry.
@@ -334,7 +516,8 @@ local function source_schema()
     fields = { f("version", "string"), f("connector", "string"), f("name", "string"), f("ts_ms", "int64"),
       snap, f("db", "string"), f("sequence", "string", true), f("ts_us", "int64", true),
       f("ts_ns", "int64", true), f("schema", "string"), f("table", "string"), f("txId", "int64", true),
-      f("lsn", "int64", true), f("xmin", "int64", true) } }
+      f("lsn", "int64", true), f("xmin", "int64", true), f("origin", "string", true),
+      f("origin_lsn", "int64", true) } }
 end
 local SOURCE_SCHEMA = source_schema()
 local HB_KEY = { type = "struct", optional = false, name = "io.debezium.connector.common.ServerNameKey", version = 1,
@@ -350,11 +533,18 @@ local TX_SCHEMA = { type = "struct", optional = true, name = "event.block", vers
 -- nullability and primary key from the catalog).
 local function build_relation(task, rel)
   local meta = {}
-  local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false) "
+  local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false), "
+    .. "t.typname, pg_get_expr(d.adbin, d.adrelid), "
+    .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) "
     .. "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+    .. "JOIN pg_type t ON t.oid = a.atttypid "
+    .. "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' "
     .. "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
     { pg.quote(rel.namespace) .. "." .. pg.quote(rel.name), n = 1 })
-  for _, row in ipairs(r.rows) do meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t" } end
+  for _, row in ipairs(r.rows) do
+    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5],
+      enum = row[6] }
+  end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
   local cid = rel.namespace .. "." .. rel.name .. "."
@@ -363,6 +553,13 @@ local function build_relation(task, rel)
     local m = meta[col.name] or {}
     local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
       task.config["time.precision.mode"])
+    if m.enum and s.type == "string" then
+      -- Debezium's enum: a string naming its labels
+      s.name, s.version, s.parameters = "io.debezium.data.Enum", 1, { allowed = m.enum }
+      s.default = m.default and m.default:match("^'(.*)'::") or nil
+    else
+      s.default = column_default(s, conv, m.typname, m.default)
+    end
     rel.schemas[i], rel.convs[i] = s, conv
     -- column.include/exclude.list filter the value only; the key keeps every key column
     local keep = (not task.col_include or task.col_include(cid .. col.name))
@@ -383,11 +580,11 @@ local function build_relation(task, rel)
   local before, after = { field = "before" }, { field = "after" }
   for k, v in pairs(rel.value_schema) do before[k], after[k] = v, v end
   rel.envelope_schema = { type = "struct", optional = false, name = struct_name(task, rel, "Envelope"), version = 2,
-    -- Debezium's SchemaFactory order: before, after, source, then op, ts_ms, ts_us, ts_ns and
-    -- the transaction block added last.
-    fields = { before, after, SOURCE_SCHEMA, { field = "op", type = "string", optional = false },
+    -- Debezium 3.6's SchemaFactory order: before, after, source, transaction, then op, ts_ms,
+    -- ts_us, ts_ns.
+    fields = { before, after, SOURCE_SCHEMA, TX_SCHEMA, { field = "op", type = "string", optional = false },
       { field = "ts_ms", type = "int64", optional = true }, { field = "ts_us", type = "int64", optional = true },
-      { field = "ts_ns", type = "int64", optional = true }, TX_SCHEMA } }
+      { field = "ts_ns", type = "int64", optional = true } } }
   rel.topic = format("%s.%s.%s", task.prefix, rel.namespace, rel.name)
   return rel
 end
@@ -425,7 +622,7 @@ local function source_block(task, rel, ts_us, snapshot, txid, lsn, sequence)
   return { version = VERSION, connector = "postgresql", name = task.prefix, ts_ms = floor(ts_us / 1000),
     snapshot = snapshot, db = task.config["database.dbname"], sequence = sequence or null,
     ts_us = ts_us, ts_ns = ts_us * 1000, schema = rel.namespace, table = rel.name,
-    txId = txid or null, lsn = lsn or null, xmin = null }
+    txId = txid or null, lsn = lsn or null, xmin = null, origin = null, origin_lsn = null }
 end
 
 local function envelope(task, rel, op, before, after, source)
@@ -501,7 +698,7 @@ local function snapshot_poll(task)
         if s.held then emit(s.held, s.held_mark) end
         local now_us = connect.now_ms() * 1000
         local value = envelope(task, t.rel, "r", null, row_struct(t.rel, row), source_block(task, t.rel, now_us,
-          "true", s.txid, s.lsn))
+          "true", s.txid, s.lsn, s.sequence))
         local off = { lsn = s.lsn, txId = s.txid, ts_usec = now_us, snapshot = true, last_snapshot_record = false }
         s.held = record(t.rel, key_struct(t.rel, row), value, off, task.partition)
         s.held_mark = s.first and "first" or (s.first_in_table and "first_in_data_collection" or "true")
@@ -559,7 +756,9 @@ local function tx_records(task, tx, c)
     local last = i == #tx.recs
     local off = { lsn = e.lsn, txId = tx.xid, ts_usec = ts_us, lsn_commit = c.commit_lsn,
       lsn_proc = last and c.end_lsn or task.last_end }
-    local seq = format('["%s","%s"]', task.last_commit and format("%.0f", task.last_commit) or "null", format("%.0f", e.lsn))
+    -- Debezium's sequence: [the last commit's LSN as the stream gave it (the XLogData start of
+    -- a Commit message is the transaction's end LSN), this change's LSN]
+    local seq = format('["%s","%s"]', task.seq_commit and format("%.0f", task.seq_commit) or "null", format("%.0f", e.lsn))
     seq = seq:gsub('"null"', "null")
     local src = function() return source_block(task, rel, ts_us, "false", tx.xid, e.lsn, seq) end
     local add = function(key, value)
@@ -586,13 +785,59 @@ local function tx_records(task, tx, c)
   end
   -- Offsets of a transaction that gave no record still move lsn_proc on with the next one.
   task.last_end, task.last_commit, task.last_xid, task.last_ts_us = c.end_lsn, c.commit_lsn, tx.xid, ts_us
+  task.seq_commit = c.end_lsn
   return out
+end
+
+-- Up to ms milliseconds until the replication socket has data to read.
+local function wait_readable(task, ms)
+  local pfd = ffi.new("int16_t[4]") -- struct pollfd { int fd; short events; short revents; }
+  ffi.cast("int32_t *", pfd)[0] = C.PQsocket(task.repl)
+  pfd[2] = 1 -- POLLIN
+  ffi.C.poll(pfd, 1, ms)
+end
+
+-- How long a poll that has nothing to hand out waits for the stream (as Debezium's poll waits
+-- on its queue): returning empty at once would let the worker back off while the walsender
+-- has the next changes on their way.
+local STREAM_WAIT_MS = 100
+
+-- One CopyData message of the stream: transactions are collected until their Commit, whose
+-- records go to out.
+local function on_message(task, buf, out)
+  local cm = pgo.copy_message(buf)
+  if cm.kind == "k" then
+    if cm.reply then send_status(task, task.confirmed or 0, false) end
+  elseif cm.kind == "w" then
+    local m = pgo.decode(cm.data)
+    if m.type == "begin" then
+      task.tx = { xid = m.xid, recs = {}, end_lsn_hint = m.final_lsn }
+    elseif m.type == "commit" then
+      local tx = task.tx
+      task.tx = nil
+      if tx then
+        for _, r in ipairs(tx_records(task, tx, m)) do
+          out[#out + 1] = r
+          task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
+        end
+      end
+    elseif m.type == "relation" then
+      local old = task.rels[m.relid]
+      m.wanted = wanted(task, m.namespace, m.name)
+      task.rels[m.relid] = m
+      if old and m.wanted then task.log.info("table %s.%s: relation changed", m.namespace, m.name) end
+    elseif m.type == "insert" or m.type == "update" or m.type == "delete" then
+      on_change(task, m, cm.wal_start)
+    end
+    -- truncate: skipped, as Debezium's default skipped.operations=t
+  end
 end
 
 local function stream_poll(task)
   local out = {}
   local bufp = ffi.new("char *[1]")
   local max = task.config["max.batch.size"]
+  local deadline = connect.now_ms() + STREAM_WAIT_MS
   while #out < max do
     local n = C.PQgetCopyData(task.repl, bufp, 1)
     if n == 0 then
@@ -600,39 +845,19 @@ local function stream_poll(task)
         error("replication connection lost: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
       end
       n = C.PQgetCopyData(task.repl, bufp, 1)
-      if n == 0 then break end
     end
-    if n == -1 then error("the server ended the replication stream", 0) end
-    if n < 0 then
-      error("replication stream error: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
-    end
-    local buf = ffi.string(bufp[0], n)
-    C.PQfreemem(bufp[0])
-    local cm = pgo.copy_message(buf)
-    if cm.kind == "k" then
-      if cm.reply then send_status(task, task.confirmed or 0, false) end
-    elseif cm.kind == "w" then
-      local m = pgo.decode(cm.data)
-      if m.type == "begin" then
-        task.tx = { xid = m.xid, recs = {}, end_lsn_hint = m.final_lsn }
-      elseif m.type == "commit" then
-        local tx = task.tx
-        task.tx = nil
-        if tx then
-          for _, r in ipairs(tx_records(task, tx, m)) do
-            out[#out + 1] = r
-            task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
-          end
-        end
-      elseif m.type == "relation" then
-        local old = task.rels[m.relid]
-        m.wanted = wanted(task, m.namespace, m.name)
-        task.rels[m.relid] = m
-        if old and m.wanted then task.log.info("table %s.%s: relation changed", m.namespace, m.name) end
-      elseif m.type == "insert" or m.type == "update" or m.type == "delete" then
-        on_change(task, m, cm.wal_start)
+    if n == 0 then
+      local left = deadline - connect.now_ms()
+      if #out > 0 or left <= 0 then break end
+      wait_readable(task, left)
+    else
+      if n == -1 then error("the server ended the replication stream", 0) end
+      if n < 0 then
+        error("replication stream error: " .. ffi.string(C.PQerrorMessage(task.repl)):gsub("%s+$", ""), 0)
       end
-      -- truncate: skipped, as Debezium's default skipped.operations=t
+      local buf = ffi.string(bufp[0], n)
+      C.PQfreemem(bufp[0])
+      on_message(task, buf, out)
     end
   end
   -- Debezium's heartbeat: a record on <topic.heartbeat.prefix>.<topic.prefix> carrying the
@@ -698,7 +923,8 @@ local function begin_snapshot(task, exported, lsn)
   task.sql:query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
   if exported then task.sql:query("SET TRANSACTION SNAPSHOT " .. pg.literal(exported)) end
   local txid = tonumber(task.sql:query("SELECT txid_current()").rows[1][1])
-  task.snap = { tables = snapshot_tables(task), ti = 1, first = true, lsn = lsn, txid = txid }
+  task.snap = { tables = snapshot_tables(task), ti = 1, first = true, lsn = lsn, txid = txid,
+    sequence = format('[null,"%.0f"]', lsn) } -- Debezium's: no commit yet, the slot's LSN
   task.log.info("snapshot of %d table(s) at %s", #task.snap.tables, pgo.lsn_text(lsn))
 end
 

@@ -6,7 +6,13 @@ connect-transforms 4.3.1 and log4j2). `make bench` (bench/run.sh) and the integr
 that run Connect (tests/integration/connect_java.py) both call this, so both use the same
 jars and resolve them once.
 
-    python3 tests/kafka/connect_jars.py      resolves if needed; prints the lib directory
+    python3 tests/kafka/connect_jars.py            resolves if needed; prints the lib directory
+    python3 tests/kafka/connect_jars.py debezium   the same for Debezium's PostgreSQL plugin:
+                                                   prints the plugin directory for plugin.path
+
+Debezium's PostgreSQL connector is installed as its users install it: the plugin archive
+io.debezium:debezium-connector-postgres:<version>:tar.gz:plugin from Maven, unpacked into a
+directory that Connect's plugin.path names (debezium_plugin()).
 
 Environment:
   LC_CONNECT_CACHE  cache directory (default ~/.cache/luaconnect/connect); the jars go to
@@ -23,6 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +102,61 @@ def connect_version(lib: Path) -> str:
     return "?"
 
 
+DEBEZIUM_VERSION = "3.6.1.Final"
+DEBEZIUM_ARTIFACT = f"io.debezium:debezium-connector-postgres:{DEBEZIUM_VERSION}:tar.gz:plugin"
+
+
+def debezium_resolved() -> Path | None:
+    """The plugin.path directory holding debezium-connector-postgres/ if it is unpacked in
+    the cache already, else None (never runs Maven)."""
+    d = cache_dir() / f"debezium-{DEBEZIUM_VERSION}"
+    if any((d / "debezium-connector-postgres").glob("debezium-connector-postgres-*.jar")):
+        return d
+    return None
+
+
+def debezium_plugin(log=sys.stderr) -> Path:
+    """A directory to put on Connect's plugin.path: it holds debezium-connector-postgres/,
+    the unpacked plugin archive of DEBEZIUM_ARTIFACT, fetched with Maven once into the cache.
+    Raises RuntimeError naming the Maven output when resolution fails."""
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = debezium_resolved()
+        if done:
+            return done
+        if not shutil.which("mvn"):
+            raise RuntimeError("mvn not found (tools/deps.sh installs maven)")
+        dest = cache / f"debezium-{DEBEZIUM_VERSION}"
+        tmp = cache / f"debezium.tmp.{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"connect_jars: fetching {DEBEZIUM_ARTIFACT} with Maven into {dest}", file=log,
+              flush=True)
+        cmd = (["mvn", "-B", "-q", "-Dstyle.color=never"]
+               + shlex.split(os.environ.get("LC_MVN_ARGS", ""))
+               + ["org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+                  f"-Dartifact={DEBEZIUM_ARTIFACT}", f"-DoutputDirectory={tmp}"])
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, cwd=cache)
+        archives = list(tmp.glob("*.tar.gz"))
+        if proc.returncode != 0 or not archives:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RuntimeError(f"Maven could not fetch {DEBEZIUM_ARTIFACT} (exit {proc.returncode}):\n"
+                               f"{proc.stdout.decode(errors='replace')[-4000:]}")
+        with tarfile.open(archives[0]) as tar:
+            tar.extractall(tmp / "plugins", filter="data")
+        shutil.rmtree(dest, ignore_errors=True)
+        (tmp / "plugins").rename(dest)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return dest
+
+
 if __name__ == "__main__":
     try:
+        if sys.argv[1:] == ["debezium"]:
+            print(debezium_plugin())
+            sys.exit(0)
         print(connect_lib())
     except RuntimeError as e:
         sys.exit(f"connect_jars: {e}")
