@@ -23,7 +23,7 @@ from typing import Dict, List
 import pytest
 
 import cdc_compare as cc
-from conftest import _parse_records, unique_topic
+from conftest import _parse_records, release_round_only, unique_topic
 from connect_java import ConnectStandalone, java_available
 from pg_server import PgServer
 from worker import Worker, wait_for
@@ -83,6 +83,8 @@ def pg():
         shutil.rmtree(base, ignore_errors=True)
 
 
+@release_round_only("a record-by-record comparison beside a Kafka Connect JVM; test_postgres_cdc "
+                    "runs the same Lua paths under the sanitizers")
 def test_records_same_as_debeziums(kafka, pg, tmp_path):
     cc.seed(pg, ROWS)
     lua_prefix = unique_topic("lcside").replace("-", "_")
