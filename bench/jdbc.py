@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 from benchlib import create_topic, topic_count  # noqa: E402
 from pg_server import PgServer  # noqa: E402
-from sqlite_to_kafka import run_until  # noqa: E402
+from sqlite_to_kafka import incrementing_reached, run_until  # noqa: E402
 
 
 def figures(n, secs, cpu, hwm, rc):
@@ -94,18 +93,8 @@ def run(a, n, tmp, pg):
     topic = prefix + "orders"
     create_topic(a.bootstrap, topic)  # before the clock: auto-creation is not measured
     name = "bench-jdbc-source"
-    key = json.dumps([name, {"protocol": "1", "table": "shop.public.orders"}], separators=(",", ":"),
-                     sort_keys=True)
-    offsets = os.path.join(tmp, "source.offsets.db")
-
-    def source_done():
-        try:
-            c = sqlite3.connect(offsets)
-            row = c.execute("SELECT value FROM offsets WHERE key=?", (key,)).fetchone()
-            c.close()
-        except sqlite3.Error:
-            return False
-        return bool(row) and json.loads(row[0]).get("incrementing", 0) >= n
+    source_done = incrementing_reached(os.path.join(tmp, "source.offsets.db"), name,
+                                       "shop.public.orders", n)
 
     secs, cpu, hwm, _, rc = run_until(a.binary, tmp, "source", a.bootstrap, dict(common, **{
         "name": name, "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",

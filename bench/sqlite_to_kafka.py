@@ -60,6 +60,23 @@ def source_props(name, db, prefix):
             "table.whitelist": "orders", "topic.prefix": prefix}
 
 
+def incrementing_reached(offsets_db, connector, table, n):
+    """A predicate: the JDBC source connector's committed incrementing offset for table, in
+    the standalone worker's offsets file, is n or more (every row was read and committed)."""
+    key = json.dumps([connector, {"protocol": "1", "table": table}], separators=(",", ":"),
+                     sort_keys=True)
+
+    def done():
+        try:
+            c = sqlite3.connect(offsets_db)
+            row = c.execute("SELECT value FROM offsets WHERE key=?", (key,)).fetchone()
+            c.close()
+        except sqlite3.Error:
+            return False
+        return bool(row) and json.loads(row[0]).get("incrementing", 0) >= n
+    return done
+
+
 def run_until(binary, tmp, name, bootstrap, connector, done_pred):
     """Starts a worker with one connector; returns (seconds to done, CPU s, peak RSS MB,
     idle RSS MB, exit status). Exits the script when done_pred is not met in TIMEOUT s."""
@@ -110,18 +127,8 @@ def main():
     topic = prefix + "orders"
     # The topic exists before the clock starts, so auto-creation is not measured.
     create_topic(bootstrap, topic)
-    key = json.dumps(["bench-sqlite-source", {"protocol": "1", "table": "orders"}],
-                     separators=(",", ":"), sort_keys=True)
-    offsets = os.path.join(tmp, "source.offsets.db")
-
-    def source_done():
-        try:
-            c = sqlite3.connect(offsets)
-            row = c.execute("SELECT value FROM offsets WHERE key=?", (key,)).fetchone()
-            c.close()
-        except sqlite3.Error:
-            return False
-        return bool(row) and json.loads(row[0]).get("incrementing", 0) >= n
+    source_done = incrementing_reached(os.path.join(tmp, "source.offsets.db"),
+                                       "bench-sqlite-source", "orders", n)
 
     secs, cpu, hwm, idle, rc = run_until(binary, tmp, "source", bootstrap,
                                          source_props("bench-sqlite-source", src, prefix),
