@@ -127,8 +127,11 @@ STEPS: List[Tuple[str, str, str, Any, Any]] = [
     ("restart", "POST", C + "/restart", None, None),
     ("restart includeTasks", "POST", C + "/restart?includeTasks=true", None,
      (C + "/status", running)),
+    # Connect applies a restart after its 202: its status may still say RUNNING from before
+    # the restart, then RESTARTING. Both sides must have finished the restart above, so RUNNING
+    # must hold for a while (Connect's 202 here once gave RESTARTING while ours gave RUNNING).
     ("restart onlyFailed", "POST", C + "/restart?includeTasks=true&onlyFailed=true", None,
-     (C + "/status", running)),
+     (C + "/status", running, 3.0)),
     ("restart task", "POST", C + "/tasks/0/restart", None, (C + "/status", running)),
     ("offsets running", "GET", C + "/offsets", None,
      (C + "/offsets", lambda b: isinstance(b, dict) and b.get("offsets"))),
@@ -210,11 +213,14 @@ def run_sequence(base: str, subs: Dict[str, str]) -> Dict[str, Tuple[int, Any]]:
     out = {}
     for label, method, path, body, wait in STEPS:
         if wait:
-            wpath, pred = wait
+            wpath, pred, hold = wait if len(wait) == 3 else (*wait, 0.0)
             deadline = time.monotonic() + 60
+            since = None  # when pred first held in the current run of answers that satisfy it
             while True:
                 st, b = request("GET", base + wpath, None)
-                if st == 200 and pred(b):
+                ok = st == 200 and pred(b)
+                since = (since or time.monotonic()) if ok else None
+                if ok and time.monotonic() - since >= hold:
                     break
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{base}: before {label!r}, {wpath} never "
