@@ -83,17 +83,17 @@ def topic_count(bootstrap, topic):
     return int(last[-1]) + 1 if last else 0
 
 
-def create_topic(bootstrap, topic):
-    """Creates topic (one partition) before a clock starts, so auto-creation is not measured."""
+def create_topic(bootstrap, topic, partitions=1):
+    """Creates topic before a clock starts, so auto-creation is not measured."""
     k = EndOffsets(bootstrap)
     try:
-        k.create(topic)
+        k.create(topic, partitions)
     finally:
         k.close()
 
 
 class EndOffsets:
-    """ListOffsets (v1, latest) for partition 0 of a topic on a single-node cluster, and
+    """ListOffsets (v1, latest) for one partition of a topic on a single-node cluster, and
     CreateTopics (v2)."""
 
     def __init__(self, bootstrap):
@@ -121,11 +121,11 @@ class EndOffsets:
         size = struct.unpack(">i", self._recv(4))[0]
         return self._recv(size)
 
-    def create(self, topic):
-        """Creates topic with one partition, one replica (the test broker is one node)."""
+    def create(self, topic, partitions=1):
+        """Creates topic with partitions partitions, one replica (the test broker is one node)."""
         name = topic.encode()
         resp = self._call(19, 2, struct.pack(">ih", 1, len(name)) + name +
-                          struct.pack(">ihii", 1, 1, 0, 0) + struct.pack(">ib", 30000, 0))
+                          struct.pack(">ihii", partitions, 1, 0, 0) + struct.pack(">ib", 30000, 0))
         # correlation id, throttle, [name, error, message]
         pos = 4 + 4 + 4
         pos += 2 + struct.unpack_from(">h", resp, pos)[0]
@@ -133,11 +133,12 @@ class EndOffsets:
         if err not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS
             raise RuntimeError(f"CreateTopics {topic}: Kafka error code {err}")
 
-    def end(self, topic):
-        """The topic's end offset, or None while the broker does not know the topic."""
+    def end(self, topic, partition=0):
+        """The end offset of a partition of topic, or None while the broker does not know the
+        topic."""
         name = topic.encode()
         resp = self._call(2, 1, struct.pack(">ii", -1, 1) + struct.pack(">h", len(name)) + name +
-                          struct.pack(">iiq", 1, 0, -1))
+                          struct.pack(">iiq", 1, partition, -1))
         # correlation id, [topic name, [partition, error, timestamp, offset]]
         pos = 4 + 4
         tlen = struct.unpack_from(">h", resp, pos)[0]

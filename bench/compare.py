@@ -7,6 +7,12 @@ Pipelines (the same .properties files serve both workers):
   (b) Kafka -> file: FileStreamSink of a topic that (a)'s config wrote (N records)
   (c) as (a) with schemas enabled (JsonConverter envelopes)
   (d) SQLite source -> Kafka, N rows (JdbcSourceConnector), luaconnect alone
+  (a1k) as (a) with lines of 1,024 bytes (MB/s too)
+  (s1) (s2) (s4) Kafka -> file: FileStreamSink of a 4-partition topic (N records, N/4 a
+      partition) with tasks.max=1, 2, 4, every task appending to the one file
+  (e) (f) (g) Kafka -> SQLite / PostgreSQL 15 / MariaDB: JdbcSinkConnector of the topic a
+      (d) run wrote (N rows), luaconnect alone (Confluent's JDBC connector is not on Maven
+      Central); (f) and (g) start a throwaway server for the run (tests/integration/)
 and an idle run per worker: the (a) connector on an empty file.
 
 The limit anchor, in every round: kcat (librdkafka, no runtime around it) doing (a)'s and
@@ -22,8 +28,10 @@ seconds (user+sys of the worker process, every thread, from /proc/PID/stat) at t
 moment; peak RSS (VmHWM); time from exec to the first record in the topic / file. A run
 that does not deliver exactly N records is FAILED and counts in no figure.
 
-Rounds alternate which worker goes first. Before the clock, (a) and (c) run on a small
-input on both workers and their topics must hold the same keys and values byte for byte.
+Rounds alternate which worker goes first. Before the clock, (a), (c) and (a1k) run on a
+small input on both workers and their topics must hold the same keys and values byte for
+byte ((a) and (a1k): also the values the kcat anchor sends). The sink rows check their
+output: (b) and (s*) every input id once in N lines; (e)-(g) count(*), sum(id), sum(qty).
 
 usage: bench/compare.py --bootstrap HOST:PORT --binary build/luaconnect
            --connect-lib DIR [--rounds 3] [--records 1000000] [--micro FILE]... --out DIR
@@ -36,16 +44,21 @@ import platform
 import re
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
 from benchlib import EndOffsets, proc_stats, write_props  # noqa: E402
-from sqlite_to_kafka import make_orders_db, source_props  # noqa: E402
+from sqlite_to_kafka import (make_orders_db, sink_check, sink_props, sink_totals_sql,  # noqa: E402
+                             source_props)
 
 RUN_TIMEOUT = float(os.environ.get("BENCH_RUN_TIMEOUT", "900"))
 FLUSH_MS = "10000"  # offset.flush.interval.ms, as in Kafka's config/connect-standalone.properties
@@ -60,7 +73,20 @@ PIPELINES = {
     "b": "Kafka -> file sink, JSON without schemas",
     "c": "file source -> Kafka, JSON with schemas, 4 SMTs",
     "d": "SQLite source -> Kafka, JSON with schemas (luaconnect only)",
+    "a1k": "(a) with 1 KB records: lines of 1,024 bytes",
+    "s1": "Kafka -> file sink from a 4-partition topic, tasks.max=1",
+    "s2": "Kafka -> file sink from a 4-partition topic, tasks.max=2",
+    "s4": "Kafka -> file sink from a 4-partition topic, tasks.max=4 (the 4 tasks append to one file)",
+    "e": "Kafka -> SQLite sink (JdbcSinkConnector), (d)'s records",
+    "f": "Kafka -> PostgreSQL 15 sink (JdbcSinkConnector), (d)'s records",
+    "g": "Kafka -> MariaDB sink (JdbcSinkConnector), (d)'s records",
 }
+# Rows Kafka Connect does not run: Confluent's JDBC connector is on Confluent's Maven
+# repository, not on Maven Central (where the bench takes Connect's jars from).
+LC_ONLY = {"d", "e", "f", "g"}
+LC_ONLY_CELL = "not run (luaconnect only)"
+SCALING = {"s1": 1, "s2": 2, "s4": 4}
+PARTITIONS = 4
 # a log line that says the task is running and has nothing else to set up
 READY = {"luaconnect": re.compile(r"task RUNNING"),
          "connect": re.compile(r"task finished initialization and start")}
@@ -125,11 +151,11 @@ class Bench:
                  "org.apache.kafka.connect.cli.ConnectStandalone", worker, connector])
 
     # ------------------------------------------------------------ one run
-    def run(self, side, pipeline, n, prepare, rnd=0):
+    def run(self, side, pipeline, n, prepare, rnd=0, nbytes=None):
         """Starts a worker on the pipeline's connector and waits until n records arrived.
         prepare(tag) returns (worker file, connector props, counter, verify) where counter()
         is how many records arrived so far and verify() checks the finished output and
-        returns an error text or None."""
+        returns an error text or None. nbytes: the input's size, for MB/s."""
         self.seq += 1
         tag = f"{pipeline}-{side}-{self.seq}"
         worker, connector, counter, verify = prepare(tag)
@@ -167,8 +193,11 @@ class Bench:
         secs = done - t0
         res.update(ok=True, secs=secs, rps=n / secs, ttfr_ms=(first - t0) * 1000,
                    cpu_us=res["cpu"] / n * 1e6)
+        if nbytes:
+            res["mbps"] = nbytes / secs / 1e6
         print(f"  {tag:<20} {res['rps']:>10,.0f} rec/s  {res['cpu']:6.2f} s CPU  "
-              f"{res['peak_rss']:7.1f} MB peak  first record {res['ttfr_ms']:6.0f} ms", flush=True)
+              f"{res['peak_rss']:7.1f} MB peak  first record {res['ttfr_ms']:6.0f} ms"
+              + (f"  {res['mbps']:.1f} MB/s" if nbytes else ""), flush=True)
         return res
 
     def idle(self, side, rnd):
@@ -291,28 +320,66 @@ class Bench:
             return (self.worker(tag, schemas), self.file_source(f"bench-{tag}", path, topic),
                     self.topic_counter(topic + "-clean"),
                     self.exact_topic(topic + "-clean", n))
-        return self.run(side, pipeline, n, prepare, rnd)
+        return self.run(side, pipeline, n, prepare, rnd, nbytes=os.path.getsize(path))
 
-    def sink_pipeline(self, side, topic, n, rnd=0):
+    def sink_pipeline(self, side, topic, n, rnd=0, pipeline="b", tasks=1):
+        """FileStreamSink of topic into one file; with tasks > 1 every task appends to it
+        (both FileStreamSinks give each task the connector's config: luaconnect's appends a
+        put() batch under a file lock, Kafka's one line per write(2) on an O_APPEND file)."""
         def prepare(tag):
             out = os.path.join(self.tmp, f"{tag}.out")
             open(out, "w").close()
             counter = LineCounter(out)
             props = {"name": f"bench-{tag}", "connector.class": "FileStreamSink",
-                     "tasks.max": "1", "file": out, "topics": topic}
+                     "tasks.max": str(tasks), "file": out, "topics": topic}
 
             def verify():
                 return check_sink_file(out, n)
             return self.worker(tag, False), props, counter, verify
-        return self.run(side, "b", n, prepare, rnd)
+        return self.run(side, pipeline, n, prepare, rnd)
 
-    def sqlite_pipeline(self, db, n, rnd=0):
+    def db_sink_pipeline(self, pipeline, db, topic, n, rnd=0):
+        """JdbcSinkConnector of topic into a new table of db (a SinkDb), luaconnect alone."""
+        def prepare(tag):
+            table = "orders_" + tag.replace("-", "_")
+            props = sink_props(f"bench-{tag}", topic, db.url(tag), table, **db.extra)
+
+            def verify():
+                return sink_check(db.query(tag, sink_totals_sql(table)), n)
+            return self.worker(tag, True), props, db.counter(tag, table), verify
+        return self.run("luaconnect", pipeline, n, prepare, rnd)
+
+    def partitioned_topic(self, values, n):
+        """(s*)'s input, untimed: a topic of PARTITIONS partitions holding values' lines (the
+        records (a) writes), line i in partition i % PARTITIONS, sent by kcat -P with the
+        anchor's producer settings; checked by every partition's end offset."""
+        topic = f"bench-{self.run_id}-scaling"
+        self.offsets.create(topic, PARTITIONS)
+        for _ in range(200):
+            if all(self.offsets.end(topic, p) is not None for p in range(PARTITIONS)):
+                break
+            time.sleep(0.05)
+        parts = [open(os.path.join(self.tmp, f"scaling.{p}"), "w") for p in range(PARTITIONS)]
+        with open(values) as f:
+            for i, line in enumerate(f):
+                parts[i % PARTITIONS].write(line)
+        for p, part in enumerate(parts):
+            part.close()
+            subprocess.run(["kcat", "-q", "-b", self.bootstrap, "-P", "-t", topic, "-p", str(p)] +
+                           KCAT_PRODUCER + ["-l", part.name], check=True)
+        ends = [self.offsets.end(topic, p) for p in range(PARTITIONS)]
+        want = [len(range(p, n, PARTITIONS)) for p in range(PARTITIONS)]
+        if ends != want:
+            raise SystemExit(f"compare: {topic}'s partitions hold {ends} records, not {want}")
+        return topic
+
+    def sqlite_pipeline(self, db, n, rnd=0, pipeline="d"):
         def prepare(tag):
             prefix = f"bench-{self.run_id}-{tag}-"
             self.wait_topic(prefix + "orders")
             return (self.worker(tag, True), source_props(f"bench-{tag}", db, prefix),
                     self.topic_counter(prefix + "orders"), self.exact_topic(prefix + "orders", n))
-        return self.run("luaconnect", "d", n, prepare, rnd)
+        return self.run("luaconnect", pipeline, n, prepare, rnd)
 
     def wait_topic(self, topic):
         """Creates topic and waits until the broker serves it and 1 s more, so that neither
@@ -330,12 +397,12 @@ class Bench:
     def verify_same_records(self, lines=1000):
         """(a) and (c) on a small input on both workers: the topics must hold the same
         keys and values. Returns a list of one text per pipeline."""
-        path = os.path.join(self.tmp, "small.txt")
-        write_lines(path, lines)
-        values = os.path.join(self.tmp, "small.values")
-        write_values(values, lines)
         notes = []
-        for pipeline, schemas in (("a", False), ("c", True)):
+        for pipeline, schemas, size in (("a", False, 100), ("c", True, 100), ("a1k", False, 1024)):
+            path = os.path.join(self.tmp, f"small-{size}.txt")
+            write_lines(path, lines, size)
+            values = os.path.join(self.tmp, f"small-{size}.values")
+            write_values(values, lines, size)
             dumps = {}
             for side in self.sides:
                 res = self.source_pipeline(pipeline, side, path, lines, schemas)
@@ -346,12 +413,12 @@ class Bench:
                     ["kcat", "-q", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning",
                      "-e", "-f", "%k\t%s\t%h\n"], capture_output=True, check=True).stdout
             a, b = dumps["luaconnect"], dumps.get("connect", dumps["luaconnect"])
-            if pipeline == "a":
+            if not schemas:
                 with open(values, "rb") as f:
                     want = [b"\t" + v + b"\t" for v in f.read().splitlines()]
                 if a.splitlines() != want:
-                    sys.exit("compare: the kcat anchor's values (write_values) differ from "
-                             "what (a) writes; first (a) record: "
+                    sys.exit(f"compare: the kcat anchor's values (write_values) differ from "
+                             f"what ({pipeline}) writes; first record: "
                              f"{a.splitlines()[0].decode(errors='replace')}")
             if a != b:
                 la, lb = a.splitlines(), b.splitlines()
@@ -361,10 +428,70 @@ class Bench:
                          f"  luaconnect: {la[i] if i is not None else ''}\n"
                          f"  connect:    {lb[i] if i is not None else ''}")
             sample = a.splitlines()[0].decode(errors="replace").split("\t")[1]
+            if len(sample) > 200:
+                sample = f"{sample[:60]}…({len(sample)} bytes)…{sample[-40:]}"
             notes.append(f"({pipeline}) {lines} records identical on both workers "
                          f"(key, value, headers); record 0: `{sample}`"
                          if len(dumps) == 2 else f"({pipeline}) record 0: `{sample}`")
         return notes
+
+
+class SinkDb:
+    """The database of a (e)-(g) row: url(tag) for a run's connector, query(tag, sql) -> the
+    first row, counter(tag, table) -> max(id) so far (the rows arrive in id order from one
+    partition, one transaction a put(): max(id) = n means every row is committed; asked at
+    most every `every` s, as psql / mariadb cost a process each)."""
+
+    def __init__(self, url, query, extra=None, every=0.0):
+        self.url, self.query, self.extra, self.every = url, query, extra or {}, every
+
+    def counter(self, tag, table):
+        state = {"at": 0.0, "max": 0}
+
+        def count():
+            now = time.monotonic()
+            if now - state["at"] >= self.every:
+                state["at"] = now
+                try:
+                    state["max"] = int(self.query(tag, f"SELECT max(id) FROM {table}")[0] or 0)
+                except (RuntimeError, IndexError, ValueError, TypeError, sqlite3.Error):
+                    pass  # no table yet
+            return state["max"]
+        return count
+
+
+def sink_dbs(tmp):
+    """(e) SQLite (a file per run), (f) PostgreSQL 15 and (g) MariaDB (a throwaway server
+    each, as the tests start them: tests/integration/pg_server.py, my_server.py). Returns
+    ({pipeline: SinkDb}, notes, stop functions); a server that does not start leaves its
+    row out, with a note."""
+    def sqlite_query(tag, sql):
+        c = sqlite3.connect(os.path.join(tmp, f"{tag}.db"), timeout=1)
+        try:
+            return c.execute(sql).fetchone()
+        finally:
+            c.close()
+    dbs = {"e": SinkDb(lambda tag: "jdbc:sqlite:" + os.path.join(tmp, f"{tag}.db"), sqlite_query)}
+    notes, stops = [], []
+    from my_server import MyServer
+    from pg_server import PgServer
+    for p, cls, ask in (("f", PgServer, "psql"), ("g", MyServer, "client")):
+        base = tempfile.mkdtemp(prefix=f"lc-compare-{p}-")  # not under tmp: PostgreSQL runs as postgres
+        server = cls(Path(base))
+        try:
+            server.start()
+        except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+            notes.append(f"({p}) not run: its database server did not start ({e})")
+            server.stop()
+            shutil.rmtree(base, ignore_errors=True)
+            continue
+
+        def query(tag, sql, ask=getattr(server, ask)):
+            return ask(sql)[0]
+        dbs[p] = SinkDb(lambda tag, s=server: s.url(), query, every=0.2, extra={
+            "connection.user": server.user, "connection.password": server.password})
+        stops.append(lambda s=server, b=base: (s.stop(), shutil.rmtree(b, ignore_errors=True)))
+    return dbs, notes, stops
 
 
 class LineCounter:
@@ -396,17 +523,17 @@ def check_sink_file(path, n):
     return None
 
 
-def write_lines(path, n):
-    pad = "x" * 89
-    with open(path, "w") as f:  # 100 bytes a line, newline included
+def write_lines(path, n, size=100):
+    pad = "x" * (size - 11)
+    with open(path, "w") as f:  # size bytes a line, newline included
         for i in range(n):
             f.write(f"{i:09d} {pad}\n")
 
 
-def write_values(path, n):
+def write_values(path, n, size=100):
     """The values pipeline (a) writes for write_lines' input, one a line: the kcat producer
     anchor's input (verify_same_records checks they are (a)'s, byte for byte)."""
-    pad = "x" * 89
+    pad = "x" * (size - 11)
     with open(path, "w") as f:
         for i in range(n):
             f.write(f'{{"text":"{i:09d} {pad}","source":"bench"}}\n')
@@ -440,6 +567,7 @@ def tail(path, n=3000):
 # ---------------------------------------------------------------- report
 FIGURES = [  # key, label, unit, format, higher is better
     ("rps", "records/s", "", "{:,.0f}", True),
+    ("mbps", "input MB/s", "", "{:.1f}", True),
     ("cpu", "worker CPU", "s", "{:.2f}", False),
     ("cpu_us", "CPU per record", "µs", "{:.2f}", False),
     ("peak_rss", "peak RSS", "MB", "{:.1f}", False),
@@ -503,7 +631,10 @@ def render(bench, results, notes, micro, started, elapsed):
            f"`make bench`, {started}; {args.rounds} round(s) of {bench.n:,} records "
            f"per pipeline, workers alternating (rounds alternate who goes first); "
            f"{elapsed / 60:.0f} min in all. Cells: median (min–max) over the rounds that "
-           "delivered every record; ratio = luaconnect median / Connect median.", "",
+           "delivered every record; ratio = luaconnect median / Connect median.", ""]
+    if args.note:
+        out += [f"**Note:** {args.note}", ""]
+    out += [
            "## Machine", "",
            f"- {m['nproc']} CPUs ({m['cpu']}), {m['ram_mb']:,} MB RAM, {m['os']}, "
            f"kernel {m['kernel']}",
@@ -519,15 +650,16 @@ def render(bench, results, notes, micro, started, elapsed):
     out += ["## Results", ""]
     rows = ["| pipeline | figure | luaconnect | Kafka Connect | ratio |", "|---|---|---|---|---|"]
     chart = []
-    for p in ("a", "b", "c", "d"):
+    for p in PIPELINES:
         for key, label, unit, fmt, _higher in FIGURES:
             lc, kc = summary(results, "luaconnect", p, key), summary(results, "connect", p, key)
             if not lc and not kc:
                 continue
             r = ratio(lc, kc)
             rows.append(f"| ({p}) | {label}{' (' + unit + ')' if unit else ''} | {cell(lc, fmt)} "
-                        f"| {cell(kc, fmt)} | {f'{r:.3g}' if r else '—'} |")
-            if r and key != "cpu":
+                        f"| {LC_ONLY_CELL if p in LC_ONLY else cell(kc, fmt)} "
+                        f"| {f'{r:.3g}' if r else '—'} |")
+            if r and key not in ("cpu", "mbps"):
                 chart.append((f"({p}) {label}", r))
     for key, label, fmt in (("idle_rss", "idle RSS (MB)", "{:.1f}"),
                             ("ready_ms", "start to task running (ms)", "{:.0f}"),
@@ -539,6 +671,10 @@ def render(bench, results, notes, micro, started, elapsed):
         if r and key == "idle_rss":
             chart.append(("idle RSS", r))
     out += [f"- ({k}) {v}" for k, v in PIPELINES.items()] + [""] + rows + [""]
+    out += [f"({', '.join(sorted(LC_ONLY))}) are luaconnect only: Confluent's JDBC connector is "
+            "published on Confluent's Maven repository, not on Maven Central, where this bench "
+            "takes Kafka Connect's jars from.", ""]
+    out += scaling_table(results)
     out += anchor_table(results)
     ok_runs = len(results) - len(failed)
     out.append(f"{ok_runs} runs delivered every record; {len(failed)} FAILED"
@@ -561,9 +697,16 @@ def render(bench, results, notes, micro, started, elapsed):
             "- idle RSS: VmRSS of a worker running connector (a) on an empty file, 2 s "
             "after its task said it was running (luaconnect: `task RUNNING`; Connect: "
             "`Source task finished initialization and start`).",
-            "- a run is FAILED unless the topic's end offset is exactly N afterwards (sink: "
-            "the file holds N lines carrying each input id 0..N-1 once); FAILED runs are "
-            "listed and count in no figure.",
+            "- input MB/s (file sources): the input file's bytes (N lines of 100 or 1,024 "
+            "bytes, newlines included) / the same time, MB = 10^6 bytes.",
+            "- (e)-(g): the clock stops when the table's max(id) is N (the rows arrive in id "
+            "order from one partition, one transaction a put()), asked every 50 ms in-process "
+            "for SQLite, every 200 ms through psql / mariadb for PostgreSQL / MariaDB (a "
+            "process a question; the clock's resolution there).",
+            "- a run is FAILED unless the topic's end offset is exactly N afterwards (file "
+            "sinks: the file holds N lines carrying each input id 0..N-1 once; database "
+            "sinks: count(*), sum(id), sum(qty) of the table are those of rows 1..N); FAILED "
+            "runs are listed and count in no figure.",
             "- each run has its own topic, offset file and connector name (so its own sink "
             "consumer group); topics exist before the clock starts.", "",
             "## Same input, same configuration", ""]
@@ -590,7 +733,15 @@ def render(bench, results, notes, micro, started, elapsed):
             "writes the value as JSON, Kafka's writes Java's Map.toString() "
             "(`{text=..., source=bench}`); both write one line per record.",
             "- (b) reads a topic that luaconnect's worker filled with the (a) configuration "
-            "before the rounds (untimed); both workers read the same topic.", ""]
+            "before the rounds (untimed); both workers read the same topic.",
+            "- (s*): the same consumer settings as (b), one consumer per task in the "
+            "connector's group; tasks.max is the only difference between (s1), (s2), (s4).",
+            "- (e)-(g): JdbcSinkConnector with insert.mode=insert, pk.mode=record_value "
+            "(id), auto.create, batch.size=3000 (default), a new table per run, one "
+            "transaction a put(); SQLite in WAL mode (the connector's default) with no "
+            "synchronous= override, PostgreSQL 15 and MariaDB started by the bench with "
+            "their defaults (fsync=on, synchronous_commit=on; "
+            "innodb_flush_log_at_trx_commit=1): no durability traded.", ""]
     if micro:
         out += ["## Micro-benchmarks (luaconnect)", ""]
         for title, text in micro:
@@ -607,7 +758,7 @@ def anchor_table(results):
            "| pipeline | figure | luaconnect | kcat | luaconnect / kcat |", "|---|---|---|---|---|"]
     for p in ("a", "b"):
         for key, label, unit, fmt, _higher in FIGURES:
-            if key == "cpu":
+            if key in ("cpu", "mbps"):
                 continue
             lc, kc = summary(results, "luaconnect", p, key), summary(results, "kcat", p, key)
             if not lc and not kc:
@@ -626,6 +777,37 @@ def anchor_table(results):
             "N-th record in the topic / file); kcat's CPU and peak RSS from its rusage. kcat "
             "runs after both workers in each round.", ""]
     return out
+
+
+def scaling_table(results):
+    """(s1), (s2), (s4): records/s and CPU per record by tasks.max, and CPU per record as a
+    multiple of tasks.max=1's on each worker (the issue: 4 tasks keep the per-record CPU)."""
+    def med(side, p, key):
+        s = summary(results, side, p, key)
+        return s[0] if s else None
+    if not any(med("luaconnect", p, "rps") for p in SCALING):
+        return []
+    out = [f"### Scaling: a {PARTITIONS}-partition topic into one file, tasks.max=1, 2, 4", "",
+           "| tasks.max | records/s luaconnect | records/s Connect | ratio | CPU µs/record "
+           "luaconnect (× tasks.max=1) | CPU µs/record Connect (× tasks.max=1) |",
+           "|---|---|---|---|---|---|"]
+    base = {side: med(side, "s1", "cpu_us") for side in SIDES}
+
+    def cpu(side, p):
+        v = med(side, p, "cpu_us")
+        if v is None:
+            return "—"
+        return f"{v:.2f} ({v / base[side]:.2f}×)" if base[side] else f"{v:.2f}"
+    for p, tasks in SCALING.items():
+        lc, kc = med("luaconnect", p, "rps"), med("connect", p, "rps")
+        out.append(f"| {tasks} | {f'{lc:,.0f}' if lc else '—'} | {f'{kc:,.0f}' if kc else '—'} | "
+                   f"{f'{lc / kc:.3g}' if lc and kc else '—'} | {cpu('luaconnect', p)} | "
+                   f"{cpu('connect', p)} |")
+    return out + ["", "Medians of the (s*) rows above. Both FileStreamSinks give every task the "
+                  "connector's config, so the tasks append to one file (luaconnect: a put() batch "
+                  "a write under a file lock; Kafka's: one line a write(2) on an O_APPEND "
+                  "stream), the set-up a Connect user gets with tasks.max > 1; the check is the "
+                  "same as (b)'s (N lines, every id once).", ""]
 
 
 def targets(results):
@@ -663,6 +845,12 @@ def targets(results):
     peak = med("luaconnect", "a", "peak_rss")
     out.append(line(peak <= 64 if peak else None, f"peak RSS under (a) ≤64 MB: "
                     f"{f'{peak:.1f} MB' if peak else '—'}"))
+    s1, s4 = med("luaconnect", "s1", "cpu_us"), med("luaconnect", "s4", "cpu_us")
+    k1, k4 = med("connect", "s1", "cpu_us"), med("connect", "s4", "cpu_us")
+    out.append(line(s4 <= 1.1 * s1 if s1 and s4 else None,
+                    "a sink with 4 tasks keeps the per-record CPU of 1 task (≤1.1×): "
+                    + (f"{s4:.2f} vs {s1:.2f} µs = {s4 / s1:.2f}×" if s1 and s4 else "—")
+                    + (f" (Connect: {k4:.2f} vs {k1:.2f} µs = {k4 / k1:.2f}×)" if k1 and k4 else "")))
     for p in ("a", "c", "d"):
         t = med("luaconnect", p, "ttfr_ms")
         out.append(line(t <= 100 if t else None, f"start to first record ≤100 ms on ({p}): "
@@ -699,6 +887,35 @@ plot "{data}" using 2:xtic(1) lc rgb "#3a7bd5", "" using 0:2:(sprintf("%.3g", $2
 
 
 # ---------------------------------------------------------------- main
+def rounds(bench, n, lines, values, lines1k, db, sink_topic, scaling_topic, orders_topic, dbs):
+    """Every pipeline, bench.args.rounds times; returns every run's result."""
+    results = []
+    for rnd in range(1, bench.args.rounds + 1):
+        order = bench.sides if rnd % 2 else bench.sides[::-1]
+        print(f"compare: round {rnd} of {bench.args.rounds} ({' first, '.join(order)} second; "
+              "then the kcat anchor)", flush=True)
+        for side in order:
+            results.append(bench.source_pipeline("a", side, lines, n, False, rnd))
+        results.append(bench.anchor("a", values, n, rnd))
+        if sink_topic:
+            for side in order:
+                results.append(bench.sink_pipeline(side, sink_topic, n, rnd))
+            results.append(bench.anchor("b", sink_topic, n, rnd))
+        for side in order:
+            results.append(bench.source_pipeline("c", side, lines, n, True, rnd))
+        for side in order:
+            results.append(bench.idle(side, rnd))
+        results.append(bench.sqlite_pipeline(db, n, rnd))
+        for side in order:
+            results.append(bench.source_pipeline("a1k", side, lines1k, n, False, rnd))
+        for p, tasks in SCALING.items():
+            for side in order:
+                results.append(bench.sink_pipeline(side, scaling_topic, n, rnd, p, tasks))
+        for p, sdb in dbs.items():
+            results.append(bench.db_sink_pipeline(p, sdb, orders_topic, n, rnd))
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bootstrap", required=True)
@@ -708,6 +925,7 @@ def main():
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--micro", action="append", default=[], metavar="TITLE=FILE")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--note", default="", help="a paragraph printed under latest.md's title")
     ap.add_argument("--no-connect", action="store_true",
                     help="luaconnect and the kcat anchor only (no Kafka Connect runs)")
     args = ap.parse_args()
@@ -725,8 +943,20 @@ def main():
     write_lines(lines, n)
     values = os.path.join(bench.tmp, "values.txt")
     write_values(values, n)
+    lines1k = os.path.join(bench.tmp, "lines-1k.txt")
+    write_lines(lines1k, n, 1024)
     db = os.path.join(bench.tmp, "orders.db")
     make_orders_db(db, n)
+    scaling_topic = bench.partitioned_topic(values, n)
+    notes.append(f"(s1), (s2), (s4) read one topic of {PARTITIONS} partitions, {n // PARTITIONS:,} "
+                 "of (a)'s records each, written once by kcat -P before the rounds")
+    # (e)-(g)'s input: a (d) run writes it once, untimed
+    orders_topic = None
+    res = bench.sqlite_pipeline(db, n, pipeline="prefill-d")
+    if res["ok"]:
+        orders_topic = f"bench-{bench.run_id}-prefill-d-luaconnect-{bench.seq}-orders"
+        notes.append("(e), (f), (g) read one topic that luaconnect's SQLite source wrote with "
+                     "(d)'s configuration before the rounds (untimed)")
     # (b)'s input: the (a) configuration writes it once, untimed
     sink_topic = None
     for side in bench.sides:
@@ -736,23 +966,14 @@ def main():
             notes.append(f"(b)'s input topic was written by {side}'s worker")
             break
 
-    results = []
-    for rnd in range(1, args.rounds + 1):
-        order = bench.sides if rnd % 2 else bench.sides[::-1]
-        print(f"compare: round {rnd} of {args.rounds} ({' first, '.join(order)} second; "
-              "then the kcat anchor)", flush=True)
-        for side in order:
-            results.append(bench.source_pipeline("a", side, lines, n, False, rnd))
-        results.append(bench.anchor("a", values, n, rnd))
-        if sink_topic:
-            for side in order:
-                results.append(bench.sink_pipeline(side, sink_topic, n, rnd))
-            results.append(bench.anchor("b", sink_topic, n, rnd))
-        for side in order:
-            results.append(bench.source_pipeline("c", side, lines, n, True, rnd))
-        for side in order:
-            results.append(bench.idle(side, rnd))
-        results.append(bench.sqlite_pipeline(db, n, rnd))
+    dbs, db_notes, db_stops = sink_dbs(bench.tmp) if orders_topic else ({}, [], [])
+    notes += db_notes
+    try:
+        results = rounds(bench, n, lines, values, lines1k, db, sink_topic, scaling_topic,
+                         orders_topic, dbs)
+    finally:
+        for stop_db in db_stops:
+            stop_db()
 
     micro = []
     for spec in args.micro:

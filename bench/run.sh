@@ -11,6 +11,7 @@
 #   LC_KAFKA_BOOTSTRAP  use this broker instead of starting one
 #   LC_BIN              the luaconnect binary (default build/luaconnect)
 #   BENCH_NO_CONNECT=1  luaconnect and the kcat anchor only (no Kafka Connect runs, no ratios)
+#   BENCH_NOTE          a paragraph printed under latest.md's title (e.g. why a run is reduced)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,6 +29,8 @@ if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
 fi
 bin=${LC_BIN:-$root/build/luaconnect}
 records=${BENCH_RECORDS:-1000000}
+note=()
+if [ -n "${BENCH_NOTE:-}" ]; then note=(--note "$BENCH_NOTE"); fi
 
 # Micro-benchmarks: the C ones are built here, as their headers say (not part of CMake):
 # bench_codec against the codec's files (lua/*.c but the bridge and the *_api.c bindings),
@@ -51,7 +54,7 @@ python3 bench/metrics_cost.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" 
 
 python3 bench/compare.py --bootstrap "$LC_KAFKA_BOOTSTRAP" --binary "$bin" \
   --connect-lib "$connect_lib" --rounds "${BENCH_ROUNDS:-3}" --records "$records" \
-  --out "${BENCH_OUT:-bench/results}" ${BENCH_NO_CONNECT:+--no-connect} \
+  --out "${BENCH_OUT:-bench/results}" ${BENCH_NO_CONNECT:+--no-connect} "${note[@]}" \
   --micro "Lua transform chain (build/luaconnect lua bench/chain.lua)=$work/chain.txt" \
   --micro "JsonConverter both directions (bench/bench_codec.c)=$work/codec.txt" \
   --micro "C/Lua batch boundary (bench/bench_boundary.c)=$work/boundary.txt" \
