@@ -69,6 +69,10 @@ test-eos: build
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
 
+# luaconnect beside Kafka Connect standalone (bench/run.sh, bench/compare.py): pipelines (a)-(c),
+# (a1k) 1 KB records, (s1)/(s2)/(s4) a 4-partition sink with tasks.max=1/2/4, the kcat anchor,
+# idle; luaconnect only: (d) SQLite source, (e)-(g) SQLite/PostgreSQL/MariaDB sinks. Results in
+# bench/results/latest.md; BENCH_RECORDS, BENCH_ROUNDS, BENCH_OUT, BENCH_NOTE (docs/benchmarks.md).
 bench: deps build
 	@bench/run.sh
 

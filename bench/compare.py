@@ -56,7 +56,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from benchlib import EndOffsets, proc_stats, write_props  # noqa: E402
+from benchlib import TICK, EndOffsets, proc_stats, write_props  # noqa: E402
 from sqlite_to_kafka import (make_orders_db, sink_check, sink_props, sink_totals_sql,  # noqa: E402
                              source_props)
 
@@ -847,10 +847,14 @@ def targets(results):
                     f"{f'{peak:.1f} MB' if peak else '—'}"))
     s1, s4 = med("luaconnect", "s1", "cpu_us"), med("luaconnect", "s4", "cpu_us")
     k1, k4 = med("connect", "s1", "cpu_us"), med("connect", "s4", "cpu_us")
+    runs = [r for r in results if r["pipeline"] == "s1" and r["ok"]]
+    tick = (f"; /proc counts CPU in {1000 / TICK:.0f} ms ticks, ±{1e6 / TICK / runs[0]['records']:.2f} "
+            "µs/record at this N" if runs else "")
     out.append(line(s4 <= 1.1 * s1 if s1 and s4 else None,
                     "a sink with 4 tasks keeps the per-record CPU of 1 task (≤1.1×): "
                     + (f"{s4:.2f} vs {s1:.2f} µs = {s4 / s1:.2f}×" if s1 and s4 else "—")
-                    + (f" (Connect: {k4:.2f} vs {k1:.2f} µs = {k4 / k1:.2f}×)" if k1 and k4 else "")))
+                    + (f" (Connect: {k4:.2f} vs {k1:.2f} µs = {k4 / k1:.2f}×)" if k1 and k4 else "")
+                    + tick))
     for p in ("a", "c", "d"):
         t = med("luaconnect", p, "ttfr_ms")
         out.append(line(t <= 100 if t else None, f"start to first record ≤100 ms on ({p}): "
