@@ -428,7 +428,7 @@ class Bench:
                          f"  luaconnect: {la[i] if i is not None else ''}\n"
                          f"  connect:    {lb[i] if i is not None else ''}")
             sample = a.splitlines()[0].decode(errors="replace").split("\t")[1]
-            if len(sample) > 200:
+            if len(sample) > 400:
                 sample = f"{sample[:60]}…({len(sample)} bytes)…{sample[-40:]}"
             notes.append(f"({pipeline}) {lines} records identical on both workers "
                          f"(key, value, headers); record 0: `{sample}`"
