@@ -35,6 +35,7 @@ output: (b) and (s*) every input id once in N lines; (e)-(g) count(*), sum(id), 
 
 usage: bench/compare.py --bootstrap HOST:PORT --binary build/luaconnect
            --connect-lib DIR [--rounds 3] [--records 1000000] [--micro FILE]... --out DIR
+           [--note TEXT]    (a paragraph under latest.md's title)
            [--no-connect]   (luaconnect and the kcat anchor only: a quick look, no ratios)"""
 
 import argparse
