@@ -962,6 +962,8 @@ def main():
         orders_topic = f"bench-{bench.run_id}-prefill-d-luaconnect-{bench.seq}-orders"
         notes.append("(e), (f), (g) read one topic that luaconnect's SQLite source wrote with "
                      "(d)'s configuration before the rounds (untimed)")
+    else:
+        notes.append(f"(e), (f), (g) not run: the (d) run that writes their input failed ({res['error']})")
     # (b)'s input: the (a) configuration writes it once, untimed
     sink_topic = None
     for side in bench.sides:
