@@ -117,8 +117,11 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
     assert p[4]["source"]["txId"] != p[0]["source"]["txId"]
     assert p[0]["source"]["snapshot"] == "false" and p[0]["source"]["lsn"] < p[1]["source"]["lsn"]
     off = w.source_offset("cdc1", {"server": prefix})
-    assert set(off) == {"lsn", "txId", "ts_usec", "lsn_commit", "lsn_proc"}
-    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"], (off, [x and (x["source"]["txId"], x["source"]["lsn"]) for x in p], w.log()[-1500:])
+    # Debezium's offset of the last change: its LSN as lsn and lsn_proc, the end LSN of the
+    # transaction before it (the TRUNCATE's, as source.sequence says) as lsn_commit
+    src = p[4]["source"]
+    assert off == {"lsn": src["lsn"], "lsn_proc": src["lsn"], "lsn_commit": int(json.loads(src["sequence"])[0]),
+                   "txId": src["txId"], "ts_usec": src["ts_us"], "messageType": "INSERT"}, (off, src)
 
 
 def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp_path):
@@ -244,7 +247,8 @@ def test_kill_9_during_snapshot_then_snapshot_again_and_stream(kafka, pg, tmp_pa
         if w.alive():
             w.kill()
     off = w.source_offset("cdc4", {"server": prefix})
-    assert off is None or (off["snapshot"] is True and off["last_snapshot_record"] is False)
+    assert off is None or (off["snapshot"] == "INITIAL" and off["last_snapshot_record"] is False
+                           and off["snapshot_completed"] is False), off
     pg.psql("INSERT INTO big VALUES (20001, 'while down')")
     with w:
         wait_for(lambda: (w.source_offset("cdc4", {"server": prefix}) or {}).get("last_snapshot_record") is True,
@@ -406,7 +410,9 @@ def test_restart_after_a_completed_snapshot_streams_on_without_a_second_snapshot
         wait_for(lambda: (w.source_offset("cdc12", part) or {}).get("last_snapshot_record") is True, 30,
                  "the snapshot's offset", w.log)
         assert w.stop() == 0
-    assert set(w.source_offset("cdc12", part)) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record"}
+    off = w.source_offset("cdc12", part)
+    assert set(off) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record", "snapshot_completed"}
+    assert (off["snapshot"], off["last_snapshot_record"], off["snapshot_completed"]) == ("INITIAL", True, True)
     pg.psql("INSERT INTO again VALUES (3)")
     with w:
         recs = kcat_consume_records(kafka, topic, 3, timeout=60)
