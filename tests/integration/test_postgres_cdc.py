@@ -430,13 +430,17 @@ def lsn_num(text: str) -> int:
     return (int(hi, 16) << 32) + int(lo, 16)
 
 
-def test_offset_of_version_1_0_0_resumes_without_loss_or_repeat(kafka, pg, tmp_path):
-    """An offset 1.0.0 committed mid-transaction (lsn_commit = the start LSN of that
-    transaction's Commit record, lsn_proc = the end of the transaction before, no messageType)
-    still resumes after its change; the next offset committed is Debezium's form."""
-    pg.psql("CREATE TABLE public.upgraded (id INT PRIMARY KEY)")
+@pytest.mark.parametrize("form", ["1.0.0", "debezium"])
+def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, tmp_path, form):
+    """An offset committed after the second of three changes of a transaction resumes at the
+    third: in Debezium's form (lsn = lsn_proc = the change's LSN, messageType; found by
+    Debezium's WAL position search) and in the form of 1.0.0 (lsn_commit = the start LSN of the
+    transaction's Commit record, lsn_proc = the end of the transaction before, no messageType;
+    read by that version's rule). The next offset committed is Debezium's form."""
+    table = "mid_" + form.replace(".", "_")
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
     prefix = unique_topic("cdc13").replace("-", "_")
-    conf = cdc(pg, "cdc13", prefix, table_include_list="public\\.upgraded", snapshot_mode="no_data")
+    conf = cdc(pg, "cdc13", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
     w = Worker(tmp_path, kafka, [])
     with w:
         url = w.url()
@@ -445,24 +449,30 @@ def test_offset_of_version_1_0_0_resumes_without_loss_or_repeat(kafka, pg, tmp_p
         call_ok("PUT", f"{url}/connectors/cdc13/stop")
         wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{prefix}'")
                  == [["f"]], 30, "the slot let go", w.log)
-        pg.psql("BEGIN; INSERT INTO upgraded VALUES (1); INSERT INTO upgraded VALUES (2); "
-                "INSERT INTO upgraded VALUES (3); COMMIT")
-        pg.psql("BEGIN; INSERT INTO upgraded VALUES (4); INSERT INTO upgraded VALUES (5); COMMIT")
+        pg.psql(f"BEGIN; INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2); "
+                f"INSERT INTO {table} VALUES (3); COMMIT")
+        pg.psql(f"BEGIN; INSERT INTO {table} VALUES (4); INSERT INTO {table} VALUES (5); COMMIT")
         # the first transaction as pgoutput sends it, read without consuming the slot
         msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
                        f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
         begin = next(m for m in msgs if m[2].startswith("42"))  # 'B': final_lsn, commit time, xid
         inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]  # 'I'
         assert len(inserts) == 3, msgs
-        old = {"lsn": inserts[1], "txId": int(begin[1]), "ts_usec": 1, "lsn_commit": int(begin[2][2:18], 16),
-               "lsn_proc": slot_lsn(pg, prefix)}  # ids 1 and 2 in Kafka
+        before = slot_lsn(pg, prefix)  # the end of what was read before the transaction
+        if form == "1.0.0":
+            off = {"lsn": inserts[1], "txId": int(begin[1]), "ts_usec": 1,
+                   "lsn_commit": int(begin[2][2:18], 16), "lsn_proc": before}
+        else:
+            off = {"lsn": inserts[1], "lsn_proc": inserts[1], "lsn_commit": before, "txId": int(begin[1]),
+                   "ts_usec": 1, "messageType": "INSERT"}
         call_ok("PATCH", f"{url}/connectors/cdc13/offsets",
-                {"offsets": [{"partition": {"server": prefix}, "offset": old}]})
+                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
         call_ok("PUT", f"{url}/connectors/cdc13/resume")
-        recs = kcat_consume_records(kafka, prefix + ".public.upgraded", 3, timeout=60)
-        wait_for(lambda: (w.source_offset("cdc13", {"server": prefix}) or {}).get("messageType") == "INSERT", 30,
-                 "an offset in the new form", w.log)
-        more = kcat_consume_records(kafka, prefix + ".public.upgraded", 10, timeout=3)
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 3, timeout=60)
+        wait_for(lambda: (w.source_offset("cdc13", {"server": prefix}) or {}).get("messageType") == "INSERT"
+                 and w.source_offset("cdc13", {"server": prefix})["lsn"] != inserts[1], 30,
+                 "an offset of the resumed stream", w.log)
+        more = kcat_consume_records(kafka, f"{prefix}.public.{table}", 10, timeout=3)
         assert w.stop() == 0
     assert [(x["op"], x["after"]["id"]) for x in payloads(more)] == [("c", 3), ("c", 4), ("c", 5)], w.log()[-3000:]
     assert len(recs) == 3
