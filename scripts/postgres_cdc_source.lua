@@ -6,18 +6,20 @@
 -- Records: topic <topic.prefix>.<schema>.<table>, key = primary key struct (<...>.Key), value =
 -- Debezium's envelope (<...>.Envelope) with before/after (<...>.Value), source
 -- (io.debezium.connector.postgresql.Source), op, ts_ms, transaction. Offsets under
--- {"server": topic.prefix} with Debezium's keys (lsn, txId, ts_usec, lsn_proc, lsn_commit,
--- snapshot, last_snapshot_record).
+-- {"server": topic.prefix} exactly as Debezium 3.6 writes them (_pgoffsets), so either
+-- connector can take over the other's slot and offset; restart resumes by Debezium's rule
+-- (its WalPositionLocator), offsets of versions before 1.1.0 by theirs.
 --
--- A transaction's records are emitted together when its Commit arrives, so the last record
--- of a transaction carries lsn_proc = the transaction's end LSN. The slot is confirmed (standby
--- status update) only up to the lsn_proc of the offset the worker has committed, i.e. what
--- Kafka acknowledged: read back through task.offsets:get, since the SDK has no commit callback.
+-- A transaction's records are emitted together when its Commit arrives. The slot is confirmed
+-- (standby status update) only up to the lsn_proc of the offset the worker has committed, i.e.
+-- what Kafka acknowledged: read back through task.offsets:get, since the SDK has no commit
+-- callback.
 local connect = require "luaconnect"
 local ffi = require "ffi"
 local pg = require "_pg"
 local jdbc = require "_jdbc"
 local pgo = require "_pgoutput"
+local po = require "_pgoffsets"
 
 ffi.cdef [[
 PGresult *PQexec(PGconn *conn, const char *query);
@@ -36,7 +38,7 @@ local format, concat = string.format, table.concat
 local floor = math.floor
 local null = connect.null
 
-local VERSION = "1.0.0"
+local VERSION = "1.1.0"
 local PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_BOTH = 1, 2, 8
 local UNAVAILABLE = "__debezium_unavailable_value"
 
@@ -669,6 +671,7 @@ local function snapshot_poll(task)
   local function emit(rec, mark)
     rec.value.source.snapshot = mark
     rec.source_offset.last_snapshot_record = mark == "last"
+    rec.source_offset.snapshot_completed = mark == "last"
     out[#out + 1] = rec
   end
   while #out == 0 do
@@ -699,7 +702,7 @@ local function snapshot_poll(task)
         local now_us = connect.now_ms() * 1000
         local value = envelope(task, t.rel, "r", null, row_struct(t.rel, row), source_block(task, t.rel, now_us,
           "true", s.txid, s.lsn, s.sequence))
-        local off = { lsn = s.lsn, txId = s.txid, ts_usec = now_us, snapshot = true, last_snapshot_record = false }
+        local off = po.snapshot(s.lsn, s.txid, now_us, false)
         s.held = record(t.rel, key_struct(t.rel, row), value, off, task.partition)
         s.held_mark = s.first and "first" or (s.first_in_table and "first_in_data_collection" or "true")
         s.first, s.first_in_table = false, false
@@ -720,10 +723,15 @@ local function send_status(task, lsn, reply)
   task.sent_lsn, task.status_at = lsn, connect.now_ms()
 end
 
--- The LSN Kafka holds: lsn_proc of the committed offset (transactions complete up to there).
-local function committed_lsn(task)
+-- The committed offset (what Kafka acknowledged) and the LSN it lets the slot confirm: its
+-- lsn_proc (a change's LSN, or a transaction's end), or a completed snapshot's lsn. A change's
+-- LSN is safe to confirm: the server then sends again every transaction whose Commit record
+-- starts at or after it, which includes the change's own transaction and every later one.
+local function committed(task)
   local off = task.offsets:get(task.partition)
-  return off and (off.lsn_proc or (off.last_snapshot_record and off.lsn)) or nil
+  if not off then return nil end
+  local snap_done = off.last_snapshot_record == true or off.snapshot_completed == true
+  return off, off.lsn_proc or (snap_done and off.lsn) or nil
 end
 
 local function start_streaming(task, from_lsn)
@@ -734,31 +742,31 @@ local function start_streaming(task, from_lsn)
   task.log.info("streaming from slot %s at %s", task.config["slot.name"], pgo.lsn_text(from_lsn or 0))
 end
 
-local function on_change(task, m, lsn)
+local OP_TYPE = { insert = "INSERT", update = "UPDATE", delete = "DELETE" }
+
+local function on_change(task, m, lsn, passed_over)
   local rel = task.rels[m.relid]
   if not rel or not rel.wanted then return end
   if not rel.value_schema then build_relation(task, rel) end
   local tx = task.tx
-  if not tx then return end
-  if task.skip and (tx.end_lsn_hint < task.skip.commit or (tx.end_lsn_hint == task.skip.commit
-      and lsn <= task.skip.lsn)) then
-    return -- already in Kafka before the restart
-  end
+  if not tx or passed_over then return end -- passed_over: in Kafka before the restart
+  if task.legacy and po.skip_legacy(task.legacy, tx.final_lsn, lsn) then return end
   tx.recs[#tx.recs + 1] = { rel = rel, m = m, lsn = lsn }
 end
 
-local function tx_records(task, tx, c)
+-- A transaction's records once its Commit (XLogData start end_lsn) is read. Each change's
+-- offset is Debezium's: its LSN as lsn and lsn_proc, the end LSN of the transaction read
+-- before as lsn_commit.
+local function tx_records(task, tx, c, end_lsn)
   local out = {}
   local ts_us = c.commit_time + pgo.PG_EPOCH_US
   local tomb = task.config["tombstones.on.delete"]
-  for i, e in ipairs(tx.recs) do
+  for _, e in ipairs(tx.recs) do
     local rel, m = e.rel, e.m
-    local last = i == #tx.recs
-    local off = { lsn = e.lsn, txId = tx.xid, ts_usec = ts_us, lsn_commit = c.commit_lsn,
-      lsn_proc = last and c.end_lsn or task.last_end }
+    local off = po.change(e.lsn, tx.prev_commit, tx.xid, ts_us, OP_TYPE[m.type])
     -- Debezium's sequence: [the last commit's LSN as the stream gave it (the XLogData start of
     -- a Commit message is the transaction's end LSN), this change's LSN]
-    local seq = format('["%s","%s"]', task.seq_commit and format("%.0f", task.seq_commit) or "null", format("%.0f", e.lsn))
+    local seq = format('["%s","%s"]', tx.prev_commit and format("%.0f", tx.prev_commit) or "null", format("%.0f", e.lsn))
     seq = seq:gsub('"null"', "null")
     local src = function() return source_block(task, rel, ts_us, "false", tx.xid, e.lsn, seq) end
     local add = function(key, value)
@@ -783,9 +791,9 @@ local function tx_records(task, tx, c)
       if tomb and key ~= nil then add(key, nil) end
     end
   end
-  -- Offsets of a transaction that gave no record still move lsn_proc on with the next one.
-  task.last_end, task.last_commit, task.last_xid, task.last_ts_us = c.end_lsn, c.commit_lsn, tx.xid, ts_us
-  task.seq_commit = c.end_lsn
+  -- A transaction that gave no record still moves lsn_commit, and the heartbeat's offset, on.
+  task.last_end, task.commit_lsn = end_lsn, end_lsn
+  task.hb_offset = po.commit(end_lsn, tx.xid, ts_us)
   return out
 end
 
@@ -802,6 +810,9 @@ end
 -- has the next changes on their way.
 local STREAM_WAIT_MS = 100
 
+local LOCATOR_KIND = { begin = "BEGIN", commit = "COMMIT", insert = "CHANGE", update = "CHANGE", delete = "CHANGE",
+  origin = "CHANGE" }
+
 -- One CopyData message of the stream: transactions are collected until their Commit, whose
 -- records go to out.
 local function on_message(task, buf, out)
@@ -810,15 +821,35 @@ local function on_message(task, buf, out)
     if cm.reply then send_status(task, task.confirmed or 0, false) end
   elseif cm.kind == "w" then
     local m = pgo.decode(cm.data)
+    local lsn = cm.wal_start
+    local loc = task.locator
+    if loc then
+      -- Debezium's WAL position search (WalPositionLocator): read on until the first message
+      -- to process is known, then the messages read so far again, those before it passed over
+      -- (Debezium reconnects and reads the same stream again; here they are held in memory).
+      loc.held[#loc.held + 1] = buf
+      local kind = LOCATOR_KIND[m.type]
+      local from = kind and po.locate(loc, kind, lsn)
+      if from then
+        task.locator = nil
+        task.pass = { from = from }
+        task.log.info("resuming at %s (last change in Kafka %s, last commit %s)", pgo.lsn_text(from),
+          pgo.lsn_text(loc.event), pgo.lsn_text(loc.commit or 0))
+        for _, held in ipairs(loc.held) do on_message(task, held, out) end
+      end
+      return
+    end
+    -- passed over: before the resume position (Begin, Commit and Relation are read anyway)
+    local passed_over = task.pass and m.type ~= "type" and m.type ~= "truncate" and po.pass_over(task.pass, lsn)
     if m.type == "begin" then
-      task.tx = { xid = m.xid, recs = {}, end_lsn_hint = m.final_lsn }
+      task.tx = { xid = m.xid, recs = {}, final_lsn = m.final_lsn, prev_commit = task.commit_lsn }
     elseif m.type == "commit" then
       local tx = task.tx
       task.tx = nil
       if tx then
-        for _, r in ipairs(tx_records(task, tx, m)) do
+        for _, r in ipairs(tx_records(task, tx, m, lsn)) do
           out[#out + 1] = r
-          task.emitted_proc = r.source_offset.lsn_proc or task.emitted_proc
+          task.emitted = r.source_offset
         end
       end
     elseif m.type == "relation" then
@@ -827,7 +858,7 @@ local function on_message(task, buf, out)
       task.rels[m.relid] = m
       if old and m.wanted then task.log.info("table %s.%s: relation changed", m.namespace, m.name) end
     elseif m.type == "insert" or m.type == "update" or m.type == "delete" then
-      on_change(task, m, cm.wal_start)
+      on_change(task, m, lsn, passed_over)
     end
     -- truncate: skipped, as Debezium's default skipped.operations=t
   end
@@ -861,27 +892,30 @@ local function stream_poll(task)
     end
   end
   -- Debezium's heartbeat: a record on <topic.heartbeat.prefix>.<topic.prefix> carrying the
-  -- offset of the last transaction read, so its commit moves the slot past transactions that
-  -- gave no record (it is committed only after every record before it).
+  -- offset after the last Commit read (before any: the offset streaming resumed from), so its
+  -- commit moves the slot past transactions that gave no record (it is committed only after
+  -- every record before it).
   local hb = task.config["heartbeat.interval.ms"]
   local now = connect.now_ms()
   if hb > 0 and not task.tx and now - (task.hb_at or 0) >= hb then
     task.hb_at = now
-    if task.last_end then
+    if task.hb_offset then
       out[#out + 1] = { topic = task.config["topic.heartbeat.prefix"] .. "." .. task.prefix,
         key = { serverName = task.prefix }, key_schema = HB_KEY, value = { ts_ms = now }, value_schema = HB_VALUE,
-        source_partition = task.partition, source_offset = { lsn = task.last_end, lsn_proc = task.last_end,
-          lsn_commit = task.last_commit, txId = task.last_xid, ts_usec = task.last_ts_us } }
+        source_partition = task.partition, source_offset = task.hb_offset }
+      task.emitted = task.hb_offset
     end
   end
   -- Confirm to the server only what Kafka acknowledged (at most once a second).
   if now - (task.status_at or 0) >= 1000 then
-    local c = committed_lsn(task)
+    local off, c = committed(task)
     if c and c > (task.confirmed or 0) then task.confirmed = c end
-    -- Every record handed out is in Kafka and no transaction is open: the transactions read
-    -- since then gave no record (other tables), so the slot may move past them too; without
-    -- this a quiet captured table next to a busy other one would keep WAL forever.
-    if not task.tx and #out == 0 and task.last_end and (task.emitted_proc == nil or (c and c >= task.emitted_proc))
+    -- Every record handed out is in Kafka (the committed offset is the last one's) and no
+    -- transaction is open: the transactions read since then gave no record (other tables), so
+    -- the slot may move past them too; without this a quiet captured table next to a busy
+    -- other one would keep WAL forever.
+    if not task.tx and not task.locator and #out == 0 and task.last_end
+        and (task.emitted == nil or po.same_position(off, task.emitted))
         and task.last_end > (task.confirmed or 0) then
       task.confirmed = task.last_end
     end
@@ -949,7 +983,7 @@ local function open(task)
   if slot and slot[2] ~= "pgoutput" then
     error(format("slot '%s' uses plugin '%s', not pgoutput", cfg["slot.name"], slot[2]), 0)
   end
-  local snapshot_done = off and not (off.snapshot == true and off.last_snapshot_record ~= true)
+  local snapshot_done = off and not po.snapshot_running(off)
   local need = (mode == "always") or ((mode == "initial" or mode == "when_needed") and not snapshot_done)
   if mode == "when_needed" and snapshot_done and not slot then need = true end
   if need and slot and (not off or not snapshot_done or mode ~= "always") then
@@ -968,11 +1002,17 @@ local function open(task)
     begin_snapshot(task, nil, pgo.lsn_of(slot[1]) or 0) -- snapshot.mode=always on an existing slot
     return
   end
-  if off and off.lsn_commit then task.skip = { commit = off.lsn_commit, lsn = off.lsn or 0 } end
-  task.confirmed = off and (off.lsn_proc or off.lsn) or nil
-  task.last_end = off and off.lsn_proc or nil
-  task.emitted_proc = task.last_end
-  start_streaming(task, task.confirmed)
+  -- Debezium's offsets and ours since 1.1.0 resume by Debezium's rule; ours from before by
+  -- theirs (see _pgoffsets.is_legacy for how they are told apart).
+  local r = po.resume(off)
+  task.legacy, task.commit_lsn = r.legacy, r.commit
+  if r.locator then
+    r.locator.held = {}
+    task.locator = r.locator
+  end
+  task.hb_offset = off -- a heartbeat before the first Commit read carries the offset resumed from
+  task.confirmed = r.start
+  start_streaming(task, r.start)
 end
 
 return connect.source {
@@ -986,7 +1026,9 @@ return connect.source {
     if task.snap and not task.snap.done then
       local out = snapshot_poll(task)
       if task.snap.done then
-        task.last_end, task.emitted_proc = task.snap.lsn, task.snap.lsn
+        task.last_end = task.snap.lsn
+        -- Debezium's offset once its snapshot is over (what a heartbeat carries until a Commit)
+        task.hb_offset = { lsn = task.snap.lsn, txId = task.snap.txid, ts_usec = connect.now_ms() * 1000 }
         start_streaming(task, task.snap.lsn)
       end
       return out

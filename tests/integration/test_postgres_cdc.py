@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import kcat_consume_records, unique_topic
+from http_json import call_ok
 from pg_server import PgServer
 from worker import Worker, wait_for
 
@@ -117,8 +118,11 @@ def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_p
     assert p[4]["source"]["txId"] != p[0]["source"]["txId"]
     assert p[0]["source"]["snapshot"] == "false" and p[0]["source"]["lsn"] < p[1]["source"]["lsn"]
     off = w.source_offset("cdc1", {"server": prefix})
-    assert set(off) == {"lsn", "txId", "ts_usec", "lsn_commit", "lsn_proc"}
-    assert off["txId"] == p[4]["source"]["txId"] and off["lsn"] == p[4]["source"]["lsn"], (off, [x and (x["source"]["txId"], x["source"]["lsn"]) for x in p], w.log()[-1500:])
+    # Debezium's offset of the last change: its LSN as lsn and lsn_proc, the end LSN of the
+    # transaction before it (the TRUNCATE's, as source.sequence says) as lsn_commit
+    src = p[4]["source"]
+    assert off == {"lsn": src["lsn"], "lsn_proc": src["lsn"], "lsn_commit": int(json.loads(src["sequence"])[0]),
+                   "txId": src["txId"], "ts_usec": src["ts_us"], "messageType": "INSERT"}, (off, src)
 
 
 def test_common_types_nulls_replica_identity_full_and_alter_table(kafka, pg, tmp_path):
@@ -244,7 +248,8 @@ def test_kill_9_during_snapshot_then_snapshot_again_and_stream(kafka, pg, tmp_pa
         if w.alive():
             w.kill()
     off = w.source_offset("cdc4", {"server": prefix})
-    assert off is None or (off["snapshot"] is True and off["last_snapshot_record"] is False)
+    assert off is None or (off["snapshot"] == "INITIAL" and off["last_snapshot_record"] is False
+                           and off["snapshot_completed"] is False), off
     pg.psql("INSERT INTO big VALUES (20001, 'while down')")
     with w:
         wait_for(lambda: (w.source_offset("cdc4", {"server": prefix}) or {}).get("last_snapshot_record") is True,
@@ -406,7 +411,9 @@ def test_restart_after_a_completed_snapshot_streams_on_without_a_second_snapshot
         wait_for(lambda: (w.source_offset("cdc12", part) or {}).get("last_snapshot_record") is True, 30,
                  "the snapshot's offset", w.log)
         assert w.stop() == 0
-    assert set(w.source_offset("cdc12", part)) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record"}
+    off = w.source_offset("cdc12", part)
+    assert set(off) == {"lsn", "txId", "ts_usec", "snapshot", "last_snapshot_record", "snapshot_completed"}
+    assert (off["snapshot"], off["last_snapshot_record"], off["snapshot_completed"]) == ("INITIAL", True, True)
     pg.psql("INSERT INTO again VALUES (3)")
     with w:
         recs = kcat_consume_records(kafka, topic, 3, timeout=60)
@@ -416,3 +423,56 @@ def test_restart_after_a_completed_snapshot_streams_on_without_a_second_snapshot
         assert w.stop() == 0
     assert w.log().count("snapshot of 1 table(s)") == 1
     assert [(x["op"], x["after"]["id"]) for x in payloads(recs)] == [("r", 1), ("r", 2), ("c", 3), ("c", 4)]
+
+
+def lsn_num(text: str) -> int:
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) + int(lo, 16)
+
+
+@pytest.mark.parametrize("form", ["1.0.0", "debezium"])
+def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, tmp_path, form):
+    """An offset committed after the second of three changes of a transaction resumes at the
+    third: in Debezium's form (lsn = lsn_proc = the change's LSN, messageType; found by
+    Debezium's WAL position search) and in the form of 1.0.0 (lsn_commit = the start LSN of the
+    transaction's Commit record, lsn_proc = the end of the transaction before, no messageType;
+    read by that version's rule). The next offset committed is Debezium's form."""
+    table = "mid_" + form.replace(".", "_")
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc13").replace("-", "_")
+    conf = cdc(pg, "cdc13", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = w.url()
+        call_ok("POST", f"{url}/connectors", {"name": "cdc13", "config": conf})
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        call_ok("PUT", f"{url}/connectors/cdc13/stop")
+        wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{prefix}'")
+                 == [["f"]], 30, "the slot let go", w.log)
+        pg.psql(f"BEGIN; INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2); "
+                f"INSERT INTO {table} VALUES (3); COMMIT")
+        pg.psql(f"BEGIN; INSERT INTO {table} VALUES (4); INSERT INTO {table} VALUES (5); COMMIT")
+        # the first transaction as pgoutput sends it, read without consuming the slot
+        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        begin = next(m for m in msgs if m[2].startswith("42"))  # 'B': final_lsn, commit time, xid
+        inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]  # 'I'
+        assert len(inserts) == 3, msgs
+        before = slot_lsn(pg, prefix)  # the end of what was read before the transaction
+        if form == "1.0.0":
+            off = {"lsn": inserts[1], "txId": int(begin[1]), "ts_usec": 1,
+                   "lsn_commit": int(begin[2][2:18], 16), "lsn_proc": before}
+        else:
+            off = {"lsn": inserts[1], "lsn_proc": inserts[1], "lsn_commit": before, "txId": int(begin[1]),
+                   "ts_usec": 1, "messageType": "INSERT"}
+        call_ok("PATCH", f"{url}/connectors/cdc13/offsets",
+                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
+        call_ok("PUT", f"{url}/connectors/cdc13/resume")
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 3, timeout=60)
+        wait_for(lambda: (w.source_offset("cdc13", {"server": prefix}) or {}).get("messageType") == "INSERT"
+                 and w.source_offset("cdc13", {"server": prefix})["lsn"] != inserts[1], 30,
+                 "an offset of the resumed stream", w.log)
+        more = kcat_consume_records(kafka, f"{prefix}.public.{table}", 10, timeout=3)
+        assert w.stop() == 0
+    assert [(x["op"], x["after"]["id"]) for x in payloads(more)] == [("c", 3), ("c", 4), ("c", 5)], w.log()[-3000:]
+    assert len(recs) == 3
