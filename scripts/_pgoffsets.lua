@@ -9,7 +9,8 @@
 --   change          {lsn = the change's LSN, lsn_proc = the same, lsn_commit = the end LSN of
 --                    the last transaction before it (absent before the first Commit read after
 --                    a snapshot), txId, ts_usec = commit time, messageType = "INSERT" | "UPDATE"
---                    | "DELETE"}
+--                    | "DELETE", lsn_index = its place among the changes sharing its LSN,
+--                    only when some do (see change below)}
 --   after a Commit  {lsn = lsn_proc = lsn_commit = the transaction's end LSN, txId, ts_usec,
 --                    messageType = "COMMIT"}   (heartbeats)
 --
@@ -24,8 +25,15 @@ function M.snapshot(lsn, txid, ts_us, last)
 end
 
 --- Offset of a change at lsn (op: "INSERT", "UPDATE", "DELETE"); prev_commit may be nil.
-function M.change(lsn, prev_commit, txid, ts_us, op)
-  return { lsn = lsn, lsn_proc = lsn, lsn_commit = prev_commit, txId = txid, ts_usec = ts_us, messageType = op }
+-- index: when other changes of the transaction share this change's LSN (the rows of one
+-- multi-row insert, as COPY writes them, are one WAL record), its 1-based place among them,
+-- written as lsn_index. Debezium names a change by its LSN alone, so its rule passes over every
+-- change at the LSN of the offset and a crash in the middle of such a record loses the rest of
+-- its rows; lsn_index lets this connector resume after exactly the rows in Kafka. Debezium
+-- ignores the key when it takes the offset over (and then behaves as it always does).
+function M.change(lsn, prev_commit, txid, ts_us, op, index)
+  return { lsn = lsn, lsn_proc = lsn, lsn_commit = prev_commit, txId = txid, ts_usec = ts_us, messageType = op,
+    lsn_index = index }
 end
 
 --- Offset once the Commit at end_lsn is read.
@@ -69,7 +77,8 @@ function M.resume(off)
   end
   local r = { start = off.lsn_proc or off.lsn, commit = off.lsn_commit or off.lsn_proc }
   if off.lsn_proc then
-    r.locator = { commit = off.lsn_commit or off.lsn_proc, event = off.lsn_proc, mtype = off.messageType }
+    r.locator = { commit = off.lsn_commit or off.lsn_proc, event = off.lsn_proc, mtype = off.messageType,
+      index = tonumber(off.lsn_index) }
   end
   return r
 end
@@ -105,6 +114,25 @@ function M.locate(s, kind, lsn)
   return nil
 end
 
+--- Where reading resumes once locate() gave from: {from=, skip=?}. Debezium's rule resumes at
+-- from, past every change at the offset's LSN; an offset with lsn_index (some of the changes
+-- at its LSN are in Kafka, not all) resumes at that LSN instead, its first lsn_index changes
+-- passed over (skip = {lsn=, n=}, see skip_change).
+function M.resume_at(loc, from)
+  if loc.index and from > loc.event then
+    return { from = loc.event, skip = { lsn = loc.event, n = loc.index } }
+  end
+  return { from = from }
+end
+
+--- True when the change at lsn is one of the changes at the offset's LSN already in Kafka
+-- (skip from resume_at; counts them down).
+function M.skip_change(skip, lsn)
+  if not skip or skip.n == 0 or lsn ~= skip.lsn then return false end
+  skip.n = skip.n - 1
+  return true
+end
+
 --- Debezium's WalPositionLocator.skipMessage once the position is found (from = that LSN):
 -- true while messages are to be passed over, until the one at from. f = {from=}.
 function M.pass_over(f, lsn)
@@ -119,7 +147,7 @@ end
 --- The offset fields that say where a record is (same where for two records: same position).
 function M.same_position(a, b)
   return a ~= nil and b ~= nil and a.lsn == b.lsn and a.lsn_proc == b.lsn_proc and a.lsn_commit == b.lsn_commit
-    and a.messageType == b.messageType and a.txId == b.txId
+    and a.messageType == b.messageType and a.txId == b.txId and a.lsn_index == b.lsn_index
 end
 
 return M

@@ -750,6 +750,7 @@ local function on_change(task, m, lsn, passed_over)
   if not rel.value_schema then build_relation(task, rel) end
   local tx = task.tx
   if not tx or passed_over then return end -- passed_over: in Kafka before the restart
+  if po.skip_change(task.skip, lsn) then return end -- one of the rows at the offset's LSN in Kafka
   if task.legacy and po.skip_legacy(task.legacy, tx.final_lsn, lsn) then return end
   tx.recs[#tx.recs + 1] = { rel = rel, m = m, lsn = lsn }
 end
@@ -761,14 +762,25 @@ local function tx_records(task, tx, c, end_lsn)
   local out = {}
   local ts_us = c.commit_time + pgo.PG_EPOCH_US
   local tomb = task.config["tombstones.on.delete"]
-  for _, e in ipairs(tx.recs) do
+  local recs = tx.recs
+  -- The position before each change: the offset of the change before it, or the last Commit's
+  -- (or the offset resumed from). A change that gives more than one record (a delete and its
+  -- tombstone, a key change's delete + tombstone + create) carries that position on all but its
+  -- last record: Kafka Connect commits the offset of the last record acknowledged, and a crash
+  -- between two of them must give the change again (a duplicate), not resume past it.
+  local before = task.hb_offset
+  local index = 0
+  for i, e in ipairs(recs) do
     local rel, m = e.rel, e.m
-    local off = po.change(e.lsn, tx.prev_commit, tx.xid, ts_us, OP_TYPE[m.type])
+    index = (i > 1 and recs[i - 1].lsn == e.lsn) and index + 1 or 1
+    local shared = index > 1 or (recs[i + 1] and recs[i + 1].lsn == e.lsn)
+    local off = po.change(e.lsn, tx.prev_commit, tx.xid, ts_us, OP_TYPE[m.type], shared and index or nil)
     -- Debezium's sequence: [the last commit's LSN as the stream gave it (the XLogData start of
     -- a Commit message is the transaction's end LSN), this change's LSN]
     local seq = format('["%s","%s"]', tx.prev_commit and format("%.0f", tx.prev_commit) or "null", format("%.0f", e.lsn))
     seq = seq:gsub('"null"', "null")
     local src = function() return source_block(task, rel, ts_us, "false", tx.xid, e.lsn, seq) end
+    local first = #out + 1
     local add = function(key, value)
       out[#out + 1] = record(rel, key, value, off, task.partition)
     end
@@ -790,6 +802,10 @@ local function tx_records(task, tx, c, end_lsn)
       add(key, envelope(task, rel, "d", row_struct(rel, m.old, m.old_kind == "K"), null, src()))
       if tomb and key ~= nil then add(key, nil) end
     end
+    if before then
+      for j = first, #out - 1 do out[j].source_offset = before end
+    end
+    before = off
   end
   -- A transaction that gave no record still moves lsn_commit, and the heartbeat's offset, on.
   task.last_end, task.commit_lsn = end_lsn, end_lsn
@@ -832,7 +848,8 @@ local function on_message(task, buf, out)
       local from = kind and po.locate(loc, kind, lsn)
       if from then
         task.locator = nil
-        task.pass = { from = from }
+        local at = po.resume_at(loc, from)
+        task.pass, task.skip = { from = at.from }, at.skip
         task.log.info("resuming at %s (last change in Kafka %s, last commit %s)", pgo.lsn_text(from),
           pgo.lsn_text(loc.event), pgo.lsn_text(loc.commit or 0))
         for _, held in ipairs(loc.held) do on_message(task, held, out) end

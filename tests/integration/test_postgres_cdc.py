@@ -476,3 +476,67 @@ def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, 
         assert w.stop() == 0
     assert [(x["op"], x["after"]["id"]) for x in payloads(more)] == [("c", 3), ("c", 4), ("c", 5)], w.log()[-3000:]
     assert len(recs) == 3
+
+
+def test_offset_inside_a_copy_resumes_after_exactly_the_rows_in_kafka(kafka, pg, tmp_path):
+    """The rows of one COPY are one WAL record: pgoutput gives them all one LSN, so an offset
+    that names a change by its LSN alone (Debezium's) cannot say how many of them are in Kafka,
+    and Debezium's rule resumes past all of them. Offsets of such rows carry lsn_index (the
+    row's place among them): one committed after the second of five rows resumes at the third.
+    The connector writes lsn_index itself (the offset committed after the COPY says 5)."""
+    table = "copy_rows"
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc14").replace("-", "_")
+    conf = cdc(pg, "cdc14", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = w.url()
+        call_ok("POST", f"{url}/connectors", {"name": "cdc14", "config": conf})
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        call_ok("PUT", f"{url}/connectors/cdc14/stop")
+        wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{prefix}'")
+                 == [["f"]], 30, "the slot let go", w.log)
+        pg.psql(f"COPY public.{table} FROM PROGRAM 'seq 1 5'")
+        pg.psql(f"INSERT INTO public.{table} VALUES (6)")
+        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        begin = next(m for m in msgs if m[2].startswith("42"))
+        inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]
+        assert len(inserts) == 5 and len(set(inserts)) == 1, msgs  # the premise: one LSN for the COPY
+        off = {"lsn": inserts[0], "lsn_proc": inserts[0], "lsn_commit": slot_lsn(pg, prefix),
+               "txId": int(begin[1]), "ts_usec": 1, "messageType": "INSERT", "lsn_index": 2}
+        call_ok("PATCH", f"{url}/connectors/cdc14/offsets",
+                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
+        call_ok("PUT", f"{url}/connectors/cdc14/resume")
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 4, timeout=60)
+        more = kcat_consume_records(kafka, f"{prefix}.public.{table}", 10, timeout=3)
+        # the INSERT after the COPY is the last offset committed
+        wait_for(lambda: (w.source_offset("cdc14", {"server": prefix}) or {}).get("lsn") not in (None, inserts[0]),
+                 30, "the offset of the row after the COPY", w.log)
+        assert w.stop() == 0
+    assert [(x["op"], x["after"]["id"]) for x in payloads(more)] == [("c", 3), ("c", 4), ("c", 5), ("c", 6)], \
+        w.log()[-3000:]
+    assert len(recs) == 4
+
+
+def test_copy_rows_carry_lsn_index_in_their_offsets(kafka, pg, tmp_path):
+    """What the connector commits for the rows of a COPY: lsn_index 1..n on the offsets of the
+    rows sharing one LSN (read from Kafka Connect's offsets as the worker keeps them: the last
+    one, 3 of 3, since the task commits after the batch)."""
+    table = "copy_idx"
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
+    prefix = unique_topic("cdc15").replace("-", "_")
+    conf = cdc(pg, "cdc15", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = w.url()
+        call_ok("POST", f"{url}/connectors", {"name": "cdc15", "config": conf})
+        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+        pg.psql(f"COPY public.{table} FROM PROGRAM 'seq 1 3'")
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 3, timeout=60)
+        wait_for(lambda: (w.source_offset("cdc15", {"server": prefix}) or {}).get("lsn_index") == 3, 30,
+                 "the offset of the COPY's last row", w.log)
+        off = w.source_offset("cdc15", {"server": prefix})
+        assert w.stop() == 0
+    assert [x["after"]["id"] for x in payloads(recs)] == [1, 2, 3]
+    assert off["messageType"] == "INSERT" and off["lsn"] == off["lsn_proc"], off

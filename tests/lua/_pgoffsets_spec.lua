@@ -86,4 +86,31 @@ describe("_pgoffsets", function()
     expect.eq(po.same_position(po.change(1, 2, 3, 4, "INSERT"), po.commit(1, 3, 4)), false)
     expect.eq(po.same_position(nil, po.commit(1, 3, 4)), false)
   end)
+  it("resumes inside the rows sharing one LSN by lsn_index", function()
+    local off = po.change(100, 50, 9, 5, "INSERT", 2)
+    expect.eq(off.lsn_index, 2)
+    expect.eq(po.change(100, 50, 9, 5, "INSERT").lsn_index, nil)
+    local r = po.resume(off)
+    expect.eq(r.locator.index, 2)
+    -- Debezium's search ends at the first message after LSN 100 (its Commit, 180) ...
+    local s = r.locator
+    expect.eq(po.locate(s, "BEGIN", 100), nil)
+    expect.eq(po.locate(s, "CHANGE", 100), nil)
+    expect.eq(po.locate(s, "CHANGE", 100), nil)
+    expect.eq(po.locate(s, "CHANGE", 100), nil)
+    local at = po.resume_at(s, po.locate(s, "COMMIT", 180))
+    -- ... and reading resumes at 100 instead, its first two changes passed over
+    expect.eq(at.from, 100)
+    expect.eq(po.skip_change(at.skip, 100), true)
+    expect.eq(po.skip_change(at.skip, 100), true)
+    expect.eq(po.skip_change(at.skip, 100), false)
+    expect.eq(po.skip_change(at.skip, 180), false)
+    -- without lsn_index, Debezium's rule
+    local d = po.resume(po.change(100, 50, 9, 5, "INSERT")).locator
+    po.locate(d, "CHANGE", 100)
+    expect.eq(po.resume_at(d, po.locate(d, "COMMIT", 180)).from, 180)
+    expect.eq(po.resume_at(d, 180).skip, nil)
+    -- two rows of one LSN are not the same position
+    expect.eq(po.same_position(po.change(1, 2, 3, 4, "INSERT", 1), po.change(1, 2, 3, 4, "INSERT", 2)), false)
+  end)
 end)
