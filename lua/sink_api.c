@@ -36,8 +36,16 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         lua_pushstring(L, sink_keys[k]);
     lua_pushnil(L); /* S_LAST_TOPIC */
     lc_task_api_push(L);
+    lua_getfield(L, -1, "_reads_headers");
+    b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
+}
+
+int lc_sink_api_reads_headers(const lc_sink_batch_t *b)
+{
+    return b->reads_headers;
 }
 
 /* record[sink_keys[k]] = the value on top (popped); r is the fresh record table (no

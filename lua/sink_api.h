@@ -32,10 +32,14 @@ typedef struct lc_sink_batch {
     int list; /* stack slot of the list of record tables */
     int n;    /* records added */
     int keys; /* stack slot of the record field names, then of the last topic (0: none) */
+    int reads_headers; /* 0: neither put() nor a transform reads record.headers */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n);
+/** Whether the batch's records need their message headers: 0 when the sink and each step of
+ * its transform chain declare reads_headers = false, so the core may leave them unparsed. */
+int lc_sink_api_reads_headers(const lc_sink_batch_t *b);
 /** Adds the record table of m as record b->n + 1. Returns 0, or -1 with *stage
  * ("KEY_CONVERTER" or "VALUE_CONVERTER") and errstr (the converter's text); nothing is
  * added then. */
