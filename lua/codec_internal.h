@@ -383,6 +383,9 @@ int enc_array(codec_ctx_t *x, int idx, int sidx);
 int enc_pairs(codec_ctx_t *x, int idx, int ksidx, int vsidx);
 /** Writes the table at idx as a JSON object; values follow the schema at vsidx, or none. */
 int enc_object(codec_ctx_t *x, int idx, int vsidx);
+/** Writes the table at idx as a sorted flat object without a pcall: 1, 0 (not flat: nothing
+ * written) or -1 (out of memory). */
+int enc_flat_sorted(codec_ctx_t *x, int idx);
 /** Pushes a userdata holding the sorted string keys of the table at idx; NULL on failure. */
 kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count);
 

@@ -198,46 +198,9 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
     return 0;
 }
 
-/** Encodes the value at idx as plain JSON with sorted object keys, appending to out. */
-/* The table at idx (absolute) when it is a source offset's usual shape — one string key, a
- * finite number or a string value, no metatable ({position = 1234}) — written as the runner
- * would write it, byte for byte, but without its lua_pcall: a source task encodes one offset
- * per record. Returns 1 when written, 0 when the table has another shape (nothing written),
- * -1 on failure (out of memory). */
-static int enc_flat_offset(codec_ctx_t *x, int idx)
-{
-    lua_State *L = x->L;
-    int top = lua_gettop(L), rc = 0, vt;
-    const char *k, *v;
-    size_t kn, vn;
-    double d = 0;
-
-    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx)) goto out;
-    lua_pushnil(L);
-    if (!lua_next(L, idx) || lua_type(L, top + 1) != LUA_TSTRING) goto out;
-    vt = lua_type(L, top + 2);
-    if (vt == LUA_TNUMBER) {
-        d = lua_tonumber(L, top + 2);
-        if (!isfinite(d)) goto out;
-    } else if (vt != LUA_TSTRING) {
-        goto out;
-    }
-    lua_pushvalue(L, top + 1);
-    if (lua_next(L, idx)) goto out; /* a second key */
-    k = lua_tolstring(L, top + 1, &kn);
-    rc = putc_(x, '{') || put_string(x, k, kn) || putc_(x, ':') ? -1 : 1;
-    if (rc == 1 && vt == LUA_TNUMBER) {
-        rc = put_number(x, d) ? -1 : 1;
-    } else if (rc == 1) {
-        v = lua_tolstring(L, top + 2, &vn);
-        rc = put_string(x, v, vn) ? -1 : 1;
-    }
-    if (rc == 1 && putc_(x, '}')) rc = -1;
-out:
-    lua_settop(L, top);
-    return rc;
-}
-
+/** Encodes the value at idx as plain JSON with sorted object keys, appending to out. A flat
+ * object (a sink record's value, a source offset: one per record) is written by
+ * enc_flat_sorted without the runner's lua_pcall. */
 int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, size_t errstr_size)
 {
     codec_ctx_t x;
@@ -252,7 +215,7 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
     ctx_init(&x, L, errstr, errstr_size);
     x.mode = MODE_SORTED;
     x.out = out;
-    if ((rc = enc_flat_offset(&x, idx)) != 0) {
+    if ((rc = enc_flat_sorted(&x, idx)) != 0) {
         if (rc < 0) out->len = start;
         return rc < 0 ? -1 : 0;
     }
