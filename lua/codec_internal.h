@@ -248,10 +248,16 @@ typedef struct {
 #define LC_SCHEMA_CACHE_MAX 256
 #define LC_SCHEMA_RECENT 4
 
+/* Schema type names as the Lua strings LuaJIT interned (kept alive by the state's
+ * environment table): a schema table's "type" string is one of these pointers when it names
+ * a type, so encoding compares a pointer instead of parsing the name for every value. */
+#define LC_TYPE_NAMES (ST_UNKNOWN + 2)
+
 typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
+    const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
 } codec_state_t;
 
 /* ---------------------------------------------------------------- schemas */
@@ -384,7 +390,7 @@ int enc_pairs(codec_ctx_t *x, int idx, int ksidx, int vsidx);
 /** Writes the table at idx as a JSON object; values follow the schema at vsidx, or none. */
 int enc_object(codec_ctx_t *x, int idx, int vsidx);
 /** Writes the table at idx as a sorted flat object without a pcall: 1, 0 (not flat: nothing
- * written) or -1 (out of memory). */
+ * written) or -1 (out of memory). Needs 8 free stack slots. */
 int enc_flat_sorted(codec_ctx_t *x, int idx);
 /** Pushes a userdata holding the sorted string keys of the table at idx; NULL on failure. */
 kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count);

@@ -82,6 +82,7 @@ static int enc_runner(lua_State *L)
     const char *s;
 
     x->mt = lua_upvalueindex(UPV_MT);
+    x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
     if (x->mode == MODE_SORTED) {
         enc_plain(x, 2);
         return 0;
@@ -545,6 +546,7 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
 {
     int top = lua_gettop(L), i;
     const char *m;
+    codec_state_t *st;
 
     if (!lua_checkstack(L, 2 * UPV_COUNT + 8)) {
         set_err(errstr, errstr_size, "Lua stack exhausted");
@@ -557,8 +559,15 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
 
     /* The runners, with what they use on every call as upvalues (UPV_*). */
     push_reg(L, &reg_array_mt);
-    memset(lua_newuserdata(L, sizeof(codec_state_t)), 0, sizeof(codec_state_t));
-    lua_createtable(L, LC_SCHEMA_RECENT, 0);
+    st = lua_newuserdata(L, sizeof(codec_state_t));
+    memset(st, 0, sizeof(codec_state_t));
+    lua_createtable(L, LC_SCHEMA_RECENT, LC_TYPE_NAMES);
+    for (i = 0; i < LC_TYPE_NAMES; i++) { /* env[name] = true keeps each string interned */
+        lua_pushstring(L, i < ST_UNKNOWN ? stype_json[i] : i == ST_UNKNOWN ? "float32" : "float64");
+        st->type_name[i] = lua_tostring(L, -1);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+    }
     lua_setfenv(L, -2);
     lua_createtable(L, 2 * LC_SHAPES, 0);
     lua_newtable(L);

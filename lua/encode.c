@@ -238,41 +238,45 @@ int enc_flat_sorted(codec_ctx_t *x, int idx)
 {
     lua_State *L = x->L;
     kent_t e[SMALL_OBJECT];
-    int slot[SMALL_OBJECT], top = lua_gettop(L), n = 0, i, rc = 0, t;
+    int slot[SMALL_OBJECT], type[SMALL_OBJECT], top = lua_gettop(L), n = 0, i, rc = 0, t, k;
+    double num[SMALL_OBJECT];
     size_t vn;
     const char *v;
 
-    if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 2 * SMALL_OBJECT + 4)) return 0;
-    if (lua_getmetatable(L, idx)) goto out;
+    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx)) goto out;
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        t = lua_type(L, -1);
-        if (n == SMALL_OBJECT || lua_type(L, -2) != LUA_TSTRING ||
-            (t == LUA_TNUMBER && !isfinite(lua_tonumber(L, -1))) ||
-            (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1)) ||
-            (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN &&
-             t != LUA_TLIGHTUSERDATA))
+    while (lua_next(L, idx)) { /* key n at top + 1 + 2n, its value above it */
+        if (n == SMALL_OBJECT || lua_type(L, -2) != LUA_TSTRING) goto out;
+        t = type[n] = lua_type(L, -1);
+        if (t == LUA_TNUMBER) {
+            num[n] = lua_tonumber(L, -1);
+            if (!isfinite(num[n])) goto out;
+        } else if (t == LUA_TLIGHTUSERDATA ? lua_touserdata(L, -1) != NULL
+                                            : t != LUA_TSTRING && t != LUA_TBOOLEAN) {
             goto out;
+        }
         e[n].s = lua_tolstring(L, -2, &e[n].n);
-        slot[n++] = lua_gettop(L) - 1; /* the key; its value above it */
+        slot[n] = top + 1 + 2 * n;
+        /* the caller checked 8 free slots: 3 pairs and lua_next's key */
+        if (++n == 3 && !lua_checkstack(L, 2 * SMALL_OBJECT + 2)) goto out;
         lua_pushvalue(L, -2);
     }
     sort_small(e, slot, n);
     rc = -1;
     if (putc_(x, '{')) goto out;
     for (i = 0; i < n; i++) {
-        int vi = slot[i] + 1;
+        k = (slot[i] - top - 1) / 2; /* the pair's place in type[] and num[] */
         if ((i && putc_(x, ',')) || put_string(x, e[i].s, e[i].n) || putc_(x, ':')) goto out;
-        switch (lua_type(L, vi)) {
+        switch (type[k]) {
         case LUA_TSTRING:
-            v = lua_tolstring(L, vi, &vn);
+            v = lua_tolstring(L, slot[i] + 1, &vn);
             if (put_string(x, v, vn)) goto out;
             break;
         case LUA_TNUMBER:
-            if (put_number(x, lua_tonumber(L, vi))) goto out;
+            if (put_number(x, num[k])) goto out;
             break;
         case LUA_TBOOLEAN:
-            if (lua_toboolean(L, vi) ? PUTLIT(x, "true") : PUTLIT(x, "false")) goto out;
+            if (lua_toboolean(L, slot[i] + 1) ? PUTLIT(x, "true") : PUTLIT(x, "false")) goto out;
             break;
         default:
             if (PUTLIT(x, "null")) goto out;
