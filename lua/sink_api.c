@@ -48,18 +48,15 @@ int lc_sink_api_reads_headers(const lc_sink_batch_t *b)
     return b->reads_headers;
 }
 
-/* record[sink_keys[k]] = the value on top (popped); r is the fresh record table (no
- * metatable, so a raw set is what lua_setfield would do). */
-static void set_field(const lc_sink_batch_t *b, int r, int k)
+/* Pushes the name of record field k, the batch's copy when there is one: the value is
+ * pushed after it and lua_rawset sets both (the record is a fresh table without a metatable,
+ * so a raw set is what lua_setfield would do), with no lua_insert to put the key under it. */
+static void push_key(const lc_sink_batch_t *b, int k)
 {
-    lua_State *L = b->L;
-    if (!b->keys) {
-        lua_setfield(L, r, sink_keys[k]);
-        return;
-    }
-    lua_pushvalue(L, b->keys + k);
-    lua_insert(L, -2);
-    lua_rawset(L, r);
+    if (b->keys)
+        lua_pushvalue(b->L, b->keys + k);
+    else
+        lua_pushstring(b->L, sink_keys[k]);
 }
 
 /* Pushes the topic name, the previous record's Lua string when it is the same name. */
@@ -86,31 +83,42 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
     lua_State *L = b->L;
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
+    push_key(b, S_TOPIC);
     push_topic(b, m->topic);
-    set_field(b, r, S_TOPIC);
+    lua_rawset(L, r);
+    push_key(b, S_PARTITION);
     lua_pushinteger(L, m->partition);
-    set_field(b, r, S_PARTITION);
+    lua_rawset(L, r);
+    push_key(b, S_OFFSET);
     lua_pushnumber(L, (lua_Number)m->offset);
-    set_field(b, r, S_OFFSET);
+    lua_rawset(L, r);
     if (m->timestamp >= 0) {
+        push_key(b, S_TIMESTAMP);
         lua_pushnumber(L, (lua_Number)m->timestamp);
-        set_field(b, r, S_TIMESTAMP);
+        lua_rawset(L, r);
     }
+    push_key(b, S_KEY);
     if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
         *stage = "KEY_CONVERTER";
         goto bad;
     }
-    set_field(b, r, S_KEY_SCHEMA);
-    set_field(b, r, S_KEY);
+    push_key(b, S_KEY_SCHEMA); /* key, its value, the schema: the schema's name under it */
+    lua_insert(L, -2);
+    lua_rawset(L, r);
+    lua_rawset(L, r);
+    push_key(b, S_VALUE);
     if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
         *stage = "VALUE_CONVERTER";
         goto bad;
     }
-    set_field(b, r, S_VALUE_SCHEMA);
-    set_field(b, r, S_VALUE);
+    push_key(b, S_VALUE_SCHEMA);
+    lua_insert(L, -2);
+    lua_rawset(L, r);
+    lua_rawset(L, r);
     if (m->headers) {
+        push_key(b, S_HEADERS);
         lc_headers_push(L, m->headers);
-        set_field(b, r, S_HEADERS);
+        lua_rawset(L, r);
     }
     lua_rawseti(L, b->list, ++b->n);
     return 0;
