@@ -76,8 +76,15 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
         return -1;
     }
     memset(e, 0, sizeof(*e));
+    /* A record without a metatable (the usual one) is read with raw gets, which is what
+     * lua_gettable does then, minus its metamethod checks on each missing field. */
+    int raw = !lua_getmetatable(L, r);
+    if (!raw) lua_pop(L, 1);
     lua_pushvalue(L, keys + F_LC); /* r+1: record._lc */
-    lua_gettable(L, r);
+    if (raw)
+        lua_rawget(L, r);
+    else
+        lua_gettable(L, r);
     if (!lua_isnil(L, -1)) {
         const char *kind = lua_tostring(L, -1);
         if (kind && strcmp(kind, "skip") == 0) {
@@ -100,7 +107,10 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
     lua_pop(L, 1);
     for (int k = F_TOPIC; k < F_COUNT; k++) { /* r+k: record[entry_keys[k]], as lua_getfield */
         lua_pushvalue(L, keys + k);
-        lua_gettable(L, r);
+        if (raw)
+            lua_rawget(L, r);
+        else
+            lua_gettable(L, r);
     }
     e->kind = LC_SOURCE_RECORD;
     e->topic = lua_type(L, r + F_TOPIC) == LUA_TSTRING ? lua_tostring(L, r + F_TOPIC) : NULL;
