@@ -69,6 +69,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__)
 #pragma GCC visibility push(hidden)
@@ -469,11 +472,26 @@ static inline void push_reg(lua_State *L, void *key)
 }
 
 /* Skips bytes that need no attention inside a string: printable ASCII but '"' and '\\'.
- * Returns the first special byte in [p, e), or e. Eight bytes at a time: in these tests a
- * special byte may also flag bytes above it (borrows propagate upwards), never below, so
- * the lowest flag is the first special byte. */
+ * Returns the first special byte in [p, e), or e. Sixteen bytes at a time with SSE2, then
+ * eight: in these tests a special byte may also flag bytes above it (borrows propagate
+ * upwards), never below, so the lowest flag is the first special byte. */
 static inline const unsigned char *str_scan(const unsigned char *p, const unsigned char *e)
 {
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time: as signed bytes, everything from 0x80 is negative, so one
+     * "less than 0x20" compare flags control characters and non-ASCII together. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+
+    while (e - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int m = _mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+            _mm_cmplt_epi8(v, space)));
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
 
