@@ -351,11 +351,9 @@ reread:
     goto again;
 }
 
-/* Runs inside lua_pcall: (ctx). Pushes value and schema (always two results). */
-static int dec_runner(lua_State *L)
+/* The decode runner's work: pushes value and schema (returns 2), or returns 0 on failure. */
+static int dec_body(lua_State *L, codec_ctx_t *x)
 {
-    codec_ctx_t *x = lua_touserdata(L, 1);
-
     x->started = 1;
     x->mt = lua_upvalueindex(UPV_MT);
     x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
@@ -370,6 +368,83 @@ static int dec_runner(lua_State *L)
     lua_pushlstring(L, x->data, x->len);
     push_simple_schema(L, x->conv->kind == LC_CONV_STRING ? "string" : "bytes");
     return 2;
+}
+
+/* Runs inside lua_pcall: (ctx). Pushes value and schema (always two results). */
+static int dec_runner(lua_State *L)
+{
+    return dec_body(L, lua_touserdata(L, 1));
+}
+
+/* ---------------------------------------------------------------- protected regions */
+
+/* lc_conv_protected's region on this thread: its lua_State and codec state while the
+ * region's runner is running, else NULL. Inside it, the current C function is the region
+ * runner (a closure with the codec's upvalues) or one it called; the codec state upvalue
+ * tells which, so a conversion made from a nested C function (a __gc metamethod's, say)
+ * takes the ordinary pcall path. */
+static __thread struct region {
+    lua_State *L;
+    const void *st;
+} region;
+
+static char reg_region;
+
+typedef struct {
+    lc_conv_region_fn fn;
+    void *opaque;
+    int rc;
+} region_call_t;
+
+/* Runs inside lua_pcall: (call, args...). */
+static int region_runner(lua_State *L)
+{
+    region_call_t *c = lua_touserdata(L, 1);
+    region.L = L;
+    region.st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
+    c->rc = c->fn(L, 2, c->opaque);
+    return 0;
+}
+
+/* Whether a conversion on L may call the runners' bodies directly (see region). */
+static int in_region(lua_State *L)
+{
+    return region.L == L && lua_touserdata(L, lua_upvalueindex(UPV_STATE)) == region.st;
+}
+
+int lc_conv_protected(lua_State *L, int nargs, lc_conv_region_fn fn, void *opaque, char *errstr,
+                      size_t errstr_size)
+{
+    struct region saved = region;
+    region_call_t call = {fn, opaque, 0};
+    int status;
+
+    if (!lua_checkstack(L, 4)) {
+        set_err(errstr, errstr_size, "Lua stack exhausted");
+        lua_pop(L, nargs);
+        return -1;
+    }
+    push_reg(L, &reg_region);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, nargs + 1);
+        set_err(errstr, errstr_size, "codec not initialised (call lc_codec_init)");
+        return -1;
+    }
+    lua_insert(L, -(nargs + 1));
+    lua_pushlightuserdata(L, &call);
+    lua_insert(L, -(nargs + 1));
+    status = lua_pcall(L, nargs + 1, 0, 0);
+    region = saved;
+    if (status) {
+        const char *m = lua_tostring(L, -1);
+        set_err(errstr, errstr_size, "Lua error: %s",
+                m                      ? m
+                : status == LUA_ERRMEM ? "out of memory"
+                                       : "(no message)");
+        lua_pop(L, 1);
+        return -1;
+    }
+    return call.rc;
 }
 
 /* Is the text an envelope: an object whose keys are "schema" and "payload", both? Runs on
@@ -444,7 +519,24 @@ int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size
     x.len = len;
     x.beg = x.p = data;
     x.end = x.beg + len;
-    rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    if (in_region(L)) { /* already protected: the runner's work without its lua_pcall */
+        int base = lua_gettop(L), n = dec_body(L, &x);
+        if (x.failed) {
+            lua_settop(L, base);
+            rc = -1;
+        } else {
+            if (!n) { /* as lua_pcall pads a runner's missing results */
+                lua_pushnil(L);
+                lua_pushnil(L);
+            }
+            lua_insert(L, base + 1); /* the two results down to base + 1, base + 2 */
+            lua_insert(L, base + 1);
+            lua_settop(L, base + 2);
+            rc = 0;
+        }
+    } else {
+        rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    }
     if (rc && x.started && !x.syntax && c->kind == LC_CONV_JSON) dec_recheck(&x, c->schemas_enable);
     if (x.scratch.data) lc_buf_free(&x.scratch);
     return rc;
@@ -581,8 +673,12 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
         lua_pushvalue(L, top + i);
     lua_pushcclosure(L, enc_runner, UPV_COUNT);
     reg_set(L, &reg_encode);
+    for (i = 1; i <= UPV_COUNT; i++)
+        lua_pushvalue(L, top + i);
     lua_pushcclosure(L, dec_runner, UPV_COUNT);
     reg_set(L, &reg_decode);
+    lua_pushcclosure(L, region_runner, UPV_COUNT);
+    reg_set(L, &reg_region);
     lua_settop(L, top);
     return 0;
 

@@ -36,11 +36,52 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         lua_pushstring(L, sink_keys[k]);
     lua_pushnil(L); /* S_LAST_TOPIC */
     lc_task_api_push(L);
-    lua_getfield(L, -1, "_reads_headers");
-    b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    b->reads_headers = 1;
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "_reads_headers");
+        b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
+}
+
+typedef struct {
+    lc_sink_batch_t *b;
+    int n;
+    lc_sink_each_fn each;
+    void *opaque;
+} build_t;
+
+/* Inside lc_conv_protected: the list and the field names are the arguments from first on. */
+static int build_region(lua_State *L, int first, void *opaque)
+{
+    build_t *a = opaque;
+    lc_sink_batch_t inner = *a->b;
+    int rc = 0;
+    lua_checkstack(L, S_COUNT + 16);
+    inner.list = first;
+    inner.keys = a->b->keys ? first + 1 : 0;
+    for (int i = 0; i < a->n && rc == 0; i++) {
+        rc = a->each(a->opaque, i, &inner);
+        a->b->n = inner.n;
+    }
+    return rc;
+}
+
+int lc_sink_api_build(lc_sink_batch_t *b, int n, lc_sink_each_fn each, void *opaque, char *errstr,
+                      size_t errstr_size)
+{
+    lua_State *L = b->L;
+    build_t a = {b, n, each, opaque};
+    int nargs = 1;
+    lua_pushvalue(L, b->list);
+    if (b->keys) {
+        for (int k = 0; k <= S_LAST_TOPIC; k++)
+            lua_pushvalue(L, b->keys + k);
+        nargs += S_LAST_TOPIC + 1;
+    }
+    return lc_conv_protected(L, nargs, build_region, &a, errstr, errstr_size);
 }
 
 int lc_sink_api_reads_headers(const lc_sink_batch_t *b)

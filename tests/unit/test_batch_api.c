@@ -165,9 +165,71 @@ TEST(test_sink_records)
     lc_lua_close(L);
 }
 
+/* lc_sink_api_build: each message through one protected call, a failure where it is. */
+static const char *const build_values[] = {"{\"x\":1}", "{bad", "{\"x\":3}", "[1,2.0]"};
+
+typedef struct {
+    const lc_converter_t *json;
+    int failed_at;
+    char err[256];
+} build_ctx_t;
+
+static int build_each(void *opaque, int i, lc_sink_batch_t *b)
+{
+    build_ctx_t *bc = opaque;
+    const char *stage = NULL;
+    lc_sink_msg_t m = {.topic = "t",
+                       .partition = 0,
+                       .offset = i,
+                       .timestamp = 5,
+                       .value = build_values[i],
+                       .value_len = strlen(build_values[i])};
+    if (lc_sink_api_add(b, bc->json, bc->json, &m, &stage, bc->err, sizeof bc->err) != 0)
+        bc->failed_at = i;
+    return 0;
+}
+
+static int build_stop(void *opaque, int i, lc_sink_batch_t *b)
+{
+    (void)b;
+    return i == 1 ? 7 : build_each(opaque, i, b);
+}
+
+TEST(test_sink_build)
+{
+    lua_State *L = new_state();
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    char err[512];
+    build_ctx_t bc = {.json = &json, .failed_at = -1};
+    lc_sink_batch_t b;
+    lc_sink_api_begin(&b, L, 4);
+    int top = lua_gettop(L);
+    CHECK_INT(lc_sink_api_build(&b, 4, build_each, &bc, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), top);
+    CHECK_INT(b.n, 3);
+    CHECK_INT(bc.failed_at, 1);
+    CHECK_STR(bc.err, "invalid JSON at line 1 column 2: unexpected 'b', expected a string key");
+    lua_pushvalue(L, b.list);
+    lua_setglobal(L, "records");
+    CHECK_INT(luaL_dostring(L, "local out = {}\n"
+                               "for i, r in ipairs(records) do\n"
+                               "  out[i] = r.offset .. '=' .. connect.json.encode(r.value)\n"
+                               "end\n"
+                               "return table.concat(out, ' ')"),
+              0);
+    CHECK_STR(lua_tostring(L, -1), "0={\"x\":1} 2={\"x\":3} 3=[1,2.0]");
+    lc_sink_api_end(&b);
+    lc_sink_api_begin(&b, L, 4);
+    CHECK_INT(lc_sink_api_build(&b, 4, build_stop, &bc, err, sizeof err), 7);
+    CHECK_INT(b.n, 1);
+    lc_sink_api_end(&b);
+    lc_lua_close(L);
+}
+
 int main(void)
 {
     RUN(test_source_entries);
     RUN(test_sink_records);
+    RUN(test_sink_build);
     return lc_test_summary("test_batch_api");
 }
