@@ -9,6 +9,7 @@
 #include <strings.h>
 
 static char reg_encode, reg_decode;
+static int in_region(lua_State *L);
 
 /* ---------------------------------------------------------------- encode entry */
 
@@ -73,10 +74,9 @@ static int put_schema(codec_ctx_t *x, int sidx)
     return 0;
 }
 
-/* Runs inside lua_pcall: (ctx, value, schema-or-nil). */
-static int enc_runner(lua_State *L)
+/* The encode runner's work on the value at vidx and the schema at sidx (absolute). */
+static void enc_body(lua_State *L, codec_ctx_t *x, int vidx, int sidx)
 {
-    codec_ctx_t *x = lua_touserdata(L, 1);
     const lc_converter_t *c = x->conv;
     size_t n;
     const char *s;
@@ -84,38 +84,44 @@ static int enc_runner(lua_State *L)
     x->mt = lua_upvalueindex(UPV_MT);
     x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
     if (x->mode == MODE_SORTED) {
-        enc_plain(x, 2);
-        return 0;
+        enc_plain(x, vidx);
+        return;
     }
-    if (is_null_ud(L, 2) && c->kind != LC_CONV_JSON) {
+    if (is_null_ud(L, vidx) && c->kind != LC_CONV_JSON) {
         x->is_null = 1;
-        return 0;
+        return;
     }
     switch (c->kind) {
     case LC_CONV_STRING:
-        enc_string_conv(x, 2);
+        enc_string_conv(x, vidx);
         break;
     case LC_CONV_BYTES:
-        if (lua_type(L, 2) != LUA_TSTRING) {
-            ctx_fail(x, "ByteArrayConverter needs a string (bytes), got %s", type_name(L, 2));
+        if (lua_type(L, vidx) != LUA_TSTRING) {
+            ctx_fail(x, "ByteArrayConverter needs a string (bytes), got %s", type_name(L, vidx));
             break;
         }
-        s = lua_tolstring(L, 2, &n);
+        s = lua_tolstring(L, vidx, &n);
         put(x, s, n);
         break;
     case LC_CONV_JSON:
         if (c->schemas_enable) {
             if (PUTLIT(x, "{\"schema\":")) break;
             x->root = "schema";
-            if (x->has_schema ? put_schema(x, 3) : PUTLIT(x, "null")) break;
+            if (x->has_schema ? put_schema(x, sidx) : PUTLIT(x, "null")) break;
             x->root = "value";
             x->nsegs = 0;
             if (PUTLIT(x, ",\"payload\":")) break;
         }
-        if (x->has_schema ? enc_schema(x, 2, 3) : enc_plain(x, 2)) break;
+        if (x->has_schema ? enc_schema(x, vidx, sidx) : enc_plain(x, vidx)) break;
         if (c->schemas_enable) putc_(x, '}');
         break;
     }
+}
+
+/* Runs inside lua_pcall: (ctx, value, schema-or-nil). */
+static int enc_runner(lua_State *L)
+{
+    enc_body(L, lua_touserdata(L, 1), 2, 3);
     return 0;
 }
 
@@ -182,15 +188,30 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
     x.conv = c;
     x.out = out;
     x.has_schema = sidx != 0;
-    if (push_runner(&x, &reg_encode)) return -1;
-    lua_pushvalue(L, vidx);
-    if (sidx)
-        lua_pushvalue(L, sidx);
-    else
-        lua_pushnil(L);
-    if (run_protected(&x, 2, 0)) {
-        out->len = 0;
-        return -1;
+    if (in_region(L)) { /* already protected: the runner's work without its lua_pcall */
+        int base = lua_gettop(L);
+        lua_pushvalue(L, vidx); /* the runner's arguments, as copies */
+        if (sidx)
+            lua_pushvalue(L, sidx);
+        else
+            lua_pushnil(L);
+        enc_body(L, &x, base + 1, base + 2);
+        lua_settop(L, base);
+        if (x.failed) {
+            out->len = 0;
+            return -1;
+        }
+    } else {
+        if (push_runner(&x, &reg_encode)) return -1;
+        lua_pushvalue(L, vidx);
+        if (sidx)
+            lua_pushvalue(L, sidx);
+        else
+            lua_pushnil(L);
+        if (run_protected(&x, 2, 0)) {
+            out->len = 0;
+            return -1;
+        }
     }
     if (x.is_null) {
         out->len = 0;

@@ -55,6 +55,35 @@ int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t 
     return 1;
 }
 
+typedef struct {
+    lc_source_batch_t *b;
+    int (*fn)(void *opaque);
+    void *opaque;
+} run_t;
+
+/* Inside lc_conv_protected: the batch's list is the argument at first; the field names are
+ * pushed above it by the first lc_source_api_entry, as outside. */
+static int run_region(lua_State *L, int first, void *opaque)
+{
+    run_t *a = opaque;
+    lua_checkstack(L, 40 + F_COUNT);
+    a->b->list = first;
+    a->b->keys = 0;
+    return a->fn(a->opaque);
+}
+
+int lc_source_api_run(lc_source_batch_t *b, int (*fn)(void *opaque), void *opaque, char *errstr,
+                      size_t errstr_size)
+{
+    run_t a = {b, fn, opaque};
+    int list = b->list;
+    lua_pushvalue(b->L, list);
+    int rc = lc_conv_protected(b->L, 1, run_region, &a, errstr, errstr_size);
+    b->list = list; /* the slots inside the call are gone with it */
+    b->keys = b->r = b->failed_rec = 0;
+    return rc;
+}
+
 int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char *errstr,
                         size_t errstr_size)
 {

@@ -165,6 +165,51 @@ TEST(test_sink_records)
     lc_lua_close(L);
 }
 
+/* lc_source_api_run: the record loop inside one protected call reads and converts as
+ * outside it, a converter failure included; the batch is usable afterwards. */
+typedef struct {
+    lc_source_batch_t *b;
+    lc_buf_t out;
+    char text[256];
+} run_ctx_t;
+
+static int run_loop(void *opaque)
+{
+    run_ctx_t *rc = opaque;
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    lc_source_entry_t e;
+    char err[256];
+    int isnull;
+    for (int i = 1; i <= rc->b->n; i++) {
+        if (lc_source_api_entry(rc->b, i, &e, err, sizeof err) != 0) return -1;
+        int failed = lc_source_api_convert(rc->b, 1, &json, &rc->out, &isnull, err, sizeof err);
+        size_t used = strlen(rc->text);
+        if (failed) /* a converter failure: the loop goes on */
+            snprintf(rc->text + used, sizeof rc->text - used, "%s<%s>", i > 1 ? " " : "", err);
+        else
+            snprintf(rc->text + used, sizeof rc->text - used, "%s%.*s", i > 1 ? " " : "",
+                     (int)rc->out.len, rc->out.data);
+    }
+    return 5;
+}
+
+TEST(test_source_run)
+{
+    lua_State *L = new_state();
+    lc_source_batch_t b;
+    char err[256];
+    run_ctx_t rc = {.b = &b};
+    batch_of(L, &b,
+             "{{topic = 't', value = {x = 1}}, {topic = 't', value = print},"
+             " {topic = 't', value = {y = 2}}}");
+    CHECK_INT(lc_source_api_run(&b, run_loop, &rc, err, sizeof err), 5);
+    CHECK_STR(rc.text, "{\"x\":1} <value: cannot encode a function> {\"y\":2}");
+    CHECK_INT(lua_istable(L, b.list), 1);
+    lc_source_api_end(&b);
+    lc_buf_free(&rc.out);
+    lc_lua_close(L);
+}
+
 /* lc_sink_api_build: each message through one protected call, a failure where it is. */
 static const char *const build_values[] = {"{\"x\":1}", "{bad", "{\"x\":3}", "[1,2.0]"};
 
@@ -231,5 +276,6 @@ int main(void)
     RUN(test_source_entries);
     RUN(test_sink_records);
     RUN(test_sink_build);
+    RUN(test_source_run);
     return lc_test_summary("test_batch_api");
 }
