@@ -105,11 +105,11 @@ def main():
     tm = {n: inclusive(f, fn) for n, f in counts.items()}
     print(f"  of which the task thread ({fn}, inclusive): "
           f"{(tm[args.records] - tm[args.small]) / (args.records - args.small):,.0f} a record")
-    for inclusive in (False, True):
-        ann = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
+    for incl in (False, True):
+        ann = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if incl else 'no'}",
                               counts[args.records]], capture_output=True, text=True).stdout
         rows = [l for l in ann.splitlines() if re.match(r"^\s*[0-9,]+ \(", l)]
-        print(f"\ntop {args.top} functions, {'inclusive' if inclusive else 'self'} "
+        print(f"\ntop {args.top} functions, {'inclusive' if incl else 'self'} "
               f"({args.records:,} records, whole run):")
         print("\n".join(rows[:args.top + 1]))
     print(f"\ncallgrind files: {out}")

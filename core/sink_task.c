@@ -253,7 +253,11 @@ static int push_record(snk_t *s, lc_sink_batch_t *b, const rd_kafka_message_t *m
                          .key_len = m->key_len,
                          .value = m->payload,
                          .value_len = m->len};
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) msg.headers = hdrs;
+    /* librdkafka parses a message's header block (even an empty one) on every call: ~1,200
+     * instructions a record, skipped when nothing in the task reads headers. */
+    if (lc_sink_api_reads_headers(b) &&
+        rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        msg.headers = hdrs;
     if (lc_sink_api_add(b, &c->key_conv, &c->value_conv, &msg, stage_out, err, err_size) == 0)
         return 0;
     snprintf(errstr, errsz, "topic %s partition %d offset %lld: stage %s: %s", msg.topic,
@@ -430,11 +434,45 @@ static int add_put_failure(void *opaque, int index, int put, const char *class_n
     return fs->n >= SINK_BATCH_MAX;
 }
 
+/* What build_one needs of put_batch. */
+typedef struct build {
+    snk_t *s;
+    rd_kafka_message_t **batch;
+    failures_t *fs;
+    int *batch_index;
+    char *errstr;
+    size_t errsz;
+    char *msg;
+    size_t msg_size;
+} build_t;
+
+/* Adds message i of the batch as a record (lc_sink_each_fn); a converter failure becomes a
+ * pending failure with errors.tolerance=all, else stops the batch (1, errstr set). */
+static int build_one(void *opaque, int i, lc_sink_batch_t *b)
+{
+    build_t *bl = opaque;
+    lc_connector_t *c = bl->s->t->conn;
+    const char *stage = NULL;
+    if (push_record(bl->s, b, bl->batch[i], bl->errstr, bl->errsz, &stage, bl->msg,
+                    bl->msg_size) == 0) {
+        bl->batch_index[b->n] = i;
+        return 0;
+    }
+    if (!c->errors.tolerant) return 1;
+    bl->fs->list[bl->fs->n++] = (pending_failure_t){
+        i,
+        stage,
+        strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
+        "org.apache.kafka.connect.errors.DataException",
+        strdup(bl->msg),
+        NULL};
+    return 0;
+}
+
 /* Converts a batch, runs chain + put() in one call into Lua, and reports tolerated failures
  * with the original messages, in batch order. 0, or -1 with errstr. */
 static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, size_t errsz)
 {
-    lc_connector_t *c = s->t->conn;
     int batch_index[SINK_BATCH_MAX + 1], rc = -1;
     failures_t fs = {.n = 0, .batch_index = batch_index};
     pending_failure_t *fails = fs.list;
@@ -442,23 +480,11 @@ static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, 
     char msg[2048];
     lc_sink_api_begin(&b, s->L, n);
     lc_task_metrics_add(&s->t->metrics, LC_TM_READ_TOTAL, (uint64_t)n);
-    for (int i = 0; i < n; i++) {
-        const char *stage = NULL;
-        if (push_record(s, &b, batch[i], errstr, errsz, &stage, msg, sizeof(msg)) == 0) {
-            batch_index[b.n] = i;
-            continue;
-        }
-        if (!c->errors.tolerant) {
-            lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
-            goto out;
-        }
-        fails[fs.n++] = (pending_failure_t){
-            i,
-            stage,
-            strcmp(stage, "KEY_CONVERTER") == 0 ? c->key_conv_class : c->value_conv_class,
-            "org.apache.kafka.connect.errors.DataException",
-            strdup(msg),
-            NULL};
+    build_t bl = {s, batch, &fs, batch_index, errstr, errsz, msg, sizeof(msg)};
+    int built = lc_sink_api_build(&b, n, build_one, &bl, errstr, errsz);
+    if (built != 0) { /* a converter failed without errors.tolerance, or a Lua error */
+        lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+        goto out;
     }
     const char *retry_msg = NULL;
     long retry_timeout = 0;

@@ -432,9 +432,30 @@ static void warm_topic(src_t *s, const char *topic)
     if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
-/* Converts and produces every record of the polled batch. 0, or -1 with errstr. */
+/* What produce_records needs (lc_source_api_run's opaque). */
+typedef struct produce {
+    src_t *s;
+    char *errstr;
+    size_t errsz;
+} produce_t;
+
+static int produce_records(void *opaque);
+
+/* Converts and produces every record of the polled batch, inside one protected call into
+ * Lua (lc_source_api_run). 0, or -1 with errstr. */
 static int produce_batch(src_t *s, char *errstr, size_t errsz)
 {
+    produce_t p = {s, errstr, errsz};
+    return lc_source_api_run(&s->batch, produce_records, &p, errstr, errsz) ? -1 : 0;
+}
+
+/* The record loop of produce_batch. */
+static int produce_records(void *opaque)
+{
+    produce_t *p = opaque;
+    src_t *s = p->s;
+    char *errstr = p->errstr;
+    size_t errsz = p->errsz;
     lc_connector_t *c = s->t->conn;
     lc_source_batch_t *b = &s->batch;
     int n = b->n;

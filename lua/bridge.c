@@ -114,8 +114,74 @@ static int core_json_encode(lua_State *L)
     return 1;
 }
 
-/* Sets core.json_encode, with its buffer, in the table on top. */
-static void open_json_encode(lua_State *L)
+/* Appends the line of the value at idx as FileStreamSink writes it: a string as it is, nil
+ * and connect.null as null, a table or cdata as sorted JSON, a number or boolean as
+ * tostring() gives it. 0, or -1 for anything else or a value JSON cannot hold (nothing
+ * appended: the caller writes the batch the slow way, which raises the error). */
+static int append_line(lua_State *L, int idx, lc_buf_t *b)
+{
+    char err[256];
+    size_t n, start = b->len;
+    const char *s;
+    int rc;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+        lua_pushvalue(L, idx); /* lua_tolstring converts a number in place: a copy */
+        s = lua_tolstring(L, -1, &n);
+        rc = lc_buf_append(b, s, n);
+        lua_pop(L, 1);
+        if (rc) return -1;
+        break;
+    case LUA_TNIL:
+        if (lc_buf_append(b, "null", 4)) return -1;
+        break;
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx) ? lc_buf_append(b, "true", 4) : lc_buf_append(b, "false", 5))
+            return -1;
+        break;
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) || lc_buf_append(b, "null", 4)) return -1;
+        break;
+    case LUA_TTABLE:
+    case 10: /* LuaJIT's cdata (LC_TCDATA) */
+        if (lc_json_encode_sorted(L, idx, b, err, sizeof(err))) {
+            b->len = start;
+            return -1;
+        }
+        break;
+    default:
+        return -1;
+    }
+    return lc_buf_append(b, "\n", 1);
+}
+
+/* core.json_lines(records) -> the text FileStreamSink writes for a batch (each record's
+ * value as append_line writes it, then a newline), or nil when a value needs the script's
+ * own path. One Lua string a batch instead of one a record. */
+static int core_json_lines(lua_State *L)
+{
+    lc_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = lua_objlen(L, 1);
+    b->len = 0;
+    lua_settop(L, 1);
+    lua_pushliteral(L, "value"); /* 2 */
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, (int)i); /* 3: the record */
+        if (!lua_istable(L, 3)) return 0;
+        lua_pushvalue(L, 2);
+        lua_gettable(L, 3); /* 4: record.value */
+        if (append_line(L, 4, b)) return 0;
+        lua_settop(L, 2);
+    }
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    if (b->cap > 1 << 20) lc_buf_free(b); /* keep no large one */
+    return 1;
+}
+
+/* Pushes a new output buffer (freed with the state) for a json_* closure. */
+static void push_json_buf(lua_State *L)
 {
     lc_buf_t *b = lua_newuserdata(L, sizeof(*b));
     memset(b, 0, sizeof(*b));
@@ -123,8 +189,17 @@ static void open_json_encode(lua_State *L)
     lua_pushcfunction(L, json_buf_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
+}
+
+/* Sets core.json_encode and core.json_lines, each with its buffer, in the table on top. */
+static void open_json_encode(lua_State *L)
+{
+    push_json_buf(L);
     lua_pushcclosure(L, core_json_encode, 1);
     lua_setfield(L, -2, "json_encode");
+    push_json_buf(L);
+    lua_pushcclosure(L, core_json_lines, 1);
+    lua_setfield(L, -2, "json_lines");
 }
 
 static int core_json_decode(lua_State *L)

@@ -99,6 +99,17 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
 int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size_t len,
                    char *errstr, size_t errstr_size);
 
+/** The work lc_conv_protected runs: its arguments are at stack slots first.. of the
+ * current frame; returns what lc_conv_protected is to return. */
+typedef int (*lc_conv_region_fn)(lua_State *L, int first, void *opaque);
+
+/** Runs fn inside one protected call with the codec's runner as the current C function,
+ * the nargs values on top of the stack (popped) as its arguments: lc_conv_to_lua calls made
+ * by fn skip their own lua_pcall (one per record otherwise). A Lua error raised inside
+ * (out of memory) ends fn: -1 with errstr. Else fn's result. */
+int lc_conv_protected(lua_State *L, int nargs, lc_conv_region_fn fn, void *opaque, char *errstr,
+                      size_t errstr_size);
+
 /** Encodes the Lua value at idx as plain JSON (schemaless rules above) appending to out.
  * Used for offsets, partitions and logs. Keys of objects are sorted so equal tables give
  * equal text. Returns 0 or -1 (errstr). */

@@ -69,6 +69,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__)
 #pragma GCC visibility push(hidden)
@@ -248,10 +251,16 @@ typedef struct {
 #define LC_SCHEMA_CACHE_MAX 256
 #define LC_SCHEMA_RECENT 4
 
+/* Schema type names as the Lua strings LuaJIT interned (kept alive by the state's
+ * environment table): a schema table's "type" string is one of these pointers when it names
+ * a type, so encoding compares a pointer instead of parsing the name for every value. */
+#define LC_TYPE_NAMES (ST_UNKNOWN + 2)
+
 typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
+    const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
 } codec_state_t;
 
 /* ---------------------------------------------------------------- schemas */
@@ -383,6 +392,9 @@ int enc_array(codec_ctx_t *x, int idx, int sidx);
 int enc_pairs(codec_ctx_t *x, int idx, int ksidx, int vsidx);
 /** Writes the table at idx as a JSON object; values follow the schema at vsidx, or none. */
 int enc_object(codec_ctx_t *x, int idx, int vsidx);
+/** Writes the table at idx as a sorted flat object without a pcall: 1, 0 (not flat: nothing
+ * written) or -1 (out of memory). Needs 8 free stack slots. */
+int enc_flat_sorted(codec_ctx_t *x, int idx);
 /** Pushes a userdata holding the sorted string keys of the table at idx; NULL on failure. */
 kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count);
 
@@ -460,11 +472,26 @@ static inline void push_reg(lua_State *L, void *key)
 }
 
 /* Skips bytes that need no attention inside a string: printable ASCII but '"' and '\\'.
- * Returns the first special byte in [p, e), or e. Eight bytes at a time: in these tests a
- * special byte may also flag bytes above it (borrows propagate upwards), never below, so
- * the lowest flag is the first special byte. */
+ * Returns the first special byte in [p, e), or e. Sixteen bytes at a time with SSE2, then
+ * eight: in these tests a special byte may also flag bytes above it (borrows propagate
+ * upwards), never below, so the lowest flag is the first special byte. */
 static inline const unsigned char *str_scan(const unsigned char *p, const unsigned char *e)
 {
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time: as signed bytes, everything from 0x80 is negative, so one
+     * "less than 0x20" compare flags control characters and non-ASCII together. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+
+    while (e - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int m = _mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+            _mm_cmplt_epi8(v, space)));
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
 

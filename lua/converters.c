@@ -9,6 +9,7 @@
 #include <strings.h>
 
 static char reg_encode, reg_decode;
+static int in_region(lua_State *L);
 
 /* ---------------------------------------------------------------- encode entry */
 
@@ -73,48 +74,54 @@ static int put_schema(codec_ctx_t *x, int sidx)
     return 0;
 }
 
-/* Runs inside lua_pcall: (ctx, value, schema-or-nil). */
-static int enc_runner(lua_State *L)
+/* The encode runner's work on the value at vidx and the schema at sidx (absolute). */
+static void enc_body(lua_State *L, codec_ctx_t *x, int vidx, int sidx)
 {
-    codec_ctx_t *x = lua_touserdata(L, 1);
     const lc_converter_t *c = x->conv;
     size_t n;
     const char *s;
 
     x->mt = lua_upvalueindex(UPV_MT);
+    x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
     if (x->mode == MODE_SORTED) {
-        enc_plain(x, 2);
-        return 0;
+        enc_plain(x, vidx);
+        return;
     }
-    if (is_null_ud(L, 2) && c->kind != LC_CONV_JSON) {
+    if (is_null_ud(L, vidx) && c->kind != LC_CONV_JSON) {
         x->is_null = 1;
-        return 0;
+        return;
     }
     switch (c->kind) {
     case LC_CONV_STRING:
-        enc_string_conv(x, 2);
+        enc_string_conv(x, vidx);
         break;
     case LC_CONV_BYTES:
-        if (lua_type(L, 2) != LUA_TSTRING) {
-            ctx_fail(x, "ByteArrayConverter needs a string (bytes), got %s", type_name(L, 2));
+        if (lua_type(L, vidx) != LUA_TSTRING) {
+            ctx_fail(x, "ByteArrayConverter needs a string (bytes), got %s", type_name(L, vidx));
             break;
         }
-        s = lua_tolstring(L, 2, &n);
+        s = lua_tolstring(L, vidx, &n);
         put(x, s, n);
         break;
     case LC_CONV_JSON:
         if (c->schemas_enable) {
             if (PUTLIT(x, "{\"schema\":")) break;
             x->root = "schema";
-            if (x->has_schema ? put_schema(x, 3) : PUTLIT(x, "null")) break;
+            if (x->has_schema ? put_schema(x, sidx) : PUTLIT(x, "null")) break;
             x->root = "value";
             x->nsegs = 0;
             if (PUTLIT(x, ",\"payload\":")) break;
         }
-        if (x->has_schema ? enc_schema(x, 2, 3) : enc_plain(x, 2)) break;
+        if (x->has_schema ? enc_schema(x, vidx, sidx) : enc_plain(x, vidx)) break;
         if (c->schemas_enable) putc_(x, '}');
         break;
     }
+}
+
+/* Runs inside lua_pcall: (ctx, value, schema-or-nil). */
+static int enc_runner(lua_State *L)
+{
+    enc_body(L, lua_touserdata(L, 1), 2, 3);
     return 0;
 }
 
@@ -181,15 +188,30 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
     x.conv = c;
     x.out = out;
     x.has_schema = sidx != 0;
-    if (push_runner(&x, &reg_encode)) return -1;
-    lua_pushvalue(L, vidx);
-    if (sidx)
-        lua_pushvalue(L, sidx);
-    else
-        lua_pushnil(L);
-    if (run_protected(&x, 2, 0)) {
-        out->len = 0;
-        return -1;
+    if (in_region(L)) { /* already protected: the runner's work without its lua_pcall */
+        int base = lua_gettop(L);
+        lua_pushvalue(L, vidx); /* the runner's arguments, as copies */
+        if (sidx)
+            lua_pushvalue(L, sidx);
+        else
+            lua_pushnil(L);
+        enc_body(L, &x, base + 1, base + 2);
+        lua_settop(L, base);
+        if (x.failed) {
+            out->len = 0;
+            return -1;
+        }
+    } else {
+        if (push_runner(&x, &reg_encode)) return -1;
+        lua_pushvalue(L, vidx);
+        if (sidx)
+            lua_pushvalue(L, sidx);
+        else
+            lua_pushnil(L);
+        if (run_protected(&x, 2, 0)) {
+            out->len = 0;
+            return -1;
+        }
     }
     if (x.is_null) {
         out->len = 0;
@@ -198,46 +220,9 @@ int lc_conv_from_lua(const lc_converter_t *c, lua_State *L, int value_idx, int s
     return 0;
 }
 
-/** Encodes the value at idx as plain JSON with sorted object keys, appending to out. */
-/* The table at idx (absolute) when it is a source offset's usual shape — one string key, a
- * finite number or a string value, no metatable ({position = 1234}) — written as the runner
- * would write it, byte for byte, but without its lua_pcall: a source task encodes one offset
- * per record. Returns 1 when written, 0 when the table has another shape (nothing written),
- * -1 on failure (out of memory). */
-static int enc_flat_offset(codec_ctx_t *x, int idx)
-{
-    lua_State *L = x->L;
-    int top = lua_gettop(L), rc = 0, vt;
-    const char *k, *v;
-    size_t kn, vn;
-    double d = 0;
-
-    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx)) goto out;
-    lua_pushnil(L);
-    if (!lua_next(L, idx) || lua_type(L, top + 1) != LUA_TSTRING) goto out;
-    vt = lua_type(L, top + 2);
-    if (vt == LUA_TNUMBER) {
-        d = lua_tonumber(L, top + 2);
-        if (!isfinite(d)) goto out;
-    } else if (vt != LUA_TSTRING) {
-        goto out;
-    }
-    lua_pushvalue(L, top + 1);
-    if (lua_next(L, idx)) goto out; /* a second key */
-    k = lua_tolstring(L, top + 1, &kn);
-    rc = putc_(x, '{') || put_string(x, k, kn) || putc_(x, ':') ? -1 : 1;
-    if (rc == 1 && vt == LUA_TNUMBER) {
-        rc = put_number(x, d) ? -1 : 1;
-    } else if (rc == 1) {
-        v = lua_tolstring(L, top + 2, &vn);
-        rc = put_string(x, v, vn) ? -1 : 1;
-    }
-    if (rc == 1 && putc_(x, '}')) rc = -1;
-out:
-    lua_settop(L, top);
-    return rc;
-}
-
+/** Encodes the value at idx as plain JSON with sorted object keys, appending to out. A flat
+ * object (a sink record's value, a source offset: one per record) is written by
+ * enc_flat_sorted without the runner's lua_pcall. */
 int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, size_t errstr_size)
 {
     codec_ctx_t x;
@@ -252,7 +237,7 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
     ctx_init(&x, L, errstr, errstr_size);
     x.mode = MODE_SORTED;
     x.out = out;
-    if ((rc = enc_flat_offset(&x, idx)) != 0) {
+    if ((rc = enc_flat_sorted(&x, idx)) != 0) {
         if (rc < 0) out->len = start;
         return rc < 0 ? -1 : 0;
     }
@@ -387,11 +372,9 @@ reread:
     goto again;
 }
 
-/* Runs inside lua_pcall: (ctx). Pushes value and schema (always two results). */
-static int dec_runner(lua_State *L)
+/* The decode runner's work: pushes value and schema (returns 2), or returns 0 on failure. */
+static int dec_body(lua_State *L, codec_ctx_t *x)
 {
-    codec_ctx_t *x = lua_touserdata(L, 1);
-
     x->started = 1;
     x->mt = lua_upvalueindex(UPV_MT);
     x->st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
@@ -406,6 +389,83 @@ static int dec_runner(lua_State *L)
     lua_pushlstring(L, x->data, x->len);
     push_simple_schema(L, x->conv->kind == LC_CONV_STRING ? "string" : "bytes");
     return 2;
+}
+
+/* Runs inside lua_pcall: (ctx). Pushes value and schema (always two results). */
+static int dec_runner(lua_State *L)
+{
+    return dec_body(L, lua_touserdata(L, 1));
+}
+
+/* ---------------------------------------------------------------- protected regions */
+
+/* lc_conv_protected's region on this thread: its lua_State and codec state while the
+ * region's runner is running, else NULL. Inside it, the current C function is the region
+ * runner (a closure with the codec's upvalues) or one it called; the codec state upvalue
+ * tells which, so a conversion made from a nested C function (a __gc metamethod's, say)
+ * takes the ordinary pcall path. */
+static __thread struct region {
+    lua_State *L;
+    const void *st;
+} region;
+
+static char reg_region;
+
+typedef struct {
+    lc_conv_region_fn fn;
+    void *opaque;
+    int rc;
+} region_call_t;
+
+/* Runs inside lua_pcall: (call, args...). */
+static int region_runner(lua_State *L)
+{
+    region_call_t *c = lua_touserdata(L, 1);
+    region.L = L;
+    region.st = lua_touserdata(L, lua_upvalueindex(UPV_STATE));
+    c->rc = c->fn(L, 2, c->opaque);
+    return 0;
+}
+
+/* Whether a conversion on L may call the runners' bodies directly (see region). */
+static int in_region(lua_State *L)
+{
+    return region.L == L && lua_touserdata(L, lua_upvalueindex(UPV_STATE)) == region.st;
+}
+
+int lc_conv_protected(lua_State *L, int nargs, lc_conv_region_fn fn, void *opaque, char *errstr,
+                      size_t errstr_size)
+{
+    struct region saved = region;
+    region_call_t call = {fn, opaque, 0};
+    int status;
+
+    if (!lua_checkstack(L, 4)) {
+        set_err(errstr, errstr_size, "Lua stack exhausted");
+        lua_pop(L, nargs);
+        return -1;
+    }
+    push_reg(L, &reg_region);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, nargs + 1);
+        set_err(errstr, errstr_size, "codec not initialised (call lc_codec_init)");
+        return -1;
+    }
+    lua_insert(L, -(nargs + 1));
+    lua_pushlightuserdata(L, &call);
+    lua_insert(L, -(nargs + 1));
+    status = lua_pcall(L, nargs + 1, 0, 0);
+    region = saved;
+    if (status) {
+        const char *m = lua_tostring(L, -1);
+        set_err(errstr, errstr_size, "Lua error: %s",
+                m                      ? m
+                : status == LUA_ERRMEM ? "out of memory"
+                                       : "(no message)");
+        lua_pop(L, 1);
+        return -1;
+    }
+    return call.rc;
 }
 
 /* Is the text an envelope: an object whose keys are "schema" and "payload", both? Runs on
@@ -480,7 +540,24 @@ int lc_conv_to_lua(const lc_converter_t *c, lua_State *L, const void *data, size
     x.len = len;
     x.beg = x.p = data;
     x.end = x.beg + len;
-    rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    if (in_region(L)) { /* already protected: the runner's work without its lua_pcall */
+        int base = lua_gettop(L), n = dec_body(L, &x);
+        if (x.failed) {
+            lua_settop(L, base);
+            rc = -1;
+        } else {
+            if (!n) { /* as lua_pcall pads a runner's missing results */
+                lua_pushnil(L);
+                lua_pushnil(L);
+            }
+            lua_insert(L, base + 1); /* the two results down to base + 1, base + 2 */
+            lua_insert(L, base + 1);
+            lua_settop(L, base + 2);
+            rc = 0;
+        }
+    } else {
+        rc = push_runner(&x, &reg_decode) ? -1 : run_protected(&x, 0, 2);
+    }
     if (rc && x.started && !x.syntax && c->kind == LC_CONV_JSON) dec_recheck(&x, c->schemas_enable);
     if (x.scratch.data) lc_buf_free(&x.scratch);
     return rc;
@@ -582,6 +659,7 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
 {
     int top = lua_gettop(L), i;
     const char *m;
+    codec_state_t *st;
 
     if (!lua_checkstack(L, 2 * UPV_COUNT + 8)) {
         set_err(errstr, errstr_size, "Lua stack exhausted");
@@ -594,8 +672,15 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
 
     /* The runners, with what they use on every call as upvalues (UPV_*). */
     push_reg(L, &reg_array_mt);
-    memset(lua_newuserdata(L, sizeof(codec_state_t)), 0, sizeof(codec_state_t));
-    lua_createtable(L, LC_SCHEMA_RECENT, 0);
+    st = lua_newuserdata(L, sizeof(codec_state_t));
+    memset(st, 0, sizeof(codec_state_t));
+    lua_createtable(L, LC_SCHEMA_RECENT, LC_TYPE_NAMES);
+    for (i = 0; i < LC_TYPE_NAMES; i++) { /* env[name] = true keeps each string interned */
+        lua_pushstring(L, i < ST_UNKNOWN ? stype_json[i] : i == ST_UNKNOWN ? "float32" : "float64");
+        st->type_name[i] = lua_tostring(L, -1);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+    }
     lua_setfenv(L, -2);
     lua_createtable(L, 2 * LC_SHAPES, 0);
     lua_newtable(L);
@@ -609,8 +694,12 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
         lua_pushvalue(L, top + i);
     lua_pushcclosure(L, enc_runner, UPV_COUNT);
     reg_set(L, &reg_encode);
+    for (i = 1; i <= UPV_COUNT; i++)
+        lua_pushvalue(L, top + i);
     lua_pushcclosure(L, dec_runner, UPV_COUNT);
     reg_set(L, &reg_decode);
+    lua_pushcclosure(L, region_runner, UPV_COUNT);
+    reg_set(L, &reg_region);
     lua_settop(L, top);
     return 0;
 

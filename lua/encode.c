@@ -209,11 +209,89 @@ kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count)
  * written, 0 when the table has more keys (nothing written, stack as on entry), -1 on
  * failure. Same output and errors as the general path. */
 #define SMALL_OBJECT 16
+
+/* Insertion sort of the n keys e (and their stack slots): a few keys, no qsort call. */
+static void sort_small(kent_t *e, int *slot, int n)
+{
+    kent_t t;
+    int i, j, ts;
+
+    for (i = 1; i < n; i++) {
+        t = e[i];
+        ts = slot[i];
+        for (j = i; j > 0 && kent_cmp(&e[j - 1], &t) > 0; j--) {
+            e[j] = e[j - 1];
+            slot[j] = slot[j - 1];
+        }
+        e[j] = t;
+        slot[j] = ts;
+    }
+}
+
+/* A flat object (lc_json_encode_sorted's usual input: a sink's record value, a source
+ * offset), written without the runner's lua_pcall: the table at idx (absolute) without a
+ * metatable, at most SMALL_OBJECT string keys, each value a string, a finite number, a
+ * boolean or connect.null. Byte for byte what enc_plain writes, through API calls that
+ * raise no Lua error (no allocation: keys and values stay on the stack as lua_next gives
+ * them). Returns 1 when written, 0 for another shape (nothing written), -1 out of memory. */
+int enc_flat_sorted(codec_ctx_t *x, int idx)
+{
+    lua_State *L = x->L;
+    kent_t e[SMALL_OBJECT];
+    int slot[SMALL_OBJECT], type[SMALL_OBJECT], top = lua_gettop(L), n = 0, i, rc = 0, t, k;
+    double num[SMALL_OBJECT];
+    size_t vn;
+    const char *v;
+
+    if (lua_type(L, idx) != LUA_TTABLE || lua_getmetatable(L, idx)) goto out;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* key n at top + 1 + 2n, its value above it */
+        if (n == SMALL_OBJECT || lua_type(L, -2) != LUA_TSTRING) goto out;
+        t = type[n] = lua_type(L, -1);
+        if (t == LUA_TNUMBER) {
+            num[n] = lua_tonumber(L, -1);
+            if (!isfinite(num[n])) goto out;
+        } else if (t == LUA_TLIGHTUSERDATA ? lua_touserdata(L, -1) != NULL
+                                            : t != LUA_TSTRING && t != LUA_TBOOLEAN) {
+            goto out;
+        }
+        e[n].s = lua_tolstring(L, -2, &e[n].n);
+        slot[n] = top + 1 + 2 * n;
+        /* the caller checked 8 free slots: 3 pairs and lua_next's key */
+        if (++n == 3 && !lua_checkstack(L, 2 * SMALL_OBJECT + 2)) goto out;
+        lua_pushvalue(L, -2);
+    }
+    sort_small(e, slot, n);
+    rc = -1;
+    if (putc_(x, '{')) goto out;
+    for (i = 0; i < n; i++) {
+        k = (slot[i] - top - 1) / 2; /* the pair's place in type[] and num[] */
+        if ((i && putc_(x, ',')) || put_string(x, e[i].s, e[i].n) || putc_(x, ':')) goto out;
+        switch (type[k]) {
+        case LUA_TSTRING:
+            v = lua_tolstring(L, slot[i] + 1, &vn);
+            if (put_string(x, v, vn)) goto out;
+            break;
+        case LUA_TNUMBER:
+            if (put_number(x, num[k])) goto out;
+            break;
+        case LUA_TBOOLEAN:
+            if (lua_toboolean(L, slot[i] + 1) ? PUTLIT(x, "true") : PUTLIT(x, "false")) goto out;
+            break;
+        default:
+            if (PUTLIT(x, "null")) goto out;
+        }
+    }
+    rc = putc_(x, '}') ? -1 : 1;
+out:
+    lua_settop(L, top);
+    return rc;
+}
 static int enc_object_sorted_small(codec_ctx_t *x, int idx)
 {
     lua_State *L = x->L;
-    kent_t e[SMALL_OBJECT], t;
-    int slot[SMALL_OBJECT], top = lua_gettop(L), n = 0, i, j, ts;
+    kent_t e[SMALL_OBJECT];
+    int slot[SMALL_OBJECT], top = lua_gettop(L), n = 0, i;
 
     if (!lua_checkstack(L, SMALL_OBJECT + 4)) return ctx_fail(x, "Lua stack exhausted");
     lua_pushnil(L);
@@ -230,16 +308,7 @@ static int enc_object_sorted_small(codec_ctx_t *x, int idx)
         slot[n++] = lua_gettop(L);
         lua_pushvalue(L, -1);
     }
-    for (i = 1; i < n; i++) {
-        t = e[i];
-        ts = slot[i];
-        for (j = i; j > 0 && kent_cmp(&e[j - 1], &t) > 0; j--) {
-            e[j] = e[j - 1];
-            slot[j] = slot[j - 1];
-        }
-        e[j] = t;
-        slot[j] = ts;
-    }
+    sort_small(e, slot, n);
     if (putc_(x, '{')) return -1;
     for (i = 0; i < n; i++) {
         if (i && putc_(x, ',')) return -1;

@@ -21,7 +21,21 @@ static int schema_type(codec_ctx_t *x, int sidx, stype_t *st)
         return ctx_fail(x, "schema has no \"type\" string");
     }
     s = lua_tolstring(L, -1, &n);
-    *st = stype_parse(s, n, 1);
+    *st = ST_UNKNOWN;
+    if (x->st) { /* the interned name's pointer (see codec_state_t), most common first */
+        static const stype_t order[LC_TYPE_NAMES] = {
+            ST_STRING,  ST_STRUCT, ST_INT64, ST_INT32, ST_FLOAT64, ST_BOOLEAN, ST_ARRAY,
+            ST_MAP,     ST_BYTES,  ST_INT16, ST_INT8,  ST_FLOAT32, ST_UNKNOWN, ST_UNKNOWN + 1};
+        for (int i = 0; i < LC_TYPE_NAMES; i++) {
+            if (x->st->type_name[order[i]] == s) {
+                *st = order[i] < ST_UNKNOWN ? (stype_t)order[i]
+                      : order[i] == ST_UNKNOWN ? ST_FLOAT32
+                                               : ST_FLOAT64;
+                break;
+            }
+        }
+    }
+    if (*st == ST_UNKNOWN) *st = stype_parse(s, n, 1);
     if (*st == ST_UNKNOWN) {
         ctx_fail(x, "unknown schema type '%s'", s);
         lua_pop(L, 1);

@@ -416,7 +416,8 @@ local function build_step(label, spec)
     cfg = res or cfg
   end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
-    negate = spec.negate, dropped = 0, timed = 0, timed_ns = 0 }
+    negate = spec.negate, dropped = 0, timed = 0, timed_ns = 0,
+    reads_headers = def.reads_headers ~= false }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -429,8 +430,21 @@ local function build_step(label, spec)
       pcfg = res or pcfg
     end
     step.test, step.pcfg = pdef.test, pcfg
+    step.reads_headers = step.reads_headers or pdef.reads_headers ~= false
   end
   return step
+end
+
+-- Whether a sink record's headers may be read by anyone: put() unless the sink declares
+-- reads_headers = false, and every transform and predicate of the chain likewise. When none
+-- does, the worker leaves the message headers unparsed (task._reads_headers, read once a
+-- batch), which nobody can tell from the headers being there.
+local function reads_headers(def, chain)
+  if def.reads_headers ~= false then return true end
+  for _, step in ipairs(chain) do
+    if step.reads_headers then return true end
+  end
+  return false
 end
 
 --- Builds a transform chain from specs {alias, path, config, predicate?, negate?}.
@@ -460,6 +474,7 @@ end
 -- and swaps it in between two batches.
 function M._rechain(task, chain_specs)
   task._chain = M._chain(format("connector '%s'", task.name), chain_specs or {})
+  task._reads_headers = reads_headers(task._def, task._chain)
 end
 
 -- Errors ------------------------------------------------------------------------------
@@ -659,6 +674,7 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
     _def = def, _chain = M._chain(format("connector '%s'", name), chain_specs or {}),
     _errors = errors or {},
   }
+  task._reads_headers = reads_headers(def, task._chain)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
   function task.report(record, message)

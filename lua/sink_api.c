@@ -36,22 +36,68 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         lua_pushstring(L, sink_keys[k]);
     lua_pushnil(L); /* S_LAST_TOPIC */
     lc_task_api_push(L);
+    b->reads_headers = 1;
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "_reads_headers");
+        b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
 }
 
-/* record[sink_keys[k]] = the value on top (popped); r is the fresh record table (no
- * metatable, so a raw set is what lua_setfield would do). */
-static void set_field(const lc_sink_batch_t *b, int r, int k)
+typedef struct {
+    lc_sink_batch_t *b;
+    int n;
+    lc_sink_each_fn each;
+    void *opaque;
+} build_t;
+
+/* Inside lc_conv_protected: the list and the field names are the arguments from first on. */
+static int build_region(lua_State *L, int first, void *opaque)
+{
+    build_t *a = opaque;
+    lc_sink_batch_t inner = *a->b;
+    int rc = 0;
+    lua_checkstack(L, S_COUNT + 16);
+    inner.list = first;
+    inner.keys = a->b->keys ? first + 1 : 0;
+    for (int i = 0; i < a->n && rc == 0; i++) {
+        rc = a->each(a->opaque, i, &inner);
+        a->b->n = inner.n;
+    }
+    return rc;
+}
+
+int lc_sink_api_build(lc_sink_batch_t *b, int n, lc_sink_each_fn each, void *opaque, char *errstr,
+                      size_t errstr_size)
 {
     lua_State *L = b->L;
-    if (!b->keys) {
-        lua_setfield(L, r, sink_keys[k]);
-        return;
+    build_t a = {b, n, each, opaque};
+    int nargs = 1;
+    lua_pushvalue(L, b->list);
+    if (b->keys) {
+        for (int k = 0; k <= S_LAST_TOPIC; k++)
+            lua_pushvalue(L, b->keys + k);
+        nargs += S_LAST_TOPIC + 1;
     }
-    lua_pushvalue(L, b->keys + k);
-    lua_insert(L, -2);
-    lua_rawset(L, r);
+    return lc_conv_protected(L, nargs, build_region, &a, errstr, errstr_size);
+}
+
+int lc_sink_api_reads_headers(const lc_sink_batch_t *b)
+{
+    return b->reads_headers;
+}
+
+/* Pushes the name of record field k, the batch's copy when there is one: the value is
+ * pushed after it and lua_rawset sets both (the record is a fresh table without a metatable,
+ * so a raw set is what lua_setfield would do), with no lua_insert to put the key under it. */
+static void push_key(const lc_sink_batch_t *b, int k)
+{
+    if (b->keys)
+        lua_pushvalue(b->L, b->keys + k);
+    else
+        lua_pushstring(b->L, sink_keys[k]);
 }
 
 /* Pushes the topic name, the previous record's Lua string when it is the same name. */
@@ -78,31 +124,42 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
     lua_State *L = b->L;
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
+    push_key(b, S_TOPIC);
     push_topic(b, m->topic);
-    set_field(b, r, S_TOPIC);
+    lua_rawset(L, r);
+    push_key(b, S_PARTITION);
     lua_pushinteger(L, m->partition);
-    set_field(b, r, S_PARTITION);
+    lua_rawset(L, r);
+    push_key(b, S_OFFSET);
     lua_pushnumber(L, (lua_Number)m->offset);
-    set_field(b, r, S_OFFSET);
+    lua_rawset(L, r);
     if (m->timestamp >= 0) {
+        push_key(b, S_TIMESTAMP);
         lua_pushnumber(L, (lua_Number)m->timestamp);
-        set_field(b, r, S_TIMESTAMP);
+        lua_rawset(L, r);
     }
+    push_key(b, S_KEY);
     if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
         *stage = "KEY_CONVERTER";
         goto bad;
     }
-    set_field(b, r, S_KEY_SCHEMA);
-    set_field(b, r, S_KEY);
+    push_key(b, S_KEY_SCHEMA); /* key, its value, the schema: the schema's name under it */
+    lua_insert(L, -2);
+    lua_rawset(L, r);
+    lua_rawset(L, r);
+    push_key(b, S_VALUE);
     if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
         *stage = "VALUE_CONVERTER";
         goto bad;
     }
-    set_field(b, r, S_VALUE_SCHEMA);
-    set_field(b, r, S_VALUE);
+    push_key(b, S_VALUE_SCHEMA);
+    lua_insert(L, -2);
+    lua_rawset(L, r);
+    lua_rawset(L, r);
     if (m->headers) {
+        push_key(b, S_HEADERS);
         lc_headers_push(L, m->headers);
-        set_field(b, r, S_HEADERS);
+        lua_rawset(L, r);
     }
     lua_rawseti(L, b->list, ++b->n);
     return 0;

@@ -32,10 +32,22 @@ typedef struct lc_sink_batch {
     int list; /* stack slot of the list of record tables */
     int n;    /* records added */
     int keys; /* stack slot of the record field names, then of the last topic (0: none) */
+    int reads_headers; /* 0: neither put() nor a transform reads record.headers */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n);
+/** One step of lc_sink_api_build: adds record i (lc_sink_api_add on inner, the batch as
+ * seen inside the protected call) and returns 0 to go on, nonzero to stop there. */
+typedef int (*lc_sink_each_fn)(void *opaque, int i, lc_sink_batch_t *inner);
+/** Calls each(opaque, i, inner) for i = 0..n-1 inside one protected call into Lua, so the
+ * converters skip a lua_pcall per record. Returns 0, the nonzero each() stopped with, or -1
+ * with errstr when a Lua error (out of memory) ended it; b->n counts the records added. */
+int lc_sink_api_build(lc_sink_batch_t *b, int n, lc_sink_each_fn each, void *opaque, char *errstr,
+                      size_t errstr_size);
+/** Whether the batch's records need their message headers: 0 when the sink and each step of
+ * its transform chain declare reads_headers = false, so the core may leave them unparsed. */
+int lc_sink_api_reads_headers(const lc_sink_batch_t *b);
 /** Adds the record table of m as record b->n + 1. Returns 0, or -1 with *stage
  * ("KEY_CONVERTER" or "VALUE_CONVERTER") and errstr (the converter's text); nothing is
  * added then. */

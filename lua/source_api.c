@@ -55,6 +55,35 @@ int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t 
     return 1;
 }
 
+typedef struct {
+    lc_source_batch_t *b;
+    int (*fn)(void *opaque);
+    void *opaque;
+} run_t;
+
+/* Inside lc_conv_protected: the batch's list is the argument at first; the field names are
+ * pushed above it by the first lc_source_api_entry, as outside. */
+static int run_region(lua_State *L, int first, void *opaque)
+{
+    run_t *a = opaque;
+    lua_checkstack(L, 40 + F_COUNT);
+    a->b->list = first;
+    a->b->keys = 0;
+    return a->fn(a->opaque);
+}
+
+int lc_source_api_run(lc_source_batch_t *b, int (*fn)(void *opaque), void *opaque, char *errstr,
+                      size_t errstr_size)
+{
+    run_t a = {b, fn, opaque};
+    int list = b->list;
+    lua_pushvalue(b->L, list);
+    int rc = lc_conv_protected(b->L, 1, run_region, &a, errstr, errstr_size);
+    b->list = list; /* the slots inside the call are gone with it */
+    b->keys = b->r = b->failed_rec = 0;
+    return rc;
+}
+
 int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char *errstr,
                         size_t errstr_size)
 {
@@ -76,8 +105,15 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
         return -1;
     }
     memset(e, 0, sizeof(*e));
+    /* A record without a metatable (the usual one) is read with raw gets, which is what
+     * lua_gettable does then, minus its metamethod checks on each missing field. */
+    int raw = !lua_getmetatable(L, r);
+    if (!raw) lua_pop(L, 1);
     lua_pushvalue(L, keys + F_LC); /* r+1: record._lc */
-    lua_gettable(L, r);
+    if (raw)
+        lua_rawget(L, r);
+    else
+        lua_gettable(L, r);
     if (!lua_isnil(L, -1)) {
         const char *kind = lua_tostring(L, -1);
         if (kind && strcmp(kind, "skip") == 0) {
@@ -100,7 +136,10 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
     lua_pop(L, 1);
     for (int k = F_TOPIC; k < F_COUNT; k++) { /* r+k: record[entry_keys[k]], as lua_getfield */
         lua_pushvalue(L, keys + k);
-        lua_gettable(L, r);
+        if (raw)
+            lua_rawget(L, r);
+        else
+            lua_gettable(L, r);
     }
     e->kind = LC_SOURCE_RECORD;
     e->topic = lua_type(L, r + F_TOPIC) == LUA_TSTRING ? lua_tostring(L, r + F_TOPIC) : NULL;

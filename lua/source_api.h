@@ -29,6 +29,12 @@ typedef struct lc_source_batch {
     int keys;              /* stack slot of the first record field name (0: not pushed yet) */
 } lc_source_batch_t;
 
+/** Runs fn(opaque) (the batch's record loop: lc_source_api_entry, _convert, ...) inside one
+ * protected call into Lua, so the converters skip a lua_pcall per record. Returns fn's
+ * result, or -1 with errstr when a Lua error (out of memory) ended it. */
+int lc_source_api_run(lc_source_batch_t *b, int (*fn)(void *opaque), void *opaque, char *errstr,
+                      size_t errstr_size);
+
 /** What an entry of the batch is. */
 typedef enum { LC_SOURCE_RECORD, LC_SOURCE_SKIP, LC_SOURCE_ERROR } lc_source_kind_t;
 

@@ -7,6 +7,9 @@ pcall(ffi.cdef, "int truncate(const char *path, long length);")
 
 local concat, type, tostring = table.concat, type, tostring
 local null, encode = connect.null, connect.json.encode
+-- The batch's text in one C call (one Lua string a batch, not one a record); nil when a
+-- value needs line_of below (its errors included).
+local json_lines = require("luaconnect.core").json_lines
 
 local function line_of(v)
   local t = type(v)
@@ -43,6 +46,7 @@ end
 
 return connect.sink {
   version = "1.0.0",
+  reads_headers = false, -- put() writes values only: message headers stay unparsed
   doc = "Writes record values to a file (or stdout), one line per record",
   aliases = {
     "FileStreamSink", "FileStreamSinkConnector",
@@ -75,14 +79,18 @@ return connect.sink {
   end,
 
   put = function(task, records)
-    local lines = {}
-    for i = 1, #records do lines[i] = line_of(records[i].value) end
-    lines[#lines + 1] = ""
+    local text = json_lines(records)
+    if not text then
+      local lines = {}
+      for i = 1, #records do lines[i] = line_of(records[i].value) end
+      lines[#lines + 1] = ""
+      text = concat(lines, "\n")
+    end
     -- One write per batch so readers see lines promptly; fsync waits for flush(). Tasks of
     -- one connector (on any worker of a cluster) may share the file: the lock keeps a batch
     -- larger than the buffer from interleaving with another task's inside a line.
     if task.locked then assert(connect.lock(task.f, "ex")) end
-    local ok, err = task.f:write(concat(lines, "\n"))
+    local ok, err = task.f:write(text)
     if ok then ok, err = task.f:flush() end
     if task.locked then assert(connect.lock(task.f, "un")) end
     assert(ok, err)

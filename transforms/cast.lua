@@ -584,6 +584,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Cast fields, or the whole key or value, to another primitive type",
   aliases = { "Cast", "org.apache.kafka.connect.transforms.Cast" },
   variants = true,

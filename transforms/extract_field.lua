@@ -9,6 +9,7 @@ local PURPOSE = "field extraction"
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Replace the key or value with one of its (possibly nested) fields",
   aliases = { "ExtractField", "org.apache.kafka.connect.transforms.ExtractField" },
   variants = true,

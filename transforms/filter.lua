@@ -5,6 +5,7 @@ local connect = require "luaconnect"
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Drop every record (use with a predicate to drop only some)",
   aliases = { "Filter", "org.apache.kafka.connect.transforms.Filter" },
   config = {},

@@ -119,6 +119,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Flatten nested structs or maps into one level, joining field names with a delimiter",
   aliases = { "Flatten", "org.apache.kafka.connect.transforms.Flatten" },
   variants = true,

@@ -7,6 +7,7 @@ local null = connect.null
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Wrap the key or value in a struct (with a schema) or map (without) under one field",
   aliases = { "HoistField", "org.apache.kafka.connect.transforms.HoistField" },
   variants = true,

@@ -36,6 +36,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Insert the record's topic, partition, offset, timestamp or a static value as fields",
   aliases = { "InsertField", "org.apache.kafka.connect.transforms.InsertField" },
   variants = true,

@@ -148,6 +148,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Mask fields with the null value of their type (0, false, \"\", ...) or a replacement",
   aliases = { "MaskField", "org.apache.kafka.connect.transforms.MaskField" },
   variants = true,

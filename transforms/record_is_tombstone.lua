@@ -5,6 +5,7 @@ local connect = require "luaconnect"
 
 return connect.predicate {
   version = "1.0.0",
+  reads_headers = false,
   doc = "True for tombstones (records with a null value)",
   aliases = { "RecordIsTombstone", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" },
   config = {},

@@ -13,6 +13,7 @@ local CACHE_MAX = 10000
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Rename the topic of records whose whole topic name matches a Java regex",
   aliases = { "RegexRouter", "org.apache.kafka.connect.transforms.RegexRouter" },
   config = {

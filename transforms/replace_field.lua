@@ -68,6 +68,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Filter or rename fields",
   aliases = { "ReplaceField", "org.apache.kafka.connect.transforms.ReplaceField" },
   variants = true,

@@ -7,6 +7,7 @@ local null = connect.null
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Set the schema name, version or both on the record's key or value schema",
   aliases = { "SetSchemaMetadata", "org.apache.kafka.connect.transforms.SetSchemaMetadata" },
   variants = true,

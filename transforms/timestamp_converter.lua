@@ -235,6 +235,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Convert timestamps between Unix epoch numbers, formatted strings and Connect's "
     .. "Date, Time and Timestamp types",
   aliases = { "TimestampConverter", "org.apache.kafka.connect.transforms.TimestampConverter" },

@@ -55,6 +55,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Route records to a topic named from the topic and the record timestamp",
   aliases = { "TimestampRouter", "org.apache.kafka.connect.transforms.TimestampRouter" },
   config = {

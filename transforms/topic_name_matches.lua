@@ -10,6 +10,7 @@ local CACHE_MAX = 10000
 
 return connect.predicate {
   version = "1.0.0",
+  reads_headers = false,
   doc = "True for records whose whole topic name matches a Java regex",
   aliases = { "TopicNameMatches", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches" },
   config = {

@@ -22,6 +22,7 @@ end
 
 return connect.transform {
   version = "1.0.0",
+  reads_headers = false,
   doc = "Replace the record key with a new key formed from a subset of fields in the record value",
   aliases = { "ValueToKey", "org.apache.kafka.connect.transforms.ValueToKey" },
   config = {

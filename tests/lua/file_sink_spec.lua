@@ -27,6 +27,20 @@ describe("file_sink", function()
     connect._task_close(task)
   end)
 
+  it("writes booleans, floats, nested values and connect.null as FileStreamSink does", function()
+    local file = dir .. "/types.txt"
+    local task = connect._task_open(path, { file = file }, 0, "sink", nil, {})
+    connect._sink_put(task, {
+      { topic = "t", value = true },
+      { topic = "t", value = 1.5 },
+      { topic = "t", value = connect.null },
+      { topic = "t", value = { b = { 1, connect.null }, a = false } },
+      { topic = "t", value = { f = connect.float(2) } },
+    })
+    expect.eq(read(file), 'true\n1.5\nnull\n{"a":false,"b":[1,null]}\n{"f":2.0}\n')
+    connect._task_close(task)
+  end)
+
   it("appends to an existing file and cuts a partial line left by a crash", function()
     local file = dir .. "/partial.txt"
     local f = assert(io.open(file, "wb"))

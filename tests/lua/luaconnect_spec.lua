@@ -312,6 +312,41 @@ describe("sink put() and connect.retriable", function()
     expect.eq(task._redeliver, nil)
   end)
 
+  it("leaves message headers unparsed only when the sink and every step say they read none", function()
+    local function step(name, kind, flag)
+      local p = dir .. "/" .. name .. ".lua"
+      local f = assert(io.open(p, "wb"))
+      f:write('local connect = require "luaconnect"\nreturn connect.', kind, " {", flag,
+        kind == "transform" and " apply = function(r) return r end }" or " test = function() return true end }")
+      f:close()
+      return p
+    end
+    local blind = step("blind", "transform", " reads_headers = false,")
+    local reader = step("reader", "transform", "")
+    local blind_p = step("blind_p", "predicate", " reads_headers = false,")
+    local reader_p = step("reader_p", "predicate", "")
+    local quiet = script("quiet", "  reads_headers = false,\n  put = function() end,")
+    local loud = script("loud", "  put = function() end,")
+    local function reads(sink, steps)
+      return connect._task_open(sink, {}, 0, "h", nil, steps)._reads_headers
+    end
+    local b = { alias = "b", path = blind, config = {} }
+    expect.eq(reads(quiet, {}), false)
+    expect.eq(reads(quiet, { b }), false)
+    expect.eq(reads(loud, {}), true)
+    expect.eq(reads(loud, { b }), true)
+    expect.eq(reads(quiet, { b, { alias = "r", path = reader, config = {} } }), true)
+    expect.eq(reads(quiet, { { alias = "b", path = blind, config = {},
+      predicate = { alias = "p", path = reader_p, config = {} } } }), true)
+    expect.eq(reads(quiet, { { alias = "b", path = blind, config = {},
+      predicate = { alias = "p", path = blind_p, config = {} } } }), false)
+    local task = connect._task_open(quiet, {}, 0, "h", nil, { b })
+    connect._rechain(task, { { alias = "r", path = reader, config = {} } })
+    expect.eq(task._reads_headers, true)
+    connect._rechain(task, {})
+    expect.eq(task._reads_headers, false)
+  end)
+
   it("raises any other error once, with put()'s traceback", function()
     local p = script("broken", [[
   put = function(task, records) error("no space left") end,]])

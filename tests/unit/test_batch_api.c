@@ -165,9 +165,117 @@ TEST(test_sink_records)
     lc_lua_close(L);
 }
 
+/* lc_source_api_run: the record loop inside one protected call reads and converts as
+ * outside it, a converter failure included; the batch is usable afterwards. */
+typedef struct {
+    lc_source_batch_t *b;
+    lc_buf_t out;
+    char text[256];
+} run_ctx_t;
+
+static int run_loop(void *opaque)
+{
+    run_ctx_t *rc = opaque;
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    lc_source_entry_t e;
+    char err[256];
+    int isnull;
+    for (int i = 1; i <= rc->b->n; i++) {
+        if (lc_source_api_entry(rc->b, i, &e, err, sizeof err) != 0) return -1;
+        int failed = lc_source_api_convert(rc->b, 1, &json, &rc->out, &isnull, err, sizeof err);
+        size_t used = strlen(rc->text);
+        if (failed) /* a converter failure: the loop goes on */
+            snprintf(rc->text + used, sizeof rc->text - used, "%s<%s>", i > 1 ? " " : "", err);
+        else
+            snprintf(rc->text + used, sizeof rc->text - used, "%s%.*s", i > 1 ? " " : "",
+                     (int)rc->out.len, rc->out.data);
+    }
+    return 5;
+}
+
+TEST(test_source_run)
+{
+    lua_State *L = new_state();
+    lc_source_batch_t b;
+    char err[256];
+    run_ctx_t rc = {.b = &b};
+    batch_of(L, &b,
+             "{{topic = 't', value = {x = 1}}, {topic = 't', value = print},"
+             " {topic = 't', value = {y = 2}}}");
+    CHECK_INT(lc_source_api_run(&b, run_loop, &rc, err, sizeof err), 5);
+    CHECK_STR(rc.text, "{\"x\":1} <value: cannot encode a function> {\"y\":2}");
+    CHECK_INT(lua_istable(L, b.list), 1);
+    lc_source_api_end(&b);
+    lc_buf_free(&rc.out);
+    lc_lua_close(L);
+}
+
+/* lc_sink_api_build: each message through one protected call, a failure where it is. */
+static const char *const build_values[] = {"{\"x\":1}", "{bad", "{\"x\":3}", "[1,2.0]"};
+
+typedef struct {
+    const lc_converter_t *json;
+    int failed_at;
+    char err[256];
+} build_ctx_t;
+
+static int build_each(void *opaque, int i, lc_sink_batch_t *b)
+{
+    build_ctx_t *bc = opaque;
+    const char *stage = NULL;
+    lc_sink_msg_t m = {.topic = "t",
+                       .partition = 0,
+                       .offset = i,
+                       .timestamp = 5,
+                       .value = build_values[i],
+                       .value_len = strlen(build_values[i])};
+    if (lc_sink_api_add(b, bc->json, bc->json, &m, &stage, bc->err, sizeof bc->err) != 0)
+        bc->failed_at = i;
+    return 0;
+}
+
+static int build_stop(void *opaque, int i, lc_sink_batch_t *b)
+{
+    (void)b;
+    return i == 1 ? 7 : build_each(opaque, i, b);
+}
+
+TEST(test_sink_build)
+{
+    lua_State *L = new_state();
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    char err[512];
+    build_ctx_t bc = {.json = &json, .failed_at = -1};
+    lc_sink_batch_t b;
+    lc_sink_api_begin(&b, L, 4);
+    int top = lua_gettop(L);
+    CHECK_INT(lc_sink_api_build(&b, 4, build_each, &bc, err, sizeof err), 0);
+    CHECK_INT(lua_gettop(L), top);
+    CHECK_INT(b.n, 3);
+    CHECK_INT(bc.failed_at, 1);
+    CHECK_STR(bc.err, "invalid JSON at line 1 column 2: unexpected 'b', expected a string key");
+    lua_pushvalue(L, b.list);
+    lua_setglobal(L, "records");
+    CHECK_INT(luaL_dostring(L, "local out = {}\n"
+                               "for i, r in ipairs(records) do\n"
+                               "  out[i] = r.offset .. '=' .. connect.json.encode(r.value)\n"
+                               "end\n"
+                               "return table.concat(out, ' ')"),
+              0);
+    CHECK_STR(lua_tostring(L, -1), "0={\"x\":1} 2={\"x\":3} 3=[1,2.0]");
+    lc_sink_api_end(&b);
+    lc_sink_api_begin(&b, L, 4);
+    CHECK_INT(lc_sink_api_build(&b, 4, build_stop, &bc, err, sizeof err), 7);
+    CHECK_INT(b.n, 1);
+    lc_sink_api_end(&b);
+    lc_lua_close(L);
+}
+
 int main(void)
 {
     RUN(test_source_entries);
     RUN(test_sink_records);
+    RUN(test_sink_build);
+    RUN(test_source_run);
     return lc_test_summary("test_batch_api");
 }
