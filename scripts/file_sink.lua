@@ -11,12 +11,15 @@ local null, encode = connect.null, connect.json.encode
 -- value needs line_of below (its errors included).
 local json_lines = require("luaconnect.core").json_lines
 
+-- The line of one value; nil and the reason when it cannot be written as JSON (a value an
+-- SMT or script made: a function, a cycle).
 local function line_of(v)
   local t = type(v)
   if t == "string" then return v end
   if v == nil or v == null then return "null" end
-  if t == "table" or t == "cdata" then return (encode(v)) end
-  return tostring(v)
+  if t == "table" or t == "cdata" then return encode(v) end
+  if t == "number" or t == "boolean" then return tostring(v) end
+  return nil, "a " .. t .. " value"
 end
 
 -- After a kill -9 the file may end inside a line whose record was never committed (it
@@ -82,7 +85,18 @@ return connect.sink {
     local text = json_lines(records)
     if not text then
       local lines = {}
-      for i = 1, #records do lines[i] = line_of(records[i].value) end
+      for i = 1, #records do
+        local r = records[i]
+        local line, err = line_of(r.value)
+        if line then
+          lines[#lines + 1] = line
+        else
+          -- the error path (DLQ / errors.log with errors.tolerance=all), else the task fails
+          task.report(r, string.format("%s-%d@%d: the value cannot be written as a line: %s",
+            r.topic, r.partition, r.offset, tostring(err)))
+        end
+      end
+      if #lines == 0 then return end
       lines[#lines + 1] = ""
       text = concat(lines, "\n")
     end

@@ -41,6 +41,27 @@ describe("file_sink", function()
     connect._task_close(task)
   end)
 
+  it("sends a value it cannot write to the error path, never drops it silently", function()
+    local file = dir .. "/bad.txt"
+    local bad = { topic = "t", partition = 2, offset = 7, value = { f = print } }
+    -- errors.tolerance=none: the task fails naming the record
+    local task = connect._task_open(path, { file = file }, 0, "sink", nil, {}, {})
+    local ok, err = pcall(connect._sink_put, task, { { topic = "t", partition = 2, offset = 6, value = "a" }, bad })
+    expect.eq(ok, false)
+    expect.truthy(tostring(err):find("t-2@7: the value cannot be written as a line", 1, true), tostring(err))
+    connect._task_close(task)
+    -- errors.tolerance=all: reported (errors.log / DLQ), the other records written
+    task = connect._task_open(path, { file = file }, 0, "sink", nil, {}, { tolerant = true })
+    local failures = connect._sink_put(task, { { topic = "t", partition = 2, offset = 6, value = "a" }, bad,
+      { topic = "t", partition = 2, offset = 8, value = "b" } })
+    connect._sink_flush(task, {})
+    connect._task_close(task)
+    expect.eq(read(file), "a\nb\n")
+    expect.eq(#failures, 1)
+    expect.eq(failures[1].index, 2)
+    expect.eq(failures[1].stage, "TASK_PUT")
+  end)
+
   it("appends to an existing file and cuts a partial line left by a crash", function()
     local file = dir .. "/partial.txt"
     local f = assert(io.open(file, "wb"))
