@@ -41,8 +41,11 @@
  *  - Decoding with a schema is strict where Kafka Connect silently coerces (a string in an
  *    int32 field is an error, not 0); out-of-range ints are errors, not wrapped.
  *  - Schema types are JsonConverter's JSON names ("float", "double"); "float32"/"float64"
- *    are accepted as aliases when encoding. NaN and infinities are errors (Jackson would
- *    write the string "NaN").
+ *    are accepted as aliases when encoding. NaN and infinities are written as Connect's
+ *    Jackson writes them, the strings "NaN", "Infinity", "-Infinity" (with or without a
+ *    schema; in an integer field they are errors). Reading them back with a float or double
+ *    schema gives the float value, where Connect's JsonConverter gives 0.0 for any string
+ *    (TextNode.doubleValue()); without a schema they stay strings, as in Connect.
  *  - Integral floats are lc_float_t struct cdata (see helpers_lua in value.c), not boxed doubles:
  *    LuaJIT does arithmetic on a boxed double in int64 (1.0 + 0.5 == 1LL).
  *
@@ -344,7 +347,8 @@ int shape_get(codec_ctx_t *x, const kspan_t *ks, int n);
 int put_u64(codec_ctx_t *x, uint64_t u);
 /** Writes v in decimal. */
 int put_i64(codec_ctx_t *x, int64_t v);
-/** Writes d as Java's Double.toString (is_float: Float.toString) does; NaN/inf fail. */
+/** Writes d as Java's Double.toString (is_float: Float.toString) does; NaN/inf as Connect's
+ * JsonConverter does, the strings "NaN", "Infinity", "-Infinity". */
 int put_float(codec_ctx_t *x, double d, int is_float);
 /** Length of the valid UTF-8 sequence at s (2..4), or 0 with *skip set to the invalid run. */
 size_t utf8_seq(const unsigned char *s, size_t n, size_t *skip);

@@ -13,6 +13,14 @@ static int in_region(lua_State *L);
 
 /* ---------------------------------------------------------------- encode entry */
 
+/* StringConverter writes a double as Double.toString: NaN and the infinities unquoted (put_float
+ * quotes them, as JsonConverter does). */
+static LC_COLD int put_nonfinite_text(codec_ctx_t *x, double d)
+{
+    if (isnan(d)) return PUTLIT(x, "NaN");
+    return d > 0 ? PUTLIT(x, "Infinity") : PUTLIT(x, "-Infinity");
+}
+
 static int enc_string_conv(codec_ctx_t *x, int vidx)
 {
     lua_State *L = x->L;
@@ -26,7 +34,8 @@ static int enc_string_conv(codec_ctx_t *x, int vidx)
         s = lua_tolstring(L, vidx, &n);
         return put(x, s, n);
     case LUA_TNUMBER:
-        return put_number(x, lua_tonumber(L, vidx));
+        d = lua_tonumber(L, vidx);
+        return isfinite(d) ? put_number(x, d) : put_nonfinite_text(x, d);
     case LUA_TBOOLEAN:
         return lua_toboolean(L, vidx) ? PUTLIT(x, "true") : PUTLIT(x, "false");
     case LC_TCDATA:
@@ -36,9 +45,9 @@ static int enc_string_conv(codec_ctx_t *x, int vidx)
         case CD_U64:
             return put_u64(x, u);
         case CD_F64:
-            return put_float(x, d, 0);
+            return isfinite(d) ? put_float(x, d, 0) : put_nonfinite_text(x, d);
         case CD_NUM:
-            return put_number(x, d);
+            return isfinite(d) ? put_number(x, d) : put_nonfinite_text(x, d);
         default:
             break;
         }

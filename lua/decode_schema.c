@@ -259,6 +259,26 @@ done:
     return 0;
 }
 
+/* A float or double field's string: "NaN", "Infinity" or "-Infinity", as the encoder (and
+ * Connect's JsonConverter) writes them, read back as the float value. Connect reads any
+ * string there as 0.0 (TextNode.doubleValue()); we keep the value and refuse other strings. */
+static LC_COLD int sp_nonfinite(codec_ctx_t *x, stype_t st)
+{
+    const char *str;
+    size_t n;
+
+    if (jp_string(x, &str, &n)) return -1;
+    if (n == 3 && memcmp(str, "NaN", 3) == 0)
+        lua_pushnumber(x->L, NAN);
+    else if (n == 8 && memcmp(str, "Infinity", 8) == 0)
+        lua_pushnumber(x->L, INFINITY);
+    else if (n == 9 && memcmp(str, "-Infinity", 9) == 0)
+        lua_pushnumber(x->L, -INFINITY);
+    else
+        return ctx_fail(x, "expected %s, got string", stype_json[st]);
+    return 0;
+}
+
 /* Pushes the payload value at x->p following the schema node s; top: null becomes nil. */
 int sp_value(codec_ctx_t *x, const sch_node_t *s, int top)
 {
@@ -290,6 +310,7 @@ int sp_value(codec_ctx_t *x, const sch_node_t *s, int top)
         return sp_int(x, &v, s->type);
     case ST_FLOAT32:
     case ST_FLOAT64:
+        if (c == '"') return sp_nonfinite(x, s->type);
         if (c != '-' && !is_digit(c)) break;
         if (jp_number(x, &v)) return -1;
         /* What the encoder refuses (get_double) must not come in. */

@@ -133,8 +133,9 @@ static int get_double(codec_ctx_t *x, int vidx, stype_t st, double *out)
     } else {
         return ctx_fail(x, "expected %s, got %s", stype_json[st], type_name(L, vidx));
     }
-    if (check_finite(x, d)) return -1;
-    if (st == ST_FLOAT32 && !isfinite((float)d))
+    /* NaN and the infinities pass (put_float writes them as Connect does); a finite double
+     * beyond float's range has no float32 value. */
+    if (st == ST_FLOAT32 && isfinite(d) && !isfinite((float)d))
         return ctx_fail(x, "%.17g is out of range for float", d);
     *out = d;
     return 0;

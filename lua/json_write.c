@@ -182,12 +182,21 @@ static size_t fmt_java_float(char *dst, double d, int is_float)
     return (size_t)(p - dst);
 }
 
+/* NaN and the infinities as Kafka Connect's JsonConverter writes them: Jackson's
+ * QUOTE_NON_NUMERIC_NUMBERS (on by default) makes them the JSON strings of Java's
+ * Double.toString / Float.toString, "NaN", "Infinity", "-Infinity". */
+static LC_COLD int put_nonfinite(codec_ctx_t *x, double d)
+{
+    if (isnan(d)) return PUTLIT(x, "\"NaN\"");
+    return d > 0 ? PUTLIT(x, "\"Infinity\"") : PUTLIT(x, "\"-Infinity\"");
+}
+
 int put_float(codec_ctx_t *x, double d, int is_float)
 {
     char tmp[40];
     size_t n;
 
-    if (check_finite(x, d)) return -1;
+    if (!isfinite(d)) return put_nonfinite(x, d);
     if (is_float || !(n = fmt_double_plain(tmp, d))) n = fmt_java_float(tmp, d, is_float);
     return put(x, tmp, n);
 }

@@ -327,7 +327,7 @@ TEST(sorted_shortcuts_match_the_general_path)
     CHECK(sorted_of(L, "{position=2^53+2}", "{\"position\":9.007199254740994E15}", NULL));
     CHECK(sorted_of(L, "{file='a\"b'}", "{\"file\":\"a\\\"b\"}", NULL));
     CHECK(sorted_of(L, "{['k\\n']=1}", "{\"k\\n\":1}", NULL));
-    CHECK(sorted_of(L, "{position=0/0}", NULL, "value.position: cannot encode NaN"));
+    CHECK(sorted_of(L, "{position=0/0}", "{\"position\":\"NaN\"}", NULL));
     CHECK(sorted_of(L, "{x={}}", "{\"x\":{}}", NULL));
     CHECK(sorted_of(L, "setmetatable({a=1}, {})", "{\"a\":1}", NULL));
     CHECK(sorted_of(L, "{b=1,a=2,c={z=1,y=true},ab='x'}",
@@ -395,10 +395,6 @@ TEST(plain_encode_errors)
                           err, &is_null),
               -1);
     CHECK_STR(err, "value.a.b[3]: cannot encode a function");
-    CHECK_INT(encode_expr(L, &json_plain, "{x=0/0}", NULL, got, sizeof got, err, &is_null), -1);
-    CHECK_STR(err, "value.x: cannot encode NaN");
-    CHECK_INT(encode_expr(L, &json_plain, "{1, -1/0}", NULL, got, sizeof got, err, &is_null), -1);
-    CHECK_STR(err, "value[2]: cannot encode -inf");
     CHECK_INT(encode_expr(L, &json_plain, "{a=coroutine.create(print)}", NULL, got, sizeof got, err,
                           &is_null),
               -1);
@@ -768,11 +764,11 @@ TEST(envelope_encode_errors)
                           got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "value.m: map key: expected string, got number");
-    CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0}",
-                          "{type='struct', fields={{field='d', type='double'}}}", got, sizeof got,
+    CHECK_INT(encode_expr(L, &json_schemas, "{i=0/0}",
+                          "{type='struct', fields={{field='i', type='int64'}}}", got, sizeof got,
                           err, &is_null),
               -1);
-    CHECK_STR(err, "value.d: cannot encode NaN");
+    CHECK_STR(err, "value.i: cannot encode NaN");
     CHECK_INT(encode_expr(L, &json_schemas, "1", "{type='uuid'}", got, sizeof got, err, &is_null),
               -1);
     CHECK_STR(err, "schema: unknown schema type 'uuid'");
@@ -894,6 +890,81 @@ static const char *decode_err(lua_State *L, const lc_converter_t *c, const char 
 }
 
 #define DECODE_ERR(L, c, in) decode_err((L), (c), (in), strlen(in))
+
+/* NaN and the infinities as Kafka Connect's JsonConverter writes them (Jackson's
+ * QUOTE_NON_NUMERIC_NUMBERS: the strings of Double.toString / Float.toString), with and
+ * without a schema; read back with a float or double schema they are the float values again
+ * (Connect reads 0.0 there), without a schema they stay strings (as in Connect). */
+TEST(nonfinite_floats)
+{
+    lua_State *L = new_state();
+    char got[1024], err[512];
+    int is_null;
+
+    CHECK(lua_check(L, "fl = require('luaconnect._float').new return true"));
+
+    CHECK_INT(encode_expr(L, &json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, got, sizeof got, err,
+                          &is_null),
+              0);
+    CHECK_STR(got, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]");
+    CHECK_INT(encode_expr(L, &json_plain, "{x=fl(1/0), y=fl(0/0)}", NULL, got, sizeof got,
+                          err, &is_null),
+              0);
+    CHECK(strcmp(got, "{\"x\":\"Infinity\",\"y\":\"NaN\"}") == 0 ||
+          strcmp(got, "{\"y\":\"NaN\",\"x\":\"Infinity\"}") == 0);
+    CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}",
+                          "{type='struct', fields={{field='d', type='double'}, {field='f', "
+                          "type='float'}, {field='a', type='array', items={type='float64'}}}}",
+                          got, sizeof got, err, &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":"
+                   "false,\"field\":\"d\"},{\"type\":\"float\",\"optional\":false,\"field\":\"f\"},"
+                   "{\"type\":\"array\",\"items\":{\"type\":\"double\",\"optional\":false},"
+                   "\"optional\":false,\"field\":\"a\"}],\"optional\":false},\"payload\":{\"d\":"
+                   "\"NaN\",\"f\":\"-Infinity\",\"a\":[\"Infinity\",2.5]}}");
+    CHECK_INT(encode_expr(L, &json_schemas, "1/0", "{type='float'}", got, sizeof got, err,
+                          &is_null),
+              0);
+    CHECK_STR(got, "{\"schema\":{\"type\":\"float\",\"optional\":false},\"payload\":"
+                   "\"Infinity\"}");
+    /* A finite double beyond float's range is still refused. */
+    CHECK_INT(encode_expr(L, &json_schemas, "1e300", "{type='float'}", got, sizeof got, err,
+                          &is_null),
+              -1);
+    CHECK_STR(err, "value: 1.0000000000000001e+300 is out of range for float");
+    /* StringConverter writes Double.toString: unquoted. */
+    CHECK_INT(encode_expr(L, &string_conv, "0/0", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "NaN");
+    CHECK_INT(encode_expr(L, &string_conv, "-1/0", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "-Infinity");
+    CHECK_INT(encode_expr(L, &string_conv, "fl(1/0)", NULL, got, sizeof got, err, &is_null), 0);
+    CHECK_STR(got, "Infinity");
+
+    /* Back with a schema: the float values; other strings are errors. */
+    static const char env[] =
+        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"field\":\"d\"},"
+        "{\"type\":\"float\",\"field\":\"f\"},{\"type\":\"double\",\"field\":\"g\"},"
+        "{\"type\":\"array\",\"items\":{\"type\":\"double\"},\"field\":\"a\"}]},"
+        "\"payload\":{\"d\":\"NaN\",\"f\":\"Infinity\",\"g\":\"-Infinity\",\"a\":[\"NaN\",1.5]}}";
+    CHECK_INT(lc_conv_to_lua(&json_schemas, L, env, strlen(env), err, sizeof err), 0);
+    lua_pop(L, 1);
+    lua_setglobal(L, "value");
+    CHECK(lua_check(L, "return value.d ~= value.d and value.f == 1/0 and value.g == -1/0 "
+                       "and value.a[1] ~= value.a[1] and value.a[2] == 1.5"));
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"double\"},\"payload\":\"nan\"}"),
+              "payload: expected double, got string");
+    CHECK_STR(DECODE_ERR(L, &json_schemas,
+                         "{\"schema\":{\"type\":\"float\"},\"payload\":\"1.5\"}"),
+              "payload: expected float, got string");
+    /* Without a schema they are strings, as Connect reads them. */
+    CHECK_INT(lc_conv_to_lua(&json_plain, L, "[\"NaN\"]", 7, err, sizeof err), 0);
+    lua_pop(L, 1);
+    lua_setglobal(L, "value");
+    CHECK(lua_check(L, "return value[1] == 'NaN'"));
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
 
 TEST(parser_error_positions)
 {
@@ -1464,6 +1535,7 @@ int main(void)
     RUN(envelope_layouts);
     RUN(encode_arrays_and_floats);
     RUN(string_converter);
+    RUN(nonfinite_floats);
     RUN(bytearray_converter);
     RUN(uninitialised_state);
     RUN(sorted_shortcuts_match_the_general_path);
