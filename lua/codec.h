@@ -22,8 +22,10 @@
  * array, any other table an object; a Lua number that is integral and within 2^53 is
  * written as an integer, otherwise as Java's Double.toString would (shortest exact form);
  * int64_t/uint64_t cdata as integers; double and lc_float_t cdata as floats (always with a
- * '.' or an exponent). NaN/Inf, functions, userdata other
- * than connect.null are errors that name the path ("value.a.b[3]").
+ * '.' or an exponent); NaN and the infinities as the strings "NaN", "Infinity", "-Infinity"
+ * (as Kafka Connect's JsonConverter writes them; a float/double schema reads them back as
+ * the float values). Functions, userdata other than connect.null are errors that name the
+ * path ("value.a.b[3]").
  *
  * Schemas are Lua tables shaped like JsonConverter's schema JSON:
  *   { type = "struct", optional = false, name = "x", version = 1, doc = "...",

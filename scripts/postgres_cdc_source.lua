@@ -20,6 +20,7 @@ local pg = require "_pg"
 local jdbc = require "_jdbc"
 local pgo = require "_pgoutput"
 local po = require "_pgoffsets"
+local pgt = require "_pgtypes"
 
 ffi.cdef [[
 PGresult *PQexec(PGconn *conn, const char *query);
@@ -77,7 +78,7 @@ local UNSUPPORTED = { "schema.include.list",
   "schema.exclude.list", "heartbeat.action.query", "skipped.operations",
   "provide.transaction.metadata", "message.key.columns", "snapshot.select.statement.overrides",
   "snapshot.include.collection.list", "include.unknown.datatypes", "binary.handling.mode",
-  "hstore.handling.mode", "xmin.fetch.interval.ms", "slot.stream.params",
+  "xmin.fetch.interval.ms", "slot.stream.params",
   "database.sslmode", "signal.data.collection", "incremental.snapshot.chunk.size",
   "publish.via.partition.root", "converters", "event.processing.failure.handling.mode",
   "schema.name.adjustment.mode", "field.name.adjustment.mode", "datatype.propagate.source.type",
@@ -117,6 +118,8 @@ local CONFIG = {
   ["time.precision.mode"] = { type = "string", default = "adaptive",
     values = { "adaptive", "adaptive_time_microseconds", "connect" },
     doc = "temporal types: Debezium's io.debezium.time.* (adaptive) or Kafka Connect's (connect)" },
+  ["hstore.handling.mode"] = { type = "string", default = "json", values = { "json", "map" },
+    doc = "hstore as a JSON object text (io.debezium.data.Json) or a Connect map of strings" },
   ["heartbeat.interval.ms"] = { type = "int", default = 0, doc = "heartbeat records every N ms while streaming (0: none)" },
   ["topic.heartbeat.prefix"] = { type = "string", default = "__debezium-heartbeat", doc = "heartbeat topic prefix" },
   ["snapshot.fetch.size"] = { type = "int", default = 10240, doc = "rows per snapshot fetch" },
@@ -186,10 +189,12 @@ end
 -- Types -------------------------------------------------------------------------------------
 
 local function int_value(v) return jdbc.int_of(v) end
--- NaN and the infinities are null: luaconnect's JsonConverter cannot write them (Kafka's,
--- through Jackson, writes the strings "NaN", "Infinity"; see docs/connectors.md).
+-- NaN and the infinities are the float values, as Debezium carries them (JsonConverter writes
+-- them as the strings "NaN", "Infinity", "-Infinity").
+local NONFINITE = { NaN = 0 / 0, Infinity = 1 / 0, ["-Infinity"] = -1 / 0 }
 local function float_value(v)
-  if v == "NaN" or v == "Infinity" or v == "-Infinity" then return null end
+  local nf = NONFINITE[v]
+  if nf then return nf end
   local n = tonumber(v)
   if n == floor(n) then return connect.float(n) end
   return n
@@ -302,48 +307,17 @@ local ARRAY_ELEMENT = { [1005] = 21, [1007] = 23, [1016] = 20, [1028] = 26, [100
   [1014] = 1042, [1021] = 700, [1022] = 701, [1000] = 16, [2951] = 2950, [1182] = 1082, [199] = 114,
   [3807] = 3802 }
 
--- PostgreSQL's text form of a one-dimensional array ('{1,NULL,"a \"b\""}') -> list of
--- element texts (nil for NULL), n = count.
-local function array_items(v)
-  local out, n, i, len = {}, 0, 2, #v
-  if v:sub(1, 1) ~= "{" then error("not an array: " .. v, 0) end
-  while i < len do
-    local c = v:sub(i, i)
-    if c == '"' then
-      local buf = {}
-      i = i + 1
-      while true do
-        c = v:sub(i, i)
-        if c == "\\" then
-          buf[#buf + 1] = v:sub(i + 1, i + 1)
-          i = i + 2
-        elseif c == '"' or c == "" then
-          i = i + 1
-          break
-        else
-          buf[#buf + 1] = c
-          i = i + 1
-        end
-      end
-      n = n + 1
-      out[n] = concat(buf)
-    else
-      local j = v:find("[,}]", i)
-      local text = v:sub(i, j - 1)
-      n = n + 1
-      if text:upper() ~= "NULL" then out[n] = text end
-      i = j
-    end
-    if v:sub(i, i) == "," then i = i + 1 end
-  end
-  out.n = n
-  return out
-end
+-- Types Debezium 3.6's PostgreSQL connector has no schema for (its pgjdbc type is OTHER and
+-- include.unknown.datatypes is off): their columns are left out of keys and values, with
+-- their values. Point is a type Debezium supports (io.debezium.data.geometry.Point).
+local OMITTED_TYPES = { line = true, lseg = true, box = true, path = true, polygon = true, circle = true }
 
 --- The Connect field schema and value converter of a column (Debezium's defaults:
--- decimal.handling.mode=precise, time.precision.mode=adaptive).
+-- decimal.handling.mode=precise, time.precision.mode=adaptive, hstore.handling.mode=json).
+-- typname: the column's type name (extension types such as hstore have no fixed oid).
 local column_schema
-function column_schema(col, optional, dec_mode, time_mode)
+-- Returns nil for a type whose columns Debezium leaves out.
+function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
   local oid, typmod = col.oid, col.typmod
   local s = { field = col.name, optional = optional }
   local conv = function(v) return v end
@@ -352,9 +326,24 @@ function column_schema(col, optional, dec_mode, time_mode)
     items.field = nil
     s.type, s.items = "array", items
     conv = function(v)
-      local texts, list = array_items(v), {}
-      for k = 1, texts.n do list[k] = texts[k] == nil and null or iconv(texts[k]) end
+      local texts, list = pgt.array(v), {}
+      for k = 1, texts.n do
+        local t = texts[k]
+        -- a dimension below the first: Debezium's element converter cannot read it (null)
+        list[k] = (t == nil or type(t) == "table") and null or iconv(t)
+      end
       return list
+    end
+  elseif OMITTED_TYPES[typname] then
+    return nil
+  elseif typname == "hstore" then
+    -- Debezium's HStoreConverter map written by Jackson (json) or given to Connect (map)
+    if hstore_mode == "map" then
+      s.type, s.keys, s.values = "map", { type = "string", optional = false }, { type = "string", optional = true }
+      conv = function(v) return pgt.hstore_map(pgt.hstore(v)) end
+    else
+      s.type, s.name, s.version = "string", "io.debezium.data.Json", 1
+      conv = function(v) return pgt.hstore_json(pgt.hstore(v)) end
     end
   elseif oid == 16 then
     s.type, conv = "boolean", function(v) return v == "t" end
@@ -554,7 +543,8 @@ local function build_relation(task, rel)
   for i, col in ipairs(rel.columns) do
     local m = meta[col.name] or {}
     local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
-      task.config["time.precision.mode"])
+      task.config["time.precision.mode"], m.typname, task.config["hstore.handling.mode"])
+    if not s then goto next_column end -- a type Debezium leaves out
     if m.enum and s.type == "string" then
       -- Debezium's enum: a string naming its labels
       s.name, s.version, s.parameters = "io.debezium.data.Enum", 1, { allowed = m.enum }
@@ -574,6 +564,7 @@ local function build_relation(task, rel)
       kfields[#kfields + 1] = s
       rel.pk[#rel.pk + 1] = i
     end
+    ::next_column::
   end
   rel.value_schema = { type = "struct", optional = true, name = struct_name(task, rel, "Value"), fields = vfields }
   if #kfields > 0 then

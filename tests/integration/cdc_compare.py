@@ -10,7 +10,9 @@ the long one behind `make cdc-vs-debezium` (LC_CDC_ROWS rows per table).
 Only fields that are times or server-generated identifiers are left out of the comparison
 (IGNORED_SOURCE, IGNORED_ENVELOPE, and each side's own snapshot transaction and slot LSN in
 snapshot records: IGNORED_SNAPSHOT_SOURCE); the topic prefix, which must differ, is replaced by <P> in
-topic and schema names and in source.name. Every other difference is reported."""
+topic and schema names and in source.name. Two differences are Debezium's defects, kept on
+purpose and listed in KNOWN_DIFFERENCES (and docs/connectors.md); every other difference is
+reported."""
 
 from __future__ import annotations
 
@@ -32,8 +34,33 @@ IGNORED_SNAPSHOT_SOURCE = ("txId", "lsn", "xmin")
 # Fields of the envelope that are times (when the connector processed the event).
 IGNORED_ENVELOPE = ("ts_ms", "ts_us", "ts_ns")
 
+# Where luaconnect differs from Debezium 3.6.1 on purpose, because Debezium's value is wrong:
+# (table, field path, test on (luaconnect's value, Debezium's), why). Only that exact pair
+# passes; anything else at the path is still a difference.
+KNOWN_DIFFERENCES = (
+    # A `name` column: Debezium's snapshot gives its text (the schema says string), but its
+    # streaming resolver (ReplicationMessageColumnValueResolver) has no case for the type
+    # and falls to asDefault, null unless include.unknown.datatypes. We give the text both
+    # ways.
+    ("notes", r"value\.payload\.(before|after)\.nm", lambda a, b: isinstance(a, str) and b is None,
+     "name column streamed: Debezium null, luaconnect the text"),
+    # An inner dimension of a text[][]: Debezium's string element converter is handed a Java
+    # String[] and writes its Object.toString(), "[Ljava.lang.String;@<identity hash>", which
+    # carries none of the data and changes from run to run. We give null, as Debezium does
+    # for the inner dimensions of every other element type (int[][] -> [null, null]).
+    ("notes", r"value\.payload\.(before|after)\.ta\[\d+\]",
+     lambda a, b: a is None and isinstance(b, str) and re.fullmatch(r"\[L[\w.$]+;@[0-9a-f]+", b) is not None,
+     "text[][] inner dimension: Debezium Java's Object.toString, luaconnect null"),
+)
+
+
+def _known(table: str, path: str, a: Any, b: Any) -> bool:
+    return any(t == table and re.fullmatch(p, path) and ok(a, b) for t, p, ok, _ in KNOWN_DIFFERENCES)
+
+
 DDL = f"""
 CREATE SCHEMA {SCHEMA};
+CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE TYPE {SCHEMA}.mood AS ENUM ('new', 'ok', 'sad, really');
 CREATE TABLE {SCHEMA}.customers (
   id SERIAL PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(80), active BOOLEAN, small SMALLINT,
@@ -57,7 +84,8 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   tags TEXT[], nums INT[], smalls SMALLINT[], bigs BIGINT[], fl FLOAT8[], fl4 REAL[], bs BOOLEAN[],
   us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[], cash MONEY DEFAULT 12.5,
   x XML, tv TSVECTOR, ip INET, net CIDR, mac MACADDR, r4 INT4RANGE, tsr TSRANGE, b1 BIT(1), b8 BIT(8),
-  vb VARBIT(16), pt POINT, nn NUMERIC, nf NUMERIC(6,2));
+  vb VARBIT(16), pt POINT, nn NUMERIC, nf NUMERIC(6,2), fx DOUBLE PRECISION, rx REAL, hs HSTORE,
+  ia INT[][], ta TEXT[][], nm NAME, ln LINE, ls LSEG, bx BOX, ph PATH, pgn POLYGON, ci CIRCLE);
 """
 
 
@@ -87,6 +115,17 @@ ARRAYS = ("ARRAY['a', NULL, 'b c', 'q\"uote', 'back\\\\slash', 'com,ma', 'NULL',
           "ARRAY[1::smallint], ARRAY[9000000000], ARRAY[1.5, -0.25, NULL], ARRAY[0.5::real], ARRAY[true, false], "
           "ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid], ARRAY['2020-01-01'::date, NULL], "
           "ARRAY['{\"k\": 1}'::jsonb], ARRAY['short', 'x y'], ARRAY['ab', 'c']")
+# Types with their own conversions: float NaN and infinities, hstore (a key set past the
+# 12 entries that make Java's HashMap grow, whose order Debezium's JSON keeps), arrays of
+# two and three dimensions, name, the geometric types. One row in the snapshot, one streamed.
+EXTRA_COLS = "fx, rx, hs, ia, ta, nm, ln, ls, bx, ph, pgn, ci"
+HSTORE_BIG = ", ".join(f'"k{i}"=>"v{i}"' for i in range(20))
+EXTRAS_SNAPSHOT = ("'NaN', 'Infinity', '" + HSTORE_BIG + ", \"q\\\"uote\"=>NULL, \"é ü\"=>\"x,y=>z\"', "
+                   "'{{1,2},{3,NULL}}', '{{a,\"b c\"},{NULL,\"{x}\"}}', 'a_name', '{1,-1,0}', "
+                   "'[(0,0),(1,1.5)]', '(1,1),(0,0)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))', '<(1,1),2>'")
+EXTRAS_STREAMED = ("'-Infinity', 'NaN', '\"a\"=>\"1\", \"b\"=>NULL, \"\"=>\"\"', '{{{1}},{{2}}}', "
+                   "'{{x},{y}}', 'other name', '{0,1,-2.5}', '[(-1,-1),(0.5,2)]', '(3,4),(1,2)', "
+                   "'((0,0),(1,1))', '((0,0),(0,1),(1,1),(1,0))', '<(0,0),0.5>'")
 ARRAYS_EMPTY = "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'"
 
 
@@ -116,6 +155,8 @@ def seed(pg, n: int) -> None:
     pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz, {ARRAY_COLS}) VALUES ('first note', "
             f"'2020-02-02', '2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01', {ARRAYS}), "
             f"(NULL, NULL, NULL, NULL, {', '.join(['NULL'] * 12)})")
+    pg.psql(f"UPDATE {SCHEMA}.notes SET ({EXTRA_COLS}) = ({EXTRAS_SNAPSHOT}), "
+            f"fl = '{{NaN,Infinity,-Infinity,1}}', fl4 = '{{-Infinity,NaN}}' WHERE body = 'first note'")
 
 
 def workload(pg, n: int) -> None:
@@ -135,6 +176,8 @@ def workload(pg, n: int) -> None:
     pg.psql(f"UPDATE {s}.customers SET name = 'toast kept' WHERE id = 3")
     # TRUNCATE: no event (Debezium's default skipped.operations=t)
     pg.psql(f"TRUNCATE {s}.notes")
+    pg.psql(f"INSERT INTO {s}.notes (body, {EXTRA_COLS}, fl, fl4) VALUES ('extra types', {EXTRAS_STREAMED}, "
+            f"'{{NaN,-Infinity}}', '{{Infinity}}')")
     pg.psql(f"INSERT INTO {s}.notes (body, cash, x, tv, ip, net, mac, r4, tsr, b1, b8, vb, pt, nn, nf) VALUES "
             f"('after truncate', -1234.56, '<a>b</a>', 'fat cat sat', '192.168.1.5/24', '10.0.0.0/8', "
             f"'08:00:2b:01:02:03', '[1,10)', '[2024-01-01 00:00,2024-02-01 00:00)', B'1', B'10100001', "
@@ -208,8 +251,8 @@ def _fields(v: list) -> bool:
     return bool(v) and all(isinstance(f, dict) and "field" in f for f in v)
 
 
-def _diff(path: str, a: Any, b: Any, out: List[str], limit: int) -> None:
-    if len(out) >= limit:
+def _diff(path: str, a: Any, b: Any, out: List[str], limit: int, table: str = "") -> None:
+    if len(out) >= limit or _known(table, path, a, b):
         return
     if isinstance(a, dict) and isinstance(b, dict):
         for k in list(b) + [k for k in a if k not in b]:
@@ -218,7 +261,7 @@ def _diff(path: str, a: Any, b: Any, out: List[str], limit: int) -> None:
             elif k not in b:
                 out.append(f"{path}.{k}: not in Debezium (luaconnect: {json.dumps(a[k])[:200]})")
             else:
-                _diff(f"{path}.{k}", a[k], b[k], out, limit)
+                _diff(f"{path}.{k}", a[k], b[k], out, limit, table)
     elif isinstance(a, list) and isinstance(b, list) and _fields(a) and _fields(b):
         # a struct schema's fields: by name, then their order
         na, nb = [f["field"] for f in a], [f["field"] for f in b]
@@ -227,14 +270,14 @@ def _diff(path: str, a: Any, b: Any, out: List[str], limit: int) -> None:
         fa = {f["field"]: f for f in a}
         for f in b:
             if f["field"] in fa:
-                _diff(f"{path}[{f['field']}]", fa[f["field"]], f, out, limit)
+                _diff(f"{path}[{f['field']}]", fa[f["field"]], f, out, limit, table)
     elif isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             out.append(f"{path}: {len(a)} items in luaconnect, {len(b)} in Debezium: "
                        f"luaconnect {json.dumps(a)[:300]} / Debezium {json.dumps(b)[:300]}")
             return
         for i, (x, y) in enumerate(zip(a, b)):
-            _diff(f"{path}[{i}]", x, y, out, limit)
+            _diff(f"{path}[{i}]", x, y, out, limit, table)
     elif a != b or type(a) is not type(b):
         out.append(f"{path}: luaconnect {json.dumps(a)[:200]} != Debezium {json.dumps(b)[:200]}")
 
@@ -250,8 +293,8 @@ def compare(table: str, lua: List[dict], lua_prefix: str, dbz: List[dict], dbz_p
         ka, va = normalize(a, lua_prefix)
         kb, vb = normalize(b, dbz_prefix)
         d: List[str] = []
-        _diff("key", ka, kb, d, limit)
-        _diff("value", va, vb, d, limit)
+        _diff("key", ka, kb, d, limit, table)
+        _diff("value", va, vb, d, limit, table)
         out += [f"{table} record {i}: {x}" for x in d]
         if len(out) >= limit:
             out.append("... (more differences left out)")
