@@ -5,7 +5,8 @@ topic.prefix; their topics are compared record by record (keys, values, schemas 
 JsonConverter's envelope).
 
 Used by tests/integration/test_cdc_vs_debezium.py: the short workload in the integration suite,
-the long one behind `make cdc-vs-debezium` (LC_CDC_ROWS rows per table).
+the long one behind `make cdc-vs-debezium` (LC_CDC_ROWS rows per table). LC_CDC_EXTRA_CONFIG, a
+JSON object, adds keys to both sides' configuration (e.g. {"hstore.handling.mode": "map"}).
 
 Only fields that are times or server-generated identifiers are left out of the comparison
 (IGNORED_SOURCE, IGNORED_ENVELOPE, and each side's own snapshot transaction and slot LSN in
@@ -85,7 +86,8 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   us UUID[], ds DATE[], js JSONB[], vc VARCHAR(8)[], chs CHAR(2)[], cash MONEY DEFAULT 12.5,
   x XML, tv TSVECTOR, ip INET, net CIDR, mac MACADDR, r4 INT4RANGE, tsr TSRANGE, b1 BIT(1), b8 BIT(8),
   vb VARBIT(16), pt POINT, nn NUMERIC, nf NUMERIC(6,2), fx DOUBLE PRECISION, rx REAL, hs HSTORE,
-  ia INT[][], ta TEXT[][], nm NAME, ln LINE, ls LSEG, bx BOX, ph PATH, pgn POLYGON, ci CIRCLE);
+  ia INT[][], ta TEXT[][], nm NAME, ln LINE, ls LSEG, bx BOX, ph PATH, pgn POLYGON, ci CIRCLE,
+  fd DOUBLE PRECISION DEFAULT 'NaN', rd REAL DEFAULT '-Infinity');
 """
 
 
@@ -212,6 +214,7 @@ def connector_config(pg, prefix: str, extra: Optional[Dict[str, str]] = None) ->
         "snapshot.mode": "initial",
     }
     c.update(extra or {})
+    c.update(json.loads(os.environ.get("LC_CDC_EXTRA_CONFIG", "{}")))
     return c
 
 
