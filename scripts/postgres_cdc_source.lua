@@ -305,12 +305,30 @@ local POINT_FIELDS = { { field = "x", type = "double", optional = false },
 -- Array types Debezium gives as Connect arrays, and their element types (oids).
 local ARRAY_ELEMENT = { [1005] = 21, [1007] = 23, [1016] = 20, [1028] = 26, [1009] = 25, [1015] = 1043,
   [1014] = 1042, [1021] = 700, [1022] = 701, [1000] = 16, [2951] = 2950, [1182] = 1082, [199] = 114,
-  [3807] = 3802 }
+  [3807] = 3802, [1002] = 18, [1231] = 1700, [1183] = 1083, [1270] = 1266, [1115] = 1114, [1185] = 1184,
+  [1001] = 17, [1041] = 869, [651] = 650, [1040] = 829, [775] = 774, [3905] = 3904, [3907] = 3906,
+  [3909] = 3908, [3911] = 3910, [3913] = 3912, [3927] = 3926 }
+
+-- An array's text -> the list of its items converted by iconv (NULL items null).
+local function list_of(iconv)
+  return function(v)
+    local texts, list = pgt.array(v), {}
+    for k = 1, texts.n do
+      local t = texts[k]
+      -- a dimension below the first: Debezium's element converter cannot read it (null)
+      list[k] = (t == nil or type(t) == "table") and null or iconv(t)
+    end
+    return list
+  end
+end
 
 -- Types Debezium 3.6's PostgreSQL connector has no schema for (its pgjdbc type is OTHER and
--- include.unknown.datatypes is off): their columns are left out of keys and values, with
--- their values. Point is a type Debezium supports (io.debezium.data.geometry.Point).
-local OMITTED_TYPES = { line = true, lseg = true, box = true, path = true, polygon = true, circle = true }
+-- include.unknown.datatypes is off, or an array type its converter leaves for later): their
+-- columns are left out of keys and values, with their values. Point is a type Debezium
+-- supports (io.debezium.data.geometry.Point), point[] is not.
+local OMITTED_TYPES = { line = true, lseg = true, box = true, path = true, polygon = true, circle = true,
+  _line = true, _lseg = true, _box = true, _path = true, _polygon = true, _circle = true, _money = true,
+  _name = true, _interval = true, _varbit = true, _xml = true, _point = true, _refcursor = true }
 
 --- The Connect field schema and value converter of a column (Debezium's defaults:
 -- decimal.handling.mode=precise, time.precision.mode=adaptive, hstore.handling.mode=json).
@@ -324,18 +342,22 @@ function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
   if ARRAY_ELEMENT[oid] then
     local items, iconv = column_schema({ oid = ARRAY_ELEMENT[oid], typmod = typmod }, true, dec_mode, time_mode)
     items.field = nil
-    s.type, s.items = "array", items
-    conv = function(v)
-      local texts, list = pgt.array(v), {}
-      for k = 1, texts.n do
-        local t = texts[k]
-        -- a dimension below the first: Debezium's element converter cannot read it (null)
-        list[k] = (t == nil or type(t) == "table") and null or iconv(t)
+    s.type, s.items, conv = "array", items, list_of(iconv)
+    if ARRAY_ELEMENT[oid] == 1700 then
+      -- a numeric[] holding NaN or an infinity is null as a whole in Debezium (its element
+      -- converter fails on the array, snapshot and stream alike), not only that item
+      local list = conv
+      conv = function(v)
+        if v:find("NaN", 1, true) or v:find("Infinity", 1, true) then return null end
+        return list(v)
       end
-      return list
     end
   elseif OMITTED_TYPES[typname] then
     return nil
+  elseif typname == "_hstore" then
+    local items, iconv = column_schema(col, true, dec_mode, time_mode, "hstore", hstore_mode)
+    items.field = nil
+    s.type, s.items, conv = "array", items, list_of(iconv)
   elseif typname == "hstore" then
     -- Debezium's HStoreConverter map written by Jackson (json) or given to Connect (map)
     if hstore_mode == "map" then
@@ -526,7 +548,9 @@ local function build_relation(task, rel)
   local meta = {}
   local r = task.sql:query("SELECT a.attname, a.attnotnull, coalesce(a.attnum = ANY(i.indkey), false), "
     .. "t.typname, pg_get_expr(d.adbin, d.adrelid), "
-    .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) "
+    .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), "
+    .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e "
+    .. "WHERE e.enumtypid = t.typelem AND t.typcategory = 'A') "
     .. "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
     .. "JOIN pg_type t ON t.oid = a.atttypid "
     .. "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' "
@@ -534,7 +558,7 @@ local function build_relation(task, rel)
     { pg.quote(rel.namespace) .. "." .. pg.quote(rel.name), n = 1 })
   for _, row in ipairs(r.rows) do
     meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5],
-      enum = row[6] }
+      enum = row[6], enum_items = row[7] }
   end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
@@ -549,6 +573,10 @@ local function build_relation(task, rel)
       -- Debezium's enum: a string naming its labels
       s.name, s.version, s.parameters = "io.debezium.data.Enum", 1, { allowed = m.enum }
       s.default = m.default and m.default:match("^'(.*)'::") or nil
+    elseif m.enum_items then
+      -- an array of an enum: Debezium's array of (required) Enum strings
+      s.type, s.items, conv = "array", { type = "string", optional = false, name = "io.debezium.data.Enum",
+        version = 1, parameters = { allowed = m.enum_items } }, list_of(function(v) return v end)
     else
       s.default = column_default(s, conv, m.typname, m.default)
     end

@@ -87,7 +87,10 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   x XML, tv TSVECTOR, ip INET, net CIDR, mac MACADDR, r4 INT4RANGE, tsr TSRANGE, b1 BIT(1), b8 BIT(8),
   vb VARBIT(16), pt POINT, nn NUMERIC, nf NUMERIC(6,2), fx DOUBLE PRECISION, rx REAL, hs HSTORE,
   ia INT[][], ta TEXT[][], nm NAME, ln LINE, ls LSEG, bx BOX, ph PATH, pgn POLYGON, ci CIRCLE,
-  fd DOUBLE PRECISION DEFAULT 'NaN', rd REAL DEFAULT '-Infinity');
+  fd DOUBLE PRECISION DEFAULT 'NaN', rd REAL DEFAULT '-Infinity', nua NUMERIC(10,2)[], nuv NUMERIC[],
+  tma TIME[], tza TIMETZ[], tsa TIMESTAMP[], tsza TIMESTAMPTZ[], bya BYTEA[], ipa INET[], cia CIDR[],
+  maa MACADDR[], r4a INT4RANGE[], dra DATERANGE[], moa MONEY[], iva INTERVAL[], nma NAME[], pta POINT[],
+  xma XML[], lna LINE[], ena {SCHEMA}.mood[], hsa HSTORE[]);
 """
 
 
@@ -128,6 +131,14 @@ EXTRAS_SNAPSHOT = ("'NaN', 'Infinity', '" + HSTORE_BIG + ", \"q\\\"uote\"=>NULL,
 EXTRAS_STREAMED = ("'-Infinity', 'NaN', '\"a\"=>\"1\", \"b\"=>NULL, \"\"=>\"\"', '{{{1}},{{2}}}', "
                    "'{{x},{y}}', 'other name', '{0,1,-2.5}', '[(-1,-1),(0.5,2)]', '(3,4),(1,2)', "
                    "'((0,0),(1,1))', '((0,0),(0,1),(1,1),(1,0))', '<(0,0),0.5>'")
+# Arrays of more element types (Debezium has schemas for some, leaves the others out); {nu}:
+# the numeric(10,2)[] and numeric[] values, NaN in one of them.
+MORE_ARRAY_COLS = "nua, nuv, tma, tza, tsa, tsza, bya, ipa, cia, maa, r4a, dra, moa, iva, nma, pta, xma, lna, ena, hsa"
+MORE_ARRAYS = ("{nu}, '{10:11:12.5,NULL}', '{10:11:12+02}', "
+               "'{2024-01-02 03:04:05.123456}', '{2024-01-02 03:04:05.5+01}', '{\"\\\\x00ff\",NULL}', "
+               "'{192.168.1.5/24}', '{10.0.0.0/8}', '{08:00:2b:01:02:03}', '{\"[1,10)\",empty}', "
+               "'{\"[2024-01-01,2024-02-01)\"}', '{1.5,-2}', '{\"1 day\"}', '{a_name}', '{\"(1,2)\"}', "
+               "'{<a/>}', '{\"{1,-1,0}\"}', '{new,\"sad, really\"}', '{\"\\\"a\\\"=>\\\"1\\\"\"}'")
 ARRAYS_EMPTY = "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'"
 
 
@@ -157,8 +168,10 @@ def seed(pg, n: int) -> None:
     pg.psql(f"INSERT INTO {SCHEMA}.notes (body, at, made, tz, {ARRAY_COLS}) VALUES ('first note', "
             f"'2020-02-02', '2020-02-02 02:02:02', '2020-02-02 02:02:02.5+01', {ARRAYS}), "
             f"(NULL, NULL, NULL, NULL, {', '.join(['NULL'] * 12)})")
+    more = MORE_ARRAYS.replace("{nu}", "'{1.5,NULL,-2}', '{1.50,NaN,3}'")
     pg.psql(f"UPDATE {SCHEMA}.notes SET ({EXTRA_COLS}) = ({EXTRAS_SNAPSHOT}), "
-            f"fl = '{{NaN,Infinity,-Infinity,1}}', fl4 = '{{-Infinity,NaN}}' WHERE body = 'first note'")
+            f"fl = '{{NaN,Infinity,-Infinity,1}}', fl4 = '{{-Infinity,NaN}}', ({MORE_ARRAY_COLS}) = ({more}) "
+            f"WHERE body = 'first note'")
 
 
 def workload(pg, n: int) -> None:
@@ -178,8 +191,9 @@ def workload(pg, n: int) -> None:
     pg.psql(f"UPDATE {s}.customers SET name = 'toast kept' WHERE id = 3")
     # TRUNCATE: no event (Debezium's default skipped.operations=t)
     pg.psql(f"TRUNCATE {s}.notes")
-    pg.psql(f"INSERT INTO {s}.notes (body, {EXTRA_COLS}, fl, fl4) VALUES ('extra types', {EXTRAS_STREAMED}, "
-            f"'{{NaN,-Infinity}}', '{{Infinity}}')")
+    more = MORE_ARRAYS.replace("{nu}", "'{NaN,1}', '{1.50,NULL,-3.000}'")
+    pg.psql(f"INSERT INTO {s}.notes (body, {EXTRA_COLS}, fl, fl4, {MORE_ARRAY_COLS}) VALUES ('extra types', "
+            f"{EXTRAS_STREAMED}, '{{NaN,-Infinity}}', '{{Infinity}}', {more})")
     pg.psql(f"INSERT INTO {s}.notes (body, cash, x, tv, ip, net, mac, r4, tsr, b1, b8, vb, pt, nn, nf) VALUES "
             f"('after truncate', -1234.56, '<a>b</a>', 'fat cat sat', '192.168.1.5/24', '10.0.0.0/8', "
             f"'08:00:2b:01:02:03', '[1,10)', '[2024-01-01 00:00,2024-02-01 00:00)', B'1', B'10100001', "
