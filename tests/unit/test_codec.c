@@ -903,13 +903,13 @@ TEST(nonfinite_floats)
 
     CHECK(lua_check(L, "fl = require('luaconnect._float').new return true"));
 
-    CHECK_INT(encode_expr(L, &json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, got, sizeof got, err,
-                          &is_null),
-              0);
+    CHECK_INT(
+        encode_expr(L, &json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, got, sizeof got, err, &is_null),
+        0);
     CHECK_STR(got, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]");
-    CHECK_INT(encode_expr(L, &json_plain, "{x=fl(1/0), y=fl(0/0)}", NULL, got, sizeof got,
-                          err, &is_null),
-              0);
+    CHECK_INT(
+        encode_expr(L, &json_plain, "{x=fl(1/0), y=fl(0/0)}", NULL, got, sizeof got, err, &is_null),
+        0);
     CHECK(strcmp(got, "{\"x\":\"Infinity\",\"y\":\"NaN\"}") == 0 ||
           strcmp(got, "{\"y\":\"NaN\",\"x\":\"Infinity\"}") == 0);
     CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}",
@@ -922,15 +922,14 @@ TEST(nonfinite_floats)
                    "{\"type\":\"array\",\"items\":{\"type\":\"double\",\"optional\":false},"
                    "\"optional\":false,\"field\":\"a\"}],\"optional\":false},\"payload\":{\"d\":"
                    "\"NaN\",\"f\":\"-Infinity\",\"a\":[\"Infinity\",2.5]}}");
-    CHECK_INT(encode_expr(L, &json_schemas, "1/0", "{type='float'}", got, sizeof got, err,
-                          &is_null),
-              0);
+    CHECK_INT(
+        encode_expr(L, &json_schemas, "1/0", "{type='float'}", got, sizeof got, err, &is_null), 0);
     CHECK_STR(got, "{\"schema\":{\"type\":\"float\",\"optional\":false},\"payload\":"
                    "\"Infinity\"}");
     /* A finite double beyond float's range is still refused. */
-    CHECK_INT(encode_expr(L, &json_schemas, "1e300", "{type='float'}", got, sizeof got, err,
-                          &is_null),
-              -1);
+    CHECK_INT(
+        encode_expr(L, &json_schemas, "1e300", "{type='float'}", got, sizeof got, err, &is_null),
+        -1);
     CHECK_STR(err, "value: 1.0000000000000001e+300 is out of range for float");
     /* StringConverter writes Double.toString: unquoted. */
     CHECK_INT(encode_expr(L, &string_conv, "0/0", NULL, got, sizeof got, err, &is_null), 0);
@@ -951,11 +950,10 @@ TEST(nonfinite_floats)
     lua_setglobal(L, "value");
     CHECK(lua_check(L, "return value.d ~= value.d and value.f == 1/0 and value.g == -1/0 "
                        "and value.a[1] ~= value.a[1] and value.a[2] == 1.5"));
-    CHECK_STR(DECODE_ERR(L, &json_schemas,
-                         "{\"schema\":{\"type\":\"double\"},\"payload\":\"nan\"}"),
-              "payload: expected double, got string");
-    CHECK_STR(DECODE_ERR(L, &json_schemas,
-                         "{\"schema\":{\"type\":\"float\"},\"payload\":\"1.5\"}"),
+    CHECK_STR(
+        DECODE_ERR(L, &json_schemas, "{\"schema\":{\"type\":\"double\"},\"payload\":\"nan\"}"),
+        "payload: expected double, got string");
+    CHECK_STR(DECODE_ERR(L, &json_schemas, "{\"schema\":{\"type\":\"float\"},\"payload\":\"1.5\"}"),
               "payload: expected float, got string");
     /* Without a schema they are strings, as Connect reads them. */
     CHECK_INT(lc_conv_to_lua(&json_plain, L, "[\"NaN\"]", 7, err, sizeof err), 0);
