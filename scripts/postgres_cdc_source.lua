@@ -328,7 +328,8 @@ end
 -- supports (io.debezium.data.geometry.Point), point[] is not.
 local OMITTED_TYPES = { line = true, lseg = true, box = true, path = true, polygon = true, circle = true,
   _line = true, _lseg = true, _box = true, _path = true, _polygon = true, _circle = true, _money = true,
-  _name = true, _interval = true, _varbit = true, _xml = true, _point = true, _refcursor = true }
+  _name = true, _interval = true, _varbit = true, _xml = true, _point = true, _refcursor = true,
+  pg_lsn = true, tsquery = true }
 
 --- The Connect field schema and value converter of a column (Debezium's defaults:
 -- decimal.handling.mode=precise, time.precision.mode=adaptive, hstore.handling.mode=json).
@@ -383,11 +384,22 @@ function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
     s.type, s.name, s.version = "string", "io.debezium.data.Xml", 1
   elseif oid == 3614 then
     s.type, s.name, s.version = "string", "io.debezium.data.Tsvector", 1
-  elseif oid == 1560 and typmod == 1 then
+  elseif (oid == 1560 or oid == 1562) and typmod == 1 then
     s.type, conv = "boolean", function(v) return v == "1" end
   elseif oid == 1560 or oid == 1562 then
+    -- varbit without a length: Debezium's length is Integer.MAX_VALUE
     s.type, s.name, s.version, conv = "bytes", "io.debezium.data.Bits", 1, bits_bytes
-    s.parameters = { length = tostring(typmod) }
+    s.parameters = { length = tostring(typmod >= 0 and typmod or 2147483647) }
+  elseif oid == 1561 then
+    -- bit[]: Debezium gives the element's schema (Bits, boolean for bit(1)) for the array
+    -- column, and null for every value (its converter has no case for the array)
+    s = column_schema({ name = col.name, oid = 1560, typmod = typmod }, optional, dec_mode, time_mode)
+    conv = function() return null end
+  elseif oid == 22 then
+    -- int2vector: Debezium's array of required int16, always empty (its array reader does not
+    -- read the vector's space-separated text)
+    s.type, s.items = "array", { type = "int16", optional = false }
+    conv = function() return connect.array({}) end
   elseif oid == 600 then
     s.type, s.name, s.version, s.doc = "struct", "io.debezium.data.geometry.Point", 1, "Geometry (POINT)"
     s.fields, conv = POINT_FIELDS, point_struct

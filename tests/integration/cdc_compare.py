@@ -90,7 +90,8 @@ CREATE TABLE {SCHEMA}.notes (body TEXT, at DATE, n INT DEFAULT 7, neg INT DEFAUL
   fd DOUBLE PRECISION DEFAULT 'NaN', rd REAL DEFAULT '-Infinity', nua NUMERIC(10,2)[], nuv NUMERIC[],
   tma TIME[], tza TIMETZ[], tsa TIMESTAMP[], tsza TIMESTAMPTZ[], bya BYTEA[], ipa INET[], cia CIDR[],
   maa MACADDR[], r4a INT4RANGE[], dra DATERANGE[], moa MONEY[], iva INTERVAL[], nma NAME[], pta POINT[],
-  xma XML[], lna LINE[], ena {SCHEMA}.mood[], hsa HSTORE[]);
+  xma XML[], lna LINE[], ena {SCHEMA}.mood[], hsa HSTORE[], vb1 VARBIT(1), vbn VARBIT, bta BIT(3)[],
+  ch1 "char", lsn PG_LSN, tq TSQUERY, ts0 TIMESTAMP(0), oi OID, i2v INT2VECTOR, tsz2 TIMESTAMPTZ(2), ti0 TIME(0));
 """
 
 
@@ -122,15 +123,20 @@ ARRAYS = ("ARRAY['a', NULL, 'b c', 'q\"uote', 'back\\\\slash', 'com,ma', 'NULL',
           "ARRAY['{\"k\": 1}'::jsonb], ARRAY['short', 'x y'], ARRAY['ab', 'c']")
 # Types with their own conversions: float NaN and infinities, hstore (a key set past the
 # 12 entries that make Java's HashMap grow, whose order Debezium's JSON keeps), arrays of
-# two and three dimensions, name, the geometric types. One row in the snapshot, one streamed.
-EXTRA_COLS = "fx, rx, hs, ia, ta, nm, ln, ls, bx, ph, pgn, ci"
+# two and three dimensions, name, the geometric types, varbit(1) and varbit, bit(3)[], "char",
+# pg_lsn, tsquery, timestamp(0), oid, int2vector, timestamptz(2), time(0) (rounding up to
+# 24:00:00). One row in the snapshot, one streamed.
+EXTRA_COLS = "fx, rx, hs, ia, ta, nm, ln, ls, bx, ph, pgn, ci, vb1, vbn, bta, ch1, lsn, tq, ts0, oi, i2v, tsz2, ti0"
 HSTORE_BIG = ", ".join(f'"k{i}"=>"v{i}"' for i in range(20))
 EXTRAS_SNAPSHOT = ("'NaN', 'Infinity', '" + HSTORE_BIG + ", \"q\\\"uote\"=>NULL, \"é ü\"=>\"x,y=>z\"', "
                    "'{{1,2},{3,NULL}}', '{{a,\"b c\"},{NULL,\"{x}\"}}', 'a_name', '{1,-1,0}', "
-                   "'[(0,0),(1,1.5)]', '(1,1),(0,0)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))', '<(1,1),2>'")
+                   "'[(0,0),(1,1.5)]', '(1,1),(0,0)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))', '<(1,1),2>', "
+                   "B'0', B'10110', '{101,010}', 'x', '16/B374D848', 'fat & rat', '2024-01-02 03:04:05', 12345, "
+                   "'1 2', '2024-01-02 03:04:05.123+00', '10:11:12'")
 EXTRAS_STREAMED = ("'-Infinity', 'NaN', '\"a\"=>\"1\", \"b\"=>NULL, \"\"=>\"\"', '{{{1}},{{2}}}', "
                    "'{{x},{y}}', 'other name', '{0,1,-2.5}', '[(-1,-1),(0.5,2)]', '(3,4),(1,2)', "
-                   "'((0,0),(1,1))', '((0,0),(0,1),(1,1),(1,0))', '<(0,0),0.5>'")
+                   "'((0,0),(1,1))', '((0,0),(0,1),(1,1),(1,0))', '<(0,0),0.5>', B'1', B'', '{111}', 'y', '0/0', "
+                   "'a:*', '1999-12-31 23:59:59.6', 4294967295, '7', '1970-01-01 00:00:00+00', '23:59:59.9'")
 # Arrays of more element types (Debezium has schemas for some, leaves the others out); {nu}:
 # the numeric(10,2)[] and numeric[] values, NaN in one of them.
 MORE_ARRAY_COLS = "nua, nuv, tma, tza, tsa, tsza, bya, ipa, cia, maa, r4a, dra, moa, iva, nma, pta, xma, lna, ena, hsa"
