@@ -322,6 +322,22 @@ local function list_of(iconv)
   end
 end
 
+-- 'infinity' and '-infinity' of date, timestamp and timestamptz as Debezium 3.6.1 streams them:
+-- the text for ZonedTimestamp; pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY millisecond constants
+-- read as microseconds (MicroTimestamp) or milliseconds (Timestamp); for a date the epoch days
+-- of Debezium's POSITIVE/NEGATIVE_INFINITY_LOCAL_DATE (-5877611-06-21 and -22). (Debezium's
+-- snapshot gives other day numbers for a date: see docs/connectors.md.)
+local INFINITE_TIME = {
+  infinity = { date = -2147472692, micros = 9223372036825200000LL, millis = 9223372036825200LL },
+  ["-infinity"] = { date = -2147472691, micros = -9223372036832400000LL, millis = -9223372036832400LL },
+}
+local function infinite_time(s, v)
+  local c = INFINITE_TIME[v]
+  if s.type == "string" then return v end
+  if s.type == "int32" then return c.date end
+  return s.name == "io.debezium.time.MicroTimestamp" and c.micros or c.millis
+end
+
 -- Types Debezium 3.6's PostgreSQL connector has no schema for (its pgjdbc type is OTHER and
 -- include.unknown.datatypes is off, or an array type its converter leaves for later): their
 -- columns are left out of keys and values, with their values. Point is a type Debezium
@@ -355,8 +371,10 @@ function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
     end
   elseif OMITTED_TYPES[typname] then
     return nil
-  elseif typname == "_hstore" then
-    local items, iconv = column_schema(col, true, dec_mode, time_mode, "hstore", hstore_mode)
+  elseif typname == "ltree" then
+    s.type, s.name, s.version = "string", "io.debezium.data.Ltree", 1
+  elseif typname == "_ltree" or typname == "_hstore" then
+    local items, iconv = column_schema(col, true, dec_mode, time_mode, typname:sub(2), hstore_mode)
     items.field = nil
     s.type, s.items, conv = "array", items, list_of(iconv)
   elseif typname == "hstore" then
@@ -477,6 +495,13 @@ function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
   else
     s.type = "string" -- text, varchar, bpchar, name and every type not listed: its text form
   end
+  if oid == 1082 or oid == 1114 or oid == 1184 then
+    local finite = conv
+    conv = function(v)
+      if v == "infinity" or v == "-infinity" then return infinite_time(s, v) end
+      return finite(v)
+    end
+  end
   return s, conv
 end
 
@@ -562,15 +587,17 @@ local function build_relation(task, rel)
     .. "t.typname, pg_get_expr(d.adbin, d.adrelid), "
     .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), "
     .. "(SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e "
-    .. "WHERE e.enumtypid = t.typelem AND t.typcategory = 'A') "
+    .. "WHERE e.enumtypid = t.typelem AND t.typcategory = 'A'), "
+    .. "bt.oid, bt.typname, t.typtypmod "
     .. "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
     .. "JOIN pg_type t ON t.oid = a.atttypid "
+    .. "LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype "
     .. "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '' "
     .. "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
     { pg.quote(rel.namespace) .. "." .. pg.quote(rel.name), n = 1 })
   for _, row in ipairs(r.rows) do
-    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[4], default = row[5],
-      enum = row[6], enum_items = row[7] }
+    meta[row[1]] = { notnull = row[2] == "t", pk = row[3] == "t", typname = row[9] or row[4], default = row[5],
+      enum = row[6], enum_items = row[7], base_oid = tonumber(row[8]), base_typmod = tonumber(row[10]) }
   end
   local vfields, kfields = {}, {}
   rel.convs, rel.pk = {}, {}
@@ -578,7 +605,9 @@ local function build_relation(task, rel)
   rel.schemas, rel.vcols = {}, {}
   for i, col in ipairs(rel.columns) do
     local m = meta[col.name] or {}
-    local s, conv = column_schema(col, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
+    -- a domain: its base type (the stream names the domain, a query its base type)
+    local tcol = m.base_oid and { name = col.name, oid = m.base_oid, typmod = m.base_typmod } or col
+    local s, conv = column_schema(tcol, not (m.notnull or m.pk), task.config["decimal.handling.mode"],
       task.config["time.precision.mode"], m.typname, task.config["hstore.handling.mode"])
     if not s then goto next_column end -- a type Debezium leaves out
     if m.enum and s.type == "string" then
