@@ -233,6 +233,7 @@ end
 -- numeric's NaN and infinities: null in a Decimal or VariableScaleDecimal, as Debezium's
 -- decimal.handling.mode=precise gives them.
 local SPECIAL_NUMERIC = { NaN = true, Infinity = true, ["-Infinity"] = true }
+local STRING_SPECIAL = { NaN = "NAN", Infinity = "POSITIVE_INFINITY", ["-Infinity"] = "NEGATIVE_INFINITY" }
 
 -- Debezium's VariableScaleDecimal: the number without trailing fraction zeros (BigDecimal's
 -- stripTrailingZeros, never a negative scale).
@@ -435,7 +436,16 @@ function column_schema(col, optional, dec_mode, time_mode, typname, hstore_mode)
   elseif oid == 1700 and dec_mode == "double" then
     s.type, conv = "double", float_value
   elseif oid == 1700 and dec_mode == "string" then
-    s.type = "string"
+    -- Debezium's SpecialValueDecimal: NaN and the infinities by their enum names; a value with
+    -- fewer fraction digits than the column's scale (a default) padded to it
+    local _, scale = numeric_scale(typmod)
+    s.type, conv = "string", function(v)
+      local special = STRING_SPECIAL[v]
+      if special then return special end
+      local frac = v:match("%.(%d*)$") or ""
+      if scale and #frac < scale then v = (frac == "" and v .. "." or v) .. ("0"):rep(scale - #frac) end
+      return v
+    end
   elseif oid == 1700 then
     local prec, scale = numeric_scale(typmod)
     if prec then
