@@ -42,10 +42,11 @@ test-integration: build
 
 # The PostgreSQL CDC source beside Debezium's PostgreSQL connector 3.6.1.Final in Kafka Connect,
 # same database, same workload, topics compared record by record: the long workload
-# (CDC_ROWS rows per table; the integration suite runs 12).
+# (CDC_ROWS rows per table; the integration suite runs 12), with Debezium's defaults and again
+# with decimal.handling.mode=string, time.precision.mode=connect, hstore.handling.mode=map.
 CDC_ROWS ?= 2000
 cdc-vs-debezium: build
-	@LC_CDC_ROWS=$(CDC_ROWS) LC_CDC_SETTLE_TIMEOUT=600 LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -p no:cacheprovider tests/integration/test_cdc_vs_debezium.py
+	@LC_CDC_ROWS=$(CDC_ROWS) LC_CDC_ALL_MODES=1 LC_CDC_SETTLE_TIMEOUT=600 LC_BIN=$(abspath $(BUILD))/luaconnect $$(tools/test_python.sh) -m pytest -q -p no:cacheprovider tests/integration/test_cdc_vs_debezium.py
 
 # PostgreSQL CDC beside Debezium in Kafka Connect: snapshot rows/s, insert and wide-row update
 # events/s and CPU per event (bench/cdc.py; BENCH_RECORDS rows and inserts, a tenth as updates).

@@ -5,8 +5,10 @@ same workload (cdc_compare.py), each with its own slot, publication and topic.pr
 topics are compared record by record: keys, values and schemas in JsonConverter's envelope, only
 times and server-generated identifiers left out. Every other difference fails the test.
 
-The integration suite runs a small workload (LC_CDC_ROWS, default 12 rows per table);
-`make cdc-vs-debezium` runs the long one. Skips only when Java or Maven are missing."""
+The integration suite runs a small workload (LC_CDC_ROWS, default 12 rows per table) with
+Debezium's defaults; `make cdc-vs-debezium` runs the long one, and once more with the other
+value modes (LC_CDC_ALL_MODES=1: decimal.handling.mode=string, time.precision.mode=connect,
+hstore.handling.mode=map). Skips only when Java or Maven are missing."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ import connect_jars  # noqa: E402
 
 ROWS = int(os.environ.get("LC_CDC_ROWS", "12"))
 SETTLE_TIMEOUT = float(os.environ.get("LC_CDC_SETTLE_TIMEOUT", "90"))
+# Configurations both sides run: Debezium's defaults, and (long form only) the other modes of
+# the keys that change values.
+MODES = [pytest.param({}, id="defaults")]
+if os.environ.get("LC_CDC_ALL_MODES") == "1":
+    MODES.append(pytest.param({"decimal.handling.mode": "string", "time.precision.mode": "connect",
+                               "hstore.handling.mode": "map"}, id="other-modes"))
 
 
 def skip_reason():
@@ -85,17 +93,18 @@ def pg():
 
 @release_round_only("a record-by-record comparison beside a Kafka Connect JVM; test_postgres_cdc "
                     "runs the same Lua paths under the sanitizers")
-def test_records_same_as_debeziums(kafka, pg, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_records_same_as_debeziums(kafka, pg, tmp_path, mode):
     cc.seed(pg, ROWS)
     lua_prefix = unique_topic("lcside").replace("-", "_")
     dbz_prefix = unique_topic("dbzside").replace("-", "_")
     plugins = tmp_path / "connect-standalone.plugins"
     dbz_dir = connect_jars.debezium_plugin()
     cj = ConnectStandalone(tmp_path, kafka, extra={"plugin.path": f"{plugins},{dbz_dir}"})
-    w = Worker(tmp_path, kafka, [cc.connector_config(pg, lua_prefix)])
+    w = Worker(tmp_path, kafka, [cc.connector_config(pg, lua_prefix, mode)])
     with cj, w:
         cj.rest("POST", "/connectors", {"name": dbz_prefix,
-                                        "config": cc.connector_config(pg, dbz_prefix)})
+                                        "config": cc.connector_config(pg, dbz_prefix, mode)})
         # both snapshots done (each slot exists and its connector streams) before the workload
         snap = 2 * ROWS + 2
         settle(kafka, [lua_prefix, dbz_prefix], snap, SETTLE_TIMEOUT)
