@@ -11,7 +11,7 @@ JSON object, adds keys to both sides' configuration (e.g. {"hstore.handling.mode
 Only fields that are times or server-generated identifiers are left out of the comparison
 (IGNORED_SOURCE, IGNORED_ENVELOPE, and each side's own snapshot transaction and slot LSN in
 snapshot records: IGNORED_SNAPSHOT_SOURCE); the topic prefix, which must differ, is replaced by <P> in
-topic and schema names and in source.name. Two differences are Debezium's defects, kept on
+topic and schema names and in source.name. Three differences are Debezium's defects, kept on
 purpose and listed in KNOWN_DIFFERENCES (and docs/connectors.md); every other difference is
 reported."""
 
