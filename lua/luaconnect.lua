@@ -554,7 +554,7 @@ end
 local function set_current_step(step) current_step = step end
 
 local STEP_CODE = [[
-  step = s%d
+  step = chain[%d]
   set_step(step)
   r = rec
   if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
@@ -573,23 +573,28 @@ local STEP_CODE = [[
   end
 ]]
 
+-- Longer chains keep run_chain: one trace for all their steps could exceed the JIT's
+-- trace length.
+local COMPILED_STEPS_MAX = 16
+
+-- Returns the function and the list of steps it runs (a copy: the cache below holds it
+-- without holding the chain).
 local function compile_chain(chain)
   local n = #chain
-  local names, gets, code = {}, {}, {}
-  for i = 1, n do
-    names[i], gets[i] = "s" .. i, format("chain[%d]", i)
-    code[i] = format(STEP_CODE, i, i + 1)
+  local steps = {}
+  for i = 1, n do steps[i] = chain[i] end
+  if n > COMPILED_STEPS_MAX then
+    return function(rec, out) run_chain(steps, rec, 1, out, false) end, steps
   end
+  local code = {}
+  for i = 1, n do code[i] = format(STEP_CODE, i, i + 1) end
   local src = format([[
 local chain, run_chain, is_record_list, set_step, ipairs = ...
-local %s = %s
 return function(rec, out)
   local step, r
 %s  out[#out + 1] = rec
 end
-]], concat(names, ", "), concat(gets, ", "), concat(code))
-  local steps = {}
-  for i = 1, n do steps[i] = chain[i] end
+]], concat(code))
   return assert(load(src, "=(transform chain)"))(steps, run_chain, is_record_list,
     set_current_step, ipairs), steps
 end
