@@ -28,7 +28,8 @@ local task = connect._task_open(root .. "/scripts/file_source.lua",
   { file = file, topic = "bench-raw" }, 0, "bench",
   { get = function() return nil end }, { unpack({
     spec("hoist", "hoist_field", "value", { field = "line" }),
-    spec("insert", "insert_field", "value", { ["static.field"] = "source", ["static.value"] = "bench" }),
+    spec("insert", "insert_field", "value",
+      { ["static.field"] = "source", ["static.value"] = "bench" }),
     spec("rename", "replace_field", "value", { renames = "line:text" }),
     spec("route", "regex_router", nil, { regex = "(.*)-raw", replacement = "$1-clean" }),
   }, 1, STEPS) }, {})
@@ -44,7 +45,8 @@ end
 local ns = (os.clock() - t0) / n * 1e9
 connect._task_close(task)
 os.remove(file)
-print(string.format("file source poll() + %d steps of HoistField + InsertField + ReplaceField + RegexRouter, %d lines of 100 bytes", STEPS, n))
+print(string.format("file source poll() + %d steps of HoistField + InsertField + ReplaceField"
+  .. " + RegexRouter, %d lines of 100 bytes", STEPS, n))
 print(string.format("  %6.0f ns/record CPU", ns))
 print(string.format("  sample output: topic=%s value=%s", sample.topic,
   type(sample.value) == "table" and connect.json.encode(sample.value) or sample.value))

@@ -209,7 +209,8 @@ describe("transform chains", function()
       expect.eq(out[2].value.s, "C")
       expect.eq(chain[1].dropped, 1)
       expect.error_matches(function()
-        connect._apply_chain(chain, { { topic = "t", value = { s = "x" } }, { topic = "t", value = { s = "boom" } } })
+        connect._apply_chain(chain,
+          { { topic = "t", value = { s = "x" } }, { topic = "t", value = { s = "boom" } } })
       end, "record 2 of 2: stage TRANSFORMATION: transform 'last' .*cannot upper boom")
     end
     connect._sample_transforms(256)
