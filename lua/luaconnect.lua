@@ -31,9 +31,10 @@ typedef struct { long sec, nsec; } lc_sdk_timespec_t;
 int lc_sdk_clock_gettime(int clock, lc_sdk_timespec_t *ts) __asm__("clock_gettime");
 ]])
 local sdk_ts = ffi.new("lc_sdk_timespec_t")
+local clock_tonumber = tonumber -- the builtin: the wrapper below aborts the trace
 local function clock_ns()
   ffi.C.lc_sdk_clock_gettime(1, sdk_ts) -- CLOCK_MONOTONIC
-  return tonumber(sdk_ts.sec) * 1e9 + tonumber(sdk_ts.nsec)
+  return clock_tonumber(sdk_ts.sec) * 1e9 + clock_tonumber(sdk_ts.nsec)
 end
 
 --- An integral float that stays a float through JSON (connect.float(1) encodes as 1.0).
@@ -544,6 +545,78 @@ local function run_chain(chain, rec, from, out, timed)
   out[#out + 1] = rec
 end
 
+-- A chain compiled into one function (untimed records): the loop over the steps unrolled
+-- into a call site per step, so that each call site sees a single apply function and the
+-- JIT compiles the whole chain into the record loop's trace; run_chain's loop dispatches
+-- to a different function at one call site per iteration, which leaves the trace on every
+-- step. Same semantics as run_chain with timed = false; a fan-out continues in run_chain.
+-- The step tables are read per record (apply, cfg, test, pcfg, negate), as run_chain does.
+local function set_current_step(step) current_step = step end
+
+local STEP_CODE = [[
+  step = chain[%d]
+  set_step(step)
+  r = rec
+  if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
+    r = step.apply(rec, step.cfg)
+  end
+  if r ~= rec then
+    if r == nil then
+      step.dropped = step.dropped + 1
+      return
+    end
+    if is_record_list(r) then
+      for _, each in ipairs(r) do run_chain(chain, each, %d, out, false) end
+      return
+    end
+    rec = r
+  end
+]]
+
+-- Longer chains keep run_chain: one trace for all their steps could exceed the JIT's
+-- trace length.
+local COMPILED_STEPS_MAX = 16
+
+-- Returns the function and the list of steps it runs (a copy: the cache below holds it
+-- without holding the chain).
+local function compile_chain(chain)
+  local n = #chain
+  local steps = {}
+  for i = 1, n do steps[i] = chain[i] end
+  if n > COMPILED_STEPS_MAX then
+    return function(rec, out) run_chain(steps, rec, 1, out, false) end, steps
+  end
+  local code = {}
+  for i = 1, n do code[i] = format(STEP_CODE, i, i + 1) end
+  local src = format([[
+local chain, run_chain, is_record_list, set_step, ipairs = ...
+return function(rec, out)
+  local step, r
+%s  out[#out + 1] = rec
+end
+]], concat(code))
+  return assert(load(src, "=(transform chain)"))(steps, run_chain, is_record_list,
+    set_current_step, ipairs), steps
+end
+
+-- chain -> {run, steps}: compiled on the chain's first batch, again when its steps changed
+-- since (a chain is a plain list of steps; specs build and edit their own).
+local compiled = setmetatable({}, { __mode = "k" })
+
+local function compiled_run(chain)
+  local c = compiled[chain]
+  if c and #c.steps == #chain then
+    local steps, same = c.steps, true
+    for i = 1, #steps do
+      if steps[i] ~= chain[i] then same = false break end
+    end
+    if same then return c.run end
+  end
+  local run, steps = compile_chain(chain)
+  compiled[chain] = { run = run, steps = steps }
+  return run
+end
+
 local function describe_record(rec, i, n)
   if rec.source_partition ~= nil then
     return format("record %d of %d (source partition %s, offset %s)", i, n,
@@ -585,15 +658,17 @@ local function skip_entry(rec)
 end
 
 local function run_batch(chain, records, from, out, markers)
+  local run = compiled_run(chain)
   for i = from, #records do
     local rec, mark = records[i], #out
     at_record, at_mark = i, mark
     sample_left = sample_left - 1
-    local timed = sample_left == 0
-    if timed then
-      sample_left, timed = sample_every, sample_every > 0 -- 0: below 0 from now on, never again
+    if sample_left ~= 0 then
+      run(rec, out)
+    else
+      sample_left = sample_every
+      run_chain(chain, rec, 1, out, sample_every > 0) -- 0: below 0 from now on, never again
     end
-    run_chain(chain, rec, 1, out, timed)
     if markers and #out == mark and rec.source_partition ~= nil then out[mark + 1] = skip_entry(rec) end
   end
 end

@@ -4,6 +4,7 @@ local connect = require "luaconnect"
 local smt = require "_smt"
 
 local null = connect.null
+local new_table = require "table.new"
 
 return connect.transform {
   version = "1.0.0",
@@ -40,7 +41,11 @@ return connect.transform {
       error(string.format('Invalid value: null used for required field: "%s", schema type: %s',
         name, smt.type_enum(schema)), 0)
     end
-    record[vk], record[sk] = { [name] = value }, updated
+    -- Room for fields the next transforms add (InsertField, a ReplaceField rename) without
+    -- a rehash each; a struct is written following its schema, whatever its hash layout.
+    local struct = new_table(0, 4)
+    struct[name] = value
+    record[vk], record[sk] = struct, updated
     return record
   end,
 }

@@ -192,6 +192,30 @@ describe("transform chains", function()
     end, 'record 2 of 2 %(source partition {"f":1}, offset {"p":2}%): stage TRANSFORMATION: .*upper.lua:5: cannot upper boom')
   end)
 
+  it("runs chains of any length and names the step that failed", function()
+    connect._sample_transforms(0) -- every record through the compiled chain
+    for _, n in ipairs({ 3, 17, 70 }) do
+      local specs = {}
+      for i = 1, n - 1 do specs[i] = { alias = "f" .. i, path = fan, config = {} } end
+      specs[n] = { alias = "last", path = upper, config = { field = "s" } }
+      local chain = connect._chain("c", specs)
+      local out = connect._apply_chain(chain, {
+        { topic = "t", value = { s = "a" } },
+        { topic = "t", value = { s = "b", drop = true } },
+        { topic = "t", value = { s = "c", twice = true } },
+      })
+      expect.eq(#out, n + 1) -- "c" and its copy from each of the n - 1 fan steps, and "a"
+      expect.eq(out[1].value.s, "A")
+      expect.eq(out[2].value.s, "C")
+      expect.eq(chain[1].dropped, 1)
+      expect.error_matches(function()
+        connect._apply_chain(chain,
+          { { topic = "t", value = { s = "x" } }, { topic = "t", value = { s = "boom" } } })
+      end, "record 2 of 2: stage TRANSFORMATION: transform 'last' .*cannot upper boom")
+    end
+    connect._sample_transforms(256)
+  end)
+
   it("validates transform configs with the transform's alias in the message", function()
     expect.error_matches(function()
       connect._chain("connector 'x'", { { alias = "u", path = upper, config = { feild = "s" } } })
