@@ -7,44 +7,71 @@
 struct lc_prefetch {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q; /* the consumer queue every assigned partition's fetches go to */
-    int min;             /* effective queued.min.messages */
-    int full;            /* the queue was at the threshold since the last wake-up */
+    long long min;       /* effective queued.min.messages */
+    long long max_bytes; /* effective queued.max.messages.kbytes, in bytes */
+    long long avg;       /* value bytes per message, from the last non-empty batch */
+    long long last;      /* queue length at the last tick while full */
+    int full;            /* the queue reached a threshold and no fetch landed since */
 };
+
+static long long conf_ll(rd_kafka_t *rk, const char *key, long long dflt)
+{
+    char v[32];
+    size_t vs = sizeof(v);
+    return rd_kafka_conf_get(rd_kafka_conf(rk), key, v, &vs) == RD_KAFKA_CONF_OK ? atoll(v)
+                                                                                  : dflt;
+}
 
 lc_prefetch_t *lc_prefetch_new(rd_kafka_t *rk)
 {
     lc_prefetch_t *p = calloc(1, sizeof(*p));
     if (!p) return NULL;
-    char v[32];
-    size_t vs = sizeof(v);
     p->rk = rk;
-    p->min = rd_kafka_conf_get(rd_kafka_conf(rk), "queued.min.messages", v, &vs) ==
-                     RD_KAFKA_CONF_OK
-                 ? atoi(v)
-                 : 100000;
+    p->min = conf_ll(rk, "queued.min.messages", 100000);
+    p->max_bytes = conf_ll(rk, "queued.max.messages.kbytes", 65536) * 1024;
     p->q = rd_kafka_queue_get_consumer(rk);
     return p;
 }
 
-void lc_prefetch_tick(lc_prefetch_t *p, int batch)
+/* Queues a ListOffsets request for every assigned partition's leader and returns at once
+ * (timeout 0: the replies are dropped); the request wakes the leader's broker thread. */
+static void wake_fetchers(rd_kafka_t *rk)
 {
-    if (!p || !p->q) return;
-    int len = (int)rd_kafka_queue_length(p->q);
-    /* Between two ticks at most one batch was taken, so a queue that reached the threshold
-     * at any moment is seen within a batch of it. */
-    if (len >= p->min - batch) p->full = 1;
-    if (!p->full || len >= p->min) return;
-    p->full = 0;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(p->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts &&
+    if (rd_kafka_assignment(rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts &&
         parts->cnt > 0) {
         for (int i = 0; i < parts->cnt; i++)
             parts->elems[i].offset = -1; /* the latest offset: the cheapest lookup */
-        /* Timeout 0: the requests are queued for the leaders (which wakes their threads),
-         * the replies are dropped. */
-        rd_kafka_offsets_for_times(p->rk, parts, 0);
+        rd_kafka_offsets_for_times(rk, parts, 0);
     }
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void lc_prefetch_tick(lc_prefetch_t *p, int max, rd_kafka_message_t *const *msgs, int n)
+{
+    if (!p || !p->q) return;
+    if (n > 0) {
+        long long bytes = 0;
+        for (int i = 0; i < n; i++)
+            bytes += (long long)msgs[i]->len;
+        p->avg = bytes / n;
+    }
+    long long len = (long long)rd_kafka_queue_length(p->q);
+    /* At most one batch was taken since the last tick, so a queue that reached a
+     * threshold is seen within a batch of it. */
+    if (len >= p->min - max || (len + max) * p->avg >= p->max_bytes) {
+        p->full = 1;
+        p->last = len;
+        return;
+    }
+    if (!p->full) return;
+    if (len > p->last) { /* a fetch landed: the fetcher runs again */
+        p->full = 0;
+        return;
+    }
+    p->last = len;
+    wake_fetchers(p->rk);
+    if (len == 0) p->full = 0; /* an empty queue is below every threshold */
 }
 
 void lc_prefetch_destroy(lc_prefetch_t *p)

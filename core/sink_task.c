@@ -597,7 +597,6 @@ void *lc_sink_task_main(void *arg)
             if (s.failed) goto fail_s;
             continue;
         }
-        lc_prefetch_tick(pf, SINK_BATCH_MAX);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, 100);
         while (m) {
             if (m->err) {
@@ -610,6 +609,7 @@ void *lc_sink_task_main(void *arg)
             if (n == SINK_BATCH_MAX) break;
             m = rd_kafka_consumer_poll(s.rk, 0);
         }
+        lc_prefetch_tick(pf, SINK_BATCH_MAX, batch, n);
         if (s.failed) goto fail_s;
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));
