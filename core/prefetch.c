@@ -10,7 +10,7 @@ struct lc_prefetch {
     long long min;       /* effective queued.min.messages */
     long long max_bytes; /* effective queued.max.messages.kbytes, in bytes */
     long long avg;       /* value bytes per message, from the last non-empty batch */
-    long long last;      /* queue length at the last tick while full */
+    long long last;      /* queue length at the last tick */
     int full;            /* the queue reached a threshold and no fetch landed since */
 };
 
@@ -47,7 +47,7 @@ static void wake_fetchers(rd_kafka_t *rk)
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
 }
 
-void lc_prefetch_tick(lc_prefetch_t *p, int max, rd_kafka_message_t *const *msgs, int n)
+void lc_prefetch_tick(lc_prefetch_t *p, rd_kafka_message_t *const *msgs, int n)
 {
     if (!p || !p->q) return;
     if (n > 0) {
@@ -57,19 +57,15 @@ void lc_prefetch_tick(lc_prefetch_t *p, int max, rd_kafka_message_t *const *msgs
         p->avg = bytes / n;
     }
     long long len = (long long)rd_kafka_queue_length(p->q);
-    /* At most one batch was taken since the last tick, so a queue that reached a
-     * threshold is seen within a batch of it. */
-    if (len >= p->min - max || (len + max) * p->avg >= p->max_bytes) {
-        p->full = 1;
-        p->last = len;
-        return;
-    }
-    if (!p->full) return;
-    if (len > p->last) { /* a fetch landed: the fetcher runs again */
-        p->full = 0;
-        return;
-    }
+    /* Only this thread takes from the queue: since the last tick it never held more than
+     * len + n, and held more than the last tick's length minus n only if a fetch landed. */
+    long long peak = len + n;
+    if (peak >= p->min || peak * p->avg >= p->max_bytes)
+        p->full = 1; /* the fetcher may have stopped */
+    else if (p->full && peak > p->last)
+        p->full = 0; /* a fetch landed below the thresholds: the fetcher runs */
     p->last = len;
+    if (!p->full || len >= p->min || len * p->avg >= p->max_bytes) return;
     wake_fetchers(p->rk);
     if (len == 0) p->full = 0; /* an empty queue is below every threshold */
 }

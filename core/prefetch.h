@@ -25,8 +25,8 @@ typedef struct lc_prefetch lc_prefetch_t;
  * queued.min.messages and queued.max.messages.kbytes. NULL on allocation failure (the
  * caller goes on without it). */
 lc_prefetch_t *lc_prefetch_new(rd_kafka_t *rk);
-/** Call after each poll batch: msgs[0..n) were just taken, a batch is at most max. */
-void lc_prefetch_tick(lc_prefetch_t *p, int max, rd_kafka_message_t *const *msgs, int n);
+/** Call after each poll batch: msgs[0..n) were just taken from the queue. */
+void lc_prefetch_tick(lc_prefetch_t *p, rd_kafka_message_t *const *msgs, int n);
 void lc_prefetch_destroy(lc_prefetch_t *p);
 
 #endif

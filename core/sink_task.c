@@ -609,7 +609,7 @@ void *lc_sink_task_main(void *arg)
             if (n == SINK_BATCH_MAX) break;
             m = rd_kafka_consumer_poll(s.rk, 0);
         }
-        lc_prefetch_tick(pf, SINK_BATCH_MAX, batch, n);
+        lc_prefetch_tick(pf, batch, n);
         if (s.failed) goto fail_s;
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));
