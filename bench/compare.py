@@ -95,6 +95,9 @@ READY = {"luaconnect": re.compile(r"task RUNNING"),
 # (core/kafka.c) beyond librdkafka's defaults, which both share (linger.ms=5,
 # batch.size=1000000, batch.num.messages=10000, no compression).
 KCAT_PRODUCER = ["-X", "acks=all", "-X", "enable.idempotence=true", "-X", "message.timeout.ms=0"]
+# kcat -C keeps the large prefetch the sink had before core/prefetch.c: the sink wakes
+# librdkafka 2.0.2's fetcher when its bounded queue drained, kcat cannot, and with the sink's
+# queued.min.messages=50000 it would wait up to 1 s at every full queue.
 KCAT_CONSUMER = ["-X", "fetch.wait.max.ms=100", "-X", "queued.min.messages=300000"]
 
 
@@ -726,7 +729,8 @@ def render(bench, results, notes, micro, started, elapsed):
             "| compression | none | none |",
             "| delivery timeout | message.timeout.ms=0 (none) | delivery.timeout.ms=MAX_INT |",
             "| source batch | batch.size=2000 lines a poll (FileStreamSource default) | same |",
-            "| sink consumer | fetch.wait.max.ms=100, up to 500 records a put, earliest | "
+            "| sink consumer | fetch.wait.max.ms=100, queued.min.messages=50000, "
+            "queued.max.messages.kbytes=16384, up to 500 records a put, earliest | "
             "fetch.max.wait.ms=500, max.poll.records=500, earliest |", "",
             f"- JVM heap: `{CONNECT_HEAP}` (the default of Kafka's bin/connect-standalone.sh) "
             "with the G1 flags of kafka-run-class.sh; override with BENCH_CONNECT_HEAP.",

@@ -129,11 +129,11 @@ static const char *const consumer_defaults[] = {
     /* A sink should see a new record promptly; librdkafka's 500 ms default wait makes an
      * idle pipeline lag by up to half a second. */
     "fetch.wait.max.ms", "100",
-    /* librdkafka < 2.1 stops fetching for a fixed 1 s whenever the prefetch queue passes
-     * queued.min.messages (librdkafka #2879): a sink catching up on a backlog at ~400k
-     * records/s stalled every 100,000 records (default), i.e. ran at a third of its speed.
-     * 300,000 keeps the stalls rare for ~90 MB more RSS at most. */
-    "queued.min.messages", "300000", NULL};
+    /* A bounded prefetch: ~50,000 records or 16 MB of values (librdkafka: 100,000 and
+     * 64 MB). librdkafka < 2.3 stops fetching when the queue passes either and looks again
+     * only when something wakes its broker thread, up to 1 s later; the sink task wakes it
+     * (core/prefetch.c), so a small queue costs no speed. */
+    "queued.min.messages", "50000", "queued.max.messages.kbytes", "16384", NULL};
 
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,

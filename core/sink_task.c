@@ -5,6 +5,7 @@
  *
  * A consumer offset is committed only after flush() returned for everything before it. */
 #include "log.h"
+#include "prefetch.h"
 #include "sink_api.h"
 #include "task.h"
 #include "util.h"
@@ -548,6 +549,7 @@ void *lc_sink_task_main(void *arg)
     char err[8192];
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_message_t *batch[SINK_BATCH_MAX];
+    lc_prefetch_t *pf = NULL; /* wakes the fetcher once a full prefetch queue drained */
 
     s.pos = rd_kafka_topic_partition_list_new(16);
     s.L = lc_task_open_lua(t, err, sizeof(err));
@@ -562,6 +564,7 @@ void *lc_sink_task_main(void *arg)
     if (!s.rk) goto fail;
     conf = NULL;
     rd_kafka_poll_set_consumer(s.rk);
+    pf = lc_prefetch_new(s.rk);
     if (t->conn->errors.dlq_topic) {
         rd_kafka_conf_t *dconf = lc_kafka_client_conf(env->kafka, t->conn->name, t->id,
                                                       t->conn->props, 1, err, sizeof(err));
@@ -606,6 +609,7 @@ void *lc_sink_task_main(void *arg)
             if (n == SINK_BATCH_MAX) break;
             m = rd_kafka_consumer_poll(s.rk, 0);
         }
+        lc_prefetch_tick(pf, batch, n);
         if (s.failed) goto fail_s;
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));
@@ -634,6 +638,7 @@ fail:
     s.failed = 1;
     lc_task_set_state(t, LC_TASK_FAILED, err);
 done:
+    lc_prefetch_destroy(pf);
     if (s.rk) {
         rd_kafka_consumer_close(s.rk);
         rd_kafka_destroy(s.rk);

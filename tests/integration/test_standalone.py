@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -200,6 +201,34 @@ def test_kafka_example_files_run_unchanged_apart_from_paths(kafka, tmp_path):
         assert proc.wait(60) == 0
     assert kcat_consume(kafka, topic, 2) == [b'{"schema":{"type":"string","optional":false},"payload":"foo"}',
                                              b'{"schema":{"type":"string","optional":false},"payload":"bar"}']
+
+
+def test_sink_drains_a_backlog_through_a_small_prefetch_queue_exactly_once(kafka, tmp_path):
+    """A backlog 40 times the sink consumer's prefetch queue, in record batches of 500 fetched
+    one at a time (consumer.override.* wins over the worker's defaults; the byte limit binds
+    as well as the count): the sink wakes librdkafka's fetcher each time the full queue
+    drained (core/prefetch.c; without it each fetch waits up to 1 s), and every record
+    reaches the file once, in order."""
+    topic, dst = unique_topic("lc-prefetch"), tmp_path / "out.txt"
+    values = [f"r{i:06d} " + "x" * 90 for i in range(20000)]
+    p = subprocess.run(["kcat", "-q", "-b", kafka, "-P", "-t", topic, "-p", "0", "-X", "acks=all",
+                        "-X", "batch.num.messages=500"],  # a fetch returns at least one batch
+                       input="".join(v + "\n" for v in values).encode(), capture_output=True,
+                       timeout=60)
+    assert p.returncode == 0 and b"ERROR" not in p.stderr, p.stderr.decode(errors="replace")
+    string = "org.apache.kafka.connect.storage.StringConverter"
+    w = Worker(tmp_path, kafka, [{"name": "drain", "connector.class": "FileStreamSink",
+                                  "tasks.max": "1", "file": str(dst), "topics": topic,
+                                  "consumer.override.queued.min.messages": "500",
+                                  "consumer.override.queued.max.messages.kbytes": "40",
+                                  "consumer.override.max.partition.fetch.bytes": "65536"}],
+               worker={"key.converter": string, "value.converter": string})
+    with w:
+        wait_for(lambda: len(file_lines(dst)) >= len(values), 120, "every record in the file",
+                 w.log)
+        assert w.status("drain", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    assert [line.decode() for line in file_lines(dst)] == values
 
 
 def test_64_bit_integers_and_floats_survive_kafka(kafka, tmp_path):
