@@ -832,7 +832,7 @@ def targets(results):
         out.append(line(r >= 0.85 if r else None,
                         f"({p}) ≥85% of {ANCHOR[p].split(':')[0]}'s records/s: "
                         f"{f'{r * 100:.0f}%' if r else '—'}"))
-    for p in ("a", "b"):
+    for p in ("a", "b", "c"):
         lc, kc = med("luaconnect", p, "rps"), med("connect", p, "rps")
         r = lc / kc if lc and kc else None
         out.append(line(r and r >= 5 if r else None,
@@ -848,7 +848,10 @@ def targets(results):
     out.append(line(idle <= 15 if idle else None, f"idle RSS ≤15 MB: "
                     f"{f'{idle:.1f} MB' if idle else '—'}"))
     peak = med("luaconnect", "a", "peak_rss")
-    out.append(line(peak <= 64 if peak else None, f"peak RSS under (a) ≤64 MB: "
+    out.append(line(peak <= 32 if peak else None, f"source peak RSS under (a) ≤32 MB: "
+                    f"{f'{peak:.1f} MB' if peak else '—'}"))
+    peak = med("luaconnect", "b", "peak_rss")
+    out.append(line(peak <= 64 if peak else None, f"sink peak RSS under (b) ≤64 MB: "
                     f"{f'{peak:.1f} MB' if peak else '—'}"))
     s1, s4 = med("luaconnect", "s1", "cpu_us"), med("luaconnect", "s4", "cpu_us")
     k1, k4 = med("connect", "s1", "cpu_us"), med("connect", "s4", "cpu_us")
@@ -977,6 +980,14 @@ def main():
             notes.append(f"(b)'s input topic was written by {side}'s worker")
             break
 
+    if sink_topic:
+        # The broker makes __consumer_offsets when a group first asks for its coordinator
+        # (~1 s on this broker): a group read before the rounds, so that no sink run pays it.
+        subprocess.run(["kcat", "-q", "-b", bench.bootstrap, "-G", f"bench-{bench.run_id}-warm-up",
+                        "-o", "beginning", "-c", "1", "-e", sink_topic], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        notes.append("a consumer group read one record of (b)'s input before the rounds, so that "
+                     "the broker's __consumer_offsets exists before the first sink run")
     dbs, db_notes, db_stops = sink_dbs(bench.tmp) if orders_topic else ({}, [], [])
     notes += db_notes
     try:

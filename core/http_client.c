@@ -1,7 +1,10 @@
-/* http_client: see http_client.h. */
+/* http_client: see http_client.h. libcurl is loaded with dlopen on the first request, not
+ * linked: it and the libraries it needs (Kerberos, LDAP, SSH, RTMP, HTTP/2...) would add ~1.6
+ * MB to every worker's RSS, and only distributed mode and the status CLI make requests. */
 #include "http_client.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +13,62 @@
 
 /* A response larger than this is refused: worker-to-worker answers are small JSON bodies. */
 #define LC_HTTP_MAX_RESPONSE (64u << 20)
+#define LC_CURL_SONAME "libcurl.so.4"
+
+/* The libcurl functions used here, found in LC_CURL_SONAME. */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *h);
+    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+    void (*easy_cleanup)(CURL *h);
+    const char *(*easy_strerror)(CURLcode rc);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+} cu;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
+static char global_error[512] = "not loaded";
 static pthread_mutex_t truststore_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *truststore; /* owned; NULL: the system's trust store */
 
-/* curl_global_init is not thread-safe before curl 7.84: run it exactly once. */
+static int load_sym(void *lib, void *fn, const char *name)
+{
+    void *p = dlsym(lib, name);
+    if (!p) {
+        snprintf(global_error, sizeof(global_error), "%s has no %s", LC_CURL_SONAME, name);
+        return -1;
+    }
+    memcpy(fn, &p, sizeof(p)); /* a data pointer to a function pointer, as POSIX allows */
+    return 0;
+}
+
+/* Loads libcurl and runs curl_global_init, exactly once (curl_global_init is not thread-safe
+ * before curl 7.84). global_error stays "" on success. */
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *lib = dlopen(LC_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(global_error, sizeof(global_error), "cannot load %s: %s", LC_CURL_SONAME, dlerror());
+        return;
+    }
+    if (load_sym(lib, &cu.global_init, "curl_global_init") ||
+        load_sym(lib, &cu.easy_init, "curl_easy_init") ||
+        load_sym(lib, &cu.easy_setopt, "curl_easy_setopt") ||
+        load_sym(lib, &cu.easy_perform, "curl_easy_perform") ||
+        load_sym(lib, &cu.easy_getinfo, "curl_easy_getinfo") ||
+        load_sym(lib, &cu.easy_cleanup, "curl_easy_cleanup") ||
+        load_sym(lib, &cu.easy_strerror, "curl_easy_strerror") ||
+        load_sym(lib, &cu.slist_append, "curl_slist_append") ||
+        load_sym(lib, &cu.slist_free_all, "curl_slist_free_all"))
+        return;
+    CURLcode rc = cu.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        snprintf(global_error, sizeof(global_error), "curl_global_init failed: %s",
+                 cu.easy_strerror(rc));
+    else
+        global_error[0] = '\0';
 }
 
 int lc_http_client_set_truststore(const char *pem_path, char *errstr, size_t errstr_size)
@@ -77,13 +126,13 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 static CURLcode set_method(CURL *h, const char *method, const char *body, size_t len)
 {
     CURLcode rc = CURLE_OK;
-    if (strcmp(method, "GET") == 0 && !body) return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    if (strcmp(method, "HEAD") == 0) return curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (strcmp(method, "GET") == 0 && !body) return cu.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    if (strcmp(method, "HEAD") == 0) return cu.easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-        rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
-        if (!rc) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        rc = cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+        if (!rc) rc = cu.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
     }
-    if (!rc && strcmp(method, "POST") != 0) rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!rc && strcmp(method, "POST") != 0) rc = cu.easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     return rc;
 }
 
@@ -106,23 +155,22 @@ int lc_http_request(const char *method, const char *url, const char *const *head
         return -1;
     }
     pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK) {
-        snprintf(errstr, errstr_size, "cannot reach %s: curl_global_init failed: %s", url,
-                 curl_easy_strerror(global_rc));
+    if (global_error[0]) {
+        snprintf(errstr, errstr_size, "cannot reach %s: %s", url, global_error);
         return -1;
     }
-    h = curl_easy_init();
+    h = cu.easy_init();
     if (!h) {
         snprintf(errstr, errstr_size, "cannot reach %s: curl_easy_init failed", url);
         return -1;
     }
-    hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    hdrs = cu.slist_append(NULL, "Content-Type: application/json");
     /* no "Expect: 100-continue" round trip before bodies over 1 KiB */
-    if (hdrs) hdrs = curl_slist_append(hdrs, "Expect:");
+    if (hdrs) hdrs = cu.slist_append(hdrs, "Expect:");
     for (size_t i = 0; hdrs && headers && headers[i]; i++) {
-        struct curl_slist *more = curl_slist_append(hdrs, headers[i]);
+        struct curl_slist *more = cu.slist_append(hdrs, headers[i]);
         if (!more) {
-            curl_slist_free_all(hdrs);
+            cu.slist_free_all(hdrs);
             hdrs = NULL;
         }
         hdrs = more;
@@ -133,34 +181,34 @@ int lc_http_request(const char *method, const char *url, const char *const *head
     }
 
     pthread_mutex_lock(&truststore_mu);
-    rc = truststore ? curl_easy_setopt(h, CURLOPT_CAINFO, truststore) : CURLE_OK;
+    rc = truststore ? cu.easy_setopt(h, CURLOPT_CAINFO, truststore) : CURLE_OK;
     pthread_mutex_unlock(&truststore_mu);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_URL, url);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     /* signals cannot interrupt name resolution in a multi-threaded process */
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_PROXY, "");
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    if (!rc) rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, &buf);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_PROXY, "");
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 0L);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    if (!rc) rc = cu.easy_setopt(h, CURLOPT_WRITEDATA, &buf);
     if (!rc) rc = set_method(h, method, body, len);
-    if (!rc) rc = curl_easy_perform(h);
+    if (!rc) rc = cu.easy_perform(h);
     if (rc != CURLE_OK) {
         if (buf.too_large)
             snprintf(errstr, errstr_size, "cannot reach %s: response larger than %u bytes", url,
                      LC_HTTP_MAX_RESPONSE);
         else
             snprintf(errstr, errstr_size, "cannot reach %s: %s", url,
-                     curl_err[0] ? curl_err : curl_easy_strerror(rc));
+                     curl_err[0] ? curl_err : cu.easy_strerror(rc));
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     *body_out = buf.data ? buf.data : strdup("");
     buf.data = NULL;
     if (!*body_out) {
@@ -170,7 +218,7 @@ int lc_http_request(const char *method, const char *url, const char *const *head
     ret = (int)status;
 out:
     free(buf.data);
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
+    cu.slist_free_all(hdrs);
+    cu.easy_cleanup(h);
     return ret;
 }

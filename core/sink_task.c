@@ -32,6 +32,7 @@ typedef struct snk {
     int redelivering;    /* paused to deliver a batch again (retriable put) */
     int revocations;     /* partitions revoked so far */
     long long last_idle; /* when idle() last ran */
+    int assigned;        /* partitions assigned now */
 } snk_t;
 
 /* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
@@ -157,7 +158,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         else
             rd_kafka_assign(rk, parts);
         if (s->paused || s->redelivering) rd_kafka_pause_partitions(rk, parts);
-        lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, assigned_count(rk));
+        s->assigned = (int)assigned_count(rk);
+        lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, (uint64_t)s->assigned);
         return;
     }
     s->revocations++;
@@ -178,7 +180,20 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
     else
         rd_kafka_assign(rk, NULL);
-    lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, assigned_count(rk));
+    s->assigned = (int)assigned_count(rk);
+    lc_task_metrics_set(&s->t->metrics, LC_TM_PARTITIONS, (uint64_t)s->assigned);
+}
+
+/* While the consumer has no partitions, wakes librdkafka's main thread (an assignment query
+ * is an op on its queue) so that a join waiting in its "init" state goes ahead now. In
+ * librdkafka 2.0.2 a member whose SyncGroup failed (another member joined meanwhile, as the
+ * tasks of one connector do at start) rejoins only at the main thread's next timed wake-up:
+ * measured 1.95 s with 4 tasks, 0.1 s with this. */
+static void nudge_join(snk_t *s)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(s->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts)
+        rd_kafka_topic_partition_list_destroy(parts);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -610,6 +625,7 @@ void *lc_sink_task_main(void *arg)
             m = rd_kafka_consumer_poll(s.rk, 0);
         }
         lc_prefetch_tick(pf, batch, n);
+        if (!n && !s.assigned) nudge_join(&s);
         if (s.failed) goto fail_s;
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));

@@ -514,107 +514,95 @@ function M._sample_transforms(every)
   sample_every, sample_left = every, 1
 end
 
--- timed: measure each step on this record (its predicate included) into step.timed and
--- step.timed_ns, which the metrics page reads (_chain_dropped).
-local function run_chain(chain, rec, from, out, timed)
-  local t0 = timed and clock_ns() -- one clock read per step boundary
-  for i = from, #chain do
-    local step = chain[i]
-    current_step = step
-    local r = rec
+-- A chain runs as a function generated for it (chain_runner): the loop over the steps
+-- unrolled into a call site per step, so that each call site sees a single apply function and
+-- the JIT compiles the whole chain into the record loop's trace (a loop dispatching to a
+-- different function at one call site per iteration leaves the trace on every step). One
+-- template gives every variant: untimed and timed (each step, its predicate included, measured
+-- into step.timed and step.timed_ns, which the metrics page reads), unrolled for chains of up to
+-- COMPILED_STEPS_MAX steps and a loop for longer ones (one trace for all their steps could
+-- exceed the JIT's trace length). run(rec, out, from) runs steps from..#chain; a record a step
+-- fans out into continues at the next step through the same function. The step tables are
+-- read per record (apply, cfg, test, pcfg, negate): a chain is a plain list of steps.
+local function set_current_step(step) current_step = step end
+
+local COMPILED_STEPS_MAX = 16
+
+-- One step: {I} its index (a number, or "i" in the loop), {NEXT} the next one, {T} the timing.
+local STEP_CODE = [[
+    step = chain[{I}]
+    set_step(step)
+    r = rec
     if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
       r = step.apply(rec, step.cfg)
-    end
-    if t0 then
-      local t1 = clock_ns()
-      step.timed, step.timed_ns = step.timed + 1, step.timed_ns + (t1 - t0)
-      t0 = t1
-    end
-    if r == nil then
-      step.dropped = step.dropped + 1 -- the metrics page reads it (_chain_dropped)
-      return
-    end
+    end{T}
     if r ~= rec then
+      if r == nil then
+        step.dropped = step.dropped + 1 -- the metrics page reads it (_chain_dropped)
+        return
+      end
       if is_record_list(r) then
-        for _, each in ipairs(r) do run_chain(chain, each, i + 1, out, timed) end
+        for _, each in ipairs(r) do run(each, out, {NEXT}) end
         return
       end
       rec = r
     end
-  end
-  out[#out + 1] = rec
+]]
+local TIMING_CODE = [[
+
+    t1 = clock_ns()
+    step.timed, step.timed_ns = step.timed + 1, step.timed_ns + (t1 - t0)
+    t0 = t1]]
+
+local function step_code(i, timed)
+  local next_i = type(i) == "number" and tostring(i + 1) or i .. " + 1"
+  return (STEP_CODE:gsub("{(%u+)}", { I = tostring(i), NEXT = next_i, T = timed and TIMING_CODE or "" }))
 end
 
--- A chain compiled into one function (untimed records): the loop over the steps unrolled
--- into a call site per step, so that each call site sees a single apply function and the
--- JIT compiles the whole chain into the record loop's trace; run_chain's loop dispatches
--- to a different function at one call site per iteration, which leaves the trace on every
--- step. Same semantics as run_chain with timed = false; a fan-out continues in run_chain.
--- The step tables are read per record (apply, cfg, test, pcfg, negate), as run_chain does.
-local function set_current_step(step) current_step = step end
-
-local STEP_CODE = [[
-  step = chain[%d]
-  set_step(step)
-  r = rec
-  if not step.test or (step.test(rec, step.pcfg) and true or false) ~= (step.negate == true) then
-    r = step.apply(rec, step.cfg)
-  end
-  if r ~= rec then
-    if r == nil then
-      step.dropped = step.dropped + 1
-      return
-    end
-    if is_record_list(r) then
-      for _, each in ipairs(r) do run_chain(chain, each, %d, out, false) end
-      return
-    end
-    rec = r
-  end
-]]
-
--- Longer chains keep run_chain: one trace for all their steps could exceed the JIT's
--- trace length.
-local COMPILED_STEPS_MAX = 16
-
--- Returns the function and the list of steps it runs (a copy: the cache below holds it
--- without holding the chain).
-local function compile_chain(chain)
-  local n = #chain
-  local steps = {}
-  for i = 1, n do steps[i] = chain[i] end
+-- steps: the chain's steps (a copy, so the cache below does not hold the chain).
+local function generate(steps, timed)
+  local n, body = #steps, {}
   if n > COMPILED_STEPS_MAX then
-    return function(rec, out) run_chain(steps, rec, 1, out, false) end, steps
+    body[1] = "  for i = from, #chain do\n" .. step_code("i", timed) .. "  end\n"
+  else
+    for i = 1, n do
+      body[i] = format("  if from <= %d then\n%s  end\n", i, step_code(i, timed))
+    end
   end
-  local code = {}
-  for i = 1, n do code[i] = format(STEP_CODE, i, i + 1) end
   local src = format([[
-local chain, run_chain, is_record_list, set_step, ipairs = ...
-return function(rec, out)
-  local step, r
+local chain, is_record_list, set_step, ipairs, clock_ns = ...
+local run
+run = function(rec, out, from)
+  local step, r, t1
+  local t0 = %s
 %s  out[#out + 1] = rec
 end
-]], concat(code))
-  return assert(load(src, "=(transform chain)"))(steps, run_chain, is_record_list,
-    set_current_step, ipairs), steps
+return run
+]], timed and "clock_ns() -- one clock read per step boundary" or "nil", concat(body))
+  return assert(load(src, timed and "=(timed transform chain)" or "=(transform chain)"))(
+    steps, is_record_list, set_current_step, ipairs, clock_ns)
 end
 
--- chain -> {run, steps}: compiled on the chain's first batch, again when its steps changed
--- since (a chain is a plain list of steps; specs build and edit their own).
+-- chain -> {steps, run, timed}: generated on the chain's first use, again when its steps
+-- changed since (specs build and edit their own chains).
 local compiled = setmetatable({}, { __mode = "k" })
 
-local function compiled_run(chain)
+-- The function that runs chain, timed or not.
+local function chain_runner(chain, timed)
   local c = compiled[chain]
-  if c and #c.steps == #chain then
-    local steps, same = c.steps, true
-    for i = 1, #steps do
-      if steps[i] ~= chain[i] then same = false break end
-    end
-    if same then return c.run end
+  local same = c and #c.steps == #chain
+  for i = 1, same and #chain or 0 do
+    if c.steps[i] ~= chain[i] then same = false break end
   end
-  local run, steps = compile_chain(chain)
-  compiled[chain] = { run = run, steps = steps }
-  return run
+  if not same then
+    local steps = {}
+    for i = 1, #chain do steps[i] = chain[i] end
+    c = { steps = steps }
+    compiled[chain] = c
+  end
+  local key = timed and "timed" or "run"
+  if not c[key] then c[key] = generate(c.steps, timed) end
+  return c[key]
 end
 
 local function describe_record(rec, i, n)
@@ -643,7 +631,7 @@ local function retry(chain, rec, out, policy, err)
     delay = math.min(delay * 2, policy.retry_delay_max or 60000)
     local mark = #out
     local ok
-    ok, err = xpcall(run_chain, on_error, chain, rec, 1, out)
+    ok, err = xpcall(chain_runner(chain, false), on_error, rec, out, 1)
     if ok then return true end
     for j = #out, mark + 1, -1 do out[j] = nil end -- drop a partial fan-out
   end
@@ -658,16 +646,17 @@ local function skip_entry(rec)
 end
 
 local function run_batch(chain, records, from, out, markers)
-  local run = compiled_run(chain)
+  local run = chain_runner(chain, false)
   for i = from, #records do
     local rec, mark = records[i], #out
     at_record, at_mark = i, mark
     sample_left = sample_left - 1
     if sample_left ~= 0 then
-      run(rec, out)
+      run(rec, out, 1)
     else
       sample_left = sample_every
-      run_chain(chain, rec, 1, out, sample_every > 0) -- 0: below 0 from now on, never again
+      -- 0: below 0 from now on, never again
+      chain_runner(chain, sample_every > 0)(rec, out, 1)
     end
     if markers and #out == mark and rec.source_partition ~= nil then out[mark + 1] = skip_entry(rec) end
   end

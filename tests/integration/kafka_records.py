@@ -32,6 +32,15 @@ def dump_topic(bootstrap: str, topic: str, isolation: str = "read_committed",
         time.sleep(0.25)
 
 
+def read_topic(bootstrap: str, topic: str, timeout: float = 120) -> List[dict]:
+    """Every record now in topic (kcat to the end of each partition), or [] while the topic
+    cannot be read (it does not exist yet): for tests that poll until a topic fills."""
+    proc = subprocess.run(["kcat", "-q", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e",
+                           "-f", "%p %o %K:%k%S:%s"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return _parse_records(proc.stdout) if proc.returncode == 0 else []
+
+
 def partitions(bootstrap: str, topic: str) -> Optional[int]:
     """The topic's partition count from the broker's metadata, or None if it does not exist."""
     proc = subprocess.run(["kcat", "-b", bootstrap, "-L", "-t", topic, "-J"],

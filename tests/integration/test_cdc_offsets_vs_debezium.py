@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,8 +30,9 @@ from typing import List, Tuple
 import pytest
 
 import cdc_compare as cc
-from conftest import _parse_records, release_round_only, unique_topic
+from conftest import release_round_only, unique_topic
 from http_json import call_ok
+from kafka_records import read_topic
 from connect_java import ConnectStandalone, java_available
 from pg_server import PgServer
 from worker import Worker, wait_for
@@ -77,13 +77,6 @@ def connect(kafka, tmp_path_factory):
                                                               f"{connect_jars.debezium_plugin()}"})
     with cj:
         yield cj
-
-
-def read_topic(kafka: str, topic: str) -> List[dict]:
-    proc = subprocess.run(["kcat", "-q", "-b", kafka, "-C", "-t", topic, "-o", "beginning", "-e",
-                           "-f", "%p %o %K:%k%S:%s"], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    return _parse_records(proc.stdout) if proc.returncode == 0 else []
 
 
 def changes(recs: List[dict]) -> List[Tuple[str, int]]:

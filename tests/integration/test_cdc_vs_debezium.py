@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,8 @@ from typing import Dict, List
 import pytest
 
 import cdc_compare as cc
-from conftest import _parse_records, release_round_only, unique_topic
+from conftest import release_round_only, unique_topic
+from kafka_records import read_topic
 from connect_java import ConnectStandalone, java_available
 from pg_server import PgServer
 from worker import Worker, wait_for
@@ -55,14 +55,6 @@ def skip_reason():
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))
 
 
-def read_topic(kafka: str, topic: str) -> List[dict]:
-    """Every record of topic now (kcat to the end of the partition)."""
-    proc = subprocess.run(["kcat", "-q", "-b", kafka, "-C", "-t", topic, "-o", "beginning", "-e",
-                           "-f", "%p %o %K:%k%S:%s"], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    return _parse_records(proc.stdout) if proc.returncode == 0 else []
-
-
 def settle(kafka: str, prefixes: List[str], at_least: int, timeout: float) -> Dict[str, Dict[str, List[dict]]]:
     """Reads every table's topic of each prefix until all of them hold at least at_least
     records in total, the two sides hold as many records per table, and nothing moved for 3
@@ -70,7 +62,7 @@ def settle(kafka: str, prefixes: List[str], at_least: int, timeout: float) -> Di
     deadline = time.monotonic() + timeout
     last, same = None, 0
     while True:
-        got = {p: {t: read_topic(kafka, f"{p}.{cc.SCHEMA}.{t}") for t in cc.TABLES} for p in prefixes}
+        got = {p: {t: read_topic(kafka, f"{p}.{cc.SCHEMA}.{t}", 300) for t in cc.TABLES} for p in prefixes}
         counts = tuple(tuple(len(got[p][t]) for t in cc.TABLES) for p in prefixes)
         same = same + 1 if counts == last else 0
         last = counts

@@ -45,8 +45,7 @@ def payloads(recs):
 
 def slot_lsn(pg: PgServer, slot: str) -> int:
     row = pg.psql(f"SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '{slot}'")
-    hi, lo = row[0][0].split("/")
-    return (int(hi, 16) << 32) + int(lo, 16)
+    return lsn_num(row[0][0])
 
 
 def test_snapshot_then_stream_with_debezium_records_and_offsets(kafka, pg, tmp_path):
@@ -430,6 +429,28 @@ def lsn_num(text: str) -> int:
     return (int(hi, 16) << 32) + int(lo, 16)
 
 
+def stopped_streaming(w: Worker, pg: PgServer, name: str, conf: dict) -> str:
+    """Creates connector name on w, waits until it streams, stops it and waits until its slot
+    is free (the changes made next stay in the slot, for the test to peek). The worker's URL."""
+    url = w.url()
+    call_ok("POST", f"{url}/connectors", {"name": name, "config": conf})
+    wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
+    call_ok("PUT", f"{url}/connectors/{name}/stop")
+    wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{conf['slot.name']}'")
+             == [["f"]], 30, "the slot let go", w.log)
+    return url
+
+
+def first_transaction(pg: PgServer, prefix: str):
+    """The first transaction in slot prefix as pgoutput sends it, read without consuming the
+    slot: its Begin message (lsn, xid, hex data) and the LSNs of its Insert messages."""
+    msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                   f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+    begin = next(m for m in msgs if m[2].startswith("42"))  # 'B': final_lsn, commit time, xid
+    inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]  # 'I'
+    return begin, inserts, msgs
+
+
 @pytest.mark.parametrize("form", ["1.0.0", "debezium"])
 def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, tmp_path, form):
     """An offset committed after the second of three changes of a transaction resumes at the
@@ -443,20 +464,11 @@ def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, 
     conf = cdc(pg, "cdc13", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
     w = Worker(tmp_path, kafka, [])
     with w:
-        url = w.url()
-        call_ok("POST", f"{url}/connectors", {"name": "cdc13", "config": conf})
-        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
-        call_ok("PUT", f"{url}/connectors/cdc13/stop")
-        wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{prefix}'")
-                 == [["f"]], 30, "the slot let go", w.log)
+        url = stopped_streaming(w, pg, "cdc13", conf)
         pg.psql(f"BEGIN; INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2); "
                 f"INSERT INTO {table} VALUES (3); COMMIT")
         pg.psql(f"BEGIN; INSERT INTO {table} VALUES (4); INSERT INTO {table} VALUES (5); COMMIT")
-        # the first transaction as pgoutput sends it, read without consuming the slot
-        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
-                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
-        begin = next(m for m in msgs if m[2].startswith("42"))  # 'B': final_lsn, commit time, xid
-        inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]  # 'I'
+        begin, inserts, msgs = first_transaction(pg, prefix)
         assert len(inserts) == 3, msgs
         before = slot_lsn(pg, prefix)  # the end of what was read before the transaction
         if form == "1.0.0":
@@ -490,18 +502,10 @@ def test_offset_inside_a_copy_resumes_after_exactly_the_rows_in_kafka(kafka, pg,
     conf = cdc(pg, "cdc14", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
     w = Worker(tmp_path, kafka, [])
     with w:
-        url = w.url()
-        call_ok("POST", f"{url}/connectors", {"name": "cdc14", "config": conf})
-        wait_for(lambda: "streaming from slot" in w.log(), 30, "streaming", w.log)
-        call_ok("PUT", f"{url}/connectors/cdc14/stop")
-        wait_for(lambda: pg.psql(f"SELECT active FROM pg_replication_slots WHERE slot_name = '{prefix}'")
-                 == [["f"]], 30, "the slot let go", w.log)
+        url = stopped_streaming(w, pg, "cdc14", conf)
         pg.psql(f"COPY public.{table} FROM PROGRAM 'seq 1 5'")
         pg.psql(f"INSERT INTO public.{table} VALUES (6)")
-        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
-                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
-        begin = next(m for m in msgs if m[2].startswith("42"))
-        inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]
+        begin, inserts, msgs = first_transaction(pg, prefix)
         assert len(inserts) == 5 and len(set(inserts)) == 1, msgs  # the premise: one LSN for the COPY
         off = {"lsn": inserts[0], "lsn_proc": inserts[0], "lsn_commit": slot_lsn(pg, prefix),
                "txId": int(begin[1]), "ts_usec": 1, "messageType": "INSERT", "lsn_index": 2}

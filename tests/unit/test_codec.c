@@ -901,43 +901,43 @@ TEST(nonfinite_floats)
     char got[1024], err[512];
     int is_null;
 
-    CHECK(lua_check(L, "fl = require('luaconnect._float').new return true"));
+    /* Encoded: converter, value, schema (or NULL), the text, or NULL and the error. A finite
+     * double beyond float's range is still refused; StringConverter writes Double.toString,
+     * unquoted. */
+    static const char nonfinite_struct[] =
+        "{type='struct', fields={{field='d', type='double'}, {field='f', type='float'}, "
+        "{field='a', type='array', items={type='float64'}}}}";
+    const struct {
+        const lc_converter_t *conv;
+        const char *value, *schema, *want, *want_err;
+    } cases[] = {
+        {&json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]", NULL},
+        {&json_plain, "{x=fl(1/0)}", NULL, "{\"x\":\"Infinity\"}", NULL},
+        {&json_plain, "{y=fl(0/0)}", NULL, "{\"y\":\"NaN\"}", NULL},
+        {&json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}", nonfinite_struct,
+         "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":"
+         "false,\"field\":\"d\"},{\"type\":\"float\",\"optional\":false,\"field\":\"f\"},"
+         "{\"type\":\"array\",\"items\":{\"type\":\"double\",\"optional\":false},"
+         "\"optional\":false,\"field\":\"a\"}],\"optional\":false},\"payload\":{\"d\":"
+         "\"NaN\",\"f\":\"-Infinity\",\"a\":[\"Infinity\",2.5]}}",
+         NULL},
+        {&json_schemas, "1/0", "{type='float'}",
+         "{\"schema\":{\"type\":\"float\",\"optional\":false},\"payload\":\"Infinity\"}", NULL},
+        {&json_schemas, "1e300", "{type='float'}", NULL,
+         "value: 1.0000000000000001e+300 is out of range for float"},
+        {&string_conv, "0/0", NULL, "NaN", NULL},
+        {&string_conv, "-1/0", NULL, "-Infinity", NULL},
+        {&string_conv, "fl(1/0)", NULL, "Infinity", NULL},
+    };
+    size_t i;
 
-    CHECK_INT(
-        encode_expr(L, &json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, got, sizeof got, err, &is_null),
-        0);
-    CHECK_STR(got, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]");
-    CHECK_INT(
-        encode_expr(L, &json_plain, "{x=fl(1/0), y=fl(0/0)}", NULL, got, sizeof got, err, &is_null),
-        0);
-    CHECK(strcmp(got, "{\"x\":\"Infinity\",\"y\":\"NaN\"}") == 0 ||
-          strcmp(got, "{\"y\":\"NaN\",\"x\":\"Infinity\"}") == 0);
-    CHECK_INT(encode_expr(L, &json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}",
-                          "{type='struct', fields={{field='d', type='double'}, {field='f', "
-                          "type='float'}, {field='a', type='array', items={type='float64'}}}}",
-                          got, sizeof got, err, &is_null),
-              0);
-    CHECK_STR(got, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":"
-                   "false,\"field\":\"d\"},{\"type\":\"float\",\"optional\":false,\"field\":\"f\"},"
-                   "{\"type\":\"array\",\"items\":{\"type\":\"double\",\"optional\":false},"
-                   "\"optional\":false,\"field\":\"a\"}],\"optional\":false},\"payload\":{\"d\":"
-                   "\"NaN\",\"f\":\"-Infinity\",\"a\":[\"Infinity\",2.5]}}");
-    CHECK_INT(
-        encode_expr(L, &json_schemas, "1/0", "{type='float'}", got, sizeof got, err, &is_null), 0);
-    CHECK_STR(got, "{\"schema\":{\"type\":\"float\",\"optional\":false},\"payload\":"
-                   "\"Infinity\"}");
-    /* A finite double beyond float's range is still refused. */
-    CHECK_INT(
-        encode_expr(L, &json_schemas, "1e300", "{type='float'}", got, sizeof got, err, &is_null),
-        -1);
-    CHECK_STR(err, "value: 1.0000000000000001e+300 is out of range for float");
-    /* StringConverter writes Double.toString: unquoted. */
-    CHECK_INT(encode_expr(L, &string_conv, "0/0", NULL, got, sizeof got, err, &is_null), 0);
-    CHECK_STR(got, "NaN");
-    CHECK_INT(encode_expr(L, &string_conv, "-1/0", NULL, got, sizeof got, err, &is_null), 0);
-    CHECK_STR(got, "-Infinity");
-    CHECK_INT(encode_expr(L, &string_conv, "fl(1/0)", NULL, got, sizeof got, err, &is_null), 0);
-    CHECK_STR(got, "Infinity");
+    CHECK(lua_check(L, "fl = require('luaconnect._float').new return true"));
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = encode_expr(L, cases[i].conv, cases[i].value, cases[i].schema, got, sizeof got,
+                             err, &is_null);
+        CHECK_INT(rc, cases[i].want ? 0 : -1);
+        CHECK_STR(cases[i].want ? got : err, cases[i].want ? cases[i].want : cases[i].want_err);
+    }
 
     /* Back with a schema: the float values; other strings are errors. */
     static const char env[] =
