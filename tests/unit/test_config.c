@@ -124,9 +124,49 @@ TEST(a_bad_override_names_the_connector_key)
     lc_props_destroy(wp);
 }
 
+/* The producer's queue is bounded (8 MB by default); the Java producer's buffer.memory (bytes)
+ * sets it, from the worker (producer.) or the connector (producer.override.). */
+TEST(buffer_memory_bounds_the_producer_queue)
+{
+    char err[512] = "", v[64];
+    size_t vl = sizeof(v);
+    lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", "producer.buffer.memory", "33554432");
+    lc_props_t *cp = props("producer.override.buffer.memory", "4194304", NULL, NULL);
+    lc_props_t *bad = props("producer.override.buffer.memory", "32MB", NULL, NULL);
+    lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
+    CHECK(k != NULL);
+    rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, NULL, 1, err, sizeof(err));
+    CHECK(c != NULL);
+    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "32768");
+    rd_kafka_conf_destroy(c);
+    vl = sizeof(v);
+    c = lc_kafka_client_conf(k, "orders", 0, cp, 1, err, sizeof(err));
+    CHECK(c != NULL);
+    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "4096");
+    rd_kafka_conf_destroy(c);
+    CHECK(lc_kafka_client_conf(k, "orders", 0, bad, 1, err, sizeof(err)) == NULL);
+    CHECK_STR(err, "connector config key 'buffer.memory': expected a number of bytes >= 1024, got '32MB'");
+    lc_kafka_destroy(k);
+    lc_props_destroy(wp);
+    wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
+    k = lc_kafka_new(wp, 0, err, sizeof(err));
+    vl = sizeof(v);
+    c = lc_kafka_client_conf(k, "orders", 0, NULL, 1, err, sizeof(err));
+    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
+    CHECK_STR(v, "8192");
+    rd_kafka_conf_destroy(c);
+    lc_kafka_destroy(k);
+    lc_props_destroy(bad);
+    lc_props_destroy(cp);
+    lc_props_destroy(wp);
+}
+
 int main(void)
 {
     RUN(defaults_come_from_the_table);
+    RUN(buffer_memory_bounds_the_producer_queue);
     RUN(bad_values_name_the_key_and_every_error_is_listed);
     RUN(validate_definitions_have_kafka_connects_shape);
     RUN(client_id_carries_the_task_id);
