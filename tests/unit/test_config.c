@@ -14,6 +14,14 @@ static lc_props_t *props(const char *k1, const char *v1, const char *k2, const c
     return p;
 }
 
+/* The value of key in c, or "(unset)". */
+static const char *conf_value(rd_kafka_conf_t *c, const char *key)
+{
+    static char v[256];
+    size_t vl = sizeof(v);
+    return rd_kafka_conf_get(c, key, v, &vl) == RD_KAFKA_CONF_OK ? v : "(unset)";
+}
+
 TEST(defaults_come_from_the_table)
 {
     lc_props_t *p = props(NULL, NULL, NULL, NULL);
@@ -92,20 +100,13 @@ TEST(client_id_carries_the_task_id)
     lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
     lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
     CHECK(k != NULL);
-    char v[256];
-    size_t vl = sizeof(v);
     rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 3, NULL, 1, err, sizeof(err));
     CHECK(c != NULL);
-    CHECK_INT(rd_kafka_conf_get(c, "client.id", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "connector-producer-orders-3");
+    CHECK_STR(conf_value(c, "client.id"), "connector-producer-orders-3");
     rd_kafka_conf_destroy(c);
-    vl = sizeof(v);
     c = lc_kafka_client_conf(k, "orders", 2, NULL, 0, err, sizeof(err));
-    CHECK_INT(rd_kafka_conf_get(c, "client.id", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "connector-consumer-orders-2");
-    vl = sizeof(v);
-    CHECK_INT(rd_kafka_conf_get(c, "group.id", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "connect-orders");
+    CHECK_STR(conf_value(c, "client.id"), "connector-consumer-orders-2");
+    CHECK_STR(conf_value(c, "group.id"), "connect-orders");
     rd_kafka_conf_destroy(c);
     lc_kafka_destroy(k);
     lc_props_destroy(wp);
@@ -128,8 +129,7 @@ TEST(a_bad_override_names_the_connector_key)
  * sets it, from the worker (producer.) or the connector (producer.override.). */
 TEST(buffer_memory_bounds_the_producer_queue)
 {
-    char err[512] = "", v[64];
-    size_t vl = sizeof(v);
+    char err[512] = "";
     lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", "producer.buffer.memory", "33554432");
     lc_props_t *cp = props("producer.override.buffer.memory", "4194304", NULL, NULL);
     lc_props_t *bad = props("producer.override.buffer.memory", "32MB", NULL, NULL);
@@ -137,14 +137,11 @@ TEST(buffer_memory_bounds_the_producer_queue)
     CHECK(k != NULL);
     rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, NULL, 1, err, sizeof(err));
     CHECK(c != NULL);
-    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "32768");
+    CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "32768");
     rd_kafka_conf_destroy(c);
-    vl = sizeof(v);
     c = lc_kafka_client_conf(k, "orders", 0, cp, 1, err, sizeof(err));
     CHECK(c != NULL);
-    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "4096");
+    CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "4096");
     rd_kafka_conf_destroy(c);
     CHECK(lc_kafka_client_conf(k, "orders", 0, bad, 1, err, sizeof(err)) == NULL);
     CHECK_STR(err, "connector config key 'buffer.memory': expected a number of bytes >= 1024, got '32MB'");
@@ -152,10 +149,8 @@ TEST(buffer_memory_bounds_the_producer_queue)
     lc_props_destroy(wp);
     wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
     k = lc_kafka_new(wp, 0, err, sizeof(err));
-    vl = sizeof(v);
     c = lc_kafka_client_conf(k, "orders", 0, NULL, 1, err, sizeof(err));
-    CHECK_INT(rd_kafka_conf_get(c, "queue.buffering.max.kbytes", v, &vl), RD_KAFKA_CONF_OK);
-    CHECK_STR(v, "8192");
+    CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "8192");
     rd_kafka_conf_destroy(c);
     lc_kafka_destroy(k);
     lc_props_destroy(bad);
