@@ -3,6 +3,7 @@
 #include "codec.h"
 #include "headers.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -522,6 +523,29 @@ static char *build_package_path(const char *sdk_dir, const char *plugin_path)
     return NULL;
 }
 
+/* ffi.load, with the library pinned first: dlopen'ed with RTLD_NODELETE under the name
+ * LuaJIT's ffi.load gives it ("pq" -> "libpq.so", as its clib_extname), so that closing a task's
+ * Lua state (which dlcloses what its ffi.load opened) never unloads it. Unloading gained
+ * nothing (the next task loads it again) and lost what the library and the ones it pulls in
+ * (libpq: Kerberos, LDAP) allocated at load time, which the sanitizer build reports as leaks.
+ * Upvalue 1: LuaJIT's ffi.load. */
+static int pinned_ffi_load(lua_State *L)
+{
+    int nargs = lua_gettop(L) > 2 ? 2 : lua_gettop(L); /* (name[, global]) */
+    const char *name = luaL_checkstring(L, 1);
+    if (!strchr(name, '/')) {
+        if (!strchr(name, '.')) name = lua_pushfstring(L, "%s.so", name);
+        if (strncmp(name, "lib", 3) != 0) name = lua_pushfstring(L, "lib%s", name);
+    }
+    void *h = dlopen(name, RTLD_LAZY | RTLD_NODELETE);
+    if (h) dlclose(h); /* stays loaded: RTLD_NODELETE */
+    lua_settop(L, nargs);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, 1);
+    return 1;
+}
+
 lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *stop_flag,
                       char *errstr, size_t errstr_size)
 {
@@ -532,6 +556,14 @@ lua_State *lc_lua_new(const char *sdk_dir, const char *plugin_path, atomic_int *
         return NULL;
     }
     luaL_openlibs(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "ffi");
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_istable(L, -1)) {
+        lua_getfield(L, -1, "load");
+        lua_pushcclosure(L, pinned_ffi_load, 1);
+        lua_setfield(L, -2, "load");
+    }
+    lua_pop(L, 1);
     lua_getglobal(L, "debug");
     lua_getfield(L, -1, "traceback");
     lua_setfield(L, LUA_REGISTRYINDEX, "luaconnect.traceback");
