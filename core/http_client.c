@@ -1,6 +1,7 @@
 /* http_client: see http_client.h. libcurl is loaded with dlopen on the first request, not
- * linked: it and the libraries it needs (Kerberos, LDAP, SSH, RTMP, HTTP/2...) would add ~1.6
- * MB to every worker's RSS, and only distributed mode and the status CLI make requests. */
+ * linked: it and the libraries it needs (Kerberos, LDAP, SSH, RTMP, HTTP/2...) added ~1 MB to
+ * every worker's RSS (idle worker 15.6 -> 14.6 MB), and only distributed mode and the status
+ * CLI make requests. */
 #include "http_client.h"
 
 #include <curl/curl.h>
