@@ -129,11 +129,15 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # produce one message to a scratch topic and read it back; each kcat call
-# is bounded by $2 seconds
+# is bounded by $2 seconds. The producer is idempotent, so the broker has made and loaded
+# its transaction state (the producer ids) before a test's first idempotent producer asks:
+# librdkafka 2.0.2's producer that got "Coordinator load in progress" there could wait
+# longer than a test's 90 s for its id.
 roundtrip() {
     local bs=$1 t=$2 topic=lc-harness-ready token
     token="ready-$$-$RANDOM"
     printf '%s' "$token" | timeout "$t" kcat -q -b "$bs" -P -t "$topic" \
+        -X enable.idempotence=true \
         -X message.timeout.ms=$(( t * 1000 )) >/dev/null 2>&1 || return 1
     timeout "$t" kcat -q -b "$bs" -C -t "$topic" -o -1 -e -c 1 -f '%s' 2>/dev/null \
         | grep -qxF -- "$token"
