@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Instructions per record of pipeline (a) or (b) of bench/compare.py, with callgrind.
+"""Instructions per record of pipeline (a), (b) or (c) of bench/compare.py, with callgrind.
 
 Runs the worker under `valgrind --tool=callgrind` on the pipeline with a small and a large
 input (same configuration as make bench), stops it once every record arrived, and divides
@@ -8,7 +8,7 @@ worker's start-up and shutdown drop out. Every thread of the worker is counted (
 too); JIT-compiled Lua shows as one anonymous block. Deterministic enough on a busy
 machine, where wall-clock figures are not (the counts move by ~1% between runs).
 
-usage: bench/callgrind_profile.py --bootstrap HOST:PORT --binary build/luaconnect --pipeline a|b
+usage: bench/callgrind_profile.py --bootstrap HOST:PORT --binary build/luaconnect --pipeline a|b|c
            [--records 100000] [--small 20000] [--out DIR] [--top 30]
 Prints instructions per record, and the top functions (inclusive and self) of the large
 run; keeps the callgrind files in --out (default a temporary directory)."""
@@ -48,7 +48,7 @@ def total(path):
     raise RuntimeError(f"{path}: no totals line")
 
 
-TASK_MAIN = {"a": "lc_source_task_main", "b": "lc_sink_task_main"}
+TASK_MAIN = {"a": "lc_source_task_main", "b": "lc_sink_task_main", "c": "lc_source_task_main"}
 
 
 def inclusive(path, fn):
@@ -66,7 +66,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--pipeline", choices=("a", "b"), required=True)
+    ap.add_argument("--pipeline", choices=("a", "b", "c"), required=True)
     ap.add_argument("--records", type=int, default=100000)
     ap.add_argument("--small", type=int, default=20000)
     ap.add_argument("--out")
@@ -82,9 +82,9 @@ def main():
         b.n = n
         lines = os.path.join(b.tmp, "lines.txt")
         compare.write_lines(lines, n)
-        if args.pipeline == "a":
+        if args.pipeline in ("a", "c"):
             b.profile = True
-            res = b.source_pipeline("a", "luaconnect", lines, n, False)
+            res = b.source_pipeline(args.pipeline, "luaconnect", lines, n, args.pipeline == "c")
         else:
             pre = b.source_pipeline("prefill", "luaconnect", lines, n, False)
             if not pre["ok"]:

@@ -377,6 +377,14 @@ static int core_converter(lua_State *L)
     return 1;
 }
 
+/* core.freeze_schema(t) -> t, marked frozen (lc_codec_freeze). */
+static int core_freeze_schema(lua_State *L)
+{
+    lc_codec_freeze(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int core_stopping(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
@@ -398,6 +406,7 @@ static int open_core(lua_State *L)
                                    {"loadfile", core_loadfile},
                                    {"stopping", core_stopping},
                                    {"converter", core_converter},
+                                   {"freeze_schema", core_freeze_schema},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

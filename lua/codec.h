@@ -43,7 +43,9 @@
  * same text gets the same table (a per-lua_State cache of up to 256 schemas, emptied when
  * full), so transforms can cache what they derive from a schema by table identity. Such a
  * table and the tables inside it must not be mutated: copy first (transforms/_smt.lua
- * does). The encoder relies on it too, writing a decoded schema's JSON once and reusing it.
+ * does). The encoder relies on it too: for a frozen schema (a decoded one, or one
+ * lc_codec_freeze marked) it writes the JSON once and, for a struct, compiles the fields'
+ * names, key texts and types once (encode_plan.c), and reuses both for every record.
  *
  * Decoding is strict RFC 8259 JSON (UTF-8 checked, duplicate keys: the last one wins).
  * Error texts: "invalid JSON at line L column C: <what>" for syntax errors (columns count
@@ -86,6 +88,12 @@ int lc_converter_init(lc_converter_t *c, const char *class_name, const char *sch
 /** Prepares L for the codec (registers the array metatable and the FFI boxing helpers).
  * Call once per lua_State before any other codec call. Returns 0 or -1 (errstr). */
 int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size);
+
+/** Marks the schema table at idx (anything else is ignored) as frozen: the codec may keep
+ * what it derives from it (its JSON text, a struct's field plan) for every later record, so
+ * neither it nor the tables inside it may change afterwards. Decoded schemas are frozen
+ * already; the SDK's schema builders freeze what they build. */
+void lc_codec_freeze(lua_State *L, int idx);
 
 /** Serialises the Lua value at value_idx (nil means null) with the schema at schema_idx
  * (0 or a nil slot means no schema) into out (out->len reset to 0 first).

@@ -405,6 +405,22 @@ kent_t *sorted_keys(codec_ctx_t *x, int idx, size_t *count);
 /* encode_schema.c */
 /** Writes the value at vidx following the schema table at sidx (both absolute). */
 int enc_schema(codec_ctx_t *x, int vidx, int sidx);
+/** Reads schema.type of the schema table at sidx (absolute). 0, or -1 (failed). */
+int schema_type(codec_ctx_t *x, int sidx, stype_t *st);
+/** The integer (int8..int64 schema st) or double (float32/float64) at vidx; 0 or -1. */
+int get_integer(codec_ctx_t *x, int vidx, stype_t st, int64_t *out);
+int get_double(codec_ctx_t *x, int vidx, stype_t st, double *out);
+/** Fails when the struct at vidx has a key that is not a field of the fields list at fidx
+ * (matched: how many of its fields were found by name). 0, or -1. */
+int check_fields(codec_ctx_t *x, int vidx, int fidx, size_t matched);
+
+/* encode_plan.c */
+/** Writes the value at vidx with the schema at sidx (absolute, a table), through the
+ * compiled plan when the schema is a frozen struct and the value a table; else enc_schema. */
+int enc_frozen(codec_ctx_t *x, int vidx, int sidx);
+/** Writes the frozen schema at sidx as write_schema does, from its text when it was written
+ * before (the text is kept for the next record); a schema not frozen is written each time. */
+int put_frozen_schema(codec_ctx_t *x, int sidx);
 /** Writes the schema table at sidx as JsonConverter's asJsonSchema does. */
 int write_schema(codec_ctx_t *x, int sidx, int field_idx);
 

@@ -8,7 +8,7 @@
 #include <lualib.h>
 #include <strings.h>
 
-static char reg_encode, reg_decode;
+static char reg_encode, reg_decode, reg_frozen;
 static int in_region(lua_State *L);
 
 /* ---------------------------------------------------------------- encode entry */
@@ -56,33 +56,6 @@ static int enc_string_conv(codec_ctx_t *x, int vidx)
     return ctx_fail(x, "StringConverter cannot encode a %s", type_name(L, vidx));
 }
 
-/* write_schema, but a schema table the decoder built (immutable, see codec.h) is written once
- * and its text kept in the weak-keyed UPV_FROZEN table: every record carries the same. */
-static int put_schema(codec_ctx_t *x, int sidx)
-{
-    lua_State *L = x->L;
-    size_t start = x->out->len, n;
-    const char *s;
-    int t;
-
-    lua_pushvalue(L, sidx);
-    lua_rawget(L, lua_upvalueindex(UPV_FROZEN));
-    t = lua_type(L, -1);
-    if (t == LUA_TSTRING) {
-        s = lua_tolstring(L, -1, &n);
-        lua_pop(L, 1);
-        return put(x, s, n);
-    }
-    lua_pop(L, 1);
-    if (write_schema(x, sidx, 0)) return -1;
-    if (t == LUA_TBOOLEAN) {
-        lua_pushvalue(L, sidx);
-        lua_pushlstring(L, x->out->data + start, x->out->len - start);
-        lua_rawset(L, lua_upvalueindex(UPV_FROZEN));
-    }
-    return 0;
-}
-
 /* The encode runner's work on the value at vidx and the schema at sidx (absolute). */
 static void enc_body(lua_State *L, codec_ctx_t *x, int vidx, int sidx)
 {
@@ -116,12 +89,12 @@ static void enc_body(lua_State *L, codec_ctx_t *x, int vidx, int sidx)
         if (c->schemas_enable) {
             if (PUTLIT(x, "{\"schema\":")) break;
             x->root = "schema";
-            if (x->has_schema ? put_schema(x, sidx) : PUTLIT(x, "null")) break;
+            if (x->has_schema ? put_frozen_schema(x, sidx) : PUTLIT(x, "null")) break;
             x->root = "value";
             x->nsegs = 0;
             if (PUTLIT(x, ",\"payload\":")) break;
         }
-        if (x->has_schema ? enc_schema(x, vidx, sidx) : enc_plain(x, vidx)) break;
+        if (x->has_schema ? enc_frozen(x, vidx, sidx) : enc_plain(x, vidx)) break;
         if (c->schemas_enable) putc_(x, '}');
         break;
     }
@@ -699,6 +672,8 @@ int lc_codec_init(lua_State *L, char *errstr, size_t errstr_size)
     lua_setmetatable(L, -2);
     for (i = 0; i < K_COUNT; i++)
         lua_pushstring(L, key_names[i]);
+    lua_pushvalue(L, top + UPV_FROZEN);
+    reg_set(L, &reg_frozen);
     for (i = 1; i <= UPV_COUNT; i++)
         lua_pushvalue(L, top + i);
     lua_pushcclosure(L, enc_runner, UPV_COUNT);
@@ -717,4 +692,19 @@ lua_err:
     set_err(errstr, errstr_size, "codec init failed: %s", m ? m : "(no message)");
     lua_settop(L, top);
     return -1;
+}
+
+void lc_codec_freeze(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) return;
+    idx = absidx(L, idx);
+    push_reg(L, &reg_frozen);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    if (lua_isnil(L, -1)) { /* an entry or a mark already there stays */
+        lua_pushvalue(L, idx);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 2);
 }

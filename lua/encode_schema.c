@@ -7,7 +7,7 @@
 /* ---------------------------------------------------------------- encoding with a schema */
 
 /* Reads schema.type of the schema table at sidx (absolute). */
-static int schema_type(codec_ctx_t *x, int sidx, stype_t *st)
+int schema_type(codec_ctx_t *x, int sidx, stype_t *st)
 {
     lua_State *L = x->L;
     const char *s;
@@ -65,7 +65,7 @@ static int schema_sub(codec_ctx_t *x, int sidx, int k, const char *what)
 }
 
 /* Reads an integer for an int8..int64 schema from the value at vidx. */
-static int get_integer(codec_ctx_t *x, int vidx, stype_t st, int64_t *out)
+int get_integer(codec_ctx_t *x, int vidx, stype_t st, int64_t *out)
 {
     lua_State *L = x->L;
     uint64_t u = 0;
@@ -108,7 +108,7 @@ type:
     return ctx_fail(x, "expected %s, got %s", stype_json[st], type_name(L, vidx));
 }
 
-static int get_double(codec_ctx_t *x, int vidx, stype_t st, double *out)
+int get_double(codec_ctx_t *x, int vidx, stype_t st, double *out)
 {
     lua_State *L = x->L;
     uint64_t u = 0;
@@ -160,6 +160,23 @@ static int is_field_name(codec_ctx_t *x, int fidx, int kidx)
     return found;
 }
 
+int check_fields(codec_ctx_t *x, int vidx, int fidx, size_t matched)
+{
+    lua_State *L = x->L;
+
+    /* Fields were looked up by name, so a key that is not a field would be lost silently. */
+    if (count_keys(L, vidx) <= matched) return 0;
+    lua_pushnil(L);
+    while (lua_next(L, vidx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return ctx_fail(x, "struct has a %s key", lua_typename(L, lua_type(L, -2)));
+        if (!is_field_name(x, fidx, lua_gettop(L) - 1))
+            return ctx_fail(x, "unknown field '%s' (not in the struct schema)", lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 static int enc_struct(codec_ctx_t *x, int vidx, int sidx)
 {
     lua_State *L = x->L;
@@ -190,19 +207,7 @@ static int enc_struct(codec_ctx_t *x, int vidx, int sidx)
         x->nsegs--;
         lua_settop(L, top);
     }
-    if (putc_(x, '}')) return -1;
-    /* Fields were looked up by name, so a key that is not a field would be lost silently. */
-    if (count_keys(L, vidx) > matched) {
-        lua_pushnil(L);
-        while (lua_next(L, vidx)) {
-            if (lua_type(L, -2) != LUA_TSTRING)
-                return ctx_fail(x, "struct has a %s key", lua_typename(L, lua_type(L, -2)));
-            if (!is_field_name(x, fidx, lua_gettop(L) - 1))
-                return ctx_fail(x, "unknown field '%s' (not in the struct schema)",
-                                lua_tostring(L, -2));
-            lua_pop(L, 1);
-        }
-    }
+    if (putc_(x, '}') || check_fields(x, vidx, fidx, matched)) return -1;
     lua_settop(L, top - 1);
     return 0;
 }

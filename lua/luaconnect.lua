@@ -12,6 +12,11 @@ local M = {}
 M.null = core.null
 M.version = core.version
 M.json = { encode = core.json_encode, decode = core.json_decode }
+--- freeze_schema(schema) -> schema: a promise that neither the schema table nor any table
+-- inside it changes from now on, so the converters write its JSON once and compile a
+-- struct's fields once for every record carrying it. Decoded schemas and those the SMT
+-- builders make are frozen already; for a connector's own schemas, freeze when built.
+M.freeze_schema = core.freeze_schema
 M.now_ms = core.now_ms
 M.stat = core.stat
 M.fsync = core.fsync

@@ -583,7 +583,8 @@ local function run_query(task, q, now)
     q.ts_i = {}
     for i, c in ipairs(q.ts_cols) do q.ts_i[i] = find(c, "Timestamp") end
   end
-  q.schema = { type = "struct", fields = fields, optional = false, name = q.table }
+  q.schema = connect.freeze_schema { type = "struct", fields = fields, optional = false,
+    name = q.table }
   q.convs, q.cols, q.buf, q.pos = convs, r.columns, r.rows, 0
   q.last = #r.rows < q.page
 end

@@ -278,7 +278,8 @@ do
         s.field = f.field
         fl[i] = s
       end
-      sch = { value = { type = "struct", fields = fl, optional = false, name = q.table } }
+      sch = { value = connect.freeze_schema { type = "struct", fields = fl, optional = false,
+        name = q.table } }
       if q.table then
         local info = infos[q.table] or task.db:table_info(q.table)
         local pk, npk = nil, 0

@@ -3,7 +3,7 @@
 local connect = require "luaconnect"
 
 local CHUNK = 65536
-local STRING_SCHEMA = { type = "string", optional = false }
+local STRING_SCHEMA = connect.freeze_schema { type = "string", optional = false }
 local find, sub = string.find, string.sub
 
 return connect.source {

@@ -580,9 +580,9 @@ local function source_schema()
       f("origin_lsn", "int64", true) } }
 end
 local SOURCE_SCHEMA = source_schema()
-local HB_KEY = { type = "struct", optional = false, name = "io.debezium.connector.common.ServerNameKey", version = 1,
+local HB_KEY = connect.freeze_schema { type = "struct", optional = false, name = "io.debezium.connector.common.ServerNameKey", version = 1,
   fields = { { field = "serverName", type = "string", optional = false } } }
-local HB_VALUE = { type = "struct", optional = false, name = "io.debezium.connector.common.Heartbeat", version = 1,
+local HB_VALUE = connect.freeze_schema { type = "struct", optional = false, name = "io.debezium.connector.common.Heartbeat", version = 1,
   fields = { { field = "ts_ms", type = "int64", optional = false } } }
 local TX_SCHEMA = { type = "struct", optional = true, name = "event.block", version = 1, field = "transaction",
   fields = { { field = "id", type = "string", optional = false },
@@ -647,11 +647,11 @@ local function build_relation(task, rel)
   end
   rel.value_schema = { type = "struct", optional = true, name = struct_name(task, rel, "Value"), fields = vfields }
   if #kfields > 0 then
-    rel.key_schema = { type = "struct", optional = false, name = struct_name(task, rel, "Key"), fields = kfields }
+    rel.key_schema = connect.freeze_schema { type = "struct", optional = false, name = struct_name(task, rel, "Key"), fields = kfields }
   end
   local before, after = { field = "before" }, { field = "after" }
   for k, v in pairs(rel.value_schema) do before[k], after[k] = v, v end
-  rel.envelope_schema = { type = "struct", optional = false, name = struct_name(task, rel, "Envelope"), version = 2,
+  rel.envelope_schema = connect.freeze_schema { type = "struct", optional = false, name = struct_name(task, rel, "Envelope"), version = 2,
     -- Debezium 3.6's SchemaFactory order: before, after, source, transaction, then op, ts_ms,
     -- ts_us, ts_ns.
     fields = { before, after, SOURCE_SCHEMA, TX_SCHEMA, { field = "op", type = "string", optional = false },

@@ -63,6 +63,7 @@ local null = connect.null
 local array_mt = getmetatable(connect.array())
 local is_float = connect.is_float
 local istype = ffi.istype
+local freeze = connect.freeze_schema
 
 local M = {}
 
@@ -291,9 +292,10 @@ function Builder:field(name, schema)
   return self
 end
 
---- The schema built so far (the builder must not be used afterwards).
+--- The schema, frozen (connect.freeze_schema): neither the builder nor the schema may change
+-- afterwards.
 function Builder:build()
-  return self.schema
+  return freeze(self.schema)
 end
 
 --- SchemaBuilder.struct(), with copySchemaBasics(src) when src is given.
@@ -312,14 +314,15 @@ M.logical = {
 }
 
 M.schemas = {
-  STRING = { type = "string", optional = false },
-  OPTIONAL_STRING = { type = "string", optional = true },
-  INT32 = { type = "int32", optional = false },
-  OPTIONAL_INT32 = { type = "int32", optional = true },
-  INT64 = { type = "int64", optional = false },
-  OPTIONAL_INT64 = { type = "int64", optional = true },
-  TIMESTAMP = { type = "int64", optional = false, name = TIMESTAMP_NAME, version = 1 },
-  OPTIONAL_TIMESTAMP = { type = "int64", optional = true, name = TIMESTAMP_NAME, version = 1 },
+  STRING = freeze { type = "string", optional = false },
+  OPTIONAL_STRING = freeze { type = "string", optional = true },
+  INT32 = freeze { type = "int32", optional = false },
+  OPTIONAL_INT32 = freeze { type = "int32", optional = true },
+  INT64 = freeze { type = "int64", optional = false },
+  OPTIONAL_INT64 = freeze { type = "int64", optional = true },
+  TIMESTAMP = freeze { type = "int64", optional = false, name = TIMESTAMP_NAME, version = 1 },
+  OPTIONAL_TIMESTAMP = freeze { type = "int64", optional = true, name = TIMESTAMP_NAME,
+    version = 1 },
 }
 
 -- Field paths (KIP-821) ---------------------------------------------------------------

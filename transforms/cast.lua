@@ -571,11 +571,11 @@ local function plan_for(cfg, schema)
         b:field(f.field, f)
       end
     end
-    out = b:build()
-    if schema.optional then out.optional = true end
+    if schema.optional then b.schema.optional = true end
     if schema.default ~= nil and schema.default ~= null then
-      out.default = cast_value(src, schema.default, "STRUCT") -- fails as in Kafka
+      b.schema.default = cast_value(src, schema.default, "STRUCT") -- fails as in Kafka
     end
+    out = b:build()
     p = { schema = out, steps = steps }
   end
   cfg._plans[schema] = p

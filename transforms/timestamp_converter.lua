@@ -222,13 +222,13 @@ local function plan_for(cfg, schema)
       b:field(f.field, f)
     end
   end
-  local out = b:build()
-  if schema.optional then out.optional = true end
-  p = { schema = out, from = from }
+  if schema.optional then b.schema.optional = true end
   local default = schema.default
   if default ~= nil and default ~= null then
-    out.default = convert_struct(cfg, copy_table(default), schema, from)
+    b.schema.default = convert_struct(cfg, copy_table(default), schema, from)
   end
+  local out = b:build()
+  p = { schema = out, from = from }
   cfg._plans[schema] = p
   return p
 end

@@ -236,6 +236,13 @@ connect.json = {
   ---@return any value, string? err
   decode = function(text) end,
 }
+---Promises that a schema table (and every table inside it) never changes from now on, so
+---the converters write its JSON and compile a struct's fields once for all records carrying
+---it. Decoded schemas and those the SMT builders make are frozen already.
+---@generic T: table
+---@param schema T
+---@return T schema
+function connect.freeze_schema(schema) end
 ---The worker's log, without a task tag.
 connect.log = {} ---@type luaconnect.Logger
 ---Record headers (lua/_headers.lua).
