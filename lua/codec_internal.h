@@ -258,12 +258,18 @@ typedef struct {
  * environment table): a schema table's "type" string is one of these pointers when it names
  * a type, so encoding compares a pointer instead of parsing the name for every value. */
 #define LC_TYPE_NAMES (ST_UNKNOWN + 2)
+#define LC_PLAN_RECENT 2
 
 typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
     const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
+    /* The frozen schemas encoded last and their entries (encode_plan.c); the environment
+     * keeps the schema tables from LC_SCHEMA_RECENT + 1 on. */
+    const void *plan_schema[LC_PLAN_RECENT];
+    void *plan_entry[LC_PLAN_RECENT];
+    int plan_next;
 } codec_state_t;
 
 /* ---------------------------------------------------------------- schemas */

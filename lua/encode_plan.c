@@ -136,18 +136,53 @@ static frozen_t *frozen_get(codec_ctx_t *x, int sidx)
     return fz;
 }
 
+/* The frozen entry of the schema table at sidx, or NULL; nothing pushed. The last
+ * LC_PLAN_RECENT schemas are found by pointer first, with no table lookup: the state's
+ * environment holds them (and their entries), so their addresses cannot be reused. */
+static frozen_t *frozen_find(codec_ctx_t *x, int sidx)
+{
+    lua_State *L = x->L;
+    codec_state_t *st = x->st;
+    const void *p = lua_topointer(L, sidx);
+    frozen_t *fz;
+    int i;
+
+    for (i = 0; i < LC_PLAN_RECENT; i++)
+        if (st->plan_schema[i] == p) return st->plan_entry[i];
+    if (!(fz = frozen_get(x, sidx))) return NULL;
+    i = st->plan_next;
+    st->plan_next = (i + 1) % LC_PLAN_RECENT;
+    lua_getfenv(L, lua_upvalueindex(UPV_STATE));
+    lua_pushvalue(L, sidx);
+    lua_rawseti(L, -2, LC_SCHEMA_RECENT + 1 + i);
+    lua_pop(L, 2);
+    st->plan_schema[i] = p;
+    st->plan_entry[i] = fz;
+    return fz;
+}
+
+/* Pushes the environment of the entry of the frozen schema at sidx (which has one). */
+static int push_env(codec_ctx_t *x, int sidx)
+{
+    lua_State *L = x->L;
+
+    lua_pushvalue(L, sidx);
+    lua_rawget(L, lua_upvalueindex(UPV_FROZEN));
+    lua_getfenv(L, -1);
+    lua_replace(L, -2);
+    return lua_gettop(L);
+}
+
 int put_frozen_schema(codec_ctx_t *x, int sidx)
 {
     lua_State *L = x->L;
     size_t start = x->out->len;
-    frozen_t *fz = lua_type(L, sidx) == LUA_TTABLE ? frozen_get(x, sidx) : NULL;
+    frozen_t *fz = lua_type(L, sidx) == LUA_TTABLE ? frozen_find(x, sidx) : NULL;
 
     if (!fz) return write_schema(x, sidx, 0);
-    if (fz->text) {
-        lua_pop(L, 1);
-        return put(x, fz->text, fz->tlen);
-    }
+    if (fz->text) return put(x, fz->text, fz->tlen);
     if (write_schema(x, sidx, 0)) return -1;
+    push_env(x, sidx);
     lua_pushlstring(L, x->out->data + start, x->out->len - start);
     fz->text = lua_tolstring(L, -1, &fz->tlen);
     lua_rawseti(L, -2, ENV_TEXT(fz->nf));
@@ -155,49 +190,68 @@ int put_frozen_schema(codec_ctx_t *x, int sidx)
     return 0;
 }
 
-/* Writes the struct at vidx with fz's plan; env is the entry's environment (absolute). */
-static int enc_plan(codec_ctx_t *x, int vidx, const frozen_t *fz, int env)
+/* Writes the struct at vidx with the plan fz of the frozen schema at sidx. One lua_next
+ * walk puts each field's value in its slot (keys are interned strings: the plan's name
+ * pointers find them) and tells whether a key is not a field; then the fields are written
+ * in order. A field the plan does not write itself goes to enc_schema with its schema, and
+ * an unknown key to check_fields, after the fields as in enc_struct, so the same error
+ * comes first. */
+static int enc_plan(codec_ctx_t *x, int vidx, int sidx, const frozen_t *fz)
 {
     lua_State *L = x->L;
-    int top = lua_gettop(L), i, rc;
+    int top = lua_gettop(L), nf = fz->nf, i, j = 0, c, env = 0, unknown = 0, rc;
     size_t matched = 0, n;
     int64_t iv;
     double d;
     const char *s;
 
+    if (!lua_checkstack(L, nf + 8)) return ctx_fail(x, "Lua stack exhausted");
+    lua_settop(L, top + nf); /* top+1+i: field i's value */
+    lua_pushnil(L);
+    while (lua_next(L, vidx)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            s = lua_tostring(L, -2);
+            for (c = 0; c < nf && fz->f[j].name != s; c++)
+                j = j + 1 == nf ? 0 : j + 1;
+            if (c < nf) {
+                lua_replace(L, top + 1 + j);
+                matched++;
+                j = j + 1 == nf ? 0 : j + 1; /* keys mostly come in field order */
+                continue;
+            }
+        }
+        unknown = 1;
+        lua_pop(L, 1);
+    }
     if (putc_(x, '{')) return -1;
-    for (i = 0; i < fz->nf; i++) {
+    for (i = 0; i < nf; i++) {
         const pfield_t *f = &fz->f[i];
-        int t;
+        int v = top + 1 + i, t = lua_type(L, v);
 
         if (put(x, fz->keys + f->koff, f->klen)) return -1;
-        lua_rawgeti(L, env, i + 1);
-        lua_rawget(L, vidx); /* top+1: the value */
-        t = lua_type(L, top + 1);
         seg_key(x, f->name, f->nlen);
-        if (t != LUA_TNIL) matched++;
         if (f->simple) {
             switch (f->type) {
             case ST_STRING:
                 if (t != LUA_TSTRING) break;
-                s = lua_tolstring(L, top + 1, &n);
+                s = lua_tolstring(L, v, &n);
                 if (put_string(x, s, n)) return -1;
                 goto next;
             case ST_BOOLEAN:
                 if (t != LUA_TBOOLEAN) break;
-                if (lua_toboolean(L, top + 1) ? PUTLIT(x, "true") : PUTLIT(x, "false")) return -1;
+                if (lua_toboolean(L, v) ? PUTLIT(x, "true") : PUTLIT(x, "false")) return -1;
                 goto next;
             case ST_INT8:
             case ST_INT16:
             case ST_INT32:
             case ST_INT64:
                 if (t != LUA_TNUMBER && t != LC_TCDATA) break;
-                if (get_integer(x, top + 1, f->type, &iv) || put_i64(x, iv)) return -1;
+                if (get_integer(x, v, f->type, &iv) || put_i64(x, iv)) return -1;
                 goto next;
             case ST_FLOAT32:
             case ST_FLOAT64:
                 if (t != LUA_TNUMBER && t != LC_TCDATA) break;
-                if (get_double(x, top + 1, f->type, &d) ||
+                if (get_double(x, v, f->type, &d) ||
                     put_float(x, f->type == ST_FLOAT32 ? (double)(float)d : d,
                               f->type == ST_FLOAT32))
                     return -1;
@@ -207,18 +261,22 @@ static int enc_plan(codec_ctx_t *x, int vidx, const frozen_t *fz, int env)
             }
         }
         /* null, a default, a container or a type mismatch: as enc_struct would */
-        lua_rawgeti(L, env, fz->nf + i + 1); /* top+2: the field's schema */
-        rc = f->type == ST_STRUCT && t == LUA_TTABLE ? enc_frozen(x, top + 1, top + 2)
-                                                     : enc_schema(x, top + 1, top + 2);
+        if (!env) env = push_env(x, sidx);
+        lua_rawgeti(L, env, nf + i + 1); /* the field's schema */
+        rc = f->type == ST_STRUCT && t == LUA_TTABLE ? enc_frozen(x, v, lua_gettop(L))
+                                                     : enc_schema(x, v, lua_gettop(L));
         if (rc) return -1;
+        lua_pop(L, 1);
     next:
         x->nsegs--;
-        lua_settop(L, top);
     }
     if (putc_(x, '}')) return -1;
-    if (count_keys(L, vidx) <= matched) return 0;
-    lua_rawgeti(L, env, ENV_FIELDS(fz->nf));
-    rc = check_fields(x, vidx, lua_gettop(L), matched);
+    rc = 0;
+    if (unknown) {
+        if (!env) env = push_env(x, sidx);
+        lua_rawgeti(L, env, ENV_FIELDS(nf));
+        rc = check_fields(x, vidx, lua_gettop(L), matched);
+    }
     lua_settop(L, top);
     return rc;
 }
@@ -229,16 +287,11 @@ int enc_frozen(codec_ctx_t *x, int vidx, int sidx)
     frozen_t *fz;
     int rc;
 
-    if (lua_type(L, vidx) != LUA_TTABLE || lua_type(L, sidx) != LUA_TTABLE)
+    if (lua_type(L, vidx) != LUA_TTABLE || lua_type(L, sidx) != LUA_TTABLE ||
+        !(fz = frozen_find(x, sidx)) || !fz->plan)
         return enc_schema(x, vidx, sidx);
-    if (!(fz = frozen_get(x, sidx))) return enc_schema(x, vidx, sidx);
-    if (!fz->plan) {
-        lua_pop(L, 1);
-        return enc_schema(x, vidx, sidx);
-    }
     if (ctx_enter(x)) return -1;
-    rc = enc_plan(x, vidx, fz, lua_gettop(L));
+    rc = enc_plan(x, vidx, sidx, fz);
     x->depth--;
-    lua_pop(L, 1);
     return rc;
 }
