@@ -72,7 +72,8 @@ def main():
     ap.add_argument("--small", type=int, default=20000)
     ap.add_argument("--out")
     ap.add_argument("--top", type=int, default=30)
-    ap.add_argument("--functions", default="lc_source_api_offset,lc_tracker_add",
+    ap.add_argument("--functions",
+                    default="lc_source_api_offset,lc_tracker_add,lc_tracker_add_superseded",
                     help="comma-separated functions whose inclusive instructions a record "
                          "are printed")
     args = ap.parse_args()

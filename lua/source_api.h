@@ -70,9 +70,10 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
  * when the record has a source partition, 0 when not, -1 with errstr. Returns 2, with
  * pbuf only, when the offset need not be encoded because the next entry of the batch
  * supersedes it: a plain record (no _lc, no metatable) with the same source partition
- * table and a source offset that is a table or nil. Only the last record of a partition
- * delivered before a commit has its offset committed, and the next one is that or comes
- * earlier in the same partition's order. */
+ * table and a source offset that is a table or nil. A commit takes the offset of the last
+ * acknowledged record of a partition, and that next record comes after this one in the
+ * partition's order, so this offset is not the one committed (lc_source_api_offset_at
+ * reads it again if that next record fails before registering its own). */
 int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
                          size_t errstr_size);
 /** The source partition and offset of a skip marker, as lc_source_api_offset without the
