@@ -9,8 +9,9 @@ too); JIT-compiled Lua shows as one anonymous block. Deterministic enough on a b
 machine, where wall-clock figures are not (the counts move by ~1% between runs).
 
 usage: bench/callgrind_profile.py --bootstrap HOST:PORT --binary build/luaconnect --pipeline a|b|c
-           [--records 100000] [--small 20000] [--out DIR] [--top 30]
-Prints instructions per record, and the top functions (inclusive and self) of the large
+           [--records 100000] [--small 20000] [--out DIR] [--top 30] [--functions F,G]
+Prints instructions per record (of every thread, of the task thread, and inclusive of each
+function named in --functions), and the top functions (inclusive and self) of the large
 run; keeps the callgrind files in --out (default a temporary directory)."""
 
 import argparse
@@ -71,6 +72,10 @@ def main():
     ap.add_argument("--small", type=int, default=20000)
     ap.add_argument("--out")
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--functions",
+                    default="lc_source_api_offset,lc_tracker_add,lc_tracker_add_superseded",
+                    help="comma-separated functions whose inclusive instructions a record "
+                         "are printed")
     args = ap.parse_args()
     args.connect_lib, args.rounds = "", 1
     out = os.path.abspath(args.out or compare.tempfile.mkdtemp(prefix="lc-profile-"))
@@ -105,6 +110,14 @@ def main():
     tm = {n: inclusive(f, fn) for n, f in counts.items()}
     print(f"  of which the task thread ({fn}, inclusive): "
           f"{(tm[args.records] - tm[args.small]) / (args.records - args.small):,.0f} a record")
+    for fn in filter(None, args.functions.split(",")):
+        try:
+            fm = {n: inclusive(f, fn) for n, f in counts.items()}
+        except RuntimeError:
+            print(f"  {fn}: not in the profile")
+            continue
+        print(f"  {fn} (inclusive): "
+              f"{(fm[args.records] - fm[args.small]) / (args.records - args.small):,.0f} a record")
     for incl in (False, True):
         ann = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if incl else 'no'}",
                               counts[args.records]], capture_output=True, text=True).stdout

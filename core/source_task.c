@@ -432,6 +432,16 @@ static void warm_topic(src_t *s, const char *topic)
     if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
+/* Record i of the batch was registered as superseded, and the record after it, which was to
+ * carry its offset, failed before registering one: record i's offset is registered now,
+ * acknowledged, behind it in its partition's order, so it commits once record i and every
+ * record before it are delivered, as it did before record i was superseded. */
+static void settle_superseded(src_t *s, int i)
+{
+    if (lc_source_api_offset_at(&s->batch, i, &s->pbuf, &s->obuf) == 0)
+        lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
+}
+
 /* What produce_records needs (lc_source_api_run's opaque). */
 typedef struct produce {
     src_t *s;
@@ -461,7 +471,7 @@ static int produce_records(void *opaque)
     int n = b->n;
     char err[2048], what[1024];
     uint64_t written = 0;
-    int rc = 0;
+    int rc = 0, sup = 0; /* sup: the previous record was registered as superseded */
     for (int i = 1; i <= n; i++) {
         lc_source_entry_t ent;
         const char *stage = NULL;
@@ -479,7 +489,8 @@ static int produce_records(void *opaque)
         const char *topic = ent.topic;
         int32_t partition = ent.partition;
         int64_t ts = ent.timestamp;
-        int knull = 0, vnull = 0, has_offset;
+        int knull = 0, vnull = 0, has_offset, prev_sup = sup, registered = 0;
+        sup = 0;
         rd_kafka_headers_t *hdrs = NULL;
         if (!topic || !*topic) {
             stage = "TASK_POLL";
@@ -503,8 +514,13 @@ static int produce_records(void *opaque)
             stage = "TASK_POLL";
             goto bad;
         }
-        h = has_offset ? lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data)
-                       : lc_tracker_add(s->tracker, NULL, NULL);
+        /* 2: the next record carries this one's offset (lc_source_api_offset); only the
+         * last record of a partition delivered before a commit has its offset committed. */
+        h = has_offset == 2 ? lc_tracker_add_superseded(s->tracker, s->pbuf.data)
+            : has_offset    ? lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data)
+                            : lc_tracker_add(s->tracker, NULL, NULL);
+        registered = 1;
+        sup = has_offset == 2;
         lc_task_note_topic(s->t, topic);
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
             lc_kafka_ensure_topic(c->env->kafka, topic);
@@ -555,6 +571,7 @@ static int produce_records(void *opaque)
         continue;
     bad:
         if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
+        if (prev_sup && !registered) settle_superseded(s, i - 1);
         lc_source_api_describe(b, i, what, sizeof(what));
         if (c->errors.tolerant && strstr(stage, "CONVERTER")) {
             const char *cls = strcmp(stage, "KEY_CONVERTER") == 0     ? c->key_conv_class

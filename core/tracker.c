@@ -4,7 +4,9 @@
  * record; when the acked record is the head of its FIFO the partition joins a "dirty"
  * list, and lc_tracker_take() pops the acked prefix of dirty partitions only. So add and
  * ack are O(1) amortised and take costs what it pops, however many partitions exist.
- * A failed record is never popped, which is what blocks its partition for good.
+ * A failed record is never popped, which is what blocks its partition for good. A
+ * superseded record is popped like any other but reports nothing: take reports the last
+ * popped record that has an offset of its own.
  * Partitions live in a chained hash table keyed by the exact partition JSON text and are
  * freed when their FIFO empties, so a task cycling through many partitions stays small. */
 #include "tracker.h"
@@ -18,7 +20,7 @@ typedef struct lc_tracker_part lc_tracker_part_t;
 struct lc_tracked {
     lc_tracked_t *next; /* next record of the same partition, in send order */
     lc_tracker_part_t *part;
-    unsigned char acked, failed, has_offset;
+    unsigned char acked, failed, has_offset, superseded;
     char offset[]; /* copied with the record: one allocation per add */
 };
 
@@ -37,6 +39,7 @@ struct lc_tracker {
     size_t nparts;
     lc_tracker_part_t *dirty;    /* partitions whose head was acked since the last take */
     lc_tracker_part_t *nullpart; /* records without a partition; not in the hash table */
+    lc_tracker_part_t *last;     /* the partition of the last add: a source sends runs of one */
     size_t in_flight, failed;
 };
 
@@ -108,11 +111,14 @@ static void tracker_grow(lc_tracker_t *t)
 /* Returns the partition for key, creating it; NULL on OOM. */
 static lc_tracker_part_t *tracker_part(lc_tracker_t *t, const char *key)
 {
-    size_t h = tracker_hash(key), len;
-    lc_tracker_part_t *pt;
+    size_t h, len;
+    lc_tracker_part_t *pt = t->last;
 
+    /* One strcmp instead of hashing the key when it is the last add's partition. */
+    if (pt && strcmp(pt->key, key) == 0) return pt;
+    h = tracker_hash(key);
     for (pt = t->buckets[h & (t->nbuckets - 1)]; pt; pt = pt->hnext)
-        if (pt->hash == h && strcmp(pt->key, key) == 0) return pt;
+        if (pt->hash == h && strcmp(pt->key, key) == 0) return t->last = pt;
     len = strlen(key);
     if (!(pt = calloc(1, sizeof(*pt) + len + 1))) return NULL;
     memcpy(pt->key, key, len + 1);
@@ -121,7 +127,7 @@ static lc_tracker_part_t *tracker_part(lc_tracker_t *t, const char *key)
     pt->hnext = t->buckets[h & (t->nbuckets - 1)];
     t->buckets[h & (t->nbuckets - 1)] = pt;
     t->nparts++;
-    return pt;
+    return t->last = pt;
 }
 
 static void tracker_remove(lc_tracker_t *t, lc_tracker_part_t *pt)
@@ -131,10 +137,12 @@ static void tracker_remove(lc_tracker_t *t, lc_tracker_part_t *pt)
         pp = &(*pp)->hnext;
     *pp = pt->hnext;
     t->nparts--;
+    if (t->last == pt) t->last = NULL;
     tracker_free_part(pt);
 }
 
-lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char *offset)
+static lc_tracked_t *tracker_add(lc_tracker_t *t, const char *partition, const char *offset,
+                                 int superseded)
 {
     size_t olen = offset ? strlen(offset) : 0;
     lc_tracked_t *e = malloc(sizeof(*e) + olen + 1);
@@ -151,6 +159,7 @@ lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char 
     /* A NULL offset reaches the callback as NULL: Connect reads it as "forget this
      * partition's offset", which differs from any JSON text. */
     e->has_offset = offset != NULL;
+    e->superseded = (unsigned char)superseded;
     memcpy(e->offset, offset ? offset : "", olen + 1);
     if (pt->tail)
         pt->tail->next = e;
@@ -159,6 +168,16 @@ lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char 
     pt->tail = e;
     t->in_flight++;
     return e;
+}
+
+lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char *offset)
+{
+    return tracker_add(t, partition, offset, 0);
+}
+
+lc_tracked_t *lc_tracker_add_superseded(lc_tracker_t *t, const char *partition)
+{
+    return partition ? tracker_add(t, partition, NULL, 1) : NULL;
 }
 
 void lc_tracker_ack(lc_tracker_t *t, lc_tracked_t *h, int ok)
@@ -201,20 +220,25 @@ size_t lc_tracker_take(lc_tracker_t *t,
     /* Detached first, so a callback that adds or acks records starts a fresh list. */
     t->dirty = NULL;
     for (; pt; pt = next) {
-        lc_tracked_t *last = NULL;
-        int isnull = pt == t->nullpart;
+        lc_tracked_t *last = NULL, *e;
+        int isnull = pt == t->nullpart, popped = 0;
 
         next = pt->dnext;
         pt->dnext = NULL;
         pt->dirty = 0;
-        while (pt->head && pt->head->acked && (!pt->head->failed || isnull)) {
+        while ((e = pt->head) && e->acked && (!e->failed || isnull)) {
+            pt->head = e->next;
+            popped = 1;
+            if (e->superseded) { /* its offset is a later record's */
+                free(e);
+                continue;
+            }
             free(last);
-            last = pt->head;
-            pt->head = last->next;
+            last = e;
         }
         if (!pt->head) pt->tail = NULL;
-        if (!last) continue;
-        if (!isnull) {
+        if (!popped) continue;
+        if (last && !isnull) {
             /* last is freed only after the callback, which borrows its offset. */
             if (cb) cb(opaque, pt->key, last->has_offset ? last->offset : NULL);
             reported++;

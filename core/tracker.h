@@ -22,6 +22,12 @@ void lc_tracker_destroy(lc_tracker_t *t);
  * partition NULL means the record has no source offset (still counted as in flight).
  * Returns the handle to pass to lc_tracker_ack(), or NULL on OOM. */
 lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char *offset);
+/** Registers a superseded record of partition (not NULL): a later record of the same
+ * partition, added after it, carries the offset that covers both. It holds its place in
+ * the partition's order like any record (nothing after it is committable while it is
+ * unacknowledged) but has no offset of its own, so the source task skips encoding one.
+ * Returns the handle, or NULL on OOM. */
+lc_tracked_t *lc_tracker_add_superseded(lc_tracker_t *t, const char *partition);
 /** Marks a record delivered (ok=1) or failed (ok=0). A failed record blocks its
  * partition: nothing after it is ever committable. Each handle is acked once. */
 void lc_tracker_ack(lc_tracker_t *t, lc_tracked_t *h, int ok);
@@ -30,7 +36,10 @@ size_t lc_tracker_in_flight(const lc_tracker_t *t);
 /** Records acked with ok=0 since creation. */
 size_t lc_tracker_failed(const lc_tracker_t *t);
 /** Calls cb once per partition whose committable offset moved since the previous call,
- * with the newest committable offset, and forgets the entries before it.
+ * with the newest committable offset, and forgets the entries before it. The offset is
+ * that of the last committable record that has one (a text, or NULL for "forget"): a
+ * partition whose committable records since the previous call were all superseded is not
+ * reported.
  * Returns the number of partitions reported. */
 size_t lc_tracker_take(lc_tracker_t *t,
                        void (*cb)(void *opaque, const char *partition, const char *offset),

@@ -98,6 +98,7 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
     lua_settop(L, keys + F_COUNT - 1);
     lua_rawgeti(L, b->list, i);
     int r = b->r = b->failed_rec = lua_gettop(L);
+    b->i = i;
     if (!lua_istable(L, r)) {
         snprintf(errstr, errstr_size,
                  "poll() returned a %s at position %d of %d; records are tables",
@@ -166,6 +167,32 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
     return *out ? 0 : -1;
 }
 
+/* 1 when entry i+1 of the batch is a plain record (a table without a metatable or _lc)
+ * whose source_partition is the table part and whose source_offset is a table or nil. */
+static int next_supersedes(lc_source_batch_t *b, const void *part)
+{
+    lua_State *L = b->L;
+    if (b->i >= b->n) return 0;
+    int top = lua_gettop(L), nx = top + 1, yes = 0;
+    lua_rawgeti(L, b->list, b->i + 1);
+    if (lua_istable(L, nx) && !lua_getmetatable(L, nx)) {
+        lua_pushvalue(L, b->keys + F_LC);
+        lua_rawget(L, nx);
+        if (lua_isnil(L, -1)) {
+            lua_pushvalue(L, b->keys + F_SOURCE_PARTITION);
+            lua_rawget(L, nx);
+            if (lua_topointer(L, -1) == part) { /* the same table: no other value has its address */
+                lua_pushvalue(L, b->keys + F_SOURCE_OFFSET);
+                lua_rawget(L, nx);
+                int ty = lua_type(L, -1);
+                yes = ty == LUA_TTABLE || ty == LUA_TNIL;
+            }
+        }
+    }
+    lua_settop(L, top);
+    return yes;
+}
+
 int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
                          size_t errstr_size)
 {
@@ -177,16 +204,18 @@ int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, c
         if (encode_json_cstr(L, p, pbuf, errstr, errstr_size) != 0) return -1;
         b->last_part = t;
     }
+    if (next_supersedes(b, t)) return 2;
     if (encode_json_cstr(L, b->r + F_SOURCE_OFFSET, obuf, errstr, errstr_size) != 0) return -1;
     return 1;
 }
 
-int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf)
+/* The source partition and offset of the table at slot rec as JSON text. 0, or -1. */
+static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *obuf)
 {
     lua_State *L = b->L;
     char err[512];
-    lua_getfield(L, b->r, "source_partition");
-    lua_getfield(L, b->r, "source_offset");
+    lua_getfield(L, rec, "source_partition");
+    lua_getfield(L, rec, "source_offset");
     int top = lua_gettop(L);
     b->last_part = NULL; /* pbuf is reused */
     int rc = encode_json_cstr(L, top - 1, pbuf, err, sizeof(err)) == 0 &&
@@ -194,6 +223,19 @@ int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *ob
                  ? 0
                  : -1;
     lua_pop(L, 2);
+    return rc;
+}
+
+int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf)
+{
+    return encode_pair(b, b->r, pbuf, obuf);
+}
+
+int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf)
+{
+    lua_rawgeti(b->L, b->list, i);
+    int rc = encode_pair(b, lua_gettop(b->L), pbuf, obuf);
+    lua_pop(b->L, 1);
     return rc;
 }
 

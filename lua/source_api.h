@@ -22,6 +22,7 @@
 typedef struct lc_source_batch {
     lua_State *L;
     int n;                 /* entries in the batch */
+    int i;                 /* the current entry's index (1-based) */
     int list;              /* stack slot of the batch's list */
     int r;                 /* stack slot of the current entry (or of a marker's record) */
     int failed_rec;        /* stack slot of the record a failure report reads */
@@ -66,12 +67,22 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
                           char *errstr, size_t errstr_size);
 /** The current record's source partition and offset as NUL-terminated JSON text in pbuf
  * and obuf; pbuf is not encoded again while records share one partition table. Returns 1
- * when the record has a source partition, 0 when not, -1 with errstr. */
+ * when the record has a source partition, 0 when not, -1 with errstr. Returns 2, with
+ * pbuf only, when the offset need not be encoded because the next entry of the batch
+ * supersedes it: a plain record (no _lc, no metatable) with the same source partition
+ * table and a source offset that is a table or nil. A commit takes the offset of the last
+ * acknowledged record of a partition, and that next record comes after this one in the
+ * partition's order, so this offset is not the one committed (lc_source_api_offset_at
+ * reads it again if that next record fails before registering its own). */
 int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
                          size_t errstr_size);
 /** The source partition and offset of a skip marker, as lc_source_api_offset without the
  * check for a partition table. Returns 0, or -1 when either cannot be encoded. */
 int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf);
+/** The source partition and offset of record i of the batch, as lc_source_api_skip_offset:
+ * for a record whose offset lc_source_api_offset found superseded when the record after it
+ * then failed without registering its own. Returns 0, or -1. */
+int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf);
 /** "record 3 of 10 (source partition {...}, offset {...})" for the current entry, from the
  * SDK's _describe_record ("record i of n" when that fails). */
 void lc_source_api_describe(lc_source_batch_t *b, int i, char *out, size_t outsz);

@@ -108,6 +108,36 @@ def test_tolerance_none_fails_the_task_naming_record_and_stage(kafka, tmp_path):
     assert not dst.exists() or file_lines(dst) == []  # put() never saw the batch
 
 
+def test_a_record_that_cannot_be_converted_fails_its_task_with_the_records_before_it_committed(
+        kafka, tmp_path):
+    """Records of one source partition in one batch carry no offset of their own but the next
+    record's: when that next record fails, the offset of the one before it is still committed."""
+    topic = unique_topic("lc-conv")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "fn_value.lua").write_text(
+        'local connect = require "luaconnect"\n'
+        "return connect.transform { apply = function(r)\n"
+        '  if r.value == "c" then r.value = print end\n'
+        "  return r\n"
+        "end }\n")
+    src = tmp_path / "in.txt"
+    src.write_text("a\nb\nc\nd\n")
+    w = Worker(tmp_path, kafka, [{
+        "name": "src", "connector.class": "FileStreamSource", "file": str(src), "topic": topic,
+        "transforms": "fn", "transforms.fn.type": "fn_value"}],
+        worker={"plugin.path": str(plugins)})
+    with w:
+        wait_for(lambda: (w.status("src", 0) or ("",))[0] == "FAILED", 60, "the task to fail", w.log)
+        assert "record 3 of 4" in w.status("src", 0)[1]
+        assert "stage VALUE_CONVERTER" in w.status("src", 0)[1]
+        wait_for(lambda: w.source_offset("src", {"filename": str(src)}) is not None, 30,
+                 "the offset commit of the failed task", w.log)
+        assert w.source_offset("src", {"filename": str(src)}) == {"position": 4}  # after "b"
+        assert w.stop() == 0
+    assert [json.loads(v)["payload"] for v in kcat_consume(kafka, topic, 2)] == ["a", "b"]
+
+
 def test_source_side_dlq_and_offsets_move_past_bad_records(kafka, tmp_path):
     topic, dlq = unique_topic("lc-src"), unique_topic("lc-src-dlq")
     plugins = tmp_path / "plugins"

@@ -297,6 +297,138 @@ TEST(test_partition_reused_after_drain)
 
 /* --- many partitions, random ack order --------------------------------------------- */
 
+/* Superseded records (a later record of the partition carries their offset): they hold
+ * their place in the order but are never reported themselves. */
+TEST(test_superseded_then_real)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *s1 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *s2 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a3 = lc_tracker_add(t, P1, "a3");
+    reports_t r;
+
+    CHECK(s1 && s2 && a3);
+    CHECK(lc_tracker_add_superseded(t, NULL) == NULL); /* a superseded record has a partition */
+    CHECK_INT(lc_tracker_in_flight(t), 3);
+    lc_tracker_ack(t, s1, 1);
+    lc_tracker_ack(t, s2, 1);
+    lc_tracker_ack(t, a3, 1);
+    CHECK_INT(lc_tracker_in_flight(t), 0);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P1), "a3");
+    CHECK_INT(take(t).n, 0);
+
+    /* The partition's FIFO emptied; it starts again cleanly. */
+    lc_tracked_t *s4 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a5 = lc_tracker_add(t, P1, NULL); /* "forget" stays NULL after superseded */
+    lc_tracker_ack(t, a5, 1);
+    CHECK_INT(take(t).n, 0); /* s4 still in flight holds a5 back */
+    lc_tracker_ack(t, s4, 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_INT(r.offset_null[0], 1);
+    lc_tracker_destroy(t);
+}
+
+TEST(test_superseded_acked_real_not_yet)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *a1 = lc_tracker_add(t, P1, "a1");
+    lc_tracked_t *s2 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *s3 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a4 = lc_tracker_add(t, P1, "a4");
+    reports_t r;
+
+    lc_tracker_ack(t, a1, 1);
+    r = take(t);
+    CHECK_STR(reported(&r, P1), "a1");
+    /* Only superseded records became committable: nothing new to report, a1 stands. */
+    lc_tracker_ack(t, s2, 1);
+    lc_tracker_ack(t, s3, 1);
+    r = take(t);
+    CHECK_INT(r.n, 0);
+    CHECK_INT(lc_tracker_in_flight(t), 1);
+    lc_tracker_ack(t, a4, 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P1), "a4");
+    /* A real record acked before the superseded one ahead of it waits for it. */
+    lc_tracked_t *s5 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a6 = lc_tracker_add(t, P1, "a6");
+    lc_tracker_ack(t, a6, 1);
+    CHECK_INT(take(t).n, 0);
+    lc_tracker_ack(t, s5, 1);
+    r = take(t);
+    CHECK_STR(reported(&r, P1), "a6");
+    lc_tracker_destroy(t);
+}
+
+TEST(test_superseded_then_failed)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *a1 = lc_tracker_add(t, P1, "a1");
+    lc_tracked_t *s2 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *s3 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a4 = lc_tracker_add(t, P1, "a4");
+    lc_tracked_t *s5 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *a6 = lc_tracker_add(t, P1, "a6");
+    reports_t r;
+
+    lc_tracker_ack(t, a1, 1);
+    lc_tracker_ack(t, s2, 1);
+    lc_tracker_ack(t, s3, 1);
+    lc_tracker_ack(t, a4, 0); /* the record carrying s2 and s3's offset failed */
+    lc_tracker_ack(t, s5, 1);
+    lc_tracker_ack(t, a6, 1);
+    CHECK_INT(lc_tracker_failed(t), 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P1), "a1"); /* never past the failed record */
+    CHECK_INT(take(t).n, 0);
+
+    /* A failed superseded record blocks the partition as well. */
+    lc_tracked_t *s7 = lc_tracker_add_superseded(t, P2);
+    lc_tracked_t *b8 = lc_tracker_add(t, P2, "b8");
+    lc_tracker_ack(t, b8, 1);
+    lc_tracker_ack(t, s7, 0);
+    CHECK_INT(take(t).n, 0);
+    lc_tracker_destroy(t);
+}
+
+TEST(test_superseded_two_partitions)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *a1 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *b1 = lc_tracker_add_superseded(t, P2);
+    lc_tracked_t *a2 = lc_tracker_add(t, P1, "a2");
+    lc_tracked_t *b2 = lc_tracker_add_superseded(t, P2);
+    lc_tracked_t *a3 = lc_tracker_add_superseded(t, P1);
+    lc_tracked_t *b3 = lc_tracker_add(t, P2, "b3");
+    lc_tracked_t *a4 = lc_tracker_add(t, P1, "a4");
+    reports_t r;
+
+    lc_tracker_ack(t, b3, 1);
+    lc_tracker_ack(t, a2, 1);
+    lc_tracker_ack(t, a1, 1);
+    lc_tracker_ack(t, b2, 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P1), "a2");
+    CHECK(reported(&r, P2) == NULL); /* b1 is still in flight */
+    lc_tracker_ack(t, a3, 1);
+    lc_tracker_ack(t, b1, 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P2), "b3");
+    lc_tracker_ack(t, a4, 1);
+    r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, P1), "a4");
+    CHECK_INT(lc_tracker_in_flight(t), 0);
+    lc_tracker_destroy(t);
+}
+
 enum { NPART = 1000, PER_PART = 100, NREC = NPART * PER_PART };
 
 typedef struct {
@@ -411,6 +543,10 @@ int main(void)
     RUN(test_null_offset);
     RUN(test_counts);
     RUN(test_partition_reused_after_drain);
+    RUN(test_superseded_then_real);
+    RUN(test_superseded_acked_real_not_yet);
+    RUN(test_superseded_then_failed);
+    RUN(test_superseded_two_partitions);
     RUN(test_many_partitions_random_order);
     return lc_test_summary(__FILE__);
 }
