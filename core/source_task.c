@@ -521,8 +521,9 @@ static int produce_records(void *opaque)
                             : lc_tracker_add(s->tracker, NULL, NULL);
         registered = 1;
         sup = has_offset == 2;
-        lc_task_note_topic(s->t, topic);
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
+            /* before the topic is reported active: a client that reads it then finds it
+             * made as Kafka makes it (the embedded broker would auto-create 4 partitions) */
             lc_kafka_ensure_topic(c->env->kafka, topic);
             warm_topic(s, topic);
             snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
@@ -536,6 +537,7 @@ static int produce_records(void *opaque)
                 goto bad;
             }
         }
+        lc_task_note_topic(s->t, topic);
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),

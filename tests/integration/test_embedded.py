@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import kcat_consume_json, kcat_produce, unique_topic
+from http_json import call
 from worker import Worker, file_lines, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -150,6 +151,13 @@ def test_standalone_exactly_once_source(kafka, tmp_path, embedded):
     w.start()
     bootstrap = embedded_bootstrap(w) if embedded else kafka
     with w:
+        # Read the topic only once the worker made it: on the embedded broker a consumer's
+        # metadata request would auto-create it first, with the mock's 4 partitions (then
+        # the records interleave across them and the order check below fails).
+        url = w.url()
+        wait_for(lambda: call("GET", f"{url}/connectors/src/topics") ==
+                 (200, {"src": {"topics": [topic]}}), 30, "the connector's topic", w.log)
+
         def committed():
             out = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-e", "-q",
                                   "-X", "isolation.level=read_committed"],
