@@ -18,14 +18,6 @@ import pytest
 from conftest import kcat_consume_records, unique_topic
 from my_server import MyServer
 from test_sqlite_sink import envelope, produce_keyed
-
-# libmariadb's one-time initialisation (a pthread_once inside the library loaded through the
-# FFI) leaves 224 bytes that LeakSanitizer reports at exit from an unknown module, so the
-# worker exits 1 under the sanitizer build; the release round runs these tests.
-pytestmark = pytest.mark.skipif(
-    __import__("os").environ.get("LC_SANITIZER") == "1",
-    reason="libmariadb's init leaks 224 bytes LeakSanitizer reports (unknown module); "
-           "these tests run in make test's release round")
 from worker import Worker, wait_for
 
 
