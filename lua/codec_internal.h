@@ -68,6 +68,7 @@
 
 #include "codec.h"
 
+#include <float.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdint.h>
@@ -366,8 +367,8 @@ LC_COLD int jp_unexpected(codec_ctx_t *x, const unsigned char *at, const char *e
 /** The rest of a string from its first escape at p (see jp_string). */
 LC_COLD int jp_string_esc(codec_ctx_t *x, const unsigned char *start, const unsigned char *p,
                           const char **out, size_t *outn);
-/** Reads the number at x->p into *v. */
-int jp_number(codec_ctx_t *x, jnum_t *v);
+/** Reads the number at x->p into *v (jp_number's general case). */
+int jp_number_slow(codec_ctx_t *x, jnum_t *v);
 /** Skips (and checks) the value at x->p; depth counts the levels around it. */
 int jp_skip(codec_ctx_t *x, int depth);
 /** Counts the items of the array at x->p, leaving x->p after it. */
@@ -589,6 +590,52 @@ static inline const unsigned char *jp_ws(const unsigned char *p, const unsigned 
 static inline int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
+}
+
+/* Reads the number at x->p into *v. Integers of up to 16 digits and decimals of up to 15
+ * digits without an exponent, what records are made of, are read here in one pass;
+ * jp_number_slow reads the rest, and every malformed number. The results are those of
+ * jp_number_slow: m < 2^53 digits over 10^k, k <= 15, is its exact one-rounding case. */
+static inline int jp_number(codec_ctx_t *x, jnum_t *v)
+{
+    const unsigned char *p = x->p, *e = x->end, *q, *lim;
+    int neg = *p == '-';
+    uint64_t m;
+
+    p += neg;
+    if (p >= e || !is_digit(*p)) return jp_number_slow(x, v);
+    m = (uint64_t)(*p - '0');
+    q = p + 1;
+    if (m) {
+        lim = e - q > 15 ? q + 15 : e;
+        while (q < lim && is_digit(*q))
+            m = m * 10 + (uint64_t)(*q++ - '0');
+    }
+    if (q < e && (is_digit(*q) || (*q | 0x20) == 'e')) return jp_number_slow(x, v);
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (q < e && *q == '.') {
+        const unsigned char *f = q + 1;
+        double d;
+
+        if (q - p > 14) return jp_number_slow(x, v);
+        lim = e - f > 15 - (q - p) ? f + (15 - (q - p)) : e;
+        for (q = f; q < lim && is_digit(*q); q++)
+            m = m * 10 + (uint64_t)(*q - '0');
+        if (q == f || (q < e && (is_digit(*q) || (*q | 0x20) == 'e')))
+            return jp_number_slow(x, v);
+        d = (double)m / pow10_exact[q - f];
+        v->is_int = 0;
+        v->d = neg ? -d : d;
+        x->p = q;
+        return 0;
+    }
+#else
+    if (q < e && *q == '.') return jp_number_slow(x, v);
+#endif
+    v->is_int = 1;
+    v->i = neg ? -(int64_t)m : (int64_t)m;
+    x->p = q;
+    return 0;
 }
 
 static inline int jp_lit(codec_ctx_t *x, const char *lit, size_t n)
