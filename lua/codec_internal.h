@@ -260,10 +260,16 @@ typedef struct {
  * a type, so encoding compares a pointer instead of parsing the name for every value. */
 #define LC_TYPE_NAMES (ST_UNKNOWN + 2)
 
+/* Objects nested this deep or less remember the shape of the last object at their depth:
+ * the next one's keys are compared with it as they are read (see jp_object). */
+#define LC_SHAPE_DEPTHS 8
+
 typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
+    unsigned shape_gen;                   /* counts shape slot changes */
+    uint16_t last_shape[LC_SHAPE_DEPTHS]; /* slot + 1 of the last object at depth d + 1, or 0 */
     const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
 } codec_state_t;
 
@@ -340,7 +346,7 @@ cdkind_t cdata_classify(lua_State *L, int idx, uint64_t *u, double *d);
 int ctx_enter_pend(codec_ctx_t *x, int *pend);
 /** Makes the table of b's pending items at b->base + 1, with room for extra more. */
 void tb_flush(lua_State *L, tb_t *b, int extra);
-/** Pushes the constructor for objects with keys ks[0..n) and returns 1, or returns 0. */
+/** Pushes the constructor for objects with keys ks[0..n) and returns its slot + 1, or 0. */
 int shape_get(codec_ctx_t *x, const kspan_t *ks, int n);
 
 /* json_write.c */
@@ -621,8 +627,7 @@ static inline int jp_number(codec_ctx_t *x, jnum_t *v)
         lim = e - f > 15 - (q - p) ? f + (15 - (q - p)) : e;
         for (q = f; q < lim && is_digit(*q); q++)
             m = m * 10 + (uint64_t)(*q - '0');
-        if (q == f || (q < e && (is_digit(*q) || (*q | 0x20) == 'e')))
-            return jp_number_slow(x, v);
+        if (q == f || (q < e && (is_digit(*q) || (*q | 0x20) == 'e'))) return jp_number_slow(x, v);
         d = (double)m / pow10_exact[q - f];
         v->is_int = 0;
         v->d = neg ? -d : d;

@@ -302,6 +302,7 @@ static void shape_set(codec_ctx_t *x, shape_t *sh, int slot, uint32_t h, const k
         lua_pushnil(L);
         lua_rawseti(L, SHAPE_TABLE, 2 * slot + 1);
     }
+    x->st->shape_gen++;
     sh->hash = h;
     sh->nkeys = n;
     sh->compiled = 0;
@@ -319,9 +320,9 @@ static void shape_set(codec_ctx_t *x, shape_t *sh, int slot, uint32_t h, const k
     lua_rawseti(L, SHAPE_TABLE, 2 * slot + 2);
 }
 
-/* Pushes the constructor for the keys ks[0..n) and returns 1, or returns 0. A slot learns a
- * shape in steps, so that one-off key sets (maps keyed by ids) cost little: its hash when it
- * is first met, its keys the second time, a constructor the third. */
+/* Pushes the constructor for the keys ks[0..n) and returns its slot + 1, or returns 0. A
+ * slot learns a shape in steps, so that one-off key sets (maps keyed by ids) cost little: its
+ * hash when it is first met, its keys the second time, a constructor the third. */
 int shape_get(codec_ctx_t *x, const kspan_t *ks, int n)
 {
     uint32_t h = shape_hash(ks, n);
@@ -342,5 +343,5 @@ int shape_get(codec_ctx_t *x, const kspan_t *ks, int n)
         sh->compiled = 1;
     }
     lua_rawgeti(x->L, SHAPE_TABLE, 2 * slot + 1);
-    return 1;
+    return slot + 1;
 }
