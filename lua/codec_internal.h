@@ -260,8 +260,9 @@ typedef struct {
  * a type, so encoding compares a pointer instead of parsing the name for every value. */
 #define LC_TYPE_NAMES (ST_UNKNOWN + 2)
 
-/* Objects nested this deep or less remember the shape of the last object at their depth:
- * the next one's keys are compared with it as they are read (see jp_object). */
+/* Objects nested this deep or less remember the shape of the last object at their place
+ * (depth, and member index in the object around, or "an array item"): the next one's keys
+ * are compared with it as they are read (see jp_object). */
 #define LC_SHAPE_DEPTHS 8
 
 typedef struct codec_state {
@@ -269,7 +270,9 @@ typedef struct codec_state {
     int next, cached;
     shape_t shapes[LC_SHAPES];
     unsigned shape_gen;                   /* counts shape slot changes */
-    uint16_t last_shape[LC_SHAPE_DEPTHS]; /* slot + 1 of the last object at depth d + 1, or 0 */
+    /* slot + 1 of the last object at depth d + 1 and place p, or 0; places: the member
+     * index (the last two: members from PEND_MAX - 2 on, and array items) */
+    uint16_t last_shape[LC_SHAPE_DEPTHS][PEND_MAX];
     const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
 } codec_state_t;
 

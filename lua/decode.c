@@ -7,7 +7,7 @@
 
 /* ---------------------------------------------------------------- decoding, no schema */
 
-static int jp_object(codec_ctx_t *x);
+static int jp_object(codec_ctx_t *x, int pos);
 static int jp_array(codec_ctx_t *x);
 
 /* Pushes a number as codec.h says: integers beyond 2^53 as int64 cdata, integral reals boxed. */
@@ -32,7 +32,7 @@ static inline void push_jnum(lua_State *L, const jnum_t *v)
 __attribute__((always_inline))
 #endif
 static inline int
-dec_value(codec_ctx_t *x, int top)
+dec_value(codec_ctx_t *x, int top, int pos)
 {
     lua_State *L = x->L;
     const char *s;
@@ -60,7 +60,7 @@ dec_value(codec_ctx_t *x, int top)
         push_jnum(L, &v);
         return 0;
     case '{':
-        return jp_object(x);
+        return jp_object(x, pos);
     case '[':
         return jp_array(x);
     case 't':
@@ -133,12 +133,13 @@ static inline int key_is(const unsigned char *p, const unsigned char *e, const u
 /* An object: its values stay on the stack and its keys in x->keys (pointers into the text)
  * until its end, when a shape constructor or one sized table takes them; past PEND_MAX
  * pairs, deep in the stack or out of x->keys, the table is made and filled as pairs come.
- * The keys are first compared with those of the last object at the same depth (a record's
- * objects repeat their keys): while they match, a key is read without a scan for its end,
+ * The keys are first compared with those of the last object at the same place, pos (see
+ * codec_state_t's last_shape; a record's objects repeat their keys): while they match, a key
+ * is read without a scan for its end,
  * and when all do, that shape's constructor (pushed before the values, so no lua_insert)
  * makes the table without hashing the keys. What is made is what shape_get would give: the
  * same slot, unless a shape changed meanwhile (shape_gen), and then the keys go the usual way. */
-static int jp_object(codec_ctx_t *x)
+static int jp_object(codec_ctx_t *x, int pos)
 {
     lua_State *L = x->L;
     codec_state_t *st = x->st;
@@ -155,7 +156,7 @@ static int jp_object(codec_ctx_t *x)
     x->p = jp_ws(x->p + 1, e);
     if (direct) {
         lua_createtable(L, 0, 0);
-    } else if (x->depth <= LC_SHAPE_DEPTHS && (got = st->last_shape[x->depth - 1])) {
+    } else if (x->depth <= LC_SHAPE_DEPTHS && (got = st->last_shape[x->depth - 1][pos])) {
         const shape_t *sh = &st->shapes[got - 1];
         if (sh->text) {
             t = (const unsigned char *)sh->text;
@@ -195,7 +196,7 @@ static int jp_object(codec_ctx_t *x)
                 if (jp_key(x, &k, &kn)) return -1;
                 if (direct) {
                     lua_pushlstring(L, k, kn);
-                    if (dec_value(x, 0)) return -1;
+                    if (dec_value(x, 0, PEND_MAX - 2)) return -1;
                     lua_rawset(L, base + 1);
                     continue;
                 }
@@ -210,7 +211,7 @@ static int jp_object(codec_ctx_t *x)
                 }
             }
             x->nks++;
-            if (dec_value(x, 0)) return -1;
+            if (dec_value(x, 0, n < PEND_MAX - 2 ? n : PEND_MAX - 2)) return -1;
             ks[n].vidx = ++top;
             if (++n == PEND_MAX) {
                 obj_flush(L, base, ks, n, PEND_MAX);
@@ -232,7 +233,7 @@ static int jp_object(codec_ctx_t *x)
         } else if (n && plain && (got = shape_get(x, ks, n))) {
             lua_insert(L, base + 1);
             lua_call(L, n, 1);
-            if (x->depth <= LC_SHAPE_DEPTHS) st->last_shape[x->depth - 1] = (uint16_t)got;
+            if (x->depth <= LC_SHAPE_DEPTHS) st->last_shape[x->depth - 1][pos] = (uint16_t)got;
         } else {
             obj_flush(L, base, ks, n, 0);
         }
@@ -256,7 +257,7 @@ static int jp_array(codec_ctx_t *x)
         x->p++;
     } else {
         do {
-            if (dec_value(x, 0)) return -1;
+            if (dec_value(x, 0, PEND_MAX - 1)) return -1;
             tb_add(L, &b);
         } while ((more = jp_next(x, ']')) > 0);
         if (more < 0) return -1;
@@ -271,7 +272,7 @@ static int jp_array(codec_ctx_t *x)
 /* Pushes the value at x->p with the schemaless rules of codec.h; top: null becomes nil. */
 int jp_value(codec_ctx_t *x, int top)
 {
-    return dec_value(x, top);
+    return dec_value(x, top, 0);
 }
 
 /* The whole text as one value, nothing but blanks after it. */
