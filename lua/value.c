@@ -167,21 +167,26 @@ int ctx_enter_pend(codec_ctx_t *x, int *pend)
     return 0;
 }
 
-/* Makes the table of the pending items (pairs) at b->base + 1, room for extra more. */
+/* Makes the table of the pending items (pairs) at b->base + 1, room for extra more. Array
+ * items go in from the last, popped, once the table is below them; pairs in their order
+ * (duplicate keys: the last one wins). */
 void tb_flush(lua_State *L, tb_t *b, int extra)
 {
     int i, n = b->n, base = b->base;
 
-    lua_createtable(L, b->obj ? 0 : n + extra, b->obj ? n + extra : 0);
+    if (!b->obj) {
+        lua_createtable(L, n + extra, 0);
+        lua_insert(L, base + 1);
+        for (i = n; i > 0; i--)
+            lua_rawseti(L, base + 1, i);
+        b->direct = 1;
+        return;
+    }
+    lua_createtable(L, 0, n + extra);
     for (i = 0; i < n; i++) {
-        if (b->obj) {
-            lua_pushvalue(L, base + 1 + 2 * i);
-            lua_pushvalue(L, base + 2 + 2 * i);
-            lua_rawset(L, -3);
-        } else {
-            lua_pushvalue(L, base + 1 + i);
-            lua_rawseti(L, -2, i + 1);
-        }
+        lua_pushvalue(L, base + 1 + 2 * i);
+        lua_pushvalue(L, base + 2 + 2 * i);
+        lua_rawset(L, -3);
     }
     if (n) {
         lua_replace(L, base + 1);
