@@ -605,6 +605,9 @@ static inline int is_digit(unsigned char c)
  * digits without an exponent, what records are made of, are read here in one pass;
  * jp_number_slow reads the rest, and every malformed number. The results are those of
  * jp_number_slow: m < 2^53 digits over 10^k, k <= 15, is its exact one-rounding case. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int jp_number(codec_ctx_t *x, jnum_t *v)
 {
     const unsigned char *p = x->p, *e = x->end, *q, *lim;
@@ -662,6 +665,9 @@ static inline int jp_lit(codec_ctx_t *x, const char *lit, size_t n)
 
 /* Reads the string at x->p (its opening quote). *out points into the input or into
  * x->scratch (valid until the next string); out NULL: only check it. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int jp_string(codec_ctx_t *x, const char **out, size_t *outn)
 {
     const unsigned char *p = x->p + 1, *e = x->end, *start = p;
