@@ -26,8 +26,8 @@ static const char helpers_lua[] =
     "local h = {}\n"
     "function h.box_i64(hi, lo, unsigned)\n"
     "  local u = new(u64, hi) * two32 + lo\n"
-    "  if unsigned then return u end\n"
-    "  return cast(i64, u)\n"
+    "  if not unsigned then u = cast(i64, u) end\n"
+    "  return u\n"
     "end\n"
     /* An integral float (1.0) is a struct cdata whose metamethods do float arithmetic and
      * compare equal to Lua numbers; a plain boxed double would do int64 math in LuaJIT. */
@@ -48,7 +48,7 @@ static const char helpers_lua[] =
     "  __concat = function(a, b) return tostring(num(a)) .. tostring(num(b)) end,\n"
     "  __tostring = function(a) return string.format('%.1f', a.v) end,\n"
     "})\n"
-    "function h.box_f64(x) return fl(x) end\n"
+    "function h.box_f64(x) local f = fl(x) return f end\n"
     "package.loaded['luaconnect._float'] = { new = fl, is = function(x) return istype(fl, x) end, "
     "value = num }\n"
     "function h.classify(x)\n"
