@@ -704,18 +704,20 @@ static inline int is_value_start(unsigned char c)
  * (returns 0), else fails (-1). */
 static inline int jp_next(codec_ctx_t *x, unsigned char close)
 {
-    const unsigned char *e = x->end;
+    const unsigned char *e = x->end, *p = x->p;
 
-    x->p = jp_ws(x->p, e);
-    if (x->p < e && *x->p == ',') {
-        x->p = jp_ws(x->p + 1, e);
+    if (p >= e || (*p != ',' && *p != close)) p = jp_ws(p, e); /* blanks are rare */
+    if (p < e && *p == ',') {
+        p++;
+        x->p = p < e && *p > ' ' ? p : jp_ws(p, e);
         return 1;
     }
-    if (x->p < e && *x->p == close) {
-        x->p++;
+    if (p < e && *p == close) {
+        x->p = p + 1;
         return 0;
     }
-    return jp_unexpected(x, x->p, close == '}' ? "',' or '}'" : "',' or ']'");
+    x->p = p;
+    return jp_unexpected(x, p, close == '}' ? "',' or '}'" : "',' or ']'");
 }
 
 /* Reads an object key and its ':' (x->p at the key's quote, or what is there instead). */

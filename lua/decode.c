@@ -147,7 +147,7 @@ static int jp_object(codec_ctx_t *x, int pos)
     int fn = 0, left = 0, got;
     unsigned gen = 0;
     kspan_t *ks = x->keys + ks0;
-    const unsigned char *e = x->end, *t = NULL;
+    const unsigned char *e = x->end, *t = NULL, *p;
     const char *k;
     size_t kn;
 
@@ -178,9 +178,11 @@ static int jp_object(codec_ctx_t *x, int pos)
                 k = (const char *)x->p + 1;
                 t += 1 + kn;
                 left--;
-                x->p = jp_ws(x->p + kn + 2, e);
-                if (x->p >= e || *x->p != ':') return jp_unexpected(x, x->p, "':'");
-                x->p = jp_ws(x->p + 1, e);
+                p = x->p + kn + 2;
+                if (p >= e || *p != ':') p = jp_ws(p, e); /* blanks are rare */
+                if (p >= e || *p != ':') return jp_unexpected(x, p, "':'");
+                p++;
+                x->p = p<e && * p> ' ' ? p : jp_ws(p, e);
                 ks[n].len = kn;
                 ks[n].k = k;
             } else {
