@@ -269,7 +269,7 @@ typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
-    unsigned shape_gen;                   /* counts shape slot changes */
+    unsigned shape_gen; /* counts shape slot changes */
     /* slot + 1 of the last object at depth d + 1 and place p, or 0; places: the member
      * index (the last two: members from PEND_MAX - 2 on, and array items) */
     uint16_t last_shape[LC_SHAPE_DEPTHS][PEND_MAX];
