@@ -202,7 +202,9 @@ void tb_flush(lua_State *L, tb_t *b, int extra)
  * ..., kn = vn} end: LuaJIT copies its table template with the keys already hashed and the
  * size right, twice as fast as making the table and setting each key through the C API.
  * Shapes live in a direct-mapped cache in the codec state; the constructors and the key
- * texts (which shape_t points into) in the shape table, the decode runner's upvalue 3. */
+ * texts (which shape_t points into) in the shape table, the decode runner's upvalue 3. The
+ * decoder compares an object's keys with the shape last seen at its place as it reads them
+ * (jp_object in decode.c), and comes here only when they differ. */
 
 /* Up to eight bytes of s as a number, for hashing (overlapping loads, no byte loop and no
  * store to memory, which would stall the load that follows). */
