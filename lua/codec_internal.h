@@ -604,7 +604,8 @@ static inline int is_digit(unsigned char c)
 /* Reads the number at x->p into *v. Integers of up to 16 digits and decimals of up to 15
  * digits without an exponent, what records are made of, are read here in one pass;
  * jp_number_slow reads the rest, and every malformed number. The results are those of
- * jp_number_slow: m < 2^53 digits over 10^k, k <= 15, is its exact one-rounding case. */
+ * jp_number_slow: a decimal's digits m (< 10^15 < 2^53) over 10^k (k <= 15) is its exact
+ * one-rounding case. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
