@@ -911,7 +911,8 @@ TEST(nonfinite_floats)
         const lc_converter_t *conv;
         const char *value, *schema, *want, *want_err;
     } cases[] = {
-        {&json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]", NULL},
+        {&json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]",
+         NULL},
         {&json_plain, "{x=fl(1/0)}", NULL, "{\"x\":\"Infinity\"}", NULL},
         {&json_plain, "{y=fl(0/0)}", NULL, "{\"y\":\"NaN\"}", NULL},
         {&json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}", nonfinite_struct,
@@ -1253,6 +1254,77 @@ TEST(object_shapes)
     lua_close(L);
 }
 
+/* Decoding in that lua_State fails with exactly want. */
+static int decode_fails(lua_State *L, const char *in, const char *want)
+{
+    char err[512] = "";
+    int ok = lc_json_decode(L, in, strlen(in), err, sizeof err) != 0 && strcmp(err, want) == 0;
+
+    if (!ok) fprintf(stderr, "%s\n  got:  %s\n  want: %s\n", in, err, want);
+    lua_settop(L, 0);
+    return ok;
+}
+
+/* An object's keys are compared with the shape last seen at its place while they are read
+ * (decode.c): objects that agree with it only in part get their own keys, and errors keep
+ * their positions. */
+TEST(object_shape_prediction)
+{
+    lua_State *L = new_state();
+    int round;
+
+    /* Keys of 2, 4, 5 and 13 bytes: each way key_is compares. */
+    for (round = 0; round < 3; round++) /* the shape compiled */
+        CHECK(sorted_is(L, "{\"id\":1,\"name\":\"a\",\"score\":2,\"email_address\":\"e\"}",
+                        "{\"email_address\":\"e\",\"id\":1,\"name\":\"a\",\"score\":2}"));
+    CHECK(sorted_is(L, "{\"id\":2,\"name\":\"b\",\"score\":3,\"email_address\":\"f\"}",
+                    "{\"email_address\":\"f\",\"id\":2,\"name\":\"b\",\"score\":3}"));
+    CHECK(sorted_is(L, "{\"id\":3}", NULL)); /* fewer keys */
+    CHECK(sorted_is(L, "{\"id\":4,\"name\":\"c\",\"score\":4,\"email_address\":\"g\",\"x\":5}",
+                    "{\"email_address\":\"g\",\"id\":4,\"name\":\"c\",\"score\":4,\"x\":5}"));
+    /* One key differing in its last byte, or longer. */
+    CHECK(sorted_is(L, "{\"ie\":5,\"name\":\"d\",\"score\":5,\"email_address\":0}",
+                    "{\"email_address\":0,\"ie\":5,\"name\":\"d\",\"score\":5}"));
+    CHECK(sorted_is(L, "{\"id\":5,\"namf\":\"d\",\"score\":5,\"email_address\":0}",
+                    "{\"email_address\":0,\"id\":5,\"namf\":\"d\",\"score\":5}"));
+    CHECK(sorted_is(L, "{\"id\":5,\"name\":\"d\",\"scorf\":5,\"email_address\":0}",
+                    "{\"email_address\":0,\"id\":5,\"name\":\"d\",\"scorf\":5}"));
+    CHECK(sorted_is(L, "{\"id\":5,\"name\":\"d\",\"score\":5,\"email_addresz\":0}",
+                    "{\"email_addresz\":0,\"id\":5,\"name\":\"d\",\"score\":5}"));
+    CHECK(sorted_is(L, "{\"id\":5,\"name\":\"d\",\"score\":5,\"email_addressx\":0}",
+                    "{\"email_addressx\":0,\"id\":5,\"name\":\"d\",\"score\":5}"));
+    CHECK(sorted_is(L, "{\"id\":12,\"name\":\"j\",\"score\":6,\"email_address\":\"k\"}",
+                    "{\"email_address\":\"k\",\"id\":12,\"name\":\"j\",\"score\":6}"));
+    for (round = 0; round < 3; round++) /* the shape [id, name] */
+        CHECK(sorted_is(L, "{\"id\":1,\"name\":\"a\"}", NULL));
+    CHECK(sorted_is(L, "{\"idx\":6,\"name\":\"e\"}", NULL)); /* a longer key */
+    CHECK(sorted_is(L, "{\"name\":\"f\",\"id\":7}", "{\"id\":7,\"name\":\"f\"}"));
+    CHECK(sorted_is(L, "{\"i\\u0064\":8,\"name\":\"g\"}", "{\"id\":8,\"name\":\"g\"}"));
+    CHECK(sorted_is(L, "{ \"id\" : 9 , \"name\" :\"h\" }", "{\"id\":9,\"name\":\"h\"}"));
+    CHECK(sorted_is(L, "{\"id\":10,\"name\":\"i\",\"id\":11}", "{\"id\":11,\"name\":\"i\"}"));
+    CHECK(sorted_is(L, "{}", NULL));
+    CHECK(sorted_is(L, "{\"id\":13,\"name\":\"l\"}", NULL)); /* and the shape still works */
+    /* Items of an array share a place; a nested object learning new shapes meanwhile. */
+    for (round = 0; round < 4; round++) {
+        CHECK(
+            sorted_is(L, "[{\"id\":1,\"name\":\"a\"},{\"id\":2,\"name\":\"b\"},{\"id\":3}]", NULL));
+        CHECK(sorted_is(L, "{\"id\":{\"k1\":1},\"name\":{\"k2\":2}}", NULL));
+        CHECK(sorted_is(L, "{\"id\":{\"k3\":[{\"k4\":1}]},\"name\":{\"k5\":2}}", NULL));
+    }
+    CHECK(decode_fails(L, "{\"id\":1,\"name\" 5}",
+                       "invalid JSON at line 1 column 16: unexpected '5', expected ':'"));
+    CHECK(decode_fails(L, "{\"id\":1,\"name\":}",
+                       "invalid JSON at line 1 column 16: unexpected '}', expected a JSON value"));
+    CHECK(decode_fails(L, "{\"id\":1,\"na",
+                       "invalid JSON at line 1 column 11: unexpected end of input in a string"));
+    CHECK(decode_fails(L, "{\"id\" :1 , \"name\":\"x\",}",
+                       "invalid JSON at line 1 column 23: unexpected '}', expected a string key"));
+    CHECK(decode_fails(L, "{\"id\":1,\"name\":\"a\"",
+                       "invalid JSON at line 1 column 18: unexpected end of input"));
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
 static const char small_envelope[] =
     "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,"
     "\"field\":\"id\"},{\"type\":\"string\",\"optional\":true,\"field\":\"s\"}],\"optional\":"
@@ -1529,6 +1601,7 @@ int main(void)
     RUN(parser_numbers);
     RUN(parser_deep_nesting);
     RUN(object_shapes);
+    RUN(object_shape_prediction);
     RUN(schema_interning);
     RUN(envelope_layouts);
     RUN(encode_arrays_and_floats);
