@@ -68,6 +68,7 @@
 
 #include "codec.h"
 
+#include <float.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdint.h>
@@ -260,10 +261,19 @@ typedef struct {
 #define LC_TYPE_NAMES (ST_UNKNOWN + 2)
 #define LC_PLAN_RECENT 2
 
+/* Objects nested this deep or less remember the shape of the last object at their place
+ * (depth, and member index in the object around, or "an array item"): the next one's keys
+ * are compared with it as they are read (see jp_object). */
+#define LC_SHAPE_DEPTHS 8
+
 typedef struct codec_state {
     struct sch_entry *recent[LC_SCHEMA_RECENT];
     int next, cached;
     shape_t shapes[LC_SHAPES];
+    unsigned shape_gen; /* counts shape slot changes */
+    /* slot + 1 of the last object at depth d + 1 and place p, or 0; places: the member
+     * index (the last two: members from PEND_MAX - 2 on, and array items) */
+    uint16_t last_shape[LC_SHAPE_DEPTHS][PEND_MAX];
     const char *type_name[LC_TYPE_NAMES]; /* stype_json[0..ST_UNKNOWN), float32, float64 */
     /* The frozen schemas encoded last and their entries (encode_plan.c); the environment
      * keeps the schema tables from LC_SCHEMA_RECENT + 1 on. */
@@ -345,7 +355,7 @@ cdkind_t cdata_classify(lua_State *L, int idx, uint64_t *u, double *d);
 int ctx_enter_pend(codec_ctx_t *x, int *pend);
 /** Makes the table of b's pending items at b->base + 1, with room for extra more. */
 void tb_flush(lua_State *L, tb_t *b, int extra);
-/** Pushes the constructor for objects with keys ks[0..n) and returns 1, or returns 0. */
+/** Pushes the constructor for objects with keys ks[0..n) and returns its slot + 1, or 0. */
 int shape_get(codec_ctx_t *x, const kspan_t *ks, int n);
 
 /* json_write.c */
@@ -372,8 +382,8 @@ LC_COLD int jp_unexpected(codec_ctx_t *x, const unsigned char *at, const char *e
 /** The rest of a string from its first escape at p (see jp_string). */
 LC_COLD int jp_string_esc(codec_ctx_t *x, const unsigned char *start, const unsigned char *p,
                           const char **out, size_t *outn);
-/** Reads the number at x->p into *v. */
-int jp_number(codec_ctx_t *x, jnum_t *v);
+/** Reads the number at x->p into *v (jp_number's general case). */
+int jp_number_slow(codec_ctx_t *x, jnum_t *v);
 /** Skips (and checks) the value at x->p; depth counts the levels around it. */
 int jp_skip(codec_ctx_t *x, int depth);
 /** Counts the items of the array at x->p, leaving x->p after it. */
@@ -613,6 +623,55 @@ static inline int is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* Reads the number at x->p into *v. Integers of up to 16 digits and decimals of up to 15
+ * digits without an exponent, what records are made of, are read here in one pass;
+ * jp_number_slow reads the rest, and every malformed number. The results are those of
+ * jp_number_slow: a decimal's digits m (< 10^15 < 2^53) over 10^k (k <= 15) is its exact
+ * one-rounding case. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int jp_number(codec_ctx_t *x, jnum_t *v)
+{
+    const unsigned char *p = x->p, *e = x->end, *q, *lim;
+    int neg = *p == '-';
+    uint64_t m;
+
+    p += neg;
+    if (p >= e || !is_digit(*p)) return jp_number_slow(x, v);
+    m = (uint64_t)(*p - '0');
+    q = p + 1;
+    if (m) {
+        lim = e - q > 15 ? q + 15 : e;
+        while (q < lim && is_digit(*q))
+            m = m * 10 + (uint64_t)(*q++ - '0');
+    }
+    if (q < e && (is_digit(*q) || (*q | 0x20) == 'e')) return jp_number_slow(x, v);
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    if (q < e && *q == '.') {
+        const unsigned char *f = q + 1;
+        double d;
+
+        if (q - p > 14) return jp_number_slow(x, v);
+        lim = e - f > 15 - (q - p) ? f + (15 - (q - p)) : e;
+        for (q = f; q < lim && is_digit(*q); q++)
+            m = m * 10 + (uint64_t)(*q - '0');
+        if (q == f || (q < e && (is_digit(*q) || (*q | 0x20) == 'e'))) return jp_number_slow(x, v);
+        d = (double)m / pow10_exact[q - f];
+        v->is_int = 0;
+        v->d = neg ? -d : d;
+        x->p = q;
+        return 0;
+    }
+#else
+    if (q < e && *q == '.') return jp_number_slow(x, v);
+#endif
+    v->is_int = 1;
+    v->i = neg ? -(int64_t)m : (int64_t)m;
+    x->p = q;
+    return 0;
+}
+
 static inline int jp_lit(codec_ctx_t *x, const char *lit, size_t n)
 {
     const unsigned char *p = x->p;
@@ -629,6 +688,9 @@ static inline int jp_lit(codec_ctx_t *x, const char *lit, size_t n)
 
 /* Reads the string at x->p (its opening quote). *out points into the input or into
  * x->scratch (valid until the next string); out NULL: only check it. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int jp_string(codec_ctx_t *x, const char **out, size_t *outn)
 {
     const unsigned char *p = x->p + 1, *e = x->end, *start = p;
@@ -665,18 +727,20 @@ static inline int is_value_start(unsigned char c)
  * (returns 0), else fails (-1). */
 static inline int jp_next(codec_ctx_t *x, unsigned char close)
 {
-    const unsigned char *e = x->end;
+    const unsigned char *e = x->end, *p = x->p;
 
-    x->p = jp_ws(x->p, e);
-    if (x->p < e && *x->p == ',') {
-        x->p = jp_ws(x->p + 1, e);
+    if (p >= e || (*p != ',' && *p != close)) p = jp_ws(p, e); /* blanks are rare */
+    if (p < e && *p == ',') {
+        p++;
+        x->p = p < e && *p > ' ' ? p : jp_ws(p, e);
         return 1;
     }
-    if (x->p < e && *x->p == close) {
-        x->p++;
+    if (p < e && *p == close) {
+        x->p = p + 1;
         return 0;
     }
-    return jp_unexpected(x, x->p, close == '}' ? "',' or '}'" : "',' or ']'");
+    x->p = p;
+    return jp_unexpected(x, p, close == '}' ? "',' or '}'" : "',' or ']'");
 }
 
 /* Reads an object key and its ':' (x->p at the key's quote, or what is there instead). */

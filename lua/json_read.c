@@ -210,8 +210,8 @@ LC_COLD static int jp_strtod(codec_ctx_t *x, const unsigned char *s, size_t n, d
 
 /* Reads the number at x->p. Integers must fit int64 (as with jansson); other numbers are
  * doubles, exact: m * 10^e in one rounding when m < 2^53 and |e| <= 22 (both factors
- * exact), else strtod. */
-int jp_number(codec_ctx_t *x, jnum_t *v)
+ * exact), else strtod. jp_number (codec_internal.h) reads the short ones itself. */
+int jp_number_slow(codec_ctx_t *x, jnum_t *v)
 {
     const unsigned char *p = x->p, *e = x->end, *start = p, *ip, *ie, *fp = NULL, *fe = NULL, *q;
     uint64_t m = 0;

@@ -26,8 +26,8 @@ static const char helpers_lua[] =
     "local h = {}\n"
     "function h.box_i64(hi, lo, unsigned)\n"
     "  local u = new(u64, hi) * two32 + lo\n"
-    "  if unsigned then return u end\n"
-    "  return cast(i64, u)\n"
+    "  if not unsigned then u = cast(i64, u) end\n"
+    "  return u\n"
     "end\n"
     /* An integral float (1.0) is a struct cdata whose metamethods do float arithmetic and
      * compare equal to Lua numbers; a plain boxed double would do int64 math in LuaJIT. */
@@ -48,7 +48,7 @@ static const char helpers_lua[] =
     "  __concat = function(a, b) return tostring(num(a)) .. tostring(num(b)) end,\n"
     "  __tostring = function(a) return string.format('%.1f', a.v) end,\n"
     "})\n"
-    "function h.box_f64(x) return fl(x) end\n"
+    "function h.box_f64(x) local f = fl(x) return f end\n"
     "package.loaded['luaconnect._float'] = { new = fl, is = function(x) return istype(fl, x) end, "
     "value = num }\n"
     "function h.classify(x)\n"
@@ -167,21 +167,26 @@ int ctx_enter_pend(codec_ctx_t *x, int *pend)
     return 0;
 }
 
-/* Makes the table of the pending items (pairs) at b->base + 1, room for extra more. */
+/* Makes the table of the pending items (pairs) at b->base + 1, room for extra more. Array
+ * items go in from the last, popped, once the table is below them; pairs in their order
+ * (duplicate keys: the last one wins). */
 void tb_flush(lua_State *L, tb_t *b, int extra)
 {
     int i, n = b->n, base = b->base;
 
-    lua_createtable(L, b->obj ? 0 : n + extra, b->obj ? n + extra : 0);
+    if (!b->obj) {
+        lua_createtable(L, n + extra, 0);
+        lua_insert(L, base + 1);
+        for (i = n; i > 0; i--)
+            lua_rawseti(L, base + 1, i);
+        b->direct = 1;
+        return;
+    }
+    lua_createtable(L, 0, n + extra);
     for (i = 0; i < n; i++) {
-        if (b->obj) {
-            lua_pushvalue(L, base + 1 + 2 * i);
-            lua_pushvalue(L, base + 2 + 2 * i);
-            lua_rawset(L, -3);
-        } else {
-            lua_pushvalue(L, base + 1 + i);
-            lua_rawseti(L, -2, i + 1);
-        }
+        lua_pushvalue(L, base + 1 + 2 * i);
+        lua_pushvalue(L, base + 2 + 2 * i);
+        lua_rawset(L, -3);
     }
     if (n) {
         lua_replace(L, base + 1);
@@ -197,7 +202,9 @@ void tb_flush(lua_State *L, tb_t *b, int extra)
  * ..., kn = vn} end: LuaJIT copies its table template with the keys already hashed and the
  * size right, twice as fast as making the table and setting each key through the C API.
  * Shapes live in a direct-mapped cache in the codec state; the constructors and the key
- * texts (which shape_t points into) in the shape table, the decode runner's upvalue 3. */
+ * texts (which shape_t points into) in the shape table, the decode runner's upvalue 3. The
+ * decoder compares an object's keys with the shape last seen at its place as it reads them
+ * (jp_object in decode.c), and comes here only when they differ. */
 
 /* Up to eight bytes of s as a number, for hashing (overlapping loads, no byte loop and no
  * store to memory, which would stall the load that follows). */
@@ -302,6 +309,7 @@ static void shape_set(codec_ctx_t *x, shape_t *sh, int slot, uint32_t h, const k
         lua_pushnil(L);
         lua_rawseti(L, SHAPE_TABLE, 2 * slot + 1);
     }
+    x->st->shape_gen++;
     sh->hash = h;
     sh->nkeys = n;
     sh->compiled = 0;
@@ -319,9 +327,9 @@ static void shape_set(codec_ctx_t *x, shape_t *sh, int slot, uint32_t h, const k
     lua_rawseti(L, SHAPE_TABLE, 2 * slot + 2);
 }
 
-/* Pushes the constructor for the keys ks[0..n) and returns 1, or returns 0. A slot learns a
- * shape in steps, so that one-off key sets (maps keyed by ids) cost little: its hash when it
- * is first met, its keys the second time, a constructor the third. */
+/* Pushes the constructor for the keys ks[0..n) and returns its slot + 1, or returns 0. A
+ * slot learns a shape in steps, so that one-off key sets (maps keyed by ids) cost little: its
+ * hash when it is first met, its keys the second time, a constructor the third. */
 int shape_get(codec_ctx_t *x, const kspan_t *ks, int n)
 {
     uint32_t h = shape_hash(ks, n);
@@ -342,5 +350,5 @@ int shape_get(codec_ctx_t *x, const kspan_t *ks, int n)
         sh->compiled = 1;
     }
     lua_rawgeti(x->L, SHAPE_TABLE, 2 * slot + 1);
-    return 1;
+    return slot + 1;
 }

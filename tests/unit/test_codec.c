@@ -911,7 +911,8 @@ TEST(nonfinite_floats)
         const lc_converter_t *conv;
         const char *value, *schema, *want, *want_err;
     } cases[] = {
-        {&json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]", NULL},
+        {&json_plain, "{0/0, 1/0, -1/0, 1.5}", NULL, "[\"NaN\",\"Infinity\",\"-Infinity\",1.5]",
+         NULL},
         {&json_plain, "{x=fl(1/0)}", NULL, "{\"x\":\"Infinity\"}", NULL},
         {&json_plain, "{y=fl(0/0)}", NULL, "{\"y\":\"NaN\"}", NULL},
         {&json_schemas, "{d=0/0, f=-1/0, a={1/0, 2.5}}", nonfinite_struct,
@@ -1253,6 +1254,102 @@ TEST(object_shapes)
     lua_close(L);
 }
 
+/* Decoding in that lua_State fails with exactly want. */
+static int decode_fails(lua_State *L, const char *in, const char *want)
+{
+    char err[512] = "";
+    int ok = lc_json_decode(L, in, strlen(in), err, sizeof err) != 0 && strcmp(err, want) == 0;
+
+    if (!ok) fprintf(stderr, "%s\n  got:  %s\n  want: %s\n", in, err, want);
+    lua_settop(L, 0);
+    return ok;
+}
+
+/* Decodes text three times: its shape is compiled, and the last seen at the top. */
+static void learn_shape(lua_State *L, const char *text)
+{
+    int round;
+
+    for (round = 0; round < 3; round++)
+        lc_json_decode(L, text, strlen(text), NULL, 0);
+    lua_settop(L, 0);
+}
+
+/* An object's keys are compared with the shape last seen at its place while they are read
+ * (decode.c): objects that agree with it only in part get their own keys, and errors keep
+ * their positions. */
+TEST(object_shape_prediction)
+{
+    /* Each text right after its shape (four_keys when it has a key "sco...", else two_keys)
+     * was met three times (compiled, or met again after a case took its slot), and the
+     * sorted output (NULL: the text). Keys of 2, 4, 5 and 13 bytes: each way key_is
+     * compares. */
+    static const char four_keys[] = "{\"id\":1,\"name\":\"a\",\"score\":2,\"email_address\":\"e\"}";
+    static const char two_keys[] = "{\"id\":1,\"name\":\"a\"}";
+    static const char *const cases[][2] = {
+        {"{\"id\":2,\"name\":\"b\",\"score\":3,\"email_address\":\"f\"}",
+         "{\"email_address\":\"f\",\"id\":2,\"name\":\"b\",\"score\":3}"},
+        {"{\"id\":3}", NULL}, /* fewer keys, then more */
+        {"{\"id\":4,\"name\":\"c\",\"score\":4,\"email_address\":\"g\",\"x\":5}",
+         "{\"email_address\":\"g\",\"id\":4,\"name\":\"c\",\"score\":4,\"x\":5}"},
+        /* one key differing in its last byte, or longer */
+        {"{\"ie\":5,\"name\":\"d\",\"score\":5,\"email_address\":0}",
+         "{\"email_address\":0,\"ie\":5,\"name\":\"d\",\"score\":5}"},
+        {"{\"id\":5,\"namf\":\"d\",\"score\":5,\"email_address\":0}",
+         "{\"email_address\":0,\"id\":5,\"namf\":\"d\",\"score\":5}"},
+        {"{\"id\":5,\"name\":\"d\",\"scorf\":5,\"email_address\":0}",
+         "{\"email_address\":0,\"id\":5,\"name\":\"d\",\"scorf\":5}"},
+        {"{\"id\":5,\"name\":\"d\",\"score\":5,\"email_addresz\":0}",
+         "{\"email_addresz\":0,\"id\":5,\"name\":\"d\",\"score\":5}"},
+        {"{\"id\":5,\"name\":\"d\",\"score\":5,\"email_addressx\":0}",
+         "{\"email_addressx\":0,\"id\":5,\"name\":\"d\",\"score\":5}"},
+        {"{\"idx\":6,\"name\":\"e\",\"score\":6,\"email_address\":1}",
+         "{\"email_address\":1,\"idx\":6,\"name\":\"e\",\"score\":6}"},
+        /* another order, an escaped key that reads as the shape's, blanks, duplicates */
+        {"{\"name\":\"f\",\"id\":7}", "{\"id\":7,\"name\":\"f\"}"},
+        {"{\"i\\u0064\":8,\"name\":\"g\"}", "{\"id\":8,\"name\":\"g\"}"},
+        {"{ \"id\" : 9 , \"name\" :\"h\" }", "{\"id\":9,\"name\":\"h\"}"},
+        {"{\"id\":10,\"name\":\"i\",\"id\":11}", "{\"id\":11,\"name\":\"i\"}"},
+        {"{}", NULL},
+        {"{\"id\":12,\"name\":\"j\",\"score\":6,\"email_address\":\"k\"}",
+         "{\"email_address\":\"k\",\"id\":12,\"name\":\"j\",\"score\":6}"},
+    };
+    /* Repeated: array items share a place; nested objects learn shapes meanwhile. */
+    static const char *const repeated[] = {
+        "[{\"id\":1,\"name\":\"a\"},{\"id\":2,\"name\":\"b\"},{\"id\":3}]",
+        "{\"id\":{\"k1\":1},\"name\":{\"k2\":2}}",
+        "{\"id\":{\"k3\":[{\"k4\":1}]},\"name\":{\"k5\":2}}",
+    };
+    /* Syntax errors inside a predicted object, as main reports them. */
+    static const char *const errors[][2] = {
+        {"{\"id\":1,\"name\":\"a\",\"score\" 5}",
+         "invalid JSON at line 1 column 28: unexpected '5', expected ':'"},
+        {"{\"id\":1,\"name\":}",
+         "invalid JSON at line 1 column 16: unexpected '}', expected a JSON value"},
+        {"{\"id\":1,\"na", "invalid JSON at line 1 column 11: unexpected end of input in a string"},
+        {"{\"id\" :1 , \"name\":\"x\",}",
+         "invalid JSON at line 1 column 23: unexpected '}', expected a string key"},
+        {"{\"id\":1,\"name\":\"a\"", "invalid JSON at line 1 column 18: unexpected end of input"},
+    };
+    lua_State *L = new_state();
+    size_t i;
+    int round;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        learn_shape(L, strstr(cases[i][0], "\"sco") ? four_keys : two_keys);
+        CHECK(sorted_is(L, cases[i][0], cases[i][1]));
+    }
+    for (round = 0; round < 4; round++)
+        for (i = 0; i < sizeof repeated / sizeof repeated[0]; i++)
+            CHECK(sorted_is(L, repeated[i], NULL));
+    for (i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        learn_shape(L, strstr(errors[i][0], "\"sco") ? four_keys : two_keys);
+        CHECK(decode_fails(L, errors[i][0], errors[i][1]));
+    }
+    CHECK_INT(lua_gettop(L), 0);
+    lua_close(L);
+}
+
 static const char small_envelope[] =
     "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,"
     "\"field\":\"id\"},{\"type\":\"string\",\"optional\":true,\"field\":\"s\"}],\"optional\":"
@@ -1529,6 +1626,7 @@ int main(void)
     RUN(parser_numbers);
     RUN(parser_deep_nesting);
     RUN(object_shapes);
+    RUN(object_shape_prediction);
     RUN(schema_interning);
     RUN(envelope_layouts);
     RUN(encode_arrays_and_floats);
