@@ -539,13 +539,21 @@ static int produce_records(void *opaque)
         }
         lc_task_note_topic(s->t, topic);
         for (;;) {
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
-                RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
-                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
-                RD_KAFKA_V_END);
+            rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+            /* Without headers or a timestamp, rd_kafka_produce: what producev does, minus
+             * reading its variable arguments. A failure is retried through producev, whose
+             * return value is the error (rd_kafka_produce only sets errno). */
+            if (hdrs || ts ||
+                rd_kafka_produce(s->rkt, partition, RD_KAFKA_MSG_F_COPY,
+                                 vnull ? NULL : s->vbuf.data, vnull ? 0 : s->vbuf.len,
+                                 knull ? NULL : s->kbuf.data, knull ? 0 : s->kbuf.len, h) != 0)
+                e = rd_kafka_producev(
+                    s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
+                    RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
+                    RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
+                    RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 written++;
                 lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
