@@ -432,14 +432,26 @@ static void warm_topic(src_t *s, const char *topic)
     if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
-/* Record i of the batch was registered as superseded, and the record after it, which was to
- * carry its offset, failed before registering one: record i's offset is registered now,
- * acknowledged, behind it in its partition's order, so it commits once record i and every
- * record before it are delivered, as it did before record i was superseded. */
-static void settle_superseded(src_t *s, int i)
+/* Records of one source partition table that follow each other in a batch form a run; each
+ * is registered as superseded (its offset is not encoded) and the run ends at a record of
+ * another partition, a marker, a failure or the batch's end. Then the offset of its last
+ * record (*run, a batch index; 0: no run) is registered, acknowledged, behind it in its
+ * partition's order: it commits once that record and every record before it are delivered,
+ * which is what the last record's own offset did. 0, or -1 with err naming the record when
+ * its offset cannot be encoded. */
+static int end_run(src_t *s, int *run, char *err, size_t errsz)
 {
-    if (lc_source_api_offset_at(&s->batch, i, &s->pbuf, &s->obuf) == 0)
-        lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
+    char why[512], what[1024];
+    int i = *run;
+    *run = 0;
+    if (!i) return 0;
+    if (lc_source_api_offset_at(&s->batch, i, &s->pbuf, &s->obuf, why, sizeof(why)) != 0) {
+        lc_source_api_describe(&s->batch, i, what, sizeof(what));
+        snprintf(err, errsz, "%s: stage TASK_POLL: %s", what, why);
+        return -1;
+    }
+    lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data), 1);
+    return 0;
 }
 
 /* What produce_records needs (lc_source_api_run's opaque). */
@@ -471,7 +483,8 @@ static int produce_records(void *opaque)
     int n = b->n;
     char err[2048], what[1024];
     uint64_t written = 0;
-    int rc = 0, sup = 0; /* sup: the previous record was registered as superseded */
+    int rc = 0, run = 0; /* run: the last record of the open run (end_run), 0: none */
+    const void *run_part = NULL;
     for (int i = 1; i <= n; i++) {
         lc_source_entry_t ent;
         const char *stage = NULL;
@@ -480,7 +493,7 @@ static int produce_records(void *opaque)
             goto out;
         }
         if (ent.kind != LC_SOURCE_RECORD) {
-            if (handle_marker(s, &ent, errstr, errsz) != 0) {
+            if (end_run(s, &run, errstr, errsz) != 0 || handle_marker(s, &ent, errstr, errsz) != 0) {
                 rc = -1;
                 goto out;
             }
@@ -489,8 +502,7 @@ static int produce_records(void *opaque)
         const char *topic = ent.topic;
         int32_t partition = ent.partition;
         int64_t ts = ent.timestamp;
-        int knull = 0, vnull = 0, has_offset, prev_sup = sup, registered = 0;
-        sup = 0;
+        int knull = 0, vnull = 0, registered = 0;
         rd_kafka_headers_t *hdrs = NULL;
         if (!topic || !*topic) {
             stage = "TASK_POLL";
@@ -510,17 +522,31 @@ static int produce_records(void *opaque)
             goto bad;
         }
         lc_tracked_t *h;
-        if ((has_offset = lc_source_api_offset(b, &s->pbuf, &s->obuf, err, sizeof(err))) < 0) {
+        const void *part;
+        if (lc_source_api_partition(b, &s->pbuf, &part, err, sizeof(err)) != 0) {
             stage = "TASK_POLL";
             goto bad;
         }
-        /* 2: the next record carries this one's offset (lc_source_api_offset); only the
-         * last record of a partition delivered before a commit has its offset committed. */
-        h = has_offset == 2 ? lc_tracker_add_superseded(s->tracker, s->pbuf.data)
-            : has_offset    ? lc_tracker_add(s->tracker, s->pbuf.data, s->obuf.data)
-                            : lc_tracker_add(s->tracker, NULL, NULL);
+        if (run && part != run_part) {
+            if (end_run(s, &run, errstr, errsz) != 0) {
+                if (hdrs) rd_kafka_headers_destroy(hdrs);
+                rc = -1;
+                goto out;
+            }
+            /* end_run wrote the last run's partition into pbuf: this record's again */
+            if (part && lc_source_api_partition(b, &s->pbuf, &part, err, sizeof(err)) != 0) {
+                stage = "TASK_POLL";
+                goto bad;
+            }
+        }
+        if (part) {
+            h = lc_tracker_add_superseded(s->tracker, s->pbuf.data);
+            run = i;
+            run_part = part;
+        } else {
+            h = lc_tracker_add(s->tracker, NULL, NULL);
+        }
         registered = 1;
-        sup = has_offset == 2;
         if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
             /* before the topic is reported active: a client that reads it then finds it
              * made as Kafka makes it (the embedded broker would auto-create 4 partitions) */
@@ -539,13 +565,21 @@ static int produce_records(void *opaque)
         }
         lc_task_note_topic(s->t, topic);
         for (;;) {
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
-                RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
-                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
-                RD_KAFKA_V_END);
+            rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+            /* Without headers or a timestamp, rd_kafka_produce: what producev does, minus
+             * reading its variable arguments. A failure is retried through producev, whose
+             * return value is the error (rd_kafka_produce only sets errno). */
+            if (hdrs || ts ||
+                rd_kafka_produce(s->rkt, partition, RD_KAFKA_MSG_F_COPY,
+                                 vnull ? NULL : s->vbuf.data, vnull ? 0 : s->vbuf.len,
+                                 knull ? NULL : s->kbuf.data, knull ? 0 : s->kbuf.len, h) != 0)
+                e = rd_kafka_producev(
+                    s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
+                    RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
+                    RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
+                    RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 written++;
                 lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
@@ -573,7 +607,12 @@ static int produce_records(void *opaque)
         continue;
     bad:
         if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
-        if (prev_sup && !registered) settle_superseded(s, i - 1);
+        /* the records before this one commit as they did before it failed */
+        if (!registered && end_run(s, &run, errstr, errsz) != 0) {
+            lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+            rc = -1;
+            goto out;
+        }
         lc_source_api_describe(b, i, what, sizeof(what));
         if (c->errors.tolerant && strstr(stage, "CONVERTER")) {
             const char *cls = strcmp(stage, "KEY_CONVERTER") == 0     ? c->key_conv_class
@@ -592,6 +631,12 @@ static int produce_records(void *opaque)
         goto out;
     }
 out:
+    if (rc == 0) {
+        if (end_run(s, &run, errstr, errsz) != 0) rc = -1;
+    } else {
+        char e2[512]; /* the batch failed: what it sent before still commits */
+        end_run(s, &run, e2, sizeof(e2));
+    }
     /* Once per batch: one store, not one per record. */
     lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
     lc_task_metrics_active(&s->t->metrics, 1); /* once per batch: it peaks as a batch is sent */

@@ -22,8 +22,9 @@ void lc_tracker_destroy(lc_tracker_t *t);
  * partition NULL means the record has no source offset (still counted as in flight).
  * Returns the handle to pass to lc_tracker_ack(), or NULL on OOM. */
 lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char *offset);
-/** Registers a superseded record of partition (not NULL): a later record of the same
- * partition, added after it, carries the offset that covers both. It holds its place in
+/** Registers a superseded record of partition (not NULL): a later entry of the same
+ * partition, added after it, carries the offset that covers both (the source task adds the
+ * offset of a run's last record, acknowledged, right behind it). It holds its place in
  * the partition's order like any record (nothing after it is committable while it is
  * unacknowledged) but has no offset of its own, so the source task skips encoding one.
  * Returns the handle, or NULL on OOM. */

@@ -167,59 +167,34 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
     return *out ? 0 : -1;
 }
 
-/* 1 when entry i+1 of the batch is a plain record (a table without a metatable or _lc)
- * whose source_partition is the table part and whose source_offset is a table or nil. */
-static int next_supersedes(lc_source_batch_t *b, const void *part)
-{
-    lua_State *L = b->L;
-    if (b->i >= b->n) return 0;
-    int top = lua_gettop(L), nx = top + 1, yes = 0;
-    lua_rawgeti(L, b->list, b->i + 1);
-    if (lua_istable(L, nx) && !lua_getmetatable(L, nx)) {
-        lua_pushvalue(L, b->keys + F_LC);
-        lua_rawget(L, nx);
-        if (lua_isnil(L, -1)) {
-            lua_pushvalue(L, b->keys + F_SOURCE_PARTITION);
-            lua_rawget(L, nx);
-            if (lua_topointer(L, -1) == part) { /* the same table: no other value has its address */
-                lua_pushvalue(L, b->keys + F_SOURCE_OFFSET);
-                lua_rawget(L, nx);
-                int ty = lua_type(L, -1);
-                yes = ty == LUA_TTABLE || ty == LUA_TNIL;
-            }
-        }
-    }
-    lua_settop(L, top);
-    return yes;
-}
-
-int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
-                         size_t errstr_size)
+int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part,
+                            char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
     int p = b->r + F_SOURCE_PARTITION;
+    *part = NULL;
     if (!lua_istable(L, p)) return 0;
     const void *t = lua_topointer(L, p);
     if (t != b->last_part) {
         if (encode_json_cstr(L, p, pbuf, errstr, errstr_size) != 0) return -1;
         b->last_part = t;
     }
-    if (next_supersedes(b, t)) return 2;
-    if (encode_json_cstr(L, b->r + F_SOURCE_OFFSET, obuf, errstr, errstr_size) != 0) return -1;
-    return 1;
+    *part = t;
+    return 0;
 }
 
-/* The source partition and offset of the table at slot rec as JSON text. 0, or -1. */
-static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *obuf)
+/* The source partition and offset of the table at slot rec as JSON text. 0, or -1 with
+ * errstr. */
+static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *obuf,
+                       char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
-    char err[512];
     lua_getfield(L, rec, "source_partition");
     lua_getfield(L, rec, "source_offset");
     int top = lua_gettop(L);
     b->last_part = NULL; /* pbuf is reused */
-    int rc = encode_json_cstr(L, top - 1, pbuf, err, sizeof(err)) == 0 &&
-                     encode_json_cstr(L, top, obuf, err, sizeof(err)) == 0
+    int rc = encode_json_cstr(L, top - 1, pbuf, errstr, errstr_size) == 0 &&
+                     encode_json_cstr(L, top, obuf, errstr, errstr_size) == 0
                  ? 0
                  : -1;
     lua_pop(L, 2);
@@ -228,13 +203,15 @@ static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *
 
 int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf)
 {
-    return encode_pair(b, b->r, pbuf, obuf);
+    char err[512];
+    return encode_pair(b, b->r, pbuf, obuf, err, sizeof(err));
 }
 
-int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf)
+int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf,
+                            char *errstr, size_t errstr_size)
 {
     lua_rawgeti(b->L, b->list, i);
-    int rc = encode_pair(b, lua_gettop(b->L), pbuf, obuf);
+    int rc = encode_pair(b, lua_gettop(b->L), pbuf, obuf, errstr, errstr_size);
     lua_pop(b->L, 1);
     return rc;
 }

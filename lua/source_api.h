@@ -65,24 +65,20 @@ int lc_source_api_convert(lc_source_batch_t *b, int value, const lc_converter_t 
  * owns them); tmp is scratch. Returns 0, or -1 with errstr naming the header. */
 int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_t **out,
                           char *errstr, size_t errstr_size);
-/** The current record's source partition and offset as NUL-terminated JSON text in pbuf
- * and obuf; pbuf is not encoded again while records share one partition table. Returns 1
- * when the record has a source partition, 0 when not, -1 with errstr. Returns 2, with
- * pbuf only, when the offset need not be encoded because the next entry of the batch
- * supersedes it: a plain record (no _lc, no metatable) with the same source partition
- * table and a source offset that is a table or nil. A commit takes the offset of the last
- * acknowledged record of a partition, and that next record comes after this one in the
- * partition's order, so this offset is not the one committed (lc_source_api_offset_at
- * reads it again if that next record fails before registering its own). */
-int lc_source_api_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
-                         size_t errstr_size);
-/** The source partition and offset of a skip marker, as lc_source_api_offset without the
- * check for a partition table. Returns 0, or -1 when either cannot be encoded. */
+/** The current record's source partition table as a pointer to compare (*part; NULL when
+ * it has none), its JSON text NUL-terminated in pbuf: not encoded again while records share
+ * one partition table. Its offset is not read here: only the last record of a run of one
+ * partition has it encoded (lc_source_api_offset_at), since a commit takes the offset of
+ * the last acknowledged record of a partition. Returns 0, or -1 with errstr. */
+int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part,
+                            char *errstr, size_t errstr_size);
+/** The source partition and offset of a skip marker as NUL-terminated JSON text in pbuf
+ * and obuf. Returns 0, or -1 when either cannot be encoded. */
 int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf);
 /** The source partition and offset of record i of the batch, as lc_source_api_skip_offset:
- * for a record whose offset lc_source_api_offset found superseded when the record after it
- * then failed without registering its own. Returns 0, or -1. */
-int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf);
+ * the offset of the last record of a run of one partition. Returns 0, or -1 with errstr. */
+int lc_source_api_offset_at(lc_source_batch_t *b, int i, lc_buf_t *pbuf, lc_buf_t *obuf,
+                            char *errstr, size_t errstr_size);
 /** "record 3 of 10 (source partition {...}, offset {...})" for the current entry, from the
  * SDK's _describe_record ("record i of n" when that fails). */
 void lc_source_api_describe(lc_source_batch_t *b, int i, char *out, size_t outsz);

@@ -78,10 +78,10 @@ TEST(test_source_entries)
     CHECK_INT(lc_source_api_headers(&b, &o, &h, err, sizeof err), 0);
     CHECK(h && rd_kafka_header_cnt(h) == 1);
     if (h) rd_kafka_headers_destroy(h);
-    /* Record 2 has the same partition table: it carries this record's offset. */
-    CHECK_INT(lc_source_api_offset(&b, &p, &o, err, sizeof err), 2);
+    const void *part1, *part2;
+    CHECK_INT(lc_source_api_partition(&b, &p, &part1, err, sizeof err), 0);
+    CHECK(part1 != NULL);
     CHECK_STR(p.data, "{\"file\":\"a\"}");
-    CHECK(o.data == NULL);
 
     /* Same partition table: pbuf is not encoded again (a marker here would show it). */
     p.data[2] = 'X';
@@ -90,8 +90,11 @@ TEST(test_source_entries)
     CHECK_INT(e.timestamp, 0);
     CHECK_INT(lc_source_api_headers(&b, &o, &h, err, sizeof err), 0);
     CHECK(h == NULL);
-    CHECK_INT(lc_source_api_offset(&b, &p, &o, err, sizeof err), 1);
+    CHECK_INT(lc_source_api_partition(&b, &p, &part2, err, sizeof err), 0);
+    CHECK(part2 == part1);
     CHECK_STR(p.data, "{\"Xile\":\"a\"}");
+    CHECK_INT(lc_source_api_offset_at(&b, 2, &p, &o, err, sizeof err), 0);
+    CHECK_STR(p.data, "{\"file\":\"a\"}");
     CHECK_STR(o.data, "{\"pos\":2}");
 
     CHECK_INT(lc_source_api_entry(&b, 3, &e, err, sizeof err), 0);
@@ -129,11 +132,11 @@ TEST(test_source_entries)
     lc_lua_close(L);
 }
 
-/* A record whose next entry is a plain record of the same partition table (offset a table or
- * nil) is superseded: lc_source_api_offset encodes its partition only (2). Anything else
- * (another table, a marker, a metatable, another offset type, the last entry) gets its
- * offset (1). */
-TEST(test_source_superseded)
+/* Records of one partition table give one pointer (their run: only the last one's offset is
+ * encoded, by lc_source_api_offset_at), another table another; a record without a table
+ * gives NULL. The offset of any record is read back by its index, with the encoder's error
+ * when it cannot be written. */
+TEST(test_source_partition_runs)
 {
     lua_State *L = new_state();
     lc_buf_t p = {0}, o = {0};
@@ -145,46 +148,29 @@ TEST(test_source_superseded)
              "local function r(sp, so) return {topic = 't', source_partition = sp,\n"
              "  source_offset = so} end\n"
              "return {r(part, {pos = 1}), r(part, {pos = 2}), r(part, nil), r(q, {pos = 4}),\n"
-             "        {_lc = 'skip', source_partition = q, source_offset = {pos = 5}},\n"
-             "        r(q, {pos = 6}), setmetatable(r(q, {pos = 7}), {}), r(q, 'eight'),\n"
-             "        r(q, {pos = 9}), r(q, 'ten'), r(q, {pos = 11})} end)()");
-    /* What lc_source_api_offset returns for each entry, and the offset it encodes. */
-    static const struct {
-        int rc;
-        const char *off;
-    } want[] = {{2, ""},
-                {2, ""},
-                {1, "null"},
-                {1, "{\"pos\":4}"},
-                {0, ""},
-                {1, "{\"pos\":6}"},
-                {1, "{\"pos\":7}"},
-                {2, ""},
-                {1, "{\"pos\":9}"},
-                {2, ""},
-                {1, "{\"pos\":11}"}};
-    CHECK_INT(b.n, 11);
+             "        r(nil, nil), r(q, {f = print})} end)()");
+    const void *parts[7];
+    CHECK_INT(b.n, 6);
     for (int i = 1; i <= b.n; i++) {
         CHECK_INT(lc_source_api_entry(&b, i, &e, err, sizeof err), 0);
-        if (i == 5) {
-            CHECK_INT(e.kind, LC_SOURCE_SKIP);
-            continue;
-        }
         int top = lua_gettop(L);
-        o.len = 0;
-        int rc = lc_source_api_offset(&b, &p, &o, err, sizeof err);
-        CHECK_INT(rc, want[i - 1].rc);
+        CHECK_INT(lc_source_api_partition(&b, &p, &parts[i], err, sizeof err), 0);
+        CHECK_INT(lua_gettop(L), top);
+        if (parts[i]) CHECK_STR(p.data, "{\"file\":\"a\"}");
+    }
+    CHECK(parts[1] && parts[2] == parts[1] && parts[3] == parts[1]);
+    CHECK(parts[4] && parts[4] != parts[1] && parts[6] == parts[4]);
+    CHECK(parts[5] == NULL);
+    static const char *const off[] = {"{\"pos\":1}", "{\"pos\":2}", "null", "{\"pos\":4}"};
+    for (int i = 1; i <= 4; i++) {
+        int top = lua_gettop(L);
+        CHECK_INT(lc_source_api_offset_at(&b, i, &p, &o, err, sizeof err), 0);
         CHECK_INT(lua_gettop(L), top);
         CHECK_STR(p.data, "{\"file\":\"a\"}");
-        if (rc == 1) CHECK_STR(o.data, want[i - 1].off);
-        if (rc == 2) CHECK_INT(o.len, 0);
+        CHECK_STR(o.data, off[i - 1]);
     }
-    /* A superseded record's offset, read again when the record after it failed. */
-    int top = lua_gettop(L);
-    CHECK_INT(lc_source_api_offset_at(&b, 1, &p, &o), 0);
-    CHECK_INT(lua_gettop(L), top);
-    CHECK_STR(p.data, "{\"file\":\"a\"}");
-    CHECK_STR(o.data, "{\"pos\":1}");
+    CHECK_INT(lc_source_api_offset_at(&b, 6, &p, &o, err, sizeof err), -1);
+    CHECK_STR(err, "value.f: cannot encode a function");
     lc_source_api_end(&b);
     lc_buf_free(&p);
     lc_buf_free(&o);
@@ -337,7 +323,7 @@ TEST(test_sink_build)
 int main(void)
 {
     RUN(test_source_entries);
-    RUN(test_source_superseded);
+    RUN(test_source_partition_runs);
     RUN(test_sink_records);
     RUN(test_sink_build);
     RUN(test_source_run);
