@@ -116,9 +116,14 @@ static int source_side(lua_State *L, const lc_converter_t *c, long n, int batch,
                 *bytes += rd_kafka_header_cnt(h);
                 rd_kafka_headers_destroy(h);
             }
-            if (lc_source_api_offset(&b, &pbuf, &obuf, err, errsz) < 0) goto out;
-            *bytes += obuf.len;
+            /* as the source task does: the partition of every record, the offset of the
+             * last record of a run of one partition (here the batch's last) */
+            const void *part;
+            if (lc_source_api_partition(&b, &pbuf, &part, err, errsz)) goto out;
+            *bytes += pbuf.len;
         }
+        if (lc_source_api_offset_at(&b, count, &pbuf, &obuf, err, errsz)) goto out;
+        *bytes += obuf.len;
         lua_settop(L, 0);
     }
     rc = 0;

@@ -6,10 +6,9 @@
  * runs only the cases whose label contains it ("decode record", "encode", ...), which is
  * what a profiler wants.
  *
- * Build (from the repository root):
- *   gcc -std=c11 -D_GNU_SOURCE -O2 -Ilua $(pkg-config --cflags luajit) \
- *       bench/bench_codec.c $(ls lua/*.c | grep -v -e bridge.c -e _api.c) $(pkg-config --libs luajit rdkafka) -lm \
- *       -o /tmp/bench_codec
+ * Build (from the repository root): make bench's gcc line in bench/run.sh (the codec's
+ * files: lua's C files but bridge.c and the _api.c bindings), or the build tree's
+ * bench_codec target (CMakeLists.txt).
  *   /tmp/bench_codec [iterations [case]]
  *   perf record -g /tmp/bench_codec 1000000 "decode record" */
 #include "bench.h"
