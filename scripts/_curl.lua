@@ -36,7 +36,10 @@ local function find_lib()
   error("_curl: libcurl not found (install libcurl4)", 0)
 end
 
-local C = find_lib()
+-- Loaded by the first client, not when the module loads: the worker loads every connector
+-- script to list its plugins, and libcurl maps ~15 libraries (Kerberos, LDAP, SSH...) that
+-- ffi.load keeps for the process's life (~1.5 MB of an idle worker's RSS).
+local C
 
 -- Option and info numbers from curl.h (stable ABI).
 local OPT = {
@@ -50,9 +53,6 @@ local INFO_RESPONSE_CODE = 0x200000 + 2
 local CURLAUTH_BASIC = 1
 local GLOBAL_DEFAULT = 3 -- CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32
 
--- Reference-counted, and thread-safe since libcurl 7.84 (Debian 12 has 7.88): every task's
--- state may call it; without it curl_easy_init would initialise on its own, unsafely.
-C.curl_global_init(GLOBAL_DEFAULT)
 
 local M = {}
 local format = string.format
@@ -83,6 +83,12 @@ end)
 --- A client: opts.connect_timeout_ms, opts.timeout_ms (0: none), opts.user/opts.password
 -- (basic auth).
 function M.client(opts)
+  if not C then
+    C = find_lib()
+    -- Reference-counted, and thread-safe since libcurl 7.84 (Debian 12 has 7.88): every
+    -- task's state may call it; without it curl_easy_init would initialise on its own, unsafely.
+    C.curl_global_init(GLOBAL_DEFAULT)
+  end
   local h = C.curl_easy_init()
   if h == nil then error("_curl: curl_easy_init failed", 0) end
   return setmetatable({ h = ffi.gc(h, C.curl_easy_cleanup), opts = opts or {},
