@@ -53,8 +53,14 @@ static void plan_compile(codec_ctx_t *x, frozen_t *fz, int fidx, int env)
         fs = top + 1;
         if (lua_type(L, fs) != LUA_TTABLE) goto out;
         rawget_k(x, fs, K_FIELD); /* top+2 */
-        if (lua_type(L, top + 2) != LUA_TSTRING || schema_type(x, fs, &f->type)) goto out;
+        if (lua_type(L, top + 2) != LUA_TSTRING) goto out;
+        if (schema_type(x, fs, &f->type)) {
+            x->failed = 0; /* enc_schema reports it, with the value's path */
+            goto out;
+        }
         f->name = lua_tolstring(L, top + 2, &f->nlen);
+        for (int k = 0; k < i; k++) /* a name twice: enc_struct writes the value twice */
+            if (fz->f[k].name == f->name) goto out;
         rawget_k(x, fs, K_DEFAULT); /* top+3 */
         f->simple = is_nil_or_null(L, top + 3) && f->type != ST_BYTES && f->type < ST_ARRAY;
         lua_pop(L, 1);
@@ -82,7 +88,6 @@ static void plan_compile(codec_ctx_t *x, frozen_t *fz, int fidx, int env)
     fz->plan = 1;
 out:
     x->out->len = start;
-    x->failed = 0; /* a schema_type failure here is enc_schema's to report */
     lua_settop(L, top);
 }
 

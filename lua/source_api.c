@@ -98,7 +98,6 @@ int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char 
     lua_settop(L, keys + F_COUNT - 1);
     lua_rawgeti(L, b->list, i);
     int r = b->r = b->failed_rec = lua_gettop(L);
-    b->i = i;
     if (!lua_istable(L, r)) {
         snprintf(errstr, errstr_size,
                  "poll() returned a %s at position %d of %d; records are tables",

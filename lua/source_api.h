@@ -22,7 +22,6 @@
 typedef struct lc_source_batch {
     lua_State *L;
     int n;                 /* entries in the batch */
-    int i;                 /* the current entry's index (1-based) */
     int list;              /* stack slot of the batch's list */
     int r;                 /* stack slot of the current entry (or of a marker's record) */
     int failed_rec;        /* stack slot of the record a failure report reads */

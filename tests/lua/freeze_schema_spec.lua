@@ -127,6 +127,8 @@ describe("a frozen struct schema", function()
     same_frozen({ a = 1 }, struct({ { type = "int32" } }))
     same_frozen({ a = 1 }, { type = "struct" })
     same_frozen({ a = 1 }, { type = 5 })
+    -- a name twice (Connect's SchemaBuilder refuses it; a decoded schema may have it)
+    same_frozen({ a = 1 }, struct({ f("a", "int32"), f("a", "int32") }))
   end)
 
   it("writes the schema envelope of a frozen scalar schema", function()
