@@ -2,6 +2,7 @@
 #include "bridge.h"
 #include "codec.h"
 #include "headers.h"
+#include "record_lines.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -159,22 +160,43 @@ static int append_line(lua_State *L, int idx, lc_buf_t *b)
 
 /* core.json_lines(records) -> the text FileStreamSink writes for a batch (each record's
  * value as append_line writes it, then a newline), or nil when a value needs the script's
- * own path. One Lua string a batch instead of one a record. */
+ * own path. One Lua string a batch instead of one a record. A record whose value is not
+ * decoded yet (sink_api.c's lazy records) gives the line kept for it (record_lines.h). */
 static int core_json_lines(lua_State *L)
 {
     lc_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
     luaL_checktype(L, 1, LUA_TTABLE);
-    size_t n = lua_objlen(L, 1);
+    size_t n = lua_objlen(L, 1), len;
+    const char *s;
+    const lc_record_lines_t *lines;
     b->len = 0;
     lua_settop(L, 1);
-    lua_pushliteral(L, "value"); /* 2 */
+    lua_pushliteral(L, "value");                                     /* 2 */
+    lua_pushlstring(L, LC_RECORD_LINES, sizeof LC_RECORD_LINES - 1); /* 3 */
+    lua_pushlstring(L, LC_RECORD_LINE, sizeof LC_RECORD_LINE - 1);   /* 4 */
     for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, 1, (int)i); /* 3: the record */
-        if (!lua_istable(L, 3)) return 0;
+        lua_rawgeti(L, 1, (int)i); /* 5: the record */
+        if (!lua_istable(L, 5)) return 0;
         lua_pushvalue(L, 2);
-        lua_gettable(L, 3); /* 4: record.value */
-        if (append_line(L, 4, b)) return 0;
-        lua_settop(L, 2);
+        lua_rawget(L, 5); /* 6: record.value */
+        if (lua_isnil(L, 6)) {
+            lua_pushvalue(L, 3);
+            lua_rawget(L, 5); /* 7: the lines of a lazy record */
+            lua_pushvalue(L, 4);
+            lua_rawget(L, 5); /* 8: its place there */
+            if (lua_type(L, 7) == LUA_TUSERDATA && lua_type(L, 8) == LUA_TNUMBER &&
+                (lines = lua_touserdata(L, 7)) &&
+                lc_record_line(lines, lua_tonumber(L, 8), &s, &len) == 0) {
+                if (lc_buf_append(b, s, len)) return 0;
+                lua_settop(L, 4);
+                continue;
+            }
+            lua_settop(L, 5);
+            lua_pushvalue(L, 2);
+            lua_gettable(L, 5); /* 6: record.value, through a metatable */
+        }
+        if (append_line(L, 6, b)) return 0;
+        lua_settop(L, 4);
     }
     lua_pushlstring(L, b->data ? b->data : "", b->len);
     if (b->cap > 1 << 20) lc_buf_free(b); /* keep no large one */

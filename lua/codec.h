@@ -124,6 +124,12 @@ int lc_conv_protected(lua_State *L, int nargs, lc_conv_region_fn fn, void *opaqu
  * Used for offsets, partitions and logs. Keys of objects are sorted so equal tables give
  * equal text. Returns 0 or -1 (errstr). */
 int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, size_t errstr_size);
+/** Appends to out the line lc_json_encode_sorted writes for the value JsonConverter
+ * (schemas.enable=false) decodes from the JSON object text, without making Lua values (a
+ * sink that writes values as JSON lines). Returns 1 when written, 0 when the text is not a
+ * case it covers (nothing appended; decode it): not an object, invalid JSON, a key with
+ * escapes or given twice, a number that is not finite, deep nesting (json_canon.c). */
+int lc_json_canon(const char *text, size_t len, lc_buf_t *out);
 /** Decodes JSON text and pushes the Lua value (schemaless rules). Returns 0 or -1 (errstr). */
 int lc_json_decode(lua_State *L, const char *text, size_t len, char *errstr, size_t errstr_size);
 

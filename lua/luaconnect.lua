@@ -31,6 +31,7 @@ local float = require "luaconnect._float"
 -- A monotonic clock in ns for the per-transform time (a vDSO call through the FFI, compiled
 -- by the JIT; the symbol is renamed so that a script declaring clock_gettime does not clash).
 local ffi = require "ffi"
+local new_table = require "table.new"
 pcall(ffi.cdef, [[
 typedef struct { long sec, nsec; } lc_sdk_timespec_t;
 int lc_sdk_clock_gettime(int clock, lc_sdk_timespec_t *ts) __asm__("clock_gettime");
@@ -453,6 +454,14 @@ local function reads_headers(def, chain)
   return false
 end
 
+-- Whether a sink record's JSON value (schemaless) may be decoded when it is first read
+-- instead of when the record is made: the sink declares lazy_values = true (put() mostly
+-- hands values to the worker undecoded, as FileStreamSink's core.json_lines does) and no
+-- transform runs before put() (a transform reads every value).
+local function lazy_values(def, chain)
+  return def.lazy_values == true and #chain == 0
+end
+
 --- Builds a transform chain from specs {alias, path, config, predicate?, negate?}.
 function M._chain(label, specs)
   local chain = {}
@@ -481,6 +490,7 @@ end
 function M._rechain(task, chain_specs)
   task._chain = M._chain(format("connector '%s'", task.name), chain_specs or {})
   task._reads_headers = reads_headers(task._def, task._chain)
+  task._lazy_values = lazy_values(task._def, task._chain)
 end
 
 -- Errors ------------------------------------------------------------------------------
@@ -744,10 +754,17 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
     _errors = errors or {},
   }
   task._reads_headers = reads_headers(def, task._chain)
+  task._lazy_values = lazy_values(def, task._chain)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
   function task.report(record, message)
-    local i = task._batch_index and task._batch_index[record]
+    local index = task._batch_index
+    if not index and task._batch then -- made on the first report of a batch, not per batch
+      index = {}
+      for j, r in ipairs(task._batch) do index[r] = j end
+      task._batch_index = index
+    end
+    local i = index and index[record]
     if not i then error("task.report(): the record is not one of the current put() batch", 2) end
     message = tostring(message)
     if not task._errors.tolerant then error(message, 2) end
@@ -807,7 +824,7 @@ local function sink_deliver(task, out)
     failures = failures or {}
     failures[#failures + 1] = entry
   end
-  task._batch_index, task._redeliver, task._failures, task._reported = nil, nil, nil, nil
+  task._batch, task._batch_index, task._redeliver, task._failures, task._reported = nil, nil, nil, nil, nil
   return failures
 end
 
@@ -815,12 +832,17 @@ end
 -- whose index is the record's position in the batch) or nil; when put() raised
 -- connect.retriable() also its message and task.timeout() (see _sink_redeliver).
 function M._sink_put(task, records)
-  local index = {}
-  for i = 1, #records do index[records[i]] = i end
-  task._batch_index = index
+  -- task.report() finds a record's place in the batch: the index is made on the first report,
+  -- from this list, which put() never gets (it may reorder its list).
+  task._batch, task._batch_index = records, nil
   local out, failures = M._apply_chain(task._chain, records, task._errors, false)
+  if out == records then
+    local n = #records
+    out = new_table(n, 0)
+    for i = 1, n do out[i] = records[i] end
+  end
   if out[1] == nil then
-    task._batch_index = nil
+    task._batch = nil
     return failures
   end
   task._failures = failures

@@ -1,9 +1,11 @@
 /* sink_api: see sink_api.h. */
 #include "sink_api.h"
 #include "bridge.h"
+#include "record_lines.h"
 #include "task_api.h"
 
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Record field names, pushed once a batch below the task table (lc_sink_api_begin): setting
@@ -22,7 +24,14 @@ enum {
     S_HEADERS,
     S_COUNT,
     S_LAST_TOPIC = S_COUNT,
-    S_MAKE /* the record constructor (make_record) */
+    S_MAKE,     /* the record constructor (make_record) */
+    S_MAKE_LAZY, /* the lazy records' builder (make_lazy_src), or nil */
+    S_LINES,     /* the batch's lines userdata (record_lines.h), nil until needed */
+    S_TOPICS,    /* lazy records' topic names, their keys, key schemas and headers by */
+    S_LKEYS,     /* record number (nil until one is not nil) */
+    S_LKSCHEMAS,
+    S_LHEADERS,
+    S_END = S_LHEADERS
 };
 static const char *const sink_keys[S_COUNT] = {"topic",     "partition",    "offset",
                                                "timestamp", "key",          "key_schema",
@@ -60,11 +69,171 @@ static void push_make_record(lua_State *L)
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
+/* A record whose value is decoded when first read (sinks that declare lazy_values = true):
+ * instead of value it holds the batch's lines userdata and its place there (record_lines.h).
+ * Its template has 8 fields, one hash of 8 slots: value and value_schema (nil until value is
+ * read) and key_schema (nil but for a key converter with schemas) are left out of it.
+ * lc_sink_api_add only notes such a record (lc_sink_lazy_entry_t; its key, key schema and
+ * headers in tables by record number); the builder this chunk returns makes all of a
+ * build's records in one loop the JIT compiles, where a constructor called from C for each
+ * ran in the interpreter.
+ * The metatable's __index decodes the message text kept there (as the value converter would
+ * have) on the first read of record.value, and keeps the result in value; an assignment to
+ * value drops the line. The chunk's argument is the decoder. */
+static const char make_lazy_src[] =
+    "local setmetatable, rawget, rawset, decode, ffi = setmetatable, rawget, rawset, ...\n"
+    "local LINES, LINE = '" LC_RECORD_LINES_LUA "', '" LC_RECORD_LINE_LUA "'\n"
+    "pcall(ffi.cdef, 'typedef struct { double offset, timestamp; int32_t index, partition, "
+    "topic, line; } lc_sink_lazy_entry_t;')\n"
+    "local entries_t = ffi.typeof('const lc_sink_lazy_entry_t *')\n"
+    "local mt = { __metatable = 'luaconnect.record' }\n"
+    "function mt.__index(r, k)\n"
+    "  if k ~= 'value' then return nil end\n"
+    "  local i = rawget(r, LINE)\n"
+    "  if i == nil then return nil end\n"
+    "  local v = decode(rawget(r, LINES), i)\n"
+    "  rawset(r, LINE, nil)\n"
+    "  rawset(r, LINES, nil)\n"
+    "  rawset(r, 'value', v)\n"
+    "  return v\n"
+    "end\n"
+    "function mt.__newindex(r, k, v)\n"
+    "  if k == 'value' then\n"
+    "    rawset(r, LINE, nil)\n"
+    "    rawset(r, LINES, nil)\n"
+    "  end\n"
+    "  rawset(r, k, v)\n"
+    "end\n"
+    "return function(n, entries, list, lines, topics, keys, kschemas, headers)\n"
+    "  local e = ffi.cast(entries_t, entries)\n"
+    "  for j = 0, n - 1 do\n"
+    "    local x = e[j]\n"
+    "    local i = x.index\n"
+    "    local r = { topic = false, partition = false, offset = false, timestamp = false,\n"
+    "      key = false, headers = false,\n"
+    "      ['" LC_RECORD_LINES_LUA "'] = false, ['" LC_RECORD_LINE_LUA "'] = false }\n"
+    "    r.topic, r.partition, r.offset = topics[x.topic], x.partition, x.offset\n"
+    "    local ts = x.timestamp\n"
+    "    if ts >= 0 then r.timestamp = ts else r.timestamp = nil end\n"
+    "    if keys then r.key = keys[i] else r.key = nil end\n"
+    "    if headers then r.headers = headers[i] else r.headers = nil end\n"
+    "    r[LINES], r[LINE] = lines, x.line\n"
+    "    if kschemas and kschemas[i] ~= nil then r.key_schema = kschemas[i] end\n"
+    "    list[i] = setmetatable(r, mt)\n"
+    "  end\n"
+    "end\n";
+static char make_lazy_key, lines_mt_key;
+
+/* decode(lines, i): the value of lazy record i, from the message text after its line. */
+static int lazy_decode(lua_State *L)
+{
+    static const lc_converter_t plain = {LC_CONV_JSON, 0};
+    const lc_record_lines_t *l = lua_touserdata(L, 1);
+    char err[512];
+    const char *s;
+    size_t n;
+
+    if (!l || lc_record_line(l, lua_tonumber(L, 2), &s, &n))
+        return luaL_error(L, "record value: not a record of this batch");
+    if (lc_conv_to_lua(&plain, L, s + n, l->spans[(size_t)lua_tonumber(L, 2) - 1].raw_len, err,
+                       sizeof err))
+        return luaL_error(L, "record value: %s", err);
+    lua_pop(L, 1); /* the (nil) schema */
+    return 1;
+}
+
+static int lines_gc(lua_State *L)
+{
+    lc_record_lines_t *l = lua_touserdata(L, 1);
+    lc_buf_free(&l->text);
+    free(l->spans);
+    free(l->pending);
+    l->spans = NULL;
+    l->pending = NULL;
+    l->n = l->cap = l->npending = l->pcap = 0;
+    return 0;
+}
+
+/* Pushes the lazy record constructor (made once per state), or nil when it cannot be made
+ * (values are then decoded as records are built). */
+static void push_make_lazy(lua_State *L)
+{
+    lua_pushlightuserdata(L, &make_lazy_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (!lua_isnil(L, -1)) return;
+    lua_pop(L, 1);
+    if (luaL_loadbuffer(L, make_lazy_src, sizeof make_lazy_src - 1, "=luaconnect.sink_record")) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushcfunction(L, lazy_decode);
+    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+    lua_getfield(L, -1, "ffi");
+    lua_remove(L, -2);
+    if (!lua_istable(L, -1) || lua_pcall(L, 2, 1, 0)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushlightuserdata(L, &make_lazy_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* Makes the batch's lines userdata (in its slot) when the first lazy record comes. */
+static lc_record_lines_t *batch_lines(lc_sink_batch_t *b)
+{
+    lua_State *L = b->L;
+    if (b->lines) return b->lines;
+    lc_record_lines_t *l = lua_newuserdata(L, sizeof *l);
+    memset(l, 0, sizeof *l);
+    lua_pushlightuserdata(L, &lines_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, lines_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushlightuserdata(L, &lines_mt_key);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+    lua_setmetatable(L, -2);
+    lua_replace(L, b->keys + S_LINES);
+    return b->lines = l;
+}
+
+/* Adds m's line and text to the batch's lines: its place (1-based), or 0 when the value is
+ * not one json_canon writes (or memory ran out): decode it then. */
+static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
+{
+    lc_record_lines_t *l = batch_lines(b);
+    size_t start = l->text.len;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        lc_line_span_t *sp = realloc(l->spans, cap * sizeof *sp);
+        if (!sp) return 0;
+        l->spans = sp;
+        l->cap = cap;
+    }
+    if (lc_json_canon(m->value, m->value_len, &l->text) != 1) return 0;
+    if (lc_buf_append(&l->text, "\n", 1) || lc_buf_append(&l->text, m->value, m->value_len)) {
+        l->text.len = start;
+        return 0;
+    }
+    lc_line_span_t *sp = &l->spans[l->n++];
+    sp->off = start;
+    sp->line_len = l->text.len - start - m->value_len;
+    sp->raw_len = m->value_len;
+    return l->n;
+}
+
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
 {
     b->L = L;
     b->n = 0;
-    lua_checkstack(L, S_COUNT + 8);
+    lua_checkstack(L, S_END + 8);
     b->keys = lua_gettop(L) + 1;
     for (int k = 0; k < S_COUNT; k++)
         lua_pushstring(L, sink_keys[k]);
@@ -72,11 +241,22 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     push_make_record(L);
     lc_task_api_push(L);
     b->reads_headers = 1;
+    b->lazy = 0;
+    b->lines = NULL;
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "_reads_headers");
         b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
-        lua_pop(L, 1);
+        lua_getfield(L, -2, "_lazy_values");
+        b->lazy = lua_toboolean(L, -1);
+        lua_pop(L, 2);
     }
+    lua_pop(L, 1);
+    if (b->lazy) push_make_lazy(L);
+    else lua_pushnil(L);
+    b->lazy = lua_isfunction(L, -1);
+    for (int k = S_LINES; k <= S_END; k++)
+        lua_pushnil(L);
+    lc_task_api_push(L);
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
 }
@@ -94,12 +274,24 @@ static int build_region(lua_State *L, int first, void *opaque)
     build_t *a = opaque;
     lc_sink_batch_t inner = *a->b;
     int rc = 0;
-    lua_checkstack(L, S_COUNT + 16);
+    lua_checkstack(L, S_END + 16);
     inner.list = first;
     inner.keys = a->b->keys ? first + 1 : 0;
+    inner.lines = NULL; /* each build makes its own */
     for (int i = 0; i < a->n && rc == 0; i++) {
         rc = a->each(a->opaque, i, &inner);
         a->b->n = inner.n;
+    }
+    lc_record_lines_t *l = inner.lines;
+    if (l && l->npending) { /* the lazy records noted, made in one call (the builder) */
+        lua_pushvalue(L, inner.keys + S_MAKE_LAZY);
+        lua_pushinteger(L, (lua_Integer)l->npending);
+        lua_pushlightuserdata(L, l->pending);
+        lua_pushvalue(L, inner.list);
+        for (int k = S_LINES; k <= S_END; k++)
+            lua_pushvalue(L, inner.keys + k);
+        lua_call(L, 4 + S_END - S_LINES, 0);
+        l->npending = 0;
     }
     return rc;
 }
@@ -112,9 +304,9 @@ int lc_sink_api_build(lc_sink_batch_t *b, int n, lc_sink_each_fn each, void *opa
     int nargs = 1;
     lua_pushvalue(L, b->list);
     if (b->keys) {
-        for (int k = 0; k <= S_MAKE; k++)
+        for (int k = 0; k <= S_END; k++)
             lua_pushvalue(L, b->keys + k);
-        nargs += S_MAKE + 1;
+        nargs += S_END + 1;
     }
     return lc_conv_protected(L, nargs, build_region, &a, errstr, errstr_size);
 }
@@ -152,11 +344,82 @@ static void push_topic(const lc_sink_batch_t *b, const char *topic)
     lua_pushvalue(L, slot);
 }
 
+/* Sets slot[k][i] = the value on top (popped), making the table when first needed. */
+static void lazy_set(lc_sink_batch_t *b, int k, int i)
+{
+    lua_State *L = b->L;
+    if (lua_isnil(L, b->keys + k)) {
+        lua_newtable(L);
+        lua_replace(L, b->keys + k);
+    }
+    lua_rawseti(L, b->keys + k, i);
+}
+
+/* Notes m as lazy record b->n + 1 whose line is line (its table is made by the builder at
+ * the end of the build). Returns as lc_sink_api_add. */
+static int note_lazy(lc_sink_batch_t *b, const lc_converter_t *key_conv, const lc_sink_msg_t *m,
+                     size_t line, const char **stage, char *errstr, size_t errstr_size)
+{
+    lua_State *L = b->L;
+    lc_record_lines_t *l = b->lines;
+    int i = b->n + 1, top = lua_gettop(L);
+    if (l->npending == l->pcap) {
+        size_t cap = l->pcap ? 2 * l->pcap : 64;
+        lc_sink_lazy_entry_t *p = realloc(l->pending, cap * sizeof *p);
+        if (!p) {
+            l->n--;
+            return luaL_error(L, "out of memory");
+        }
+        l->pending = p;
+        l->pcap = cap;
+    }
+    if (m->key) {
+        if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
+            *stage = "KEY_CONVERTER";
+            l->n--; /* its text stays until the batch goes */
+            lua_settop(L, top);
+            return -1;
+        }
+        if (!lua_isnil(L, -1)) lazy_set(b, S_LKSCHEMAS, i);
+        else lua_pop(L, 1);
+        if (!lua_isnil(L, -1)) lazy_set(b, S_LKEYS, i);
+        else lua_pop(L, 1);
+    }
+    if (m->headers) {
+        lc_headers_push(L, m->headers);
+        lazy_set(b, S_LHEADERS, i);
+    }
+    /* the topic: the last name noted unless it differs */
+    const char *last = NULL;
+    if (l->ntopics) {
+        lua_rawgeti(L, b->keys + S_TOPICS, l->ntopics);
+        last = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the table keeps the string */
+    }
+    if (!last || strcmp(last, m->topic) != 0) {
+        lua_pushstring(L, m->topic);
+        lazy_set(b, S_TOPICS, ++l->ntopics);
+    }
+    lc_sink_lazy_entry_t *e = &l->pending[l->npending++];
+    e->offset = (double)m->offset;
+    e->timestamp = m->timestamp >= 0 ? (double)m->timestamp : -1;
+    e->index = i;
+    e->partition = m->partition;
+    e->topic = l->ntopics;
+    e->line = (int32_t)line;
+    b->n = i;
+    return 0;
+}
+
 int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                     const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char **stage,
                     char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
+    size_t line;
+    if (b->lazy && b->keys && value_conv->kind == LC_CONV_JSON && !value_conv->schemas_enable &&
+        m->value && m->value_len && (line = add_line(b, m)))
+        return note_lazy(b, key_conv, m, line, stage, errstr, errstr_size);
     if (b->keys && lua_isfunction(L, b->keys + S_MAKE)) {
         int top = lua_gettop(L);
         lua_pushvalue(L, b->keys + S_MAKE);

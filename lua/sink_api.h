@@ -33,6 +33,8 @@ typedef struct lc_sink_batch {
     int n;    /* records added */
     int keys; /* stack slot of the record field names, then of the last topic (0: none) */
     int reads_headers; /* 0: neither put() nor a transform reads record.headers */
+    int lazy;          /* schemaless JSON values are decoded when first read (lazy_values) */
+    void *lines;       /* the batch's lines userdata (record_lines.h), once made */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */

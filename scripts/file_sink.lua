@@ -50,6 +50,7 @@ end
 return connect.sink {
   version = "1.0.0",
   reads_headers = false, -- put() writes values only: message headers stay unparsed
+  lazy_values = true, -- json_lines writes a JSON value without decoding it
   doc = "Writes record values to a file (or stdout), one line per record",
   aliases = {
     "FileStreamSink", "FileStreamSinkConnector",

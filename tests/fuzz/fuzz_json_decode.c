@@ -9,7 +9,9 @@
  * - the second decode succeeds or fails as the first, with the same message;
  * - schemaless decoding never returns a schema; String/ByteArray give the bytes unchanged;
  * - a syntax error is reported as "invalid JSON at line L column C: ..." by every JSON
- *   decoder (codec.h: a syntax error anywhere in the text is the one reported). */
+ *   decoder (codec.h: a syntax error anywhere in the text is the one reported);
+ * - lc_json_canon's line is the schemaless decode's value encoded by lc_json_encode_sorted,
+ *   or it declines and appends nothing. */
 #include "fuzz_common.h"
 
 static lua_State *L;
@@ -46,6 +48,33 @@ static int decode_with(const lc_converter_t *c, const uint8_t *data, size_t size
     return rc[0] != 0 && strncmp(err[0], "invalid JSON at line ", 21) == 0;
 }
 
+/* lc_json_canon writes what a sink would write otherwise (schemaless decode, then
+ * lc_json_encode_sorted), or declines and appends nothing. */
+static void check_canon(const uint8_t *data, size_t size)
+{
+    static const lc_converter_t plain = {LC_CONV_JSON, 0};
+    lc_buf_t got = {0}, want = {0};
+    char err[1024] = "";
+
+    lc_buf_append(&got, "=", 1);
+    int rc = lc_json_canon((const char *)data, size, &got);
+    FUZZ_ASSERT(rc == 0 || rc == 1, "lc_json_canon returned %d", rc);
+    if (rc == 0) {
+        FUZZ_ASSERT(got.len == 1, "lc_json_canon declined after appending %zu bytes", got.len - 1);
+    } else {
+        FUZZ_ASSERT(lc_conv_to_lua(&plain, L, data, size, err, sizeof err) == 0,
+                    "lc_json_canon wrote a line for a text the converter refuses: %s", err);
+        FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0,
+                    "lc_json_canon wrote a line for a value the encoder refuses: %s", err);
+        FUZZ_ASSERT(got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
+                    "lc_json_canon wrote %.*s, the encoder %.*s", (int)got.len - 1, got.data + 1,
+                    (int)want.len, want.data);
+        lua_settop(L, 0);
+    }
+    lc_buf_free(&got);
+    lc_buf_free(&want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const lc_converter_t plain = {LC_CONV_JSON, 0}, schemas = {LC_CONV_JSON, 1},
@@ -72,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(syntax_plain == syntax_env, "syntax error: schemaless %d, envelope %d",
                     syntax_plain, syntax_env);
     }
+    lua_settop(L, 0);
+    check_canon(data, size);
     lc_lua_close(L);
     return 0;
 }

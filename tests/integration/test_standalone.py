@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kcat_consume, kcat_consume_records, unique_topic, release_round_only
+from conftest import kcat_consume, kcat_consume_records, kcat_produce, unique_topic, release_round_only
 from worker import Worker, file_lines, wait_for
 
 SANITIZER = os.environ.get("LC_SANITIZER") == "1"
@@ -308,3 +308,109 @@ def test_user_transform_chain_with_predicate(kafka, tmp_path):
         assert w.stop() == 0
     assert file_lines(dst) == [b"sink:src:one", b"sink:src:two"]
     assert [json.loads(v)["payload"] for v in kcat_consume(kafka, topic, 2)] == ["src:one", "src:two"]
+
+
+# A sink like FileStreamSink that may read, replace or clear record.value before its lines
+# are written; LAZY is replaced by true or false (lazy_values).
+_LINES_SINK = r'''
+local connect = require "luaconnect"
+local json_lines = require("luaconnect.core").json_lines
+return connect.sink {
+  lazy_values = LAZY,
+  config = { file = { type = "string", required = true }, touch = { type = "boolean", default = false } },
+  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+  put = function(task, records)
+    if task.config.touch then
+      for _, r in ipairs(records) do
+        local k = r.offset % 6
+        if k == 0 then r.value = { replaced = r.offset }
+        elseif k == 1 then r.value = nil
+        elseif k == 2 and type(r.value) == "table" then r.value.seen = r.offset
+        elseif k == 3 then local _ = r.value
+        elseif k == 4 then r.value = { key = r.key, ks = r.key_schema and r.key_schema.type, t = r.topic ~= nil }
+        end
+      end
+    end
+    local text = json_lines(records)
+    if not text then
+      local lines = {}
+      for _, r in ipairs(records) do lines[#lines + 1] = connect.json.encode(r.value) .. "\n" end
+      text = table.concat(lines)
+    end
+    task.f:write(text)
+    task.f:flush()
+  end,
+  close = function(task) task.f:close() end,
+}
+'''
+
+
+def test_json_values_written_undecoded_match_decoded_ones(kafka, tmp_path):
+    """FileStreamSink writes a schemaless JSON object's line straight from the message text
+    (lazy_values, lua/json_canon.c): byte for byte the line a decode then an encode give,
+    for every shape, with the records it cannot write that way decoded as before, and a
+    record.value that put() reads or changes behaving as if it had been decoded."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "eager_lines.lua").write_text(_LINES_SINK.replace("LAZY", "false"))
+    (plugins / "lazy_lines.lua").write_text(_LINES_SINK.replace("LAZY", "true"))
+    values = [
+        '{"b":1,"a":"x","c":{"z":null,"y":[1,2.5,{"q":true,"p":false}]},"d":[]}',
+        '  {"line":"tab\\there \\u00e9 \\ud83d\\ude00 \\/ \\u0001","n":-0,"f":1.0,"e":1e2} ',
+        '{"big":9007199254740993,"neg":-9223372036854775808,"small":5e-324,"g":0.1}',
+        '{"esc\\u0061ped key":1,"a":2}',   # an escaped key: decoded as before
+        '{"dup":1,"dup":2}',               # a key given twice: decoded as before
+        '{"é":"中文","ab":{},"a":{"b":{"c":{"d":"deep"}}}}',
+        '[1,"two",{"b":2,"a":1}]',         # not an object
+        '"just a string"',
+        '12.5',
+        'not json at all',                 # the converter's error: skipped with tolerance=all
+        '{"unterminated":',
+        '{"after":"the bad ones"}',
+    ] * 5
+    topic = unique_topic("lc-lazy")
+    keys = ['{"schema":{"type":"string","optional":false},"payload":"k%d"}' % i
+            for i in range(len(values))]
+    kcat_produce(kafka, topic, values, keys=keys)
+    outs = {name: tmp_path / f"{name}.txt" for name in
+            ("file", "eager", "lazy", "eager_touch", "lazy_touch")}
+    common = {"topics": topic, "errors.tolerance": "all", "errors.log.enable": "true"}
+    conns = [
+        {"name": "file", "connector.class": "FileStreamSink", "file": str(outs["file"]), **common},
+        {"name": "eager", "connector.class": "eager_lines", "file": str(outs["eager"]), **common},
+        {"name": "lazy", "connector.class": "lazy_lines", "file": str(outs["lazy"]), **common},
+        {"name": "eager_touch", "connector.class": "eager_lines", "file": str(outs["eager_touch"]),
+         "touch": "true", **common},
+        {"name": "lazy_touch", "connector.class": "lazy_lines", "file": str(outs["lazy_touch"]),
+         "touch": "true", **common},
+    ]
+    good = len(values) - 10  # two bad texts in each of the 5 rounds
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins),
+                                               "value.converter.schemas.enable": "false"})
+    with w:
+        for out in outs.values():
+            wait_for(lambda: len(file_lines(out)) == good, 60, f"{good} lines in {out.name}", w.log)
+        assert w.stop() == 0
+    eager = file_lines(outs["eager"])
+    assert eager[:9] == [
+        b'{"a":"x","b":1,"c":{"y":[1,2.5,{"p":false,"q":true}],"z":null},"d":[]}',
+        '{"e":100.0,"f":1.0,"line":"tab\\there é 😀 / \\u0001","n":0}'.encode(),
+        b'{"big":9007199254740993,"g":0.1,"neg":-9223372036854775808,"small":4.9E-324}',
+        b'{"a":2,"escaped key":1}',
+        b'{"dup":2}',
+        '{"a":{"b":{"c":{"d":"deep"}}},"ab":{},"é":"中文"}'.encode(),
+        b'[1,"two",{"a":1,"b":2}]',
+        b"just a string",
+        b"12.5",
+    ]
+    assert eager[9] == b'{"after":"the bad ones"}'
+    assert file_lines(outs["file"]) == eager
+    assert file_lines(outs["lazy"]) == eager
+    touched = file_lines(outs["eager_touch"])
+    assert file_lines(outs["lazy_touch"]) == touched
+    assert touched[0] == b'{"replaced":0}' and touched[1] == b"null"
+    assert touched[:5] == [b'{"replaced":0}', b"null",
+                           b'{"big":9007199254740993,"g":0.1,"neg":-9223372036854775808,'
+                           b'"seen":2,"small":4.9E-324}',
+                           b'{"a":2,"escaped key":1}',
+                           b'{"key":"k4","ks":"string","t":true}']

@@ -341,6 +341,138 @@ TEST(sorted_shortcuts_match_the_general_path)
     lua_close(L);
 }
 
+/* lc_json_canon(in) against what the sink would write otherwise: JsonConverter's schemaless
+ * decode, then lc_json_encode_sorted. Returns 1 when canon writes that line, or declines
+ * (want_decline) and appends nothing. */
+static int canon_agrees(lua_State *L, const char *in, size_t n, int want_decline)
+{
+    char err[512] = "";
+    lc_buf_t want = {0}, got = {0};
+    int ok = 1, rc, top = lua_gettop(L);
+
+    lc_buf_append(&got, "x", 1); /* appends after what is there */
+    rc = lc_json_canon(in, n, &got);
+    if (want_decline) {
+        ok = rc == 0 && got.len == 1;
+    } else if (rc != 1) {
+        ok = 0;
+    } else if (lc_conv_to_lua(&json_plain, L, in, n, err, sizeof err) ||
+               lc_json_encode_sorted(L, top + 1, &want, err, sizeof err)) {
+        ok = 0; /* canon wrote a line for a text the sink cannot */
+    } else {
+        ok = got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0;
+    }
+    if (!ok)
+        fprintf(stderr, "canon %.*s\n  rc %d got %.*s\n  want %.*s %s\n", (int)n, in, rc,
+                (int)got.len, got.data, (int)want.len, want.data ? want.data : "", err);
+    lua_settop(L, top);
+    lc_buf_free(&want);
+    lc_buf_free(&got);
+    return ok;
+}
+
+#define CANON_IS(L, s) canon_agrees((L), (s), strlen(s), 0)
+#define CANON_DECLINES(L, s) canon_agrees((L), (s), strlen(s), 1)
+
+/* A random JSON text from a small grammar, rich in what canon must get right: key order,
+ * number spellings, escapes, non-ASCII, empty containers, nesting, blanks. */
+static unsigned canon_rng = 12345;
+static unsigned canon_rand(unsigned n)
+{
+    canon_rng = canon_rng * 1103515245u + 12345u;
+    return (canon_rng >> 16) % n;
+}
+
+static void gen_json(lc_buf_t *b, int depth, int object)
+{
+    static const char *const keys[] = {"a", "b", "ab", "B", "line", "id", "\xc3\xa9t\xc3\xa9",
+                                       "a\\u0062", "", "zz", "a ", "_", "x1", "x10", "x2"};
+    static const char *const scalars[] = {
+        "0", "-0", "1", "-1", "42", "9007199254740992", "9007199254740993", "-9007199254740993",
+        "9223372036854775807", "-9223372036854775808", "12345678901234567", "1.5", "-0.25",
+        "1.0", "-0.0", "1e2", "1E-2", "2.5e+3", "0.1", "3.14159265358979", "1e300", "1e400",
+        "123456789012.345678", "true", "false", "null", "\"\"", "\"x\"", "\"a\\\"b\"",
+        "\"\\u00e9\\n\\t\\/\"", "\"\xe2\x82\xac\"", "\"\\ud83d\\ude00\"", "\"\\u0001\"",
+        "\"line 1\"", "\"del \x7f\"", "1.7976931348623157e308", "5e-324", "100000000", "1e7", "0.001"};
+    unsigned i, n;
+
+    if (object || (depth < 4 && canon_rand(4) == 0)) {
+        int obj = object || canon_rand(2);
+        n = canon_rand(obj ? 8 : 5);
+        lc_buf_append(b, obj ? "{" : "[", 1);
+        for (i = 0; i < n; i++) {
+            const char *sep = canon_rand(8) ? "," : " , ";
+            if (i) lc_buf_append(b, sep, strlen(sep));
+            if (obj) {
+                const char *k = keys[canon_rand(sizeof keys / sizeof *keys)];
+                lc_buf_append(b, "\"", 1);
+                lc_buf_append(b, k, strlen(k));
+                const char *colon = canon_rand(8) ? "\":" : "\" : ";
+                lc_buf_append(b, colon, strlen(colon));
+            }
+            gen_json(b, depth + 1, 0);
+        }
+        lc_buf_append(b, obj ? "}" : "]", 1);
+        return;
+    }
+    const char *s = scalars[canon_rand(sizeof scalars / sizeof *scalars)];
+    lc_buf_append(b, s, strlen(s));
+}
+
+/* lc_json_canon writes byte for byte what decode + lc_json_encode_sorted write, and
+ * declines what it does not cover. */
+TEST(canon_lines_match_decode_and_encode)
+{
+    lua_State *L = new_state();
+    lc_buf_t b = {0};
+    int i, agreed = 0, written = 0;
+
+    CHECK(CANON_IS(L, "{\"b\":1,\"a\":\"x\"}"));
+    CHECK(CANON_IS(L, " {\"line\":\"hello\",\"n\":12,\"f\":1.0,\"g\":0.5,\"t\":true,\"z\":null} \n"));
+    CHECK(CANON_IS(L, "{\"a\":[1,{\"d\":true,\"c\":\"x\"}],\"c\":null,\"aa\":{},\"e\":[]}"));
+    CHECK(CANON_IS(L, "{\"big\":9007199254740993,\"neg\":-9223372036854775808,\"e\":1e2}"));
+    CHECK(CANON_IS(L, "{\"s\":\"tab\\there \\u00e9 \\ud83d\\ude00 \\/ \\u0001\"}"));
+    CHECK(CANON_IS(L, "{\"ab\":1,\"a\":2,\"a \":3,\"\":4}"));
+    CHECK(CANON_IS(L, "{}"));
+    CHECK(CANON_DECLINES(L, "[1,2]"));
+    CHECK(CANON_DECLINES(L, "\"text\""));
+    CHECK(CANON_DECLINES(L, "12"));
+    CHECK(CANON_DECLINES(L, "null"));
+    CHECK(CANON_DECLINES(L, ""));
+    CHECK(CANON_DECLINES(L, "{\"a\":1,\"a\":2}"));
+    CHECK(CANON_DECLINES(L, "{\"b\":1,\"a\":{\"x\":1,\"x\":1}}"));
+    CHECK(CANON_DECLINES(L, "{\"a\\u0062\":1}"));
+    CHECK(CANON_DECLINES(L, "{\"a\":1e400}"));
+    CHECK(CANON_DECLINES(L, "{\"a\":1"));
+    CHECK(CANON_DECLINES(L, "{\"a\":1} x"));
+    CHECK(CANON_DECLINES(L, "{\"a\":01}"));
+    CHECK(CANON_DECLINES(L, "{\"a\":\"\x80\"}"));
+    CHECK(CANON_DECLINES(L, "{\"a\":99999999999999999999}"));
+    /* 70 levels: deeper than canon goes */
+    for (i = 0; i < 70; i++)
+        lc_buf_append(&b, "{\"a\":", 5);
+    lc_buf_append(&b, "1", 1);
+    for (i = 0; i < 70; i++)
+        lc_buf_append(&b, "}", 1);
+    CHECK(canon_agrees(L, b.data, b.len, 1));
+    /* generated texts: canon either declines or agrees */
+    for (i = 0; i < 20000; i++) {
+        lc_buf_t out = {0};
+        b.len = 0;
+        gen_json(&b, 0, 1);
+        int rc = lc_json_canon(b.data, b.len, &out);
+        lc_buf_free(&out);
+        written += rc == 1;
+        if (canon_agrees(L, b.data, b.len, rc == 0)) agreed++;
+        else if (i - agreed > 5) break;
+    }
+    CHECK_INT(agreed, 20000);
+    if (written < 4000) fprintf(stderr, "canon wrote %d lines of 20000\n", written);
+    CHECK(written >= 4000); /* texts without an escaped or repeated key */
+    lc_buf_free(&b);
+    lua_close(L);
+}
+
 TEST(plain_encode_lua_values)
 {
     lua_State *L = new_state();
@@ -1636,5 +1768,6 @@ int main(void)
     RUN(uninitialised_state);
     RUN(sorted_shortcuts_match_the_general_path);
     RUN(out_of_memory_mid_walk);
+    RUN(canon_lines_match_decode_and_encode);
     return lc_test_summary("test_codec");
 }

@@ -1,0 +1,209 @@
+/* json_canon: a JSON object text straight to the line lc_json_encode_sorted writes for the
+ * value JsonConverter (schemas.enable=false) decodes from it, without making Lua values.
+ * A sink that writes each record's value as a JSON line (FileStreamSink) otherwise decodes
+ * every value into tables only to encode them again.
+ *
+ * "The same line" holds by construction: the text is read by json_read.c's readers and each
+ * scalar written by the json_write.c function the encoder calls for the Lua value the
+ * decoder makes of it (codec.h's rules, decode.c's push_jnum). Object members are written in
+ * text order, each one's output span noted, then put in the encoder's key order (bytes, then
+ * length). What the decoder and encoder would treat in a way this file does not repeat is
+ * declined, and the caller decodes as before: a text that is not an object, invalid JSON,
+ * keys with escapes, a key given twice, numbers that are not finite, nesting deeper than
+ * CANON_DEPTH or more than CANON_MEMBERS members held at once. tests/fuzz/fuzz_json_decode.c
+ * checks the property on every input.
+ * Depends on codec_internal.h, json_read.c and json_write.c; no Lua. */
+#include "codec_internal.h"
+
+#include <stdlib.h>
+
+#define CANON_DEPTH 64
+#define CANON_MEMBERS 256
+
+typedef struct {
+    const char *k; /* the key as it stands in the text (no escapes) */
+    size_t kn;
+    size_t start, end; /* its member's output, "key":value */
+} member_t;
+
+typedef struct {
+    codec_ctx_t x;
+    int nm; /* members[] held by the objects being read */
+    member_t m[CANON_MEMBERS];
+} canon_t;
+
+static int canon_value(canon_t *c, int depth);
+
+static inline int member_cmp(const member_t *a, const member_t *b)
+{
+    int r = memcmp(a->k, b->k, a->kn < b->kn ? a->kn : b->kn);
+
+    return r ? r : (a->kn > b->kn) - (a->kn < b->kn);
+}
+
+static int member_qcmp(const void *a, const void *b)
+{
+    return member_cmp(a, b);
+}
+
+/* Puts the n members m (written in text order from out->len = first, commas between) in key
+ * order. Returns 0, or -1 for a key given twice or out of memory. */
+static int sort_members(canon_t *c, member_t *m, int n, size_t first)
+{
+    lc_buf_t *out = c->x.out;
+    size_t len = out->len - first, at;
+    int i, j, sorted = 1;
+    member_t t;
+
+    for (i = 1; i < n; i++) {
+        int r = member_cmp(&m[i - 1], &m[i]);
+        if (r == 0) return -1;
+        if (r > 0) sorted = 0;
+    }
+    if (sorted) return 0;
+    if (n <= 16) {
+        for (i = 1; i < n; i++) {
+            t = m[i];
+            for (j = i; j > 0 && member_cmp(&m[j - 1], &t) > 0; j--)
+                m[j] = m[j - 1];
+            m[j] = t;
+        }
+    } else {
+        qsort(m, (size_t)n, sizeof *m, member_qcmp);
+    }
+    for (i = 1; i < n; i++)
+        if (member_cmp(&m[i - 1], &m[i]) == 0) return -1;
+    /* The members' text goes behind the object, then comes back in order. */
+    if (buf_reserve(out, len)) return -1;
+    memcpy(out->data + out->len, out->data + first, len);
+    at = first;
+    for (i = 0; i < n; i++) {
+        size_t mn = m[i].end - m[i].start;
+        if (i) out->data[at++] = ',';
+        memcpy(out->data + at, out->data + out->len + (m[i].start - first), mn);
+        at += mn;
+    }
+    return 0;
+}
+
+static int canon_object(canon_t *c, int depth)
+{
+    codec_ctx_t *x = &c->x;
+    lc_buf_t *out = x->out;
+    int m0 = c->nm, n = 0, more, rc;
+    size_t first;
+    member_t *m;
+
+    if (depth >= CANON_DEPTH) return -1;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (putc_(x, '{')) return -1;
+    first = out->len;
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+        return putc_(x, '}');
+    }
+    do {
+        if (c->nm == CANON_MEMBERS) return -1;
+        m = &c->m[c->nm++];
+        if (n++ && putc_(x, ',')) return -1;
+        m->start = out->len;
+        if (jp_key(x, &m->k, &m->kn) || x->unescaped) return -1;
+        /* "key": as canon_value writes a string without escapes */
+        if (put(x, m->k - 1, m->kn + 2) || putc_(x, ':') || canon_value(c, depth + 1)) return -1;
+        m->end = out->len;
+    } while ((more = jp_next(x, '}')) > 0);
+    if (more < 0) return -1;
+    rc = sort_members(c, &c->m[m0], n, first);
+    c->nm = m0;
+    return rc || putc_(x, '}') ? -1 : 0;
+}
+
+static int canon_array(canon_t *c, int depth)
+{
+    codec_ctx_t *x = &c->x;
+    int more, n = 0;
+
+    if (depth >= CANON_DEPTH) return -1;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (putc_(x, '[')) return -1;
+    if (x->p < x->end && *x->p == ']') {
+        x->p++;
+        return putc_(x, ']');
+    }
+    do {
+        if ((n++ && putc_(x, ',')) || canon_value(c, depth + 1)) return -1;
+    } while ((more = jp_next(x, ']')) > 0);
+    return more < 0 || putc_(x, ']') ? -1 : 0;
+}
+
+/* A number as the encoder writes what push_jnum makes of it: an integer within 2^53 is a Lua
+ * number (put_number), beyond it int64 cdata (put_i64); an integral real is an lc_float_t
+ * (put_float), any other real a Lua number. */
+static int canon_number(codec_ctx_t *x)
+{
+    const unsigned char *p = x->p;
+    jnum_t v;
+
+    if (jp_number(x, &v)) return -1;
+    if (v.is_int) {
+        /* An integer's JSON spelling has no leading zeros: put_i64 writes it as it stands,
+         * but for -0 (put_number writes 0) */
+        if (v.i != 0 || *p != '-') return put(x, p, (size_t)(x->p - p));
+        return put_number(x, (double)v.i);
+    }
+    if (!isfinite(v.d)) return -1;
+    if (v.d == floor(v.d)) return put_float(x, v.d, 0);
+    return put_number(x, v.d);
+}
+
+static int canon_value(canon_t *c, int depth)
+{
+    codec_ctx_t *x = &c->x;
+    const char *s;
+    size_t n;
+
+    if (x->p >= x->end) return -1;
+    switch (*x->p) {
+    case '"': {
+        const unsigned char *q = x->p;
+        if (jp_string(x, &s, &n)) return -1;
+        /* Without escapes the string has no byte put_string escapes (no quote, backslash or
+         * control character, valid UTF-8): written as it stands, quotes included */
+        return (x->unescaped ? put_string(x, s, n) : put(x, q, (size_t)(x->p - q))) ? -1 : 0;
+    }
+    case '{':
+        return canon_object(c, depth);
+    case '[':
+        return canon_array(c, depth);
+    case 't':
+        return jp_lit(x, "true", 4) || PUTLIT(x, "true") ? -1 : 0;
+    case 'f':
+        return jp_lit(x, "false", 5) || PUTLIT(x, "false") ? -1 : 0;
+    case 'n':
+        return jp_lit(x, "null", 4) || PUTLIT(x, "null") ? -1 : 0;
+    default:
+        return canon_number(x);
+    }
+}
+
+int lc_json_canon(const char *text, size_t len, lc_buf_t *out)
+{
+    canon_t c;
+    size_t start = out->len;
+    int rc;
+
+    ctx_init(&c.x, NULL, NULL, 0);
+    c.x.out = out;
+    c.x.beg = (const unsigned char *)text;
+    c.x.end = c.x.beg + len;
+    c.x.p = jp_ws(c.x.beg, c.x.end);
+    c.nm = 0;
+    rc = c.x.p < c.x.end && *c.x.p == '{' && canon_object(&c, 0) == 0;
+    if (rc) {
+        c.x.p = jp_ws(c.x.p, c.x.end);
+        rc = c.x.p == c.x.end;
+    }
+    if (c.x.scratch.data) lc_buf_free(&c.x.scratch);
+    if (!rc) out->len = start;
+    return rc;
+}
