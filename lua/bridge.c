@@ -203,6 +203,31 @@ static int core_json_lines(lua_State *L)
     return 1;
 }
 
+/* core.json_lines_of(lines, idx, n) -> the lines of records idx[0..n) (an int32_t cdata
+ * array of places in lines, a batch's lines userdata: record_lines.h) in one string: the
+ * SDK's connect.json.lines when every record of the batch is lazy and unread. Raises when a
+ * place is not one of lines' records. */
+static int core_json_lines_of(lua_State *L)
+{
+    lc_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
+    const lc_record_lines_t *lines = lua_touserdata(L, 1);
+    const int32_t *idx = lua_topointer(L, 2);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    const char *s;
+    size_t len;
+    luaL_argcheck(L, lines && lua_type(L, 1) == LUA_TUSERDATA, 1, "lines expected");
+    luaL_argcheck(L, idx && lua_type(L, 2) == 10 /* cdata */, 2, "int32_t array expected");
+    b->len = 0;
+    for (lua_Integer i = 0; i < n; i++) {
+        if (lc_record_line(lines, idx[i], &s, &len))
+            return luaL_error(L, "json_lines_of: %d is not a record of the batch", (int)idx[i]);
+        if (lc_buf_append(b, s, len)) return luaL_error(L, "not enough memory");
+    }
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    if (b->cap > 1 << 20) lc_buf_free(b); /* keep no large one */
+    return 1;
+}
+
 /* Pushes a new output buffer (freed with the state) for a json_* closure. */
 static void push_json_buf(lua_State *L)
 {
@@ -214,15 +239,19 @@ static void push_json_buf(lua_State *L)
     lua_setmetatable(L, -2);
 }
 
-/* Sets core.json_encode and core.json_lines, each with its buffer, in the table on top. */
+/* Sets core.json_encode, core.json_lines and core.json_lines_of, with their buffers, in the
+ * table on top. */
 static void open_json_encode(lua_State *L)
 {
     push_json_buf(L);
     lua_pushcclosure(L, core_json_encode, 1);
     lua_setfield(L, -2, "json_encode");
     push_json_buf(L);
+    lua_pushvalue(L, -1);
     lua_pushcclosure(L, core_json_lines, 1);
-    lua_setfield(L, -2, "json_lines");
+    lua_setfield(L, -3, "json_lines");
+    lua_pushcclosure(L, core_json_lines_of, 1); /* one buffer: neither calls the other */
+    lua_setfield(L, -2, "json_lines_of");
 }
 
 static int core_json_decode(lua_State *L)

@@ -4,7 +4,7 @@
 --   return connect.source { version = "1.0.0", doc = "...", config = {...}, poll = function(task) ... end }
 --
 -- Public: connect.source, connect.sink, connect.transform, connect.predicate, connect.null,
--- connect.array, connect.is_null, connect.json, connect.log, connect.now_ms, connect.headers.
+-- connect.array, connect.is_null, connect.json (encode, decode, lines), connect.log, connect.now_ms, connect.headers.
 -- Private functions (leading underscore) are what the C core calls, once per batch.
 local core = require "luaconnect.core"
 
@@ -12,6 +12,39 @@ local M = {}
 M.null = core.null
 M.version = core.version
 M.json = { encode = core.json_encode, decode = core.json_decode }
+do
+  local json_lines, json_lines_of, rawget = core.json_lines, core.json_lines_of, rawget
+  local ffi = require "ffi"
+  local idx, cap = nil, 0
+  -- The fields of a lazy sink record (lua/record_lines.h).
+  local LINES, LINE = "\0lines", "\0line"
+  --- json.lines(records) -> the text FileStreamSink writes for a batch: each record's value
+  -- as JSON (keys sorted; a string as it is), a newline after each; nil when a value cannot
+  -- be written so (a function, a cycle): write those one by one with json.encode. A record
+  -- whose value was never read (a sink with lazy_values = true) gives its line unparsed.
+  function M.json.lines(records)
+    local n = #records
+    local r = records[1]
+    local lines = type(r) == "table" and rawget(r, "value") == nil and rawget(r, LINES)
+    if lines then -- every record lazy and unread, of one batch: its lines in one C call
+      if n > cap then
+        cap = math.max(n, 2 * cap)
+        idx = ffi.new("int32_t[?]", cap)
+      end
+      for i = 1, n do
+        r = records[i]
+        if type(r) ~= "table" then return json_lines(records) end
+        local at = rawget(r, LINE)
+        if at == nil or rawget(r, LINES) ~= lines or rawget(r, "value") ~= nil then
+          return json_lines(records)
+        end
+        idx[i - 1] = at
+      end
+      return json_lines_of(lines, idx, n)
+    end
+    return json_lines(records)
+  end
+end
 --- freeze_schema(schema) -> schema: a promise that neither the schema table nor any table
 -- inside it changes from now on, so the converters write its JSON once and compile a
 -- struct's fields once for every record carrying it. Decoded schemas and those the SMT

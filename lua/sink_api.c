@@ -181,13 +181,20 @@ static void push_make_lazy(lua_State *L)
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* Makes the batch's lines userdata (in its slot) when the first lazy record comes. */
-static lc_record_lines_t *batch_lines(lc_sink_batch_t *b)
+/* Makes the build's lines userdata (in its slot) when the first lazy record, m, comes: room
+ * for the batch's records sized by it (at most 1 MB of text), so the buffers seldom grow. */
+static lc_record_lines_t *batch_lines(lc_sink_batch_t *b, const lc_sink_msg_t *m)
 {
     lua_State *L = b->L;
     if (b->lines) return b->lines;
     lc_record_lines_t *l = lua_newuserdata(L, sizeof *l);
     memset(l, 0, sizeof *l);
+    size_t expect = b->expect > 0 ? (size_t)b->expect : 1;
+    size_t text = expect * (2 * m->value_len + 8);
+    if (text > (1u << 20)) text = 1u << 20;
+    if ((l->text.data = malloc(text))) l->text.cap = text;
+    if ((l->spans = malloc(expect * sizeof *l->spans))) l->cap = expect;
+    if ((l->pending = malloc(expect * sizeof *l->pending))) l->pcap = expect;
     lua_pushlightuserdata(L, &lines_mt_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (lua_isnil(L, -1)) {
@@ -208,7 +215,7 @@ static lc_record_lines_t *batch_lines(lc_sink_batch_t *b)
  * not one json_canon writes (or memory ran out): decode it then. */
 static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
 {
-    lc_record_lines_t *l = batch_lines(b);
+    lc_record_lines_t *l = batch_lines(b, m);
     size_t start = l->text.len;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -243,6 +250,7 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     b->reads_headers = 1;
     b->lazy = 0;
     b->lines = NULL;
+    b->expect = n;
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "_reads_headers");
         b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);

@@ -35,6 +35,7 @@ typedef struct lc_sink_batch {
     int reads_headers; /* 0: neither put() nor a transform reads record.headers */
     int lazy;          /* schemaless JSON values are decoded when first read (lazy_values) */
     void *lines;       /* the batch's lines userdata (record_lines.h), once made */
+    int expect;        /* records the batch may have */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */

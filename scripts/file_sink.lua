@@ -9,7 +9,7 @@ local concat, type, tostring = table.concat, type, tostring
 local null, encode = connect.null, connect.json.encode
 -- The batch's text in one C call (one Lua string a batch, not one a record); nil when a
 -- value needs line_of below (its errors included).
-local json_lines = require("luaconnect.core").json_lines
+local json_lines = connect.json.lines
 
 -- The line of one value; nil and the reason when it cannot be written as JSON (a value an
 -- SMT or script made: a function, a cycle).

@@ -235,6 +235,11 @@ connect.json = {
   ---@param text string
   ---@return any value, string? err
   decode = function(text) end,
+  ---The text FileStreamSink writes for a batch: each record's value as JSON (a string as
+  ---it is), a newline after each; nil when a value cannot be written so.
+  ---@param records table[]
+  ---@return string?
+  lines = function(records) end,
 }
 ---Promises that a schema table (and every table inside it) never changes from now on, so
 ---the converters write its JSON and compile a struct's fields once for all records carrying

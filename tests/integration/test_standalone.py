@@ -314,7 +314,7 @@ def test_user_transform_chain_with_predicate(kafka, tmp_path):
 # are written; LAZY is replaced by true or false (lazy_values).
 _LINES_SINK = r'''
 local connect = require "luaconnect"
-local json_lines = require("luaconnect.core").json_lines
+local json_lines = connect.json.lines
 return connect.sink {
   lazy_values = LAZY,
   config = { file = { type = "string", required = true }, touch = { type = "boolean", default = false } },
@@ -372,8 +372,13 @@ def test_json_values_written_undecoded_match_decoded_ones(kafka, tmp_path):
     keys = ['{"schema":{"type":"string","optional":false},"payload":"k%d"}' % i
             for i in range(len(values))]
     kcat_produce(kafka, topic, values, keys=keys)
+    # a topic of objects only: every batch is lazy throughout (connect.json.lines' one-call path)
+    plain_topic = unique_topic("lc-lazy-plain")
+    plain = ['{"s":"%s","n":%d,"b":%s,"z":null,"f":%d.5}' % ("x" * (i % 40), i, str(i % 2 == 0).lower(), i)
+             for i in range(300)]
+    kcat_produce(kafka, plain_topic, plain)
     outs = {name: tmp_path / f"{name}.txt" for name in
-            ("file", "eager", "lazy", "eager_touch", "lazy_touch")}
+            ("file", "eager", "lazy", "eager_touch", "lazy_touch", "file_plain", "eager_plain")}
     common = {"topics": topic, "errors.tolerance": "all", "errors.log.enable": "true"}
     conns = [
         {"name": "file", "connector.class": "FileStreamSink", "file": str(outs["file"]), **common},
@@ -383,13 +388,19 @@ def test_json_values_written_undecoded_match_decoded_ones(kafka, tmp_path):
          "touch": "true", **common},
         {"name": "lazy_touch", "connector.class": "lazy_lines", "file": str(outs["lazy_touch"]),
          "touch": "true", **common},
+        {"name": "file_plain", "connector.class": "FileStreamSink", "file": str(outs["file_plain"]),
+         "topics": plain_topic},
+        {"name": "eager_plain", "connector.class": "eager_lines", "file": str(outs["eager_plain"]),
+         "topics": plain_topic},
     ]
     good = len(values) - 10  # two bad texts in each of the 5 rounds
+    want = {name: len(plain) if name.endswith("_plain") else good for name in outs}
     w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins),
                                                "value.converter.schemas.enable": "false"})
     with w:
-        for out in outs.values():
-            wait_for(lambda: len(file_lines(out)) == good, 60, f"{good} lines in {out.name}", w.log)
+        for name, out in outs.items():
+            wait_for(lambda: len(file_lines(out)) == want[name], 60, f"{want[name]} lines in {out.name}",
+                     w.log)
         assert w.stop() == 0
     eager = file_lines(outs["eager"])
     assert eager[:9] == [
@@ -406,6 +417,9 @@ def test_json_values_written_undecoded_match_decoded_ones(kafka, tmp_path):
     assert eager[9] == b'{"after":"the bad ones"}'
     assert file_lines(outs["file"]) == eager
     assert file_lines(outs["lazy"]) == eager
+    plain_lines = file_lines(outs["eager_plain"])
+    assert plain_lines[3] == b'{"b":false,"f":3.5,"n":3,"s":"xxx","z":null}'
+    assert file_lines(outs["file_plain"]) == plain_lines
     touched = file_lines(outs["eager_touch"])
     assert file_lines(outs["lazy_touch"]) == touched
     assert touched[0] == b'{"replaced":0}' and touched[1] == b"null"
