@@ -24,12 +24,14 @@ enum {
     S_HEADERS,
     S_COUNT,
     S_LAST_TOPIC = S_COUNT,
-    S_MAKE,     /* the record constructor (make_record) */
-    S_MAKE_LAZY, /* the lazy records' builder (make_lazy_src), or nil */
-    S_LINES,     /* the batch's lines userdata (record_lines.h), nil until needed */
-    S_TOPICS,    /* lazy records' topic names, their keys, key schemas and headers by */
-    S_LKEYS,     /* record number (nil until one is not nil) */
-    S_LKSCHEMAS,
+    S_MAKE,      /* the record constructor (make_record): when there is no builder */
+    S_BUILD,     /* the records' builder (build_src), or nil */
+    S_LINES,     /* the build's userdata (record_lines.h: pending records, lazy lines) */
+    S_TOPICS,    /* the pending records' topic names, then by record number their keys, */
+    S_LKEYS,     /* key schemas, values, value schemas and headers (each table nil until */
+    S_LKSCHEMAS, /* a record has one that is not nil) */
+    S_LVALUES,
+    S_LVSCHEMAS,
     S_LHEADERS,
     S_END = S_LHEADERS
 };
@@ -69,18 +71,18 @@ static void push_make_record(lua_State *L)
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* A record whose value is decoded when first read (sinks that declare lazy_values = true):
- * instead of value it holds the batch's lines userdata and its place there (record_lines.h).
- * Its template has 8 fields, one hash of 8 slots: value and value_schema (nil until value is
+/* The records of a build are made at its end by one Lua loop the JIT compiles (the builder
+ * build_src returns), where a constructor called from C for each record ran in the
+ * interpreter: lc_sink_api_add notes each record (lc_sink_lazy_entry_t, in the build's
+ * userdata) and puts its Lua values in tables by record number (the slots from S_TOPICS).
+ * A record whose value is decoded when first read (sinks that declare lazy_values = true)
+ * holds, instead of value, the build's userdata and its place there (record_lines.h). Its
+ * template has 8 fields, one hash of 8 slots: value and value_schema (nil until value is
  * read) and key_schema (nil but for a key converter with schemas) are left out of it.
- * lc_sink_api_add only notes such a record (lc_sink_lazy_entry_t; its key, key schema and
- * headers in tables by record number); the builder this chunk returns makes all of a
- * build's records in one loop the JIT compiles, where a constructor called from C for each
- * ran in the interpreter.
- * The metatable's __index decodes the message text kept there (as the value converter would
+ * Its metatable's __index decodes the message text kept there (as the value converter would
  * have) on the first read of record.value, and keeps the result in value; an assignment to
- * value drops the line. The chunk's argument is the decoder. */
-static const char make_lazy_src[] =
+ * value drops the line. The chunk's arguments are the decoder and ffi. */
+static const char build_src[] =
     "local setmetatable, rawget, rawset, decode, ffi = setmetatable, rawget, rawset, ...\n"
     "local LINES, LINE = '" LC_RECORD_LINES_LUA "', '" LC_RECORD_LINE_LUA "'\n"
     "pcall(ffi.cdef, 'typedef struct { double offset, timestamp; int32_t index, partition, "
@@ -104,25 +106,36 @@ static const char make_lazy_src[] =
     "  end\n"
     "  rawset(r, k, v)\n"
     "end\n"
-    "return function(n, entries, list, lines, topics, keys, kschemas, headers)\n"
+    "return function(n, entries, list, lines, topics, keys, kschemas, values, vschemas, headers)\n"
     "  local e = ffi.cast(entries_t, entries)\n"
     "  for j = 0, n - 1 do\n"
     "    local x = e[j]\n"
-    "    local i = x.index\n"
-    "    local r = { topic = false, partition = false, offset = false, timestamp = false,\n"
-    "      key = false, headers = false,\n"
-    "      ['" LC_RECORD_LINES_LUA "'] = false, ['" LC_RECORD_LINE_LUA "'] = false }\n"
+    "    local i, line = x.index, x.line\n"
+    "    local r\n"
+    "    if line > 0 then\n"
+    "      r = { topic = false, partition = false, offset = false, timestamp = false,\n"
+    "        key = false, headers = false,\n"
+    "        ['" LC_RECORD_LINES_LUA "'] = false, ['" LC_RECORD_LINE_LUA "'] = false }\n"
+    "      r[LINES], r[LINE] = lines, line\n"
+    "    else\n"
+    "      r = { topic = false, partition = false, offset = false, timestamp = false,\n"
+    "        key = false, key_schema = false, value = false, value_schema = false,\n"
+    "        headers = false }\n"
+    "      r.key_schema = nil\n"
+    "      if values then r.value = values[i] else r.value = nil end\n"
+    "      if vschemas then r.value_schema = vschemas[i] else r.value_schema = nil end\n"
+    "    end\n"
     "    r.topic, r.partition, r.offset = topics[x.topic], x.partition, x.offset\n"
     "    local ts = x.timestamp\n"
     "    if ts >= 0 then r.timestamp = ts else r.timestamp = nil end\n"
     "    if keys then r.key = keys[i] else r.key = nil end\n"
     "    if headers then r.headers = headers[i] else r.headers = nil end\n"
-    "    r[LINES], r[LINE] = lines, x.line\n"
     "    if kschemas and kschemas[i] ~= nil then r.key_schema = kschemas[i] end\n"
-    "    list[i] = setmetatable(r, mt)\n"
+    "    if line > 0 then setmetatable(r, mt) end\n"
+    "    list[i] = r\n"
     "  end\n"
     "end\n";
-static char make_lazy_key, lines_mt_key;
+static char build_key, lines_mt_key;
 
 /* decode(lines, i): the value of lazy record i, from the message text after its line. */
 static int lazy_decode(lua_State *L)
@@ -154,15 +167,15 @@ static int lines_gc(lua_State *L)
     return 0;
 }
 
-/* Pushes the lazy record constructor (made once per state), or nil when it cannot be made
- * (values are then decoded as records are built). */
-static void push_make_lazy(lua_State *L)
+/* Pushes the records' builder (made once per state), or nil when it cannot be made (records
+ * are then made one by one, by make_record). */
+static void push_build(lua_State *L)
 {
-    lua_pushlightuserdata(L, &make_lazy_key);
+    lua_pushlightuserdata(L, &build_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (!lua_isnil(L, -1)) return;
     lua_pop(L, 1);
-    if (luaL_loadbuffer(L, make_lazy_src, sizeof make_lazy_src - 1, "=luaconnect.sink_record")) {
+    if (luaL_loadbuffer(L, build_src, sizeof build_src - 1, "=luaconnect.sink_record")) {
         lua_pop(L, 1);
         lua_pushnil(L);
         return;
@@ -176,24 +189,20 @@ static void push_make_lazy(lua_State *L)
         lua_pushnil(L);
         return;
     }
-    lua_pushlightuserdata(L, &make_lazy_key);
+    lua_pushlightuserdata(L, &build_key);
     lua_pushvalue(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* Makes the build's lines userdata (in its slot) when the first lazy record, m, comes: room
- * for the batch's records sized by it (at most 1 MB of text), so the buffers seldom grow. */
-static lc_record_lines_t *batch_lines(lc_sink_batch_t *b, const lc_sink_msg_t *m)
+/* Makes the build's userdata (in its slot) when its first record comes, with room for the
+ * batch's records. */
+static lc_record_lines_t *batch_lines(lc_sink_batch_t *b)
 {
     lua_State *L = b->L;
     if (b->lines) return b->lines;
     lc_record_lines_t *l = lua_newuserdata(L, sizeof *l);
     memset(l, 0, sizeof *l);
     size_t expect = b->expect > 0 ? (size_t)b->expect : 1;
-    size_t text = expect * (2 * m->value_len + 8);
-    if (text > (1u << 20)) text = 1u << 20;
-    if ((l->text.data = malloc(text))) l->text.cap = text;
-    if ((l->spans = malloc(expect * sizeof *l->spans))) l->cap = expect;
     if ((l->pending = malloc(expect * sizeof *l->pending))) l->pcap = expect;
     lua_pushlightuserdata(L, &lines_mt_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
@@ -215,10 +224,15 @@ static lc_record_lines_t *batch_lines(lc_sink_batch_t *b, const lc_sink_msg_t *m
  * not one json_canon writes (or memory ran out): decode it then. */
 static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
 {
-    lc_record_lines_t *l = batch_lines(b, m);
-    size_t start = l->text.len;
+    lc_record_lines_t *l = batch_lines(b);
+    size_t start = l->text.len, expect = b->expect > 0 ? (size_t)b->expect : 1;
+    if (!l->text.cap) { /* room for the batch's lines sized by the first (at most 1 MB) */
+        size_t text = expect * (2 * m->value_len + 8);
+        if (text > (1u << 20)) text = 1u << 20;
+        if ((l->text.data = malloc(text))) l->text.cap = text;
+    }
     if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
+        size_t cap = l->cap ? 2 * l->cap : expect;
         lc_line_span_t *sp = realloc(l->spans, cap * sizeof *sp);
         if (!sp) return 0;
         l->spans = sp;
@@ -259,9 +273,8 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         lua_pop(L, 2);
     }
     lua_pop(L, 1);
-    if (b->lazy) push_make_lazy(L);
-    else lua_pushnil(L);
-    b->lazy = lua_isfunction(L, -1);
+    push_build(L);
+    b->lazy = b->lazy && lua_isfunction(L, -1);
     for (int k = S_LINES; k <= S_END; k++)
         lua_pushnil(L);
     lc_task_api_push(L);
@@ -291,8 +304,8 @@ static int build_region(lua_State *L, int first, void *opaque)
         a->b->n = inner.n;
     }
     lc_record_lines_t *l = inner.lines;
-    if (l && l->npending) { /* the lazy records noted, made in one call (the builder) */
-        lua_pushvalue(L, inner.keys + S_MAKE_LAZY);
+    if (l && l->npending) { /* the records noted, made in one call (the builder) */
+        lua_pushvalue(L, inner.keys + S_BUILD);
         lua_pushinteger(L, (lua_Integer)l->npending);
         lua_pushlightuserdata(L, l->pending);
         lua_pushvalue(L, inner.list);
@@ -363,19 +376,30 @@ static void lazy_set(lc_sink_batch_t *b, int k, int i)
     lua_rawseti(L, b->keys + k, i);
 }
 
-/* Notes m as lazy record b->n + 1 whose line is line (its table is made by the builder at
- * the end of the build). Returns as lc_sink_api_add. */
-static int note_lazy(lc_sink_batch_t *b, const lc_converter_t *key_conv, const lc_sink_msg_t *m,
-                     size_t line, const char **stage, char *errstr, size_t errstr_size)
+/* Sets slot[k][i] = nil when the table is there (undoing lazy_set). */
+static void lazy_clear(lc_sink_batch_t *b, int k, int i)
 {
     lua_State *L = b->L;
-    lc_record_lines_t *l = b->lines;
+    if (lua_isnil(L, b->keys + k)) return;
+    lua_pushnil(L);
+    lua_rawseti(L, b->keys + k, i);
+}
+
+/* Notes m as record b->n + 1 (its table is made by the builder at the end of the build):
+ * a lazy one whose line is line, or with line 0 one whose value is converted here. Returns
+ * as lc_sink_api_add. */
+static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
+                       const lc_converter_t *value_conv, const lc_sink_msg_t *m, size_t line,
+                       const char **stage, char *errstr, size_t errstr_size)
+{
+    lua_State *L = b->L;
+    lc_record_lines_t *l = batch_lines(b);
     int i = b->n + 1, top = lua_gettop(L);
     if (l->npending == l->pcap) {
         size_t cap = l->pcap ? 2 * l->pcap : 64;
         lc_sink_lazy_entry_t *p = realloc(l->pending, cap * sizeof *p);
         if (!p) {
-            l->n--;
+            if (line) l->n--;
             return luaL_error(L, "out of memory");
         }
         l->pending = p;
@@ -384,13 +408,28 @@ static int note_lazy(lc_sink_batch_t *b, const lc_converter_t *key_conv, const l
     if (m->key) {
         if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
             *stage = "KEY_CONVERTER";
-            l->n--; /* its text stays until the batch goes */
+            if (line) l->n--; /* its text stays until the batch goes */
             lua_settop(L, top);
             return -1;
         }
         if (!lua_isnil(L, -1)) lazy_set(b, S_LKSCHEMAS, i);
         else lua_pop(L, 1);
         if (!lua_isnil(L, -1)) lazy_set(b, S_LKEYS, i);
+        else lua_pop(L, 1);
+    }
+    if (!line && m->value) {
+        if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
+            *stage = "VALUE_CONVERTER";
+            lua_settop(L, top);
+            if (m->key) { /* the next record takes number i */
+                lazy_clear(b, S_LKEYS, i);
+                lazy_clear(b, S_LKSCHEMAS, i);
+            }
+            return -1;
+        }
+        if (!lua_isnil(L, -1)) lazy_set(b, S_LVSCHEMAS, i);
+        else lua_pop(L, 1);
+        if (!lua_isnil(L, -1)) lazy_set(b, S_LVALUES, i);
         else lua_pop(L, 1);
     }
     if (m->headers) {
@@ -424,10 +463,13 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                     char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
-    size_t line;
-    if (b->lazy && b->keys && value_conv->kind == LC_CONV_JSON && !value_conv->schemas_enable &&
-        m->value && m->value_len && (line = add_line(b, m)))
-        return note_lazy(b, key_conv, m, line, stage, errstr, errstr_size);
+    if (b->keys && lua_isfunction(L, b->keys + S_BUILD)) {
+        size_t line = 0;
+        if (b->lazy && value_conv->kind == LC_CONV_JSON && !value_conv->schemas_enable &&
+            m->value && m->value_len)
+            line = add_line(b, m);
+        return note_record(b, key_conv, value_conv, m, line, stage, errstr, errstr_size);
+    }
     if (b->keys && lua_isfunction(L, b->keys + S_MAKE)) {
         int top = lua_gettop(L);
         lua_pushvalue(L, b->keys + S_MAKE);
