@@ -320,12 +320,110 @@ TEST(test_sink_build)
     lc_lua_close(L);
 }
 
+/* Records with keys (an envelope with a schema), headers and no timestamp, a converter
+ * failure between two of them (the next record must not get the failed one's key), and the
+ * same messages for a sink that declares lazy_values: its object values come undecoded,
+ * are decoded on first read, and connect.json.lines writes the lines a decode would give. */
+#define TASK_KEY_NAME "luaconnect.task" /* where lua/task_api.c keeps the task table */
+
+static const struct {
+    const char *key, *value;
+} keyed[] = {
+    {"{\"schema\":{\"type\":\"string\"},\"payload\":\"k0\"}", "{\"b\":1,\"a\":\"x\"}"},
+    {"{\"schema\":{\"type\":\"string\"},\"payload\":\"k1\"}", "{bad"},
+    {NULL, "{\"a\\u0062\":2}"},
+    {"{\"schema\":{\"type\":\"string\"},\"payload\":\"k3\"}", "[1,{\"d\":1,\"c\":2}]"},
+    {NULL, "{\"z\":[],\"y\":{\"q\":null,\"p\":1.0}}"},
+};
+
+static int keyed_each(void *opaque, int i, lc_sink_batch_t *b)
+{
+    build_ctx_t *bc = opaque;
+    static const lc_converter_t keys = {LC_CONV_JSON, 1};
+    rd_kafka_headers_t *h = NULL;
+    const char *stage = NULL;
+    if (i == 3) {
+        h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "hd", -1, "v", 1);
+    }
+    lc_sink_msg_t m = {.topic = i < 4 ? "t1" : "t2",
+                       .partition = i,
+                       .offset = 10 + i,
+                       .timestamp = i == 0 ? -1 : 100 + i,
+                       .key = keyed[i].key,
+                       .key_len = keyed[i].key ? strlen(keyed[i].key) : 0,
+                       .value = keyed[i].value,
+                       .value_len = strlen(keyed[i].value),
+                       .headers = h};
+    if (lc_sink_api_add(b, &keys, bc->json, &m, &stage, bc->err, sizeof bc->err) != 0)
+        bc->failed_at = i;
+    if (h) rd_kafka_headers_destroy(h);
+    return 0;
+}
+
+static const char *keyed_dump =
+    "local out = {}\n"
+    "for i, r in ipairs(records) do\n"
+    "  out[i] = table.concat({r.topic, r.partition, r.offset, tostring(r.timestamp),\n"
+    "    tostring(r.key), r.key_schema and r.key_schema.type or '-',\n"
+    "    r.headers and r.headers.hd or '-', connect.json.encode(r.value)}, ',')\n"
+    "end\n"
+    "return table.concat(out, ' ')";
+
+TEST(test_sink_build_keyed_and_lazy)
+{
+    lua_State *L = new_state();
+    lc_converter_t json = {LC_CONV_JSON, 0};
+    char err[512];
+    const char *want =
+        "t1,0,10,nil,k0,string,-,{\"a\":\"x\",\"b\":1} t1,2,12,102,nil,-,-,{\"ab\":2} "
+        "t1,3,13,103,k3,string,v,[1,{\"c\":2,\"d\":1}] t2,4,14,104,nil,-,-,{\"y\":{\"p\":1.0,\"q\":null},\"z\":[]}";
+    const char *lines = "{\"a\":\"x\",\"b\":1}\n{\"ab\":2}\n[1,{\"c\":2,\"d\":1}]\n"
+                        "{\"y\":{\"p\":1.0,\"q\":null},\"z\":[]}\n";
+    for (int lazy = 0; lazy < 2; lazy++) {
+        build_ctx_t bc = {.json = &json, .failed_at = -1};
+        lc_sink_batch_t b;
+        luaL_dostring(L, lazy ? "debug.getregistry()['" TASK_KEY_NAME "'] = { _lazy_values = true }"
+                              : "debug.getregistry()['" TASK_KEY_NAME "'] = nil");
+        lc_sink_api_begin(&b, L, 5);
+        CHECK_INT(b.lazy, lazy);
+        CHECK_INT(lc_sink_api_build(&b, 5, keyed_each, &bc, err, sizeof err), 0);
+        CHECK_INT(b.n, 4);
+        CHECK_INT(bc.failed_at, 1);
+        lua_pushvalue(L, b.list);
+        lua_setglobal(L, "records");
+        /* lines first: lazy values are still unread */
+        CHECK_INT(luaL_dostring(L, "return connect.json.lines(records)"), 0);
+        CHECK_STR(lua_tostring(L, -1), lines);
+        lua_pop(L, 1);
+        CHECK_INT(luaL_dostring(L, lazy ? "return getmetatable(records[1]) .. ',' .."
+                                          " tostring(rawget(records[1], 'value'))"
+                                        : "return tostring(getmetatable(records[1]))"),
+                  0);
+        CHECK_STR(lua_tostring(L, -1), lazy ? "luaconnect.record,nil" : "nil");
+        lua_pop(L, 1);
+        CHECK_INT(luaL_dostring(L, keyed_dump), 0);
+        CHECK_STR(lua_tostring(L, -1), want);
+        lua_pop(L, 1);
+        /* read, then changed: lines follow the values */
+        CHECK_INT(luaL_dostring(L, "records[1].value.c = 3; records[2].value = nil\n"
+                                   "return connect.json.lines(records)"),
+                  0);
+        CHECK_STR(lua_tostring(L, -1), "{\"a\":\"x\",\"b\":1,\"c\":3}\nnull\n[1,{\"c\":2,\"d\":1}]\n"
+                                       "{\"y\":{\"p\":1.0,\"q\":null},\"z\":[]}\n");
+        lua_pop(L, 1);
+        lc_sink_api_end(&b);
+    }
+    lc_lua_close(L);
+}
+
 int main(void)
 {
     RUN(test_source_entries);
     RUN(test_source_partition_runs);
     RUN(test_sink_records);
     RUN(test_sink_build);
+    RUN(test_sink_build_keyed_and_lazy);
     RUN(test_source_run);
     return lc_test_summary("test_batch_api");
 }
