@@ -4,9 +4,9 @@
  *
  * A lazy record holds, instead of its value, the batch's lines userdata under
  * LC_RECORD_LINES and its place in it (1-based) under LC_RECORD_LINE. The userdata keeps
- * each record's line (what core.json_lines writes for the value, ending with a newline)
- * followed by the message's JSON text (what record.value is decoded from on its first read).
- * Records keep the userdata alive; its __gc frees the text. */
+ * each record's line: what core.json_lines writes for the value, ending with a newline, and
+ * what record.value is decoded from on its first read (json_canon writes every scalar so
+ * that it reads back the same). Records keep the userdata alive; its __gc frees the text. */
 #ifndef LC_RECORD_LINES_H
 #define LC_RECORD_LINES_H
 
@@ -23,8 +23,7 @@
 
 typedef struct {
     size_t off;      /* the line's first byte in text */
-    size_t line_len; /* with its newline; the message text follows */
-    size_t raw_len;
+    size_t line_len; /* with its newline */
 } lc_line_span_t;
 
 /* A lazy record noted by sink_api.c and not made yet (the Lua builder reads it by FFI). */

@@ -79,9 +79,9 @@ static void push_make_record(lua_State *L)
  * holds, instead of value, the build's userdata and its place there (record_lines.h). Its
  * template has 8 fields, one hash of 8 slots: value and value_schema (nil until value is
  * read) and key_schema (nil but for a key converter with schemas) are left out of it.
- * Its metatable's __index decodes the message text kept there (as the value converter would
- * have) on the first read of record.value, and keeps the result in value; an assignment to
- * value drops the line. The chunk's arguments are the decoder and ffi. */
+ * Its metatable's __index decodes the line kept there (the values the message holds) on the
+ * first read of record.value, and keeps the result in value; an assignment to value drops
+ * the line. The chunk's arguments are the decoder and ffi. */
 static const char build_src[] =
     "local setmetatable, rawget, rawset, decode, ffi = setmetatable, rawget, rawset, ...\n"
     "local LINES, LINE = '" LC_RECORD_LINES_LUA "', '" LC_RECORD_LINE_LUA "'\n"
@@ -137,7 +137,9 @@ static const char build_src[] =
     "end\n";
 static char build_key, lines_mt_key;
 
-/* decode(lines, i): the value of lazy record i, from the message text after its line. */
+/* decode(lines, i): the value of lazy record i, decoded from its line: the same values the
+ * message text gives (json_canon writes every scalar so that it reads back the same), with
+ * the keys of objects in sorted order. */
 static int lazy_decode(lua_State *L)
 {
     static const lc_converter_t plain = {LC_CONV_JSON, 0};
@@ -148,8 +150,7 @@ static int lazy_decode(lua_State *L)
 
     if (!l || lc_record_line(l, lua_tonumber(L, 2), &s, &n))
         return luaL_error(L, "record value: not a record of this batch");
-    if (lc_conv_to_lua(&plain, L, s + n, l->spans[(size_t)lua_tonumber(L, 2) - 1].raw_len, err,
-                       sizeof err))
+    if (lc_conv_to_lua(&plain, L, s, n, err, sizeof err))
         return luaL_error(L, "record value: %s", err);
     lua_pop(L, 1); /* the (nil) schema */
     return 1;
@@ -227,7 +228,7 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
     lc_record_lines_t *l = batch_lines(b);
     size_t start = l->text.len, expect = b->expect > 0 ? (size_t)b->expect : 1;
     if (!l->text.cap) { /* room for the batch's lines sized by the first (at most 1 MB) */
-        size_t text = expect * (2 * m->value_len + 8);
+        size_t text = expect * (m->value_len + 8);
         if (text > (1u << 20)) text = 1u << 20;
         if ((l->text.data = malloc(text))) l->text.cap = text;
     }
@@ -239,14 +240,13 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
         l->cap = cap;
     }
     if (lc_json_canon(m->value, m->value_len, &l->text) != 1) return 0;
-    if (lc_buf_append(&l->text, "\n", 1) || lc_buf_append(&l->text, m->value, m->value_len)) {
+    if (lc_buf_append(&l->text, "\n", 1)) {
         l->text.len = start;
         return 0;
     }
     lc_line_span_t *sp = &l->spans[l->n++];
     sp->off = start;
-    sp->line_len = l->text.len - start - m->value_len;
-    sp->raw_len = m->value_len;
+    sp->line_len = l->text.len - start;
     return l->n;
 }
 
@@ -282,6 +282,10 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     b->list = lua_gettop(L);
 }
 
+/* Bytes of a lazy record's line the collector is not told of: about what its decoded value
+ * would take in the Lua heap (record_lines.h). */
+#define LINES_FREE 512
+
 typedef struct {
     lc_sink_batch_t *b;
     int n;
@@ -313,6 +317,12 @@ static int build_region(lua_State *L, int first, void *opaque)
             lua_pushvalue(L, inner.keys + k);
         lua_call(L, 4 + S_END - S_LINES, 0);
         l->npending = 0;
+        /* The lines' text is malloc'd, out of the collector's sight: for records of large
+         * values it would grow far faster than the Lua heap that paces the collector, and
+         * builds would pile up before a cycle frees them. Text beyond LINES_FREE bytes a
+         * record is paid for with collector work, as if the Lua heap had grown by it. */
+        size_t free_text = LINES_FREE * l->n;
+        if (l->text.len > free_text) lua_gc(L, LUA_GCSTEP, (int)((l->text.len - free_text) >> 10));
     }
     return rc;
 }
