@@ -33,7 +33,6 @@ typedef struct snk {
     int revocations;     /* partitions revoked so far */
     long long last_idle; /* when idle() last ran */
     int assigned;        /* partitions assigned now */
-    int64_t reset;       /* auto.offset.reset as a logical offset; INVALID: "error" */
 } snk_t;
 
 /* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
@@ -136,46 +135,6 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
     }
 }
 
-/* librdkafka 2.0.2 starts a partition that has no committed offset at auto.offset.reset only
- * after a 100 ms back-off (it handles "no offset stored" as an error), so a sink showed its
- * first record 100 ms late at every start and every rebalance (pipeline (b): 160 ms to the
- * first record, kcat -C 30 ms). The partitions whose start nobody chose (open_partitions()
- * may have) get their committed offset, or the reset position when there is none, before
- * they are assigned. When the committed offsets cannot be read, librdkafka reads them as
- * before. */
-static void start_offsets(snk_t *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
-{
-    if (s->reset == RD_KAFKA_OFFSET_INVALID) return;
-    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
-            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic, parts->elems[i].partition);
-    if (q->cnt && rd_kafka_committed(rk, q, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < q->cnt; i++) {
-            const rd_kafka_topic_partition_t *c = &q->elems[i];
-            if (c->err) continue;
-            rd_kafka_topic_partition_t *p =
-                rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
-            if (p) p->offset = c->offset >= 0 ? c->offset : s->reset;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(q);
-}
-
-/* auto.offset.reset of conf as a logical offset (INVALID for "error"). */
-static int64_t reset_of(const rd_kafka_conf_t *conf)
-{
-    char v[32];
-    size_t n = sizeof(v);
-    if (rd_kafka_conf_get(conf, "auto.offset.reset", v, &n) != RD_KAFKA_CONF_OK)
-        return RD_KAFKA_OFFSET_INVALID;
-    if (!strcmp(v, "smallest") || !strcmp(v, "earliest") || !strcmp(v, "beginning"))
-        return RD_KAFKA_OFFSET_BEGINNING;
-    if (!strcmp(v, "largest") || !strcmp(v, "latest") || !strcmp(v, "end"))
-        return RD_KAFKA_OFFSET_END;
-    return RD_KAFKA_OFFSET_INVALID;
-}
-
 /* The number of partitions assigned to the consumer now (sink-task partition-count). */
 static uint64_t assigned_count(rd_kafka_t *rk)
 {
@@ -194,7 +153,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         lc_info(s->t->ctx, "assigned %d partitions", parts->cnt);
         if (!s->failed) seek_to_script_offsets(s, parts);
-        start_offsets(s, rk, parts);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
         else
@@ -617,7 +575,6 @@ void *lc_sink_task_main(void *arg)
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    s.reset = reset_of(conf);
     s.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!s.rk) goto fail;
     conf = NULL;
