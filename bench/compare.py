@@ -863,7 +863,7 @@ def targets(results):
                     + (f"{s4:.2f} vs {s1:.2f} µs = {s4 / s1:.2f}×" if s1 and s4 else "—")
                     + (f" (Connect: {k4:.2f} vs {k1:.2f} µs = {k4 / k1:.2f}×)" if k1 and k4 else "")
                     + tick))
-    for p in ("a", "c", "d"):
+    for p in ("a", "b", "c", "d"):
         t = med("luaconnect", p, "ttfr_ms")
         out.append(line(t <= 100 if t else None, f"start to first record ≤100 ms on ({p}): "
                         f"{f'{t:.0f} ms' if t else '—'}"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import kcat_consume, kcat_consume_records, kcat_produce, unique_topic, release_round_only
+from kafka_records import create_topic
 from worker import Worker, file_lines, wait_for
 
 SANITIZER = os.environ.get("LC_SANITIZER") == "1"
@@ -428,3 +429,54 @@ def test_json_values_written_undecoded_match_decoded_ones(kafka, tmp_path):
                            b'"seen":2,"small":4.9E-324}',
                            b'{"a":2,"escaped key":1}',
                            b'{"key":"k4","ks":"string","t":true}']
+
+
+def test_sink_begins_at_the_committed_offset_or_at_auto_offset_reset(kafka, tmp_path):
+    """Each assigned partition begins at the group's committed offset; one without begins at
+    auto.offset.reset's position: earliest, Connect's default for sinks, reads what was there
+    before; latest only what was written after the assignment. The worker looks the offsets up
+    itself before it assigns (core/sink_task.c start_offsets) and logs where each begins."""
+    topic = unique_topic("lc-begin")
+    create_topic(kafka, topic, 2)
+    keys = [f"k{i}" for i in range(10)]  # spread over both partitions
+    before = [f"before {i}" for i in range(10)]
+    kcat_produce(kafka, topic, before, keys=keys)
+    early, late = tmp_path / "early.txt", tmp_path / "late.txt"
+    string = "org.apache.kafka.connect.storage.StringConverter"
+    w = Worker(tmp_path, kafka, [
+        {"name": "early", "connector.class": "FileStreamSink", "tasks.max": "1",
+         "file": str(early), "topics": topic},
+        {"name": "late", "connector.class": "FileStreamSink", "tasks.max": "1",
+         "file": str(late), "topics": topic, "consumer.override.auto.offset.reset": "latest"}],
+        worker={"key.converter": string, "value.converter": string})
+
+    def lines(path):
+        return sorted(line.decode() for line in file_lines(path))
+
+    def begun(n):
+        return lambda: w.log().count(f"{topic}-0 begins at offset") + \
+            w.log().count(f"{topic}-1 begins at offset") >= n
+    after = [f"after {i}" for i in range(10)]
+    more = [f"more {i}" for i in range(10)]
+    with w:
+        wait_for(begun(4), 60, "both sinks' partitions to begin", w.log)
+        log = w.log()
+        assert log.count("(no committed offset; auto.offset.reset=earliest)") == 2, log[-3000:]
+        assert log.count("(no committed offset; auto.offset.reset=latest)") == 2, log[-3000:]
+        kcat_produce(kafka, topic, after, keys=keys)
+        wait_for(lambda: len(file_lines(early)) >= 20 and len(file_lines(late)) >= 10, 60,
+                 "the records in both files", w.log)
+        assert w.stop() == 0, w.log()[-3000:]
+    assert lines(early) == sorted(before + after)
+    assert lines(late) == sorted(after)
+    kcat_produce(kafka, topic, more, keys=keys)
+    with w.start():
+        wait_for(begun(8), 60, "both sinks' partitions to begin again", w.log)
+        assert w.log().count("begins at offset") == 8
+        assert w.log().count("(committed)") == 4, w.log()[-3000:]
+        wait_for(lambda: len(file_lines(early)) >= 30 and len(file_lines(late)) >= 20, 60,
+                 "the new records in both files", w.log)
+        time.sleep(1.5)  # anything doubled would arrive now
+        assert w.stop() == 0, w.log()[-3000:]
+    assert lines(early) == sorted(before + after + more)
+    assert lines(late) == sorted(after + more)
