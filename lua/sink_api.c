@@ -185,7 +185,12 @@ static void push_build(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
     lua_getfield(L, -1, "ffi");
     lua_remove(L, -2);
-    if (!lua_istable(L, -1) || lua_pcall(L, 2, 1, 0)) {
+    if (!lua_istable(L, -1)) { /* the chunk and its two arguments */
+        lua_pop(L, 3);
+        lua_pushnil(L);
+        return;
+    }
+    if (lua_pcall(L, 2, 1, 0)) {
         lua_pop(L, 1);
         lua_pushnil(L);
         return;
