@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Record field names, pushed once a batch below the task table (lc_sink_api_begin): setting
- * a field by a string already on the stack skips lua_setfield's interning of its name, 8
- * fields a record. One more slot, S_LAST_TOPIC, holds the last topic name as a Lua string
- * (most batches have one topic, and pushing the name each record interned it each time). */
+/* Record field names, pushed once a batch below the task table (lc_sink_api_begin): when
+ * there is no builder, setting a field by a string already on the stack skips lua_setfield's
+ * interning of its name, 8 fields a record. One more slot, S_LAST_TOPIC, holds the last topic
+ * name as a Lua string (most batches have one topic, and pushing the name each record
+ * interned it each time). */
 enum {
     S_TOPIC,
     S_PARTITION,
@@ -24,7 +25,6 @@ enum {
     S_HEADERS,
     S_COUNT,
     S_LAST_TOPIC = S_COUNT,
-    S_MAKE,      /* the record constructor (make_record): when there is no builder */
     S_BUILD,     /* the records' builder (build_src), or nil */
     S_LINES,     /* the build's userdata (record_lines.h: pending records, lazy lines) */
     S_TOPICS,    /* the pending records' topic names, then by record number their keys, */
@@ -38,38 +38,6 @@ enum {
 static const char *const sink_keys[S_COUNT] = {"topic",     "partition",    "offset",
                                                "timestamp", "key",          "key_schema",
                                                "value",     "value_schema", "headers"};
-
-/* A record is made by a Lua function: its table constructor copies a template that has
- * every field (one allocation of the right size, the keys in place), where 9 lua_rawsets
- * would insert each key into a growing table. Compiled once per lua_State. */
-static const char make_record_src[] =
-    "return function(t, p, o, ts, k, ks, v, vs, h)\n"
-    "  local r = { topic = false, partition = false, offset = false, timestamp = false,\n"
-    "    key = false, key_schema = false, value = false, value_schema = false, headers = false }\n"
-    "  r.topic, r.partition, r.offset, r.timestamp = t, p, o, ts\n"
-    "  r.key, r.key_schema, r.value, r.value_schema, r.headers = k, ks, v, vs, h\n"
-    "  return r\n"
-    "end\n";
-static char make_record_key;
-
-/* Pushes the record constructor (nil when it cannot be made: records are then built field
- * by field). */
-static void push_make_record(lua_State *L)
-{
-    lua_pushlightuserdata(L, &make_record_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (!lua_isnil(L, -1)) return;
-    lua_pop(L, 1);
-    if (luaL_loadbuffer(L, make_record_src, sizeof make_record_src - 1, "=luaconnect.sink_record") ||
-        lua_pcall(L, 0, 1, 0)) {
-        lua_pop(L, 1);
-        lua_pushnil(L);
-        return;
-    }
-    lua_pushlightuserdata(L, &make_record_key);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-}
 
 /* The records of a build are made at its end by one Lua loop the JIT compiles (the builder
  * build_src returns), where a constructor called from C for each record ran in the
@@ -168,8 +136,8 @@ static int lines_gc(lua_State *L)
     return 0;
 }
 
-/* Pushes the records' builder (made once per state), or nil when it cannot be made (records
- * are then made one by one, by make_record). */
+/* Pushes the records' builder (made once per state), or nil when it cannot be made (no ffi:
+ * lc_sink_api_add then builds each record field by field, none of them lazy). */
 static void push_build(lua_State *L)
 {
     lua_pushlightuserdata(L, &build_key);
@@ -264,7 +232,6 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     for (int k = 0; k < S_COUNT; k++)
         lua_pushstring(L, sink_keys[k]);
     lua_pushnil(L); /* S_LAST_TOPIC */
-    push_make_record(L);
     lc_task_api_push(L);
     b->reads_headers = 1;
     b->lazy = 0;
@@ -485,34 +452,8 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             line = add_line(b, m);
         return note_record(b, key_conv, value_conv, m, line, stage, errstr, errstr_size);
     }
-    if (b->keys && lua_isfunction(L, b->keys + S_MAKE)) {
-        int top = lua_gettop(L);
-        lua_pushvalue(L, b->keys + S_MAKE);
-        push_topic(b, m->topic);
-        lua_pushinteger(L, m->partition);
-        lua_pushnumber(L, (lua_Number)m->offset);
-        if (m->timestamp >= 0)
-            lua_pushnumber(L, (lua_Number)m->timestamp);
-        else
-            lua_pushnil(L);
-        if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
-            *stage = "KEY_CONVERTER";
-            lua_settop(L, top);
-            return -1;
-        }
-        if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
-            *stage = "VALUE_CONVERTER";
-            lua_settop(L, top);
-            return -1;
-        }
-        if (m->headers)
-            lc_headers_push(L, m->headers);
-        else
-            lua_pushnil(L);
-        lua_call(L, 9, 1);
-        lua_rawseti(L, b->list, ++b->n);
-        return 0;
-    }
+    /* no builder (no ffi), or a batch set up by hand: the record's table now, with the
+     * fields the builder gives it */
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
     push_key(b, S_TOPIC);
