@@ -39,6 +39,8 @@ typedef struct {
     lc_sink_lazy_entry_t *pending; /* sink_api.c's only */
     size_t npending, pcap;
     int32_t ntopics;
+    const char *last_topic; /* the last record's topic as its caller gave it */
+    const char *last_name;  /* topic ntopics: its Lua string, which the topics table keeps */
 } lc_record_lines_t;
 
 /* The line of record i (1-based) of l; 0, or -1 when i is not one of its records. */

@@ -418,16 +418,16 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
         lc_headers_push(L, m->headers);
         lazy_set(b, S_LHEADERS, i);
     }
-    /* the topic: the last name noted unless it differs */
-    const char *last = NULL;
-    if (l->ntopics) {
-        lua_rawgeti(L, b->keys + S_TOPICS, l->ntopics);
-        last = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the table keeps the string */
-    }
-    if (!last || strcmp(last, m->topic) != 0) {
-        lua_pushstring(L, m->topic);
-        lazy_set(b, S_TOPICS, ++l->ntopics);
+    /* the topic: the last name noted unless it differs. librdkafka gives every message of a
+     * topic the same name pointer, so that compare is the per-record one; another pointer
+     * is compared by its text (the Lua string the topics table keeps) */
+    if (m->topic != l->last_topic) {
+        if (!l->ntopics || strcmp(m->topic, l->last_name) != 0) {
+            lua_pushstring(L, m->topic);
+            l->last_name = lua_tostring(L, -1);
+            lazy_set(b, S_TOPICS, ++l->ntopics);
+        }
+        l->last_topic = m->topic;
     }
     lc_sink_lazy_entry_t *e = &l->pending[l->npending++];
     e->offset = (double)m->offset;

@@ -17,7 +17,8 @@
 
 /** One consumed message, as its record table is built from it; everything is borrowed. */
 typedef struct lc_sink_msg {
-    const char *topic;
+    const char *topic; /* its text must not change until the build ends (lc_sink_api_build):
+                        * a topic at the previous record's pointer is taken for its topic */
     int32_t partition;
     int64_t offset;
     int64_t timestamp;       /* < 0: none */

@@ -259,8 +259,10 @@ TEST(test_source_run)
     lc_lua_close(L);
 }
 
-/* lc_sink_api_build: each message through one protected call, a failure where it is. */
+/* lc_sink_api_build: each message through one protected call, a failure where it is; topics
+ * that alternate, each name at two pointers (the builder compares the pointer first). */
 static const char *const build_values[] = {"{\"x\":1}", "{bad", "{\"x\":3}", "[1,2.0]"};
+static char build_topics[][3] = {"ta", "tb", "tb", "ta"};
 
 typedef struct {
     const lc_converter_t *json;
@@ -272,7 +274,7 @@ static int build_each(void *opaque, int i, lc_sink_batch_t *b)
 {
     build_ctx_t *bc = opaque;
     const char *stage = NULL;
-    lc_sink_msg_t m = {.topic = "t",
+    lc_sink_msg_t m = {.topic = build_topics[i],
                        .partition = 0,
                        .offset = i,
                        .timestamp = 5,
@@ -307,11 +309,12 @@ TEST(test_sink_build)
     lua_setglobal(L, "records");
     CHECK_INT(luaL_dostring(L, "local out = {}\n"
                                "for i, r in ipairs(records) do\n"
-                               "  out[i] = r.offset .. '=' .. connect.json.encode(r.value)\n"
+                               "  out[i] = r.topic .. ':' .. r.offset .. '=' ..\n"
+                               "    connect.json.encode(r.value)\n"
                                "end\n"
                                "return table.concat(out, ' ')"),
               0);
-    CHECK_STR(lua_tostring(L, -1), "0={\"x\":1} 2={\"x\":3} 3=[1,2.0]");
+    CHECK_STR(lua_tostring(L, -1), "ta:0={\"x\":1} tb:2={\"x\":3} ta:3=[1,2.0]");
     lc_sink_api_end(&b);
     lc_sink_api_begin(&b, L, 4);
     CHECK_INT(lc_sink_api_build(&b, 4, build_stop, &bc, err, sizeof err), 7);
