@@ -168,7 +168,7 @@ static int core_json_lines(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     size_t n = lua_objlen(L, 1), len;
     const char *s;
-    const lc_record_lines_t *lines;
+    const lc_sink_build_t *lines;
     b->len = 0;
     lua_settop(L, 1);
     lua_pushliteral(L, "value");                                     /* 2 */
@@ -204,13 +204,13 @@ static int core_json_lines(lua_State *L)
 }
 
 /* core.json_lines_of(lines, idx, n) -> the lines of records idx[0..n) (an int32_t cdata
- * array of places in lines, a batch's lines userdata: record_lines.h) in one string: the
+ * array of places in lines, a sink build's userdata: record_lines.h) in one string: the
  * SDK's connect.json.lines when every record of the batch is lazy and unread. Raises when a
  * place is not one of lines' records. */
 static int core_json_lines_of(lua_State *L)
 {
     lc_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
-    const lc_record_lines_t *lines = lua_touserdata(L, 1);
+    const lc_sink_build_t *lines = lua_touserdata(L, 1);
     const int32_t *idx = lua_topointer(L, 2);
     lua_Integer n = luaL_checkinteger(L, 3);
     const char *s;

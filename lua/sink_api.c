@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Record field names, pushed once a batch below the task table (lc_sink_api_begin): setting
- * a field by a string already on the stack skips lua_setfield's interning of its name, 8
- * fields a record. One more slot, S_LAST_TOPIC, holds the last topic name as a Lua string
- * (most batches have one topic, and pushing the name each record interned it each time). */
+/* Record field names, pushed once a batch below the task table (lc_sink_api_begin): when
+ * there is no builder, setting a field by a string already on the stack skips lua_setfield's
+ * interning of its name, 8 fields a record. One more slot, S_LAST_TOPIC, holds the last topic
+ * name as a Lua string (most batches have one topic, and pushing the name each record
+ * interned it each time). */
 enum {
     S_TOPIC,
     S_PARTITION,
@@ -24,9 +25,8 @@ enum {
     S_HEADERS,
     S_COUNT,
     S_LAST_TOPIC = S_COUNT,
-    S_MAKE,      /* the record constructor (make_record): when there is no builder */
-    S_BUILD,     /* the records' builder (build_src), or nil */
-    S_LINES,     /* the build's userdata (record_lines.h: pending records, lazy lines) */
+    S_BUILDER,   /* the records' builder (build_src), or nil */
+    S_BUILD,     /* the build's userdata (lc_sink_build_t: pending records, lazy lines) */
     S_TOPICS,    /* the pending records' topic names, then by record number their keys, */
     S_LKEYS,     /* key schemas, values, value schemas and headers (each table nil until */
     S_LKSCHEMAS, /* a record has one that is not nil) */
@@ -39,41 +39,9 @@ static const char *const sink_keys[S_COUNT] = {"topic",     "partition",    "off
                                                "timestamp", "key",          "key_schema",
                                                "value",     "value_schema", "headers"};
 
-/* A record is made by a Lua function: its table constructor copies a template that has
- * every field (one allocation of the right size, the keys in place), where 9 lua_rawsets
- * would insert each key into a growing table. Compiled once per lua_State. */
-static const char make_record_src[] =
-    "return function(t, p, o, ts, k, ks, v, vs, h)\n"
-    "  local r = { topic = false, partition = false, offset = false, timestamp = false,\n"
-    "    key = false, key_schema = false, value = false, value_schema = false, headers = false }\n"
-    "  r.topic, r.partition, r.offset, r.timestamp = t, p, o, ts\n"
-    "  r.key, r.key_schema, r.value, r.value_schema, r.headers = k, ks, v, vs, h\n"
-    "  return r\n"
-    "end\n";
-static char make_record_key;
-
-/* Pushes the record constructor (nil when it cannot be made: records are then built field
- * by field). */
-static void push_make_record(lua_State *L)
-{
-    lua_pushlightuserdata(L, &make_record_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    if (!lua_isnil(L, -1)) return;
-    lua_pop(L, 1);
-    if (luaL_loadbuffer(L, make_record_src, sizeof make_record_src - 1, "=luaconnect.sink_record") ||
-        lua_pcall(L, 0, 1, 0)) {
-        lua_pop(L, 1);
-        lua_pushnil(L);
-        return;
-    }
-    lua_pushlightuserdata(L, &make_record_key);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-}
-
 /* The records of a build are made at its end by one Lua loop the JIT compiles (the builder
  * build_src returns), where a constructor called from C for each record ran in the
- * interpreter: lc_sink_api_add notes each record (lc_sink_lazy_entry_t, in the build's
+ * interpreter: lc_sink_api_add notes each record (lc_sink_pending_t, in the build's
  * userdata) and puts its Lua values in tables by record number (the slots from S_TOPICS).
  * A record whose value is decoded when first read (sinks that declare lazy_values = true)
  * holds, instead of value, the build's userdata and its place there (record_lines.h). Its
@@ -86,8 +54,8 @@ static const char build_src[] =
     "local setmetatable, rawget, rawset, decode, ffi = setmetatable, rawget, rawset, ...\n"
     "local LINES, LINE = '" LC_RECORD_LINES_LUA "', '" LC_RECORD_LINE_LUA "'\n"
     "pcall(ffi.cdef, 'typedef struct { double offset, timestamp; int32_t index, partition, "
-    "topic, line; } lc_sink_lazy_entry_t;')\n"
-    "local entries_t = ffi.typeof('const lc_sink_lazy_entry_t *')\n"
+    "topic, line; } lc_sink_pending_t;')\n"
+    "local entries_t = ffi.typeof('const lc_sink_pending_t *')\n"
     "local mt = { __metatable = 'luaconnect.record' }\n"
     "function mt.__index(r, k)\n"
     "  if k ~= 'value' then return nil end\n"
@@ -135,7 +103,7 @@ static const char build_src[] =
     "    list[i] = r\n"
     "  end\n"
     "end\n";
-static char build_key, lines_mt_key;
+static char builder_key, build_mt_key;
 
 /* decode(lines, i): the value of lazy record i, decoded from its line: the same values the
  * message text gives (json_canon writes every scalar so that it reads back the same), with
@@ -143,7 +111,7 @@ static char build_key, lines_mt_key;
 static int lazy_decode(lua_State *L)
 {
     static const lc_converter_t plain = {LC_CONV_JSON, 0};
-    const lc_record_lines_t *l = lua_touserdata(L, 1);
+    const lc_sink_build_t *l = lua_touserdata(L, 1);
     char err[512];
     const char *s;
     size_t n;
@@ -156,9 +124,9 @@ static int lazy_decode(lua_State *L)
     return 1;
 }
 
-static int lines_gc(lua_State *L)
+static int build_gc(lua_State *L)
 {
-    lc_record_lines_t *l = lua_touserdata(L, 1);
+    lc_sink_build_t *l = lua_touserdata(L, 1);
     lc_buf_free(&l->text);
     free(l->spans);
     free(l->pending);
@@ -168,11 +136,11 @@ static int lines_gc(lua_State *L)
     return 0;
 }
 
-/* Pushes the records' builder (made once per state), or nil when it cannot be made (records
- * are then made one by one, by make_record). */
-static void push_build(lua_State *L)
+/* Pushes the records' builder (made once per state), or nil when it cannot be made (no ffi:
+ * lc_sink_api_add then builds each record field by field, none of them lazy). */
+static void push_builder(lua_State *L)
 {
-    lua_pushlightuserdata(L, &build_key);
+    lua_pushlightuserdata(L, &builder_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (!lua_isnil(L, -1)) return;
     lua_pop(L, 1);
@@ -185,48 +153,52 @@ static void push_build(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
     lua_getfield(L, -1, "ffi");
     lua_remove(L, -2);
-    if (!lua_istable(L, -1) || lua_pcall(L, 2, 1, 0)) {
+    if (!lua_istable(L, -1)) { /* the chunk and its two arguments */
+        lua_pop(L, 3);
+        lua_pushnil(L);
+        return;
+    }
+    if (lua_pcall(L, 2, 1, 0)) {
         lua_pop(L, 1);
         lua_pushnil(L);
         return;
     }
-    lua_pushlightuserdata(L, &build_key);
+    lua_pushlightuserdata(L, &builder_key);
     lua_pushvalue(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
 /* Makes the build's userdata (in its slot) when its first record comes, with room for the
  * batch's records. */
-static lc_record_lines_t *batch_lines(lc_sink_batch_t *b)
+static lc_sink_build_t *batch_build(lc_sink_batch_t *b)
 {
     lua_State *L = b->L;
-    if (b->lines) return b->lines;
-    lc_record_lines_t *l = lua_newuserdata(L, sizeof *l);
+    if (b->build) return b->build;
+    lc_sink_build_t *l = lua_newuserdata(L, sizeof *l);
     memset(l, 0, sizeof *l);
-    size_t expect = b->expect > 0 ? (size_t)b->expect : 1;
-    if ((l->pending = malloc(expect * sizeof *l->pending))) l->pcap = expect;
-    lua_pushlightuserdata(L, &lines_mt_key);
+    if ((l->pending = malloc((size_t)b->expect * sizeof *l->pending))) l->pcap = (size_t)b->expect;
+    lua_pushlightuserdata(L, &build_mt_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_createtable(L, 0, 1);
-        lua_pushcfunction(L, lines_gc);
+        lua_pushcfunction(L, build_gc);
         lua_setfield(L, -2, "__gc");
-        lua_pushlightuserdata(L, &lines_mt_key);
+        lua_pushlightuserdata(L, &build_mt_key);
         lua_pushvalue(L, -2);
         lua_rawset(L, LUA_REGISTRYINDEX);
     }
     lua_setmetatable(L, -2);
-    lua_replace(L, b->keys + S_LINES);
-    return b->lines = l;
+    lua_replace(L, b->keys + S_BUILD);
+    return b->build = l;
 }
 
-/* Adds m's line and text to the batch's lines: its place (1-based), or 0 when the value is
- * not one json_canon writes (or memory ran out): decode it then. */
+/* Adds m's line to the build's lines: its place (1-based), or 0 when the value is not one
+ * json_canon writes (or memory ran out): decode it then. */
 static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
 {
-    lc_record_lines_t *l = batch_lines(b);
-    size_t start = l->text.len, expect = b->expect > 0 ? (size_t)b->expect : 1;
+    lc_sink_build_t *l = batch_build(b);
+    size_t start = l->text.len, expect = (size_t)b->expect;
     if (!l->text.cap) { /* room for the batch's lines sized by the first (at most 1 MB) */
         size_t text = expect * (m->value_len + 8);
         if (text > (1u << 20)) text = 1u << 20;
@@ -259,12 +231,11 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     for (int k = 0; k < S_COUNT; k++)
         lua_pushstring(L, sink_keys[k]);
     lua_pushnil(L); /* S_LAST_TOPIC */
-    push_make_record(L);
     lc_task_api_push(L);
     b->reads_headers = 1;
     b->lazy = 0;
-    b->lines = NULL;
-    b->expect = n;
+    b->build = NULL;
+    b->expect = n > 0 ? n : 1;
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "_reads_headers");
         b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
@@ -273,9 +244,9 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         lua_pop(L, 2);
     }
     lua_pop(L, 1);
-    push_build(L);
+    push_builder(L);
     b->lazy = b->lazy && lua_isfunction(L, -1);
-    for (int k = S_LINES; k <= S_END; k++)
+    for (int k = S_BUILD; k <= S_END; k++)
         lua_pushnil(L);
     lc_task_api_push(L);
     lua_createtable(L, n, 0);
@@ -302,20 +273,20 @@ static int build_region(lua_State *L, int first, void *opaque)
     lua_checkstack(L, S_END + 16);
     inner.list = first;
     inner.keys = a->b->keys ? first + 1 : 0;
-    inner.lines = NULL; /* each build makes its own */
+    inner.build = NULL; /* each build makes its own */
     for (int i = 0; i < a->n && rc == 0; i++) {
         rc = a->each(a->opaque, i, &inner);
         a->b->n = inner.n;
     }
-    lc_record_lines_t *l = inner.lines;
+    lc_sink_build_t *l = inner.build;
     if (l && l->npending) { /* the records noted, made in one call (the builder) */
-        lua_pushvalue(L, inner.keys + S_BUILD);
+        lua_pushvalue(L, inner.keys + S_BUILDER);
         lua_pushinteger(L, (lua_Integer)l->npending);
         lua_pushlightuserdata(L, l->pending);
         lua_pushvalue(L, inner.list);
-        for (int k = S_LINES; k <= S_END; k++)
+        for (int k = S_BUILD; k <= S_END; k++)
             lua_pushvalue(L, inner.keys + k);
-        lua_call(L, 4 + S_END - S_LINES, 0);
+        lua_call(L, 4 + S_END - S_BUILD, 0);
         l->npending = 0;
         /* The lines' text is malloc'd, out of the collector's sight: for records of large
          * values it would grow far faster than the Lua heap that paces the collector, and
@@ -376,7 +347,7 @@ static void push_topic(const lc_sink_batch_t *b, const char *topic)
 }
 
 /* Sets slot[k][i] = the value on top (popped), making the table when first needed. */
-static void lazy_set(lc_sink_batch_t *b, int k, int i)
+static void slot_set(lc_sink_batch_t *b, int k, int i)
 {
     lua_State *L = b->L;
     if (lua_isnil(L, b->keys + k)) {
@@ -386,8 +357,8 @@ static void lazy_set(lc_sink_batch_t *b, int k, int i)
     lua_rawseti(L, b->keys + k, i);
 }
 
-/* Sets slot[k][i] = nil when the table is there (undoing lazy_set). */
-static void lazy_clear(lc_sink_batch_t *b, int k, int i)
+/* Sets slot[k][i] = nil when the table is there (undoing slot_set). */
+static void slot_clear(lc_sink_batch_t *b, int k, int i)
 {
     lua_State *L = b->L;
     if (lua_isnil(L, b->keys + k)) return;
@@ -403,11 +374,11 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                        const char **stage, char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
-    lc_record_lines_t *l = batch_lines(b);
+    lc_sink_build_t *l = batch_build(b);
     int i = b->n + 1, top = lua_gettop(L);
     if (l->npending == l->pcap) {
         size_t cap = l->pcap ? 2 * l->pcap : 64;
-        lc_sink_lazy_entry_t *p = realloc(l->pending, cap * sizeof *p);
+        lc_sink_pending_t *p = realloc(l->pending, cap * sizeof *p);
         if (!p) {
             if (line) l->n--;
             return luaL_error(L, "out of memory");
@@ -422,9 +393,9 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             lua_settop(L, top);
             return -1;
         }
-        if (!lua_isnil(L, -1)) lazy_set(b, S_LKSCHEMAS, i);
+        if (!lua_isnil(L, -1)) slot_set(b, S_LKSCHEMAS, i);
         else lua_pop(L, 1);
-        if (!lua_isnil(L, -1)) lazy_set(b, S_LKEYS, i);
+        if (!lua_isnil(L, -1)) slot_set(b, S_LKEYS, i);
         else lua_pop(L, 1);
     }
     if (!line && m->value) {
@@ -432,32 +403,32 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             *stage = "VALUE_CONVERTER";
             lua_settop(L, top);
             if (m->key) { /* the next record takes number i */
-                lazy_clear(b, S_LKEYS, i);
-                lazy_clear(b, S_LKSCHEMAS, i);
+                slot_clear(b, S_LKEYS, i);
+                slot_clear(b, S_LKSCHEMAS, i);
             }
             return -1;
         }
-        if (!lua_isnil(L, -1)) lazy_set(b, S_LVSCHEMAS, i);
+        if (!lua_isnil(L, -1)) slot_set(b, S_LVSCHEMAS, i);
         else lua_pop(L, 1);
-        if (!lua_isnil(L, -1)) lazy_set(b, S_LVALUES, i);
+        if (!lua_isnil(L, -1)) slot_set(b, S_LVALUES, i);
         else lua_pop(L, 1);
     }
     if (m->headers) {
         lc_headers_push(L, m->headers);
-        lazy_set(b, S_LHEADERS, i);
+        slot_set(b, S_LHEADERS, i);
     }
-    /* the topic: the last name noted unless it differs */
-    const char *last = NULL;
-    if (l->ntopics) {
-        lua_rawgeti(L, b->keys + S_TOPICS, l->ntopics);
-        last = lua_tostring(L, -1);
-        lua_pop(L, 1); /* the table keeps the string */
+    /* the topic: the last name noted unless it differs. librdkafka gives every message of a
+     * topic the same name pointer, so that compare is the per-record one; another pointer
+     * is compared by its text (the Lua string the topics table keeps) */
+    if (m->topic != l->last_topic) {
+        if (!l->ntopics || strcmp(m->topic, l->last_name) != 0) {
+            lua_pushstring(L, m->topic);
+            l->last_name = lua_tostring(L, -1);
+            slot_set(b, S_TOPICS, ++l->ntopics);
+        }
+        l->last_topic = m->topic;
     }
-    if (!last || strcmp(last, m->topic) != 0) {
-        lua_pushstring(L, m->topic);
-        lazy_set(b, S_TOPICS, ++l->ntopics);
-    }
-    lc_sink_lazy_entry_t *e = &l->pending[l->npending++];
+    lc_sink_pending_t *e = &l->pending[l->npending++];
     e->offset = (double)m->offset;
     e->timestamp = m->timestamp >= 0 ? (double)m->timestamp : -1;
     e->index = i;
@@ -473,41 +444,15 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                     char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
-    if (b->keys && lua_isfunction(L, b->keys + S_BUILD)) {
+    if (b->keys && lua_isfunction(L, b->keys + S_BUILDER)) {
         size_t line = 0;
         if (b->lazy && value_conv->kind == LC_CONV_JSON && !value_conv->schemas_enable &&
             m->value && m->value_len)
             line = add_line(b, m);
         return note_record(b, key_conv, value_conv, m, line, stage, errstr, errstr_size);
     }
-    if (b->keys && lua_isfunction(L, b->keys + S_MAKE)) {
-        int top = lua_gettop(L);
-        lua_pushvalue(L, b->keys + S_MAKE);
-        push_topic(b, m->topic);
-        lua_pushinteger(L, m->partition);
-        lua_pushnumber(L, (lua_Number)m->offset);
-        if (m->timestamp >= 0)
-            lua_pushnumber(L, (lua_Number)m->timestamp);
-        else
-            lua_pushnil(L);
-        if (lc_conv_to_lua(key_conv, L, m->key, m->key_len, errstr, errstr_size) != 0) {
-            *stage = "KEY_CONVERTER";
-            lua_settop(L, top);
-            return -1;
-        }
-        if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
-            *stage = "VALUE_CONVERTER";
-            lua_settop(L, top);
-            return -1;
-        }
-        if (m->headers)
-            lc_headers_push(L, m->headers);
-        else
-            lua_pushnil(L);
-        lua_call(L, 9, 1);
-        lua_rawseti(L, b->list, ++b->n);
-        return 0;
-    }
+    /* no builder (no ffi), or a batch set up by hand: the record's table now, with the
+     * fields the builder gives it */
     lua_createtable(L, 0, 10);
     int r = lua_gettop(L);
     push_key(b, S_TOPIC);

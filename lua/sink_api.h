@@ -17,7 +17,8 @@
 
 /** One consumed message, as its record table is built from it; everything is borrowed. */
 typedef struct lc_sink_msg {
-    const char *topic;
+    const char *topic; /* its text must not change until the build ends (lc_sink_api_build):
+                        * a topic at the previous record's pointer is taken for its topic */
     int32_t partition;
     int64_t offset;
     int64_t timestamp;       /* < 0: none */
@@ -34,8 +35,8 @@ typedef struct lc_sink_batch {
     int keys; /* stack slot of the record field names, then of the last topic (0: none) */
     int reads_headers; /* 0: neither put() nor a transform reads record.headers */
     int lazy;          /* schemaless JSON values are decoded when first read (lazy_values) */
-    void *lines;       /* the batch's lines userdata (record_lines.h), once made */
-    int expect;        /* records the batch may have */
+    void *build;       /* the build's userdata (record_lines.h), once made */
+    int expect;        /* records the batch may have (at least 1) */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */

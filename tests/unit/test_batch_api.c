@@ -259,8 +259,10 @@ TEST(test_source_run)
     lc_lua_close(L);
 }
 
-/* lc_sink_api_build: each message through one protected call, a failure where it is. */
+/* lc_sink_api_build: each message through one protected call, a failure where it is; topics
+ * that alternate, each name at two pointers (the builder compares the pointer first). */
 static const char *const build_values[] = {"{\"x\":1}", "{bad", "{\"x\":3}", "[1,2.0]"};
+static char build_topics[][3] = {"ta", "tb", "tb", "ta"};
 
 typedef struct {
     const lc_converter_t *json;
@@ -272,7 +274,7 @@ static int build_each(void *opaque, int i, lc_sink_batch_t *b)
 {
     build_ctx_t *bc = opaque;
     const char *stage = NULL;
-    lc_sink_msg_t m = {.topic = "t",
+    lc_sink_msg_t m = {.topic = build_topics[i],
                        .partition = 0,
                        .offset = i,
                        .timestamp = 5,
@@ -307,11 +309,12 @@ TEST(test_sink_build)
     lua_setglobal(L, "records");
     CHECK_INT(luaL_dostring(L, "local out = {}\n"
                                "for i, r in ipairs(records) do\n"
-                               "  out[i] = r.offset .. '=' .. connect.json.encode(r.value)\n"
+                               "  out[i] = r.topic .. ':' .. r.offset .. '=' ..\n"
+                               "    connect.json.encode(r.value)\n"
                                "end\n"
                                "return table.concat(out, ' ')"),
               0);
-    CHECK_STR(lua_tostring(L, -1), "0={\"x\":1} 2={\"x\":3} 3=[1,2.0]");
+    CHECK_STR(lua_tostring(L, -1), "ta:0={\"x\":1} tb:2={\"x\":3} ta:3=[1,2.0]");
     lc_sink_api_end(&b);
     lc_sink_api_begin(&b, L, 4);
     CHECK_INT(lc_sink_api_build(&b, 4, build_stop, &bc, err, sizeof err), 7);
@@ -323,7 +326,9 @@ TEST(test_sink_build)
 /* Records with keys (an envelope with a schema), headers and no timestamp, a converter
  * failure between two of them (the next record must not get the failed one's key), and the
  * same messages for a sink that declares lazy_values: its object values come undecoded,
- * are decoded on first read, and connect.json.lines writes the lines a decode would give. */
+ * are decoded on first read, and connect.json.lines writes the lines a decode would give.
+ * Last, the same sink in a state without ffi, where no builder can be made: the records are
+ * built field by field, none lazy, and hold the same. */
 #define TASK_KEY_NAME "luaconnect.task" /* where lua/task_api.c keeps the task table */
 
 static const struct {
@@ -380,13 +385,19 @@ TEST(test_sink_build_keyed_and_lazy)
         "t1,3,13,103,k3,string,v,[1,{\"c\":2,\"d\":1}] t2,4,14,104,nil,-,-,{\"y\":{\"p\":1.0,\"q\":null},\"z\":[]}";
     const char *lines = "{\"a\":\"x\",\"b\":1}\n{\"ab\":2}\n[1,{\"c\":2,\"d\":1}]\n"
                         "{\"y\":{\"p\":1.0,\"q\":null},\"z\":[]}\n";
-    for (int lazy = 0; lazy < 2; lazy++) {
+    for (int mode = 0; mode < 3; mode++) {
         build_ctx_t bc = {.json = &json, .failed_at = -1};
         lc_sink_batch_t b;
-        luaL_dostring(L, lazy ? "debug.getregistry()['" TASK_KEY_NAME "'] = { _lazy_values = true }"
+        int lazy = mode == 1;
+        if (mode == 2) { /* a state of its own: the builder is kept per state */
+            lc_lua_close(L);
+            L = new_state();
+            luaL_dostring(L, "package.loaded.ffi = nil");
+        }
+        luaL_dostring(L, mode ? "debug.getregistry()['" TASK_KEY_NAME "'] = { _lazy_values = true }"
                               : "debug.getregistry()['" TASK_KEY_NAME "'] = nil");
         lc_sink_api_begin(&b, L, 5);
-        CHECK_INT(b.lazy, lazy);
+        CHECK_INT(b.lazy, lazy); /* mode 2: lazy_values declared, but no builder */
         CHECK_INT(lc_sink_api_build(&b, 5, keyed_each, &bc, err, sizeof err), 0);
         CHECK_INT(b.n, 4);
         CHECK_INT(bc.failed_at, 1);
