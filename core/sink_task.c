@@ -33,7 +33,8 @@ typedef struct snk {
     int revocations;     /* partitions revoked so far */
     long long last_idle; /* when idle() last ran */
     int assigned;        /* partitions assigned now */
-    int64_t reset;       /* auto.offset.reset as a logical offset; INVALID: "error" */
+    int64_t reset_ts;    /* auto.offset.reset's ListOffsets timestamp: -2 earliest,
+                          * -1 latest, 0 "error" */
 } snk_t;
 
 /* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
@@ -136,9 +137,11 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
     }
 }
 
-/* How long the assignment waits for the group's committed offsets or the reset positions
- * before it leaves the partitions to librdkafka's own lookup (ms). */
-#define START_LOOKUP_MS 5000
+/* How long, in all, the assignment waits for the group's committed offsets and the reset
+ * positions before it leaves the partitions to librdkafka's own lookup (ms). The rebalance
+ * callback runs on the task thread, so a stop request waits for it: a coordinator or leader
+ * that does not answer costs at most this, once. */
+#define START_LOOKUP_MS 2000
 
 /* Where the partitions that nobody chose a start for (open_partitions() may have) begin, as
  * absolute offsets, set before they are assigned: the group's committed offset, or when there
@@ -149,59 +152,62 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
  * the assignment came before the partition's leader was joined (its offset query then waits
  * for a timer): pipeline (b) showed its first record 160 ms after exec, kcat -C after 32 ms.
  * An absolute offset starts fetching as soon as the leader is known. A partition whose
- * offsets cannot be read now keeps INVALID: librdkafka then looks them up as before. */
+ * offsets cannot be read now keeps INVALID: librdkafka then looks them up as before.
+ * Each element of the two request lists carries the index of its partition in parts (its
+ * opaque), so that the answers are matched in one pass, whatever the number of partitions. */
 static void start_offsets(snk_t *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
-    if (s->reset == RD_KAFKA_OFFSET_INVALID) return; /* auto.offset.reset=error: librdkafka's */
+    if (!s->reset_ts) return; /* auto.offset.reset=error: librdkafka's */
+    long long deadline = lc_now_ms() + START_LOOKUP_MS;
     rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts->cnt);
     rd_kafka_topic_partition_list_t *r = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++)
         if (parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
-            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic, parts->elems[i].partition);
+            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic, parts->elems[i].partition)
+                ->opaque = (void *)(intptr_t)i;
     if (q->cnt && rd_kafka_committed(rk, q, START_LOOKUP_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int i = 0; i < q->cnt; i++) {
             const rd_kafka_topic_partition_t *c = &q->elems[i];
-            rd_kafka_topic_partition_t *p =
-                rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
-            if (c->err || !p) continue;
+            if (c->err) continue;
             if (c->offset >= 0) {
-                p->offset = c->offset;
+                parts->elems[(intptr_t)c->opaque].offset = c->offset;
                 lc_info(s->t->ctx, "%s-%d begins at offset %lld (committed)", c->topic,
                         (int)c->partition, (long long)c->offset);
-            } else /* ListOffsets reads the timestamps -2 / -1 as earliest / latest */
-                rd_kafka_topic_partition_list_add(r, c->topic, c->partition)->offset =
-                    s->reset == RD_KAFKA_OFFSET_BEGINNING ? -2 : -1;
+            } else { /* ListOffsets reads the timestamps -2 / -1 as earliest / latest */
+                rd_kafka_topic_partition_t *e =
+                    rd_kafka_topic_partition_list_add(r, c->topic, c->partition);
+                e->offset = s->reset_ts;
+                e->opaque = c->opaque;
+            }
         }
     }
-    if (r->cnt && rd_kafka_offsets_for_times(rk, r, START_LOOKUP_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    int left = (int)(deadline - lc_now_ms());
+    if (r->cnt && left > 0 &&
+        rd_kafka_offsets_for_times(rk, r, left) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int i = 0; i < r->cnt; i++) {
             const rd_kafka_topic_partition_t *c = &r->elems[i];
-            rd_kafka_topic_partition_t *p =
-                rd_kafka_topic_partition_list_find(parts, c->topic, c->partition);
-            if (c->err || c->offset < 0 || !p) continue;
-            p->offset = c->offset;
+            if (c->err || c->offset < 0) continue;
+            parts->elems[(intptr_t)c->opaque].offset = c->offset;
             lc_info(s->t->ctx,
                     "%s-%d begins at offset %lld (no committed offset; auto.offset.reset=%s)",
                     c->topic, (int)c->partition, (long long)c->offset,
-                    s->reset == RD_KAFKA_OFFSET_BEGINNING ? "earliest" : "latest");
+                    s->reset_ts == -2 ? "earliest" : "latest");
         }
     }
     rd_kafka_topic_partition_list_destroy(r);
     rd_kafka_topic_partition_list_destroy(q);
 }
 
-/* auto.offset.reset of conf as a logical offset (INVALID for "error"). */
-static int64_t reset_of(const rd_kafka_conf_t *conf)
+/* auto.offset.reset of conf as the ListOffsets timestamp that finds its position: -2 for
+ * earliest, -1 for latest; 0 for "error" (no reset position). */
+static int64_t reset_ts_of(const rd_kafka_conf_t *conf)
 {
     char v[32];
     size_t n = sizeof(v);
-    if (rd_kafka_conf_get(conf, "auto.offset.reset", v, &n) != RD_KAFKA_CONF_OK)
-        return RD_KAFKA_OFFSET_INVALID;
-    if (!strcmp(v, "smallest") || !strcmp(v, "earliest") || !strcmp(v, "beginning"))
-        return RD_KAFKA_OFFSET_BEGINNING;
-    if (!strcmp(v, "largest") || !strcmp(v, "latest") || !strcmp(v, "end"))
-        return RD_KAFKA_OFFSET_END;
-    return RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_conf_get(conf, "auto.offset.reset", v, &n) != RD_KAFKA_CONF_OK) return 0;
+    if (!strcmp(v, "smallest") || !strcmp(v, "earliest") || !strcmp(v, "beginning")) return -2;
+    if (!strcmp(v, "largest") || !strcmp(v, "latest") || !strcmp(v, "end")) return -1;
+    return 0;
 }
 
 /* The number of partitions assigned to the consumer now (sink-task partition-count). */
@@ -645,7 +651,7 @@ void *lc_sink_task_main(void *arg)
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    s.reset = reset_of(conf);
+    s.reset_ts = reset_ts_of(conf);
     s.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!s.rk) goto fail;
     conf = NULL;

@@ -480,3 +480,61 @@ def test_sink_begins_at_the_committed_offset_or_at_auto_offset_reset(kafka, tmp_
         assert w.stop() == 0, w.log()[-3000:]
     assert lines(early) == sorted(before + after + more)
     assert lines(late) == sorted(after + more)
+
+
+KEEPS_ONE_START = """
+local connect = require "luaconnect"
+return connect.sink {
+  config = { file = { type = "string", required = true } },
+  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+  open_partitions = function(task, partitions)
+    for _, p in ipairs(partitions) do
+      if p.partition == 1 then return { { topic = p.topic, partition = 1, offset = 2 } } end
+    end
+  end,
+  put = function(task, records)
+    for _, r in ipairs(records) do
+      task.f:write(string.format("%d %d %s\\n", r.partition, r.offset, r.value))
+    end
+  end,
+  flush = function(task) task.f:flush() end,
+  close = function(task) task.f:close() end,
+}
+"""
+
+
+def test_sink_begins_where_the_script_says_and_elsewhere_at_the_reset(kafka, tmp_path):
+    """open_partitions() keeps the start of one partition of three: that one begins at the
+    script's offset, the two it left alone at auto.offset.reset's (earliest): every record
+    of partitions 0 and 2 once, partition 1 from offset 2, and the log says so for each."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    script = plugins / "keeps_one.lua"
+    script.write_text(KEEPS_ONE_START)
+    topic = unique_topic("lc-begin-mixed")
+    create_topic(kafka, topic, 3)
+    kcat_produce(kafka, topic, [f"v{i}" for i in range(60)], keys=[f"k{i}" for i in range(60)])
+    records = kcat_consume_records(kafka, topic, 60)
+    assert len(records) == 60
+    want = sorted((r["partition"], r["offset"], r["value"].decode()) for r in records
+                  if r["partition"] != 1 or r["offset"] >= 2)
+    assert len({r["partition"] for r in records}) == 3 and len(want) == 58
+    out = tmp_path / "out.txt"
+    w = Worker(tmp_path, kafka, [{"name": "mixed", "connector.class": str(script),
+                                  "topics": topic, "file": str(out)}],
+               worker={"plugin.path": str(plugins),
+                       "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+                       "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    with w:
+        wait_for(lambda: len(file_lines(out)) >= 58, 60, "the records in the file", w.log)
+        time.sleep(1)  # anything doubled would arrive now
+        assert w.stop() == 0, w.log()[-3000:]
+    got = sorted((int(p), int(o), v) for p, o, v in
+                 (line.decode().split(" ", 2) for line in file_lines(out)))
+    assert got == want
+    log = w.log()
+    assert f"{topic}-1 starts at offset 2 (kept by the connector)" in log, log[-3000:]
+    for p in (0, 2):
+        assert f"{topic}-{p} begins at offset 0 (no committed offset; auto.offset.reset=earliest)" \
+            in log, log[-3000:]
+    assert f"{topic}-1 begins at offset" not in log, log[-3000:]
