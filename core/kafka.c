@@ -108,6 +108,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
         key = "queue.buffering.max.kbytes";
         value = kbytes;
     }
+    if (strcmp(key, "auto.offset.reset") == 0 && strcmp(value, "none") == 0)
+        value = "error"; /* the Java client's "no offset: fail", librdkafka's word for it */
     rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, value, err, sizeof(err));
     if (r == RD_KAFKA_CONF_OK) return 0;
     if (r == RD_KAFKA_CONF_UNKNOWN) {

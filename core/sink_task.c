@@ -33,6 +33,7 @@ typedef struct snk {
     int revocations;     /* partitions revoked so far */
     long long last_idle; /* when idle() last ran */
     int assigned;        /* partitions assigned now */
+    char group[256];     /* group.id, for messages */
     int64_t reset_ts;    /* auto.offset.reset's ListOffsets timestamp: -2 earliest,
                           * -1 latest, 0 "error" */
 } snk_t;
@@ -152,12 +153,13 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
  * the assignment came before the partition's leader was joined (its offset query then waits
  * for a timer): pipeline (b) showed its first record 160 ms after exec, kcat -C after 32 ms.
  * An absolute offset starts fetching as soon as the leader is known. A partition whose
- * offsets cannot be read now keeps INVALID: librdkafka then looks them up as before.
+ * offsets cannot be read now keeps INVALID: librdkafka then looks them up as before. So does
+ * one without a committed offset when auto.offset.reset is none (error): librdkafka then
+ * reports it, and the task fails (lc_sink_task_main). 
  * Each element of the two request lists carries the index of its partition in parts (its
  * opaque), so that the answers are matched in one pass, whatever the number of partitions. */
 static void start_offsets(snk_t *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
-    if (!s->reset_ts) return; /* auto.offset.reset=error: librdkafka's */
     long long deadline = lc_now_ms() + START_LOOKUP_MS;
     rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts->cnt);
     rd_kafka_topic_partition_list_t *r = rd_kafka_topic_partition_list_new(parts->cnt);
@@ -173,7 +175,7 @@ static void start_offsets(snk_t *s, rd_kafka_t *rk, rd_kafka_topic_partition_lis
                 parts->elems[(intptr_t)c->opaque].offset = c->offset;
                 lc_info(s->t->ctx, "%s-%d begins at offset %lld (committed)", c->topic,
                         (int)c->partition, (long long)c->offset);
-            } else { /* ListOffsets reads the timestamps -2 / -1 as earliest / latest */
+            } else if (s->reset_ts) { /* ListOffsets reads -2 / -1 as earliest / latest */
                 rd_kafka_topic_partition_t *e =
                     rd_kafka_topic_partition_list_add(r, c->topic, c->partition);
                 e->offset = s->reset_ts;
@@ -652,6 +654,8 @@ void *lc_sink_task_main(void *arg)
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     s.reset_ts = reset_ts_of(conf);
+    size_t glen = sizeof(s.group);
+    if (rd_kafka_conf_get(conf, "group.id", s.group, &glen) != RD_KAFKA_CONF_OK) s.group[0] = 0;
     s.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!s.rk) goto fail;
     conf = NULL;
@@ -691,7 +695,20 @@ void *lc_sink_task_main(void *arg)
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.rk, 100);
         while (m) {
-            if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+                /* auto.offset.reset=none and nowhere to begin (no committed offset, or it
+                 * is out of range): Kafka Connect's task fails too
+                 * (NoOffsetForPartitionException). */
+                snprintf(s.error, sizeof(s.error),
+                         "Undefined offset with no reset policy for partition %s-%d: %s "
+                         "(auto.offset.reset=none); commit an offset for group '%s' or set "
+                         "consumer.override.auto.offset.reset=earliest or latest",
+                         m->rkt ? rd_kafka_topic_name(m->rkt) : "?", (int)m->partition,
+                         rd_kafka_message_errstr(m), s.group);
+                rd_kafka_message_destroy(m);
+                s.failed = 1;
+                break;
+            } else if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     lc_warn(t->ctx, "consumer: %s", rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
@@ -703,7 +720,11 @@ void *lc_sink_task_main(void *arg)
         }
         lc_prefetch_tick(pf, batch, n);
         if (!n && !s.assigned) nudge_join(&s);
-        if (s.failed) goto fail_s;
+        if (s.failed) { /* in a rebalance callback or by the consumer's error above */
+            for (int i = 0; i < n; i++)
+                rd_kafka_message_destroy(batch[i]);
+            goto fail_s;
+        }
         if (n) {
             int bad = put_batch(&s, batch, n, err, sizeof(err));
             for (int i = 0; i < n; i++)

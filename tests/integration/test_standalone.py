@@ -538,3 +538,44 @@ def test_sink_begins_where_the_script_says_and_elsewhere_at_the_reset(kafka, tmp
         assert f"{topic}-{p} begins at offset 0 (no committed offset; auto.offset.reset=earliest)" \
             in log, log[-3000:]
     assert f"{topic}-1 begins at offset" not in log, log[-3000:]
+
+
+def test_sink_with_auto_offset_reset_none_fails_without_an_offset(kafka, tmp_path):
+    """consumer.override.auto.offset.reset=none (the Java client's word; librdkafka's is
+    error): where the group has no committed offset the task FAILS and says which partition,
+    as Kafka Connect's does (NoOffsetForPartitionException), instead of waiting forever;
+    where it has one, it begins there."""
+    topic = unique_topic("lc-reset-none")
+    kcat_produce(kafka, topic, ["a", "b"])
+    out = tmp_path / "out.txt"
+    string = "org.apache.kafka.connect.storage.StringConverter"
+
+    def worker(where, reset):
+        where.mkdir()
+        return Worker(where, kafka, [{"name": "nooffset", "connector.class": "FileStreamSink",
+                                      "topics": topic, "file": str(out),
+                                      "consumer.override.auto.offset.reset": reset}],
+                      worker={"key.converter": string, "value.converter": string})
+
+    w = worker(tmp_path / "none", "none")
+    with w:
+        wait_for(lambda: (w.status("nooffset", 0) or ("",))[0] == "FAILED", 60,
+                 "the task to fail", w.log)
+        trace = w.status("nooffset", 0)[1]
+        assert w.alive()
+    assert (f"Undefined offset with no reset policy for partition {topic}-0: "
+            "no previously committed offset available") in trace, trace
+    assert "commit an offset for group 'connect-nooffset' or set " \
+        "consumer.override.auto.offset.reset=earliest or latest" in trace, trace
+    assert not out.exists() or out.read_bytes() == b""
+    w = worker(tmp_path / "earliest", "earliest")  # reads both and commits offset 2
+    with w:
+        wait_for(lambda: file_lines(out) == [b"a", b"b"], 60, "both records", w.log)
+        assert w.stop() == 0, w.log()[-3000:]
+    kcat_produce(kafka, topic, ["c"])
+    w = worker(tmp_path / "none-again", "none")
+    with w:
+        wait_for(lambda: file_lines(out) == [b"a", b"b", b"c"], 60, "the new record", w.log)
+        assert f"{topic}-0 begins at offset 2 (committed)" in w.log(), w.log()[-3000:]
+        assert w.status("nooffset", 0)[0] == "RUNNING"
+        assert w.stop() == 0, w.log()[-3000:]
