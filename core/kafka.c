@@ -1,6 +1,7 @@
 /* kafka: see kafka.h. */
 #include "kafka.h"
 #include "config.h"
+#include "java_conf.h"
 #include "log.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -93,24 +94,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, c
                     char *errstr, size_t errsz)
 {
     char err[512];
-    char kbytes[32];
-    if (strcmp(key, "buffer.memory") == 0) {
-        /* The Java producer's bound on what waits to be sent, in bytes: librdkafka's is
-         * queue.buffering.max.kbytes. */
-        char *end;
-        long long bytes = strtoll(value, &end, 10);
-        if (end == value || *end || bytes < 1024) {
-            snprintf(errstr, errsz, "%s '%s': expected a number of bytes >= 1024, got '%s'",
-                     origin, key, value);
-            return -1;
-        }
-        snprintf(kbytes, sizeof(kbytes), "%lld", bytes / 1024);
-        key = "queue.buffering.max.kbytes";
-        value = kbytes;
-    }
-    if (strcmp(key, "auto.offset.reset") == 0 && strcmp(value, "none") == 0)
-        value = "error"; /* the Java client's "no offset: fail", librdkafka's word for it */
-    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, key, value, err, sizeof(err));
+    rd_kafka_conf_res_t r = lc_java_conf_set(conf, key, value, err, sizeof(err));
     if (r == RD_KAFKA_CONF_OK) return 0;
     if (r == RD_KAFKA_CONF_UNKNOWN) {
         /* Java-client settings (max.block.ms, ...) have no librdkafka twin. */
@@ -197,8 +181,8 @@ rd_kafka_t *lc_kafka_admin(lc_kafka_t *k, char *errstr, size_t errsz)
         for (size_t i = 0; !bad && i < lc_props_count(k->props); i++) {
             const char *key = lc_props_key(k->props, i);
             if (strncmp(key, "admin.", 6) == 0 && key[6])
-                bad = rd_kafka_conf_set(conf, key + 6, lc_props_value(k->props, i), err,
-                                        sizeof(err)) == RD_KAFKA_CONF_INVALID;
+                bad = lc_java_conf_set(conf, key + 6, lc_props_value(k->props, i), err,
+                                       sizeof(err)) == RD_KAFKA_CONF_INVALID;
         }
         if (!bad) k->admin = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         if (!k->admin) {

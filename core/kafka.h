@@ -2,7 +2,7 @@
  * every task (Kafka Connect's producer and consumer defaults, the worker's producer.* /
  * consumer.* pass-through, the connector's *.override.*), the embedded in-process broker
  * (librdkafka's mock cluster) and the shared admin client.
- * Depends on props, log, librdkafka. */
+ * Depends on java_conf, props, log, librdkafka. */
 #ifndef LC_KAFKA_H
 #define LC_KAFKA_H
 

@@ -1,5 +1,6 @@
 /* klog: see klog.h. */
 #include "klog.h"
+#include "java_conf.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -75,7 +76,7 @@ static int apply_worker(rd_kafka_conf_t *conf, const lc_klog_opts_t *o, char *er
         if (!name) continue;
         char err[512];
         rd_kafka_conf_res_t r =
-            rd_kafka_conf_set(conf, name, lc_props_value(p, i), err, sizeof(err));
+            lc_java_conf_set(conf, name, lc_props_value(p, i), err, sizeof(err));
         if (r == RD_KAFKA_CONF_INVALID) {
             snprintf(errstr, errsz, "worker config '%s': %s", key, err);
             return -1;

@@ -3,7 +3,7 @@
  * to a callback on a thread of its own; read_to_end waits until every record below the high
  * watermarks of the moment was handed over. An optional producer (acks=all, idempotent,
  * Java's murmur2 partitioning) writes to the same topic.
- * Depends on kafka, props, log, librdkafka. */
+ * Depends on kafka, java_conf, props, log, librdkafka. */
 #ifndef LC_KLOG_H
 #define LC_KLOG_H
 

@@ -155,7 +155,7 @@ static void seek_to_script_offsets(snk_t *s, rd_kafka_topic_partition_list_t *pa
  * An absolute offset starts fetching as soon as the leader is known. A partition whose
  * offsets cannot be read now keeps INVALID: librdkafka then looks them up as before. So does
  * one without a committed offset when auto.offset.reset is none (error): librdkafka then
- * reports it, and the task fails (lc_sink_task_main). 
+ * reports it, and the task fails (lc_sink_task_main).
  * Each element of the two request lists carries the index of its partition in parts (its
  * opaque), so that the answers are matched in one pass, whatever the number of partitions. */
 static void start_offsets(snk_t *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)

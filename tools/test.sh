@@ -34,7 +34,8 @@ step "real Kafka broker (tests/kafka)"
 if [ -z "${LC_KAFKA_BOOTSTRAP:-}" ]; then
   tests/kafka/kafka.sh deps && tests/kafka/kafka.sh start "$work/kafka"; rc=$?
   result kafka-start "$rc"
-  [ "$rc" -eq 0 ] && export LC_KAFKA_BOOTSTRAP=$(cat "$work/kafka/bootstrap")
+  [ "$rc" -eq 0 ] && export LC_KAFKA_BOOTSTRAP=$(cat "$work/kafka/bootstrap") \
+    LC_KAFKA_SASL_BOOTSTRAP=$(cat "$work/kafka/sasl_bootstrap")
 fi
 
 py=$(tools/test_python.sh)

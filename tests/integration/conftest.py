@@ -95,10 +95,29 @@ def kafka(tmp_path_factory) -> str:
         pytest.fail(f"kafka.sh start failed (exit {proc.returncode}):\n{out}")
     print(out.strip().splitlines()[-1] if out.strip() else "kafka started")
     bootstrap = (kdir / "bootstrap").read_text().strip()
+    sasl = kdir / "sasl_bootstrap"
+    if sasl.exists():
+        os.environ.setdefault("LC_KAFKA_SASL_BOOTSTRAP", sasl.read_text().strip())
     try:
         yield bootstrap
     finally:
         _stop_kafka(kdir)
+
+
+# The SASL_PLAINTEXT listener of tests/kafka/kafka.sh's broker (mechanism PLAIN).
+KAFKA_SASL_USER, KAFKA_SASL_PASSWORD = "connect", "connect-secret"
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(kafka) -> str:
+    """Bootstrap "HOST:PORT" of the broker's SASL_PLAINTEXT listener (PLAIN, user
+    KAFKA_SASL_USER): $LC_KAFKA_SASL_BOOTSTRAP, which tools/test.sh and the kafka fixture
+    set from kafka.sh's DIR/sasl_bootstrap. Skips when an external broker has none."""
+    sasl = os.environ.get("LC_KAFKA_SASL_BOOTSTRAP")
+    if not sasl:
+        pytest.skip("the broker has no SASL listener: LC_KAFKA_SASL_BOOTSTRAP is not set "
+                    "(tests/kafka/kafka.sh writes it to DIR/sasl_bootstrap)")
+    return sasl
 
 
 def _stop_kafka(kdir: Path) -> None:

@@ -6,7 +6,9 @@
 #   kafka.sh deps         resolve the jars into $LC_KAFKA_CACHE/lib
 #   kafka.sh start DIR    start a broker whose state lives in DIR; prints
 #                         "kafka started at HOST:PORT in N s"; DIR/bootstrap
-#                         holds HOST:PORT, DIR/pid the JVM pid, DIR/kafka.log
+#                         holds HOST:PORT, DIR/sasl_bootstrap the HOST:PORT of a
+#                         SASL_PLAINTEXT listener (PLAIN; users admin/admin-secret and
+#                         connect/connect-secret), DIR/pid the JVM pid, DIR/kafka.log
 #                         its log
 #   kafka.sh stop DIR     stop it (SIGTERM, SIGKILL after 20 s); idempotent
 #   kafka.sh restart DIR  start a stopped broker of DIR again on the same ports with its
@@ -163,19 +165,23 @@ cmd_start() {
     local java
     java=$(java_bin)
 
-    local port cport bs
+    local port cport sport bs sbs
     if [[ "$keep" == 1 ]]; then
         [[ -f "$dir/server.properties" && -f "$dir/data/meta.properties" ]] \
             || die "no stopped broker in $dir to restart (start one there first)"
-        bs=$(sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$dir/server.properties")
+        bs=$(sed -n 's|^advertised.listeners=PLAINTEXT://\([^,]*\).*|\1|p' "$dir/server.properties")
         [[ -n "$bs" ]] || die "$dir/server.properties: no advertised.listeners line"
+        sbs=$(sed -n 's|^advertised.listeners=.*SASL_PLAINTEXT://\([^,]*\).*|\1|p' "$dir/server.properties")
     else
         port=$(free_port)
         cport=$(free_port)
         while [[ "$cport" == "$port" ]]; do cport=$(free_port); done
+        sport=$(free_port)
+        while [[ "$sport" == "$port" || "$sport" == "$cport" ]]; do sport=$(free_port); done
         bs="$HOST:$port"
+        sbs="$HOST:$sport"
 
-        rm -rf "$dir/data" "$dir/pid" "$dir/bootstrap"
+        rm -rf "$dir/data" "$dir/pid" "$dir/bootstrap" "$dir/sasl_bootstrap"
         mkdir -p "$dir/data"
 
         cat >"$dir/server.properties" <<EOF
@@ -183,9 +189,12 @@ cmd_start() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$cport
-listeners=PLAINTEXT://$HOST:$port,CONTROLLER://$HOST:$cport
-advertised.listeners=PLAINTEXT://$HOST:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://$HOST:$port,SASL_PLAINTEXT://$HOST:$sport,CONTROLLER://$HOST:$cport
+advertised.listeners=PLAINTEXT://$HOST:$port,SASL_PLAINTEXT://$HOST:$sport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+# SASL/PLAIN on a second listener, for the tests of Java security configs (test_security.py)
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_connect="connect-secret";
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
@@ -297,6 +306,7 @@ EOF
     fi
 
     echo "$bs" >"$dir/bootstrap"
+    if [[ -n "${sbs:-}" ]]; then echo "$sbs" >"$dir/sasl_bootstrap"; else rm -f "$dir/sasl_bootstrap"; fi
     echo "kafka started at $bs in $(elapsed "$t0") s"
 }
 
