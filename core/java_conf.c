@@ -298,10 +298,11 @@ rd_kafka_conf_res_t lc_java_conf_set(rd_kafka_conf_t *conf, const char *key, con
         {"ssl.keystore.certificate.chain", "ssl.certificate.pem"},
         {"ssl.keystore.key", "ssl.key.pem"},
     };
-    /* Java-only keys with nothing to do in librdkafka: dropped without a warning. */
-    static const char *const moot[] = {"ssl.truststore.type", "ssl.truststore.password",
-                                       "key.serializer",      "value.serializer",
-                                       "key.deserializer",    "value.deserializer"};
+    /* Java-only keys with nothing to do in librdkafka: dropped without a warning
+     * (max.poll.records is the sink task's batch size: lc_kafka_client_setting). */
+    static const char *const moot[] = {
+        "ssl.truststore.type", "ssl.truststore.password", "key.serializer",  "value.serializer",
+        "key.deserializer",    "value.deserializer",      "max.poll.records"};
     for (size_t i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
         if (!strcmp(key, renamed[i][0])) return set(conf, renamed[i][1], value, errstr, errsz);
     for (size_t i = 0; i < sizeof(moot) / sizeof(moot[0]); i++)

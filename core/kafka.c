@@ -170,6 +170,23 @@ err:
     return NULL;
 }
 
+const char *lc_kafka_client_setting(const lc_kafka_t *k, const lc_props_t *connector_props,
+                                    int producer, const char *key, const char **origin)
+{
+    char name[256];
+    snprintf(name, sizeof(name), "%s%s", producer ? "producer.override." : "consumer.override.",
+             key);
+    const char *v = connector_props ? lc_props_get(connector_props, name) : NULL;
+    if (v) {
+        if (origin) *origin = "connector config key";
+        return v;
+    }
+    snprintf(name, sizeof(name), "%s%s", producer ? "producer." : "consumer.", key);
+    v = lc_props_get(k->props, name);
+    if (v && origin) *origin = "worker config key";
+    return v;
+}
+
 rd_kafka_t *lc_kafka_admin(lc_kafka_t *k, char *errstr, size_t errsz)
 {
     pthread_mutex_lock(&k->admin_lock);

@@ -28,6 +28,12 @@ const char *lc_kafka_bootstrap(const lc_kafka_t *k);
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,
                                       size_t errstr_size);
+/** The value of a Java client key for a task's client, where lc_kafka_client_conf takes it
+ * from: the connector's producer.override.<key> / consumer.override.<key>, else the worker's
+ * producer.<key> / consumer.<key>; NULL when neither sets it. *origin (when not NULL) names
+ * where it came from, as errors say it: "connector config key" or "worker config key". */
+const char *lc_kafka_client_setting(const lc_kafka_t *k, const lc_props_t *connector_props,
+                                    int producer, const char *key, const char **origin);
 /** The base config of a worker's own client (distributed mode's topic readers and writers,
  * group membership, the leader's producer): bootstrap.servers, client_id, and — as Kafka
  * Connect's internal clients take them — the worker's top-level security.protocol with its

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_BATCH_MAX 500 /* Kafka's max.poll.records default */
+#define SINK_BATCH_DEFAULT 500 /* Kafka's max.poll.records default */
+#define SINK_BATCH_LIMIT 100000 /* the largest max.poll.records taken */
 
 typedef struct snk {
     lc_task_t *t;
@@ -34,6 +35,9 @@ typedef struct snk {
     long long last_idle; /* when idle() last ran */
     int assigned;        /* partitions assigned now */
     char group[256];     /* group.id, for messages */
+    int batch_max;       /* records a batch holds at most (max.poll.records) */
+    struct pending_failure *fail_list; /* batch_max of them, for put_batch */
+    int *batch_index;                  /* batch_max + 1, for put_batch */
     int64_t reset_ts;    /* auto.offset.reset's ListOffsets timestamp: -2 earliest,
                           * -1 latest, 0 "error" */
 } snk_t;
@@ -508,8 +512,8 @@ static int cmp_failure(const void *a, const void *b)
 
 /* The tolerated failures of a batch, as put_batch collects them. */
 typedef struct failures {
-    pending_failure_t list[SINK_BATCH_MAX];
-    int n;
+    pending_failure_t *list; /* room for batch_max */
+    int n, cap;
     const int *batch_index;
 } failures_t;
 
@@ -525,7 +529,7 @@ static int add_put_failure(void *opaque, int index, int put, const char *class_n
                                             "luaconnect.LuaError",
                                             strdup(message),
                                             strdup(trace)};
-    return fs->n >= SINK_BATCH_MAX;
+    return fs->n >= fs->cap;
 }
 
 /* What build_one needs of put_batch. */
@@ -567,8 +571,8 @@ static int build_one(void *opaque, int i, lc_sink_batch_t *b)
  * with the original messages, in batch order. 0, or -1 with errstr. */
 static int put_batch(snk_t *s, rd_kafka_message_t **batch, int n, char *errstr, size_t errsz)
 {
-    int batch_index[SINK_BATCH_MAX + 1], rc = -1;
-    failures_t fs = {.n = 0, .batch_index = batch_index};
+    int *batch_index = s->batch_index, rc = -1;
+    failures_t fs = {.list = s->fail_list, .n = 0, .cap = s->batch_max, .batch_index = batch_index};
     pending_failure_t *fails = fs.list;
     lc_sink_batch_t b;
     char msg[2048];
@@ -634,6 +638,26 @@ out:
     return rc;
 }
 
+/* max.poll.records (consumer.override., else the worker's consumer.): how many records a
+ * batch, one put(), holds at most, as the Java consumer's poll() returns at most that many. */
+static int batch_size(snk_t *s, lc_kafka_t *k, const lc_props_t *props, char *errstr,
+                      size_t errsz)
+{
+    const char *origin = NULL;
+    const char *v = lc_kafka_client_setting(k, props, 0, "max.poll.records", &origin);
+    s->batch_max = SINK_BATCH_DEFAULT;
+    if (!v) return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < 1 || n > SINK_BATCH_LIMIT) {
+        snprintf(errstr, errsz, "%s 'max.poll.records': expected an integer from 1 to %d, got '%s'",
+                 origin, SINK_BATCH_LIMIT, v);
+        return -1;
+    }
+    s->batch_max = (int)n;
+    return 0;
+}
+
 void *lc_sink_task_main(void *arg)
 {
     lc_task_t *t = arg;
@@ -641,10 +665,18 @@ void *lc_sink_task_main(void *arg)
     snk_t s = {.t = t};
     char err[8192];
     rd_kafka_conf_t *conf = NULL;
-    rd_kafka_message_t *batch[SINK_BATCH_MAX];
+    rd_kafka_message_t **batch = NULL;
     lc_prefetch_t *pf = NULL; /* wakes the fetcher once a full prefetch queue drained */
 
     s.pos = rd_kafka_topic_partition_list_new(16);
+    if (batch_size(&s, env->kafka, t->conn->props, err, sizeof(err)) != 0) goto fail;
+    batch = malloc((size_t)s.batch_max * sizeof(*batch));
+    s.fail_list = malloc((size_t)s.batch_max * sizeof(*s.fail_list));
+    s.batch_index = malloc(((size_t)s.batch_max + 1) * sizeof(*s.batch_index));
+    if (!batch || !s.fail_list || !s.batch_index) {
+        snprintf(err, sizeof(err), "out of memory for a batch of %d records", s.batch_max);
+        goto fail;
+    }
     s.L = lc_task_open_lua(t, err, sizeof(err));
     if (!s.L) goto fail;
     conf =
@@ -715,7 +747,7 @@ void *lc_sink_task_main(void *arg)
             } else {
                 batch[n++] = m;
             }
-            if (n == SINK_BATCH_MAX) break;
+            if (n == s.batch_max) break;
             m = rd_kafka_consumer_poll(s.rk, 0);
         }
         lc_prefetch_tick(pf, batch, n);
@@ -764,6 +796,9 @@ done:
     if (conf) rd_kafka_conf_destroy(conf);
     lc_task_close_lua(t, s.L);
     rd_kafka_topic_partition_list_destroy(s.pos);
+    free(batch);
+    free(s.fail_list);
+    free(s.batch_index);
     if (!s.failed) lc_task_set_state(t, LC_TASK_STOPPED, NULL);
     return NULL;
 }

@@ -76,7 +76,7 @@ local CONFIG = {
     validate = enum { "insert", "upsert", "update" },
     doc = "insert: INSERT; upsert: INSERT OR REPLACE (needs a primary key); update: UPDATE by key" },
   ["batch.size"] = { type = "int", default = 3000, validate = at_least(0),
-    doc = no_op("each put() batch, up to 500 records, is one transaction") },
+    doc = no_op("each put() batch, up to max.poll.records (500) records, is one transaction") },
   ["delete.enabled"] = { type = "boolean", default = false,
     doc = "Treat null record values as deletes. Requires pk.mode to be record_key" },
   ["table.name.format"] = { type = "string", default = "${topic}",

@@ -579,3 +579,47 @@ def test_sink_with_auto_offset_reset_none_fails_without_an_offset(kafka, tmp_pat
         assert f"{topic}-0 begins at offset 2 (committed)" in w.log(), w.log()[-3000:]
         assert w.status("nooffset", 0)[0] == "RUNNING"
         assert w.stop() == 0, w.log()[-3000:]
+
+
+BATCH_SIZES = """
+local connect = require "luaconnect"
+return connect.sink {
+  config = { file = { type = "string", required = true } },
+  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+  put = function(task, records)
+    if #records > 0 then task.f:write(#records, "\\n") end
+  end,
+  flush = function(task) task.f:flush() end,
+  close = function(task) task.f:close() end,
+}
+"""
+
+
+def test_max_poll_records_bounds_a_sinks_batch(kafka, tmp_path):
+    """consumer.override.max.poll.records (Connect's way to size put() batches, e.g. for a JDBC
+    sink's batch.size) bounds every batch; a bad value fails the task and names the key."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    script = plugins / "batch_sizes.lua"
+    script.write_text(BATCH_SIZES)
+    topic = unique_topic("lc-max-poll")
+    kcat_produce(kafka, topic, [f"v{i}" for i in range(300)])
+    out = tmp_path / "sizes.txt"
+    string = "org.apache.kafka.connect.storage.StringConverter"
+    w = Worker(tmp_path, kafka, [
+        {"name": "sizes", "connector.class": str(script), "topics": topic, "file": str(out),
+         "consumer.override.max.poll.records": "7"},
+        {"name": "bad", "connector.class": str(script), "topics": topic,
+         "file": str(tmp_path / "bad.txt"), "consumer.override.max.poll.records": "0"}],
+        worker={"plugin.path": str(plugins), "key.converter": string, "value.converter": string})
+    with w:
+        wait_for(lambda: sum(int(x) for x in file_lines(out)) >= 300, 60, "every record", w.log)
+        wait_for(lambda: (w.status("bad", 0) or ("",))[0] == "FAILED", 30, "the bad one to fail",
+                 w.log)
+        trace = w.status("bad", 0)[1]
+        assert w.stop() == 0, w.log()[-3000:]
+    sizes = [int(x) for x in file_lines(out)]
+    assert sum(sizes) == 300 and max(sizes) == 7, sizes
+    assert trace.startswith("connector config key 'max.poll.records': expected an integer from 1 "
+                            "to 100000, got '0'"), trace
+    assert "'max.poll.records': not a librdkafka setting" not in w.log()

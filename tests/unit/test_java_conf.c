@@ -125,7 +125,8 @@ TEST(renamed_and_rewritten_settings)
     CHECK_INT(put(c, "buffer.memory", "33554432"), RD_KAFKA_CONF_OK);
     CHECK_STR(get(c, "queue.buffering.max.kbytes"), "32768");
     CHECK_INT(put(c, "ssl.truststore.type", "PEM"), RD_KAFKA_CONF_OK);
-    CHECK_INT(put(c, "max.poll.records", "100"), RD_KAFKA_CONF_UNKNOWN);
+    CHECK_INT(put(c, "max.block.ms", "100"), RD_KAFKA_CONF_UNKNOWN); /* Java-only */
+    CHECK_INT(put(c, "max.poll.records", "100"), RD_KAFKA_CONF_OK);   /* the sink task's */
     CHECK_INT(put(c, "linger.ms", "7"), RD_KAFKA_CONF_OK); /* the same in both */
     CHECK_STR(get(c, "linger.ms"), "7");
     rd_kafka_conf_destroy(c);
