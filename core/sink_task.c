@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_BATCH_DEFAULT 500 /* Kafka's max.poll.records default */
+#define SINK_BATCH_DEFAULT 500  /* Kafka's max.poll.records default */
 #define SINK_BATCH_LIMIT 100000 /* the largest max.poll.records taken */
 
 typedef struct snk {
@@ -29,17 +29,17 @@ typedef struct snk {
     int failed;
     char error[8192];
     long long last_commit;
-    int paused;          /* assigned partitions are paused */
-    int redelivering;    /* paused to deliver a batch again (retriable put) */
-    int revocations;     /* partitions revoked so far */
-    long long last_idle; /* when idle() last ran */
-    int assigned;        /* partitions assigned now */
-    char group[256];     /* group.id, for messages */
-    int batch_max;       /* records a batch holds at most (max.poll.records) */
+    int paused;                        /* assigned partitions are paused */
+    int redelivering;                  /* paused to deliver a batch again (retriable put) */
+    int revocations;                   /* partitions revoked so far */
+    long long last_idle;               /* when idle() last ran */
+    int assigned;                      /* partitions assigned now */
+    char group[256];                   /* group.id, for messages */
+    int batch_max;                     /* records a batch holds at most (max.poll.records) */
     struct pending_failure *fail_list; /* batch_max of them, for put_batch */
     int *batch_index;                  /* batch_max + 1, for put_batch */
-    int64_t reset_ts;    /* auto.offset.reset's ListOffsets timestamp: -2 earliest,
-                          * -1 latest, 0 "error" */
+    int64_t reset_ts;                  /* auto.offset.reset's ListOffsets timestamp: -2 earliest,
+                                        * -1 latest, 0 "error" */
 } snk_t;
 
 /* sink-record-lag-max and the Lua memory, once per commit interval: the high watermarks are
@@ -551,8 +551,8 @@ static int build_one(void *opaque, int i, lc_sink_batch_t *b)
     build_t *bl = opaque;
     lc_connector_t *c = bl->s->t->conn;
     const char *stage = NULL;
-    if (push_record(bl->s, b, bl->batch[i], bl->errstr, bl->errsz, &stage, bl->msg,
-                    bl->msg_size) == 0) {
+    if (!push_record(bl->s, b, bl->batch[i], bl->errstr, bl->errsz, &stage, bl->msg,
+                     bl->msg_size)) {
         bl->batch_index[b->n] = i;
         return 0;
     }
@@ -640,8 +640,7 @@ out:
 
 /* max.poll.records (consumer.override., else the worker's consumer.): how many records a
  * batch, one put(), holds at most, as the Java consumer's poll() returns at most that many. */
-static int batch_size(snk_t *s, lc_kafka_t *k, const lc_props_t *props, char *errstr,
-                      size_t errsz)
+static int batch_size(snk_t *s, lc_kafka_t *k, const lc_props_t *props, char *errstr, size_t errsz)
 {
     const char *origin = NULL;
     const char *v = lc_kafka_client_setting(k, props, 0, "max.poll.records", &origin);
