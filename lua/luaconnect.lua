@@ -495,6 +495,12 @@ local function lazy_values(def, chain)
   return def.lazy_values == true and #chain == 0
 end
 
+-- Whether a lazy sink's batch of lines only may skip its record tables: the sink defines
+-- put_lines(task, text, n), which gets the text connect.json.lines(records) would give.
+local function puts_lines(def, chain)
+  return lazy_values(def, chain) and type(def.put_lines) == "function"
+end
+
 --- Builds a transform chain from specs {alias, path, config, predicate?, negate?}.
 function M._chain(label, specs)
   local chain = {}
@@ -524,6 +530,7 @@ function M._rechain(task, chain_specs)
   task._chain = M._chain(format("connector '%s'", task.name), chain_specs or {})
   task._reads_headers = reads_headers(task._def, task._chain)
   task._lazy_values = lazy_values(task._def, task._chain)
+  task._put_lines = puts_lines(task._def, task._chain)
 end
 
 -- Errors ------------------------------------------------------------------------------
@@ -788,6 +795,7 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   }
   task._reads_headers = reads_headers(def, task._chain)
   task._lazy_values = lazy_values(def, task._chain)
+  task._put_lines = puts_lines(def, task._chain)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
   function task.report(record, message)
@@ -882,10 +890,34 @@ function M._sink_put(task, records)
   return sink_deliver(task, out)
 end
 
---- Delivers the batch whose put() raised connect.retriable() again, the same records as
--- transformed the first time (Kafka's WorkerSinkTask redelivers its messageBatch). Returns
--- as _sink_put does.
+local function lines_deliver(task, text, n)
+  task._reported, task._timeout = nil, nil
+  local ok, err = xpcall(task._def.put_lines, on_error, task, text, n)
+  if not ok then
+    if type(err) == "table" and err.retriable then
+      task._redeliver_lines = { text, n }
+      return nil, err.message, task._timeout
+    end
+    error(setmetatable({ text = tostring(err) }, raised_mt), 0)
+  end
+  task._redeliver_lines = nil
+  return nil
+end
+
+--- One sink batch whose records are all lazy and unread, for a sink that defines
+-- put_lines (task._put_lines): the worker made no record tables, text holds the n lines
+-- connect.json.lines(records) would give. Returns as _sink_put does (no failures: put_lines
+-- has no record to report).
+function M._sink_put_lines(task, text, n)
+  return lines_deliver(task, text, n)
+end
+
+--- Delivers the batch whose put() (or put_lines()) raised connect.retriable() again, the
+-- same records as transformed the first time (Kafka's WorkerSinkTask redelivers its
+-- messageBatch). Returns as _sink_put does.
 function M._sink_redeliver(task)
+  local lines = task._redeliver_lines
+  if lines then return lines_deliver(task, lines[1], lines[2]) end
   return sink_deliver(task, task._redeliver)
 end
 

@@ -234,6 +234,8 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     lc_task_api_push(L);
     b->reads_headers = 1;
     b->lazy = 0;
+    b->put_lines = 0;
+    b->lines_only = 0;
     b->build = NULL;
     b->expect = n > 0 ? n : 1;
     if (lua_istable(L, -1)) {
@@ -241,7 +243,9 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
         lua_getfield(L, -2, "_lazy_values");
         b->lazy = lua_toboolean(L, -1);
-        lua_pop(L, 2);
+        lua_getfield(L, -3, "_put_lines");
+        b->put_lines = lua_toboolean(L, -1);
+        lua_pop(L, 3);
     }
     lua_pop(L, 1);
     push_builder(L);
@@ -252,6 +256,9 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     lua_createtable(L, n, 0);
     b->list = lua_gettop(L);
 }
+
+/* Where a lines-only batch keeps its text, in the batch's list (which no script sees then). */
+#define LINES_TEXT "\0text"
 
 /* Bytes of a lazy record's line the collector is not told of: about what its decoded value
  * would take in the Lua heap (record_lines.h). */
@@ -279,7 +286,17 @@ static int build_region(lua_State *L, int first, void *opaque)
         a->b->n = inner.n;
     }
     lc_sink_build_t *l = inner.build;
-    if (l && l->npending) { /* the records noted, made in one call (the builder) */
+    if (l && l->npending && rc == 0 && a->b->put_lines && inner.n == a->n &&
+        l->n == l->npending) {
+        /* every message a lazy record, in order: put_lines gets their lines (the text, in
+         * the list under LINES_TEXT) and no record table is made */
+        lua_pushlstring(L, l->text.data, l->text.len);
+        lua_setfield(L, inner.list, LINES_TEXT);
+        a->b->lines_only = 1;
+        lua_pushcfunction(L, build_gc); /* nothing refers to its lines: freed now */
+        lua_pushvalue(L, inner.keys + S_BUILD);
+        lua_call(L, 1, 0);
+    } else if (l && l->npending) { /* the records noted, made in one call (the builder) */
         lua_pushvalue(L, inner.keys + S_BUILDER);
         lua_pushinteger(L, (lua_Integer)l->npending);
         lua_pushlightuserdata(L, l->pending);
@@ -516,7 +533,14 @@ static int put_result(lua_State *L, const char **retry_msg, long *timeout_ms)
 int lc_sink_api_put(lc_sink_batch_t *b, const char **retry_msg, long *timeout_ms, char *errstr,
                     size_t errstr_size)
 {
-    if (lc_lua_call_sdk(b->L, "_sink_put", 2, 3, errstr, errstr_size) != 0) return -1;
+    if (b->lines_only) { /* the task and the list on top: the task, the text and n */
+        lua_getfield(b->L, b->list, LINES_TEXT);
+        lua_replace(b->L, b->list);
+        lua_pushinteger(b->L, b->n);
+        if (lc_lua_call_sdk(b->L, "_sink_put_lines", 3, 3, errstr, errstr_size) != 0) return -1;
+    } else if (lc_lua_call_sdk(b->L, "_sink_put", 2, 3, errstr, errstr_size) != 0) {
+        return -1;
+    }
     return put_result(b->L, retry_msg, timeout_ms);
 }
 

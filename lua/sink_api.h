@@ -35,6 +35,8 @@ typedef struct lc_sink_batch {
     int keys; /* stack slot of the record field names, then of the last topic (0: none) */
     int reads_headers; /* 0: neither put() nor a transform reads record.headers */
     int lazy;          /* schemaless JSON values are decoded when first read (lazy_values) */
+    int put_lines;     /* the lazy sink defines put_lines(task, text, n) */
+    int lines_only;    /* every record is lazy: no record tables made, put_lines gets the text */
     void *build;       /* the build's userdata (record_lines.h), once made */
     int expect;        /* records the batch may have (at least 1) */
 } lc_sink_batch_t;
@@ -58,7 +60,9 @@ int lc_sink_api_reads_headers(const lc_sink_batch_t *b);
 int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
                     const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char **stage,
                     char *errstr, size_t errstr_size);
-/** Runs _sink_put(task, records) on the batch. Returns 0 (its tolerated failures are read
+/** Runs _sink_put(task, records) on the batch (or, when every record of the batch was lazy
+ * and the sink defines put_lines, _sink_put_lines(task, text, n) with the batch's lines and
+ * no record tables made). Returns 0 (its tolerated failures are read
  * with lc_sink_api_failures), 1 when put() raised connect.retriable(msg): *retry_msg is msg
  * (valid until the next call into the state) and *timeout_ms what task.timeout() set (0:
  * none), or -1 with errstr (the SDK's error text). */

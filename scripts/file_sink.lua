@@ -47,6 +47,17 @@ local function cut_partial_line(task, path)
   end
 end
 
+-- One write per batch so readers see lines promptly; fsync waits for flush(). Tasks of one
+-- connector (on any worker of a cluster) may share the file: the lock keeps a batch larger
+-- than the buffer from interleaving with another task's inside a line.
+local function write_text(task, text)
+  if task.locked then assert(connect.lock(task.f, "ex")) end
+  local ok, err = task.f:write(text)
+  if ok then ok, err = task.f:flush() end
+  if task.locked then assert(connect.lock(task.f, "un")) end
+  assert(ok, err)
+end
+
 return connect.sink {
   version = "1.0.0",
   reads_headers = false, -- put() writes values only: message headers stay unparsed
@@ -82,6 +93,12 @@ return connect.sink {
     task.f:setvbuf("full", 65536)
   end,
 
+  -- A batch whose records are all unread lazy ones (no transform): the worker hands over
+  -- their lines as one text and makes no record tables (what json_lines(records) gives).
+  put_lines = function(task, text)
+    write_text(task, text)
+  end,
+
   put = function(task, records)
     local text = json_lines(records)
     if not text then
@@ -101,14 +118,7 @@ return connect.sink {
       lines[#lines + 1] = ""
       text = concat(lines, "\n")
     end
-    -- One write per batch so readers see lines promptly; fsync waits for flush(). Tasks of
-    -- one connector (on any worker of a cluster) may share the file: the lock keeps a batch
-    -- larger than the buffer from interleaving with another task's inside a line.
-    if task.locked then assert(connect.lock(task.f, "ex")) end
-    local ok, err = task.f:write(text)
-    if ok then ok, err = task.f:flush() end
-    if task.locked then assert(connect.lock(task.f, "un")) end
-    assert(ok, err)
+    write_text(task, text)
   end,
 
   flush = function(task)

@@ -623,3 +623,76 @@ def test_max_poll_records_bounds_a_sinks_batch(kafka, tmp_path):
     assert trace.startswith("connector config key 'max.poll.records': expected an integer from 1 "
                             "to 100000, got '0'"), trace
     assert "'max.poll.records': not a librdkafka setting" not in w.log()
+
+
+# A sink with put_lines: each call's n and its text's lines go to the file, marked with the
+# entry point; the first put_lines raises connect.retriable() (the same text comes again).
+_PUT_LINES_SINK = r'''
+local connect = require "luaconnect"
+return connect.sink {
+  lazy_values = true,
+  config = { file = { type = "string", required = true } },
+  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+  put_lines = function(task, text, n)
+    if not task.retried then
+      task.retried = true
+      error(connect.retriable("not now"))
+    end
+    local count = select(2, text:gsub("\n", "\n"))
+    task.f:write(string.format("put_lines %d %d\n", n, count), text)
+    task.f:flush()
+  end,
+  put = function(task, records)
+    task.f:write(string.format("put %d\n", #records), connect.json.lines(records))
+    task.f:flush()
+  end,
+  close = function(task) task.f:close() end,
+}
+'''
+
+
+def test_put_lines_gets_a_lazy_batchs_text(kafka, tmp_path):
+    """A sink that declares lazy_values and defines put_lines(task, text, n) gets each batch of
+    unread schemaless JSON objects as their lines (no record tables made): n records, n
+    lines, in order, and the same text again after connect.retriable(); with a transform
+    (every value read) or a value that is not an object, put() gets the records as before."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "lines_sink.lua").write_text(_PUT_LINES_SINK)
+    objects, mixed = unique_topic("lc-put-lines"), unique_topic("lc-put-lines-mixed")
+    values = ['{"n":%d,"s":"v%d"}' % (i, i) for i in range(40)]
+    kcat_produce(kafka, objects, values)
+    kcat_produce(kafka, mixed, values[:5] + ['"a string"'] + values[5:10])
+    outs = {name: tmp_path / f"{name}.txt" for name in ("lines", "chained", "mixed")}
+    w = Worker(tmp_path, kafka, [
+        {"name": "lines", "connector.class": "lines_sink", "topics": objects,
+         "file": str(outs["lines"])},
+        {"name": "chained", "connector.class": "lines_sink", "topics": objects,
+         "file": str(outs["chained"]), "transforms": "cast",
+         "transforms.cast.type": "org.apache.kafka.connect.transforms.Cast$Value",
+         "transforms.cast.spec": "n:string"},
+        {"name": "mixed", "connector.class": "lines_sink", "topics": mixed,
+         "file": str(outs["mixed"])}],
+        worker={"plugin.path": str(plugins), "value.converter.schemas.enable": "false"})
+    with w:
+        for name, want in (("lines", 40), ("chained", 40), ("mixed", 11)):
+            wait_for(lambda: sum(1 for x in file_lines(outs[name]) if not x.startswith(b"put"))
+                     >= want, 60, f"{want} records from {name}", w.log)
+        assert w.stop() == 0, w.log()[-3000:]
+
+    def calls(name):
+        heads = [x.decode() for x in file_lines(outs[name]) if x.startswith(b"put")]
+        body = [x for x in file_lines(outs[name]) if not x.startswith(b"put")]
+        return heads, body
+    heads, body = calls("lines")
+    assert heads and all(h.startswith("put_lines ") for h in heads), heads
+    assert all(h.split()[1] == h.split()[2] for h in heads), heads  # n == lines in text
+    assert sum(int(h.split()[1]) for h in heads) == 40
+    assert body == [v.encode() for v in values]  # once each, in order, after the retry
+    heads, body = calls("chained")
+    assert heads and all(h.startswith("put ") for h in heads), heads
+    assert body == [('{"n":"%d","s":"v%d"}' % (i, i)).encode() for i in range(40)]
+    heads, body = calls("mixed")
+    assert any(h.startswith("put ") for h in heads), heads
+    assert body == [v.encode() for v in values[:5]] + [b"a string"] + \
+        [v.encode() for v in values[5:10]]
