@@ -168,6 +168,7 @@ static const char *script_function(const char *sdk_call)
     static const char *const names[][2] = {{"_source_poll", "poll() (or one of its transforms)"},
                                            {"_sink_put", "put() (or one of its transforms)"},
                                            {"_sink_redeliver", "put() (a redelivered batch)"},
+                                           {"_sink_put_lines", "put_lines()"},
                                            {"_sink_flush", "flush()"},
                                            {"_sink_open_partitions", "open_partitions()"},
                                            {"_task_open", "open()"},

@@ -482,11 +482,18 @@ def test_sink_begins_at_the_committed_offset_or_at_auto_offset_reset(kafka, tmp_
     assert lines(late) == sorted(after + more)
 
 
-KEEPS_ONE_START = """
-local connect = require "luaconnect"
-return connect.sink {
-  config = { file = { type = "string", required = true } },
-  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+def file_sink_script(functions: str) -> str:
+    """A sink script that opens config.file for appending, flushes and closes it, with the
+    given functions (put, ...) besides."""
+    return ('local connect = require "luaconnect"\n'
+            'return connect.sink {\n'
+            '  config = { file = { type = "string", required = true } },\n'
+            '  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,\n'
+            '  flush = function(task) task.f:flush() end,\n'
+            '  close = function(task) task.f:close() end,\n' + functions + '}\n')
+
+
+KEEPS_ONE_START = file_sink_script(r'''
   open_partitions = function(task, partitions)
     for _, p in ipairs(partitions) do
       if p.partition == 1 then return { { topic = p.topic, partition = 1, offset = 2 } } end
@@ -494,13 +501,10 @@ return connect.sink {
   end,
   put = function(task, records)
     for _, r in ipairs(records) do
-      task.f:write(string.format("%d %d %s\\n", r.partition, r.offset, r.value))
+      task.f:write(string.format("%d %d %s\n", r.partition, r.offset, r.value))
     end
   end,
-  flush = function(task) task.f:flush() end,
-  close = function(task) task.f:close() end,
-}
-"""
+''')
 
 
 def test_sink_begins_where_the_script_says_and_elsewhere_at_the_reset(kafka, tmp_path):
@@ -581,18 +585,11 @@ def test_sink_with_auto_offset_reset_none_fails_without_an_offset(kafka, tmp_pat
         assert w.stop() == 0, w.log()[-3000:]
 
 
-BATCH_SIZES = """
-local connect = require "luaconnect"
-return connect.sink {
-  config = { file = { type = "string", required = true } },
-  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
+BATCH_SIZES = file_sink_script(r'''
   put = function(task, records)
-    if #records > 0 then task.f:write(#records, "\\n") end
+    if #records > 0 then task.f:write(#records, "\n") end
   end,
-  flush = function(task) task.f:flush() end,
-  close = function(task) task.f:close() end,
-}
-"""
+''')
 
 
 def test_max_poll_records_bounds_a_sinks_batch(kafka, tmp_path):
@@ -627,12 +624,8 @@ def test_max_poll_records_bounds_a_sinks_batch(kafka, tmp_path):
 
 # A sink with put_lines: each call's n and its text's lines go to the file, marked with the
 # entry point; the first put_lines raises connect.retriable() (the same text comes again).
-_PUT_LINES_SINK = r'''
-local connect = require "luaconnect"
-return connect.sink {
+_PUT_LINES_SINK = file_sink_script(r'''
   lazy_values = true,
-  config = { file = { type = "string", required = true } },
-  open = function(task) task.f = assert(io.open(task.config.file, "ab")) end,
   put_lines = function(task, text, n)
     if not task.retried then
       task.retried = true
@@ -646,9 +639,7 @@ return connect.sink {
     task.f:write(string.format("put %d\n", #records), connect.json.lines(records))
     task.f:flush()
   end,
-  close = function(task) task.f:close() end,
-}
-'''
+''')
 
 
 def test_put_lines_gets_a_lazy_batchs_text(kafka, tmp_path):
