@@ -257,8 +257,9 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     b->list = lua_gettop(L);
 }
 
-/* Where a lines-only batch keeps its text, in the batch's list (which no script sees then). */
-#define LINES_TEXT "\0text"
+/* Where a lines-only batch keeps its text: a field of the batch's list, which no script
+ * sees then (lc_sink_api_put passes the text in its place). */
+#define LINES_TEXT "lines_text"
 
 /* Bytes of a lazy record's line the collector is not told of: about what its decoded value
  * would take in the Lua heap (record_lines.h). */
