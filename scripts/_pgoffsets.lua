@@ -10,7 +10,8 @@
 --                    the last transaction before it (absent before the first Commit read after
 --                    a snapshot), txId, ts_usec = commit time, messageType = "INSERT" | "UPDATE"
 --                    | "DELETE", lsn_index = its place among the changes sharing its LSN,
---                    only when some do (see change below)}
+--                    only when some do (see change below), change_complete = true on the
+--                    last record of a change that gives more than one (see resume_at)}
 --   after a Commit  {lsn = lsn_proc = lsn_commit = the transaction's end LSN, txId, ts_usec,
 --                    messageType = "COMMIT"}   (heartbeats)
 --
@@ -34,6 +35,13 @@ end
 function M.change(lsn, prev_commit, txid, ts_us, op, index)
   return { lsn = lsn, lsn_proc = lsn, lsn_commit = prev_commit, txId = txid, ts_usec = ts_us, messageType = op,
     lsn_index = index }
+end
+
+--- Marks off, the offset of a change that gave more than one record, as committed with the
+-- change's last record: every record of the change is in Kafka (see resume_at).
+function M.complete(off)
+  off.change_complete = true
+  return off
 end
 
 --- Offset once the Commit at end_lsn is read.
@@ -78,7 +86,7 @@ function M.resume(off)
   local r = { start = off.lsn_proc or off.lsn, commit = off.lsn_commit or off.lsn_proc }
   if off.lsn_proc then
     r.locator = { commit = off.lsn_commit or off.lsn_proc, event = off.lsn_proc, mtype = off.messageType,
-      index = tonumber(off.lsn_index) }
+      index = tonumber(off.lsn_index), complete = truthy(off.change_complete) }
   end
   return r
 end
@@ -114,15 +122,37 @@ function M.locate(s, kind, lsn)
   return nil
 end
 
---- Where reading resumes once locate() gave from: {from=, skip=?}. Debezium's rule resumes at
--- from, past every change at the offset's LSN; an offset with lsn_index (some of the changes
--- at its LSN are in Kafka, not all) resumes at that LSN instead, its first lsn_index changes
--- passed over (skip = {lsn=, n=}, see skip_change).
+--- Where reading resumes once locate() gave from: {from=, skip=?, rest=?}. Debezium's rule
+-- resumes at from, past every change at the offset's LSN; an offset with lsn_index (some of
+-- the changes at its LSN are in Kafka, not all) resumes at that LSN instead, its first
+-- lsn_index changes passed over (skip = {lsn=, n=}, see skip_change).
+--
+-- A delete gives two records (the delete and its tombstone), a primary key change three
+-- (delete, tombstone, create). Debezium puts the change's offset on each of them, and Kafka
+-- Connect commits an offset once the first record carrying it is acknowledged, so a stop
+-- between two of them (they can be polled in two batches) leaves an offset on the change with
+-- its later records never sent; Debezium's rule then resumes past them (a lost tombstone). An
+-- offset of a DELETE or UPDATE that does not say change_complete (Debezium's; this
+-- connector's say it on the last record of such a change) therefore resumes at the change
+-- itself, its first record left out: rest = {lsn=} (see take_rest). At least once: the
+-- records after the first are given again, once, if they were in Kafka.
 function M.resume_at(loc, from)
+  local partial = (loc.mtype == "DELETE" or loc.mtype == "UPDATE") and not loc.complete and loc.after_event
+    and from > loc.event
+  local rest = partial and { lsn = loc.event } or nil
   if loc.index and from > loc.event then
-    return { from = loc.event, skip = { lsn = loc.event, n = loc.index } }
+    return { from = loc.event, skip = { lsn = loc.event, n = partial and loc.index - 1 or loc.index }, rest = rest }
   end
+  if partial then return { from = loc.event, rest = rest } end
   return { from = from }
+end
+
+--- True for the change at lsn whose first record is in Kafka and the rest maybe not (rest from
+-- resume_at; true once).
+function M.take_rest(rest, lsn)
+  if not rest or rest.done or lsn ~= rest.lsn then return false end
+  rest.done = true
+  return true
 end
 
 --- True when the change at lsn is one of the changes at the offset's LSN already in Kafka

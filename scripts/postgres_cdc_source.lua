@@ -39,7 +39,7 @@ local format, concat = string.format, table.concat
 local floor = math.floor
 local null = connect.null
 
-local VERSION = "1.1.0"
+local VERSION = "1.2.0"
 local PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_BOTH = 1, 2, 8
 local UNAVAILABLE = "__debezium_unavailable_value"
 
@@ -822,7 +822,8 @@ local function on_change(task, m, lsn, passed_over)
   if not tx or passed_over then return end -- passed_over: in Kafka before the restart
   if po.skip_change(task.skip, lsn) then return end -- one of the rows at the offset's LSN in Kafka
   if task.legacy and po.skip_legacy(task.legacy, tx.final_lsn, lsn) then return end
-  tx.recs[#tx.recs + 1] = { rel = rel, m = m, lsn = lsn }
+  -- rest: the change of the offset, its first record in Kafka (see _pgoffsets.resume_at)
+  tx.recs[#tx.recs + 1] = { rel = rel, m = m, lsn = lsn, rest = po.take_rest(task.rest, lsn) }
 end
 
 -- A transaction's records once its Commit (XLogData start end_lsn) is read. Each change's
@@ -875,6 +876,8 @@ local function tx_records(task, tx, c, end_lsn)
     if before then
       for j = first, #out - 1 do out[j].source_offset = before end
     end
+    if #out > first then po.complete(off) end
+    if e.rest and #out >= first then table.remove(out, first) end
     before = off
   end
   -- A transaction that gave no record still moves lsn_commit, and the heartbeat's offset, on.
@@ -919,9 +922,10 @@ local function on_message(task, buf, out)
       if from then
         task.locator = nil
         local at = po.resume_at(loc, from)
-        task.pass, task.skip = { from = at.from }, at.skip
-        task.log.info("resuming at %s (last change in Kafka %s, last commit %s)", pgo.lsn_text(from),
-          pgo.lsn_text(loc.event), pgo.lsn_text(loc.commit or 0))
+        task.pass, task.skip, task.rest = { from = at.from }, at.skip, at.rest
+        task.log.info("resuming at %s (last change in Kafka %s, last commit %s)%s", pgo.lsn_text(at.from),
+          pgo.lsn_text(loc.event), pgo.lsn_text(loc.commit or 0),
+          at.rest and "; the records of that change after its first are given again (its offset does not say they are all in Kafka)" or "")
         for _, held in ipairs(loc.held) do on_message(task, held, out) end
       end
       return

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import cdc_compare as cc
 from conftest import kcat_consume_records, unique_topic
 from http_json import call_ok
 from pg_server import PgServer
@@ -544,3 +545,57 @@ def test_copy_rows_carry_lsn_index_in_their_offsets(kafka, pg, tmp_path):
         assert w.stop() == 0
     assert [x["after"]["id"] for x in payloads(recs)] == [1, 2, 3]
     assert off["messageType"] == "INSERT" and off["lsn"] == off["lsn_proc"], off
+
+
+@pytest.mark.parametrize("at,ours", [(0, False), (1, False), (2, False), (3, False), (3, True)],
+                         ids=["insert", "second-insert", "update", "delete", "delete-ours"])
+def test_offset_on_each_change_of_a_transaction_resumes_after_it(kafka, pg, tmp_path, at, ours):
+    """An offset on change `at` of the second of three transactions written back to back
+    (insert a, insert b, update a, delete b: the workload of test_cdc_offsets_vs_debezium),
+    lsn_commit the end of the first, as Debezium's stop leaves it: the connector resumes with
+    the change after it, nothing passed over, nothing repeated; but for Debezium's offset on the
+    delete, whose tombstone is given again: Debezium puts the delete's offset on the delete and
+    on its tombstone, and Kafka Connect commits it once the delete is acknowledged, so the
+    tombstone may never have been sent (at least once: it may come twice, never not at all).
+    This connector's own offset on a delete (change_complete, on the tombstone) repeats nothing."""
+    table = f"each_{at}_{int(ours)}"
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY, v INT)")
+    prefix = unique_topic(f"cdc15{at}").replace("-", "_")
+    conf = cdc(pg, "cdc15", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = stopped_streaming(w, pg, "cdc15", conf)
+        cc.run_script(pg, "\n".join(
+            f"BEGIN; INSERT INTO {table} VALUES ({a}, {k}); INSERT INTO {table} VALUES ({a + 1}, {k}); "
+            f"UPDATE {table} SET v = -{k} WHERE id = {a}; DELETE FROM {table} WHERE id = {a + 1}; COMMIT;"
+            for k, a in ((0, 10), (1, 20), (2, 30))))
+        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        xids = sorted({m[1] for m in msgs}, key=int)
+        assert len(xids) == 3, msgs
+        changes = [lsn_num(m[0]) for m in msgs if m[1] == xids[1] and m[2][:2] in ("49", "55", "44")]  # I U D
+        commit1 = [lsn_num(m[0]) for m in msgs if m[1] == xids[0] and m[2].startswith("43")]  # C
+        assert len(changes) == 4 and len(commit1) == 1, msgs
+        off = {"lsn": changes[at], "lsn_proc": changes[at], "lsn_commit": commit1[0], "txId": int(xids[1]),
+               "ts_usec": 1, "messageType": ["INSERT", "INSERT", "UPDATE", "DELETE"][at]}
+        if ours:
+            off["change_complete"] = True
+        call_ok("PATCH", f"{url}/connectors/cdc15/offsets",
+                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
+        call_ok("PUT", f"{url}/connectors/cdc15/resume")
+        tx2 = [("c", 20), ("c", 21), ("u", 20), ("d", 21), ("tombstone", 21)]
+        want = tx2[[1, 2, 3, 4 if not ours else 5][at]:] + [("c", 30), ("c", 31), ("u", 30), ("d", 31),
+                                                             ("tombstone", 31)]
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want), timeout=30)
+        more = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want) + 5, timeout=3)
+        # the tombstone of tx 3's delete, a change of more than one record, says change_complete
+        wait_for(lambda: (w.source_offset("cdc15", {"server": prefix}) or {}).get("messageType") == "DELETE"
+                 and w.source_offset("cdc15", {"server": prefix})["lsn"] != changes[3], 30,
+                 "the offset of the last delete", w.log)
+        last = w.source_offset("cdc15", {"server": prefix})
+        assert w.stop() == 0
+    got = [("tombstone", json.loads(r["key"])["payload"]["id"]) if r["value"] is None else
+           (json.loads(r["value"])["payload"]["op"], json.loads(r["key"])["payload"]["id"]) for r in more]
+    assert got == want, (got, w.log()[-3000:])
+    assert len(recs) == len(want)
+    assert last.get("change_complete") is True, last

@@ -113,4 +113,42 @@ describe("_pgoffsets", function()
     -- two rows of one LSN are not the same position
     expect.eq(po.same_position(po.change(1, 2, 3, 4, "INSERT", 1), po.change(1, 2, 3, 4, "INSERT", 2)), false)
   end)
+  it("gives again the records after the first of a delete or update at a Debezium offset", function()
+    -- Debezium's offset on the delete at 150: the delete is in Kafka, its tombstone maybe not
+    local d = po.resume(po.change(150, 50, 9, 5, "DELETE")).locator
+    expect.eq(po.locate(d, "BEGIN", 100), nil)
+    expect.eq(po.locate(d, "CHANGE", 100), nil)
+    expect.eq(po.locate(d, "CHANGE", 150), nil)
+    local at = po.resume_at(d, po.locate(d, "COMMIT", 200))
+    expect.same(at, { from = 150, rest = { lsn = 150 } })
+    expect.eq(po.take_rest(at.rest, 100), false)
+    expect.eq(po.take_rest(at.rest, 150), true)
+    expect.eq(po.take_rest(at.rest, 150), false)
+    -- an update (a key change gives three records) the same
+    local u = po.resume(po.change(150, 50, 9, 5, "UPDATE")).locator
+    po.locate(u, "CHANGE", 150)
+    expect.eq(po.resume_at(u, po.locate(u, "COMMIT", 200)).rest.lsn, 150)
+    -- this connector's offset says when the change's records are all in Kafka
+    local ours = po.complete(po.change(150, 50, 9, 5, "DELETE"))
+    expect.eq(ours.change_complete, true)
+    local c = po.resume(ours).locator
+    po.locate(c, "CHANGE", 150)
+    expect.same(po.resume_at(c, po.locate(c, "COMMIT", 200)), { from = 200 })
+    -- (also written as a string)
+    local j = po.resume({ lsn = 150, lsn_proc = 150, lsn_commit = 50, messageType = "DELETE", change_complete = "true" }).locator
+    expect.eq(j.complete, true)
+    -- an insert gives one record: Debezium's rule
+    local i = po.resume(po.change(150, 50, 9, 5, "INSERT")).locator
+    po.locate(i, "CHANGE", 150)
+    expect.same(po.resume_at(i, po.locate(i, "COMMIT", 200)), { from = 200 })
+    -- the change not found in the stream (the slot is past it): nothing given again
+    local gone = po.resume(po.change(120, 50, 9, 5, "DELETE")).locator
+    po.locate(gone, "BEGIN", 200)
+    expect.same(po.resume_at(gone, po.locate(gone, "COMMIT", 300)), { from = 200 })
+    -- with lsn_index: the changes before it at that LSN passed over, itself given from its second record
+    local x = po.resume(po.change(100, 50, 9, 5, "DELETE", 2)).locator
+    po.locate(x, "CHANGE", 100)
+    local xa = po.resume_at(x, po.locate(x, "COMMIT", 180))
+    expect.same(xa, { from = 100, skip = { lsn = 100, n = 1 }, rest = { lsn = 100 } })
+  end)
 end)
