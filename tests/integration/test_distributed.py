@@ -245,7 +245,9 @@ def test_leader_paused_past_its_session_is_fenced_and_rejoins(kafka, tmp_path):
         new_leader = c.leader()
         assert new_leader is not old, f"{old.worker_id} leads again after rejoining"
         time.sleep(3)
-        assert c.leader_id() == new_leader.worker_id
+        assert c.leader_id() == new_leader.worker_id, "\n".join(
+            f"--- {w.worker_id}{' (frozen)' if w is old else ''}{' (leader)' if w is new_leader else ''}:\n"
+            + w.log()[-2500:] for w in c.workers)
         assert "joining again as a new member" in old.log()
         after = dump_topic(kafka, config_topic)[n_before:]
         keys = Counter(r["key"].decode() for r in after if r["key"])
