@@ -12,7 +12,9 @@
     has no alterOffsets of its own), which resumes on the same slot.
 
 Each table's topic then holds every change of the workload exactly once and in order (keys and
-ops, tombstones included), with records of both connectors in it. Both connectors hand out
+ops, tombstones included), with records of both connectors in it; but when Debezium's offset is
+on a delete, luaconnect gives that delete's tombstone again (Kafka Connect may have committed the
+offset before the tombstone was sent), so it may be there twice. Both connectors hand out
 small batches (max.batch.size=3), so the stop usually falls inside a transaction.
 About 25 s for both, Kafka Connect's start included."""
 
