@@ -599,3 +599,40 @@ def test_offset_on_each_change_of_a_transaction_resumes_after_it(kafka, pg, tmp_
     assert got == want, (got, w.log()[-3000:])
     assert len(recs) == len(want)
     assert last.get("change_complete") is True, last
+
+
+def test_debezium_offset_on_a_key_change_gives_its_tombstone_and_create_again(kafka, pg, tmp_path):
+    """A primary key change gives three records (delete, tombstone, create) that Debezium all
+    gives the UPDATE's offset: taking that offset over, the connector gives the tombstone and
+    the create again (the delete, the first of them, is in Kafka if the offset was committed),
+    then what follows."""
+    table = "key_change"
+    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY, v INT)")
+    prefix = unique_topic("cdc16").replace("-", "_")
+    conf = cdc(pg, "cdc16", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        url = stopped_streaming(w, pg, "cdc16", conf)
+        pg.psql(f"INSERT INTO public.{table} VALUES (1, 0)")
+        cc.run_script(pg, f"BEGIN; UPDATE {table} SET id = 2 WHERE id = 1; INSERT INTO {table} VALUES (3, 0); COMMIT;")
+        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        xids = sorted({m[1] for m in msgs}, key=int)
+        assert len(xids) == 2, msgs
+        update = [lsn_num(m[0]) for m in msgs if m[1] == xids[1] and m[2].startswith("55")]  # U
+        commit1 = [lsn_num(m[0]) for m in msgs if m[1] == xids[0] and m[2].startswith("43")]  # C
+        assert len(update) == 1 and len(commit1) == 1, msgs
+        off = {"lsn": update[0], "lsn_proc": update[0], "lsn_commit": commit1[0], "txId": int(xids[1]),
+               "ts_usec": 1, "messageType": "UPDATE"}
+        call_ok("PATCH", f"{url}/connectors/cdc16/offsets",
+                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
+        call_ok("PUT", f"{url}/connectors/cdc16/resume")
+        want = [("tombstone", 1), ("c", 2), ("c", 3)]
+        recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want), timeout=30)
+        more = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want) + 5, timeout=3)
+        assert w.stop() == 0
+    got = [("tombstone", json.loads(r["key"])["payload"]["id"]) if r["value"] is None else
+           (json.loads(r["value"])["payload"]["op"], json.loads(r["key"])["payload"]["id"]) for r in more]
+    assert got == want, (got, w.log()[-3000:])
+    assert len(recs) == len(want)
+    assert "the records of that change after its first are given again" in w.log()
