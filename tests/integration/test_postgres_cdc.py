@@ -6,6 +6,7 @@ the common types, REPLICA IDENTITY FULL, ALTER TABLE mid-stream, and kill -9 whi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -442,11 +443,42 @@ def stopped_streaming(w: Worker, pg: PgServer, name: str, conf: dict) -> str:
     return url
 
 
+@contextlib.contextmanager
+def stopped_on_a_table(kafka, pg: PgServer, tmp_path, name: str, table: str, columns: str):
+    """Table public.<table> (columns), and a worker whose connector name (no snapshot) has
+    streamed it and is stopped, its slot free: yields (worker, its URL, the topic prefix)."""
+    pg.psql(f"CREATE TABLE public.{table} ({columns})")
+    prefix = unique_topic(name).replace("-", "_")
+    conf = cdc(pg, name, prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
+    w = Worker(tmp_path, kafka, [])
+    with w:
+        yield w, stopped_streaming(w, pg, name, conf), prefix
+
+
+def peek(pg: PgServer, prefix: str):
+    """The messages in slot prefix as pgoutput sends them, read without consuming the slot:
+    [lsn, xid, hex data] each."""
+    return pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
+                   f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+
+
+def resume_from(url: str, name: str, prefix: str, off: dict) -> None:
+    """Gives the stopped connector name the offset off (PATCH .../offsets) and resumes it."""
+    call_ok("PATCH", f"{url}/connectors/{name}/offsets",
+            {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
+    call_ok("PUT", f"{url}/connectors/{name}/resume")
+
+
+def ops(recs) -> list:
+    """(op, id) of each record, ("tombstone", id) for a tombstone."""
+    return [("tombstone", json.loads(r["key"])["payload"]["id"]) if r["value"] is None else
+            (json.loads(r["value"])["payload"]["op"], json.loads(r["key"])["payload"]["id"]) for r in recs]
+
+
 def first_transaction(pg: PgServer, prefix: str):
     """The first transaction in slot prefix as pgoutput sends it, read without consuming the
     slot: its Begin message (lsn, xid, hex data) and the LSNs of its Insert messages."""
-    msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
-                   f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+    msgs = peek(pg, prefix)
     begin = next(m for m in msgs if m[2].startswith("42"))  # 'B': final_lsn, commit time, xid
     inserts = [lsn_num(m[0]) for m in msgs if m[2].startswith("49") and m[1] == begin[1]]  # 'I'
     return begin, inserts, msgs
@@ -460,12 +492,7 @@ def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, 
     transaction's Commit record, lsn_proc = the end of the transaction before, no messageType;
     read by that version's rule). The next offset committed is Debezium's form."""
     table = "mid_" + form.replace(".", "_")
-    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
-    prefix = unique_topic("cdc13").replace("-", "_")
-    conf = cdc(pg, "cdc13", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
-    w = Worker(tmp_path, kafka, [])
-    with w:
-        url = stopped_streaming(w, pg, "cdc13", conf)
+    with stopped_on_a_table(kafka, pg, tmp_path, "cdc13", table, "id INT PRIMARY KEY") as (w, url, prefix):
         pg.psql(f"BEGIN; INSERT INTO {table} VALUES (1); INSERT INTO {table} VALUES (2); "
                 f"INSERT INTO {table} VALUES (3); COMMIT")
         pg.psql(f"BEGIN; INSERT INTO {table} VALUES (4); INSERT INTO {table} VALUES (5); COMMIT")
@@ -478,9 +505,7 @@ def test_offset_taken_mid_transaction_resumes_without_loss_or_repeat(kafka, pg, 
         else:
             off = {"lsn": inserts[1], "lsn_proc": inserts[1], "lsn_commit": before, "txId": int(begin[1]),
                    "ts_usec": 1, "messageType": "INSERT"}
-        call_ok("PATCH", f"{url}/connectors/cdc13/offsets",
-                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
-        call_ok("PUT", f"{url}/connectors/cdc13/resume")
+        resume_from(url, "cdc13", prefix, off)
         recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 3, timeout=60)
         wait_for(lambda: (w.source_offset("cdc13", {"server": prefix}) or {}).get("messageType") == "INSERT"
                  and w.source_offset("cdc13", {"server": prefix})["lsn"] != inserts[1], 30,
@@ -498,21 +523,14 @@ def test_offset_inside_a_copy_resumes_after_exactly_the_rows_in_kafka(kafka, pg,
     row's place among them): one committed after the second of five rows resumes at the third.
     The connector writes lsn_index itself (the offset committed after the COPY says 5)."""
     table = "copy_rows"
-    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY)")
-    prefix = unique_topic("cdc14").replace("-", "_")
-    conf = cdc(pg, "cdc14", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
-    w = Worker(tmp_path, kafka, [])
-    with w:
-        url = stopped_streaming(w, pg, "cdc14", conf)
+    with stopped_on_a_table(kafka, pg, tmp_path, "cdc14", table, "id INT PRIMARY KEY") as (w, url, prefix):
         pg.psql(f"COPY public.{table} FROM PROGRAM 'seq 1 5'")
         pg.psql(f"INSERT INTO public.{table} VALUES (6)")
         begin, inserts, msgs = first_transaction(pg, prefix)
         assert len(inserts) == 5 and len(set(inserts)) == 1, msgs  # the premise: one LSN for the COPY
         off = {"lsn": inserts[0], "lsn_proc": inserts[0], "lsn_commit": slot_lsn(pg, prefix),
                "txId": int(begin[1]), "ts_usec": 1, "messageType": "INSERT", "lsn_index": 2}
-        call_ok("PATCH", f"{url}/connectors/cdc14/offsets",
-                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
-        call_ok("PUT", f"{url}/connectors/cdc14/resume")
+        resume_from(url, "cdc14", prefix, off)
         recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", 4, timeout=60)
         more = kcat_consume_records(kafka, f"{prefix}.public.{table}", 10, timeout=3)
         # the INSERT after the COPY is the last offset committed
@@ -559,18 +577,12 @@ def test_offset_on_each_change_of_a_transaction_resumes_after_it(kafka, pg, tmp_
     tombstone may never have been sent (at least once: it may come twice, never not at all).
     This connector's own offset on a delete (change_complete, on the tombstone) repeats nothing."""
     table = f"each_{at}_{int(ours)}"
-    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY, v INT)")
-    prefix = unique_topic(f"cdc15{at}").replace("-", "_")
-    conf = cdc(pg, "cdc15", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
-    w = Worker(tmp_path, kafka, [])
-    with w:
-        url = stopped_streaming(w, pg, "cdc15", conf)
+    with stopped_on_a_table(kafka, pg, tmp_path, "cdc15", table, "id INT PRIMARY KEY, v INT") as (w, url, prefix):
         cc.run_script(pg, "\n".join(
             f"BEGIN; INSERT INTO {table} VALUES ({a}, {k}); INSERT INTO {table} VALUES ({a + 1}, {k}); "
             f"UPDATE {table} SET v = -{k} WHERE id = {a}; DELETE FROM {table} WHERE id = {a + 1}; COMMIT;"
             for k, a in ((0, 10), (1, 20), (2, 30))))
-        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
-                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        msgs = peek(pg, prefix)
         xids = sorted({m[1] for m in msgs}, key=int)
         assert len(xids) == 3, msgs
         changes = [lsn_num(m[0]) for m in msgs if m[1] == xids[1] and m[2][:2] in ("49", "55", "44")]  # I U D
@@ -580,9 +592,7 @@ def test_offset_on_each_change_of_a_transaction_resumes_after_it(kafka, pg, tmp_
                "ts_usec": 1, "messageType": ["INSERT", "INSERT", "UPDATE", "DELETE"][at]}
         if ours:
             off["change_complete"] = True
-        call_ok("PATCH", f"{url}/connectors/cdc15/offsets",
-                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
-        call_ok("PUT", f"{url}/connectors/cdc15/resume")
+        resume_from(url, "cdc15", prefix, off)
         tx2 = [("c", 20), ("c", 21), ("u", 20), ("d", 21), ("tombstone", 21)]
         want = tx2[[1, 2, 3, 4 if not ours else 5][at]:] + [("c", 30), ("c", 31), ("u", 30), ("d", 31),
                                                              ("tombstone", 31)]
@@ -594,8 +604,7 @@ def test_offset_on_each_change_of_a_transaction_resumes_after_it(kafka, pg, tmp_
                  "the offset of the last delete", w.log)
         last = w.source_offset("cdc15", {"server": prefix})
         assert w.stop() == 0
-    got = [("tombstone", json.loads(r["key"])["payload"]["id"]) if r["value"] is None else
-           (json.loads(r["value"])["payload"]["op"], json.loads(r["key"])["payload"]["id"]) for r in more]
+    got = ops(more)
     assert got == want, (got, w.log()[-3000:])
     assert len(recs) == len(want)
     assert last.get("change_complete") is True, last
@@ -607,16 +616,10 @@ def test_debezium_offset_on_a_key_change_gives_its_tombstone_and_create_again(ka
     the create again (the delete, the first of them, is in Kafka if the offset was committed),
     then what follows."""
     table = "key_change"
-    pg.psql(f"CREATE TABLE public.{table} (id INT PRIMARY KEY, v INT)")
-    prefix = unique_topic("cdc16").replace("-", "_")
-    conf = cdc(pg, "cdc16", prefix, table_include_list=f"public\\.{table}", snapshot_mode="no_data")
-    w = Worker(tmp_path, kafka, [])
-    with w:
-        url = stopped_streaming(w, pg, "cdc16", conf)
+    with stopped_on_a_table(kafka, pg, tmp_path, "cdc16", table, "id INT PRIMARY KEY, v INT") as (w, url, prefix):
         pg.psql(f"INSERT INTO public.{table} VALUES (1, 0)")
         cc.run_script(pg, f"BEGIN; UPDATE {table} SET id = 2 WHERE id = 1; INSERT INTO {table} VALUES (3, 0); COMMIT;")
-        msgs = pg.psql(f"SELECT lsn, xid, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes("
-                       f"'{prefix}', NULL, NULL, 'proto_version', '1', 'publication_names', '{prefix}_pub')")
+        msgs = peek(pg, prefix)
         xids = sorted({m[1] for m in msgs}, key=int)
         assert len(xids) == 2, msgs
         update = [lsn_num(m[0]) for m in msgs if m[1] == xids[1] and m[2].startswith("55")]  # U
@@ -624,15 +627,12 @@ def test_debezium_offset_on_a_key_change_gives_its_tombstone_and_create_again(ka
         assert len(update) == 1 and len(commit1) == 1, msgs
         off = {"lsn": update[0], "lsn_proc": update[0], "lsn_commit": commit1[0], "txId": int(xids[1]),
                "ts_usec": 1, "messageType": "UPDATE"}
-        call_ok("PATCH", f"{url}/connectors/cdc16/offsets",
-                {"offsets": [{"partition": {"server": prefix}, "offset": off}]})
-        call_ok("PUT", f"{url}/connectors/cdc16/resume")
+        resume_from(url, "cdc16", prefix, off)
         want = [("tombstone", 1), ("c", 2), ("c", 3)]
         recs = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want), timeout=30)
         more = kcat_consume_records(kafka, f"{prefix}.public.{table}", len(want) + 5, timeout=3)
         assert w.stop() == 0
-    got = [("tombstone", json.loads(r["key"])["payload"]["id"]) if r["value"] is None else
-           (json.loads(r["value"])["payload"]["op"], json.loads(r["key"])["payload"]["id"]) for r in more]
+    got = ops(more)
     assert got == want, (got, w.log()[-3000:])
     assert len(recs) == len(want)
     assert "the records of that change after its first are given again" in w.log()
