@@ -432,6 +432,71 @@ static void warm_topic(src_t *s, const char *topic)
     if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
+/* Makes topic the one records are produced to (s->rkt); the first time, after making sure
+ * it exists and its metadata is known. 0, or -1 with err (what producing by name would have
+ * answered). */
+static int use_topic(src_t *s, const char *topic, char *err, size_t errsz)
+{
+    if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) == 0) return 0;
+    /* before the topic is reported active: a client that reads it then finds it made as
+     * Kafka makes it (the embedded broker would auto-create 4 partitions) */
+    lc_kafka_ensure_topic(s->t->conn->env->kafka, topic);
+    warm_topic(s, topic);
+    snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
+    if (s->rkt) rd_kafka_topic_destroy(s->rkt);
+    if (!(s->rkt = rd_kafka_topic_new(s->rk, topic, NULL))) {
+        s->last_topic[0] = '\0';
+        snprintf(err, errsz, "%s", rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    return 0;
+}
+
+/* Hands a record to the producer (key or value NULL: a Kafka null), for s->rkt, waiting
+ * while its queue is full; hdrs are the producer's or freed. 0, or -1 with err: then h is
+ * acknowledged as failed. */
+static int send_record(src_t *s, int32_t partition, const char *key, size_t klen, const char *value,
+                       size_t vlen, int64_t ts, rd_kafka_headers_t *hdrs, lc_tracked_t *h,
+                       char *err, size_t errsz)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        /* Without headers or a timestamp, rd_kafka_produce: what producev does, minus
+         * reading its variable arguments. A failure is retried through producev, whose
+         * return value is the error (rd_kafka_produce only sets errno). */
+        if (hdrs || ts ||
+            rd_kafka_produce(s->rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)value,
+                             value ? vlen : 0, key, key ? klen : 0, h) != 0)
+            e = rd_kafka_producev(
+                s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key ? klen : 0),
+                RD_KAFKA_V_VALUE((void *)value, value ? vlen : 0), RD_KAFKA_V_TIMESTAMP(ts),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
+            return 0;
+        }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->t->abort) {
+            rd_kafka_poll(s->rk, 20); /* back-pressure: wait for deliveries */
+            continue;
+        }
+        if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
+        lc_tracker_ack(s->tracker, h, 0);
+        if (e == RD_KAFKA_RESP_ERR__FATAL) {
+            /* The producer's own reason (before its error callback has run), e.g. fenced */
+            char why[512] = "";
+            if (rd_kafka_fatal_error(s->rk, why, sizeof(why)) == RD_KAFKA_RESP_ERR__FENCED)
+                s->fenced = 1;
+            snprintf(err, errsz, "fatal producer error%s%s%s: %s%s",
+                     s->eos ? " (transactional.id " : "", s->eos ? s->txid : "", s->eos ? ")" : "",
+                     why, s->fenced ? FENCED_NOTE : "");
+        } else {
+            snprintf(err, errsz, "%s", rd_kafka_err2str(e));
+        }
+        return -1;
+    }
+}
+
 /* Records of one source partition table that follow each other in a batch form a run; each
  * is registered as superseded (its offset is not encoded) and the run ends at a record of
  * another partition, a marker, a failure or the batch's end. Then the offset of its last
@@ -493,7 +558,8 @@ static int produce_records(void *opaque)
             goto out;
         }
         if (ent.kind != LC_SOURCE_RECORD) {
-            if (end_run(s, &run, errstr, errsz) != 0 || handle_marker(s, &ent, errstr, errsz) != 0) {
+            if (end_run(s, &run, errstr, errsz) != 0 ||
+                handle_marker(s, &ent, errstr, errsz) != 0) {
                 rc = -1;
                 goto out;
             }
@@ -547,63 +613,20 @@ static int produce_records(void *opaque)
             h = lc_tracker_add(s->tracker, NULL, NULL);
         }
         registered = 1;
-        if (strncmp(s->last_topic, topic, sizeof(s->last_topic)) != 0) {
-            /* before the topic is reported active: a client that reads it then finds it
-             * made as Kafka makes it (the embedded broker would auto-create 4 partitions) */
-            lc_kafka_ensure_topic(c->env->kafka, topic);
-            warm_topic(s, topic);
-            snprintf(s->last_topic, sizeof(s->last_topic), "%s", topic);
-            if (s->rkt) rd_kafka_topic_destroy(s->rkt);
-            if (!(s->rkt = rd_kafka_topic_new(s->rk, topic, NULL))) {
-                /* what producing by name would have answered */
-                s->last_topic[0] = '\0';
-                lc_tracker_ack(s->tracker, h, 0);
-                stage = "KAFKA_PRODUCE";
-                snprintf(err, sizeof(err), "%s", rd_kafka_err2str(rd_kafka_last_error()));
-                goto bad;
-            }
-        }
-        lc_task_note_topic(s->t, topic);
-        for (;;) {
-            rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-            /* Without headers or a timestamp, rd_kafka_produce: what producev does, minus
-             * reading its variable arguments. A failure is retried through producev, whose
-             * return value is the error (rd_kafka_produce only sets errno). */
-            if (hdrs || ts ||
-                rd_kafka_produce(s->rkt, partition, RD_KAFKA_MSG_F_COPY,
-                                 vnull ? NULL : s->vbuf.data, vnull ? 0 : s->vbuf.len,
-                                 knull ? NULL : s->kbuf.data, knull ? 0 : s->kbuf.len, h) != 0)
-                e = rd_kafka_producev(
-                    s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_KEY((knull ? NULL : s->kbuf.data), knull ? 0 : s->kbuf.len),
-                    RD_KAFKA_V_VALUE((vnull ? NULL : s->vbuf.data), vnull ? 0 : s->vbuf.len),
-                    RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(h),
-                    RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                written++;
-                lc_task_metrics_add(&s->t->metrics, LC_TM_ACTIVE, 1);
-                break;
-            }
-            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !s->t->abort) {
-                rd_kafka_poll(s->rk, 20); /* back-pressure: wait for deliveries */
-                continue;
-            }
+        if (use_topic(s, topic, err, sizeof(err)) != 0) {
             lc_tracker_ack(s->tracker, h, 0);
             stage = "KAFKA_PRODUCE";
-            if (e == RD_KAFKA_RESP_ERR__FATAL) {
-                /* The producer's own reason (before its error callback has run), e.g. fenced */
-                char why[512] = "";
-                if (rd_kafka_fatal_error(s->rk, why, sizeof(why)) == RD_KAFKA_RESP_ERR__FENCED)
-                    s->fenced = 1;
-                snprintf(err, sizeof(err), "fatal producer error%s%s%s: %s%s",
-                         s->eos ? " (transactional.id " : "", s->eos ? s->txid : "",
-                         s->eos ? ")" : "", why, s->fenced ? FENCED_NOTE : "");
-            } else {
-                snprintf(err, sizeof(err), "%s", rd_kafka_err2str(e));
-            }
             goto bad;
         }
+        lc_task_note_topic(s->t, topic);
+        if (send_record(s, partition, knull ? NULL : s->kbuf.data, s->kbuf.len,
+                        vnull ? NULL : s->vbuf.data, s->vbuf.len, ts, hdrs, h, err,
+                        sizeof(err)) != 0) {
+            hdrs = NULL; /* send_record owns them */
+            stage = "KAFKA_PRODUCE";
+            goto bad;
+        }
+        written++;
         continue;
     bad:
         if (hdrs) rd_kafka_headers_destroy(hdrs); /* not handed to the producer */
@@ -640,6 +663,69 @@ out:
     /* Once per batch: one store, not one per record. */
     lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
     lc_task_metrics_active(&s->t->metrics, 1); /* once per batch: it peaks as a batch is sent */
+    return rc;
+}
+
+/* Produces a batch of lines (lc_source_api_lines): each line's value is the converted
+ * template with the line in its hole; no Lua runs. The records of the batch share one
+ * source partition, so (as a run of produce_records) each is registered as superseded and
+ * the offset of the last one handed to the producer is registered behind them. 0, or -1
+ * with errstr naming the record. */
+static int produce_lines(src_t *s, const lc_source_lines_t *ln, char *errstr, size_t errsz)
+{
+    lc_source_batch_t *b = &s->batch;
+    char err[2048];
+    uint64_t written = 0;
+    int rc = 0, i = 0;
+    const char *p = ln->text, *e = p + ln->len;
+    size_t end = 0;  /* bytes of the text whose records were handed to the producer */
+    size_t next = 0; /* bytes of the text up to the end of the current line */
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        const char *stop = nl ? nl : e;
+        next = (size_t)((nl ? nl + 1 : e) - ln->text);
+        if (stop > p && stop[-1] == '\r') stop--;
+        if (++i == 1) {
+            if (use_topic(s, ln->topic, err, sizeof(err)) != 0) goto bad;
+            lc_task_note_topic(s->t, ln->topic);
+        }
+        if (lc_source_api_line_value(b, p, (size_t)(stop - p), &s->vbuf) != 0) {
+            snprintf(err, sizeof(err), "out of memory");
+            goto bad;
+        }
+        lc_tracked_t *h = ln->partition ? lc_tracker_add_superseded(s->tracker, ln->partition)
+                                        : lc_tracker_add(s->tracker, NULL, NULL);
+        if (send_record(s, RD_KAFKA_PARTITION_UA, ln->key, ln->key_len, s->vbuf.data, s->vbuf.len,
+                        0, NULL, h, err, sizeof(err)) != 0) {
+            end = next; /* its offset, behind the failed record, is never committed */
+            goto bad;
+        }
+        written++;
+        end = next;
+        p = ln->text + next;
+    }
+    goto out;
+bad:
+    if (ln->partition && lc_source_api_line_offset(b, next, &s->obuf) == 0)
+        snprintf(errstr, errsz,
+                 "record %d of %d (source partition %s, offset %s): stage "
+                 "KAFKA_PRODUCE: %s",
+                 i, b->n, ln->partition, s->obuf.data, err);
+    else
+        snprintf(errstr, errsz, "record %d of %d: stage KAFKA_PRODUCE: %s", i, b->n, err);
+    lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
+    rc = -1;
+out:
+    if (ln->partition && end) {
+        if (lc_source_api_line_offset(b, end, &s->obuf) != 0) {
+            if (rc == 0) snprintf(errstr, errsz, "out of memory");
+            rc = -1;
+        } else {
+            lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, ln->partition, s->obuf.data), 1);
+        }
+    }
+    lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
+    lc_task_metrics_active(&s->t->metrics, 1);
     return rc;
 }
 
@@ -715,6 +801,7 @@ void *lc_source_task_main(void *arg)
                     goto fail;
             }
             if (lc_task_take_swap(t, &s.L, err, sizeof(err)) != 0) goto fail;
+            lc_source_api_free(&s.batch); /* its template came from the old state */
             if (lc_errors_ensure_dlq(&t->conn->errors, t->conn->env->kafka, s.rk, err,
                                      sizeof(err)) != 0)
                 goto fail;
@@ -748,7 +835,14 @@ void *lc_source_task_main(void *arg)
         lc_task_metrics_add(&t->metrics, LC_TM_POLL_TOTAL, (uint64_t)s.batch.n);
         lc_task_metrics_batch(&t->metrics, (uint64_t)s.batch.n, lc_task_metrics_now_ns() - t0);
         if (txn_begin(&s, err, sizeof(err)) != 0) goto fail;
-        int rc = produce_batch(&s, err, sizeof(err));
+        int rc;
+        lc_source_lines_t lines;
+        if (polled == 2 &&
+            (rc = lc_source_api_lines(&s.batch, &t->conn->key_conv, &t->conn->value_conv, &lines,
+                                      err, sizeof(err))) != 0)
+            rc = rc < 0 ? -1 : produce_lines(&s, &lines, err, sizeof(err));
+        else
+            rc = produce_batch(&s, err, sizeof(err));
         lc_source_api_end(&s.batch);
         if (rc != 0) goto fail;
         if (txn_after_batch(&s, err, sizeof(err)) != 0) goto fail;
@@ -824,6 +918,7 @@ done:
     lc_buf_free(&s.vbuf);
     lc_buf_free(&s.pbuf);
     lc_buf_free(&s.obuf);
+    lc_source_api_free(&s.batch);
     if (!failed) lc_task_set_state(t, LC_TASK_STOPPED, NULL);
     return NULL;
 }

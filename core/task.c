@@ -165,7 +165,8 @@ void lc_task_close_lua(lc_task_t *t, lua_State *L)
 /* What the script was doing when an SDK call had to be interrupted. */
 static const char *script_function(const char *sdk_call)
 {
-    static const char *const names[][2] = {{"_source_poll", "poll() (or one of its transforms)"},
+    static const char *const names[][2] = {{"_source_next", "poll() (or one of its transforms)"},
+                                           {"_source_lines_off", "one of the transforms"},
                                            {"_sink_put", "put() (or one of its transforms)"},
                                            {"_sink_redeliver", "put() (a redelivered batch)"},
                                            {"_sink_put_lines", "put_lines()"},

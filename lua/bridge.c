@@ -224,8 +224,10 @@ static int core_json_lines_of(lua_State *L)
     for (lua_Integer i = 0; i < n; i++) {
         if (lc_record_line(lines, idx[i], &s, &len))
             return luaL_error(L, "json_lines_of: %d is not a record of the batch", (int)idx[i]);
-        if (i == 0) first = s;
-        else if (s != next) break;
+        if (i == 0)
+            first = s;
+        else if (s != next)
+            break;
         next = s + len;
         if (i == n - 1) {
             lua_pushlstring(L, first, (size_t)(next - first));
@@ -328,9 +330,12 @@ static int core_lock(lua_State *L)
     const char *mode = luaL_checkstring(L, 2);
     int op;
     if (!*fp) return luaL_argerror(L, 1, "file is closed");
-    if (strcmp(mode, "ex") == 0) op = LOCK_EX;
-    else if (strcmp(mode, "un") == 0) op = LOCK_UN;
-    else return luaL_argerror(L, 2, "expected \"ex\" or \"un\"");
+    if (strcmp(mode, "ex") == 0)
+        op = LOCK_EX;
+    else if (strcmp(mode, "un") == 0)
+        op = LOCK_UN;
+    else
+        return luaL_argerror(L, 2, "expected \"ex\" or \"un\"");
     while (flock(fileno(*fp), op) != 0) {
         if (errno == EINTR) continue;
         lua_pushnil(L);
@@ -450,6 +455,28 @@ static int core_freeze_schema(lua_State *L)
     return 1;
 }
 
+/* core.cut_lines(s, init, max) -> n, stop: the complete lines of s from byte init on
+ * (1-based), at most max of them; stop is the index of the n-th one's '\n' (init - 1 when n
+ * is 0). A line source cuts its batch with it (memchr, not a string.find a line). */
+static int core_cut_lines(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_Integer init = luaL_checkinteger(L, 2), max = luaL_checkinteger(L, 3), n = 0;
+    size_t pos = init > 1 ? (size_t)(init - 1) : 0;
+    if (pos > len) pos = len;
+    size_t stop = pos;
+    while (n < max && pos < len) {
+        const char *nl = memchr(s + pos, '\n', len - pos);
+        if (!nl) break;
+        pos = stop = (size_t)(nl - s) + 1;
+        n++;
+    }
+    lua_pushinteger(L, n);
+    lua_pushinteger(L, (lua_Integer)stop);
+    return 2;
+}
+
 static int core_stopping(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, STOP_KEY);
@@ -470,6 +497,7 @@ static int open_core(lua_State *L)
                                    {"sleep_ms", core_sleep_ms},
                                    {"loadfile", core_loadfile},
                                    {"stopping", core_stopping},
+                                   {"cut_lines", core_cut_lines},
                                    {"converter", core_converter},
                                    {"freeze_schema", core_freeze_schema},
                                    {NULL, NULL}};

@@ -130,6 +130,10 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
  * case it covers (nothing appended; decode it): not an object, invalid JSON, a key with
  * escapes or given twice, a number that is not finite, deep nesting (json_canon.c). */
 int lc_json_canon(const char *text, size_t len, lc_buf_t *out);
+/** Appends the JSON string of the n bytes at s to out, quotes included, as every
+ * converter writes a string (Jackson's escapes; invalid UTF-8 as U+FFFD). Returns 0 or -1
+ * (out of memory). */
+int lc_json_string(lc_buf_t *out, const char *s, size_t n);
 /** Decodes JSON text and pushes the Lua value (schemaless rules). Returns 0 or -1 (errstr). */
 int lc_json_decode(lua_State *L, const char *text, size_t len, char *errstr, size_t errstr_size);
 

@@ -234,16 +234,15 @@ size_t utf8_seq(const unsigned char *s, size_t n, size_t *skip)
 
 /* Writes a JSON string: one reservation for the text as is, more only when an escape or a
  * U+FFFD grows it; runs of plain bytes are found with str_scan and copied at once. */
-int put_string(codec_ctx_t *x, const char *str, size_t n)
+static int buf_put_string(lc_buf_t *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)str, *e = s + n, *run;
-    lc_buf_t *b = x->out;
     size_t k, skip = 1;
     unsigned char c;
     char *o;
 
-    if (n > SIZE_MAX / 2 || buf_reserve(b, n + 8)) return ctx_oom(x);
+    if (n > SIZE_MAX / 2 || buf_reserve(b, n + 8)) return -1;
     o = b->data + b->len;
     *o++ = '"';
     for (;;) {
@@ -261,7 +260,7 @@ int put_string(codec_ctx_t *x, const char *str, size_t n)
             continue;
         }
         b->len = (size_t)(o - b->data);
-        if (buf_reserve(b, (size_t)(e - s) + 8)) return ctx_oom(x);
+        if (buf_reserve(b, (size_t)(e - s) + 8)) return -1;
         o = b->data + b->len;
         if (c >= 0x80) {
             memcpy(o, "\xEF\xBF\xBD", 3);
@@ -301,6 +300,16 @@ int put_string(codec_ctx_t *x, const char *str, size_t n)
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     return 0;
+}
+
+int put_string(codec_ctx_t *x, const char *str, size_t n)
+{
+    return buf_put_string(x->out, str, n) ? ctx_oom(x) : 0;
+}
+
+int lc_json_string(lc_buf_t *out, const char *s, size_t n)
+{
+    return buf_put_string(out, s, n);
 }
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -52,6 +52,9 @@ end
 M.freeze_schema = core.freeze_schema
 M.now_ms = core.now_ms
 M.stat = core.stat
+--- cut_lines(s, init, max) -> n, stop: the first n <= max complete lines of s from byte
+-- init on; stop is the index of the n-th one's "\n" (init - 1 when n is 0). For poll_lines().
+M.cut_lines = core.cut_lines
 M.fsync = core.fsync
 --- lock(file, "ex"|"un"): an advisory whole-file lock (flock) shared by every process.
 M.lock = core.lock
@@ -157,8 +160,12 @@ local function check_definition(kind, def, required_fns)
   return def
 end
 
---- Declares a source connector: poll(task) returns a list of records.
+--- Declares a source connector: poll(task) returns a list of records, or (a line source)
+-- poll_lines(task) returns the text of complete lines and what their records share.
 function M.source(def)
+  if type(def) == "table" and def.poll == nil and def.poll_lines ~= nil then
+    return check_definition("source", def, { "poll_lines" })
+  end
   return check_definition("source", def, { "poll" })
 end
 
@@ -457,7 +464,7 @@ local function build_step(label, spec)
   end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
     negate = spec.negate, dropped = 0, timed = 0, timed_ns = 0,
-    reads_headers = def.reads_headers ~= false }
+    reads_headers = def.reads_headers ~= false, blind = def.content_blind == true }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -471,6 +478,7 @@ local function build_step(label, spec)
     end
     step.test, step.pcfg = pdef.test, pcfg
     step.reads_headers = step.reads_headers or pdef.reads_headers ~= false
+    step.blind = step.blind and pdef.content_blind == true
   end
   return step
 end
@@ -499,6 +507,22 @@ end
 -- put_lines(task, text, n), which gets the text connect.json.lines(records) would give.
 local function puts_lines(def, chain)
   return lazy_values(def, chain) and type(def.put_lines) == "function"
+end
+
+-- Whether the records of a line source may be written by the worker without record tables:
+-- every transform and predicate of the chain declares content_blind = true (what it does to
+-- a record does not depend on the text of its string values: it may wrap, move, rename or
+-- route them), so the chain's result for one line, computed once, holds for every line.
+local function lines_chain(task)
+  if type(task._def.poll_lines) ~= "function" then return false end
+  for _, step in ipairs(task._chain) do
+    if not step.blind then
+      task.log.debug("records are made in Lua: transform '%s' (%s) is not content_blind",
+        step.alias, step.type)
+      return false
+    end
+  end
+  return true
 end
 
 --- Builds a transform chain from specs {alias, path, config, predicate?, negate?}.
@@ -531,6 +555,8 @@ function M._rechain(task, chain_specs)
   task._reads_headers = reads_headers(task._def, task._chain)
   task._lazy_values = lazy_values(task._def, task._chain)
   task._put_lines = puts_lines(task._def, task._chain)
+  task._line_tpl, task._line_off = nil, nil
+  task._lines_chain = lines_chain(task)
 end
 
 -- Errors ------------------------------------------------------------------------------
@@ -796,6 +822,7 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   task._reads_headers = reads_headers(def, task._chain)
   task._lazy_values = lazy_values(def, task._chain)
   task._put_lines = puts_lines(def, task._chain)
+  task._lines_chain = lines_chain(task)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
   function task.report(record, message)
@@ -828,18 +855,138 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   return task
 end
 
---- One source batch: poll() then the transform chain. Returns the entries to produce, in
--- order: records, and with errors.tolerance=all the error and skip entries described at
--- _apply_chain.
-function M._source_poll(task)
-  local records, opts = task._def.poll(task)
+-- Line sources ----------------------------------------------------------------------
+--
+-- A source may define poll_lines(task) instead of poll(): it returns text, n complete lines
+-- each ending in "\n" (a "\r" before it is not part of the line), and info, what their
+-- records share: {topic, source_partition, offset_field, position}. Line k's record is
+--   { topic = info.topic, value = <line k>, value_schema = {type="string"},
+--     source_partition = info.source_partition,
+--     source_offset = { [info.offset_field] = info.position + <bytes of lines 1..k> } }
+-- (no source_offset without a source_partition), which the SDK makes for the transform
+-- chain. When every transform of the chain is content_blind, no record is made: the chain
+-- runs once on a record whose value is LINE_HOLE (its result is the "template"), and the
+-- worker writes each line into the converted template in place of the hole.
+
+local LINE_STRING_SCHEMA = core.freeze_schema { type = "string", optional = false }
+local cut_lines = core.cut_lines
+local LINE_HOLE = "lc-line-hole-5f0c2e9a7b31d846"
+local find, sub, byte = string.find, string.sub, string.byte
+local line_tpl_gen = 0
+
+-- The records of a poll_lines() batch, as described above.
+local function line_records(text, info)
+  local out, n, at, len = {}, 0, 1, #text
+  local topic, part, field = info.topic, info.source_partition, info.offset_field or "position"
+  local pos = part ~= nil and info.position or nil
+  while at <= len do
+    local nl = find(text, "\n", at, true) or len + 1
+    local stop = nl - 1
+    if stop >= at and byte(text, stop) == 13 then stop = stop - 1 end
+    if pos then pos = pos + ((nl <= len and nl or len) - at + 1) end
+    n = n + 1
+    out[n] = { topic = topic, value = sub(text, at, stop), value_schema = LINE_STRING_SCHEMA,
+      source_partition = part, source_offset = pos and { [field] = pos } or nil }
+    at = nl + 1
+  end
+  return out
+end
+
+-- The chain's result for a line of this batch's kind, made once per topic and source
+-- partition; nil (task._line_off says why) when it cannot stand for every line.
+local function line_template(task, info)
+  local t = task._line_tpl
+  if t and t.in_topic == info.topic and t.part == info.source_partition then return t end
+  if task._line_off then return nil end
+  local probe = line_records(LINE_HOLE .. "\n",
+    { topic = info.topic, source_partition = info.source_partition,
+      offset_field = info.offset_field, position = info.position })[1]
+  local ok, out = pcall(M._apply_chain, task._chain, { probe }, nil, false)
+  local rec = ok and #out == 1 and out[1]
+  local why = not ok and "the transform chain fails on a line: " .. tostring(out):match("^[^\n]*")
+    or not rec and "the transform chain does not give one record a line"
+    or rec.headers ~= nil and next(rec.headers) ~= nil and "the transform chain adds headers"
+    or (rec.timestamp ~= nil or rec.partition ~= nil) and "the transform chain sets a timestamp or partition"
+    or type(rec.topic) ~= "string" and "the transform chain gives no topic"
+    or (rec.source_partition ~= probe.source_partition or rec.source_offset ~= probe.source_offset)
+      and "the transform chain changes the source offset"
+  if why then
+    task._line_off = why
+    task.log.debug("records are made in Lua: %s", why)
+    return nil
+  end
+  line_tpl_gen = line_tpl_gen + 1
+  t = { gen = line_tpl_gen, in_topic = info.topic, part = info.source_partition, record = rec,
+    hole = LINE_HOLE }
+  task._line_tpl = t
+  task.log.debug("the worker writes each line into the transform chain's result for one line "
+    .. "(topic %s)", rec.topic)
+  return t
+end
+
+-- The per-transform time of lines the worker writes: the records of the lines that would
+-- have been timed (one in sample_every, as run_batch times records) are made and run through
+-- the timed chain, and their results dropped (the template stands for them).
+local function time_lines(task, text, info)
+  local n = cut_lines(text, 1, #text + 1)
+  if #text > 0 and byte(text, #text) ~= 10 then n = n + 1 end -- an unterminated last line
+  local k, at, done = sample_left, 1, 0
+  while k <= n do
+    local _, stop = cut_lines(text, at, k - done - 1)
+    local _, stop2 = cut_lines(text, stop + 1, 1)
+    if stop2 == stop then stop2 = #text end
+    local rec = line_records(sub(text, stop + 1, stop2), info)[1]
+    pcall(chain_runner(task._chain, true), rec, {}, 1)
+    at, done = stop2 + 1, k
+    k = k + sample_every
+  end
+  sample_left = k - n
+end
+
+--- One source batch as the worker takes it: poll() (or poll_lines()) then the transform
+-- chain. Returns the entries to produce, in order: records, and with errors.tolerance=all
+-- the error and skip entries described at _apply_chain. A line source whose chain allows it
+-- returns text, template, info instead (see Line sources).
+function M._source_next(task)
+  local def, records, opts = task._def
+  local text, info
+  if def.poll_lines then
+    text, info = def.poll_lines(task)
+    opts = info
+  else
+    records, opts = def.poll(task)
+  end
   -- transaction.boundary=connector: `return records, { commit = true }` (or abort) ends the
   -- transaction after this batch, as task.transaction:commit() does.
   if type(opts) == "table" then
     if opts.abort then task._txn = "abort" elseif opts.commit then task._txn = "commit" end
   end
+  if text ~= nil then
+    if text == "" then return nil end
+    local tpl = task._lines_chain and line_template(task, info)
+    if tpl then
+      if sample_every > 0 and #task._chain > 0 then time_lines(task, text, info) end
+      return text, tpl, info
+    end
+    records = line_records(text, info)
+  end
   if records == nil or records[1] == nil then return nil end
   return (M._apply_chain(task._chain, records, task._errors, true))
+end
+
+--- One source batch as a list of entries (what _source_next gives, lines made records).
+function M._source_poll(task)
+  local out, _, info = M._source_next(task)
+  if type(out) ~= "string" then return out end
+  return (M._apply_chain(task._chain, line_records(out, info), task._errors, true))
+end
+
+--- The worker cannot write a line batch into its template (why: a converter's result it
+-- cannot cut at the hole): from now on this task's lines become records; this batch's too.
+function M._source_lines_off(task, why, text, info)
+  task._line_off, task._line_tpl = why, nil
+  task.log.debug("records are made in Lua: %s", why)
+  return (M._apply_chain(task._chain, line_records(text, info), task._errors, true))
 end
 
 -- An error re-raised from put(): its text already carries the traceback, so the core's

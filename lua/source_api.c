@@ -38,7 +38,21 @@ static int encode_json_cstr(lua_State *L, int idx, lc_buf_t *b, char *err, size_
 int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t errstr_size)
 {
     lc_task_api_push(L);
-    if (lc_lua_call_sdk(L, "_source_poll", 1, 1, errstr, errstr_size) != 0) return -1;
+    if (lc_lua_call_sdk(L, "_source_next", 1, 3, errstr, errstr_size) != 0) return -1;
+    b->text = NULL;
+    if (lua_type(L, -3) == LUA_TSTRING) { /* lines: text, template, info */
+        b->L = L;
+        b->info = lua_gettop(L);
+        b->text = lua_tolstring(L, -3, &b->text_len);
+        int n = 0;
+        for (const char *p = b->text, *e = p + b->text_len; p < e; n++) {
+            const char *nl = memchr(p, '\n', (size_t)(e - p));
+            p = nl ? nl + 1 : e;
+        }
+        b->n = n;
+        return 2;
+    }
+    lua_pop(L, 2);
     if (lua_isnil(L, -1)) {
         lua_settop(L, 0);
         return 0;
@@ -166,8 +180,8 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
     return *out ? 0 : -1;
 }
 
-int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part,
-                            char *errstr, size_t errstr_size)
+int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part, char *errstr,
+                            size_t errstr_size)
 {
     lua_State *L = b->L;
     int p = b->r + F_SOURCE_PARTITION;
@@ -184,8 +198,8 @@ int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **p
 
 /* The source partition and offset of the table at slot rec as JSON text. 0, or -1 with
  * errstr. */
-static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *obuf,
-                       char *errstr, size_t errstr_size)
+static int encode_pair(lc_source_batch_t *b, int rec, lc_buf_t *pbuf, lc_buf_t *obuf, char *errstr,
+                       size_t errstr_size)
 {
     lua_State *L = b->L;
     lua_getfield(L, rec, "source_partition");
@@ -268,6 +282,167 @@ void lc_source_api_failed(lc_source_batch_t *b, const lc_converter_t *key_conv,
 void lc_source_api_end(lc_source_batch_t *b)
 {
     if (b->L) lua_settop(b->L, 0);
+    b->text = NULL;
+}
+
+/* Converts the template at slot tpl (the SDK's {record, hole}) into b's pre, suf, key and
+ * topic. 0, or -1 with why (the reason the worker cannot write lines into it). */
+static int convert_template(lc_source_batch_t *b, const lc_converter_t *kc,
+                            const lc_converter_t *vc, int tpl, char *why, size_t whysz)
+{
+    lua_State *L = b->L;
+    int top = lua_gettop(L), rc = -1, vnull = 0;
+    lc_buf_t v = {0}, needle = {0};
+    char err[512];
+    lua_getfield(L, tpl, "record");           /* top+1 */
+    lua_getfield(L, tpl, "hole");             /* top+2 */
+    lua_getfield(L, top + 1, "topic");        /* top+3 */
+    lua_getfield(L, top + 1, "key");          /* top+4 */
+    lua_getfield(L, top + 1, "key_schema");   /* top+5 */
+    lua_getfield(L, top + 1, "value");        /* top+6 */
+    lua_getfield(L, top + 1, "value_schema"); /* top+7 */
+    size_t hl = 0, tl = 0;
+    const char *hole = lua_tolstring(L, top + 2, &hl);
+    const char *topic = lua_tolstring(L, top + 3, &tl);
+    b->topic.len = b->pre.len = b->suf.len = 0;
+    if (!hole || !topic || lc_buf_append(&b->topic, topic, tl + 1) != 0) {
+        snprintf(why, whysz, "the template has no topic");
+        goto out;
+    }
+    if (lc_conv_from_lua(kc, L, top + 4, top + 5, &b->key, &b->key_null, err, sizeof(err)) != 0) {
+        snprintf(why, whysz, "the key converter fails on the transform chain's result: %s", err);
+        goto out;
+    }
+    if (!b->key_null && memmem(b->key.data, b->key.len, hole, hl)) {
+        snprintf(why, whysz, "the key holds the line");
+        goto out;
+    }
+    if (lc_conv_from_lua(vc, L, top + 6, top + 7, &v, &vnull, err, sizeof(err)) != 0) {
+        snprintf(why, whysz, "the value converter fails on the transform chain's result: %s", err);
+        goto out;
+    }
+    if (vnull) {
+        snprintf(why, whysz, "the value is null");
+        goto out;
+    }
+    if (vc->kind == LC_CONV_JSON) {
+        /* the line is written where the hole's JSON string is, as the converter writes any
+         * string: the hole must be there exactly once */
+        if (lc_json_string(&needle, hole, hl) != 0) goto oom;
+        const char *at = memmem(v.data, v.len, needle.data, needle.len);
+        size_t after = at ? (size_t)(at - v.data) + needle.len : 0;
+        if (!at || memmem(v.data + after, v.len - after, needle.data, needle.len)) {
+            snprintf(why, whysz, "the value does not hold the line once");
+            goto out;
+        }
+        if (lc_buf_append(&b->pre, v.data, (size_t)(at - v.data)) != 0 ||
+            lc_buf_append(&b->suf, v.data + after, v.len - after) != 0)
+            goto oom;
+        b->raw_hole = 0;
+    } else if (v.len == hl && memcmp(v.data, hole, hl) == 0) {
+        b->raw_hole = 1; /* StringConverter, ByteArrayConverter: the line's bytes as they are */
+    } else {
+        snprintf(why, whysz, "the value converter's bytes are not the line's");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    snprintf(why, whysz, "out of memory");
+out:
+    lc_buf_free(&v);
+    lc_buf_free(&needle);
+    lua_settop(L, top);
+    return rc;
+}
+
+int lc_source_api_lines(lc_source_batch_t *b, const lc_converter_t *key_conv,
+                        const lc_converter_t *value_conv, lc_source_lines_t *out, char *errstr,
+                        size_t errstr_size)
+{
+    lua_State *L = b->L;
+    int tpl = b->info - 1, text = b->info - 2;
+    char why[700] = "";
+    lua_getfield(L, tpl, "gen");
+    double gen = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (gen != b->tpl_gen) {
+        b->tpl_gen = 0;
+        if (convert_template(b, key_conv, value_conv, tpl, why, sizeof(why)) == 0) b->tpl_gen = gen;
+    }
+    if (!b->tpl_gen) { /* the SDK makes this batch's records, and the next batches' */
+        lc_task_api_push(L);
+        lua_pushstring(L, why);
+        lua_pushvalue(L, text);
+        lua_pushvalue(L, b->info);
+        if (lc_lua_call_sdk(L, "_source_lines_off", 4, 1, errstr, errstr_size) != 0) return -1;
+        lua_replace(L, text);
+        lua_settop(L, text);
+        b->text = NULL;
+        b->list = text;
+        b->keys = b->r = b->failed_rec = 0;
+        b->n = lua_istable(L, text) ? (int)lua_objlen(L, text) : 0;
+        b->last_part = NULL;
+        return 0;
+    }
+    lua_getfield(L, b->info, "source_partition");
+    lua_getfield(L, b->info, "offset_field");
+    lua_getfield(L, b->info, "position");
+    int top = lua_gettop(L);
+    b->has_part = lua_istable(L, top - 2);
+    if (b->has_part) {
+        if (!lua_isnumber(L, top)) {
+            snprintf(errstr, errstr_size,
+                     "poll_lines() gave a source_partition without a position (a number)");
+            return -1;
+        }
+        b->position = lua_tonumber(L, top);
+        const char *field = lua_isstring(L, top - 1) ? lua_tostring(L, top - 1) : "position";
+        b->field.len = 0;
+        if (encode_json_cstr(L, top - 2, &b->part, errstr, errstr_size) != 0) return -1;
+        if (lc_json_string(&b->field, field, strlen(field)) != 0) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return -1;
+        }
+    }
+    lua_settop(L, b->info);
+    out->text = b->text;
+    out->len = b->text_len;
+    out->topic = b->topic.data;
+    out->key = b->key_null ? NULL : b->key.data;
+    out->key_len = b->key_null ? 0 : b->key.len;
+    out->partition = b->has_part ? b->part.data : NULL;
+    return 1;
+}
+
+int lc_source_api_line_value(const lc_source_batch_t *b, const char *s, size_t n, lc_buf_t *out)
+{
+    out->len = 0;
+    if (lc_buf_append(out, b->pre.data, b->pre.len) != 0) return -1;
+    if (b->raw_hole ? lc_buf_append(out, s, n) : lc_json_string(out, s, n)) return -1;
+    return lc_buf_append(out, b->suf.data, b->suf.len);
+}
+
+int lc_source_api_line_offset(const lc_source_batch_t *b, size_t end, lc_buf_t *out)
+{
+    char num[32];
+    int k = snprintf(num, sizeof(num), ":%lld}", (long long)(b->position + (double)end));
+    out->len = 0;
+    return lc_buf_append(out, "{", 1) || lc_buf_append(out, b->field.data, b->field.len) ||
+                   lc_buf_append(out, num, (size_t)k + 1)
+               ? -1
+               : 0;
+}
+
+void lc_source_api_free(lc_source_batch_t *b)
+{
+    lc_buf_free(&b->pre);
+    lc_buf_free(&b->suf);
+    lc_buf_free(&b->key);
+    lc_buf_free(&b->topic);
+    lc_buf_free(&b->field);
+    lc_buf_free(&b->part);
+    b->tpl_gen = 0;
 }
 
 int lc_source_api_json_string(lua_State *L, const char *s, lc_buf_t *out, char *errstr,

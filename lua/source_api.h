@@ -1,5 +1,5 @@
 /* source_api: the Lua side of a source task's batch. One call into Lua per batch
- * (luaconnect._source_poll: the script's poll() and the transform chain); then the core
+ * (luaconnect._source_next: the script's poll() and the transform chain); then the core
  * walks the batch's entries as typed C values — a record, or the marker the chain left in
  * place of a dropped (skip) or failed (error) record — and takes each part of a record in
  * the order it needs it: key and value as bytes through the connector's converters,
@@ -27,6 +27,15 @@ typedef struct lc_source_batch {
     int failed_rec;        /* stack slot of the record a failure report reads */
     const void *last_part; /* the source partition table pbuf was last encoded from */
     int keys;              /* stack slot of the first record field name (0: not pushed yet) */
+    /* A batch of lines (lc_source_api_poll returned 2): the text, its info table's slot,
+     * and what the template of gen tpl_gen converted to. */
+    const char *text;
+    size_t text_len;
+    int info;
+    double tpl_gen; /* 0: none converted yet */
+    lc_buf_t pre, suf, key, topic, field, part;
+    int key_null, raw_hole, has_part;
+    double position;
 } lc_source_batch_t;
 
 /** Runs fn(opaque) (the batch's record loop: lc_source_api_entry, _convert, ...) inside one
@@ -49,9 +58,42 @@ typedef struct lc_source_entry {
     const char *class_name, *message, *trace, *where;
 } lc_source_entry_t;
 
-/** Runs _source_poll(task) in L, the task's state. Returns 1 with a batch of b->n entries
- * to read, 0 when poll() returned nothing, -1 with errstr (the SDK's error text). */
+/** Runs _source_next(task) in L, the task's state. Returns 1 with a batch of b->n entries
+ * to read, 2 with a batch of b->n lines (a line source whose transform chain is
+ * content-blind: lc_source_api_lines), 0 when poll() returned nothing, -1 with errstr (the
+ * SDK's error text). */
 int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t errstr_size);
+
+/** A batch of lines as the worker writes it: every line's record is the template's (the
+ * transform chain's result for one line, converted once) with the line in place of the
+ * hole. Valid until lc_source_api_end. */
+typedef struct lc_source_lines {
+    const char *text; /* the lines, each ending in '\n' (a '\r' before it is not the line's) */
+    size_t len;
+    const char *topic;
+    const char *key; /* NULL: a Kafka null */
+    size_t key_len;
+    const char *partition; /* the source partition as JSON text; NULL: none (no offsets) */
+} lc_source_lines_t;
+
+/** Converts the template of the line batch b (once per template) with the connector's
+ * converters and fills out. Returns 1; or 0 when a converter's result cannot be cut at the
+ * hole (a converter other than JsonConverter or StringConverter/ByteArrayConverter on the
+ * bare line, or one that failed on the template): the SDK then made the batch's records
+ * (and makes them from now on), b holds b->n entries to read as after a return of 1 from
+ * lc_source_api_poll; -1 with errstr. */
+int lc_source_api_lines(lc_source_batch_t *b, const lc_converter_t *key_conv,
+                        const lc_converter_t *value_conv, lc_source_lines_t *out, char *errstr,
+                        size_t errstr_size);
+/** The value of the line of n bytes at s (the '\r' and '\n' left out): the template's
+ * converted value with the line in place of the hole, in out. 0, or -1 (out of memory). */
+int lc_source_api_line_value(const lc_source_batch_t *b, const char *s, size_t n, lc_buf_t *out);
+/** The source offset of a line batch's record whose line ends at byte end of the text
+ * (its '\n' included), as JSON text NUL-terminated in out. 0, or -1 (out of memory). */
+int lc_source_api_line_offset(const lc_source_batch_t *b, size_t end, lc_buf_t *out);
+/** Frees what a line batch's template was converted to (at the task's end, and when a hot
+ * reload replaced the task's state: the next template is converted again). */
+void lc_source_api_free(lc_source_batch_t *b);
 /** Reads entry i (1-based) of the batch into e. Returns 0, or -1 with errstr when the
  * entry is not a table ("poll() returned a ... at position i of n; records are tables"). */
 int lc_source_api_entry(lc_source_batch_t *b, int i, lc_source_entry_t *e, char *errstr,
@@ -69,8 +111,8 @@ int lc_source_api_headers(lc_source_batch_t *b, lc_buf_t *tmp, rd_kafka_headers_
  * one partition table. Its offset is not read here: only the last record of a run of one
  * partition has it encoded (lc_source_api_offset_at), since a commit takes the offset of
  * the last acknowledged record of a partition. Returns 0, or -1 with errstr. */
-int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part,
-                            char *errstr, size_t errstr_size);
+int lc_source_api_partition(lc_source_batch_t *b, lc_buf_t *pbuf, const void **part, char *errstr,
+                            size_t errstr_size);
 /** The source partition and offset of a skip marker as NUL-terminated JSON text in pbuf
  * and obuf. Returns 0, or -1 when either cannot be encoded. */
 int lc_source_api_skip_offset(lc_source_batch_t *b, lc_buf_t *pbuf, lc_buf_t *obuf);

@@ -8,6 +8,7 @@ local null = connect.null
 local PURPOSE = "field extraction"
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Replace the key or value with one of its (possibly nested) fields",

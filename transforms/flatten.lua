@@ -118,6 +118,7 @@ local function copy_struct(value, steps, out)
 end
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Flatten nested structs or maps into one level, joining field names with a delimiter",

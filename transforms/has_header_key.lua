@@ -5,6 +5,7 @@ local connect = require "luaconnect"
 local headers = connect.headers
 
 return connect.predicate {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   doc = "True for records that have a header with the given name",
   aliases = { "HasHeaderKey", "org.apache.kafka.connect.transforms.predicates.HasHeaderKey" },

@@ -7,6 +7,7 @@ local null = connect.null
 local new_table = require "table.new"
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Wrap the key or value in a struct (with a schema) or map (without) under one field",

@@ -35,6 +35,7 @@ local function updated_schema(schema, cfg)
 end
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Insert the record's topic, partition, offset, timestamp or a static value as fields",

@@ -67,6 +67,7 @@ local function move_all(value, moves, scratch)
 end
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Filter or rename fields",

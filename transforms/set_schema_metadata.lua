@@ -6,6 +6,7 @@ local smt = require "_smt"
 local null = connect.null
 
 return connect.transform {
+  content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
   reads_headers = false,
   doc = "Set the schema name, version or both on the record's key or value schema",

@@ -137,8 +137,18 @@ function Task.timeout(ms) end
 ---@field aliases? string[] Other names for connector.class / transforms.x.type (e.g. Kafka class names).
 ---@field config? table<string, luaconnect.ConfigDef>
 
+---What a poll_lines() batch's records share.
+---@class luaconnect.LinesInfo
+---@field topic string Every record's topic.
+---@field source_partition? table The records' source partition (none: no offsets).
+---@field offset_field? string The source offset's key (default "position").
+---@field position? number The offset of the text's first byte; a line's record gets position + the bytes up to its end.
+---@field commit? boolean As poll()'s second result (transaction.boundary=connector).
+---@field abort? boolean
+
 ---@class luaconnect.SourceDef: luaconnect.PluginDef
----@field poll fun(task: luaconnect.Task): (luaconnect.SourceRecord[]?, { commit?: boolean, abort?: boolean }?) Records, or nil/{} when idle.
+---@field poll? fun(task: luaconnect.Task): (luaconnect.SourceRecord[]?, { commit?: boolean, abort?: boolean }?) Records, or nil/{} when idle.
+---@field poll_lines? fun(task: luaconnect.Task): (string?, luaconnect.LinesInfo?) Instead of poll(): complete lines, each ending in "\n", whose records the SDK or the worker makes (value the line, value_schema string); nil when idle.
 ---@field open? fun(task: luaconnect.Task)
 ---@field close? fun(task: luaconnect.Task)
 ---@field task_configs? fun(config: table, max_tasks: integer): table[] Splits the work into at most max_tasks task configs.
@@ -156,9 +166,11 @@ function Task.timeout(ms) end
 ---@field apply fun(record: luaconnect.Record, cfg: table): (luaconnect.Record|luaconnect.Record[]|nil) The record, nil to drop it, or a list to fan out.
 ---@field init? fun(cfg: table): table? Runs once per chain; may return a new cfg (compiled patterns...).
 ---@field variants? boolean The transform has $Key/$Value variants; cfg._target says which.
+---@field content_blind? boolean What it does to a record never depends on the text of a string value (it may wrap, move, rename, route): a line source's records then need not be made (poll_lines).
 
 ---@class luaconnect.PredicateDef: luaconnect.PluginDef
 ---@field test fun(record: luaconnect.Record, cfg: table): boolean
+---@field content_blind? boolean Its answer never depends on the text of a string value.
 ---@field init? fun(cfg: table): table?
 
 ---@class luaconnect.Stat
@@ -286,6 +298,14 @@ function connect.now_ms() end
 ---@param path string
 ---@return luaconnect.Stat?, string?
 function connect.stat(path) end
+
+---The complete lines of s from byte init on, at most max of them: their number, and the index of
+---the last one's "\n" (init - 1 when none). For poll_lines().
+---@param s string
+---@param init integer
+---@param max integer
+---@return integer n, integer stop
+function connect.cut_lines(s, init, max) end
 
 ---fsync(2) of an open file: true, or nil and the error.
 ---@param file file*

@@ -118,4 +118,71 @@ describe("file_source", function()
       "connector 'f': missing required key 'topic' (The topic to publish data to)",
     })
   end)
+  local function spec_of(alias, name, variant, config)
+    return { alias = alias, type = name, variant = variant, config = config,
+      path = "transforms/" .. name .. ".lua" }
+  end
+
+  it("gives the worker its lines and a template when the chain is content-blind", function()
+    local file = dir .. "/g.txt"
+    write(file, "a\r\nbb\nccc\n")
+    local chain = {
+      spec_of("hoist", "hoist_field", "value", { field = "line" }),
+      spec_of("route", "regex_router", nil, { regex = "(.*)-raw", replacement = "$1-clean" }),
+    }
+    local task = connect._task_open(path, { file = file, topic = "t-raw", ["batch.size"] = 100 },
+      0, "src", offsets(), chain)
+    local text, tpl, info = connect._source_next(task)
+    expect.eq(text, "a\r\nbb\nccc\n")
+    expect.same(info, { topic = "t-raw", source_partition = { filename = file },
+      offset_field = "position", position = 0 })
+    expect.eq(tpl.record.topic, "t-clean")
+    expect.same(tpl.record.value, { line = tpl.hole })
+    expect.eq(tpl.record.value_schema.fields[1].field, "line")
+    -- the records the same batch gives when made: what the worker writes must equal them
+    local recs = connect._apply_chain(task._chain, {
+      { topic = "t-raw", value = "bb", value_schema = { type = "string", optional = false } } })
+    expect.same(recs[1].value, { line = "bb" })
+    -- the template is made once per topic and source partition
+    write(file, "dd\n", "ab")
+    local _, tpl2 = connect._source_next(task)
+    expect.eq(tpl2, tpl)
+  end)
+
+  it("makes records when a transform is not content-blind, or the chain drops a line", function()
+    local file = dir .. "/h.txt"
+    local task = connect._task_open(path, { file = file, topic = "t", ["batch.size"] = 100 },
+      0, "src", offsets(), { spec_of("cast", "cast", "value", { spec = "int32" }) })
+    write(file, "1\n2\n")
+    local out = connect._source_next(task)
+    expect.eq(type(out), "table") -- Cast reads the text: each record made
+    expect.eq(out[2].value, 2)
+    write(file, "x\ny\n")
+    local filter = connect._task_open(path, { file = file, topic = "t", ["batch.size"] = 100 },
+      0, "src", offsets(), { spec_of("drop", "filter", nil, {}) })
+    out = connect._source_next(filter)
+    expect.eq(type(out), "table")
+    expect.eq(filter._line_off, "the transform chain does not give one record a line")
+    expect.eq(out[1]._lc, "skip") -- dropped records still commit their offsets
+    expect.same(out[2].source_offset, { position = 4 })
+  end)
+
+  it("times one line in every 256 through the chain, as records made are timed", function()
+    local file = dir .. "/i.txt"
+    local lines = {}
+    for i = 1, 600 do lines[i] = "l" .. i end
+    write(file, table.concat(lines, "\n") .. "\n")
+    local task = connect._task_open(path, { file = file, topic = "t", ["batch.size"] = 100 },
+      0, "src", offsets(), { spec_of("hoist", "hoist_field", "value", { field = "line" }) })
+    connect._sample_transforms(256)
+    local n = 0
+    while true do
+      local text = connect._source_next(task)
+      if not text then break end
+      expect.eq(type(text), "string")
+      n = n + select(2, text:gsub("\n", ""))
+    end
+    expect.eq(n, 600)
+    expect.eq(task._chain[1].timed, 3) -- lines 1, 257 and 513
+  end)
 end)

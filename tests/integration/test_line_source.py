@@ -1,0 +1,173 @@
+"""A line source (FileStreamSource's poll_lines) whose transform chain is content-blind: the
+worker writes each line into the chain's result for one line, converted once, and makes no
+record tables. What reaches Kafka must be byte for byte what the records made in Lua give.
+
+Each case runs twice over the same file: as is (the worker writes the lines), and with a
+user transform that returns its record unchanged but does not declare content_blind, which
+makes the SDK build every record and run the chain on it (the way every chain ran before).
+Both topics must hold the same keys and values in the same order, and both connectors must
+commit the same source offset, in the same text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from conftest import unique_topic
+from kafka_records import dump_topic
+from worker import Worker, wait_for
+
+HOLE = b"lc-line-hole-5f0c2e9a7b31d846"  # the SDK's placeholder, as a line of its own too
+
+LINES = [
+    b"plain",
+    b"",
+    b'"quoted" \\ back\\\\slash {"json":true} /slash',
+    "é 中文 🙂 ünïcödé".encode(),
+    b"ctl \x01\x02\x1f \x7f tab\there",
+    b"bell \x07 form\x0cfeed backspace\x08",
+    b"a lone \r inside",
+    b"invalid \xff\xfe utf-8 \xc3 truncated \xc0\xaf overlong \xed\xa0\x80 surrogate",
+    b"\xf0\x9f\x98",  # a 4-byte sequence cut short
+    HOLE,
+    b"before " + HOLE + b" after",
+    b"x" * 70_000,  # longer than the source's 64 KB read
+    b"  spaces around  ",
+]
+
+
+def write_input(path):
+    """The lines, some ending in \\r\\n, then an unfinished line the source must keep back."""
+    body = b"".join(l + (b"\r\n" if i % 3 == 1 else b"\n") for i, l in enumerate(LINES * 40))
+    path.write_bytes(body + b"unfinished, no newline")
+    return len(LINES) * 40, len(body)
+
+
+NOOP = """local connect = require "luaconnect"
+return connect.transform {
+  doc = "returns its record unchanged; not content_blind, so records are made",
+  apply = function(record) return record end,
+}
+"""
+
+BENCH_CHAIN = {
+    "transforms": "hoist,insert,rename,route",
+    "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
+    "transforms.hoist.field": "line",
+    "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+    "transforms.insert.static.field": "source",
+    "transforms.insert.static.value": "bench",
+    "transforms.insert.topic.field": "from_topic",
+    "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+    "transforms.rename.renames": "line:text",
+    "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+    "transforms.route.regex": "(.*)-raw",
+    "transforms.route.replacement": "$1-clean",
+}
+
+# a connector's converter settings count when it names its converter (as in Kafka Connect)
+SCHEMALESS = {"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+              "value.converter.schemas.enable": "false"}
+
+CASES = {
+    # no transform, JsonConverter with schemas: {"schema":{"type":"string",...},"payload":"<line>"}
+    "plain": {},
+    "plain-schemaless": dict(SCHEMALESS),
+    "string-converter": {"value.converter": "org.apache.kafka.connect.storage.StringConverter"},
+    "chain-schemaless": {**BENCH_CHAIN, **SCHEMALESS},
+    "chain-schemas": dict(BENCH_CHAIN),
+    "chain-predicate": {
+        "transforms": "hoist,meta,mask",
+        "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
+        "transforms.hoist.field": "line",
+        "transforms.meta.type": "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+        "transforms.meta.schema.name": "com.example.Line",
+        "transforms.meta.schema.version": "3",
+        "transforms.meta.predicate": "isRaw",
+        "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+        "transforms.mask.fields": "line",
+        "transforms.mask.predicate": "isRaw",
+        "transforms.mask.negate": "true",
+        "predicates": "isRaw",
+        "predicates.isRaw.type": "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        "predicates.isRaw.pattern": ".*-raw",
+    },
+}
+
+
+def with_noop(props):
+    """The same connector with the unchanged-record transform added at the chain's end."""
+    props = dict(props)
+    names = [n for n in props.get("transforms", "").split(",") if n]
+    props["transforms"] = ",".join(names + ["noop"])
+    props["transforms.noop.type"] = "noop"
+    return props
+
+
+def committed_offset_text(w, connector, partition):
+    key = json.dumps([connector, partition], separators=(",", ":"), sort_keys=True)
+    con = sqlite3.connect(w.db)
+    try:
+        row = con.execute("SELECT value FROM offsets WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def test_lines_the_worker_writes_are_the_records_lua_makes(kafka, tmp_path, monkeypatch):
+    monkeypatch.setenv("LUACONNECT_LOG_LEVEL", "debug")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "noop.lua").write_text(NOOP)
+    src = tmp_path / "in.txt"
+    n, size = write_input(src)
+    conns, topics = [], {}
+    for case, props in CASES.items():
+        base = unique_topic(f"lc-lines-{case}")
+        for kind, p in (("fast", props), ("made", with_noop(props))):
+            name = f"{case}-{kind}"
+            raw = f"{base}-{kind}-raw"
+            routed = "route" in p.get("transforms", "")
+            topics[name] = f"{base}-{kind}-clean" if routed else raw
+            conns.append({"name": name, "connector.class": "FileStreamSource", "tasks.max": "1",
+                          "file": str(src), "topic": raw, "batch.size": "7", **p})
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins),
+                                               "offset.flush.interval.ms": "500"})
+    with w:
+        for name in topics:
+            wait_for(lambda: w.source_offset(name, {"filename": str(src)}) == {"position": size},
+                     90, f"{name} to commit the position after the last complete line", w.log)
+        log = w.log()
+        assert w.stop() == 0, log[-3000:]
+    for case in CASES:
+        # the worker wrote the lines of the first, the SDK made the records of the second
+        assert f"{case}-fast|task-0" in log and f"{case}-made|task-0" in log
+        fast_note = [l for l in log.splitlines() if f"{case}-fast|task-0" in l and
+                     "the worker writes each line into" in l]
+        made_note = [l for l in log.splitlines() if f"{case}-made|task-0" in l and
+                     "records are made in Lua" in l]
+        assert fast_note and not [l for l in log.splitlines() if f"{case}-fast|task-0" in l
+                                  and "records are made in Lua" in l], (case, log[-3000:])
+        assert made_note, (case, log[-3000:])
+        fast = dump_topic(kafka, topics[f"{case}-fast"])
+        made = dump_topic(kafka, topics[f"{case}-made"])
+        assert len(fast) == n and len(made) == n, (case, len(fast), len(made))
+        for i, (a, b) in enumerate(zip(fast, made)):
+            # InsertField's topic.field holds each connector's own input topic
+            value = a["value"] and a["value"].replace(b"-fast-raw", b"-made-raw")
+            assert (a["key"], value) == (b["key"], b["value"]), (case, i, a, b)
+        assert committed_offset_text(w, f"{case}-fast", {"filename": str(src)}) == \
+            committed_offset_text(w, f"{case}-made", {"filename": str(src)}) == \
+            '{"position":%d}' % size
+    # what the values are, spelled out for three cases
+    plain = dump_topic(kafka, topics["plain-fast"])
+    assert plain[0]["value"] == b'{"schema":{"type":"string","optional":false},"payload":"plain"}'
+    assert plain[2]["value"] == (b'{"schema":{"type":"string","optional":false},"payload":'
+                                 b'"\\"quoted\\" \\\\ back\\\\\\\\slash {\\"json\\":true} /slash"}')
+    raw = dump_topic(kafka, topics["string-converter-fast"])
+    assert [r["value"] for r in raw[:len(LINES)]] == LINES  # the empty line: empty bytes
+    chain = dump_topic(kafka, topics["chain-schemaless-fast"])
+    raw_topic = topics["chain-schemaless-fast"].replace("-clean", "-raw")
+    assert json.loads(chain[4]["value"]) == {
+        "text": "ctl \x01\x02\x1f \x7f tab\there", "source": "bench", "from_topic": raw_topic}
+    assert chain[7]["value"].startswith(b'{"text":"invalid \xef\xbf\xbd\xef\xbf\xbd utf-8 ')
