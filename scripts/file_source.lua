@@ -3,7 +3,7 @@
 local connect = require "luaconnect"
 
 local CHUNK = 65536
-local sub = string.sub
+local sub, concat = string.sub, table.concat
 local cut_lines = connect.cut_lines
 
 return connect.source {
@@ -72,10 +72,14 @@ return connect.source {
       end
     end
 
+    -- Complete lines are taken out of buf before each read, so a read copies only the
+    -- unfinished line it completes (not the whole batch read so far), and the batch's text is
+    -- made once, from its pieces.
     local max = cfg["batch.size"]
     local buf, bpos = task.buf, task.bpos
     local stdin = task.f == io.stdin
     local n, stop = cut_lines(buf, bpos, max)
+    local pieces, np, position = nil, 0, task.position
     while n < max do
       local data = stdin and task.f:read("*l") or task.f:read(CHUNK)
       if data and stdin then data = data .. "\n" end
@@ -84,13 +88,25 @@ return connect.source {
         break
       end
       task.file_pos = task.file_pos + #data
-      buf, stop, bpos = sub(buf, bpos) .. data, stop - bpos + 1, 1
+      if stop >= bpos then
+        pieces = pieces or {}
+        np = np + 1
+        pieces[np] = sub(buf, bpos, stop)
+        task.position = task.position + (stop - bpos + 1)
+        bpos = stop + 1
+      end
+      buf, bpos = sub(buf, bpos) .. data, 1
       local more
-      more, stop = cut_lines(buf, stop + 1, max - n)
+      more, stop = cut_lines(buf, 1, max - n)
       n = n + more
     end
-    local position = task.position
-    task.buf, task.bpos, task.position = buf, stop + 1, position + (stop - bpos + 1)
+    local text = stop >= bpos and sub(buf, bpos, stop) or ""
+    if np > 0 then
+      pieces[np + 1] = text
+      text = concat(pieces)
+    end
+    task.buf, task.bpos = buf, stop >= bpos and stop + 1 or bpos
+    task.position = task.position + (stop >= bpos and stop - bpos + 1 or 0)
 
     if n == 0 and cfg.file then
       -- Nothing new: was the file truncated or replaced (log rotation)?
@@ -104,7 +120,7 @@ return connect.source {
       end
     end
     if n == 0 then return nil end
-    return sub(buf, bpos, stop), { topic = cfg.topic, source_partition = task.partition,
+    return text, { topic = cfg.topic, source_partition = task.partition,
       offset_field = "position", position = position }
   end,
 

@@ -171,3 +171,32 @@ def test_lines_the_worker_writes_are_the_records_lua_makes(kafka, tmp_path, monk
     assert json.loads(chain[4]["value"]) == {
         "text": "ctl \x01\x02\x1f \x7f tab\there", "source": "bench", "from_topic": raw_topic}
     assert chain[7]["value"].startswith(b'{"text":"invalid \xef\xbf\xbd\xef\xbf\xbd utf-8 ')
+
+
+def test_a_line_kafka_refuses_fails_the_task_naming_it_as_a_made_record_does(kafka, tmp_path):
+    """A line longer than the producer's message.max.bytes: the task fails on that record,
+    with the same text whether the worker wrote it or the SDK made it; the lines before it are
+    in the topic and nothing after it is."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "noop.lua").write_text(NOOP)
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"one\ntwo\n" + b"z" * 20_000 + b"\nfour\n")
+    base = unique_topic("lc-lines-big")
+    conns = [{"name": "fast", "connector.class": "FileStreamSource", "file": str(src),
+              "topic": f"{base}-fast", **SCHEMALESS},
+             {"name": "made", "connector.class": "FileStreamSource", "file": str(src),
+              "topic": f"{base}-made", **with_noop(SCHEMALESS)}]
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins),
+                                               "producer.message.max.bytes": "10000"})
+    with w:
+        for name in ("fast", "made"):
+            wait_for(lambda: (w.status(name, 0) or ("",))[0] == "FAILED", 60, f"{name} to fail", w.log)
+        traces = {name: w.status(name, 0)[1] for name in ("fast", "made")}
+        assert w.stop() == 0
+    want = ('record 3 of 4 (source partition {"filename":"%s"}, offset {"position":20009}): '
+            'stage KAFKA_PRODUCE: Broker: Message size too large' % src)
+    assert traces["fast"].startswith(want), traces["fast"]
+    assert traces["made"].startswith(want), traces["made"]
+    for name in ("fast", "made"):
+        assert [r["value"] for r in dump_topic(kafka, f"{base}-{name}")] == [b'"one"', b'"two"']
