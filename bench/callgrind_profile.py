@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Instructions per record of pipeline (a), (b) or (c) of bench/compare.py, with callgrind.
+"""Instructions per record of pipeline (a), (b), (c) or (a1k) of bench/compare.py, with callgrind.
 
 Runs the worker under `valgrind --tool=callgrind` on the pipeline with a small and a large
 input (same configuration as make bench), stops it once every record arrived, and divides
@@ -8,7 +8,7 @@ worker's start-up and shutdown drop out. Every thread of the worker is counted (
 too); JIT-compiled Lua shows as one anonymous block. Deterministic enough on a busy
 machine, where wall-clock figures are not (the counts move by ~1% between runs).
 
-usage: bench/callgrind_profile.py --bootstrap HOST:PORT --binary build/luaconnect --pipeline a|b|c
+usage: bench/callgrind_profile.py --bootstrap HOST:PORT --binary build/luaconnect --pipeline a|b|c|a1k
            [--records 100000] [--small 20000] [--out DIR] [--top 30] [--functions F,G]
 Prints instructions per record (of every thread, of the task thread, and inclusive of each
 function named in --functions), and the top functions (inclusive and self) of the large
@@ -49,7 +49,8 @@ def total(path):
     raise RuntimeError(f"{path}: no totals line")
 
 
-TASK_MAIN = {"a": "lc_source_task_main", "b": "lc_sink_task_main", "c": "lc_source_task_main"}
+TASK_MAIN = {"a": "lc_source_task_main", "b": "lc_sink_task_main", "c": "lc_source_task_main",
+             "a1k": "lc_source_task_main"}
 
 
 def inclusive(path, fn):
@@ -67,7 +68,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--pipeline", choices=("a", "b", "c"), required=True)
+    ap.add_argument("--pipeline", choices=("a", "b", "c", "a1k"), required=True)
     ap.add_argument("--records", type=int, default=100000)
     ap.add_argument("--small", type=int, default=20000)
     ap.add_argument("--out")
@@ -86,8 +87,8 @@ def main():
         b = Profiled(args, out)
         b.n = n
         lines = os.path.join(b.tmp, "lines.txt")
-        compare.write_lines(lines, n)
-        if args.pipeline in ("a", "c"):
+        compare.write_lines(lines, n, 1024 if args.pipeline == "a1k" else 100)
+        if args.pipeline in ("a", "c", "a1k"):
             b.profile = True
             res = b.source_pipeline(args.pipeline, "luaconnect", lines, n, args.pipeline == "c")
         else:

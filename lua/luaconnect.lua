@@ -55,6 +55,9 @@ M.stat = core.stat
 --- cut_lines(s, init, max) -> n, stop: the first n <= max complete lines of s from byte
 -- init on; stop is the index of the n-th one's "\n" (init - 1 when n is 0). For poll_lines().
 M.cut_lines = core.cut_lines
+--- line_buffer() -> a line source's read buffer in C memory (lua/line_buffer.h); poll_lines()
+-- may return it as its batch.
+M.line_buffer = core.line_buffer
 M.fsync = core.fsync
 --- lock(file, "ex"|"un"): an advisory whole-file lock (flock) shared by every process.
 M.lock = core.lock
@@ -858,7 +861,8 @@ end
 -- Line sources ----------------------------------------------------------------------
 --
 -- A source may define poll_lines(task) instead of poll(): it returns text, n complete lines
--- each ending in "\n" (a "\r" before it is not part of the line), and info, what their
+-- each ending in "\n" (a "\r" before it is not part of the line; a string, or a line buffer
+-- whose batch they are, connect.line_buffer), and info, what their
 -- records share: {topic, source_partition, offset_field, position}. Line k's record is
 --   { topic = info.topic, value = <line k>, value_schema = {type="string"},
 --     source_partition = info.source_partition,
@@ -876,6 +880,7 @@ local line_tpl_gen = 0
 
 -- The records of a poll_lines() batch, as described above.
 local function line_records(text, info)
+  if type(text) ~= "string" then text = text:text() end -- a line buffer
   local out, n, at, len = {}, 0, 1, #text
   local topic, part, field = info.topic, info.source_partition, info.offset_field or "position"
   local pos = part ~= nil and info.position or nil
@@ -928,16 +933,28 @@ end
 -- have been timed (one in sample_every, as run_batch times records) are made and run through
 -- the timed chain, and their results dropped (the template stands for them).
 local function time_lines(task, text, info)
-  local n = cut_lines(text, 1, #text + 1)
-  if #text > 0 and byte(text, #text) ~= 10 then n = n + 1 end -- an unterminated last line
+  local buffer = type(text) ~= "string"
+  local n
+  if buffer then
+    n = text:cut(0) -- extends the batch by no line: its line count
+  else
+    n = cut_lines(text, 1, #text + 1)
+    if #text > 0 and byte(text, #text) ~= 10 then n = n + 1 end -- an unterminated last line
+  end
   local k, at, done = sample_left, 1, 0
   while k <= n do
-    local _, stop = cut_lines(text, at, k - done - 1)
-    local _, stop2 = cut_lines(text, stop + 1, 1)
-    if stop2 == stop then stop2 = #text end
-    local rec = line_records(sub(text, stop + 1, stop2), info)[1]
+    local line, stop2
+    if buffer then
+      line = text:line(k)
+    else
+      local _, stop = cut_lines(text, at, k - done - 1)
+      _, stop2 = cut_lines(text, stop + 1, 1)
+      if stop2 == stop then stop2 = #text end
+      line = sub(text, stop + 1, stop2)
+    end
+    local rec = line_records(line, info)[1]
     pcall(chain_runner(task._chain, true), rec, {}, 1)
-    at, done = stop2 + 1, k
+    at, done = stop2 and stop2 + 1 or at, k
     k = k + sample_every
   end
   sample_left = k - n
@@ -962,7 +979,7 @@ function M._source_next(task)
     if opts.abort then task._txn = "abort" elseif opts.commit then task._txn = "commit" end
   end
   if text ~= nil then
-    if text == "" then return nil end
+    if #text == 0 then return nil end
     local tpl = task._lines_chain and line_template(task, info)
     if tpl then
       if sample_every > 0 and #task._chain > 0 then time_lines(task, text, info) end
@@ -976,8 +993,8 @@ end
 
 --- One source batch as a list of entries (what _source_next gives, lines made records).
 function M._source_poll(task)
-  local out, _, info = M._source_next(task)
-  if type(out) ~= "string" then return out end
+  local out, tpl, info = M._source_next(task)
+  if tpl == nil then return out end -- entries, or nil
   return (M._apply_chain(task._chain, line_records(out, info), task._errors, true))
 end
 

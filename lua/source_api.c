@@ -1,6 +1,7 @@
 /* source_api: see source_api.h. */
 #include "source_api.h"
 #include "bridge.h"
+#include "line_buffer.h"
 #include "task_api.h"
 
 #include <lauxlib.h>
@@ -40,10 +41,12 @@ int lc_source_api_poll(lua_State *L, lc_source_batch_t *b, char *errstr, size_t 
     lc_task_api_push(L);
     if (lc_lua_call_sdk(L, "_source_next", 1, 3, errstr, errstr_size) != 0) return -1;
     b->text = NULL;
-    if (lua_type(L, -3) == LUA_TSTRING) { /* lines: text, template, info */
+    if (lua_type(L, -3) == LUA_TSTRING || /* lines: text (or a line buffer), template, info */
+        (lua_type(L, -3) == LUA_TUSERDATA && lua_type(L, -2) == LUA_TTABLE)) {
         b->L = L;
         b->info = lua_gettop(L);
-        b->text = lua_tolstring(L, -3, &b->text_len);
+        if (!lc_line_buffer_batch(L, -3, &b->text, &b->text_len))
+            b->text = lua_tolstring(L, -3, &b->text_len);
         int n = 0;
         for (const char *p = b->text, *e = p + b->text_len; p < e; n++) {
             const char *nl = memchr(p, '\n', (size_t)(e - p));

@@ -3,8 +3,6 @@
 local connect = require "luaconnect"
 
 local CHUNK = 65536
-local sub, concat = string.sub, table.concat
-local cut_lines = connect.cut_lines
 
 return connect.source {
   version = "1.1.0",
@@ -29,8 +27,8 @@ return connect.source {
 
   open = function(task)
     local cfg = task.config
-    task.buf, task.bpos = "", 1   -- bytes read but not yet returned, and where they start
-    task.position = 0             -- file offset of buf[bpos]
+    task.lines = connect.line_buffer() -- bytes read and not yet in a batch (C memory)
+    task.position = 0                  -- file offset of the next batch
     if cfg.file then
       task.partition = { filename = cfg.file }
       local off = task.offsets:get(task.partition)
@@ -39,10 +37,10 @@ return connect.source {
         task.log.info("resuming %s at byte %d", cfg.file, task.position)
       end
     end
-    task.file_pos = task.position -- file offset after buf
+    task.file_pos = task.position -- file offset after the buffer's bytes
   end,
 
-  -- The batch's complete lines as one text (the SDK makes their records: value the line,
+  -- The batch's complete lines, in the line buffer (the SDK makes their records: value the line,
   -- value_schema string, source offset {position} after each line; or, with a transform chain
   -- that allows it, the worker writes them without making records).
   poll_lines = function(task)
@@ -72,41 +70,30 @@ return connect.source {
       end
     end
 
-    -- Complete lines are taken out of buf before each read, so a read copies only the
-    -- unfinished line it completes (not the whole batch read so far), and the batch's text is
-    -- made once, from its pieces.
-    local max = cfg["batch.size"]
-    local buf, bpos = task.buf, task.bpos
-    local stdin = task.f == io.stdin
-    local n, stop = cut_lines(buf, bpos, max)
-    local pieces, np, position = nil, 0, task.position
+    -- The lines stay in the buffer's C memory (a Lua string per read would be hashed by
+    -- LuaJIT byte by byte): the batch is cut there and handed to the worker as it is.
+    local max, lines, stdin = cfg["batch.size"], task.lines, task.f == io.stdin
+    local position = task.position
+    lines:begin()
+    local n = lines:cut(max)
     while n < max do
-      local data = stdin and task.f:read("*l") or task.f:read(CHUNK)
-      if data and stdin then data = data .. "\n" end
-      if not data then
+      local got
+      if stdin then
+        local line = task.f:read("*l")
+        if line then lines:append(line .. "\n") end
+        got = line and #line + 1 or 0
+      else
+        got = lines:fill(task.f, CHUNK)
+      end
+      if got == 0 then
         if not stdin then task.f:seek("set", task.file_pos) end -- clears the sticky EOF
         break
       end
-      task.file_pos = task.file_pos + #data
-      if stop >= bpos then
-        pieces = pieces or {}
-        np = np + 1
-        pieces[np] = sub(buf, bpos, stop)
-        task.position = task.position + (stop - bpos + 1)
-        bpos = stop + 1
-      end
-      buf, bpos = sub(buf, bpos) .. data, 1
-      local more
-      more, stop = cut_lines(buf, 1, max - n)
-      n = n + more
+      task.file_pos = task.file_pos + got
+      n = lines:cut(max)
     end
-    local text = stop >= bpos and sub(buf, bpos, stop) or ""
-    if np > 0 then
-      pieces[np + 1] = text
-      text = concat(pieces)
-    end
-    task.buf, task.bpos = buf, stop >= bpos and stop + 1 or bpos
-    task.position = task.position + (stop >= bpos and stop - bpos + 1 or 0)
+    local _, bytes = lines:cut(max)
+    task.position = position + bytes
 
     if n == 0 and cfg.file then
       -- Nothing new: was the file truncated or replaced (log rotation)?
@@ -116,11 +103,12 @@ return connect.source {
           (not st or st.ino ~= task.ino) and "replaced" or "truncated")
         task.f:close()
         task.f = nil
-        task.buf, task.bpos, task.position, task.file_pos = "", 1, 0, 0
+        lines:reset()
+        task.position, task.file_pos = 0, 0
       end
     end
     if n == 0 then return nil end
-    return text, { topic = cfg.topic, source_partition = task.partition,
+    return lines, { topic = cfg.topic, source_partition = task.partition,
       offset_field = "position", position = position }
   end,
 

@@ -148,7 +148,7 @@ function Task.timeout(ms) end
 
 ---@class luaconnect.SourceDef: luaconnect.PluginDef
 ---@field poll? fun(task: luaconnect.Task): (luaconnect.SourceRecord[]?, { commit?: boolean, abort?: boolean }?) Records, or nil/{} when idle.
----@field poll_lines? fun(task: luaconnect.Task): (string?, luaconnect.LinesInfo?) Instead of poll(): complete lines, each ending in "\n", whose records the SDK or the worker makes (value the line, value_schema string); nil when idle.
+---@field poll_lines? fun(task: luaconnect.Task): ((string|luaconnect.LineBuffer)?, luaconnect.LinesInfo?) Instead of poll(): complete lines, each ending in "\n", whose records the SDK or the worker makes (value the line, value_schema string); nil when idle.
 ---@field open? fun(task: luaconnect.Task)
 ---@field close? fun(task: luaconnect.Task)
 ---@field task_configs? fun(config: table, max_tasks: integer): table[] Splits the work into at most max_tasks task configs.
@@ -306,6 +306,21 @@ function connect.stat(path) end
 ---@param max integer
 ---@return integer n, integer stop
 function connect.cut_lines(s, init, max) end
+
+---A line source's read buffer, in C memory (bytes read into Lua strings are hashed by LuaJIT
+---byte by byte). poll_lines() may return it as its batch of lines.
+---@class luaconnect.LineBuffer
+---@field begin fun(self: luaconnect.LineBuffer) Drops the last batch: the next cut starts a new one.
+---@field cut fun(self: luaconnect.LineBuffer, max: integer): integer, integer Extends the batch by the complete lines after it, up to max in all: its lines and bytes.
+---@field fill fun(self: luaconnect.LineBuffer, file: file*, size: integer): integer Reads up to size bytes of file into the buffer; 0 at its end.
+---@field append fun(self: luaconnect.LineBuffer, s: string) Appends s (a line read from stdin, say).
+---@field reset fun(self: luaconnect.LineBuffer) Empties the buffer.
+---@field text fun(self: luaconnect.LineBuffer): string The batch as one string.
+---@field line fun(self: luaconnect.LineBuffer, k: integer): string The batch's k-th line, its newline included.
+
+---A new, empty line buffer.
+---@return luaconnect.LineBuffer
+function connect.line_buffer() end
 
 ---fsync(2) of an open file: true, or nil and the error.
 ---@param file file*

@@ -133,7 +133,9 @@ describe("file_source", function()
     local task = connect._task_open(path, { file = file, topic = "t-raw", ["batch.size"] = 100 },
       0, "src", offsets(), chain)
     local text, tpl, info = connect._source_next(task)
-    expect.eq(text, "a\r\nbb\nccc\n")
+    expect.eq(text:text(), "a\r\nbb\nccc\n") -- the batch, in the source's line buffer
+    expect.eq(#text, 10)
+    expect.eq(text:line(2), "bb\n")
     expect.same(info, { topic = "t-raw", source_partition = { filename = file },
       offset_field = "position", position = 0 })
     expect.eq(tpl.record.topic, "t-clean")
@@ -179,8 +181,8 @@ describe("file_source", function()
     while true do
       local text = connect._source_next(task)
       if not text then break end
-      expect.eq(type(text), "string")
-      n = n + select(2, text:gsub("\n", ""))
+      expect.eq(type(text), "userdata")
+      n = n + select(2, text:text():gsub("\n", ""))
     end
     expect.eq(n, 600)
     expect.eq(task._chain[1].timed, 3) -- lines 1, 257 and 513
