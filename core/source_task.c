@@ -667,10 +667,9 @@ out:
 }
 
 /* Produces a batch of lines (lc_source_api_lines): each line's value is the converted
- * template with the line in its hole; no Lua runs. The records of the batch share one
- * source partition, so (as a run of produce_records) each is registered as superseded and
- * the offset of the last one handed to the producer is registered behind them. 0, or -1
- * with errstr naming the record. */
+ * template with the line in its hole; no Lua runs. The batch's records share one tracker
+ * entry, a group closed with the offset after the last line handed to the producer: it
+ * commits once every one of them is delivered. 0, or -1 with errstr naming the record. */
 static int produce_lines(src_t *s, const lc_source_lines_t *ln, char *errstr, size_t errsz)
 {
     lc_source_batch_t *b = &s->batch;
@@ -680,6 +679,11 @@ static int produce_lines(src_t *s, const lc_source_lines_t *ln, char *errstr, si
     const char *p = ln->text, *e = p + ln->len;
     size_t end = 0;  /* bytes of the text whose records were handed to the producer */
     size_t next = 0; /* bytes of the text up to the end of the current line */
+    lc_tracked_t *g = lc_tracker_add_group(s->tracker, ln->partition);
+    if (!g) {
+        snprintf(errstr, errsz, "out of memory");
+        return -1;
+    }
     while (p < e) {
         const char *nl = memchr(p, '\n', (size_t)(e - p));
         const char *stop = nl ? nl : e;
@@ -693,13 +697,10 @@ static int produce_lines(src_t *s, const lc_source_lines_t *ln, char *errstr, si
             snprintf(err, sizeof(err), "out of memory");
             goto bad;
         }
-        lc_tracked_t *h = ln->partition ? lc_tracker_add_superseded(s->tracker, ln->partition)
-                                        : lc_tracker_add(s->tracker, NULL, NULL);
+        lc_tracker_group_hold(s->tracker, g);
         if (send_record(s, RD_KAFKA_PARTITION_UA, ln->key, ln->key_len, s->vbuf.data, s->vbuf.len,
-                        0, NULL, h, err, sizeof(err)) != 0) {
-            end = next; /* its offset, behind the failed record, is never committed */
-            goto bad;
-        }
+                        0, NULL, g, err, sizeof(err)) != 0)
+            goto bad; /* the group failed: it never commits */
         written++;
         end = next;
         p = ln->text + next;
@@ -716,13 +717,13 @@ bad:
     lc_task_metrics_failure(&s->t->metrics, 0, 0, 0, (uint64_t)lc_wall_ms());
     rc = -1;
 out:
-    if (ln->partition && end) {
-        if (lc_source_api_line_offset(b, end, &s->obuf) != 0) {
-            if (rc == 0) snprintf(errstr, errsz, "out of memory");
+    if (ln->partition && end && lc_source_api_line_offset(b, end, &s->obuf) == 0) {
+        if (lc_tracker_group_close(s->tracker, g, s->obuf.data) != 0 && rc == 0) {
+            snprintf(errstr, errsz, "out of memory");
             rc = -1;
-        } else {
-            lc_tracker_ack(s->tracker, lc_tracker_add(s->tracker, ln->partition, s->obuf.data), 1);
         }
+    } else {
+        lc_tracker_group_close(s->tracker, g, NULL);
     }
     lc_task_metrics_add(&s->t->metrics, LC_TM_WRITE_TOTAL, written);
     lc_task_metrics_active(&s->t->metrics, 1);

@@ -21,8 +21,17 @@ struct lc_tracked {
     lc_tracked_t *next; /* next record of the same partition, in send order */
     lc_tracker_part_t *part;
     unsigned char acked, failed, has_offset, superseded;
-    char offset[]; /* copied with the record: one allocation per add */
+    unsigned char group, open; /* a group (lc_tracker_add_group), still open */
+    size_t pending;            /* a group's records held and not acked yet */
+    char *group_offset;        /* a group's offset, given when it closes */
+    char offset[];             /* copied with the record: one allocation per add */
 };
+
+static void entry_free(lc_tracked_t *e)
+{
+    if (e) free(e->group_offset);
+    free(e);
+}
 
 struct lc_tracker_part {
     lc_tracker_part_t *hnext; /* hash chain */
@@ -56,7 +65,7 @@ static void tracker_free_part(lc_tracker_part_t *pt)
     lc_tracked_t *e, *next;
     for (e = pt->head; e; e = next) {
         next = e->next;
-        free(e);
+        entry_free(e);
     }
     free(pt);
 }
@@ -155,7 +164,9 @@ static lc_tracked_t *tracker_add(lc_tracker_t *t, const char *partition, const c
     }
     e->next = NULL;
     e->part = pt;
-    e->acked = e->failed = 0;
+    e->acked = e->failed = e->group = e->open = 0;
+    e->pending = 0;
+    e->group_offset = NULL;
     /* A NULL offset reaches the callback as NULL: Connect reads it as "forget this
      * partition's offset", which differs from any JSON text. */
     e->has_offset = offset != NULL;
@@ -180,24 +191,66 @@ lc_tracked_t *lc_tracker_add_superseded(lc_tracker_t *t, const char *partition)
     return partition ? tracker_add(t, partition, NULL, 1) : NULL;
 }
 
-void lc_tracker_ack(lc_tracker_t *t, lc_tracked_t *h, int ok)
+lc_tracked_t *lc_tracker_add_group(lc_tracker_t *t, const char *partition)
 {
-    lc_tracker_part_t *pt;
+    lc_tracked_t *e = tracker_add(t, partition, NULL, 0);
+    if (!e) return NULL;
+    e->group = e->open = 1;
+    t->in_flight--; /* a group counts the records it holds, not itself */
+    return e;
+}
 
-    if (!h || h->acked) /* a second ack of a still-queued record must not skew the counts */
-        return;
+void lc_tracker_group_hold(lc_tracker_t *t, lc_tracked_t *h)
+{
+    h->pending++;
+    t->in_flight++;
+}
+
+/* A record or a closed group is acknowledged: its partition may commit further. */
+static void acked(lc_tracker_t *t, lc_tracked_t *h)
+{
+    lc_tracker_part_t *pt = h->part;
     h->acked = 1;
-    h->failed = !ok;
-    t->in_flight--;
-    if (!ok) t->failed++;
-    pt = h->part;
     /* Only acking the head can extend the committable prefix; records without a
      * partition are dropped by take even when they failed, since they block nothing. */
-    if (h == pt->head && (ok || pt == t->nullpart) && !pt->dirty) {
+    if (h == pt->head && (!h->failed || pt == t->nullpart) && !pt->dirty) {
         pt->dirty = 1;
         pt->dnext = t->dirty;
         t->dirty = pt;
     }
+}
+
+int lc_tracker_group_close(lc_tracker_t *t, lc_tracked_t *h, const char *offset)
+{
+    int rc = 0;
+    if (offset && !(h->group_offset = strdup(offset))) {
+        h->failed = 1; /* nothing after it commits: its records come again after a restart */
+        offset = NULL;
+        rc = -1;
+    }
+    h->has_offset = offset != NULL;
+    h->open = 0;
+    if (!h->pending) acked(t, h);
+    return rc;
+}
+
+void lc_tracker_ack(lc_tracker_t *t, lc_tracked_t *h, int ok)
+{
+    if (h && h->group) {
+        t->in_flight--;
+        if (!ok) {
+            t->failed++;
+            h->failed = 1;
+        }
+        if (--h->pending == 0 && !h->open) acked(t, h);
+        return;
+    }
+    if (!h || h->acked) /* a second ack of a still-queued record must not skew the counts */
+        return;
+    h->failed = !ok;
+    t->in_flight--;
+    if (!ok) t->failed++;
+    acked(t, h);
 }
 
 size_t lc_tracker_in_flight(const lc_tracker_t *t)
@@ -229,21 +282,25 @@ size_t lc_tracker_take(lc_tracker_t *t,
         while ((e = pt->head) && e->acked && (!e->failed || isnull)) {
             pt->head = e->next;
             popped = 1;
-            if (e->superseded) { /* its offset is a later record's */
-                free(e);
+            if (e->superseded || (e->group && !e->has_offset)) { /* its offset is a later one's */
+                entry_free(e);
                 continue;
             }
-            free(last);
+            entry_free(last);
             last = e;
         }
         if (!pt->head) pt->tail = NULL;
         if (!popped) continue;
         if (last && !isnull) {
             /* last is freed only after the callback, which borrows its offset. */
-            if (cb) cb(opaque, pt->key, last->has_offset ? last->offset : NULL);
+            if (cb)
+                cb(opaque, pt->key,
+                   !last->has_offset ? NULL
+                   : last->group     ? last->group_offset
+                                     : last->offset);
             reported++;
         }
-        free(last);
+        entry_free(last);
         if (!isnull && !pt->head) tracker_remove(t, pt);
     }
     return reported;

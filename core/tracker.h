@@ -29,6 +29,20 @@ lc_tracked_t *lc_tracker_add(lc_tracker_t *t, const char *partition, const char 
  * unacknowledged) but has no offset of its own, so the source task skips encoding one.
  * Returns the handle, or NULL on OOM. */
 lc_tracked_t *lc_tracker_add_superseded(lc_tracker_t *t, const char *partition);
+/** Registers a group: records of partition (NULL: without offsets) that share one entry,
+ * for a source that sends many records under one offset (a line batch). Each record handed
+ * to the producer is counted with lc_tracker_group_hold and acked with lc_tracker_ack(h),
+ * as a record is. The group is acknowledged once it is closed and every record it holds was
+ * acked; it is failed (and blocks its partition) if one of them failed. Its offset, given
+ * at close, covers all its records. One allocation for the whole group. Returns the handle,
+ * or NULL on OOM. */
+lc_tracked_t *lc_tracker_add_group(lc_tracker_t *t, const char *partition);
+/** Counts one more record of group h (sent with h as its handle). */
+void lc_tracker_group_hold(lc_tracker_t *t, lc_tracked_t *h);
+/** Closes group h with the offset (JSON text, copied; NULL: none, then the group commits
+ * nothing of its own, like a superseded record). Returns 0, or -1 when the offset could not
+ * be copied (out of memory: the group then counts as failed). */
+int lc_tracker_group_close(lc_tracker_t *t, lc_tracked_t *h, const char *offset);
 /** Marks a record delivered (ok=1) or failed (ok=0). A failed record blocks its
  * partition: nothing after it is ever committable. Each handle is acked once. */
 void lc_tracker_ack(lc_tracker_t *t, lc_tracked_t *h, int ok);

@@ -531,6 +531,81 @@ TEST(test_many_partitions_random_order)
     lc_tracker_destroy(t);
 }
 
+/* A group (a line batch) commits its offset once it is closed and every record it held was
+ * acknowledged, in any order; a record after it in its partition waits for it. */
+static void test_group_commits_when_closed_and_every_record_acked(void)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *g = lc_tracker_add_group(t, "P");
+    for (int i = 0; i < 3; i++)
+        lc_tracker_group_hold(t, g);
+    CHECK_INT(lc_tracker_in_flight(t), 3);
+    lc_tracker_ack(t, g, 1);
+    lc_tracker_ack(t, g, 1);
+    lc_tracker_ack(t, g, 1); /* every record acked, the group still open */
+    CHECK_INT(take(t).n, 0);
+    lc_tracked_t *after = lc_tracker_add(t, "P", "{\"position\":9}");
+    lc_tracker_ack(t, after, 1);
+    CHECK_INT(take(t).n, 0); /* behind the open group */
+    CHECK_INT(lc_tracker_group_close(t, g, "{\"position\":6}"), 0);
+    reports_t r = take(t);
+    CHECK_INT(r.n, 1);
+    CHECK_STR(reported(&r, "P"), "{\"position\":9}");
+    CHECK_INT(lc_tracker_in_flight(t), 0);
+
+    g = lc_tracker_add_group(t, "P");
+    lc_tracker_group_hold(t, g);
+    lc_tracker_group_hold(t, g);
+    CHECK_INT(lc_tracker_group_close(t, g, "{\"position\":12}"), 0);
+    lc_tracker_ack(t, g, 1);
+    CHECK_INT(take(t).n, 0); /* closed, one record still in flight */
+    lc_tracker_ack(t, g, 1);
+    r = take(t);
+    CHECK_STR(reported(&r, "P"), "{\"position\":12}");
+    lc_tracker_destroy(t);
+}
+
+/* A group one of whose records failed blocks its partition, as a failed record does; a group
+ * closed without an offset commits nothing of its own; a group of records without a
+ * partition blocks nothing. */
+static void test_group_failed_or_without_offset(void)
+{
+    lc_tracker_t *t = lc_tracker_new();
+    lc_tracked_t *first = lc_tracker_add(t, "P", "{\"position\":1}");
+    lc_tracked_t *g = lc_tracker_add_group(t, "P");
+    lc_tracker_group_hold(t, g);
+    lc_tracker_group_hold(t, g);
+    lc_tracker_ack(t, first, 1);
+    lc_tracker_ack(t, g, 1);
+    lc_tracker_ack(t, g, 0);
+    CHECK_INT(lc_tracker_group_close(t, g, "{\"position\":5}"), 0);
+    lc_tracked_t *later = lc_tracker_add(t, "P", "{\"position\":7}");
+    lc_tracker_ack(t, later, 1);
+    reports_t r = take(t);
+    CHECK_STR(reported(&r, "P"), "{\"position\":1}"); /* never past the failed group */
+    CHECK_INT(take(t).n, 0);
+    CHECK_INT(lc_tracker_failed(t), 1);
+
+    lc_tracked_t *q = lc_tracker_add(t, "Q", "{\"n\":1}");
+    lc_tracked_t *h = lc_tracker_add_group(t, "Q");
+    lc_tracker_group_hold(t, h);
+    lc_tracker_ack(t, q, 1);
+    lc_tracker_ack(t, h, 1);
+    CHECK_INT(lc_tracker_group_close(t, h, NULL), 0);
+    r = take(t);
+    CHECK_STR(reported(&r, "Q"), "{\"n\":1}"); /* the group adds no offset of its own */
+
+    lc_tracked_t *n = lc_tracker_add_group(t, NULL);
+    lc_tracker_group_hold(t, n);
+    lc_tracker_ack(t, n, 0);
+    CHECK_INT(lc_tracker_group_close(t, n, NULL), 0);
+    lc_tracked_t *m = lc_tracker_add(t, NULL, NULL);
+    lc_tracker_ack(t, m, 1);
+    take(t);
+    CHECK_INT(lc_tracker_in_flight(t), 0);
+    lc_tracker_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_in_order);
@@ -548,5 +623,7 @@ int main(void)
     RUN(test_superseded_then_failed);
     RUN(test_superseded_two_partitions);
     RUN(test_many_partitions_random_order);
+    RUN(test_group_commits_when_closed_and_every_record_acked);
+    RUN(test_group_failed_or_without_offset);
     return lc_test_summary(__FILE__);
 }
