@@ -874,6 +874,7 @@ end
 
 local LINE_STRING_SCHEMA = core.freeze_schema { type = "string", optional = false }
 local cut_lines = core.cut_lines
+local LINE_BUFFER_MT = getmetatable(core.line_buffer())
 local LINE_HOLE = "lc-line-hole-5f0c2e9a7b31d846"
 local find, sub, byte = string.find, string.sub, string.byte
 local line_tpl_gen = 0
@@ -979,6 +980,10 @@ function M._source_next(task)
     if opts.abort then task._txn = "abort" elseif opts.commit then task._txn = "commit" end
   end
   if text ~= nil then
+    if type(text) ~= "string" and getmetatable(text) ~= LINE_BUFFER_MT then
+      error(format("poll_lines() returned a %s; it returns a string of lines or a "
+        .. "connect.line_buffer()", type(text)), 0)
+    end
     if #text == 0 then return nil end
     local tpl = task._lines_chain and line_template(task, info)
     if tpl then

@@ -394,12 +394,15 @@ int lc_source_api_lines(lc_source_batch_t *b, const lc_converter_t *key_conv,
     int top = lua_gettop(L);
     b->has_part = lua_istable(L, top - 2);
     if (b->has_part) {
-        if (!lua_isnumber(L, top)) {
+        double pos = lua_tonumber(L, top);
+        if (!lua_isnumber(L, top) || pos < 0 || pos > 0x1p53 || pos != (double)(long long)pos) {
             snprintf(errstr, errstr_size,
-                     "poll_lines() gave a source_partition without a position (a number)");
+                     "poll_lines() gave a source_partition without a position (an integer, "
+                     "0 or more), got %s",
+                     lua_isnumber(L, top) ? lua_tostring(L, top) : luaL_typename(L, top));
             return -1;
         }
-        b->position = lua_tonumber(L, top);
+        b->position = pos;
         const char *field = lua_isstring(L, top - 1) ? lua_tostring(L, top - 1) : "position";
         b->field.len = 0;
         if (encode_json_cstr(L, top - 2, &b->part, errstr, errstr_size) != 0) return -1;

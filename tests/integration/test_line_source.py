@@ -200,3 +200,47 @@ def test_a_line_kafka_refuses_fails_the_task_naming_it_as_a_made_record_does(kaf
     assert traces["made"].startswith(want), traces["made"]
     for name in ("fast", "made"):
         assert [r["value"] for r in dump_topic(kafka, f"{base}-{name}")] == [b'"one"', b'"two"']
+
+
+BAD_LINE_SOURCE = """local connect = require "luaconnect"
+return connect.source {
+  config = { topic = { type = "string", required = true }, mode = { type = "string" } },
+  poll_lines = function(task)
+    if task.done then return nil end
+    task.done = true
+    if task.config.mode == "records" then
+      return { { topic = task.config.topic, value = "a record, not lines" } }
+    end
+    return "one\\ntwo\\n", { topic = task.config.topic, source_partition = { f = "x" },
+      position = 1.5 }
+  end,
+}
+"""
+
+
+def test_a_line_source_that_breaks_its_contract_fails_its_own_task(kafka, tmp_path):
+    """poll_lines() returning records, or a source offset position that is not an integer:
+    the task fails with the reason, the worker and the other connectors go on."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "bad_lines.lua").write_text(BAD_LINE_SOURCE)
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"fine\n")
+    base = unique_topic("lc-lines-bad")
+    conns = [{"name": "records", "connector.class": "bad_lines", "topic": f"{base}-r", "mode": "records"},
+             {"name": "fraction", "connector.class": "bad_lines", "topic": f"{base}-f"},
+             {"name": "good", "connector.class": "FileStreamSource", "file": str(src),
+              "topic": f"{base}-good"}]
+    w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins)})
+    with w:
+        for name in ("records", "fraction"):
+            wait_for(lambda: (w.status(name, 0) or ("",))[0] == "FAILED", 60, f"{name} to fail", w.log)
+        wait_for(lambda: len(dump_topic(kafka, f"{base}-good")) == 1, 60, "the good source's line",
+                 w.log)
+        traces = {name: w.status(name, 0)[1] for name in ("records", "fraction")}
+        assert w.status("good", 0)[0] == "RUNNING"
+        assert w.stop() == 0
+    assert "poll_lines() returned a table; it returns a string of lines or a " \
+           "connect.line_buffer()" in traces["records"], traces["records"]
+    assert "poll_lines() gave a source_partition without a position (an integer, 0 or more), " \
+           "got 1.5" in traces["fraction"], traces["fraction"]
