@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
+from pathlib import Path
 
 from conftest import unique_topic
 from kafka_records import dump_topic
 from worker import Worker, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import compare  # noqa: E402  (make bench's pipeline definitions)
 
 HOLE = b"lc-line-hole-5f0c2e9a7b31d846"  # the SDK's placeholder, as a line of its own too
 
@@ -50,20 +55,11 @@ return connect.transform {
 }
 """
 
-BENCH_CHAIN = {
-    "transforms": "hoist,insert,rename,route",
-    "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
-    "transforms.hoist.field": "line",
-    "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
-    "transforms.insert.static.field": "source",
-    "transforms.insert.static.value": "bench",
-    "transforms.insert.topic.field": "from_topic",
-    "transforms.rename.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
-    "transforms.rename.renames": "line:text",
-    "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
-    "transforms.route.regex": "(.*)-raw",
-    "transforms.route.replacement": "$1-clean",
-}
+# pipeline (a)'s chain in make bench (HoistField, InsertField, ReplaceField, RegexRouter), with
+# InsertField's topic field besides its static one
+BENCH_CHAIN = {k: v for k, v in compare.Bench.file_source("x", "in.txt", "t").items()
+               if k.startswith("transforms")}
+BENCH_CHAIN["transforms.insert.topic.field"] = "from_topic"
 
 # a connector's converter settings count when it names its converter (as in Kafka Connect)
 SCHEMALESS = {"value.converter": "org.apache.kafka.connect.json.JsonConverter",

@@ -16,6 +16,13 @@ local function write(file, text, mode)
   f:close()
 end
 
+-- A file of n lines, prefix .. i each.
+local function write_numbered(file, prefix, n)
+  local lines = {}
+  for i = 1, n do lines[i] = prefix .. i end
+  write(file, table.concat(lines, "\n") .. "\n")
+end
+
 local function poll(task)
   return connect._source_poll(task) or {}
 end
@@ -56,9 +63,7 @@ describe("file_source", function()
 
   it("returns at most batch.size records per poll", function()
     local file = dir .. "/c.txt"
-    local lines = {}
-    for i = 1, 25 do lines[i] = "line" .. i end
-    write(file, table.concat(lines, "\n") .. "\n")
+    write_numbered(file, "line", 25)
     local task = open({ file = file, topic = "t", ["batch.size"] = 10 })
     expect.eq(#poll(task), 10)
     expect.eq(#poll(task), 10)
@@ -171,9 +176,7 @@ describe("file_source", function()
 
   it("times one line in every 256 through the chain, as records made are timed", function()
     local file = dir .. "/i.txt"
-    local lines = {}
-    for i = 1, 600 do lines[i] = "l" .. i end
-    write(file, table.concat(lines, "\n") .. "\n")
+    write_numbered(file, "l", 600)
     local task = connect._task_open(path, { file = file, topic = "t", ["batch.size"] = 100 },
       0, "src", offsets(), { spec_of("hoist", "hoist_field", "value", { field = "line" }) })
     connect._sample_transforms(256)
