@@ -985,6 +985,10 @@ function M._source_next(task)
         .. "connect.line_buffer()", type(text)), 0)
     end
     if #text == 0 then return nil end
+    if type(info) ~= "table" then
+      error(format("poll_lines() returned no table of what its lines share ({topic, "
+        .. "source_partition, offset_field, position}) after the lines, got %s", type(info)), 0)
+    end
     local tpl = task._lines_chain and line_template(task, info)
     if tpl then
       if sample_every > 0 and #task._chain > 0 then time_lines(task, text, info) end

@@ -5,7 +5,7 @@ local connect = require "luaconnect"
 local CHUNK = 65536
 
 return connect.source {
-  version = "1.1.0",
+  version = "1.0.0",
   doc = "Reads lines from a file (or stdin), following appends like tail -F",
   aliases = {
     "FileStreamSource", "FileStreamSourceConnector",

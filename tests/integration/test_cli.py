@@ -42,7 +42,7 @@ def test_plugins_lists_connectors_with_version_and_doc(tmp_path):
     rc, out, _ = run("plugins", str(worker_file(tmp_path, **{"plugin.path": str(plugins)})))
     assert rc == 0
     rows = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
-    assert "source" in rows["file_source"] and "1.1.0" in rows["file_source"]
+    assert "source" in rows["file_source"] and "1.0.0" in rows["file_source"]
     assert "sink" in rows["file_sink"] and "Writes record values to a file" in rows["file_sink"]
     assert "transform" in rows["mine"] and "2.1.0" in rows["mine"] and "my own" in rows["mine"]
     assert "error" in rows["broken"] and "broken.lua:2:" in rows["broken"]

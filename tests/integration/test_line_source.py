@@ -206,6 +206,8 @@ return connect.source {
     task.done = true
     if task.config.mode == "records" then
       return { { topic = task.config.topic, value = "a record, not lines" } }
+    elseif task.config.mode == "no info" then
+      return "one\\n"
     end
     return "one\\ntwo\\n", { topic = task.config.topic, source_partition = { f = "x" },
       position = 1.5 }
@@ -215,7 +217,8 @@ return connect.source {
 
 
 def test_a_line_source_that_breaks_its_contract_fails_its_own_task(kafka, tmp_path):
-    """poll_lines() returning records, or a source offset position that is not an integer:
+    """poll_lines() returning records, lines without what they share, or a source offset
+    position that is not an integer:
     the task fails with the reason, the worker and the other connectors go on."""
     plugins = tmp_path / "plugins"
     plugins.mkdir()
@@ -225,18 +228,21 @@ def test_a_line_source_that_breaks_its_contract_fails_its_own_task(kafka, tmp_pa
     base = unique_topic("lc-lines-bad")
     conns = [{"name": "records", "connector.class": "bad_lines", "topic": f"{base}-r", "mode": "records"},
              {"name": "fraction", "connector.class": "bad_lines", "topic": f"{base}-f"},
+             {"name": "noinfo", "connector.class": "bad_lines", "topic": f"{base}-n", "mode": "no info"},
              {"name": "good", "connector.class": "FileStreamSource", "file": str(src),
               "topic": f"{base}-good"}]
     w = Worker(tmp_path, kafka, conns, worker={"plugin.path": str(plugins)})
     with w:
-        for name in ("records", "fraction"):
+        for name in ("records", "fraction", "noinfo"):
             wait_for(lambda: (w.status(name, 0) or ("",))[0] == "FAILED", 60, f"{name} to fail", w.log)
         wait_for(lambda: len(dump_topic(kafka, f"{base}-good")) == 1, 60, "the good source's line",
                  w.log)
-        traces = {name: w.status(name, 0)[1] for name in ("records", "fraction")}
+        traces = {name: w.status(name, 0)[1] for name in ("records", "fraction", "noinfo")}
         assert w.status("good", 0)[0] == "RUNNING"
         assert w.stop() == 0
     assert "poll_lines() returned a table; it returns a string of lines or a " \
            "connect.line_buffer()" in traces["records"], traces["records"]
     assert "poll_lines() gave a source_partition without a position (an integer, 0 or more), " \
            "got 1.5" in traces["fraction"], traces["fraction"]
+    assert "poll_lines() returned no table of what its lines share ({topic, source_partition, " \
+           "offset_field, position}) after the lines, got nil" in traces["noinfo"], traces["noinfo"]
