@@ -2,6 +2,7 @@
 #include "bridge.h"
 #include "codec.h"
 #include "headers.h"
+#include "json_edit_api.h"
 #include "line_buffer.h"
 #include "record_lines.h"
 
@@ -511,6 +512,8 @@ static int open_core(lua_State *L)
     lua_setfield(L, -2, "array_mt");
     lc_line_buffer_open(L);
     lua_setfield(L, -2, "line_buffer");
+    lc_json_edit_open(L);
+    lua_setfield(L, -2, "json_edit");
     lc_headers_open(L);
     lua_setfield(L, -2, "headers_mt");
     lua_pushstring(L, LC_VERSION);

@@ -58,6 +58,7 @@
 #define LC_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lua.h>
 
 typedef enum { LC_CONV_JSON = 0, LC_CONV_STRING, LC_CONV_BYTES } lc_conv_kind_t;
@@ -130,6 +131,47 @@ int lc_json_encode_sorted(lua_State *L, int idx, lc_buf_t *out, char *errstr, si
  * case it covers (nothing appended; decode it): not an object, invalid JSON, a key with
  * escapes or given twice, a number that is not finite, deep nesting (json_canon.c). */
 int lc_json_canon(const char *text, size_t len, lc_buf_t *out);
+/** A top-level edit of a schemaless JSON object value, what a chain of InsertField$Value,
+ * ReplaceField$Value and RegexRouter does to it (lua/luaconnect.lua's _text_edit, made by
+ * core.json_edit): ops applied in order to the object's members, as the SMTs apply theirs
+ * to the decoded table. Names are raw bytes (written with the encoder's escapes). */
+typedef enum {
+    LC_EDIT_SET,  /* name = value (a member of that name replaced, else added) */
+    LC_EDIT_DROP, /* the member called name removed */
+    LC_EDIT_KEEP, /* every member not in names[0..n) removed */
+    LC_EDIT_MOVE  /* pairs (names[2i] -> names[2i+1]): all taken out, then each set anew */
+} lc_edit_kind_t;
+typedef enum {
+    LC_EDIT_TEXT,      /* the JSON text in text */
+    LC_EDIT_PARTITION, /* the record's partition, offset or timestamp, as a Lua number is */
+    LC_EDIT_OFFSET,    /* written; without a timestamp (< 0) the op does nothing */
+    LC_EDIT_TIMESTAMP
+} lc_edit_src_t;
+typedef struct {
+    const char *s;
+    size_t n;
+} lc_str_t;
+typedef struct {
+    lc_edit_kind_t kind;
+    lc_edit_src_t src; /* SET */
+    lc_str_t name;     /* SET, DROP */
+    lc_str_t text;     /* SET from LC_EDIT_TEXT */
+    const lc_str_t *names;
+    int n; /* KEEP: n names; MOVE: n pairs */
+} lc_json_edit_op_t;
+typedef struct {
+    const lc_json_edit_op_t *ops;
+    int nops;
+} lc_json_edit_t;
+typedef struct {
+    int32_t partition;
+    int64_t offset, timestamp; /* timestamp < 0: none */
+} lc_edit_meta_t;
+/** Appends to out what lc_json_canon appends for the object text once e is applied to it:
+ * the line lc_json_encode_sorted writes for the edited table. Returns 1 when written, 0 for
+ * a text lc_json_canon declines (nothing appended; decode it and run the chain in Lua). */
+int lc_json_edit(const char *text, size_t len, const lc_json_edit_t *e, const lc_edit_meta_t *m,
+                 lc_buf_t *out);
 /** Appends the JSON string of the n bytes at s to out, quotes included, as every
  * converter writes a string (Jackson's escapes; invalid UTF-8 as U+FFFD). Returns 0 or -1
  * (out of memory). */

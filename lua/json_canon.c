@@ -207,3 +207,195 @@ int lc_json_canon(const char *text, size_t len, lc_buf_t *out)
     if (!rc) out->len = start;
     return rc;
 }
+
+/* ---------------------------------------------------------------- top-level edits */
+
+/* lc_json_edit: the object's members read as lc_json_canon reads them (each value written
+ * canonically into out, its span noted), the ops applied to that list as the SMTs apply
+ * theirs to the decoded table, then the list sorted and written. A key given twice in the
+ * text is declined before any op (the decoder keeps the last one; an op would see either). */
+
+#define EDIT_MOVES 64
+
+typedef struct {
+    const char *k; /* the key: in the text (raw) or an op's name */
+    size_t kn;
+    const char *v; /* the value's JSON when it is an op's text, else NULL and */
+    size_t vs, ve; /* its span in out */
+    int raw;       /* k is written as it stands (a key of the text, which has no escapes) */
+} emember_t;
+
+static inline int em_cmp(const emember_t *a, const emember_t *b)
+{
+    int r = memcmp(a->k, b->k, a->kn < b->kn ? a->kn : b->kn);
+
+    return r ? r : (a->kn > b->kn) - (a->kn < b->kn);
+}
+
+static int em_qcmp(const void *a, const void *b)
+{
+    return em_cmp(a, b);
+}
+
+static void em_sort(emember_t *m, int n)
+{
+    int i, j;
+    emember_t t;
+
+    if (n > 16) {
+        qsort(m, (size_t)n, sizeof *m, em_qcmp);
+        return;
+    }
+    for (i = 1; i < n; i++) {
+        t = m[i];
+        for (j = i; j > 0 && em_cmp(&m[j - 1], &t) > 0; j--)
+            m[j] = m[j - 1];
+        m[j] = t;
+    }
+}
+
+static int em_find(const emember_t *m, int n, const char *k, size_t kn)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (m[i].kn == kn && memcmp(m[i].k, k, kn) == 0) return i;
+    return -1;
+}
+
+/* name = the value v (its k fields ignored): replaces the member of that name, else adds
+ * one. Returns the member count, or -1 when there is no room. */
+static int em_set(emember_t *m, int n, const lc_str_t *name, const emember_t *v)
+{
+    int i = em_find(m, n, name->s, name->n);
+
+    if (i < 0) {
+        if (n == CANON_MEMBERS) return -1;
+        i = n++;
+    }
+    m[i] = *v;
+    m[i].k = name->s;
+    m[i].kn = name->n;
+    m[i].raw = 0;
+    return n;
+}
+
+/* Applies op to the n members m; returns their count after it, or -1 (declined). */
+static int edit_apply(codec_ctx_t *x, const lc_json_edit_op_t *op, const lc_edit_meta_t *meta,
+                      emember_t *m, int n)
+{
+    emember_t v, taken[EDIT_MOVES];
+    int i, j, has[EDIT_MOVES];
+    double num;
+
+    switch (op->kind) {
+    case LC_EDIT_SET:
+        memset(&v, 0, sizeof v);
+        if (op->src == LC_EDIT_TEXT) {
+            v.v = op->text.s;
+            v.vs = 0;
+            v.ve = op->text.n;
+            return em_set(m, n, &op->name, &v);
+        }
+        if (op->src == LC_EDIT_TIMESTAMP && meta->timestamp < 0) return n;
+        num = op->src == LC_EDIT_PARTITION ? (double)meta->partition
+              : op->src == LC_EDIT_OFFSET  ? (double)meta->offset
+                                           : (double)meta->timestamp;
+        v.vs = x->out->len;
+        if (put_number(x, num)) return -1;
+        v.ve = x->out->len;
+        return em_set(m, n, &op->name, &v);
+    case LC_EDIT_DROP:
+        if ((i = em_find(m, n, op->name.s, op->name.n)) >= 0) m[i] = m[--n];
+        return n;
+    case LC_EDIT_KEEP:
+        for (i = n - 1; i >= 0; i--) {
+            for (j = 0; j < op->n; j++)
+                if (op->names[j].n == m[i].kn && memcmp(op->names[j].s, m[i].k, m[i].kn) == 0)
+                    break;
+            if (j == op->n) m[i] = m[--n];
+        }
+        return n;
+    case LC_EDIT_MOVE:
+        if (op->n > EDIT_MOVES) return -1;
+        for (j = 0; j < op->n; j++) {
+            const lc_str_t *old = &op->names[2 * j];
+            has[j] = (i = em_find(m, n, old->s, old->n)) >= 0;
+            if (has[j]) {
+                taken[j] = m[i];
+                m[i] = m[--n];
+            }
+        }
+        for (j = 0; j < op->n && n >= 0; j++)
+            if (has[j]) n = em_set(m, n, &op->names[2 * j + 1], &taken[j]);
+        return n;
+    }
+    return -1;
+}
+
+int lc_json_edit(const char *text, size_t len, const lc_json_edit_t *e, const lc_edit_meta_t *meta,
+                 lc_buf_t *out)
+{
+    canon_t c;
+    codec_ctx_t *x = &c.x;
+    emember_t m[CANON_MEMBERS];
+    size_t start = out->len, need = 2, at;
+    int n = 0, more, i, ok = 0;
+
+    ctx_init(x, NULL, NULL, 0);
+    x->out = out;
+    x->beg = (const unsigned char *)text;
+    x->end = x->beg + len;
+    x->p = jp_ws(x->beg, x->end);
+    c.nm = 0;
+    if (x->p >= x->end || *x->p != '{') goto out;
+    x->p = jp_ws(x->p + 1, x->end);
+    if (x->p < x->end && *x->p == '}') {
+        x->p++;
+    } else {
+        do {
+            if (n == CANON_MEMBERS) goto out;
+            if (jp_key(x, &m[n].k, &m[n].kn) || x->unescaped) goto out;
+            m[n].v = NULL;
+            m[n].raw = 1;
+            m[n].vs = out->len;
+            if (canon_value(&c, 1)) goto out;
+            m[n++].ve = out->len;
+        } while ((more = jp_next(x, '}')) > 0);
+        if (more < 0) goto out;
+    }
+    x->p = jp_ws(x->p, x->end);
+    if (x->p != x->end) goto out;
+    em_sort(m, n);
+    for (i = 1; i < n; i++)
+        if (em_cmp(&m[i - 1], &m[i]) == 0) goto out;
+    for (i = 0; i < e->nops && n >= 0; i++)
+        n = edit_apply(x, &e->ops[i], meta, m, n);
+    if (n < 0) goto out;
+    em_sort(m, n);
+    /* The line goes behind what was read, in room reserved first (so that the values read
+     * from out stay where they are), then moves to start. */
+    for (i = 0; i < n; i++)
+        need += 6 * m[i].kn + 4 + (m[i].ve - m[i].vs);
+    if (buf_reserve(out, need)) goto out;
+    at = out->len;
+    if (putc_(x, '{')) goto out;
+    for (i = 0; i < n; i++) {
+        if (i && putc_(x, ',')) goto out;
+        if (m[i].raw) {
+            if (putc_(x, '"') || put(x, m[i].k, m[i].kn) || putc_(x, '"')) goto out;
+        } else if (put_string(x, m[i].k, m[i].kn)) {
+            goto out;
+        }
+        if (putc_(x, ':') || put(x, m[i].v ? m[i].v : out->data + m[i].vs, m[i].ve - m[i].vs))
+            goto out;
+    }
+    if (putc_(x, '}')) goto out;
+    memmove(out->data + start, out->data + at, out->len - at);
+    out->len = start + (out->len - at);
+    ok = 1;
+out:
+    if (x->scratch.data) lc_buf_free(&x->scratch);
+    if (!ok) out->len = start;
+    return ok;
+}

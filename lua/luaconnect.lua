@@ -467,7 +467,8 @@ local function build_step(label, spec)
   end
   local step = { alias = spec.alias, type = spec.type or spec.path, apply = def.apply, cfg = cfg,
     negate = spec.negate, dropped = 0, timed = 0, timed_ns = 0,
-    reads_headers = def.reads_headers ~= false, blind = def.content_blind == true }
+    reads_headers = def.reads_headers ~= false, blind = def.content_blind == true,
+    edit = def.edit }
   if spec.predicate then
     local p = spec.predicate
     local pdef = M._load(p.path, "predicate")
@@ -479,7 +480,7 @@ local function build_step(label, spec)
       if not ok then error(format("%s: predicate '%s': %s", label, p.alias, tostring(res)), 0) end
       pcfg = res or pcfg
     end
-    step.test, step.pcfg = pdef.test, pcfg
+    step.test, step.pcfg, step.edit_test = pdef.test, pcfg, pdef.edit_test
     step.reads_headers = step.reads_headers or pdef.reads_headers ~= false
     step.blind = step.blind and pdef.content_blind == true
   end
@@ -502,9 +503,19 @@ end
 -- instead of when the record is made: the sink declares lazy_values = true (put() mostly
 -- hands values to the worker undecoded, as FileStreamSink's core.json_lines does) and no
 -- transform runs before put() (a transform reads every value).
-local function lazy_values(def, chain)
-  return def.lazy_values == true and #chain == 0
+local function text_chain(def, chain)
+  if def.lazy_values ~= true or #chain == 0 then return false end
+  for _, step in ipairs(chain) do
+    if type(step.edit) ~= "function" then return false end
+    if step.test and type(step.edit_test) ~= "function" then return false end
+  end
+  return true
 end
+
+local function lazy_values(def, chain)
+  return def.lazy_values == true and (#chain == 0 or text_chain(def, chain))
+end
+M._text_chain_of = text_chain -- specs
 
 -- Whether a lazy sink's batch of lines only may skip its record tables: the sink defines
 -- put_lines(task, text, n), which gets the text connect.json.lines(records) would give.
@@ -558,6 +569,7 @@ function M._rechain(task, chain_specs)
   task._reads_headers = reads_headers(task._def, task._chain)
   task._lazy_values = lazy_values(task._def, task._chain)
   task._put_lines = puts_lines(task._def, task._chain)
+  task._text_chain, task._text_edits, task._text_topics = text_chain(task._def, task._chain), {}, 0
   task._line_tpl, task._line_off = nil, nil
   task._lines_chain = lines_chain(task)
 end
@@ -729,11 +741,21 @@ local function skip_entry(rec)
   return { _lc = "skip", source_partition = rec.source_partition, source_offset = rec.source_offset }
 end
 
-local function run_batch(chain, records, from, out, markers)
+-- A sink record the worker edited as text (_text_edit): its line holds the chain's result.
+local EDITED = "\0line"
+
+local function run_batch(chain, records, from, out, markers, edited)
   local run = chain_runner(chain, false)
   for i = from, #records do
     local rec, mark = records[i], #out
     at_record, at_mark = i, mark
+    if edited and rawget(rec, EDITED) ~= nil then
+      out[mark + 1] = rec
+      goto next
+    end
+    -- in a text chain's batch the records the chain runs on are few, the timed sample among
+    -- them: each is timed
+    if edited and sample_every > 0 then sample_left = 1 end
     sample_left = sample_left - 1
     if sample_left ~= 0 then
       run(rec, out, 1)
@@ -743,6 +765,7 @@ local function run_batch(chain, records, from, out, markers)
       chain_runner(chain, sample_every > 0)(rec, out, 1)
     end
     if markers and #out == mark and rec.source_partition ~= nil then out[mark + 1] = skip_entry(rec) end
+    ::next::
   end
 end
 
@@ -754,12 +777,13 @@ end
 -- order matters for offsets), else in a second list. With markers, a dropped source record
 -- leaves {_lc="skip", source_partition, source_offset} so its offset is still committed.
 -- The batch runs under one xpcall; after a failure it resumes with the next record.
-function M._apply_chain(chain, records, policy, markers)
+-- edited: a sink batch of a text chain, whose edited records pass as they are.
+function M._apply_chain(chain, records, policy, markers, edited)
   if #chain == 0 then return records, nil end
   local out, failures, n, from = {}, nil, #records, 1
   local tolerant = policy and policy.tolerant
   while from <= n do
-    local ok, err = xpcall(run_batch, on_error, chain, records, from, out, markers)
+    local ok, err = xpcall(run_batch, on_error, chain, records, from, out, markers, edited)
     if ok then break end
     local i, mark, step = at_record, at_mark, current_step
     local rec = records[i]
@@ -825,6 +849,7 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
   task._reads_headers = reads_headers(def, task._chain)
   task._lazy_values = lazy_values(def, task._chain)
   task._put_lines = puts_lines(def, task._chain)
+  task._text_chain, task._text_edits, task._text_topics = text_chain(def, task._chain), {}, 0
   task._lines_chain = lines_chain(task)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
@@ -1049,7 +1074,8 @@ function M._sink_put(task, records)
   -- task.report() finds a record's place in the batch: the index is made on the first report,
   -- from this list, which put() never gets (it may reorder its list).
   task._batch, task._batch_index = records, nil
-  local out, failures = M._apply_chain(task._chain, records, task._errors, false)
+  local out, failures = M._apply_chain(task._chain, records, task._errors, false,
+    task._text_chain)
   if out == records then
     local n = #records
     out = new_table(n, 0)
@@ -1061,6 +1087,67 @@ function M._sink_put(task, records)
   end
   task._failures = failures
   return sink_deliver(task, out)
+end
+
+-- Text chains -----------------------------------------------------------------------
+--
+-- A sink that declares lazy_values = true, whose chain's transforms all define
+-- edit(cfg, e) and whose predicates all define edit_test(cfg, topic), has its schemaless JSON
+-- object values edited as text by the worker (core.json_edit, lua/json_canon.c), not decoded
+-- and run through the Lua chain: InsertField$Value, ReplaceField$Value and RegexRouter do.
+-- edit(cfg, e) says what apply() does to such a value of a record of topic e.topic, as ops on
+-- e (below), and sets e.topic to the topic apply() gives; it returns false when it cannot
+-- (a $Key variant). edit_test(cfg, topic) is what test() gives such a record. The chain runs
+-- in Lua on the records the edit declines (not an object, a key with escapes) and on one in
+-- a while for the transforms' time metrics; the results are the same (what is written).
+
+local editor = {}
+editor.__index = editor
+local function op(e, ...) e.ops[#e.ops + 1] = { ... } end
+--- name = the string s
+function editor:set_string(name, s) op(self, "set_string", name, s) end
+--- name = the record's partition, offset, timestamp (when it has one)
+function editor:set_partition(name) op(self, "set_partition", name) end
+function editor:set_offset(name) op(self, "set_offset", name) end
+function editor:set_timestamp(name) op(self, "set_timestamp", name) end
+--- the field name removed
+function editor:drop(name) op(self, "drop", name) end
+--- every field not in the list names removed
+function editor:keep(names) op(self, "keep", names) end
+--- renames: {old, new, old, new...}, all olds taken out first, then each set as its new
+function editor:move(pairs_list) op(self, "move", pairs_list) end
+
+local TEXT_TOPICS_MAX = 10000
+
+-- The edit of a record of topic, or false when its records go through the Lua chain.
+local function make_edit(task, topic)
+  local e = setmetatable({ ops = {}, topic = topic }, editor)
+  for _, step in ipairs(task._chain) do
+    local applies = true
+    if step.test then
+      applies = (step.edit_test(step.pcfg, e.topic) and true or false) ~= (step.negate == true)
+    end
+    if applies and step.edit(step.cfg, e) == false then
+      task.log.debug("records of topic %s go through the Lua chain: transform '%s' (%s) has no "
+        .. "text edit here", topic, step.alias, step.type)
+      return false
+    end
+  end
+  if type(e.topic) ~= "string" then return false end
+  return core.json_edit(e.ops, e.topic)
+end
+
+--- The worker's lookup (lua/sink_api.c), once a topic a batch: the text edit of records of
+-- topic (a core.json_edit) or false. Kept per task until the chain changes; past
+-- TEXT_TOPICS_MAX topics, records of new ones go through the Lua chain.
+function M._text_edit(task, topic)
+  local got = task._text_edits[topic]
+  if got == nil then
+    if task._text_topics >= TEXT_TOPICS_MAX then return false end
+    got = make_edit(task, topic)
+    task._text_edits[topic], task._text_topics = got, task._text_topics + 1
+  end
+  return got
 end
 
 local function lines_deliver(task, text, n)

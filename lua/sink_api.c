@@ -1,6 +1,7 @@
 /* sink_api: see sink_api.h. */
 #include "sink_api.h"
 #include "bridge.h"
+#include "json_edit_api.h"
 #include "record_lines.h"
 #include "task_api.h"
 
@@ -193,10 +194,39 @@ static lc_sink_build_t *batch_build(lc_sink_batch_t *b)
     return b->build = l;
 }
 
-/* Adds m's line to the build's lines: its place (1-based), or 0 when the value is not one
- * json_canon writes (or memory ran out): decode it then. */
-static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
+/* The text edit of records of m's topic (b->edit, NULL for none) and the topic it gives them
+ * (b->edit_topic): the SDK's _text_edit(task, topic), looked up once a topic a build. A
+ * lookup that fails leaves the records to the Lua chain, which reports what is wrong. */
+static void edit_lookup(lc_sink_batch_t *b, const char *topic)
 {
+    lua_State *L = b->L;
+    char err[256];
+    const char *t;
+
+    b->edit_for = topic;
+    b->edit = NULL;
+    lc_task_api_push(L);
+    lua_pushstring(L, topic);
+    if (lc_lua_call_sdk(L, "_text_edit", 2, 1, err, sizeof err) != 0) return;
+    if (lc_json_edit_get(L, -1, &b->edit, &t)) b->edit_topic = t;
+    lua_pop(L, 1); /* the task's cache keeps the edit */
+}
+
+/* Adds m's line to the build's lines: its place (1-based), or 0 when the value is not one
+ * json_canon writes (or memory ran out): decode it then. With a text chain the line is the
+ * edited value (lc_json_edit) and *topic the topic the chain gives it; 0 when there is no
+ * edit for its topic or the edit declines it, and for the sampled record (text_sample). */
+static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m, const char **topic)
+{
+    if (b->text_chain) {
+        if (m->topic != b->edit_for && (!b->edit_for || strcmp(m->topic, b->edit_for) != 0))
+            edit_lookup(b, m->topic);
+        if (!b->edit) return 0;
+        if (b->text_sample) {
+            b->text_sample = 0;
+            return 0;
+        }
+    }
     lc_sink_build_t *l = batch_build(b);
     size_t start = l->text.len, expect = (size_t)b->expect;
     if (!l->text.cap) { /* room for the batch's lines sized by the first (at most 1 MB) */
@@ -211,7 +241,13 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
         l->spans = sp;
         l->cap = cap;
     }
-    if (lc_json_canon(m->value, m->value_len, &l->text) != 1) return 0;
+    if (b->text_chain) {
+        lc_edit_meta_t meta = {m->partition, m->offset, m->timestamp};
+        if (lc_json_edit(m->value, m->value_len, b->edit, &meta, &l->text) != 1) return 0;
+        *topic = b->edit_topic;
+    } else if (lc_json_canon(m->value, m->value_len, &l->text) != 1) {
+        return 0;
+    }
     if (lc_buf_append(&l->text, "\n", 1)) {
         l->text.len = start;
         return 0;
@@ -221,6 +257,11 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m)
     sp->line_len = l->text.len - start;
     return l->n;
 }
+
+/* With a text chain, the transforms' time metrics (luaconnect_transform_*_time) come from
+ * the records the Lua chain runs on: one record of the first build and of every
+ * TEXT_SAMPLE-th after it goes that way (and is timed, _apply_chain), the others are edited. */
+#define TEXT_SAMPLE 256
 
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
 {
@@ -238,6 +279,9 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     b->lines_only = 0;
     b->build = NULL;
     b->expect = n > 0 ? n : 1;
+    b->text_chain = b->text_sample = 0;
+    b->edit_for = b->edit_topic = NULL;
+    b->edit = NULL;
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "_reads_headers");
         b->reads_headers = lua_isnil(L, -1) || lua_toboolean(L, -1);
@@ -245,7 +289,17 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
         b->lazy = lua_toboolean(L, -1);
         lua_getfield(L, -3, "_put_lines");
         b->put_lines = lua_toboolean(L, -1);
-        lua_pop(L, 3);
+        lua_getfield(L, -4, "_text_chain");
+        b->text_chain = lua_toboolean(L, -1);
+        lua_pop(L, 4);
+        if (b->text_chain) { /* one build in TEXT_SAMPLE times one record in the Lua chain */
+            lua_getfield(L, -1, "_text_builds");
+            lua_Integer k = lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            b->text_sample = k % TEXT_SAMPLE == 0;
+            lua_pushinteger(L, k + 1);
+            lua_setfield(L, -2, "_text_builds");
+        }
     }
     lua_pop(L, 1);
     push_builder(L);
@@ -287,8 +341,7 @@ static int build_region(lua_State *L, int first, void *opaque)
         a->b->n = inner.n;
     }
     lc_sink_build_t *l = inner.build;
-    if (l && l->npending && rc == 0 && a->b->put_lines && inner.n == a->n &&
-        l->n == l->npending) {
+    if (l && l->npending && rc == 0 && a->b->put_lines && inner.n == a->n && l->n == l->npending) {
         /* every message a lazy record, in order: put_lines gets their lines (the text, in
          * the list under LINES_TEXT) and no record table is made */
         lua_pushlstring(L, l->text.data, l->text.len);
@@ -388,8 +441,8 @@ static void slot_clear(lc_sink_batch_t *b, int k, int i)
  * a lazy one whose line is line, or with line 0 one whose value is converted here. Returns
  * as lc_sink_api_add. */
 static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
-                       const lc_converter_t *value_conv, const lc_sink_msg_t *m, size_t line,
-                       const char **stage, char *errstr, size_t errstr_size)
+                       const lc_converter_t *value_conv, const lc_sink_msg_t *m, const char *topic,
+                       size_t line, const char **stage, char *errstr, size_t errstr_size)
 {
     lua_State *L = b->L;
     lc_sink_build_t *l = batch_build(b);
@@ -411,10 +464,14 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             lua_settop(L, top);
             return -1;
         }
-        if (!lua_isnil(L, -1)) slot_set(b, S_LKSCHEMAS, i);
-        else lua_pop(L, 1);
-        if (!lua_isnil(L, -1)) slot_set(b, S_LKEYS, i);
-        else lua_pop(L, 1);
+        if (!lua_isnil(L, -1))
+            slot_set(b, S_LKSCHEMAS, i);
+        else
+            lua_pop(L, 1);
+        if (!lua_isnil(L, -1))
+            slot_set(b, S_LKEYS, i);
+        else
+            lua_pop(L, 1);
     }
     if (!line && m->value) {
         if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
@@ -426,10 +483,14 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             }
             return -1;
         }
-        if (!lua_isnil(L, -1)) slot_set(b, S_LVSCHEMAS, i);
-        else lua_pop(L, 1);
-        if (!lua_isnil(L, -1)) slot_set(b, S_LVALUES, i);
-        else lua_pop(L, 1);
+        if (!lua_isnil(L, -1))
+            slot_set(b, S_LVSCHEMAS, i);
+        else
+            lua_pop(L, 1);
+        if (!lua_isnil(L, -1))
+            slot_set(b, S_LVALUES, i);
+        else
+            lua_pop(L, 1);
     }
     if (m->headers) {
         lc_headers_push(L, m->headers);
@@ -438,13 +499,13 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
     /* the topic: the last name noted unless it differs. librdkafka gives every message of a
      * topic the same name pointer, so that compare is the per-record one; another pointer
      * is compared by its text (the Lua string the topics table keeps) */
-    if (m->topic != l->last_topic) {
-        if (!l->ntopics || strcmp(m->topic, l->last_name) != 0) {
-            lua_pushstring(L, m->topic);
+    if (topic != l->last_topic) {
+        if (!l->ntopics || strcmp(topic, l->last_name) != 0) {
+            lua_pushstring(L, topic);
             l->last_name = lua_tostring(L, -1);
             slot_set(b, S_TOPICS, ++l->ntopics);
         }
-        l->last_topic = m->topic;
+        l->last_topic = topic;
     }
     lc_sink_pending_t *e = &l->pending[l->npending++];
     e->offset = (double)m->offset;
@@ -464,10 +525,11 @@ int lc_sink_api_add(lc_sink_batch_t *b, const lc_converter_t *key_conv,
     lua_State *L = b->L;
     if (b->keys && lua_isfunction(L, b->keys + S_BUILDER)) {
         size_t line = 0;
+        const char *topic = m->topic;
         if (b->lazy && value_conv->kind == LC_CONV_JSON && !value_conv->schemas_enable &&
             m->value && m->value_len)
-            line = add_line(b, m);
-        return note_record(b, key_conv, value_conv, m, line, stage, errstr, errstr_size);
+            line = add_line(b, m, &topic);
+        return note_record(b, key_conv, value_conv, m, topic, line, stage, errstr, errstr_size);
     }
     /* no builder (no ffi), or a batch set up by hand: the record's table now, with the
      * fields the builder gives it */

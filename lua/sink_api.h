@@ -30,15 +30,20 @@ typedef struct lc_sink_msg {
 /** A batch being built. Its fields are the binding's (the core only passes it along). */
 typedef struct lc_sink_batch {
     lua_State *L;
-    int list; /* stack slot of the list of record tables */
-    int n;    /* records added */
-    int keys; /* stack slot of the record field names, then of the last topic (0: none) */
+    int list;          /* stack slot of the list of record tables */
+    int n;             /* records added */
+    int keys;          /* stack slot of the record field names, then of the last topic (0: none) */
     int reads_headers; /* 0: neither put() nor a transform reads record.headers */
     int lazy;          /* schemaless JSON values are decoded when first read (lazy_values) */
     int put_lines;     /* the lazy sink defines put_lines(task, text, n) */
     int lines_only;    /* every record is lazy: no record tables made, put_lines gets the text */
     void *build;       /* the build's userdata (record_lines.h), once made */
     int expect;        /* records the batch may have (at least 1) */
+    int text_chain;    /* lazy, and the chain is a text edit (_text_edit) for most values */
+    int text_sample;   /* the next value the edit could take runs the chain in Lua instead */
+    const char *edit_for;       /* the topic (as its caller gave it) edit was looked up for */
+    const lc_json_edit_t *edit; /* its edit (NULL: its records go through the Lua chain) */
+    const char *edit_topic;     /* the topic the chain gives its records */
 } lc_sink_batch_t;
 
 /** Starts a batch of up to n records in L, the task's state. */

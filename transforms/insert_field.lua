@@ -107,4 +107,19 @@ return connect.transform {
     if f then value[f.name] = cfg["static.value"] end
     return record
   end,
+
+  -- What apply() does to a schemaless object value, for a sink's text chain (lua-sdk.md).
+  edit = function(cfg, e)
+    if cfg._vk ~= "value" then return false end
+    local f = cfg._topic
+    if f then e:set_string(f.name, e.topic) end
+    f = cfg._partition
+    if f then e:set_partition(f.name) end
+    f = cfg._offset
+    if f then e:set_offset(f.name) end
+    f = cfg._timestamp
+    if f then e:set_timestamp(f.name) end
+    f = cfg._static
+    if f then e:set_string(f.name, cfg["static.value"]) end
+  end,
 }

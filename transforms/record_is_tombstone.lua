@@ -11,4 +11,6 @@ return connect.predicate {
   aliases = { "RecordIsTombstone", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone" },
   config = {},
   test = function(record) return record.value == nil end,
+  -- A sink's text chain edits object values only: never a tombstone.
+  edit_test = function() return false end,
 }

@@ -11,6 +11,15 @@ local format = string.format
 -- Topics seen by one task are few; the bound only guards against unbounded topic names.
 local CACHE_MAX = 10000
 
+-- The topic a record of topic gets, kept in cfg's cache.
+local function route(cfg, topic)
+  local re = cfg._re
+  local out = re:matches(topic) and re:replace_first(topic, cfg._rep) or topic
+  if cfg._cached >= CACHE_MAX then cfg._cache, cfg._cached = {}, 0 end
+  cfg._cache[topic], cfg._cached = out, cfg._cached + 1
+  return out
+end
+
 return connect.transform {
   content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
@@ -42,12 +51,14 @@ return connect.transform {
     local out = cfg._cache[topic]
     if out == nil then
       if topic == nil then return record end
-      local re = cfg._re
-      out = re:matches(topic) and re:replace_first(topic, cfg._rep) or topic
-      if cfg._cached >= CACHE_MAX then cfg._cache, cfg._cached = {}, 0 end
-      cfg._cache[topic], cfg._cached = out, cfg._cached + 1
+      out = route(cfg, topic)
     end
     record.topic = out
     return record
+  end,
+
+  -- A sink's text chain (lua-sdk.md): only the topic changes.
+  edit = function(cfg, e)
+    if e.topic ~= nil then e.topic = cfg._cache[e.topic] or route(cfg, e.topic) end
   end,
 }

@@ -145,4 +145,25 @@ return connect.transform {
     record[cfg._sk] = plan.schema
     return record
   end,
+
+  -- What apply() does to a schemaless object value, for a sink's text chain (lua-sdk.md).
+  edit = function(cfg, e)
+    if cfg._vk ~= "value" then return false end
+    if cfg._has_include then
+      local keep = {}
+      for name in pairs(cfg._include) do
+        if not cfg._exclude[name] then keep[#keep + 1] = name end
+      end
+      e:keep(keep)
+    else
+      for _, name in ipairs(cfg._exclude_list) do e:drop(name) end
+    end
+    if cfg._moves[1] then
+      local list = {}
+      for _, m in ipairs(cfg._moves) do
+        list[#list + 1], list[#list + 2] = m[1], m[2]
+      end
+      e:move(list)
+    end
+  end,
 }

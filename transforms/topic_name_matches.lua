@@ -8,6 +8,14 @@ local format = string.format
 
 local CACHE_MAX = 10000
 
+-- Whether topic matches, kept in cfg's cache.
+local function matches(cfg, topic)
+  local hit = cfg._re:matches(topic)
+  if cfg._cached >= CACHE_MAX then cfg._cache, cfg._cached = {}, 0 end
+  cfg._cache[topic], cfg._cached = hit, cfg._cached + 1
+  return hit
+end
+
 return connect.predicate {
   content_blind = true, -- the text of a string value changes nothing it does
   version = "1.0.0",
@@ -34,10 +42,15 @@ return connect.predicate {
     local hit = cfg._cache[topic]
     if hit == nil then
       if topic == nil then return false end
-      hit = cfg._re:matches(topic)
-      if cfg._cached >= CACHE_MAX then cfg._cache, cfg._cached = {}, 0 end
-      cfg._cache[topic], cfg._cached = hit, cfg._cached + 1
+      hit = matches(cfg, topic)
     end
+    return hit
+  end,
+
+  -- What test() gives a record of topic, for a sink's text chain (lua-sdk.md).
+  edit_test = function(cfg, topic)
+    local hit = cfg._cache[topic]
+    if hit == nil then hit = matches(cfg, topic) end
     return hit
   end,
 }
