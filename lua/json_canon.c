@@ -220,13 +220,35 @@ int lc_json_canon(const char *text, size_t len, lc_buf_t *out)
 typedef struct {
     const char *k; /* the key: in the text (raw) or an op's name */
     size_t kn;
+    uint64_t pre;  /* its first 8 bytes (zeros after its end), big-endian: most compares */
     const char *v; /* the value's JSON when it is an op's text, else NULL and */
     size_t vs, ve; /* its span in out */
     int raw;       /* k is written as it stands (a key of the text, which has no escapes) */
 } emember_t;
 
+static inline uint64_t key_prefix(const char *k, size_t kn)
+{
+    uint64_t v = 0;
+    size_t i;
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (kn >= 8) {
+        memcpy(&v, k, 8);
+        return __builtin_bswap64(v);
+    }
+#endif
+    if (kn > 8) kn = 8;
+    for (i = 0; i < kn; i++)
+        v |= (uint64_t)(unsigned char)k[i] << (56 - 8 * i);
+    return v;
+}
+
+/* The encoder's key order: bytes, then length. Prefixes that differ decide as the bytes do
+ * (a shorter key's zeros stand where the longer one's bytes are: equal bytes up to there, the
+ * shorter first, unless the longer one has a zero there, when the prefixes tie). */
 static inline int em_cmp(const emember_t *a, const emember_t *b)
 {
+    if (a->pre != b->pre) return a->pre < b->pre ? -1 : 1;
     int r = memcmp(a->k, b->k, a->kn < b->kn ? a->kn : b->kn);
 
     return r ? r : (a->kn > b->kn) - (a->kn < b->kn);
@@ -237,6 +259,7 @@ static int em_qcmp(const void *a, const void *b)
     return em_cmp(a, b);
 }
 
+/* The members stay in key order from the first sort on: removed and added in place. */
 static void em_sort(emember_t *m, int n)
 {
     int i, j;
@@ -254,28 +277,49 @@ static void em_sort(emember_t *m, int n)
     }
 }
 
-static int em_find(const emember_t *m, int n, const char *k, size_t kn)
+/* The place of key k (prefix pre) in the sorted m: its index, or -(insertion point) - 1. */
+static int em_find(const emember_t *m, int n, const char *k, size_t kn, uint64_t pre)
 {
-    int i;
+    emember_t key;
+    int lo = 0, hi = n, mid, r;
 
-    for (i = 0; i < n; i++)
-        if (m[i].kn == kn && memcmp(m[i].k, k, kn) == 0) return i;
-    return -1;
+    key.k = k;
+    key.kn = kn;
+    key.pre = pre;
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        r = em_cmp(&m[mid], &key);
+        if (r == 0) return mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -lo - 1;
+}
+
+static inline int em_remove(emember_t *m, int n, int i)
+{
+    memmove(&m[i], &m[i + 1], (size_t)(n - i - 1) * sizeof *m);
+    return n - 1;
 }
 
 /* name = the value v (its k fields ignored): replaces the member of that name, else adds
- * one. Returns the member count, or -1 when there is no room. */
-static int em_set(emember_t *m, int n, const lc_str_t *name, const emember_t *v)
+ * one in its place. Returns the member count, or -1 when there is no room. */
+static int em_set(emember_t *m, int n, const lc_str_t *name, uint64_t pre, const emember_t *v)
 {
-    int i = em_find(m, n, name->s, name->n);
+    int i = em_find(m, n, name->s, name->n, pre);
 
     if (i < 0) {
         if (n == CANON_MEMBERS) return -1;
-        i = n++;
+        i = -i - 1;
+        memmove(&m[i + 1], &m[i], (size_t)(n - i) * sizeof *m);
+        n++;
     }
     m[i] = *v;
     m[i].k = name->s;
     m[i].kn = name->n;
+    m[i].pre = pre;
     m[i].raw = 0;
     return n;
 }
@@ -295,7 +339,7 @@ static int edit_apply(codec_ctx_t *x, const lc_json_edit_op_t *op, const lc_edit
             v.v = op->text.s;
             v.vs = 0;
             v.ve = op->text.n;
-            return em_set(m, n, &op->name, &v);
+            return em_set(m, n, &op->name, key_prefix(op->name.s, op->name.n), &v);
         }
         if (op->src == LC_EDIT_TIMESTAMP && meta->timestamp < 0) return n;
         num = op->src == LC_EDIT_PARTITION ? (double)meta->partition
@@ -304,30 +348,32 @@ static int edit_apply(codec_ctx_t *x, const lc_json_edit_op_t *op, const lc_edit
         v.vs = x->out->len;
         if (put_number(x, num)) return -1;
         v.ve = x->out->len;
-        return em_set(m, n, &op->name, &v);
+        return em_set(m, n, &op->name, key_prefix(op->name.s, op->name.n), &v);
     case LC_EDIT_DROP:
-        if ((i = em_find(m, n, op->name.s, op->name.n)) >= 0) m[i] = m[--n];
-        return n;
+        i = em_find(m, n, op->name.s, op->name.n, key_prefix(op->name.s, op->name.n));
+        return i >= 0 ? em_remove(m, n, i) : n;
     case LC_EDIT_KEEP:
         for (i = n - 1; i >= 0; i--) {
             for (j = 0; j < op->n; j++)
                 if (op->names[j].n == m[i].kn && memcmp(op->names[j].s, m[i].k, m[i].kn) == 0)
                     break;
-            if (j == op->n) m[i] = m[--n];
+            if (j == op->n) n = em_remove(m, n, i);
         }
         return n;
     case LC_EDIT_MOVE:
         if (op->n > EDIT_MOVES) return -1;
         for (j = 0; j < op->n; j++) {
             const lc_str_t *old = &op->names[2 * j];
-            has[j] = (i = em_find(m, n, old->s, old->n)) >= 0;
+            has[j] = (i = em_find(m, n, old->s, old->n, key_prefix(old->s, old->n))) >= 0;
             if (has[j]) {
                 taken[j] = m[i];
-                m[i] = m[--n];
+                n = em_remove(m, n, i);
             }
         }
-        for (j = 0; j < op->n && n >= 0; j++)
-            if (has[j]) n = em_set(m, n, &op->names[2 * j + 1], &taken[j]);
+        for (j = 0; j < op->n && n >= 0; j++) {
+            const lc_str_t *to = &op->names[2 * j + 1];
+            if (has[j]) n = em_set(m, n, to, key_prefix(to->s, to->n), &taken[j]);
+        }
         return n;
     }
     return -1;
@@ -356,6 +402,7 @@ int lc_json_edit(const char *text, size_t len, const lc_json_edit_t *e, const lc
         do {
             if (n == CANON_MEMBERS) goto out;
             if (jp_key(x, &m[n].k, &m[n].kn) || x->unescaped) goto out;
+            m[n].pre = key_prefix(m[n].k, m[n].kn);
             m[n].v = NULL;
             m[n].raw = 1;
             m[n].vs = out->len;
@@ -372,7 +419,6 @@ int lc_json_edit(const char *text, size_t len, const lc_json_edit_t *e, const lc
     for (i = 0; i < e->nops && n >= 0; i++)
         n = edit_apply(x, &e->ops[i], meta, m, n);
     if (n < 0) goto out;
-    em_sort(m, n);
     /* The line goes behind what was read, in room reserved first (so that the values read
      * from out stay where they are), then moves to start. */
     for (i = 0; i < n; i++)

@@ -9,6 +9,7 @@
 typedef struct {
     lc_json_edit_t e;
     const char *topic;
+    lc_buf_t line; /* e:apply's, kept for the next call */
     /* then the ops, the names and the bytes they point to */
 } edit_ud_t;
 
@@ -145,6 +146,7 @@ static int json_edit_new(lua_State *L)
     walk(L, 1, 2, &a, o, names, &nops, &nnames, &bytes);
     u->e.ops = o;
     u->e.nops = nops;
+    memset(&u->line, 0, sizeof u->line);
     luaL_getmetatable(L, EDIT_MT);
     lua_setmetatable(L, -2);
     return 1;
@@ -168,20 +170,27 @@ static int edit_apply(lua_State *L)
     const lc_json_edit_t *e;
     const char *topic, *s;
     size_t n;
-    lc_buf_t out = {0};
     lc_edit_meta_t meta;
 
     if (!lc_json_edit_get(L, 1, &e, &topic)) return luaL_argerror(L, 1, "not a json_edit");
+    lc_buf_t *out = &((edit_ud_t *)lua_touserdata(L, 1))->line;
+    out->len = 0;
     s = luaL_checklstring(L, 2, &n);
     meta.partition = (int32_t)luaL_checkinteger(L, 3);
     meta.offset = (int64_t)luaL_checknumber(L, 4);
     meta.timestamp = (int64_t)luaL_optnumber(L, 5, -1);
-    if (lc_json_edit(s, n, e, &meta, &out) == 1)
-        lua_pushlstring(L, out.data, out.len);
+    if (lc_json_edit(s, n, e, &meta, out) == 1)
+        lua_pushlstring(L, out->data, out->len);
     else
         lua_pushnil(L);
-    lc_buf_free(&out);
     return 1;
+}
+
+static int edit_gc(lua_State *L)
+{
+    edit_ud_t *u = lua_touserdata(L, 1);
+    if (u) lc_buf_free(&u->line);
+    return 0;
 }
 
 static int edit_topic(lua_State *L)
@@ -203,6 +212,8 @@ void lc_json_edit_open(lua_State *L)
         lua_pushcfunction(L, edit_topic);
         lua_setfield(L, -2, "topic");
         lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, edit_gc);
+        lua_setfield(L, -2, "__gc");
         lua_pushliteral(L, EDIT_MT);
         lua_setfield(L, -2, "__metatable");
     }

@@ -11,7 +11,9 @@
  * - a syntax error is reported as "invalid JSON at line L column C: ..." by every JSON
  *   decoder (codec.h: a syntax error anywhere in the text is the one reported);
  * - lc_json_canon's line is the schemaless decode's value encoded by lc_json_encode_sorted,
- *   or it declines and appends nothing; the line decodes to a value written as that line. */
+ *   or it declines and appends nothing; the line decodes to a value written as that line;
+ * - lc_json_edit's line (a sink's text chain) is that value with the same ops applied to the
+ *   table, encoded by lc_json_encode_sorted, or it declines and appends nothing. */
 #include "fuzz_common.h"
 
 static lua_State *L;
@@ -77,9 +79,125 @@ static void check_canon(const uint8_t *data, size_t size)
                     "the converter refuses lc_json_canon's line %.*s: %s", (int)got.len - 1,
                     got.data + 1, err);
         FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0 &&
-                        got.len == want.len + 1 &&
-                        memcmp(got.data + 1, want.data, want.len) == 0,
+                        got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
                     "the line %.*s decodes to a value written as %.*s", (int)got.len - 1,
+                    got.data + 1, (int)want.len, want.data);
+        lua_settop(L, 0);
+    }
+    lc_buf_free(&got);
+    lc_buf_free(&want);
+}
+
+/* Two edits over the keys fuzzed texts have most: sets (a string with escapes, the record's
+ * partition, offset and timestamp; a key already there or not), a drop, renames that swap and
+ * chain, and a keep list. */
+#define QUOTED "\"q\\\"\xc3\xa9\"" /* the string q"é as the encoder writes it */
+static const lc_str_t moves[] = {{"a", 1}, {"b", 1}, {"b", 1}, {"a", 1}, {"c", 1}, {"", 0}};
+static const lc_str_t kept[] = {{"a", 1}, {"", 0}, {"\xc3\xa9", 2}, {"p", 1}};
+static const lc_json_edit_op_t ops1[] = {
+    {LC_EDIT_SET, LC_EDIT_TEXT, {"s", 1}, {QUOTED, sizeof QUOTED - 1}, NULL, 0},
+    {LC_EDIT_SET, LC_EDIT_PARTITION, {"a", 1}, {NULL, 0}, NULL, 0},
+    {LC_EDIT_DROP, LC_EDIT_TEXT, {"d", 1}, {NULL, 0}, NULL, 0},
+    {LC_EDIT_MOVE, LC_EDIT_TEXT, {NULL, 0}, {NULL, 0}, moves, 3},
+    {LC_EDIT_SET, LC_EDIT_OFFSET, {"o", 1}, {NULL, 0}, NULL, 0},
+    {LC_EDIT_SET, LC_EDIT_TIMESTAMP, {"t", 1}, {NULL, 0}, NULL, 0},
+};
+static const lc_json_edit_op_t ops2[] = {
+    {LC_EDIT_KEEP, LC_EDIT_TEXT, {NULL, 0}, {NULL, 0}, kept, 4},
+    {LC_EDIT_SET, LC_EDIT_PARTITION, {"p", 1}, {NULL, 0}, NULL, 0},
+};
+
+/* ops applied to the table at idx as the SMTs apply theirs (InsertField, ReplaceField). */
+static void table_edit(int idx, const lc_json_edit_t *e, const lc_edit_meta_t *m)
+{
+    for (int i = 0; i < e->nops; i++) {
+        const lc_json_edit_op_t *op = &e->ops[i];
+        int top = lua_gettop(L);
+        switch (op->kind) {
+        case LC_EDIT_SET:
+            lua_pushlstring(L, op->name.s, op->name.n);
+            if (op->src == LC_EDIT_TEXT) {
+                char err[256];
+                FUZZ_ASSERT(lc_json_decode(L, op->text.s, op->text.n, err, sizeof err) == 0, "%s",
+                            err);
+            } else if (op->src == LC_EDIT_PARTITION) {
+                lua_pushnumber(L, m->partition);
+            } else if (op->src == LC_EDIT_OFFSET) {
+                lua_pushnumber(L, (double)m->offset);
+            } else if (m->timestamp >= 0) {
+                lua_pushnumber(L, (double)m->timestamp);
+            } else {
+                break;
+            }
+            lua_rawset(L, idx);
+            break;
+        case LC_EDIT_DROP:
+            lua_pushlstring(L, op->name.s, op->name.n);
+            lua_pushnil(L);
+            lua_rawset(L, idx);
+            break;
+        case LC_EDIT_KEEP:
+            lua_newtable(L); /* the keys to remove, then removed */
+            lua_pushnil(L);
+            while (lua_next(L, idx)) {
+                lua_pop(L, 1);
+                size_t kn;
+                const char *k = lua_tolstring(L, -1, &kn);
+                int j = 0;
+                while (j < op->n && !(op->names[j].n == kn && memcmp(op->names[j].s, k, kn) == 0))
+                    j++;
+                if (j == op->n) {
+                    lua_pushvalue(L, -1);
+                    lua_rawseti(L, top + 1, (int)lua_objlen(L, top + 1) + 1);
+                }
+            }
+            for (int j = 1; j <= (int)lua_objlen(L, top + 1); j++) {
+                lua_rawgeti(L, top + 1, j);
+                lua_pushnil(L);
+                lua_rawset(L, idx);
+            }
+            break;
+        case LC_EDIT_MOVE:
+            for (int j = 0; j < op->n; j++) { /* the olds' values on the stack, then set */
+                lua_pushlstring(L, op->names[2 * j].s, op->names[2 * j].n);
+                lua_rawget(L, idx);
+                lua_pushlstring(L, op->names[2 * j].s, op->names[2 * j].n);
+                lua_pushnil(L);
+                lua_rawset(L, idx);
+            }
+            for (int j = 0; j < op->n; j++) {
+                if (lua_isnil(L, top + 1 + j)) continue;
+                lua_pushlstring(L, op->names[2 * j + 1].s, op->names[2 * j + 1].n);
+                lua_pushvalue(L, top + 1 + j);
+                lua_rawset(L, idx);
+            }
+            break;
+        }
+        lua_settop(L, top);
+    }
+}
+
+static void check_edit(const uint8_t *data, size_t size, const lc_json_edit_t *e,
+                       const lc_edit_meta_t *m)
+{
+    static const lc_converter_t plain = {LC_CONV_JSON, 0};
+    lc_buf_t got = {0}, want = {0};
+    char err[1024] = "";
+
+    lc_buf_append(&got, "=", 1);
+    int rc = lc_json_edit((const char *)data, size, e, m, &got);
+    FUZZ_ASSERT(rc == 0 || rc == 1, "lc_json_edit returned %d", rc);
+    if (rc == 0) {
+        FUZZ_ASSERT(got.len == 1, "lc_json_edit declined after appending %zu bytes", got.len - 1);
+    } else {
+        FUZZ_ASSERT(lc_conv_to_lua(&plain, L, data, size, err, sizeof err) == 0,
+                    "lc_json_edit wrote a line for a text the converter refuses: %s", err);
+        FUZZ_ASSERT(lua_istable(L, -2), "lc_json_edit wrote a line for a %s", luaL_typename(L, -2));
+        table_edit(lua_gettop(L) - 1, e, m);
+        FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0,
+                    "lc_json_edit wrote a line for a value the encoder refuses: %s", err);
+        FUZZ_ASSERT(got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
+                    "lc_json_edit wrote %.*s, the edited table is %.*s", (int)got.len - 1,
                     got.data + 1, (int)want.len, want.data);
         lua_settop(L, 0);
     }
@@ -115,6 +233,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lua_settop(L, 0);
     check_canon(data, size);
+    {
+        static const lc_json_edit_t e1 = {ops1, 6}, e2 = {ops2, 2};
+        lc_edit_meta_t with_ts = {7, 9007199254740993LL, 1700000000123LL}, none = {0, 0, -1};
+        check_edit(data, size, &e1, size % 2 ? &with_ts : &none);
+        check_edit(data, size, &e2, &with_ts);
+    }
     lc_lua_close(L);
     return 0;
 }
