@@ -167,10 +167,22 @@ function Task.timeout(ms) end
 ---@field init? fun(cfg: table): table? Runs once per chain; may return a new cfg (compiled patterns...).
 ---@field variants? boolean The transform has $Key/$Value variants; cfg._target says which.
 ---@field content_blind? boolean What it does to a record never depends on the text of a string value (it may wrap, move, rename, route): a line source's records then need not be made (poll_lines).
+---@field edit? fun(cfg: table, e: luaconnect.TextEdit): boolean? What apply() does to a schemaless JSON object value of a record of topic e.topic, as ops on e; false when it cannot say (docs/lua-sdk.md "Text chains").
+
+---@class luaconnect.TextEdit
+---@field topic string The record's topic; set it to the topic apply() gives.
+---@field set_string fun(e: luaconnect.TextEdit, name: string, s: string) value[name] = s
+---@field set_partition fun(e: luaconnect.TextEdit, name: string) value[name] = record.partition
+---@field set_offset fun(e: luaconnect.TextEdit, name: string) value[name] = record.offset
+---@field set_timestamp fun(e: luaconnect.TextEdit, name: string) value[name] = record.timestamp, when it has one
+---@field drop fun(e: luaconnect.TextEdit, name: string) value[name] = nil
+---@field keep fun(e: luaconnect.TextEdit, names: string[]) every field not named removed
+---@field move fun(e: luaconnect.TextEdit, pairs: string[]) {old, new, ...}: all olds taken out, then each set as its new
 
 ---@class luaconnect.PredicateDef: luaconnect.PluginDef
 ---@field test fun(record: luaconnect.Record, cfg: table): boolean
 ---@field content_blind? boolean Its answer never depends on the text of a string value.
+---@field edit_test? fun(cfg: table, topic: string): boolean What test() gives a record of topic whose value is a JSON object (a sink's text chain).
 ---@field init? fun(cfg: table): table?
 
 ---@class luaconnect.Stat
