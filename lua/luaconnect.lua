@@ -749,13 +749,14 @@ local function run_batch(chain, records, from, out, markers, edited)
   for i = from, #records do
     local rec, mark = records[i], #out
     at_record, at_mark = i, mark
-    if edited and rawget(rec, EDITED) ~= nil then
-      out[mark + 1] = rec
-      goto next
+    if edited then
+      if rawget(rec, EDITED) ~= nil then
+        out[mark + 1] = rec
+        goto next
+      end
+      -- the record the worker left to the chain to be timed
+      if i == edited and sample_every > 0 then sample_left = 1 end
     end
-    -- in a text chain's batch the records the chain runs on are few, the timed sample among
-    -- them: each is timed
-    if edited and sample_every > 0 then sample_left = 1 end
     sample_left = sample_left - 1
     if sample_left ~= 0 then
       run(rec, out, 1)
@@ -777,7 +778,8 @@ end
 -- order matters for offsets), else in a second list. With markers, a dropped source record
 -- leaves {_lc="skip", source_partition, source_offset} so its offset is still committed.
 -- The batch runs under one xpcall; after a failure it resumes with the next record.
--- edited: a sink batch of a text chain, whose edited records pass as they are.
+-- edited: a sink batch of a text chain, whose edited records pass as they are; its value is
+-- the number of the record to time (0: none; lua/sink_api.c's TEXT_SAMPLE_FIELD).
 function M._apply_chain(chain, records, policy, markers, edited)
   if #chain == 0 then return records, nil end
   local out, failures, n, from = {}, nil, #records, 1
@@ -1075,7 +1077,7 @@ function M._sink_put(task, records)
   -- from this list, which put() never gets (it may reorder its list).
   task._batch, task._batch_index = records, nil
   local out, failures = M._apply_chain(task._chain, records, task._errors, false,
-    task._text_chain)
+    task._text_chain and (rawget(records, "text_sample") or 0) or nil)
   if out == records then
     local n = #records
     out = new_table(n, 0)

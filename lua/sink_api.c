@@ -224,6 +224,7 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m, const char **
         if (!b->edit) return 0;
         if (b->text_sample) {
             b->text_sample = 0;
+            b->sample_index = b->n + 1;
             return 0;
         }
     }
@@ -260,7 +261,8 @@ static size_t add_line(lc_sink_batch_t *b, const lc_sink_msg_t *m, const char **
 
 /* With a text chain, the transforms' time metrics (luaconnect_transform_*_time) come from
  * the records the Lua chain runs on: one record of the first build and of every
- * TEXT_SAMPLE-th after it goes that way (and is timed, _apply_chain), the others are edited. */
+ * TEXT_SAMPLE-th after it goes that way and is timed (TEXT_SAMPLE_FIELD), the others are
+ * edited; of the records the edit declines, one in 256 is timed, as in any chain. */
 #define TEXT_SAMPLE 256
 
 void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
@@ -279,7 +281,7 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
     b->lines_only = 0;
     b->build = NULL;
     b->expect = n > 0 ? n : 1;
-    b->text_chain = b->text_sample = 0;
+    b->text_chain = b->text_sample = b->sample_index = 0;
     b->edit_for = b->edit_topic = NULL;
     b->edit = NULL;
     if (lua_istable(L, -1)) {
@@ -315,6 +317,10 @@ void lc_sink_api_begin(lc_sink_batch_t *b, lua_State *L, int n)
  * sees then (lc_sink_api_put passes the text in its place). */
 #define LINES_TEXT "lines_text"
 
+/* A field of the batch's list (which put() never gets: _sink_put hands it the chain's
+ * output): the number of the record a text chain's build left to the Lua chain to be timed. */
+#define TEXT_SAMPLE_FIELD "text_sample"
+
 /* Bytes of a lazy record's line the collector is not told of: about what its decoded value
  * would take in the Lua heap (record_lines.h). */
 #define LINES_FREE 512
@@ -341,6 +347,10 @@ static int build_region(lua_State *L, int first, void *opaque)
         a->b->n = inner.n;
     }
     lc_sink_build_t *l = inner.build;
+    if (inner.sample_index) { /* the record the Lua chain is timed on (_sink_put) */
+        lua_pushinteger(L, inner.sample_index);
+        lua_setfield(L, inner.list, TEXT_SAMPLE_FIELD);
+    }
     if (l && l->npending && rc == 0 && a->b->put_lines && inner.n == a->n && l->n == l->npending) {
         /* every message a lazy record, in order: put_lines gets their lines (the text, in
          * the list under LINES_TEXT) and no record table is made */

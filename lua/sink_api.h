@@ -41,6 +41,7 @@ typedef struct lc_sink_batch {
     int expect;        /* records the batch may have (at least 1) */
     int text_chain;    /* lazy, and the chain is a text edit (_text_edit) for most values */
     int text_sample;   /* the next value the edit could take runs the chain in Lua instead */
+    int sample_index;  /* the record that did (0: none), timed (_apply_chain's edited) */
     const char *edit_for;       /* the topic (as its caller gave it) edit was looked up for */
     const lc_json_edit_t *edit; /* its edit (NULL: its records go through the Lua chain) */
     const char *edit_topic;     /* the topic the chain gives its records */

@@ -162,9 +162,8 @@ def test_text_chain_writes_what_the_lua_chain_gives(kafka, tmp_path):
         for variant, out in outs.items():
             n = want[variant.split("_")[1]]
             wait_for(lambda: len(file_lines(out)) == n, 90, f"{n} lines in {out.name}", w.log)
-        # the transforms' time metrics come from the records the chain ran on in Lua: the
-        # declined ones and one sampled record of the first batch at least (the page is
-        # refreshed at each offset commit)
+        # the transforms' time metrics come from the records the chain ran on in Lua (the
+        # page is refreshed at each offset commit)
         url = w.url() + "/metrics"
         sampled = {}
 
@@ -198,8 +197,7 @@ def test_text_chain_writes_what_the_lua_chain_gives(kafka, tmp_path):
     assert re.fullmatch(rb'\{"name":"user-000001","points":1\.5,"ts":\d{13}\}', b[0]), b[0]
     assert re.fullmatch(rb'\{"name":"spaced","ts":\d{13},"z":\{"a":null,"b":\[\{"x":2,"y":1\}\]\}\}',
                         b[1]), b[1]
-    # in Lua: escaped and duplicated keys and null (3 a round, 5 transforms each, all timed
-    # as the chain runs them in a text chain's batch) and one sampled record; without the edit
-    # one record in 256 (3 of 520; fewer when one fails)
-    assert sampled["file_a"] == 5 * (3 * rounds + 1), sampled
+    # in Lua: the record of the first batch left to the chain to be timed (5 transforms),
+    # and one in 256 of the 200 the edit declines (the first of them is that one)
+    assert 5 <= sampled["file_a"] <= 10, sampled
     assert 0 < sampled["file_a_lua"] <= 6 * 3, sampled
