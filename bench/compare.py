@@ -72,6 +72,7 @@ SIDES = ("luaconnect", "connect")
 PIPELINES = {
     "a": "file source -> Kafka, JSON without schemas, 4 SMTs",
     "b": "Kafka -> file sink, JSON without schemas",
+    "bt": "(b) with InsertField$Value + ReplaceField$Value + RegexRouter (luaconnect: a text chain)",
     "c": "file source -> Kafka, JSON with schemas, 4 SMTs",
     "d": "SQLite source -> Kafka, JSON with schemas (luaconnect only)",
     "a1k": "(a) with 1 KB records: lines of 1,024 bytes",
@@ -326,16 +327,34 @@ class Bench:
                     self.exact_topic(topic + "-clean", n))
         return self.run(side, pipeline, n, prepare, rnd, nbytes=os.path.getsize(path))
 
+    # (bt)'s chain over (b)'s records ({"text": ..., "source": "bench"}): every transform of it
+    # has a text edit, so luaconnect's sink decodes no value (docs/lua-sdk.md, text chains)
+    SINK_CHAIN = {
+        "transforms": "insert,replace,route",
+        "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+        "transforms.insert.topic.field": "from_topic",
+        "transforms.insert.offset.field": "kafka_offset",
+        "transforms.replace.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        "transforms.replace.exclude": "source",
+        "transforms.replace.renames": "text:line",
+        "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.route.regex": "(.*)-clean",
+        "transforms.route.replacement": "$1-out",
+    }
+
     def sink_pipeline(self, side, topic, n, rnd=0, pipeline="b", tasks=1):
         """FileStreamSink of topic into one file; with tasks > 1 every task appends to it
         (both FileStreamSinks give each task the connector's config: luaconnect's appends a
-        put() batch under a file lock, Kafka's one line per write(2) on an O_APPEND file)."""
+        put() batch under a file lock, Kafka's one line per write(2) on an O_APPEND file).
+        Pipeline bt adds SINK_CHAIN."""
         def prepare(tag):
             out = os.path.join(self.tmp, f"{tag}.out")
             open(out, "w").close()
             counter = LineCounter(out)
             props = {"name": f"bench-{tag}", "connector.class": "FileStreamSink",
                      "tasks.max": str(tasks), "file": out, "topics": topic}
+            if pipeline == "bt":
+                props.update(self.SINK_CHAIN)
 
             def verify():
                 return check_sink_file(out, n)
@@ -913,6 +932,8 @@ def rounds(bench, n, lines, values, lines1k, db, sink_topic, scaling_topic, orde
             for side in order:
                 results.append(bench.sink_pipeline(side, sink_topic, n, rnd))
             results.append(bench.anchor("b", sink_topic, n, rnd))
+            for side in order:
+                results.append(bench.sink_pipeline(side, sink_topic, n, rnd, "bt"))
         for side in order:
             results.append(bench.source_pipeline("c", side, lines, n, True, rnd))
         for side in order:
