@@ -1,5 +1,6 @@
 /* json_edit_api: see json_edit_api.h. */
 #include "json_edit_api.h"
+#include "udata.h"
 
 #include <lauxlib.h>
 #include <string.h>
@@ -154,12 +155,8 @@ static int json_edit_new(lua_State *L)
 
 int lc_json_edit_get(lua_State *L, int idx, const lc_json_edit_t **e, const char **topic)
 {
-    edit_ud_t *u = lua_touserdata(L, idx);
-    if (!u || !lua_getmetatable(L, idx)) return 0;
-    luaL_getmetatable(L, EDIT_MT);
-    int same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!same) return 0;
+    edit_ud_t *u = lc_testudata(L, idx, EDIT_MT);
+    if (!u) return 0;
     *e = &u->e;
     *topic = u->topic;
     return 1;
@@ -205,15 +202,8 @@ static int edit_topic(lua_State *L)
 
 void lc_json_edit_open(lua_State *L)
 {
-    if (luaL_newmetatable(L, EDIT_MT)) {
-        lua_newtable(L);
-        lua_pushcfunction(L, edit_apply);
-        lua_setfield(L, -2, "apply");
-        lua_pushcfunction(L, edit_topic);
-        lua_setfield(L, -2, "topic");
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, edit_gc);
-        lua_setfield(L, -2, "__gc");
+    static const luaL_Reg methods[] = {{"apply", edit_apply}, {"topic", edit_topic}, {NULL, NULL}};
+    if (lc_udata_class(L, EDIT_MT, methods, edit_gc)) {
         lua_pushliteral(L, EDIT_MT);
         lua_setfield(L, -2, "__metatable");
     }

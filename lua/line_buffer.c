@@ -1,5 +1,6 @@
 /* line_buffer: see line_buffer.h. */
 #include "line_buffer.h"
+#include "udata.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -153,12 +154,7 @@ void lc_line_buffer_open(lua_State *L)
     static const luaL_Reg methods[] = {{"begin", l_begin},   {"cut", l_cut},     {"fill", l_fill},
                                        {"append", l_append}, {"reset", l_reset}, {"text", l_text},
                                        {"line", l_line},     {NULL, NULL}};
-    if (luaL_newmetatable(L, MT)) {
-        lua_newtable(L);
-        luaL_register(L, NULL, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_gc);
-        lua_setfield(L, -2, "__gc");
+    if (lc_udata_class(L, MT, methods, l_gc)) {
         lua_pushcfunction(L, l_len);
         lua_setfield(L, -2, "__len");
     }
@@ -168,12 +164,8 @@ void lc_line_buffer_open(lua_State *L)
 
 int lc_line_buffer_batch(lua_State *L, int idx, const char **data, size_t *len)
 {
-    lbuf_t *b = lua_touserdata(L, idx);
-    if (!b || !lua_getmetatable(L, idx)) return 0;
-    luaL_getmetatable(L, MT);
-    int same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!same) return 0;
+    lbuf_t *b = lc_testudata(L, idx, MT);
+    if (!b) return 0;
     *data = b->data ? b->data + b->start : "";
     *len = b->cut - b->start;
     return 1;

@@ -438,6 +438,15 @@ static void slot_set(lc_sink_batch_t *b, int k, int i)
     lua_rawseti(L, b->keys + k, i);
 }
 
+/* slot_set for a value on top that is not nil; a nil is popped. */
+static void slot_set_or_pop(lc_sink_batch_t *b, int k, int i)
+{
+    if (lua_isnil(b->L, -1))
+        lua_pop(b->L, 1);
+    else
+        slot_set(b, k, i);
+}
+
 /* Sets slot[k][i] = nil when the table is there (undoing slot_set). */
 static void slot_clear(lc_sink_batch_t *b, int k, int i)
 {
@@ -474,14 +483,8 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             lua_settop(L, top);
             return -1;
         }
-        if (!lua_isnil(L, -1))
-            slot_set(b, S_LKSCHEMAS, i);
-        else
-            lua_pop(L, 1);
-        if (!lua_isnil(L, -1))
-            slot_set(b, S_LKEYS, i);
-        else
-            lua_pop(L, 1);
+        slot_set_or_pop(b, S_LKSCHEMAS, i);
+        slot_set_or_pop(b, S_LKEYS, i);
     }
     if (!line && m->value) {
         if (lc_conv_to_lua(value_conv, L, m->value, m->value_len, errstr, errstr_size) != 0) {
@@ -493,14 +496,8 @@ static int note_record(lc_sink_batch_t *b, const lc_converter_t *key_conv,
             }
             return -1;
         }
-        if (!lua_isnil(L, -1))
-            slot_set(b, S_LVSCHEMAS, i);
-        else
-            lua_pop(L, 1);
-        if (!lua_isnil(L, -1))
-            slot_set(b, S_LVALUES, i);
-        else
-            lua_pop(L, 1);
+        slot_set_or_pop(b, S_LVSCHEMAS, i);
+        slot_set_or_pop(b, S_LVALUES, i);
     }
     if (m->headers) {
         lc_headers_push(L, m->headers);

@@ -50,44 +50,6 @@ static int decode_with(const lc_converter_t *c, const uint8_t *data, size_t size
     return rc[0] != 0 && strncmp(err[0], "invalid JSON at line ", 21) == 0;
 }
 
-/* lc_json_canon writes what a sink would write otherwise (schemaless decode, then
- * lc_json_encode_sorted), or declines and appends nothing. */
-static void check_canon(const uint8_t *data, size_t size)
-{
-    static const lc_converter_t plain = {LC_CONV_JSON, 0};
-    lc_buf_t got = {0}, want = {0};
-    char err[1024] = "";
-
-    lc_buf_append(&got, "=", 1);
-    int rc = lc_json_canon((const char *)data, size, &got);
-    FUZZ_ASSERT(rc == 0 || rc == 1, "lc_json_canon returned %d", rc);
-    if (rc == 0) {
-        FUZZ_ASSERT(got.len == 1, "lc_json_canon declined after appending %zu bytes", got.len - 1);
-    } else {
-        FUZZ_ASSERT(lc_conv_to_lua(&plain, L, data, size, err, sizeof err) == 0,
-                    "lc_json_canon wrote a line for a text the converter refuses: %s", err);
-        FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0,
-                    "lc_json_canon wrote a line for a value the encoder refuses: %s", err);
-        FUZZ_ASSERT(got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
-                    "lc_json_canon wrote %.*s, the encoder %.*s", (int)got.len - 1, got.data + 1,
-                    (int)want.len, want.data);
-        lua_settop(L, 0);
-        /* A lazy sink record decodes its value from the line: the same value, so encoding
-         * it again gives the same line (canon of the line too). */
-        want.len = 0;
-        FUZZ_ASSERT(lc_conv_to_lua(&plain, L, got.data + 1, got.len - 1, err, sizeof err) == 0,
-                    "the converter refuses lc_json_canon's line %.*s: %s", (int)got.len - 1,
-                    got.data + 1, err);
-        FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0 &&
-                        got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
-                    "the line %.*s decodes to a value written as %.*s", (int)got.len - 1,
-                    got.data + 1, (int)want.len, want.data);
-        lua_settop(L, 0);
-    }
-    lc_buf_free(&got);
-    lc_buf_free(&want);
-}
-
 /* Two edits over the keys fuzzed texts have most: sets (a string with escapes, the record's
  * partition, offset and timestamp; a key already there or not), a drop, renames that swap and
  * chain, and a keep list. */
@@ -177,27 +139,45 @@ static void table_edit(int idx, const lc_json_edit_t *e, const lc_edit_meta_t *m
     }
 }
 
-static void check_edit(const uint8_t *data, size_t size, const lc_json_edit_t *e,
+/* lc_json_canon (e NULL) writes what a sink would write otherwise (schemaless decode, then
+ * lc_json_encode_sorted), lc_json_edit what it would write after the SMTs' ops on the
+ * decoded table; or either declines and appends nothing. */
+static void check_line(const uint8_t *data, size_t size, const lc_json_edit_t *e,
                        const lc_edit_meta_t *m)
 {
     static const lc_converter_t plain = {LC_CONV_JSON, 0};
+    const char *fn = e ? "lc_json_edit" : "lc_json_canon";
     lc_buf_t got = {0}, want = {0};
     char err[1024] = "";
 
     lc_buf_append(&got, "=", 1);
-    int rc = lc_json_edit((const char *)data, size, e, m, &got);
-    FUZZ_ASSERT(rc == 0 || rc == 1, "lc_json_edit returned %d", rc);
+    int rc = e ? lc_json_edit((const char *)data, size, e, m, &got)
+               : lc_json_canon((const char *)data, size, &got);
+    FUZZ_ASSERT(rc == 0 || rc == 1, "%s returned %d", fn, rc);
     if (rc == 0) {
-        FUZZ_ASSERT(got.len == 1, "lc_json_edit declined after appending %zu bytes", got.len - 1);
+        FUZZ_ASSERT(got.len == 1, "%s declined after appending %zu bytes", fn, got.len - 1);
     } else {
         FUZZ_ASSERT(lc_conv_to_lua(&plain, L, data, size, err, sizeof err) == 0,
-                    "lc_json_edit wrote a line for a text the converter refuses: %s", err);
-        FUZZ_ASSERT(lua_istable(L, -2), "lc_json_edit wrote a line for a %s", luaL_typename(L, -2));
-        table_edit(lua_gettop(L) - 1, e, m);
+                    "%s wrote a line for a text the converter refuses: %s", fn, err);
+        if (e) {
+            FUZZ_ASSERT(lua_istable(L, -2), "%s wrote a line for a %s", fn, luaL_typename(L, -2));
+            table_edit(lua_gettop(L) - 1, e, m);
+        }
         FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0,
-                    "lc_json_edit wrote a line for a value the encoder refuses: %s", err);
+                    "%s wrote a line for a value the encoder refuses: %s", fn, err);
         FUZZ_ASSERT(got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
-                    "lc_json_edit wrote %.*s, the edited table is %.*s", (int)got.len - 1,
+                    "%s wrote %.*s, the encoder %.*s", fn, (int)got.len - 1, got.data + 1,
+                    (int)want.len, want.data);
+        lua_settop(L, 0);
+        /* A lazy sink record decodes its value from the line: the same value, so encoding
+         * it again gives the same line. */
+        want.len = 0;
+        FUZZ_ASSERT(lc_conv_to_lua(&plain, L, got.data + 1, got.len - 1, err, sizeof err) == 0,
+                    "the converter refuses %s's line %.*s: %s", fn, (int)got.len - 1, got.data + 1,
+                    err);
+        FUZZ_ASSERT(lc_json_encode_sorted(L, -2, &want, err, sizeof err) == 0 &&
+                        got.len == want.len + 1 && memcmp(got.data + 1, want.data, want.len) == 0,
+                    "the line %.*s decodes to a value written as %.*s", (int)got.len - 1,
                     got.data + 1, (int)want.len, want.data);
         lua_settop(L, 0);
     }
@@ -232,12 +212,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     syntax_plain, syntax_env);
     }
     lua_settop(L, 0);
-    check_canon(data, size);
+    check_line(data, size, NULL, NULL);
     {
         static const lc_json_edit_t e1 = {ops1, 6}, e2 = {ops2, 2};
         lc_edit_meta_t with_ts = {7, 9007199254740993LL, 1700000000123LL}, none = {0, 0, -1};
-        check_edit(data, size, &e1, size % 2 ? &with_ts : &none);
-        check_edit(data, size, &e2, &with_ts);
+        check_line(data, size, &e1, size % 2 ? &with_ts : &none);
+        check_line(data, size, &e2, &with_ts);
     }
     lc_lua_close(L);
     return 0;
