@@ -499,10 +499,8 @@ local function reads_headers(def, chain)
   return false
 end
 
--- Whether a sink record's JSON value (schemaless) may be decoded when it is first read
--- instead of when the record is made: the sink declares lazy_values = true (put() mostly
--- hands values to the worker undecoded, as FileStreamSink's core.json_lines does) and no
--- transform runs before put() (a transform reads every value).
+-- Whether a lazy_values sink's chain is a text chain (see "Text chains" below): every
+-- transform defines edit and every predicate edit_test.
 local function text_chain(def, chain)
   if def.lazy_values ~= true or #chain == 0 then return false end
   for _, step in ipairs(chain) do
@@ -512,6 +510,11 @@ local function text_chain(def, chain)
   return true
 end
 
+-- Whether a sink record's JSON value (schemaless) may be decoded when it is first read
+-- instead of when the record is made: the sink declares lazy_values = true (put() mostly
+-- hands values to the worker undecoded, as FileStreamSink's core.json_lines does) and no
+-- transform runs before put() (a transform reads every value) or the chain is a text chain
+-- (the worker edits the value's text instead).
 local function lazy_values(def, chain)
   return def.lazy_values == true and (#chain == 0 or text_chain(def, chain))
 end
@@ -1146,7 +1149,13 @@ function M._text_edit(task, topic)
   local got = task._text_edits[topic]
   if got == nil then
     if task._text_topics >= TEXT_TOPICS_MAX then return false end
-    got = make_edit(task, topic)
+    local ok
+    ok, got = pcall(make_edit, task, topic)
+    if not ok then -- a script's edit or edit_test failed: the Lua chain says what it does
+      task.log.warn("records of topic %s go through the Lua chain: its text edit failed: %s",
+        topic, tostring(got))
+      got = false
+    end
     task._text_edits[topic], task._text_topics = got, task._text_topics + 1
   end
   return got

@@ -111,6 +111,27 @@ describe("a sink's text chain", function()
     expect.eq(connect._text_chain_of({}, task_of(CHAINS.all)._chain), false) -- not lazy_values
   end)
 
+  it("leaves a topic to the Lua chain when a script's edit fails", function()
+    local base = os.tmpname()
+    local path = base .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write([[
+local connect = require "luaconnect"
+return connect.transform {
+  apply = function(r) r.value.seen = true return r end,
+  edit = function(cfg, e) error("no edit for " .. e.topic) end,
+}
+]])
+    f:close()
+    local task = task_of({ { alias = "bad", type = "bad", path = path, config = {} } })
+    expect.eq(connect._text_chain_of({ lazy_values = true }, task._chain), true)
+    expect.eq(connect._text_edit(task, "t"), false)
+    expect.eq(task._text_edits.t, false) -- kept: not tried again each batch
+    expect.eq(lua_line(task._chain, '{"a":1}', "t", 0, 0), '{"a":1,"seen":true}')
+    os.remove(path)
+    os.remove(base)
+  end)
+
   it("keeps one edit a topic, made once", function()
     local task = task_of(CHAINS.all)
     local a = connect._text_edit(task, "orders-raw")
