@@ -565,16 +565,23 @@ function M._script_files()
   return out
 end
 
+-- What the worker reads of a task's chain (task._def, task._chain), set when the task opens
+-- and when its chain changes; what was made for the previous chain is dropped.
+local function chain_state(task)
+  local def, chain = task._def, task._chain
+  task._reads_headers = reads_headers(def, chain)
+  task._lazy_values = lazy_values(def, chain)
+  task._put_lines = puts_lines(def, chain)
+  task._text_chain, task._text_edits, task._text_topics = text_chain(def, chain), {}, 0
+  task._line_tpl, task._line_off = nil, nil
+  task._lines_chain = lines_chain(task)
+end
+
 --- Hot reload of the transforms only: builds the chain anew from the (changed) scripts
 -- and swaps it in between two batches.
 function M._rechain(task, chain_specs)
   task._chain = M._chain(format("connector '%s'", task.name), chain_specs or {})
-  task._reads_headers = reads_headers(task._def, task._chain)
-  task._lazy_values = lazy_values(task._def, task._chain)
-  task._put_lines = puts_lines(task._def, task._chain)
-  task._text_chain, task._text_edits, task._text_topics = text_chain(task._def, task._chain), {}, 0
-  task._line_tpl, task._line_off = nil, nil
-  task._lines_chain = lines_chain(task)
+  chain_state(task)
 end
 
 -- Errors ------------------------------------------------------------------------------
@@ -851,11 +858,7 @@ function M._task_open(path, config, id, name, offsets, chain_specs, errors)
     _def = def, _chain = M._chain(format("connector '%s'", name), chain_specs or {}),
     _errors = errors or {},
   }
-  task._reads_headers = reads_headers(def, task._chain)
-  task._lazy_values = lazy_values(def, task._chain)
-  task._put_lines = puts_lines(def, task._chain)
-  task._text_chain, task._text_edits, task._text_topics = text_chain(def, task._chain), {}, 0
-  task._lines_chain = lines_chain(task)
+  chain_state(task)
   --- Errant-record reporter for sinks (Kafka's ErrantRecordReporter): put() hands a record it
   -- cannot write to the error path (errors.log, the DLQ) instead of failing the task.
   function task.report(record, message)
