@@ -1,10 +1,12 @@
 /* plugins: see plugins.h. A scan loads each script once in a scratch Lua state
- * (lua/plugin_api.c); the result is cached per plugin path because every connector start
- * needs it. */
+ * (lua/plugin_api.c); the result is kept in memory per plugin path because every connector
+ * start needs it, and on disk between runs (plugin_cache.c) while the files stay as they
+ * were. */
 #include "plugins.h"
 #include "lc_build.h"
 #include "log.h"
 #include "plugin_api.h"
+#include "plugin_cache.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -107,18 +109,15 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
+/* Lists the scripts on plugin_path in scan order: each directory in turn, its *.lua files
+ * not starting with '_' (modules) sorted by name; name and kind are left for the scan. */
+static lc_plugin_info_t *list_scripts(const char *plugin_path, size_t *n_out)
 {
-    char err[1024];
     size_t n = 0, cap = 0;
     lc_plugin_info_t *list = NULL;
-    lc_plugin_api_t *api = lc_plugin_api_new(lc_sdk_dir(), plugin_path, err, sizeof(err));
     char *copy = strdup(plugin_path);
     *n_out = 0;
-    if (!api || !copy) {
-        lc_error(NULL, "cannot scan plugin.path: %s", err);
-        goto out;
-    }
+    if (!copy) return NULL;
     for (char *save = NULL, *dir = strtok_r(copy, ",", &save); dir;
          dir = strtok_r(NULL, ",", &save)) {
         DIR *d = opendir(dir);
@@ -149,28 +148,69 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
             pi->path = strdup(path);
             names[i][strlen(names[i]) - 4] = 0;
             pi->name = names[i];
-            lc_plugin_desc_t desc;
-            if (lc_plugin_api_describe(api, path, &desc, err, sizeof(err)) != 0) {
-                char *nl = strchr(err, '\n');
-                if (nl) *nl = 0;
-                pi->kind = strdup("error");
-                pi->version = strdup("");
-                pi->doc = strdup(err);
-                pi->aliases = strdup("");
-                continue;
-            }
-            pi->kind = desc.kind;
-            pi->version = desc.version;
-            pi->doc = desc.doc;
-            pi->aliases = desc.aliases;
-            pi->variants = desc.variants;
         }
         free(names);
     }
-    *n_out = n;
-out:
     free(copy);
+    *n_out = n;
+    return list;
+}
+
+/* Whether a cached scan is one of exactly these scripts, in this order. */
+static int same_scripts(const lc_plugin_info_t *a, size_t na, const lc_plugin_info_t *b, size_t nb)
+{
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].path, b[i].path) != 0 || strcmp(a[i].name, b[i].name) != 0) return 0;
+    return 1;
+}
+
+lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
+{
+    char err[1024];
+    size_t n, cn = 0;
+    lc_plugin_cache_t *cache = lc_plugin_cache_open(lc_sdk_dir(), plugin_path);
+    lc_plugin_info_t *list = list_scripts(plugin_path, &n);
+    lc_plugin_info_t *cached = lc_plugin_cache_get(cache, &cn);
+    lc_plugin_api_t *api = NULL;
+
+    *n_out = 0;
+    if (cached && same_scripts(cached, cn, list, n)) {
+        lc_plugins_free(list, n);
+        lc_plugin_cache_close(cache);
+        *n_out = cn;
+        return cached;
+    }
+    lc_plugins_free(cached, cn);
+    if (n && !(api = lc_plugin_api_new(lc_sdk_dir(), plugin_path, err, sizeof(err)))) {
+        lc_error(NULL, "cannot scan plugin.path: %s", err);
+        lc_plugins_free(list, n);
+        list = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lc_plugin_info_t *pi = &list[i];
+        lc_plugin_desc_t desc;
+        if (lc_plugin_api_describe(api, pi->path, &desc, err, sizeof(err)) != 0) {
+            char *nl = strchr(err, '\n');
+            if (nl) *nl = 0;
+            pi->kind = strdup("error");
+            pi->version = strdup("");
+            pi->doc = strdup(err);
+            pi->aliases = strdup("");
+            continue;
+        }
+        pi->kind = desc.kind;
+        pi->version = desc.version;
+        pi->doc = desc.doc;
+        pi->aliases = desc.aliases;
+        pi->variants = desc.variants;
+    }
+    *n_out = n;
+    lc_plugin_cache_put(cache, list, n);
+out:
     lc_plugin_api_destroy(api);
+    lc_plugin_cache_close(cache);
     return list;
 }
 

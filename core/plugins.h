@@ -5,7 +5,7 @@
  * "org.apache.kafka.connect.file.FileStreamSourceConnector"}), which is how Kafka Connect
  * class names reach our scripts. Also locates the installation (the SDK directory and the
  * default plugin.path). Depends on plugin_api (scripts describe themselves by being
- * loaded), log. */
+ * loaded), plugin_cache (a scan kept between runs), log. */
 #ifndef LC_PLUGINS_H
 #define LC_PLUGINS_H
 
@@ -26,7 +26,8 @@ char *lc_plugin_path(const char *user_plugin_path);
 int lc_plugins_resolve(const char *plugin_path, const char *name, const char *kind, char *out,
                        size_t out_size, char *errstr, size_t errstr_size);
 /** Loads every script on plugin_path and returns their descriptions (*n of them); a
- * script that fails to load is reported with kind "error" and the message as doc.
+ * script that fails to load is reported with kind "error" and the message as doc. The
+ * result of the last scan of unchanged files comes from plugin_cache.h instead.
  * Free with lc_plugins_free. */
 lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n);
 /** Frees a scan result; NULL is a no-op. */
