@@ -176,47 +176,18 @@ off:
     return NULL;
 }
 
-static char *field(json_t *o, const char *key)
+json_t *lc_plugin_cache_get(lc_plugin_cache_t *c)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-    return strdup(s ? s : "");
-}
+    json_t *root, *plugins = NULL;
+    const char *fp;
 
-lc_plugin_info_t *lc_plugin_cache_get(lc_plugin_cache_t *c, size_t *n_out)
-{
-    json_t *root, *plugins;
-    lc_plugin_info_t *list = NULL;
-    size_t i, n;
-
-    *n_out = 0;
     if (!c || !(root = json_load_file(c->file, 0, NULL))) return NULL;
-    plugins = json_object_get(root, "plugins");
-    if (json_integer_value(json_object_get(root, "version")) != CACHE_VERSION ||
-        !json_is_string(json_object_get(root, "fingerprint")) ||
-        strcmp(json_string_value(json_object_get(root, "fingerprint")), c->fp) != 0 ||
-        !json_is_array(plugins) || !(n = json_array_size(plugins)) ||
-        !(list = calloc(n, sizeof(*list))))
-        goto out;
-    for (i = 0; i < n; i++) {
-        json_t *o = json_array_get(plugins, i);
-        if (!json_is_string(json_object_get(o, "path")) ||
-            !json_is_string(json_object_get(o, "kind"))) {
-            lc_plugins_free(list, i);
-            list = NULL;
-            goto out;
-        }
-        list[i].path = field(o, "path");
-        list[i].name = field(o, "name");
-        list[i].kind = field(o, "kind");
-        list[i].version = field(o, "version");
-        list[i].doc = field(o, "doc");
-        list[i].aliases = field(o, "aliases");
-        list[i].variants = json_is_true(json_object_get(o, "variants"));
-    }
-    *n_out = n;
-out:
+    fp = json_string_value(json_object_get(root, "fingerprint"));
+    if (json_integer_value(json_object_get(root, "version")) == CACHE_VERSION && fp &&
+        strcmp(fp, c->fp) == 0 && json_is_array(json_object_get(root, "plugins")))
+        plugins = json_incref(json_object_get(root, "plugins"));
     json_decref(root);
-    return list;
+    return plugins;
 }
 
 static int cmp_age(const void *a, const void *b)
@@ -262,11 +233,12 @@ static void prune(const char *dir)
     free(all);
 }
 
-void lc_plugin_cache_put(lc_plugin_cache_t *c, const lc_plugin_info_t *list, size_t n)
+void lc_plugin_cache_put(lc_plugin_cache_t *c, json_t *plugins)
 {
+    static unsigned seq;
     char tmp[PATH_MAX + 128];
-    json_t *root, *plugins;
-    if (!c || !n) return;
+    json_t *root;
+    if (!c || !plugins) return;
     if (c->racy) {
         lc_debug(NULL, "plugin scan cache: a file on plugin.path changed in the last 2 s; "
                        "scan not stored");
@@ -276,18 +248,9 @@ void lc_plugin_cache_put(lc_plugin_cache_t *c, const lc_plugin_info_t *list, siz
         lc_debug(NULL, "plugin scan cache: cannot create %s: %s", c->dir, strerror(errno));
         return;
     }
-    root = json_pack("{s:i, s:s, s:[]}", "version", CACHE_VERSION, "fingerprint", c->fp, "plugins");
+    root = json_pack("{s:i, s:s, s:O}", "version", CACHE_VERSION, "fingerprint", c->fp, "plugins",
+                     plugins);
     if (!root) return;
-    plugins = json_object_get(root, "plugins");
-    for (size_t i = 0; i < n; i++) {
-        const lc_plugin_info_t *p = &list[i];
-        json_array_append_new(
-            plugins, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "path", p->path, "name",
-                               p->name, "kind", p->kind, "version", p->version ? p->version : "",
-                               "doc", p->doc ? p->doc : "", "aliases", p->aliases ? p->aliases : "",
-                               "variants", p->variants));
-    }
-    static unsigned seq;
     snprintf(tmp, sizeof(tmp), "%s.%ld.%u.tmp", c->file, (long)getpid(),
              __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
     if (json_dump_file(root, tmp, JSON_COMPACT) != 0 || rename(tmp, c->file) != 0) {

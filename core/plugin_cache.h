@@ -10,25 +10,23 @@
  * scripts load modules from). A file changed in the last 2 s is not trusted to have a
  * settled mtime, so such a scan is not stored (git's "racily clean" rule). A cache that does
  * not parse, or lists other scripts than the directories hold, is ignored and rewritten.
- * Depends on plugins.h (the scan's result type), log, jansson. */
+ * What a scan holds is the caller's JSON (plugins.c's). Depends on log, jansson. */
 #ifndef LC_PLUGIN_CACHE_H
 #define LC_PLUGIN_CACHE_H
 
-#include "plugins.h"
-
-#include <stddef.h>
+#include <jansson.h>
 
 typedef struct lc_plugin_cache lc_plugin_cache_t;
 
 /** Fingerprints plugin_path (and sdk_dir, the binary) now. Returns NULL when the cache is
  * off or the directories cannot be fingerprinted (then scan as without a cache). */
 lc_plugin_cache_t *lc_plugin_cache_open(const char *sdk_dir, const char *plugin_path);
-/** The stored scan if it is still that of the fingerprinted files, else NULL. *n is its
- * length. Free with lc_plugins_free. */
-lc_plugin_info_t *lc_plugin_cache_get(lc_plugin_cache_t *c, size_t *n);
-/** Stores a scan made after lc_plugin_cache_open (atomically: another process reads the
- * old file or the new one). Does nothing when a file was changed too recently to trust. */
-void lc_plugin_cache_put(lc_plugin_cache_t *c, const lc_plugin_info_t *list, size_t n);
+/** The stored scan (a JSON array, new reference) if it is still that of the fingerprinted
+ * files, else NULL. */
+json_t *lc_plugin_cache_get(lc_plugin_cache_t *c);
+/** Stores a scan (borrowed) made after lc_plugin_cache_open, atomically: another process
+ * reads the old file or the new one. Does nothing when a file was changed too recently. */
+void lc_plugin_cache_put(lc_plugin_cache_t *c, json_t *plugins);
 /** Frees c; NULL is a no-op. */
 void lc_plugin_cache_close(lc_plugin_cache_t *c);
 

@@ -9,6 +9,7 @@
 #include "plugin_cache.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -156,32 +157,75 @@ static lc_plugin_info_t *list_scripts(const char *plugin_path, size_t *n_out)
     return list;
 }
 
-/* Whether a cached scan is one of exactly these scripts, in this order. */
-static int same_scripts(const lc_plugin_info_t *a, size_t na, const lc_plugin_info_t *b, size_t nb)
+/* A scan as plugin_cache.c keeps it: one object a script, in scan order. */
+static json_t *scan_to_json(const lc_plugin_info_t *list, size_t n)
 {
-    if (na != nb) return 0;
-    for (size_t i = 0; i < na; i++)
-        if (strcmp(a[i].path, b[i].path) != 0 || strcmp(a[i].name, b[i].name) != 0) return 0;
-    return 1;
+    json_t *out = json_array();
+    for (size_t i = 0; out && i < n; i++) {
+        const lc_plugin_info_t *p = &list[i];
+        if (json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "path",
+                                                 p->path, "name", p->name, "kind", p->kind,
+                                                 "version", p->version, "doc", p->doc, "aliases",
+                                                 p->aliases, "variants", p->variants)) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static char *json_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? strdup(s) : NULL;
+}
+
+/* Fills list[0..n) (paths and names from list_scripts) from a cached scan, which must
+ * describe exactly those scripts in that order; returns 0, or -1 leaving list unfilled. */
+static int scan_from_json(json_t *cached, lc_plugin_info_t *list, size_t n)
+{
+    size_t i;
+    if (!json_is_array(cached) || json_array_size(cached) != n) return -1;
+    for (i = 0; i < n; i++) {
+        json_t *o = json_array_get(cached, i);
+        const char *path = json_string_value(json_object_get(o, "path"));
+        const char *name = json_string_value(json_object_get(o, "name"));
+        if (!path || !name || strcmp(path, list[i].path) != 0 || strcmp(name, list[i].name) != 0)
+            return -1;
+        if (!json_is_string(json_object_get(o, "kind")) ||
+            !json_is_string(json_object_get(o, "version")) ||
+            !json_is_string(json_object_get(o, "doc")) ||
+            !json_is_string(json_object_get(o, "aliases")))
+            return -1;
+    }
+    for (i = 0; i < n; i++) {
+        json_t *o = json_array_get(cached, i);
+        list[i].kind = json_str(o, "kind");
+        list[i].version = json_str(o, "version");
+        list[i].doc = json_str(o, "doc");
+        list[i].aliases = json_str(o, "aliases");
+        list[i].variants = json_is_true(json_object_get(o, "variants"));
+    }
+    return 0;
 }
 
 lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
 {
     char err[1024];
-    size_t n, cn = 0;
+    size_t n;
     lc_plugin_cache_t *cache = lc_plugin_cache_open(lc_sdk_dir(), plugin_path);
     lc_plugin_info_t *list = list_scripts(plugin_path, &n);
-    lc_plugin_info_t *cached = lc_plugin_cache_get(cache, &cn);
+    json_t *cached = lc_plugin_cache_get(cache), *scan;
     lc_plugin_api_t *api = NULL;
+    int hit = cached && scan_from_json(cached, list, n) == 0;
 
+    json_decref(cached);
     *n_out = 0;
-    if (cached && same_scripts(cached, cn, list, n)) {
-        lc_plugins_free(list, n);
+    if (hit) {
         lc_plugin_cache_close(cache);
-        *n_out = cn;
-        return cached;
+        *n_out = n;
+        return list;
     }
-    lc_plugins_free(cached, cn);
     if (n && !(api = lc_plugin_api_new(lc_sdk_dir(), plugin_path, err, sizeof(err)))) {
         lc_error(NULL, "cannot scan plugin.path: %s", err);
         lc_plugins_free(list, n);
@@ -207,7 +251,8 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
         pi->variants = desc.variants;
     }
     *n_out = n;
-    lc_plugin_cache_put(cache, list, n);
+    if ((scan = scan_to_json(list, n))) lc_plugin_cache_put(cache, scan);
+    json_decref(scan);
 out:
     lc_plugin_api_destroy(api);
     lc_plugin_cache_close(cache);
