@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from http_json import call
-from kafka_records import create_topic
+from kafka_records import create_topic, dump_topic
 from worker import Worker, wait_for
 
 JSON_PLAIN = {
@@ -151,9 +151,15 @@ def test_hourly_partitions_in_new_york_through_the_march_dst_change(kafka, tmp_p
             "connector.class": "io.confluent.connect.s3.S3SinkConnector",
             "timestamp.extractor": "RecordField", "timestamp.field": "at"})],
         worker={"plugin.path": str(plugins)})
+    def state() -> str:  # what a timeout shows beside the log (the test once timed out under ASan)
+        return (w.log() + f"\n--- {topic}: {len(dump_topic(kafka, topic))} records; files: "
+                + ", ".join(p.relative_to(tmp_path).as_posix()
+                            for root in (by_record, by_field) for p in sorted(root.rglob("*"))
+                            if p.is_file()))
+
     with w:
         wait_for(lambda: len(committed(by_record)) == 4 and len(committed(by_field)) == 4, 60,
-                 "4 committed files in each lake", w.log)
+                 "4 committed files in each lake", state)
         assert w.stop() == 0
     want = {}
     for hour in ("00", "01", "03", "04"):
