@@ -3,8 +3,9 @@
 # (${LC_VENV:-$HOME/.cache/luaconnect/venv}, made on first use with the system's site
 # packages, so Debian's pytest is seen) holding the test tools that come from PyPI:
 # Playwright, which drives the system's Chromium in tests/integration/test_console.py and
-# downloads no browser, and DuckDB, which queries the partitioned sink's files in
-# tests/integration/test_partitioned_sink.py. When the venv cannot be made (no network on first use), it prints
+# downloads no browser, DuckDB, which queries the partitioned sink's files in
+# tests/integration/test_partitioned_sink.py, and pytest-xdist, with which tools/test.sh runs
+# two integration test files at once. When the venv cannot be made (no network on first use), it prints
 # python3 and says why on stderr; the browser tests then skip, naming the reason.
 set -uo pipefail
 venv=${LC_VENV:-$HOME/.cache/luaconnect/venv}
@@ -17,11 +18,13 @@ if [ ! -x "$venv/bin/python" ]; then
     exit 0
   fi
 fi
-for mod in playwright duckdb; do
+for pkg in playwright duckdb pytest-xdist; do
+  mod=$pkg
+  [ "$pkg" = pytest-xdist ] && mod=xdist
   if ! "$venv/bin/python" -c "import $mod" 2>/dev/null; then
-    echo "test_python: pip install $mod into $venv" >&2
-    "$venv/bin/python" -m pip install -q "$mod" >&2 ||
-      echo "test_python: pip install $mod failed; the tests that need it will skip" >&2
+    echo "test_python: pip install $pkg into $venv" >&2
+    "$venv/bin/python" -m pip install -q "$pkg" >&2 ||
+      echo "test_python: pip install $pkg failed; the tests that need it will skip (pytest-xdist: the integration tests run one at a time)" >&2
   fi
 done
 echo "$venv/bin/python"
