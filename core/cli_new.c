@@ -2,6 +2,7 @@
 #include "cli_new.h"
 #include "cli_api.h"
 #include "plugins.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,20 +22,6 @@ static int valid_name(const char *s)
     for (; *s; s++)
         if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return 0;
     return 1;
-}
-
-/* mkdir -p. Returns 0, or -1 with errno. */
-static int make_dirs(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 int lc_cli_new_main(int argc, char **argv)
@@ -61,7 +48,7 @@ int lc_cli_new_main(int argc, char **argv)
         return 2;
     }
     const char *dir = argc == 3 ? argv[2] : argv[1];
-    if (make_dirs(dir) != 0) {
+    if (lc_make_dirs(dir, 0777) != 0) {
         fprintf(stderr, "luaconnect new: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }

@@ -2,6 +2,7 @@
 #include "plugin_cache.h"
 #include "lc_build.h"
 #include "log.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -114,19 +115,6 @@ static char *cache_dir(void)
     else
         return NULL;
     return strdup(buf);
-}
-
-static int mkdirs(const char *dir)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    return mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 lc_plugin_cache_t *lc_plugin_cache_open(const char *sdk_dir, const char *plugin_path)
@@ -244,7 +232,7 @@ void lc_plugin_cache_put(lc_plugin_cache_t *c, json_t *plugins)
                        "scan not stored");
         return;
     }
-    if (mkdirs(c->dir) != 0) {
+    if (lc_make_dirs(c->dir, 0700) != 0) {
         lc_debug(NULL, "plugin scan cache: cannot create %s: %s", c->dir, strerror(errno));
         return;
     }

@@ -10,7 +10,7 @@
  * scripts load modules from). A file changed in the last 2 s is not trusted to have a
  * settled mtime, so such a scan is not stored (git's "racily clean" rule). A cache that does
  * not parse, or lists other scripts than the directories hold, is ignored and rewritten.
- * What a scan holds is the caller's JSON (plugins.c's). Depends on log, jansson. */
+ * What a scan holds is the caller's JSON (plugins.c's). Depends on log, util, jansson. */
 #ifndef LC_PLUGIN_CACHE_H
 #define LC_PLUGIN_CACHE_H
 

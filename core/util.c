@@ -1,9 +1,12 @@
 /* util: see util.h. */
 #include "util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +89,17 @@ int lc_list_contains(const char *s, const char *item)
         if (strcmp(list[i], item) == 0) found = 1;
     lc_free_list(list, n);
     return found;
+}
+
+int lc_make_dirs(const char *dir, mode_t mode)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, mode) != 0 && errno != EEXIST ? -1 : 0;
 }

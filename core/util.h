@@ -4,6 +4,7 @@
 #define LC_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /** Splits a comma-separated list into trimmed, non-empty items; *n gets the count.
  * Free with lc_free_list. */
@@ -19,6 +20,8 @@ int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 
 /** FNV-1a 64-bit hash of a file's content into *hash. 0, or -1 if it cannot be read. */
 int lc_file_hash(const char *path, unsigned long long *hash);
+/** mkdir -p dir, each directory made with mode. Returns 0, or -1 with errno. */
+int lc_make_dirs(const char *dir, mode_t mode);
 /** Milliseconds since the epoch. */
 long long lc_wall_ms(void);
 /** Milliseconds on a monotonic clock (for intervals and deadlines). */

@@ -48,14 +48,20 @@ def only_file(cache: Path) -> Path:
     return files[0]
 
 
+def first_scan(tmp: Path):
+    """A plugin.path of settled files scanned once: (plugins dir, worker file, output, the
+    stored scan's file)."""
+    plugins, worker = setup(tmp)
+    time.sleep(SETTLE)
+    rc, cold, _ = run(tmp / "cache", "plugins", str(worker))
+    assert rc == 0
+    return plugins, worker, cold, only_file(tmp / "cache")
+
+
 def test_a_second_run_takes_the_stored_scan_until_a_file_changes(tmp_path):
     cache = tmp_path / "cache"
-    plugins, worker = setup(tmp_path)
-    time.sleep(SETTLE)
-    rc, cold, _ = run(cache, "plugins", str(worker))
-    assert rc == 0
+    plugins, worker, cold, stored = first_scan(tmp_path)
     assert "helped" in rows(cold)["mine"] and "error" in rows(cold)["broken"]
-    stored = only_file(cache)
     scan = json.loads(stored.read_text())
     mine = [p for p in scan["plugins"] if p["name"] == "mine"]
     assert mine == [{"path": str(plugins / "mine.lua"), "name": "mine", "kind": "transform",
@@ -96,11 +102,7 @@ def test_a_second_run_takes_the_stored_scan_until_a_file_changes(tmp_path):
 
 def test_a_damaged_or_forged_cache_is_scanned_again(tmp_path):
     cache = tmp_path / "cache"
-    plugins, worker = setup(tmp_path)
-    time.sleep(SETTLE)
-    rc, cold, _ = run(cache, "plugins", str(worker))
-    assert rc == 0
-    stored = only_file(cache)
+    _, worker, cold, stored = first_scan(tmp_path)
     good = stored.read_text()
 
     stored.write_text(good[: len(good) // 2])
