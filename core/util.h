@@ -1,4 +1,4 @@
-/* util: small helpers the core modules share (lists, error text, file hashes, clocks).
+/* util: small helpers the core modules share (lists, error text, file hashes, mkdir -p, clocks).
  * Depends on libc. */
 #ifndef LC_UTIL_H
 #define LC_UTIL_H
