@@ -215,7 +215,7 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
     size_t n;
     lc_plugin_cache_t *cache = lc_plugin_cache_open(lc_sdk_dir(), plugin_path);
     lc_plugin_info_t *list = list_scripts(plugin_path, &n);
-    json_t *cached = lc_plugin_cache_get(cache), *scan;
+    json_t *cached = lc_plugin_cache_get(cache), *scan = NULL;
     lc_plugin_api_t *api = NULL;
     int hit = cached && scan_from_json(cached, list, n) == 0;
 
@@ -251,7 +251,7 @@ lc_plugin_info_t *lc_plugins_scan(const char *plugin_path, size_t *n_out)
         pi->variants = desc.variants;
     }
     *n_out = n;
-    if ((scan = scan_to_json(list, n))) lc_plugin_cache_put(cache, scan);
+    if (cache && (scan = scan_to_json(list, n))) lc_plugin_cache_put(cache, scan);
     json_decref(scan);
 out:
     lc_plugin_api_destroy(api);
