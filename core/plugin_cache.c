@@ -37,11 +37,7 @@ typedef struct {
 
 static void fnv(uint64_t *h, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        *h ^= b[i];
-        *h *= 0x100000001b3ULL;
-    }
+    *h = lc_fnv1a(*h, p, n);
 }
 
 static int64_t ts_ns(const struct timespec *t)
@@ -122,7 +118,7 @@ lc_plugin_cache_t *lc_plugin_cache_open(const char *sdk_dir, const char *plugin_
     char exe[PATH_MAX], file[PATH_MAX + 64];
     struct stat st;
     struct timespec now;
-    walk_t w = {.h = 0xcbf29ce484222325ULL};
+    walk_t w = {.h = LC_FNV1A_INIT};
     uint64_t name = w.h;
     lc_plugin_cache_t *c;
     char *dir = cache_dir(), *copy;

@@ -50,16 +50,23 @@ int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
     return 0;
 }
 
+unsigned long long lc_fnv1a(unsigned long long h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
 int lc_file_hash(const char *path, unsigned long long *hash)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
-    unsigned long long h = 0xcbf29ce484222325ULL;
+    unsigned long long h = LC_FNV1A_INIT;
     unsigned char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        for (size_t i = 0; i < n; i++)
-            h = (h ^ buf[i]) * 0x100000001b3ULL;
+        h = lc_fnv1a(h, buf, n);
     int bad = ferror(f);
     fclose(f);
     if (bad) return -1;

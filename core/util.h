@@ -18,6 +18,10 @@ void lc_free_list(char **list, int n);
 int lc_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** The FNV-1a 64-bit offset basis: the hash of nothing. */
+#define LC_FNV1A_INIT 0xcbf29ce484222325ULL
+/** FNV-1a 64-bit: h (LC_FNV1A_INIT to start) extended by n bytes at p. */
+unsigned long long lc_fnv1a(unsigned long long h, const void *p, size_t n);
 /** FNV-1a 64-bit hash of a file's content into *hash. 0, or -1 if it cannot be read. */
 int lc_file_hash(const char *path, unsigned long long *hash);
 /** mkdir -p dir, each directory made with mode. Returns 0, or -1 with errno. */
