@@ -19,7 +19,9 @@ def run(*args, cwd=None, timeout=30):
 
 
 def worker_file(tmp: Path, **extra) -> Path:
-    props = {"bootstrap.servers": "127.0.0.1:1", "offset.storage.file.filename": str(tmp / "o.db")}
+    # Port 0: other test files run at the same time (tools/test.sh), 8083 may be taken.
+    props = {"bootstrap.servers": "127.0.0.1:1", "offset.storage.file.filename": str(tmp / "o.db"),
+             "listeners": "http://127.0.0.1:0"}
     props.update(extra)
     return write_props(tmp / "worker.properties", props)
 

@@ -38,7 +38,7 @@ def setup(tmp: Path):
     (plugins / "broken.lua").write_text("return connect.source {\n")
     worker = write_props(tmp / "worker.properties", {
         "bootstrap.servers": "127.0.0.1:1", "offset.storage.file.filename": str(tmp / "o.db"),
-        "plugin.path": str(plugins)})
+        "listeners": "http://127.0.0.1:0", "plugin.path": str(plugins)})
     return plugins, worker
 
 

@@ -128,6 +128,7 @@ def test_confluent_quickstart_sqlite_file_runs_unchanged_apart_from_paths(kafka,
         "#quote.sql.identifiers=always\n")
     worker = (REPO / "examples" / "kafka-quickstart" / "connect-standalone.properties").read_text()
     worker = worker.replace("localhost:9092", kafka).replace("/tmp/connect.offsets", str(tmp_path / "offsets"))
+    worker += "\nlisteners=http://127.0.0.1:0\n"  # other test files run at the same time: 8083 may be taken
     (tmp_path / "connect-standalone.properties").write_text(worker)
     log = open(tmp_path / "log", "wb")
     proc = subprocess.Popen([str(luaconnect_bin()), "standalone", "connect-standalone.properties",

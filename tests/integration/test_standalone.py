@@ -182,6 +182,7 @@ def test_kafka_example_files_run_unchanged_apart_from_paths(kafka, tmp_path):
     worker = (examples / "connect-standalone.properties").read_text()
     worker = worker.replace("localhost:9092", kafka).replace("/tmp/connect.offsets", str(tmp_path / "connect.offsets"))
     worker += "offset.flush.interval.ms=1000\n"
+    worker += "listeners=http://127.0.0.1:0\n"  # other test files run at the same time: 8083 may be taken
     (tmp_path / "connect-standalone.properties").write_text(worker)
     topic = unique_topic("connect-test")
     for name in ("connect-file-source.properties", "connect-file-sink.properties"):
