@@ -136,10 +136,16 @@ static const char *const consumer_defaults[] = {
      * idle pipeline lag by up to half a second. */
     "fetch.wait.max.ms", "100",
     /* A bounded prefetch: ~50,000 records or 16 MB of values (librdkafka: 100,000 and
-     * 64 MB). librdkafka < 2.3 stops fetching when the queue passes either and looks again
-     * only when something wakes its broker thread, up to 1 s later; the sink task wakes it
+     * 64 MB), a connector's in all: its tasks share it (lc_kafka_share_prefetch).
+     * librdkafka < 2.3 stops fetching when the queue passes either and looks again only
+     * when something wakes its broker thread, up to 1 s later; the sink task wakes it
      * (core/prefetch.c), so a small queue costs no speed. */
     "queued.min.messages", "50000", "queued.max.messages.kbytes", "16384", NULL};
+
+/* A task's share of the prefetch above is never below these: enough for a full poll batch
+ * and a fetch response of every partition it may hold. */
+#define PREFETCH_MIN_MESSAGES 10000
+#define PREFETCH_MIN_KBYTES 4096
 
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,
@@ -168,6 +174,28 @@ rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int 
 err:
     rd_kafka_conf_destroy(conf);
     return NULL;
+}
+
+int lc_kafka_share_prefetch(rd_kafka_conf_t *conf, const lc_kafka_t *k,
+                            const lc_props_t *connector_props, int ntasks, char *errstr,
+                            size_t errsz)
+{
+    static const struct {
+        const char *key;
+        long long floor;
+    } bounds[] = {{"queued.min.messages", PREFETCH_MIN_MESSAGES},
+                  {"queued.max.messages.kbytes", PREFETCH_MIN_KBYTES}};
+    for (size_t i = 0; ntasks > 1 && i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+        char v[32];
+        size_t n = sizeof(v);
+        /* a value the user set stays each task's own, as in Kafka Connect */
+        if (lc_kafka_client_setting(k, connector_props, 0, bounds[i].key, NULL)) continue;
+        if (rd_kafka_conf_get(conf, bounds[i].key, v, &n) != RD_KAFKA_CONF_OK) continue;
+        long long share = atoll(v) / ntasks;
+        snprintf(v, sizeof(v), "%lld", share > bounds[i].floor ? share : bounds[i].floor);
+        if (conf_set(conf, bounds[i].key, v, bounds[i].key, errstr, errsz)) return -1;
+    }
+    return 0;
 }
 
 const char *lc_kafka_client_setting(const lc_kafka_t *k, const lc_props_t *connector_props,

@@ -28,6 +28,14 @@ const char *lc_kafka_bootstrap(const lc_kafka_t *k);
 rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int task,
                                       const lc_props_t *connector_props, int producer, char *errstr,
                                       size_t errstr_size);
+/** Divides the sink prefetch defaults of lc_kafka_client_conf (queued.min.messages,
+ * queued.max.messages.kbytes) among a connector's ntasks tasks, each keeping at least
+ * 10,000 records and 4 MB, so that a connector's prefetch stays bounded whatever its
+ * tasks.max. A key set by consumer.* or consumer.override.* is left as set. -1 with errstr
+ * on a failure to set. */
+int lc_kafka_share_prefetch(rd_kafka_conf_t *conf, const lc_kafka_t *k,
+                            const lc_props_t *connector_props, int ntasks, char *errstr,
+                            size_t errstr_size);
 /** The value of a Java client key for a task's client, where lc_kafka_client_conf takes it
  * from: the connector's producer.override.<key> / consumer.override.<key>, else the worker's
  * producer.<key> / consumer.<key>; NULL when neither sets it. *origin (when not NULL) names

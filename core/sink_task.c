@@ -681,6 +681,9 @@ void *lc_sink_task_main(void *arg)
     conf =
         lc_kafka_client_conf(env->kafka, t->conn->name, t->id, t->conn->props, 0, err, sizeof(err));
     if (!conf) goto fail;
+    if (lc_kafka_share_prefetch(conf, env->kafka, t->conn->props, t->conn->ntasks, err,
+                                sizeof(err)))
+        goto fail;
     rd_kafka_conf_set_opaque(conf, &s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

@@ -130,7 +130,8 @@ TEST(a_bad_override_names_the_connector_key)
 TEST(buffer_memory_bounds_the_producer_queue)
 {
     char err[512] = "";
-    lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", "producer.buffer.memory", "33554432");
+    lc_props_t *wp =
+        props("bootstrap.servers", "127.0.0.1:1", "producer.buffer.memory", "33554432");
     lc_props_t *cp = props("producer.override.buffer.memory", "4194304", NULL, NULL);
     lc_props_t *bad = props("producer.override.buffer.memory", "32MB", NULL, NULL);
     lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
@@ -144,7 +145,9 @@ TEST(buffer_memory_bounds_the_producer_queue)
     CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "4096");
     rd_kafka_conf_destroy(c);
     CHECK(lc_kafka_client_conf(k, "orders", 0, bad, 1, err, sizeof(err)) == NULL);
-    CHECK_STR(err, "connector config key 'buffer.memory': expected a number of bytes >= 1024, got '32MB'");
+    CHECK_STR(
+        err,
+        "connector config key 'buffer.memory': expected a number of bytes >= 1024, got '32MB'");
     lc_kafka_destroy(k);
     lc_props_destroy(wp);
     wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
@@ -158,8 +161,50 @@ TEST(buffer_memory_bounds_the_producer_queue)
     lc_props_destroy(wp);
 }
 
+/* A sink connector's prefetch (50,000 records, 16 MB) is shared by its tasks, each keeping
+ * at least 10,000 records and 4 MB; a value the user set stays each task's own. */
+TEST(sink_tasks_share_the_prefetch)
+{
+    char err[512] = "";
+    lc_props_t *wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
+    lc_props_t *cp = props("consumer.override.queued.min.messages", "30000", NULL, NULL);
+    lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
+    CHECK(k != NULL);
+    static const struct {
+        int ntasks;
+        const char *messages, *kbytes;
+    } want[] = {
+        {1, "50000", "16384"}, {2, "25000", "8192"}, {4, "12500", "4096"}, {8, "10000", "4096"}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, NULL, 0, err, sizeof(err));
+        CHECK_INT(lc_kafka_share_prefetch(c, k, NULL, want[i].ntasks, err, sizeof(err)), 0);
+        CHECK_STR(conf_value(c, "queued.min.messages"), want[i].messages);
+        CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), want[i].kbytes);
+        rd_kafka_conf_destroy(c);
+    }
+    rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, cp, 0, err, sizeof(err));
+    CHECK_INT(lc_kafka_share_prefetch(c, k, cp, 4, err, sizeof(err)), 0);
+    CHECK_STR(conf_value(c, "queued.min.messages"), "30000");
+    CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), "4096");
+    rd_kafka_conf_destroy(c);
+    lc_kafka_destroy(k);
+    lc_props_destroy(wp);
+    /* the worker's consumer.* setting too */
+    wp = props("bootstrap.servers", "127.0.0.1:1", "consumer.queued.max.messages.kbytes", "20000");
+    k = lc_kafka_new(wp, 0, err, sizeof(err));
+    c = lc_kafka_client_conf(k, "orders", 0, NULL, 0, err, sizeof(err));
+    CHECK_INT(lc_kafka_share_prefetch(c, k, NULL, 4, err, sizeof(err)), 0);
+    CHECK_STR(conf_value(c, "queued.min.messages"), "12500");
+    CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), "20000");
+    rd_kafka_conf_destroy(c);
+    lc_kafka_destroy(k);
+    lc_props_destroy(cp);
+    lc_props_destroy(wp);
+}
+
 int main(void)
 {
+    RUN(sink_tasks_share_the_prefetch);
     RUN(defaults_come_from_the_table);
     RUN(buffer_memory_bounds_the_producer_queue);
     RUN(bad_values_name_the_key_and_every_error_is_listed);
