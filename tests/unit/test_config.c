@@ -125,7 +125,7 @@ TEST(a_bad_override_names_the_connector_key)
     lc_props_destroy(wp);
 }
 
-/* The producer's queue is bounded (8 MB by default); the Java producer's buffer.memory (bytes)
+/* The producer's queue is bounded (4 MB by default); the Java producer's buffer.memory (bytes)
  * sets it, from the worker (producer.) or the connector (producer.override.). */
 TEST(buffer_memory_bounds_the_producer_queue)
 {
@@ -153,7 +153,7 @@ TEST(buffer_memory_bounds_the_producer_queue)
     wp = props("bootstrap.servers", "127.0.0.1:1", NULL, NULL);
     k = lc_kafka_new(wp, 0, err, sizeof(err));
     c = lc_kafka_client_conf(k, "orders", 0, NULL, 1, err, sizeof(err));
-    CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "8192");
+    CHECK_STR(conf_value(c, "queue.buffering.max.kbytes"), "4096");
     rd_kafka_conf_destroy(c);
     lc_kafka_destroy(k);
     lc_props_destroy(bad);
