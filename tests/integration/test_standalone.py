@@ -233,6 +233,34 @@ def test_sink_drains_a_backlog_through_a_small_prefetch_queue_exactly_once(kafka
     assert [line.decode() for line in file_lines(dst)] == values
 
 
+def test_four_sink_tasks_share_the_prefetch_and_deliver_every_record_once(kafka, tmp_path):
+    """A 4-partition backlog read by FileStreamSink with tasks.max=4: the tasks share the
+    connector's prefetch (12,500 records a task instead of 50,000; core/kafka.c), each
+    partition holds more than that, so every task's queue fills and is woken when it
+    drained. Every record reaches the one file once, and each partition's records in order."""
+    topic, dst = unique_topic("lc-share"), tmp_path / "out.txt"
+    create_topic(kafka, topic, 4)
+    per = 30000
+    for part in range(4):
+        values = "".join(f"p{part}-{i:06d} " + "x" * 80 + "\n" for i in range(per))
+        p = subprocess.run(["kcat", "-q", "-b", kafka, "-P", "-t", topic, "-p", str(part),
+                            "-X", "acks=all"], input=values.encode(), capture_output=True, timeout=60)
+        assert p.returncode == 0 and b"ERROR" not in p.stderr, p.stderr.decode(errors="replace")
+    string = "org.apache.kafka.connect.storage.StringConverter"
+    w = Worker(tmp_path, kafka, [{"name": "shared", "connector.class": "FileStreamSink",
+                                  "tasks.max": "4", "file": str(dst), "topics": topic}],
+               worker={"key.converter": string, "value.converter": string})
+    with w:
+        wait_for(lambda: len(file_lines(dst)) >= 4 * per, 180, "every record in the file", w.log)
+        assert [w.status("shared", t)[0] for t in range(4)] == ["RUNNING"] * 4
+        assert w.stop() == 0
+    lines = [line.decode() for line in file_lines(dst)]
+    assert len(lines) == 4 * per and len(set(lines)) == 4 * per
+    for part in range(4):
+        mine = [line.split(" ")[0] for line in lines if line.startswith(f"p{part}-")]
+        assert mine == [f"p{part}-{i:06d}" for i in range(per)], f"partition {part} out of order"
+
+
 def test_64_bit_integers_and_floats_survive_kafka(kafka, tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
