@@ -30,9 +30,9 @@ rd_kafka_conf_t *lc_kafka_client_conf(lc_kafka_t *k, const char *connector, int 
                                       size_t errstr_size);
 /** Divides the sink prefetch defaults of lc_kafka_client_conf (queued.min.messages,
  * queued.max.messages.kbytes) among a connector's ntasks tasks, each keeping at least
- * 10,000 records and 4 MB, so that a connector's prefetch stays bounded whatever its
- * tasks.max. A key set by consumer.* or consumer.override.* is left as set. -1 with errstr
- * on a failure to set. */
+ * 10,000 records and 4 MB: a connector's prefetch stays at 50,000 records and 16 MB up to 4
+ * tasks and then grows by the floors (8 tasks: 80,000 records, 32 MB). A key set by
+ * consumer.* or consumer.override.* is left as set. -1 with errstr on a failure to set. */
 int lc_kafka_share_prefetch(rd_kafka_conf_t *conf, const lc_kafka_t *k,
                             const lc_props_t *connector_props, int ntasks, char *errstr,
                             size_t errstr_size);
