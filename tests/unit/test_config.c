@@ -161,6 +161,19 @@ TEST(buffer_memory_bounds_the_producer_queue)
     lc_props_destroy(wp);
 }
 
+/* Checks one task's prefetch of a connector of ntasks tasks (connector config cp or none). */
+static void check_share(lc_kafka_t *k, lc_props_t *cp, int ntasks, const char *messages,
+                        const char *kbytes)
+{
+    char err[512] = "";
+    rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, cp, 0, err, sizeof(err));
+    CHECK(c != NULL);
+    CHECK_INT(lc_kafka_share_prefetch(c, k, cp, ntasks, err, sizeof(err)), 0);
+    CHECK_STR(conf_value(c, "queued.min.messages"), messages);
+    CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), kbytes);
+    rd_kafka_conf_destroy(c);
+}
+
 /* A sink connector's prefetch (50,000 records, 16 MB) is shared by its tasks, each keeping
  * at least 10,000 records and 4 MB; a value the user set stays each task's own. */
 TEST(sink_tasks_share_the_prefetch)
@@ -170,33 +183,17 @@ TEST(sink_tasks_share_the_prefetch)
     lc_props_t *cp = props("consumer.override.queued.min.messages", "30000", NULL, NULL);
     lc_kafka_t *k = lc_kafka_new(wp, 0, err, sizeof(err));
     CHECK(k != NULL);
-    static const struct {
-        int ntasks;
-        const char *messages, *kbytes;
-    } want[] = {
-        {1, "50000", "16384"}, {2, "25000", "8192"}, {4, "12500", "4096"}, {8, "10000", "4096"}};
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, NULL, 0, err, sizeof(err));
-        CHECK_INT(lc_kafka_share_prefetch(c, k, NULL, want[i].ntasks, err, sizeof(err)), 0);
-        CHECK_STR(conf_value(c, "queued.min.messages"), want[i].messages);
-        CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), want[i].kbytes);
-        rd_kafka_conf_destroy(c);
-    }
-    rd_kafka_conf_t *c = lc_kafka_client_conf(k, "orders", 0, cp, 0, err, sizeof(err));
-    CHECK_INT(lc_kafka_share_prefetch(c, k, cp, 4, err, sizeof(err)), 0);
-    CHECK_STR(conf_value(c, "queued.min.messages"), "30000");
-    CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), "4096");
-    rd_kafka_conf_destroy(c);
+    check_share(k, NULL, 1, "50000", "16384");
+    check_share(k, NULL, 2, "25000", "8192");
+    check_share(k, NULL, 4, "12500", "4096");
+    check_share(k, NULL, 8, "10000", "4096");
+    check_share(k, cp, 4, "30000", "4096");
     lc_kafka_destroy(k);
     lc_props_destroy(wp);
     /* the worker's consumer.* setting too */
     wp = props("bootstrap.servers", "127.0.0.1:1", "consumer.queued.max.messages.kbytes", "20000");
     k = lc_kafka_new(wp, 0, err, sizeof(err));
-    c = lc_kafka_client_conf(k, "orders", 0, NULL, 0, err, sizeof(err));
-    CHECK_INT(lc_kafka_share_prefetch(c, k, NULL, 4, err, sizeof(err)), 0);
-    CHECK_STR(conf_value(c, "queued.min.messages"), "12500");
-    CHECK_STR(conf_value(c, "queued.max.messages.kbytes"), "20000");
-    rd_kafka_conf_destroy(c);
+    check_share(k, NULL, 4, "12500", "20000");
     lc_kafka_destroy(k);
     lc_props_destroy(cp);
     lc_props_destroy(wp);
